@@ -1,0 +1,134 @@
+package index
+
+import (
+	"fmt"
+	"io"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rillmq/rill/engine/vfs"
+)
+
+// region is the byte storage behind an index file: a shared mmap of the
+// file when the FS offers a descriptor, otherwise a heap buffer that Flush
+// writes back. Callers hold the owning index's lock.
+type region struct {
+	file vfs.File
+	// buf is the mapping (len == mapped size) or the heap buffer.
+	buf    []byte
+	mapped bool
+	// synced is how many bytes the heap buffer has written back.
+	synced int
+}
+
+// mmapAllowed can be turned off (tests exercise the heap path on the OS FS).
+var mmapAllowed = true
+
+// openRegion maps file with room for maxBytes; used is the number of bytes
+// already holding data.
+func openRegion(file vfs.File, maxBytes int) (*region, int, error) {
+	size, err := file.Size()
+	if err != nil {
+		return nil, 0, err
+	}
+	used := int(size)
+	if used > maxBytes {
+		maxBytes = used
+	}
+	r := &region{file: file}
+	if fdf, ok := file.(vfs.FdFile); ok && mmapAllowed && maxBytes > 0 {
+		if int64(maxBytes) != size {
+			// Preallocate: a sparse extension costs no blocks.
+			if err := file.Truncate(int64(maxBytes)); err != nil {
+				return nil, 0, err
+			}
+		}
+		buf, err := unix.Mmap(int(fdf.Fd()), 0, maxBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return nil, 0, fmt.Errorf("index: mmap %s: %w", file.Name(), err)
+		}
+		r.buf, r.mapped = buf, true
+		return r, used, nil
+	}
+	r.buf = make([]byte, used, maxBytes)
+	if used > 0 {
+		if _, err := file.ReadAt(r.buf, 0); err != nil && err != io.EOF {
+			return nil, 0, err
+		}
+	}
+	r.synced = used
+	return r, used, nil
+}
+
+// capacity is the most bytes the region can hold.
+func (r *region) capacity() int { return cap(r.buf) }
+
+// write stores b at off; off+len(b) must be within capacity.
+func (r *region) write(off int, b []byte) {
+	if !r.mapped && off+len(b) > len(r.buf) {
+		r.buf = r.buf[:off+len(b)]
+	}
+	copy(r.buf[off:], b)
+}
+
+// bytes returns the first n bytes.
+func (r *region) bytes(n int) []byte { return r.buf[:n] }
+
+// truncateTo drops bytes past n (heap: also from the write-back state). A
+// mapping zeroes the dropped bytes up to old, so that a later open's scan for
+// the valid prefix cannot bring dropped entries back.
+func (r *region) truncateTo(n, old int) {
+	if r.mapped {
+		clear(r.buf[n:max(n, old)])
+	} else {
+		r.buf = r.buf[:n]
+		if r.synced > n {
+			r.synced = n
+		}
+	}
+}
+
+// flush makes the first used bytes durable.
+func (r *region) flush(used int) error {
+	if r.mapped {
+		if err := unix.Msync(r.buf, unix.MS_SYNC); err != nil {
+			return fmt.Errorf("index: msync %s: %w", r.file.Name(), err)
+		}
+		return nil
+	}
+	if _, err := r.file.WriteAt(r.buf[:used], 0); err != nil {
+		return err
+	}
+	if sz, err := r.file.Size(); err == nil && sz > int64(used) {
+		if err := r.file.Truncate(int64(used)); err != nil {
+			return err
+		}
+	}
+	r.synced = used
+	return r.file.Sync()
+}
+
+// close unmaps the region and closes its file; with trim it first shrinks
+// the file to the used bytes (the preallocated tail goes).
+func (r *region) close(used int, trim bool) error {
+	var firstErr error
+	if r.mapped {
+		if err := unix.Munmap(r.buf); err != nil {
+			firstErr = err
+		}
+		r.buf, r.mapped = nil, false
+	} else if trim && used != r.synced {
+		if _, err := r.file.WriteAt(r.buf[:used], 0); err != nil {
+			firstErr = err
+		}
+	}
+	if trim {
+		if err := r.file.Truncate(int64(used)); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if err := r.file.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}

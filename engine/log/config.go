@@ -1,0 +1,193 @@
+package log
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/rillmq/rill/engine/segment"
+)
+
+// Config is a partition log's configuration, with Kafka's topic-level
+// names in the comments. Durations are milliseconds.
+type Config struct {
+	SegmentBytes       int64 // segment.bytes
+	SegmentMs          int64 // segment.ms
+	IndexIntervalBytes int   // index.interval.bytes
+	SegmentIndexBytes  int   // segment.index.bytes
+	RetentionMs        int64 // retention.ms, -1 = unlimited
+	RetentionBytes     int64 // retention.bytes, -1 = unlimited
+	CleanupDelete      bool  // cleanup.policy contains delete
+	CleanupCompact     bool  // cleanup.policy contains compact
+	DeleteRetentionMs  int64 // delete.retention.ms (tombstone lifetime)
+	MinCompactionLagMs int64 // min.compaction.lag.ms
+	FlushMessages      int64 // flush.messages: 1 = fsync before acknowledging
+	FlushMs            int64 // flush.ms
+	FileDeleteDelayMs  int64 // file.delete.delay.ms
+	MaxMessageBytes    int   // max.message.bytes
+	LogAppendTime      bool  // message.timestamp.type=LogAppendTime
+}
+
+// DefaultConfig is Kafka's defaults.
+func DefaultConfig() Config {
+	return Config{
+		SegmentBytes:       1 << 30,
+		SegmentMs:          7 * 24 * 3600 * 1000,
+		IndexIntervalBytes: 4096,
+		SegmentIndexBytes:  10 << 20,
+		RetentionMs:        7 * 24 * 3600 * 1000,
+		RetentionBytes:     -1,
+		CleanupDelete:      true,
+		DeleteRetentionMs:  24 * 3600 * 1000,
+		FlushMessages:      math.MaxInt64,
+		FlushMs:            math.MaxInt64,
+		FileDeleteDelayMs:  60000,
+		MaxMessageBytes:    1048588,
+	}
+}
+
+func (c Config) segmentConfig() segment.Config {
+	return segment.Config{IndexIntervalBytes: c.IndexIntervalBytes, MaxIndexBytes: c.SegmentIndexBytes}
+}
+
+// SyncOnAck reports the fsync-before-acknowledge mode (flush.messages=1).
+func (c Config) SyncOnAck() bool { return c.FlushMessages == 1 }
+
+// CleanupPolicy renders cleanup.policy.
+func (c Config) CleanupPolicy() string {
+	switch {
+	case c.CleanupDelete && c.CleanupCompact:
+		return "compact,delete"
+	case c.CleanupCompact:
+		return "compact"
+	default:
+		return "delete"
+	}
+}
+
+// Set applies one topic-level config by its Kafka name. Unknown names
+// return an error so callers can answer INVALID_CONFIG.
+func (c *Config) Set(name, value string) error {
+	i64 := func(dst *int64, minimum int64) error {
+		v, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil || v < minimum {
+			return fmt.Errorf("log: invalid value %q for %s", value, name)
+		}
+		*dst = v
+		return nil
+	}
+	i32 := func(dst *int, minimum int64) error {
+		var v int64
+		if err := i64(&v, minimum); err != nil {
+			return err
+		}
+		if v > math.MaxInt32 {
+			return fmt.Errorf("log: invalid value %q for %s", value, name)
+		}
+		*dst = int(v)
+		return nil
+	}
+	switch name {
+	case "segment.bytes":
+		if err := i64(&c.SegmentBytes, 14); err != nil {
+			return err
+		}
+		if c.SegmentBytes > math.MaxInt32 {
+			return fmt.Errorf("log: segment.bytes %d over 2 GiB", c.SegmentBytes)
+		}
+		return nil
+	case "segment.ms":
+		return i64(&c.SegmentMs, 1)
+	case "index.interval.bytes":
+		return i32(&c.IndexIntervalBytes, 0)
+	case "segment.index.bytes":
+		return i32(&c.SegmentIndexBytes, 4)
+	case "retention.ms":
+		return i64(&c.RetentionMs, -1)
+	case "retention.bytes":
+		return i64(&c.RetentionBytes, -1)
+	case "delete.retention.ms":
+		return i64(&c.DeleteRetentionMs, 0)
+	case "min.compaction.lag.ms":
+		return i64(&c.MinCompactionLagMs, 0)
+	case "flush.messages":
+		return i64(&c.FlushMessages, 1)
+	case "flush.ms":
+		return i64(&c.FlushMs, 0)
+	case "file.delete.delay.ms":
+		return i64(&c.FileDeleteDelayMs, 0)
+	case "max.message.bytes":
+		return i32(&c.MaxMessageBytes, 0)
+	case "cleanup.policy":
+		c.CleanupDelete, c.CleanupCompact = false, false
+		for _, p := range strings.Split(value, ",") {
+			switch strings.TrimSpace(p) {
+			case "delete":
+				c.CleanupDelete = true
+			case "compact":
+				c.CleanupCompact = true
+			default:
+				return fmt.Errorf("log: invalid cleanup.policy %q", value)
+			}
+		}
+		return nil
+	case "message.timestamp.type":
+		switch value {
+		case "CreateTime":
+			c.LogAppendTime = false
+		case "LogAppendTime":
+			c.LogAppendTime = true
+		default:
+			return fmt.Errorf("log: invalid message.timestamp.type %q", value)
+		}
+		return nil
+	}
+	return fmt.Errorf("log: unknown config %q", name)
+}
+
+// Get renders one config by its Kafka name; ok is false for unknown names.
+func (c Config) Get(name string) (string, bool) {
+	itoa := func(v int64) string { return strconv.FormatInt(v, 10) }
+	switch name {
+	case "segment.bytes":
+		return itoa(c.SegmentBytes), true
+	case "segment.ms":
+		return itoa(c.SegmentMs), true
+	case "index.interval.bytes":
+		return itoa(int64(c.IndexIntervalBytes)), true
+	case "segment.index.bytes":
+		return itoa(int64(c.SegmentIndexBytes)), true
+	case "retention.ms":
+		return itoa(c.RetentionMs), true
+	case "retention.bytes":
+		return itoa(c.RetentionBytes), true
+	case "delete.retention.ms":
+		return itoa(c.DeleteRetentionMs), true
+	case "min.compaction.lag.ms":
+		return itoa(c.MinCompactionLagMs), true
+	case "flush.messages":
+		return itoa(c.FlushMessages), true
+	case "flush.ms":
+		return itoa(c.FlushMs), true
+	case "file.delete.delay.ms":
+		return itoa(c.FileDeleteDelayMs), true
+	case "max.message.bytes":
+		return itoa(int64(c.MaxMessageBytes)), true
+	case "cleanup.policy":
+		return c.CleanupPolicy(), true
+	case "message.timestamp.type":
+		if c.LogAppendTime {
+			return "LogAppendTime", true
+		}
+		return "CreateTime", true
+	}
+	return "", false
+}
+
+// ConfigNames lists the names Set and Get accept.
+var ConfigNames = []string{
+	"cleanup.policy", "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms",
+	"index.interval.bytes", "max.message.bytes", "message.timestamp.type", "min.compaction.lag.ms",
+	"retention.bytes", "retention.ms", "segment.bytes", "segment.index.bytes", "segment.ms",
+}

@@ -1,0 +1,25 @@
+// Package log implements a partition's log: an ordered set of segments
+// (package segment) with a log start offset and a log end offset.
+//
+//	dir/<topic>-<partition>/
+//	    00000000000000000000.log .index .timeindex
+//	    00000000000000052341.log .index .timeindex   ← active segment
+//
+// Offsets: the log start offset (LSO) is the first offset a reader may see
+// (DeleteRecords and retention move it forward); the log end offset (LEO) is
+// the offset the next appended record gets. The recovery point is the offset
+// below which every byte is known to be on stable storage; recovery after a
+// crash starts scanning there.
+//
+// Durability: Append writes through the page cache (pwrite). Data becomes
+// durable when a flush fsyncs it: right after the append when flush.messages
+// is 1 (the append returns only then: "sync before acknowledging"), after
+// every flush.messages records, every flush.ms by the engine's scheduler,
+// when a segment rolls, and at clean shutdown. Flushes from many logs are
+// batched into one group commit by the Syncer.
+//
+// Concurrency: Append, Roll and TruncateTo serialize on the log's mutex;
+// Read runs concurrently and sees only completed appends. Retention,
+// compaction, truncation and DeleteRecords also hold the maintenance lock,
+// so they never overlap each other.
+package log

@@ -1,0 +1,455 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/segment"
+	"github.com/rillmq/rill/engine/vfs"
+)
+
+// Errors callers map to protocol error codes.
+var (
+	ErrOffsetOutOfRange = errors.New("log: offset out of range")
+	ErrBatchTooLarge    = errors.New("log: batch larger than max.message.bytes")
+	ErrClosed           = errors.New("log: closed")
+	// ErrFailed means an earlier I/O error left the log in a state it
+	// could not repair; it takes no more writes until reopened.
+	ErrFailed = errors.New("log: failed after an unrecoverable I/O error")
+)
+
+// Clock returns the current time in Unix milliseconds.
+type Clock func() int64
+
+// Syncer makes files durable. Implementations batch concurrent calls from
+// many logs into one group commit.
+type Syncer interface {
+	Sync(files []vfs.File) error
+}
+
+// directSyncer syncs files one by one; for tools and tests.
+type directSyncer struct{}
+
+func (directSyncer) Sync(files []vfs.File) error {
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DirectSyncer is a Syncer without batching.
+var DirectSyncer Syncer = directSyncer{}
+
+// Options configures Open.
+type Options struct {
+	FS     vfs.FS
+	Dir    string
+	Config Config
+	Clock  Clock
+	Syncer Syncer
+	// RecoveryPoint is where recovery starts when NeedsRecovery; offsets
+	// below it were durable at the last checkpoint.
+	RecoveryPoint int64
+	// NeedsRecovery is true after an unclean shutdown.
+	NeedsRecovery bool
+	// LogStartOffset from the checkpoint (0 when unknown).
+	LogStartOffset int64
+}
+
+// Log is one partition's log.
+type Log struct {
+	fs     vfs.FS
+	dir    string
+	clock  Clock
+	syncer Syncer
+	config atomic.Pointer[Config]
+
+	// mu guards segments, the append path and rolling.
+	mu struct {
+		sync.RWMutex
+		segments []*segment.Segment // sorted by base offset; last is active
+		// created is when the active segment was created (segment.ms
+		// counts from its first timestamp or from this).
+		created int64
+		// unflushed counts records appended since the last flush.
+		unflushed int64
+		failed    bool
+		closed    bool
+	}
+	// maint serializes retention, compaction, truncation, DeleteRecords.
+	maint sync.Mutex
+
+	logStartOffset atomic.Int64
+	logEndOffset   atomic.Int64
+	recoveryPoint  atomic.Int64
+	lastFlush      atomic.Int64
+
+	// deleted holds segments removed from the log whose files close after
+	// file.delete.delay.ms.
+	deletedMu sync.Mutex
+	deleted   []pendingDelete
+}
+
+type pendingDelete struct {
+	seg   *segment.Segment
+	at    int64
+	purge bool // remove the files too (false: files were replaced in place)
+}
+
+// Open opens or creates the log in opts.Dir, recovering it when needed.
+func Open(opts Options) (*Log, error) {
+	if opts.Syncer == nil {
+		opts.Syncer = DirectSyncer
+	}
+	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer}
+	cfg := opts.Config
+	l.config.Store(&cfg)
+	if err := l.fs.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := l.load(opts); err != nil {
+		l.closeSegments(false)
+		return nil, fmt.Errorf("log %s: %w", opts.Dir, err)
+	}
+	l.lastFlush.Store(l.clock())
+	return l, nil
+}
+
+// Dir is the log's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// Config returns the current configuration.
+func (l *Log) Config() Config { return *l.config.Load() }
+
+// SetConfig replaces the configuration; it applies to later appends, rolls
+// and maintenance passes.
+func (l *Log) SetConfig(c Config) { l.config.Store(&c) }
+
+// LogStartOffset is the first readable offset.
+func (l *Log) LogStartOffset() int64 { return l.logStartOffset.Load() }
+
+// LogEndOffset is the offset the next record will get.
+func (l *Log) LogEndOffset() int64 { return l.logEndOffset.Load() }
+
+// RecoveryPoint is the offset below which data is durable.
+func (l *Log) RecoveryPoint() int64 { return l.recoveryPoint.Load() }
+
+// Size is the total bytes of all segments.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var n int64
+	for _, s := range l.mu.segments {
+		n += s.Size()
+	}
+	return n
+}
+
+// Segments returns a snapshot of the segments, oldest first.
+func (l *Log) Segments() []*segment.Segment {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return append([]*segment.Segment(nil), l.mu.segments...)
+}
+
+func (l *Log) active() *segment.Segment { return l.mu.segments[len(l.mu.segments)-1] }
+
+// AppendOptions are per-append settings from the caller (the partition
+// leader).
+type AppendOptions struct {
+	LeaderEpoch int32
+	// AssignOffsets is true for produced data (leader); false for
+	// replicated batches that already carry offsets (follower).
+	AssignOffsets bool
+}
+
+// AppendResult describes an appended batch.
+type AppendResult struct {
+	BaseOffset    int64
+	LastOffset    int64
+	LogAppendTime int64 // -1 unless the topic uses LogAppendTime
+}
+
+// Append validates one record batch, assigns offsets (rewriting baseOffset
+// and leader epoch in place; LogAppendTime rewrites maxTimestamp and the
+// CRC) and writes it. The batch bytes are modified in place. When
+// flush.messages is reached, Append returns after the data is fsynced.
+func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
+	cfg := l.config.Load()
+	if cfg.MaxMessageBytes > 0 && len(batch) > cfg.MaxMessageBytes {
+		return AppendResult{}, ErrBatchTooLarge
+	}
+	var b format.Batch
+	var err error
+	if opts.AssignOffsets {
+		b, err = format.Validate(batch)
+	} else {
+		b, err = format.Parse(batch)
+	}
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if len(b) != len(batch) {
+		return AppendResult{}, fmt.Errorf("%w: %d trailing bytes after batch", format.ErrCorrupt, len(batch)-len(b))
+	}
+	res := AppendResult{LogAppendTime: -1}
+
+	l.mu.Lock()
+	if l.mu.closed {
+		l.mu.Unlock()
+		return res, ErrClosed
+	}
+	if l.mu.failed {
+		l.mu.Unlock()
+		return res, ErrFailed
+	}
+	now := l.clock()
+	leo := l.logEndOffset.Load()
+	if opts.AssignOffsets {
+		b.SetBaseOffset(leo)
+		b.SetLeaderEpoch(opts.LeaderEpoch)
+		if cfg.LogAppendTime {
+			b.SetLogAppendTime(now)
+			res.LogAppendTime = now
+		}
+	} else if b.BaseOffset() < leo {
+		l.mu.Unlock()
+		return res, fmt.Errorf("%w: replicated batch at %d below log end %d", ErrOffsetOutOfRange, b.BaseOffset(), leo)
+	}
+	if err := l.maybeRollLocked(len(b), b.BaseOffset(), b.LastOffset(), now); err != nil {
+		l.mu.Unlock()
+		return res, err
+	}
+	if err := l.active().Append(b); err != nil {
+		if !errors.Is(err, ErrFailed) && l.active().Size() != l.sizeOnDisk() {
+			l.mu.failed = true
+		}
+		l.mu.Unlock()
+		return res, err
+	}
+	l.logEndOffset.Store(b.NextOffset())
+	l.mu.unflushed += int64(b.LastOffsetDelta()) + 1
+	needFlush := l.mu.unflushed >= cfg.FlushMessages
+	l.mu.Unlock()
+
+	res.BaseOffset, res.LastOffset = b.BaseOffset(), b.LastOffset()
+	if needFlush {
+		if err := l.Flush(); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// sizeOnDisk returns the active file's size, or -1 when it cannot be read.
+func (l *Log) sizeOnDisk() int64 {
+	n, err := l.active().File().Size()
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// maybeRollLocked starts a new segment when the batch would overflow the
+// active one (segment.bytes, index room, 32-bit relative offsets) or the
+// active one is older than segment.ms.
+func (l *Log) maybeRollLocked(size int, base, last, now int64) error {
+	cfg := l.config.Load()
+	act := l.active()
+	if act.Size() == 0 {
+		return nil
+	}
+	first := act.FirstTimestamp()
+	if first == format.NoTimestamp || first > now {
+		first = l.mu.created
+	}
+	roll := act.Size()+int64(size) > cfg.SegmentBytes ||
+		now-first > cfg.SegmentMs ||
+		act.IndexFull() ||
+		last-act.BaseOffset() > int64(^uint32(0)>>1)
+	if !roll {
+		return nil
+	}
+	return l.rollLocked(base, now)
+}
+
+// Roll forces a new active segment (a no-op when the active one is empty).
+func (l *Log) Roll() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active().Size() == 0 {
+		return nil
+	}
+	return l.rollLocked(l.logEndOffset.Load(), l.clock())
+}
+
+func (l *Log) rollLocked(base int64, now int64) error {
+	old := l.active()
+	seg, err := segment.Create(l.fs, l.dir, base, l.config.Load().segmentConfig())
+	if err != nil {
+		return err
+	}
+	if err := old.OnRoll(); err != nil {
+		seg.Delete()
+		return err
+	}
+	l.mu.segments = append(l.mu.segments, seg)
+	l.mu.created = now
+	return nil
+}
+
+// segmentFor returns the last segment whose base is <= offset, and its
+// index, from a snapshot.
+func segmentFor(segs []*segment.Segment, offset int64) int {
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].BaseOffset() > offset })
+	return i - 1
+}
+
+// Read returns a file range starting at the batch holding offset, at most
+// maxBytes long (at least one whole batch when minOneBatch), and never past
+// maxOffset (exclusive; the high watermark, or -1 for the log end). An
+// offset equal to the bound yields an empty range; offsets outside
+// [LogStartOffset, LogEndOffset] fail with ErrOffsetOutOfRange.
+func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (segment.FileRange, error) {
+	l.mu.RLock()
+	segs := l.mu.segments
+	l.mu.RUnlock()
+	leo := l.logEndOffset.Load()
+	if maxOffset < 0 || maxOffset > leo {
+		maxOffset = leo
+	}
+	if offset < l.logStartOffset.Load() || offset > leo {
+		return segment.FileRange{}, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.logStartOffset.Load(), leo)
+	}
+	if offset >= maxOffset {
+		return segment.FileRange{}, nil
+	}
+	for i := max(segmentFor(segs, offset), 0); i < len(segs); i++ {
+		s := segs[i]
+		if s.BaseOffset() >= maxOffset {
+			break
+		}
+		maxPos := int64(-1)
+		if maxOffset < s.NextOffset() {
+			r, err := s.Read(maxOffset, 0, -1, false)
+			if err != nil {
+				return segment.FileRange{}, err
+			}
+			maxPos = r.Pos
+		}
+		r, err := s.Read(offset, maxBytes, maxPos, minOneBatch)
+		if err != nil {
+			return segment.FileRange{}, err
+		}
+		if r.Len > 0 {
+			return r, nil
+		}
+	}
+	return segment.FileRange{}, nil
+}
+
+// OffsetForTimestamp returns the first offset whose record timestamp is >=
+// ts, and that timestamp; ok is false when no record qualifies (Kafka then
+// answers the log end offset with timestamp -1).
+func (l *Log) OffsetForTimestamp(ts int64) (offset, recordTS int64, ok bool, err error) {
+	segs := l.Segments()
+	start := l.logStartOffset.Load()
+	for _, s := range segs {
+		if maxTS, _ := s.MaxTimestamp(); maxTS < ts || s.NextOffset() <= start {
+			continue
+		}
+		o, t, found, err := s.FindOffsetByTimestamp(ts, start)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if found {
+			return o, t, true, nil
+		}
+	}
+	return 0, 0, false, nil
+}
+
+// MaxTimestamp returns the largest record timestamp and its offset (the
+// offset of the batch's last record, as Kafka reports for MAX_TIMESTAMP).
+func (l *Log) MaxTimestamp() (ts, offset int64) {
+	ts, offset = format.NoTimestamp, -1
+	for _, s := range l.Segments() {
+		if t, o := s.MaxTimestamp(); t > ts && s.Size() > 0 {
+			ts, offset = t, o
+		}
+	}
+	return ts, offset
+}
+
+// Flush fsyncs everything appended so far and advances the recovery point.
+func (l *Log) Flush() error {
+	l.mu.Lock()
+	target := l.logEndOffset.Load()
+	segs := l.mu.segments
+	l.mu.unflushed = 0
+	l.mu.Unlock()
+	rp := l.recoveryPoint.Load()
+	if rp >= target {
+		return nil
+	}
+	var files []vfs.File
+	for i := max(segmentFor(segs, rp), 0); i < len(segs); i++ {
+		files = append(files, segs[i].File())
+	}
+	if err := l.syncer.Sync(files); err != nil {
+		return fmt.Errorf("log %s: flush: %w", l.dir, err)
+	}
+	for {
+		cur := l.recoveryPoint.Load()
+		if cur >= target || l.recoveryPoint.CompareAndSwap(cur, target) {
+			break
+		}
+	}
+	l.lastFlush.Store(l.clock())
+	return nil
+}
+
+// MaybeFlush flushes when flush.ms has passed since the last flush.
+func (l *Log) MaybeFlush(now int64) error {
+	if now-l.lastFlush.Load() < l.config.Load().FlushMs {
+		return nil
+	}
+	return l.Flush()
+}
+
+// Close flushes and closes the log. With clean, indexes are trimmed (the
+// engine then writes its clean-shutdown marker).
+func (l *Log) Close(clean bool) error {
+	var err error
+	if clean {
+		err = l.Flush()
+		if err == nil {
+			l.mu.RLock()
+			for _, s := range l.mu.segments {
+				err = errors.Join(err, s.Flush())
+			}
+			l.mu.RUnlock()
+		}
+	}
+	l.mu.Lock()
+	l.mu.closed = true
+	l.mu.Unlock()
+	l.reapDeleted(0, true)
+	return errors.Join(err, l.closeSegments(clean))
+}
+
+func (l *Log) closeSegments(trim bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var err error
+	for _, s := range l.mu.segments {
+		err = errors.Join(err, s.Close(trim))
+	}
+	return err
+}

@@ -1,0 +1,176 @@
+package log
+
+import (
+	"errors"
+
+	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/segment"
+)
+
+// SegmentInfo is what the retention planner knows of a segment.
+type SegmentInfo struct {
+	Base, Next, Size, MaxTimestamp int64
+}
+
+// Retention reasons.
+const (
+	ReasonNone      = ""
+	ReasonTime      = "retention.ms"
+	ReasonSize      = "retention.bytes"
+	ReasonLogStart  = "log start offset"
+)
+
+// PlanRetention returns how many of the oldest segments retention deletes,
+// and why. It is a pure function of the segments (oldest first, the last one
+// active), the config, the clock and the offsets:
+//   - segments wholly below the log start offset go (every policy);
+//   - with cleanup.policy=delete, leading segments whose newest record is
+//     older than retention.ms go, and leading segments go while the log
+//     stays at least retention.bytes without them;
+//   - only segments wholly below highWatermark qualify.
+//
+// The count may include the non-empty active segment (for time and log
+// start); the executor then rolls first, so a log always keeps one segment.
+func PlanRetention(segs []SegmentInfo, cfg Config, now, logStart, highWatermark int64) (int, string) {
+	eligible := func(i int) bool {
+		s := segs[i]
+		return s.Next <= highWatermark && (i < len(segs)-1 || s.Size > 0)
+	}
+	n := 0
+	for n < len(segs) && eligible(n) && segs[n].Next <= logStart {
+		n++
+	}
+	if n > 0 {
+		return n, ReasonLogStart
+	}
+	if !cfg.CleanupDelete {
+		return 0, ReasonNone
+	}
+	if cfg.RetentionMs >= 0 {
+		for n < len(segs) && eligible(n) && segs[n].MaxTimestamp < now-cfg.RetentionMs {
+			n++
+		}
+		if n > 0 {
+			return n, ReasonTime
+		}
+	}
+	if cfg.RetentionBytes >= 0 {
+		var total int64
+		for _, s := range segs {
+			total += s.Size
+		}
+		excess := total - cfg.RetentionBytes
+		for n < len(segs)-1 && eligible(n) && excess-segs[n].Size >= 0 {
+			excess -= segs[n].Size
+			n++
+		}
+		if n > 0 {
+			return n, ReasonSize
+		}
+	}
+	return 0, ReasonNone
+}
+
+// ApplyRetention deletes what PlanRetention selects and returns how many
+// segments went and why.
+func (l *Log) ApplyRetention(now, highWatermark int64) (int, string, error) {
+	l.maint.Lock()
+	defer l.maint.Unlock()
+	var reason string
+	n, err := l.deleteSegmentsLocked(func(segs []*segment.Segment) int {
+		infos := make([]SegmentInfo, len(segs))
+		for i, s := range segs {
+			ts, _ := s.MaxTimestamp()
+			if ts == format.NoTimestamp {
+				// No timestamps (e.g. all batches had -1): age from now.
+				ts = now
+			}
+			infos[i] = SegmentInfo{Base: s.BaseOffset(), Next: s.NextOffset(), Size: s.Size(), MaxTimestamp: ts}
+		}
+		var n int
+		n, reason = PlanRetention(infos, *l.config.Load(), now, l.logStartOffset.Load(), highWatermark)
+		return n
+	})
+	return n, reason, err
+}
+
+// deleteSegmentsLocked removes the first pick(segments) segments, rolling
+// first when that includes the active one. The caller holds maint.
+func (l *Log) deleteSegmentsLocked(pick func([]*segment.Segment) int) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.closed {
+		return 0, ErrClosed
+	}
+	n := pick(l.mu.segments)
+	if n <= 0 {
+		return 0, nil
+	}
+	if n >= len(l.mu.segments) {
+		if err := l.rollLocked(l.logEndOffset.Load(), l.clock()); err != nil {
+			return 0, err
+		}
+		n = len(l.mu.segments) - 1
+	}
+	drop := l.mu.segments[:n]
+	l.mu.segments = append([]*segment.Segment(nil), l.mu.segments[n:]...)
+	if start := l.mu.segments[0].BaseOffset(); start > l.logStartOffset.Load() {
+		l.logStartOffset.Store(start)
+	}
+	return n, l.scheduleDeleteLocked(drop)
+}
+
+// scheduleDeleteLocked renames segments to *.deleted now and closes and
+// removes them after file.delete.delay.ms, so that reads that already hold
+// a file range finish first.
+func (l *Log) scheduleDeleteLocked(segs []*segment.Segment) error {
+	at := l.clock() + l.config.Load().FileDeleteDelayMs
+	var err error
+	for _, s := range segs {
+		if e := s.MarkDeleted(); e != nil {
+			err = errors.Join(err, e)
+		}
+	}
+	l.deletedMu.Lock()
+	for _, s := range segs {
+		l.deleted = append(l.deleted, pendingDelete{seg: s, at: at, purge: true})
+	}
+	l.deletedMu.Unlock()
+	return err
+}
+
+// scheduleClose closes a segment whose files were replaced in place
+// (compaction) after the delete delay, without removing any file.
+func (l *Log) scheduleClose(s *segment.Segment) {
+	at := l.clock() + l.config.Load().FileDeleteDelayMs
+	l.deletedMu.Lock()
+	l.deleted = append(l.deleted, pendingDelete{seg: s, at: at})
+	l.deletedMu.Unlock()
+}
+
+// reapDeleted finishes scheduled deletions due by now (all with force).
+func (l *Log) reapDeleted(now int64, force bool) error {
+	l.deletedMu.Lock()
+	var due, keep []pendingDelete
+	for _, d := range l.deleted {
+		if force || d.at <= now {
+			due = append(due, d)
+		} else {
+			keep = append(keep, d)
+		}
+	}
+	l.deleted = keep
+	l.deletedMu.Unlock()
+	var err error
+	for _, d := range due {
+		if d.purge {
+			err = errors.Join(err, d.seg.Delete())
+		} else {
+			err = errors.Join(err, d.seg.Close(false))
+		}
+	}
+	return err
+}
+
+// ReapDeleted removes segment files whose delete delay has passed.
+func (l *Log) ReapDeleted(now int64) error { return l.reapDeleted(now, false) }

@@ -1,0 +1,544 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/index"
+	"github.com/rillmq/rill/engine/vfs"
+)
+
+// Config sizes a segment's indexes.
+type Config struct {
+	// IndexIntervalBytes is how many log bytes pass between index entries
+	// (index.interval.bytes, default 4096).
+	IndexIntervalBytes int
+	// MaxIndexBytes is the preallocated size of each index
+	// (segment.index.bytes, default 10 MiB).
+	MaxIndexBytes int
+}
+
+// DefaultConfig is Kafka's defaults.
+var DefaultConfig = Config{IndexIntervalBytes: 4096, MaxIndexBytes: 10 << 20}
+
+// ErrClosed is returned by operations on a closed segment.
+var ErrClosed = errors.New("segment: closed")
+
+// FileRange is a byte range of a segment file that holds whole or (at its
+// end) partial batches, for zero-copy sends. File stays open for at least
+// file.delete.delay.ms after the segment is deleted.
+type FileRange struct {
+	File vfs.File
+	Pos  int64
+	Len  int64
+}
+
+// Segment is one log segment.
+type Segment struct {
+	fs   vfs.FS
+	dir  string
+	base int64
+	cfg  Config
+
+	log       vfs.File
+	index     *index.OffsetIndex
+	timeIndex *index.TimeIndex
+
+	// size is the number of bytes of complete, appended batches; readers
+	// load it once and never read past it.
+	size atomic.Int64
+	// nextOffset is the offset after the last appended batch.
+	nextOffset atomic.Int64
+	// maxTimestamp and its offset are the largest batch max timestamp.
+	mu                   sync.Mutex
+	maxTimestamp         int64
+	offsetOfMaxTimestamp int64
+	// firstTimestamp is the max timestamp of the first batch (roll by
+	// segment.ms counts from it), NoTimestamp when empty.
+	firstTimestamp  int64
+	bytesSinceIndex int
+	closed          bool
+	// suffix is appended to the file names once MarkDeleted renamed them.
+	suffix string
+}
+
+// Paths returns the log, index and time index paths of the segment at base.
+func Paths(dir string, base int64) (log, idx, tidx string) {
+	return filepath.Join(dir, format.FileName(base, format.LogSuffix)),
+		filepath.Join(dir, format.FileName(base, format.IndexSuffix)),
+		filepath.Join(dir, format.FileName(base, format.TimeIndexSuffix))
+}
+
+// Create makes a new, empty segment and syncs the directory so that its
+// files survive a crash.
+func Create(fs vfs.FS, dir string, base int64, cfg Config) (*Segment, error) {
+	logPath, _, _ := Paths(dir, base)
+	f, err := fs.OpenFile(logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(fs, dir, base, cfg, f, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		s.Close(false)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open opens an existing segment. Unless recover is set it trusts the file
+// (a clean shutdown): size is the file size and the next offset comes from
+// walking batch headers after the last index entry. With recover it runs
+// Recover, validating every batch. Only an active segment gets room to grow
+// its indexes.
+func Open(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool) (*Segment, error) {
+	logPath, _, _ := Paths(dir, base)
+	f, err := fs.OpenFile(logPath, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		cfg.MaxIndexBytes = 0
+	}
+	s, err := open(fs, dir, base, cfg, f, false)
+	if err != nil {
+		return nil, err
+	}
+	if recover {
+		_, err = s.Recover()
+	} else {
+		err = s.loadTail()
+	}
+	if err != nil {
+		s.Close(false)
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(fs vfs.FS, dir string, base int64, cfg Config, f vfs.File, fresh bool) (*Segment, error) {
+	s := &Segment{fs: fs, dir: dir, base: base, cfg: cfg, log: f,
+		maxTimestamp: format.NoTimestamp, offsetOfMaxTimestamp: base, firstTimestamp: format.NoTimestamp}
+	s.nextOffset.Store(base)
+	if err := s.openIndexes(cfg.MaxIndexBytes, fresh); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Segment) openIndexes(maxBytes int, fresh bool) error {
+	_, idxPath, tidxPath := Paths(s.dir, s.base)
+	flag := os.O_RDWR | os.O_CREATE
+	if fresh {
+		flag |= os.O_TRUNC
+	}
+	fi, err := s.fs.OpenFile(idxPath, flag, 0o644)
+	if err != nil {
+		return err
+	}
+	idx, err := index.OpenOffsetIndex(fi, s.base, maxBytes)
+	if err != nil {
+		return err
+	}
+	ft, err := s.fs.OpenFile(tidxPath, flag, 0o644)
+	if err != nil {
+		idx.Close(false)
+		return err
+	}
+	tidx, err := index.OpenTimeIndex(ft, s.base, maxBytes)
+	if err != nil {
+		idx.Close(false)
+		return err
+	}
+	s.index, s.timeIndex = idx, tidx
+	return nil
+}
+
+// loadTail sets size and next offset for a segment that was closed cleanly:
+// it trusts the file size and walks batch headers from the last index entry.
+func (s *Segment) loadTail() error {
+	size, err := s.log.Size()
+	if err != nil {
+		return err
+	}
+	s.index.DropPastPosition(size)
+	_, pos, _ := s.index.Last()
+	next := s.base
+	p := int64(pos)
+	for p < size {
+		h, err := readHead(s.log, p, size)
+		if err != nil {
+			return fmt.Errorf("segment %s: batch at %d: %w", s.log.Name(), p, err)
+		}
+		next = h.last + 1
+		p += int64(h.size)
+	}
+	s.size.Store(size)
+	s.nextOffset.Store(next)
+	if ts, off, ok := s.timeIndex.Last(); ok {
+		s.maxTimestamp, s.offsetOfMaxTimestamp = ts, off
+	}
+	if size > 0 {
+		if h, err := s.readBatch(0); err == nil {
+			s.firstTimestamp = h.MaxTimestamp()
+		}
+	}
+	return nil
+}
+
+// readBatch reads the whole batch at pos.
+func (s *Segment) readBatch(pos int64) (format.Batch, error) {
+	h, err := readHead(s.log, pos, s.size.Load())
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, h.size)
+	if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return format.Parse(buf)
+}
+
+// BaseOffset is the segment's first possible offset.
+func (s *Segment) BaseOffset() int64 { return s.base }
+
+// NextOffset is the offset after the last batch.
+func (s *Segment) NextOffset() int64 { return s.nextOffset.Load() }
+
+// Size is the byte size of the appended batches.
+func (s *Segment) Size() int64 { return s.size.Load() }
+
+// File is the segment's log file.
+func (s *Segment) File() vfs.File { return s.log }
+
+// MaxTimestamp is the largest batch max timestamp and the offset of the
+// batch that had it.
+func (s *Segment) MaxTimestamp() (ts, offset int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxTimestamp, s.offsetOfMaxTimestamp
+}
+
+// FirstTimestamp is the max timestamp of the first batch, or NoTimestamp.
+func (s *Segment) FirstTimestamp() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstTimestamp
+}
+
+// IndexFull reports that an index has no room: the segment must roll.
+func (s *Segment) IndexFull() bool { return s.index.IsFull() || s.timeIndex.IsFull() }
+
+// Append writes a batch whose offsets are final at the end of the segment.
+// On a write error the segment is cut back to its previous size so a
+// partial batch never stays behind.
+func (s *Segment) Append(b format.Batch) error {
+	pos := s.size.Load()
+	if pos+int64(len(b)) > int64(^uint32(0)>>1) {
+		return fmt.Errorf("segment: append of %d bytes at %d overflows 2 GiB", len(b), pos)
+	}
+	if _, err := s.log.WriteAt(b, pos); err != nil {
+		if terr := s.log.Truncate(pos); terr != nil {
+			return errors.Join(err, fmt.Errorf("segment: cutting back torn append: %w", terr))
+		}
+		return err
+	}
+	s.afterAppend(b, pos)
+	return nil
+}
+
+// Reserve is the first half of an append whose write is done elsewhere (by
+// the io_uring group committer): it returns the position the batch will
+// occupy. The caller writes b there and then calls Commit.
+func (s *Segment) Reserve() int64 { return s.size.Load() }
+
+// Commit records a batch written at pos by someone else.
+func (s *Segment) Commit(b format.Batch, pos int64) { s.afterAppend(b, pos) }
+
+func (s *Segment) afterAppend(b format.Batch, pos int64) {
+	ts := b.MaxTimestamp()
+	s.mu.Lock()
+	if s.firstTimestamp == format.NoTimestamp && pos == 0 {
+		s.firstTimestamp = ts
+	}
+	if ts > s.maxTimestamp {
+		s.maxTimestamp, s.offsetOfMaxTimestamp = ts, b.LastOffset()
+	}
+	maxTS, maxOff := s.maxTimestamp, s.offsetOfMaxTimestamp
+	s.bytesSinceIndex += len(b)
+	indexNow := s.bytesSinceIndex > s.cfg.IndexIntervalBytes
+	if indexNow {
+		s.bytesSinceIndex = 0
+	}
+	s.mu.Unlock()
+	if indexNow {
+		// An index that is full only makes the log roll; the entry is a
+		// hint and the data is already written.
+		_ = s.index.Append(b.LastOffset(), int32(pos))
+		_ = s.timeIndex.Append(maxTS, maxOff)
+	}
+	s.nextOffset.Store(b.NextOffset())
+	s.size.Store(pos + int64(len(b)))
+}
+
+// position finds the file position of the first batch whose last offset is
+// >= offset, searching from the index and walking headers. found is false
+// when no such batch exists below maxPos.
+func (s *Segment) position(offset, maxPos int64) (pos int64, found bool, err error) {
+	_, p := s.index.Lookup(offset)
+	pos = int64(p)
+	if pos >= maxPos {
+		pos = 0
+	}
+	for pos < maxPos {
+		h, err := readHead(s.log, pos, maxPos)
+		if err != nil {
+			if pos != 0 && format.IsCorrupt(err) {
+				// A stale index entry: fall back to a scan from the start.
+				pos = 0
+				continue
+			}
+			return 0, false, err
+		}
+		if h.last >= offset {
+			return pos, true, nil
+		}
+		pos += int64(h.size)
+	}
+	return pos, false, nil
+}
+
+// Read returns the file range starting at the batch that holds offset (or
+// the first batch after it) and running up to maxBytes, never past maxPos
+// (the caller's visibility bound, e.g. the high watermark's position; -1
+// means the segment size). With minOneBatch the range covers at least the
+// whole first batch even when it is larger than maxBytes (KIP-74). The range
+// is empty when offset is past the segment's data.
+func (s *Segment) Read(offset int64, maxBytes int, maxPos int64, minOneBatch bool) (FileRange, error) {
+	size := s.size.Load()
+	if maxPos < 0 || maxPos > size {
+		maxPos = size
+	}
+	pos, found, err := s.position(offset, maxPos)
+	if err != nil || !found {
+		return FileRange{File: s.log, Pos: pos}, err
+	}
+	n := min(int64(maxBytes), maxPos-pos)
+	if minOneBatch {
+		h, err := readHead(s.log, pos, maxPos)
+		if err != nil {
+			return FileRange{}, err
+		}
+		n = max(n, int64(h.size))
+	}
+	return FileRange{File: s.log, Pos: pos, Len: max(n, 0)}, nil
+}
+
+// FindOffsetByTimestamp returns the offset of the first record with
+// timestamp >= ts at or after startOffset, and ok false when no record in
+// this segment qualifies.
+func (s *Segment) FindOffsetByTimestamp(ts, startOffset int64) (offset int64, recordTS int64, ok bool, err error) {
+	size := s.size.Load()
+	from := max(s.timeIndex.Lookup(ts), startOffset)
+	pos, found, err := s.position(from, size)
+	if err != nil || !found {
+		return 0, 0, false, err
+	}
+	_, err = scan(s.log, pos, size, func(_ int64, b format.Batch) error {
+		if b.MaxTimestamp() < ts {
+			return nil
+		}
+		if b.IsLogAppendTime() {
+			if b.LastOffset() >= startOffset {
+				offset, recordTS, ok = max(b.BaseOffset(), startOffset), b.MaxTimestamp(), true
+				return errStop
+			}
+			return nil
+		}
+		return b.ForEachRecord(func(r format.Record) error {
+			o := b.BaseOffset() + int64(r.OffsetDelta)
+			if t := b.BaseTimestamp() + r.TimestampDelta; t >= ts && o >= startOffset {
+				offset, recordTS, ok = o, t, true
+				return errStop
+			}
+			return nil
+		})
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return offset, recordTS, ok, err
+}
+
+var errStop = errors.New("stop")
+
+// ForEachBatch calls fn for each batch from position from to the end, with
+// CRC validation. Compaction, dumping and tests use it.
+func (s *Segment) ForEachBatch(from int64, fn func(pos int64, b format.Batch) error) error {
+	_, err := scan(s.log, from, s.size.Load(), fn)
+	return err
+}
+
+// Recover validates every batch from the start, rebuilds both indexes, and
+// truncates the file at the first invalid or incomplete batch. It returns
+// the number of bytes cut off.
+func (s *Segment) Recover() (truncated int64, err error) {
+	fileSize, err := s.log.Size()
+	if err != nil {
+		return 0, err
+	}
+	s.index.Reset()
+	s.timeIndex.Reset()
+	s.mu.Lock()
+	s.maxTimestamp, s.offsetOfMaxTimestamp, s.firstTimestamp, s.bytesSinceIndex = format.NoTimestamp, s.base, format.NoTimestamp, 0
+	s.mu.Unlock()
+	s.size.Store(0)
+	s.nextOffset.Store(s.base)
+	prevNext := s.base
+	valid, err := scan(s.log, 0, fileSize, func(pos int64, b format.Batch) error {
+		if b.BaseOffset() < prevNext || b.LastOffset() < b.BaseOffset() {
+			return fmt.Errorf("%w: batch at %d has base offset %d, expected at least %d",
+				format.ErrCorrupt, pos, b.BaseOffset(), prevNext)
+		}
+		prevNext = b.NextOffset()
+		s.afterAppend(b, pos)
+		return nil
+	})
+	if err != nil && !format.IsCorrupt(err) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return 0, err
+	}
+	if valid < fileSize {
+		if err := s.log.Truncate(valid); err != nil {
+			return 0, err
+		}
+	}
+	s.size.Store(valid)
+	return fileSize - valid, nil
+}
+
+// TruncateTo cuts the log at the first batch that holds an offset >=
+// offset; batches are never split, as in Kafka, so the segment's next offset
+// afterwards may be below offset when offset falls inside a batch. It
+// returns the bytes removed.
+func (s *Segment) TruncateTo(offset int64) (int64, error) {
+	size := s.size.Load()
+	pos, found, err := s.position(offset, size)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, nil
+	}
+	if err := s.log.Truncate(pos); err != nil {
+		return 0, err
+	}
+	s.index.DropPastPosition(pos)
+	s.timeIndex.TruncateTo(offset)
+	s.size.Store(pos)
+	// Recompute the next offset and timestamps from what remains.
+	next := s.base
+	s.mu.Lock()
+	s.maxTimestamp, s.offsetOfMaxTimestamp = format.NoTimestamp, s.base
+	s.mu.Unlock()
+	err = s.ForEachBatch(0, func(_ int64, b format.Batch) error {
+		next = b.NextOffset()
+		s.mu.Lock()
+		if b.MaxTimestamp() > s.maxTimestamp {
+			s.maxTimestamp, s.offsetOfMaxTimestamp = b.MaxTimestamp(), b.LastOffset()
+		}
+		s.mu.Unlock()
+		return nil
+	})
+	if pos == 0 {
+		s.mu.Lock()
+		s.firstTimestamp = format.NoTimestamp
+		s.mu.Unlock()
+	}
+	s.nextOffset.Store(next)
+	return size - pos, err
+}
+
+// Flush makes the segment's log and indexes durable.
+func (s *Segment) Flush() error {
+	if err := s.log.Sync(); err != nil {
+		return err
+	}
+	if err := s.index.Flush(); err != nil {
+		return err
+	}
+	return s.timeIndex.Flush()
+}
+
+// OnRoll is called when the segment stops being the active one: the indexes
+// shrink to their entries and take no more.
+func (s *Segment) OnRoll() error {
+	if ts, off := s.MaxTimestamp(); ts != format.NoTimestamp {
+		_ = s.timeIndex.Append(ts, off)
+	}
+	return s.resizeIndexes(0)
+}
+
+// Reactivate gives a rolled segment room in its indexes again (after a
+// truncation made it the active segment).
+func (s *Segment) Reactivate(cfg Config) error {
+	s.cfg = cfg
+	return s.resizeIndexes(cfg.MaxIndexBytes)
+}
+
+func (s *Segment) resizeIndexes(maxBytes int) error {
+	if err := s.index.Close(true); err != nil {
+		return err
+	}
+	if err := s.timeIndex.Close(true); err != nil {
+		return err
+	}
+	return s.openIndexes(maxBytes, false)
+}
+
+// Close closes the files; with trim the indexes shrink to their entries (a
+// clean shutdown).
+func (s *Segment) Close(trim bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	return errors.Join(s.index.Close(trim), s.timeIndex.Close(trim), s.log.Close())
+}
+
+// MarkDeleted renames the segment's files with the .deleted suffix and
+// syncs the directory, so that a crash before Delete still drops them. Open
+// handles keep working, which lets in-flight zero-copy reads finish.
+func (s *Segment) MarkDeleted() error {
+	logPath, idxPath, tidxPath := Paths(s.dir, s.base)
+	for _, p := range []string{logPath, idxPath, tidxPath} {
+		if err := s.fs.Rename(p, p+format.DeletedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	s.suffix = format.DeletedSuffix
+	return s.fs.SyncDir(s.dir)
+}
+
+// Delete closes and removes the segment's files.
+func (s *Segment) Delete() error {
+	err := s.Close(false)
+	logPath, idxPath, tidxPath := Paths(s.dir, s.base)
+	for _, p := range []string{logPath + s.suffix, idxPath + s.suffix, tidxPath + s.suffix} {
+		if rerr := s.fs.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
