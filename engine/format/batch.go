@@ -161,7 +161,9 @@ func Parse(buf []byte) (Batch, error) {
 	if b.LastOffsetDelta() < 0 {
 		return nil, corruptf("negative last offset delta %d", b.LastOffsetDelta())
 	}
-	if n := b.RecordCount(); n < 0 || (n == 0 && !b.IsControl() && b.LastOffsetDelta() != 0) {
+	// A record count of 0 is legal: compaction keeps an emptied batch so
+	// the segment's last offset survives.
+	if n := b.RecordCount(); n < 0 || int64(n) > int64(b.LastOffsetDelta())+1 {
 		return nil, corruptf("record count %d", n)
 	}
 	if b.Codec() > CodecZstd {

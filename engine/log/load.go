@@ -54,7 +54,6 @@ func (l *Log) load(opts Options) error {
 		active := i == len(bases)-1
 		recover := !hasIndex[base] ||
 			(opts.NeedsRecovery && (active || bases[i+1] > opts.RecoveryPoint))
-		sizeBefore := fileSize(l, base)
 		s, err := segment.Open(l.fs, l.dir, base, segCfg, active, recover)
 		if err != nil && !recover && format.IsCorrupt(err) {
 			// A "clean" segment whose tail does not parse: validate it.
@@ -75,8 +74,12 @@ func (l *Log) load(opts Options) error {
 			break
 		}
 		segs = append(segs, s)
-		if recover && !active && s.Size() < sizeBefore {
-			// Recovery cut this segment short: what follows is unreachable.
+		if !active && s.NextOffset() < bases[i+1] {
+			// Segments are contiguous (the cleaner keeps each segment's
+			// last offset), so a hole means this segment lost its tail:
+			// a crash took unsynced data, or recovery cut corruption.
+			// Everything after it was unsynced too; drop it rather than
+			// serve offsets past a hole.
 			dropFrom = i + 1
 			break
 		}
@@ -118,16 +121,6 @@ func (l *Log) load(opts Options) error {
 	}
 	l.recoveryPoint.Store(leo)
 	return nil
-}
-
-// fileSize returns the size of the segment file at base, or 0.
-func fileSize(l *Log, base int64) int64 {
-	logPath, _, _ := segment.Paths(l.dir, base)
-	fi, err := l.fs.Stat(logPath)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
 }
 
 func segmentPaths(dir string, base int64) []string {

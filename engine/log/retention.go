@@ -14,10 +14,10 @@ type SegmentInfo struct {
 
 // Retention reasons.
 const (
-	ReasonNone      = ""
-	ReasonTime      = "retention.ms"
-	ReasonSize      = "retention.bytes"
-	ReasonLogStart  = "log start offset"
+	ReasonNone     = ""
+	ReasonTime     = "retention.ms"
+	ReasonSize     = "retention.bytes"
+	ReasonLogStart = "log start offset"
 )
 
 // PlanRetention returns how many of the oldest segments retention deletes,
