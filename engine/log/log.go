@@ -453,3 +453,6 @@ func (l *Log) closeSegments(trim bool) error {
 	}
 	return err
 }
+
+// FS is the file system the log lives on.
+func (l *Log) FS() vfs.FS { return l.fs }

@@ -38,7 +38,7 @@ type sqringOffsets struct {
 
 type cqringOffsets struct {
 	head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
-	userAddr                                                       uint64
+	userAddr                                                        uint64
 }
 
 type uringParams struct {
