@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rillmq/rill/engine/vfs"
+)
+
+// Checkpoint files, in Kafka's text format:
+//
+//	0                 version
+//	2                 number of entries
+//	orders 0 1234     topic partition offset
+//	orders 1 987
+const (
+	recoveryPointFile  = "recovery-point-offset-checkpoint"
+	logStartOffsetFile = "log-start-offset-checkpoint"
+	cleanShutdownFile  = ".rill_cleanshutdown"
+)
+
+// TopicPartition names a partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
+
+// DirName is the partition's directory name, as Kafka names it.
+func (tp TopicPartition) DirName() string { return tp.String() }
+
+// ParseDirName splits "<topic>-<partition>"; topics may contain '-'.
+func ParseDirName(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+func writeCheckpoint(fs vfs.FS, dir, name string, offsets map[TopicPartition]int64) error {
+	tps := make([]TopicPartition, 0, len(offsets))
+	for tp := range offsets {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(i, j int) bool {
+		if tps[i].Topic != tps[j].Topic {
+			return tps[i].Topic < tps[j].Topic
+		}
+		return tps[i].Partition < tps[j].Partition
+	})
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "0\n%d\n", len(tps))
+	for _, tp := range tps {
+		fmt.Fprintf(&b, "%s %d %d\n", tp.Topic, tp.Partition, offsets[tp])
+	}
+	return vfs.WriteFileAtomic(fs, dir, dir+"/"+name, b.Bytes())
+}
+
+// readCheckpoint returns nil (not an error) when the file is missing; a
+// malformed file is an error, since guessing offsets could skip recovery.
+func readCheckpoint(fs vfs.FS, dir, name string) (map[TopicPartition]int64, error) {
+	data, err := vfs.ReadFile(fs, dir+"/"+name)
+	if err != nil {
+		if !vfs.Exists(fs, dir+"/"+name) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) < 2 || lines[0] != "0" {
+		return nil, fmt.Errorf("engine: checkpoint %s: bad header", name)
+	}
+	n, err := strconv.Atoi(lines[1])
+	if err != nil || n != len(lines)-2 {
+		return nil, fmt.Errorf("engine: checkpoint %s: expected %s entries, found %d", name, lines[1], len(lines)-2)
+	}
+	out := make(map[TopicPartition]int64, n)
+	for _, line := range lines[2:] {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("engine: checkpoint %s: bad line %q", name, line)
+		}
+		p, err1 := strconv.ParseInt(f[1], 10, 32)
+		o, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("engine: checkpoint %s: bad line %q", name, line)
+		}
+		out[TopicPartition{f[0], int32(p)}] = o
+	}
+	return out, nil
+}

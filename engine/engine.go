@@ -1,0 +1,330 @@
+// Package engine is the storage engine's facade: it opens every partition
+// log under a data directory, recovers them after a crash, and runs the
+// background work (flush.ms, retention, compaction, checkpoints, delayed file
+// deletion).
+//
+// Layout of the data directory:
+//
+//	<data>/
+//	  .rill_cleanshutdown                 present only after a clean Close
+//	  recovery-point-offset-checkpoint    per partition: offsets below are durable
+//	  log-start-offset-checkpoint         per partition: DeleteRecords/retention start
+//	  <topic>-<partition>/                one log each (package log)
+//
+// Start-up: the clean-shutdown marker is read and removed (then synced). With
+// the marker, logs open without scanning. Without it, every log scans from
+// its checkpointed recovery point, truncates at the first invalid batch and
+// rebuilds indexes (package log).
+//
+// Durability (what is on stable storage when): see docs/durability.md.
+// The group committer (package wio) batches every log's fsyncs.
+//
+// Concurrency: all methods are safe for concurrent use. The engine never
+// imports replication or netserver.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/engine/wio"
+)
+
+// ErrUnknownPartition is returned for partitions the engine does not hold.
+var ErrUnknownPartition = errors.New("engine: unknown partition")
+
+// ErrPartitionExists is returned by CreatePartition for an existing one.
+var ErrPartitionExists = errors.New("engine: partition exists")
+
+// Config configures an Engine.
+type Config struct {
+	DataDir string
+	FS      vfs.FS // vfs.Default when nil
+	// IOEngine is io_engine: auto, uring or pwrite.
+	IOEngine string
+	// Clock returns Unix milliseconds; time.Now when nil.
+	Clock log.Clock
+	// Log is the default for partitions opened without their own config.
+	Log log.Config
+	// Intervals of the background scheduler (ms); 0 disables one.
+	RetentionCheckIntervalMs int64 // log.retention.check.interval.ms
+	CheckpointIntervalMs     int64 // log.flush.offset.checkpoint.interval.ms
+	CleanerBackoffMs         int64 // log.cleaner.backoff.ms
+	FlushSchedulerIntervalMs int64 // log.flush.scheduler.interval.ms
+	// LogConfigFor returns a partition's config at open; nil uses Log.
+	LogConfigFor func(tp TopicPartition) log.Config
+	// Logf receives background errors and notable events.
+	Logf func(format string, args ...any)
+}
+
+// DefaultConfig returns Kafka's defaults for dataDir.
+func DefaultConfig(dataDir string) Config {
+	return Config{
+		DataDir: dataDir, IOEngine: "auto", Log: log.DefaultConfig(),
+		RetentionCheckIntervalMs: 300000, CheckpointIntervalMs: 60000,
+		CleanerBackoffMs: 15000, FlushSchedulerIntervalMs: 1000,
+	}
+}
+
+// Engine owns the partition logs of one data directory.
+type Engine struct {
+	cfg       Config
+	fs        vfs.FS
+	clock     log.Clock
+	io        wio.Engine
+	committer *wio.GroupCommitter
+	// wasClean reports whether the last shutdown was clean.
+	wasClean bool
+
+	mu struct {
+		sync.RWMutex
+		logs   map[TopicPartition]*log.Log
+		closed bool
+	}
+	// ckptMu serializes checkpoint writes.
+	ckptMu sync.Mutex
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// Open opens the data directory, recovering logs when the last shutdown
+// was not clean, and starts the scheduler.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.FS == nil {
+		cfg.FS = vfs.Default
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = func() int64 { return time.Now().UnixMilli() }
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	ioe, err := wio.New(cfg.IOEngine)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, fs: cfg.FS, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	e.mu.logs = map[TopicPartition]*log.Log{}
+	if err := e.load(); err != nil {
+		e.closeLogs(false)
+		ioe.Close()
+		return nil, err
+	}
+	go e.schedule()
+	return e, nil
+}
+
+func (e *Engine) load() error {
+	dir := e.cfg.DataDir
+	if err := e.fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	marker := filepath.Join(dir, cleanShutdownFile)
+	e.wasClean = vfs.Exists(e.fs, marker)
+	if e.wasClean {
+		// From here on a crash must trigger recovery again.
+		if err := e.fs.Remove(marker); err != nil {
+			return err
+		}
+		if err := e.fs.SyncDir(dir); err != nil {
+			return err
+		}
+	}
+	rps, err := readCheckpoint(e.fs, dir, recoveryPointFile)
+	if err != nil {
+		e.cfg.Logf("engine: %v; recovering every log from its start", err)
+		rps, e.wasClean = nil, false
+	}
+	lsos, err := readCheckpoint(e.fs, dir, logStartOffsetFile)
+	if err != nil {
+		return err
+	}
+	names, err := e.fs.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, "-delete") {
+			// A DeletePartition that a crash interrupted.
+			if err := e.fs.RemoveAll(filepath.Join(dir, name)); err != nil {
+				return err
+			}
+			continue
+		}
+		tp, ok := ParseDirName(name)
+		if !ok {
+			continue
+		}
+		if st, err := e.fs.Stat(filepath.Join(dir, name)); err != nil || !st.IsDir() {
+			continue
+		}
+		l, err := e.openLog(tp, e.configFor(tp), !e.wasClean, rps[tp], lsos[tp])
+		if err != nil {
+			return fmt.Errorf("engine: open %s: %w", tp, err)
+		}
+		e.mu.logs[tp] = l
+	}
+	if !e.wasClean {
+		// Recovery moved the recovery points; record them.
+		return e.Checkpoint()
+	}
+	return nil
+}
+
+func (e *Engine) configFor(tp TopicPartition) log.Config {
+	if e.cfg.LogConfigFor != nil {
+		return e.cfg.LogConfigFor(tp)
+	}
+	return e.cfg.Log
+}
+
+func (e *Engine) openLog(tp TopicPartition, cfg log.Config, recover bool, rp, lso int64) (*log.Log, error) {
+	return log.Open(log.Options{
+		FS: e.fs, Dir: filepath.Join(e.cfg.DataDir, tp.DirName()), Config: cfg, Clock: e.clock,
+		Syncer: e.committer, NeedsRecovery: recover, RecoveryPoint: rp, LogStartOffset: lso,
+	})
+}
+
+// WasCleanShutdown reports whether the previous run closed cleanly.
+func (e *Engine) WasCleanShutdown() bool { return e.wasClean }
+
+// IOEngine names the write engine in use (uring or pwrite).
+func (e *Engine) IOEngine() string { return e.io.Name() }
+
+// Committer is the group committer, for stats.
+func (e *Engine) Committer() *wio.GroupCommitter { return e.committer }
+
+// CreatePartition creates an empty log for tp with cfg.
+func (e *Engine) CreatePartition(tp TopicPartition, cfg log.Config) (*log.Log, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mu.closed {
+		return nil, log.ErrClosed
+	}
+	if _, ok := e.mu.logs[tp]; ok {
+		return nil, ErrPartitionExists
+	}
+	l, err := e.openLog(tp, cfg, false, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.fs.SyncDir(e.cfg.DataDir); err != nil {
+		l.Close(false)
+		return nil, err
+	}
+	e.mu.logs[tp] = l
+	return l, nil
+}
+
+// Partition returns tp's log.
+func (e *Engine) Partition(tp TopicPartition) (*log.Log, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	l, ok := e.mu.logs[tp]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownPartition, tp)
+	}
+	return l, nil
+}
+
+// Partitions lists the partitions, sorted.
+func (e *Engine) Partitions() []TopicPartition {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]TopicPartition, 0, len(e.mu.logs))
+	for tp := range e.mu.logs {
+		out = append(out, tp)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out
+}
+
+// DeletePartition closes tp's log and removes its directory. The directory
+// is renamed first (Kafka's "-delete" suffix) so a crash mid-removal does
+// not resurrect a half-deleted log.
+func (e *Engine) DeletePartition(tp TopicPartition) error {
+	e.mu.Lock()
+	l, ok := e.mu.logs[tp]
+	delete(e.mu.logs, tp)
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownPartition, tp)
+	}
+	cerr := l.Close(false)
+	src := filepath.Join(e.cfg.DataDir, tp.DirName())
+	dst := fmt.Sprintf("%s.%d-delete", src, e.clock())
+	if err := e.fs.Rename(src, dst); err != nil {
+		return errors.Join(cerr, err)
+	}
+	if err := e.fs.SyncDir(e.cfg.DataDir); err != nil {
+		return errors.Join(cerr, err)
+	}
+	return errors.Join(cerr, e.fs.RemoveAll(dst))
+}
+
+func (e *Engine) logs() map[TopicPartition]*log.Log {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make(map[TopicPartition]*log.Log, len(e.mu.logs))
+	for tp, l := range e.mu.logs {
+		out[tp] = l
+	}
+	return out
+}
+
+// Checkpoint writes the recovery points and log start offsets.
+func (e *Engine) Checkpoint() error {
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	rps, lsos := map[TopicPartition]int64{}, map[TopicPartition]int64{}
+	for tp, l := range e.logs() {
+		rps[tp], lsos[tp] = l.RecoveryPoint(), l.LogStartOffset()
+	}
+	return errors.Join(
+		writeCheckpoint(e.fs, e.cfg.DataDir, recoveryPointFile, rps),
+		writeCheckpoint(e.fs, e.cfg.DataDir, logStartOffsetFile, lsos))
+}
+
+// Close stops the scheduler, flushes and closes every log, writes the
+// checkpoints and, when all of that succeeded, the clean-shutdown marker.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.closed = true
+	e.mu.Unlock()
+	close(e.stop)
+	<-e.done
+	err := e.closeLogs(true)
+	if err == nil {
+		err = e.Checkpoint()
+	}
+	if err == nil {
+		err = vfs.WriteFileAtomic(e.fs, e.cfg.DataDir, filepath.Join(e.cfg.DataDir, cleanShutdownFile), nil)
+	}
+	return errors.Join(err, e.io.Close())
+}
+
+func (e *Engine) closeLogs(clean bool) error {
+	var err error
+	for _, l := range e.logs() {
+		err = errors.Join(err, l.Close(clean))
+	}
+	return err
+}

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/rillmq/rill/engine/compact"
+)
+
+// schedule runs background work on a one-second tick until Close.
+func (e *Engine) schedule() {
+	defer close(e.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var lastRetention, lastCheckpoint, lastClean int64
+	start := e.clock()
+	lastRetention, lastCheckpoint, lastClean = start, start, start
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-tick.C:
+		}
+		now := e.clock()
+		due := func(last *int64, interval int64) bool {
+			if interval <= 0 || now-*last < interval {
+				return false
+			}
+			*last = now
+			return true
+		}
+		e.FlushDue(now)
+		if due(&lastRetention, e.cfg.RetentionCheckIntervalMs) {
+			e.ApplyRetention(now)
+		}
+		if due(&lastClean, e.cfg.CleanerBackoffMs) {
+			e.Compact(now)
+		}
+		if due(&lastCheckpoint, e.cfg.CheckpointIntervalMs) {
+			if err := e.Checkpoint(); err != nil {
+				e.cfg.Logf("engine: checkpoint: %v", err)
+			}
+		}
+		e.ReapDeleted(now)
+	}
+}
+
+// FlushDue flushes the logs whose flush.ms has passed.
+func (e *Engine) FlushDue(now int64) {
+	for tp, l := range e.logs() {
+		if err := l.MaybeFlush(now); err != nil {
+			e.cfg.Logf("engine: flush %s: %v", tp, err)
+		}
+	}
+}
+
+// ApplyRetention runs retention on every log. On a single broker the high
+// watermark is the log end offset; replication passes its own bound when
+// it drives retention.
+func (e *Engine) ApplyRetention(now int64) {
+	for tp, l := range e.logs() {
+		n, reason, err := l.ApplyRetention(now, l.LogEndOffset())
+		if err != nil {
+			e.cfg.Logf("engine: retention %s: %v", tp, err)
+		} else if n > 0 {
+			e.cfg.Logf("engine: retention deleted %d segments of %s (%s)", n, tp, reason)
+		}
+	}
+}
+
+// Compact runs one cleaner pass over every compacted log.
+func (e *Engine) Compact(now int64) {
+	for tp, l := range e.logs() {
+		st, err := compact.Clean(l, now)
+		if err != nil {
+			e.cfg.Logf("engine: compaction %s: %v", tp, err)
+		} else if st.SegmentsCleaned > 0 {
+			e.cfg.Logf("engine: compacted %s: %d segments, %d records removed, %d→%d bytes",
+				tp, st.SegmentsCleaned, st.RecordsRemoved, st.BytesBefore, st.BytesAfter)
+		}
+	}
+}
+
+// ReapDeleted removes files whose file.delete.delay.ms has passed.
+func (e *Engine) ReapDeleted(now int64) {
+	for tp, l := range e.logs() {
+		if err := l.ReapDeleted(now); err != nil {
+			e.cfg.Logf("engine: deleting files of %s: %v", tp, err)
+		}
+	}
+}
