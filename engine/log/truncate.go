@@ -44,6 +44,10 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	leo := keep[i].NextOffset()
 	l.logEndOffset.Store(leo)
+	if leo < l.logStartOffset.Load() {
+		// The cut fell inside the batch that holds the log start.
+		l.logStartOffset.Store(leo)
+	}
 	if l.recoveryPoint.Load() > leo {
 		l.recoveryPoint.Store(leo)
 	}

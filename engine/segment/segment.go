@@ -177,7 +177,9 @@ func (s *Segment) loadTail() error {
 	for p < size {
 		h, err := readHead(s.log, p, size)
 		if err != nil {
-			return fmt.Errorf("segment %s: batch at %d: %w", s.log.Name(), p, err)
+			// A torn tail or a stale index entry: either way the
+			// segment needs recovery, so report corruption.
+			return fmt.Errorf("%w: segment %s: batch at %d: %v", format.ErrCorrupt, s.log.Name(), p, err)
 		}
 		next = h.last + 1
 		p += int64(h.size)
@@ -444,6 +446,11 @@ func (s *Segment) TruncateTo(offset int64) (int64, error) {
 	s.index.DropPastPosition(pos)
 	s.timeIndex.TruncateTo(offset)
 	s.size.Store(pos)
+	// A truncation must be durable before new data reuses the offsets:
+	// otherwise a crash could bring the old tail back under new appends.
+	if err := s.Flush(); err != nil {
+		return 0, err
+	}
 	// Recompute the next offset and timestamps from what remains.
 	next := s.base
 	s.mu.Lock()

@@ -1,0 +1,46 @@
+# Rill — see README.md. `make run` and `make test` are the two set-up commands.
+GO        ?= go
+BIN       := bin/rill
+DATA_DIR  ?= ./data
+LISTEN    ?= 127.0.0.1:9092
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1x
+PKGS      := ./...
+
+.PHONY: build run test test-short lint fuzz bench stress clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/rill
+
+run: build
+	$(BIN) serve --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+# Unit, model, crash and fuzz-corpus regression tests, with the race
+# detector, plus the lint checks.
+test: lint
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Run every fuzz target for FUZZTIME each (go test -fuzz takes one at a time).
+fuzz:
+	@for t in $$($(GO) test -list 'Fuzz.*' ./fuzz | grep ^Fuzz); do \
+	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./fuzz || exit 1; \
+	done
+
+# Micro-benchmarks of the storage engine (numbers go into BENCHMARKS.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./engine/... | tee bench.out
+
+clean:
+	rm -rf bin bench.out
+
+# Many more seeds of the randomized model test.
+stress:
+	RILL_MODEL_SEEDS=2000 $(GO) test -run RandomOps -count=1 ./engine/log/

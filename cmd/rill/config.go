@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/log"
+)
+
+// brokerConfig is the broker's configuration: Kafka's property names, read
+// from a properties file and then overridden by --set key=value.
+type brokerConfig struct {
+	props map[string]string
+}
+
+func newBrokerConfig() *brokerConfig { return &brokerConfig{props: map[string]string{}} }
+
+// loadProperties reads a Java-style properties file (key=value or key:
+// value, '#' and '!' comments).
+func (c *brokerConfig) loadProperties(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || s[0] == '#' || s[0] == '!' {
+			continue
+		}
+		if err := c.set(s); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+	}
+	return sc.Err()
+}
+
+func (c *brokerConfig) set(kv string) error {
+	i := strings.IndexAny(kv, "=:")
+	if i <= 0 {
+		return fmt.Errorf("want key=value, got %q", kv)
+	}
+	c.props[strings.TrimSpace(kv[:i])] = strings.TrimSpace(kv[i+1:])
+	return nil
+}
+
+func (c *brokerConfig) get(key, def string) string {
+	if v, ok := c.props[key]; ok {
+		return v
+	}
+	return def
+}
+
+func (c *brokerConfig) int64(key string, def int64) (int64, error) {
+	v, ok := c.props[key]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("config %s: %q is not an integer", key, v)
+	}
+	return n, nil
+}
+
+// brokerToTopic maps broker-level defaults to the topic-level configs they
+// set, as Kafka's LogConfig does.
+var brokerToTopic = []struct{ broker, topic string }{
+	{"log.segment.bytes", "segment.bytes"},
+	{"log.roll.ms", "segment.ms"},
+	{"log.index.interval.bytes", "index.interval.bytes"},
+	{"log.index.size.max.bytes", "segment.index.bytes"},
+	{"log.retention.ms", "retention.ms"},
+	{"log.retention.bytes", "retention.bytes"},
+	{"log.cleanup.policy", "cleanup.policy"},
+	{"log.cleaner.delete.retention.ms", "delete.retention.ms"},
+	{"log.cleaner.min.compaction.lag.ms", "min.compaction.lag.ms"},
+	{"log.flush.interval.messages", "flush.messages"},
+	{"log.flush.interval.ms", "flush.ms"},
+	{"log.segment.delete.delay.ms", "file.delete.delay.ms"},
+	{"message.max.bytes", "max.message.bytes"},
+	{"log.message.timestamp.type", "message.timestamp.type"},
+}
+
+// logConfig returns the default topic config.
+func (c *brokerConfig) logConfig() (log.Config, error) {
+	lc := log.DefaultConfig()
+	// Kafka's coarser-unit aliases; the ms forms win when both are set.
+	if v, ok := c.props["log.retention.hours"]; ok {
+		if err := setScaled(&lc, "retention.ms", v, 3600_000); err != nil {
+			return lc, err
+		}
+	}
+	if v, ok := c.props["log.retention.minutes"]; ok {
+		if err := setScaled(&lc, "retention.ms", v, 60_000); err != nil {
+			return lc, err
+		}
+	}
+	if v, ok := c.props["log.roll.hours"]; ok {
+		if err := setScaled(&lc, "segment.ms", v, 3600_000); err != nil {
+			return lc, err
+		}
+	}
+	for _, m := range brokerToTopic {
+		if v, ok := c.props[m.broker]; ok {
+			if err := lc.Set(m.topic, v); err != nil {
+				return lc, fmt.Errorf("config %s: %w", m.broker, err)
+			}
+		}
+	}
+	return lc, nil
+}
+
+func setScaled(lc *log.Config, name, v string, unit int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("config %s: %q is not an integer", name, v)
+	}
+	if n > 0 {
+		n *= unit
+	}
+	return lc.Set(name, strconv.FormatInt(n, 10))
+}
+
+// engineConfig builds the storage engine's config.
+func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
+	ec := engine.DefaultConfig(dataDir)
+	var err error
+	if ec.Log, err = c.logConfig(); err != nil {
+		return ec, err
+	}
+	ec.IOEngine = c.get("io_engine", "auto")
+	for _, iv := range []struct {
+		key string
+		dst *int64
+	}{
+		{"log.retention.check.interval.ms", &ec.RetentionCheckIntervalMs},
+		{"log.flush.offset.checkpoint.interval.ms", &ec.CheckpointIntervalMs},
+		{"log.cleaner.backoff.ms", &ec.CleanerBackoffMs},
+		{"log.flush.scheduler.interval.ms", &ec.FlushSchedulerIntervalMs},
+	} {
+		if *iv.dst, err = c.int64(iv.key, *iv.dst); err != nil {
+			return ec, err
+		}
+	}
+	return ec, nil
+}

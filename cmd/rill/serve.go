@@ -1,0 +1,77 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	stdlog "log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rillmq/rill/engine"
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "", "data directory (log.dirs; default ./data)")
+	listen := fs.String("listen", "", "listen address (default 127.0.0.1:9092)")
+	configFile := fs.String("config", "", "Kafka-style properties file")
+	var sets multiFlag
+	fs.Var(&sets, "set", "key=value config override (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := newBrokerConfig()
+	if *configFile != "" {
+		if err := cfg.loadProperties(*configFile); err != nil {
+			return err
+		}
+	}
+	for _, kv := range sets {
+		if err := cfg.set(kv); err != nil {
+			return err
+		}
+	}
+	dir := *dataDir
+	if dir == "" {
+		dir = cfg.get("log.dirs", cfg.get("log.dir", "./data"))
+	}
+	addr := *listen
+	if addr == "" {
+		addr = cfg.get("listeners", "127.0.0.1:9092")
+	}
+	logger := stdlog.New(os.Stderr, "rill ", stdlog.LstdFlags|stdlog.Lmicroseconds)
+	ec, err := cfg.engineConfig(dir)
+	if err != nil {
+		return err
+	}
+	ec.Logf = logger.Printf
+	eng, err := engine.Open(ec)
+	if err != nil {
+		return err
+	}
+	logger.Printf("storage engine open: data %s, %d partitions, io_engine %s, clean shutdown before: %v",
+		dir, len(eng.Partitions()), eng.IOEngine(), eng.WasCleanShutdown())
+	srv, err := startServer(addr, eng, cfg, logger)
+	if err != nil {
+		eng.Close()
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	s := <-sig
+	logger.Printf("%v: shutting down", s)
+	if srv != nil {
+		srv.Close()
+	}
+	if err := eng.Close(); err != nil {
+		return fmt.Errorf("closing storage: %w", err)
+	}
+	logger.Printf("clean shutdown")
+	return nil
+}
