@@ -17,6 +17,9 @@ type region struct {
 	// buf is the mapping (len == mapped size) or the heap buffer.
 	buf    []byte
 	mapped bool
+	// limit is the heap buffer's maximum size; it grows on demand so an
+	// index that holds a few entries costs a few bytes.
+	limit int
 	// synced is how many bytes the heap buffer has written back.
 	synced int
 }
@@ -50,7 +53,7 @@ func openRegion(file vfs.File, maxBytes int) (*region, int, error) {
 		r.buf, r.mapped = buf, true
 		return r, used, nil
 	}
-	r.buf = make([]byte, used, maxBytes)
+	r.buf, r.limit = make([]byte, used), maxBytes
 	if used > 0 {
 		if _, err := file.ReadAt(r.buf, 0); err != nil && err != io.EOF {
 			return nil, 0, err
@@ -61,12 +64,18 @@ func openRegion(file vfs.File, maxBytes int) (*region, int, error) {
 }
 
 // capacity is the most bytes the region can hold.
-func (r *region) capacity() int { return cap(r.buf) }
+func (r *region) capacity() int {
+	if r.mapped {
+		return len(r.buf)
+	}
+	return r.limit
+}
 
 // write stores b at off; off+len(b) must be within capacity.
 func (r *region) write(off int, b []byte) {
 	if !r.mapped && off+len(b) > len(r.buf) {
-		r.buf = r.buf[:off+len(b)]
+		r.buf = append(r.buf[:off], b...)
+		return
 	}
 	copy(r.buf[off:], b)
 }

@@ -48,7 +48,8 @@ func DefaultConfig() Config {
 }
 
 func (c Config) segmentConfig() segment.Config {
-	return segment.Config{IndexIntervalBytes: c.IndexIntervalBytes, MaxIndexBytes: c.SegmentIndexBytes}
+	return segment.Config{IndexIntervalBytes: c.IndexIntervalBytes, MaxIndexBytes: c.SegmentIndexBytes,
+		ContiguousOffsets: !c.CleanupCompact}
 }
 
 // SyncOnAck reports the fsync-before-acknowledge mode (flush.messages=1).

@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,11 +55,15 @@ func (l *Log) load(opts Options) error {
 		active := i == len(bases)-1
 		recover := !hasIndex[base] ||
 			(opts.NeedsRecovery && (active || bases[i+1] > opts.RecoveryPoint))
-		s, err := segment.Open(l.fs, l.dir, base, segCfg, active, recover)
+		limit := int64(math.MaxInt64)
+		if !active {
+			limit = bases[i+1]
+		}
+		s, err := segment.OpenBounded(l.fs, l.dir, base, segCfg, active, recover, limit)
 		if err != nil && !recover && format.IsCorrupt(err) {
 			// A "clean" segment whose tail does not parse: validate it.
 			recover = true
-			s, err = segment.Open(l.fs, l.dir, base, segCfg, active, true)
+			s, err = segment.OpenBounded(l.fs, l.dir, base, segCfg, active, true, limit)
 		}
 		if err != nil {
 			for _, s := range segs {

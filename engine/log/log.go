@@ -218,9 +218,10 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 			b.SetLogAppendTime(now)
 			res.LogAppendTime = now
 		}
-	} else if b.BaseOffset() < leo {
+	} else if b.BaseOffset() < leo || (!cfg.CleanupCompact && b.BaseOffset() != leo) {
+		// Only a compacted leader's log has gaps a follower may copy.
 		l.mu.Unlock()
-		return res, fmt.Errorf("%w: replicated batch at %d below log end %d", ErrOffsetOutOfRange, b.BaseOffset(), leo)
+		return res, fmt.Errorf("%w: replicated batch at %d does not follow log end %d", ErrOffsetOutOfRange, b.BaseOffset(), leo)
 	}
 	if err := l.maybeRollLocked(len(b), b.BaseOffset(), b.LastOffset(), now); err != nil {
 		l.mu.Unlock()

@@ -47,7 +47,7 @@ const chunkSize = 1 << 20
 // for invalid data, io.ErrUnexpectedEOF for a torn tail, or fn's/the file's
 // error.
 func scan(f vfs.File, from, end int64, fn func(pos int64, b format.Batch) error) (int64, error) {
-	buf := make([]byte, 0, chunkSize)
+	buf := make([]byte, 0, max(min(chunkSize, end-from), format.HeaderSize))
 	bufPos := from // file position of buf[0]
 	pos := from
 	for pos < end {
@@ -56,7 +56,7 @@ func scan(f vfs.File, from, end int64, fn func(pos int64, b format.Batch) error)
 			// Refill: keep the unconsumed tail, read more after it.
 			rest := copy(buf[:cap(buf)], buf[off:])
 			buf, bufPos, off = buf[:rest], pos, 0
-			want := chunkSize
+			want := int(min(chunkSize, end-bufPos))
 			if len(buf) >= format.LogOverhead {
 				if size, err := format.PeekSize(buf); err == nil && size > want {
 					want = size

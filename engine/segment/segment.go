@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,6 +23,10 @@ type Config struct {
 	// MaxIndexBytes is the preallocated size of each index
 	// (segment.index.bytes, default 10 MiB).
 	MaxIndexBytes int
+	// ContiguousOffsets makes recovery demand that each batch starts where
+	// the previous one ended (and the first at the segment's base). True
+	// for every log that is not compacted; the cleaner leaves gaps.
+	ContiguousOffsets bool
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -100,6 +105,12 @@ func Create(fs vfs.FS, dir string, base int64, cfg Config) (*Segment, error) {
 // Recover, validating every batch. Only an active segment gets room to grow
 // its indexes.
 func Open(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool) (*Segment, error) {
+	return OpenBounded(fs, dir, base, cfg, active, recover, math.MaxInt64)
+}
+
+// OpenBounded is Open where recovery also rejects batches whose offsets
+// reach limit (the next segment's base offset).
+func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool, limit int64) (*Segment, error) {
 	logPath, _, _ := Paths(dir, base)
 	f, err := fs.OpenFile(logPath, os.O_RDWR, 0)
 	if err != nil {
@@ -113,7 +124,7 @@ func Open(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool) (
 		return nil, err
 	}
 	if recover {
-		_, err = s.Recover()
+		_, err = s.Recover(limit)
 	} else {
 		err = s.loadTail()
 	}
@@ -391,9 +402,13 @@ func (s *Segment) ForEachBatch(from int64, fn func(pos int64, b format.Batch) er
 }
 
 // Recover validates every batch from the start, rebuilds both indexes, and
-// truncates the file at the first invalid or incomplete batch. It returns
-// the number of bytes cut off.
-func (s *Segment) Recover() (truncated int64, err error) {
+// truncates the file at the first invalid or incomplete batch. A batch is
+// invalid when it fails Parse (length, magic, CRC), when its offsets go
+// backwards, leave the segment's 32-bit relative range or reach limit, or,
+// with ContiguousOffsets, when they do not follow on from the previous
+// batch: baseOffset is outside the CRC, so only these checks catch a
+// damaged one. It returns the number of bytes cut off.
+func (s *Segment) Recover(limit int64) (truncated int64, err error) {
 	fileSize, err := s.log.Size()
 	if err != nil {
 		return 0, err
@@ -407,9 +422,14 @@ func (s *Segment) Recover() (truncated int64, err error) {
 	s.nextOffset.Store(s.base)
 	prevNext := s.base
 	valid, err := scan(s.log, 0, fileSize, func(pos int64, b format.Batch) error {
-		if b.BaseOffset() < prevNext || b.LastOffset() < b.BaseOffset() {
-			return fmt.Errorf("%w: batch at %d has base offset %d, expected at least %d",
+		switch {
+		case b.BaseOffset() < prevNext, b.LastOffset() < b.BaseOffset(),
+			s.cfg.ContiguousOffsets && b.BaseOffset() != prevNext:
+			return fmt.Errorf("%w: batch at %d has base offset %d after offset %d",
 				format.ErrCorrupt, pos, b.BaseOffset(), prevNext)
+		case b.LastOffset()-s.base > math.MaxInt32, b.LastOffset() >= limit:
+			return fmt.Errorf("%w: batch at %d ends at offset %d, outside segment %d (limit %d)",
+				format.ErrCorrupt, pos, b.LastOffset(), s.base, limit)
 		}
 		prevNext = b.NextOffset()
 		s.afterAppend(b, pos)
