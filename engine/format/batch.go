@@ -184,21 +184,46 @@ func Validate(buf []byte) (Batch, error) {
 	if int64(b.RecordCount()) != int64(b.LastOffsetDelta())+1 {
 		return nil, corruptf("record count %d does not match last offset delta %d", b.RecordCount(), b.LastOffsetDelta())
 	}
-	var i int32
-	err = b.ForEachRecord(func(r Record) error {
-		if r.OffsetDelta != i {
-			return corruptf("record %d has offset delta %d", i, r.OffsetDelta)
-		}
-		i++
-		return nil
-	})
+	raw, err := Decompress(b.Codec(), b.Records())
 	if err != nil {
 		return nil, err
 	}
-	if i != b.RecordCount() {
-		return nil, corruptf("header says %d records, found %d", b.RecordCount(), i)
+	if err := walkOffsetDeltas(raw, b.RecordCount()); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// walkOffsetDeltas checks record framing and that offset deltas run 0..n-1
+// without decoding keys, values or headers (what Kafka's produce validation
+// checks with its skip-key-value iterator).
+func walkOffsetDeltas(raw []byte, count int32) error {
+	r := &reader{buf: raw}
+	for i := int32(0); i < count; i++ {
+		length := r.varint("length")
+		if r.err != nil {
+			return r.err
+		}
+		if length <= 0 || length > int64(len(r.buf)) {
+			return corruptf("record %d: length %d exceeds %d remaining bytes", i, length, len(r.buf))
+		}
+		rest := r.buf[length:]
+		rec := reader{buf: r.buf[:length]}
+		rec.int8("attributes")
+		rec.varint("timestamp delta")
+		delta := rec.varint("offset delta")
+		if rec.err != nil {
+			return rec.err
+		}
+		if delta != int64(i) {
+			return corruptf("record %d has offset delta %d", i, delta)
+		}
+		r.buf = rest
+	}
+	if len(r.buf) != 0 {
+		return corruptf("%d bytes after record %d", len(r.buf), count)
+	}
+	return nil
 }
 
 // Iterate calls fn for each complete batch at the start of buf, in order,

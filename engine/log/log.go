@@ -223,7 +223,7 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 		l.mu.Unlock()
 		return res, fmt.Errorf("%w: replicated batch at %d does not follow log end %d", ErrOffsetOutOfRange, b.BaseOffset(), leo)
 	}
-	if err := l.maybeRollLocked(len(b), b.BaseOffset(), b.LastOffset(), now); err != nil {
+	if err := l.maybeRollLocked(len(b), b.BaseOffset(), b.LastOffset(), b.MaxTimestamp(), now); err != nil {
 		l.mu.Unlock()
 		return res, err
 	}
@@ -260,18 +260,21 @@ func (l *Log) sizeOnDisk() int64 {
 // maybeRollLocked starts a new segment when the batch would overflow the
 // active one (segment.bytes, index room, 32-bit relative offsets) or the
 // active one is older than segment.ms.
-func (l *Log) maybeRollLocked(size int, base, last, now int64) error {
+func (l *Log) maybeRollLocked(size int, base, last, batchTS, now int64) error {
 	cfg := l.config.Load()
 	act := l.active()
 	if act.Size() == 0 {
 		return nil
 	}
-	first := act.FirstTimestamp()
-	if first == format.NoTimestamp || first > now {
-		first = l.mu.created
+	// segment.ms counts as Kafka does: from the first batch's timestamp to
+	// the new batch's, or by the wall clock from the segment's creation
+	// when timestamps are missing.
+	waited := now - l.mu.created
+	if first := act.FirstTimestamp(); first >= 0 && batchTS >= 0 {
+		waited = batchTS - first
 	}
 	roll := act.Size()+int64(size) > cfg.SegmentBytes ||
-		now-first > cfg.SegmentMs ||
+		waited > cfg.SegmentMs ||
 		act.IndexFull() ||
 		last-act.BaseOffset() > int64(^uint32(0)>>1)
 	if !roll {
