@@ -4,7 +4,6 @@ BIN       := bin/rill
 DATA_DIR  ?= ./data
 LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
-BENCHTIME ?= 1x
 PKGS      := ./...
 
 .PHONY: build run test test-short lint fuzz bench stress clean
@@ -34,9 +33,13 @@ fuzz:
 	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./fuzz || exit 1; \
 	done
 
-# Micro-benchmarks of the storage engine (numbers go into BENCHMARKS.md).
+# Micro-benchmarks of the storage engine next to the machine's limits, in one
+# run; prints medians (numbers go into BENCHMARKS.md).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./engine/... | tee bench.out
+	$(GO) test -run '^$$' -bench 'Limits' -benchtime 1s -count 5 ./engine/wio | tee bench.out
+	$(GO) test -run '^$$' -bench 'Append|Read' -benchtime 1000x -count 5 ./engine | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'Recovery' -benchtime 3x -count 3 ./engine | tee -a bench.out
+	awk -f bench/median.awk bench.out
 
 clean:
 	rm -rf bin bench.out

@@ -12,6 +12,7 @@ import (
 // top, so BENCHMARKS.md can put each engine figure beside its limit:
 //
 //	buffered     appending pwrites of 16 KiB chunks into the page cache
+//	sync-16KiB   pwrite 16 KiB then fdatasync, one file (one produce batch)
 //	sync-1MiB    pwrite 1 MiB then fdatasync, one file
 //	overlap-N    N files each doing pwrite 1 MiB + fdatasync, run by the
 //	             engine (pwrite: goroutines; uring: linked write→fsync
@@ -38,6 +39,18 @@ func BenchmarkLimits(b *testing.B) {
 			if off >= 1<<30 {
 				f.Truncate(0)
 				off = 0
+			}
+		}
+	})
+	b.Run("sync-16KiB", func(b *testing.B) {
+		f := tempFile(b, "sync16")
+		b.SetBytes(int64(len(chunk)))
+		for i := 0; i < b.N; i++ {
+			if _, err := f.WriteAt(chunk, int64(i%4096)*int64(len(chunk))); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
