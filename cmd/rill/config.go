@@ -9,6 +9,7 @@ import (
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/netserver/handler"
 )
 
 // brokerConfig is the broker's configuration: Kafka's property names, read
@@ -151,4 +152,31 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 		}
 	}
 	return ec, nil
+}
+
+// handlerConfig builds the protocol handlers' config.
+func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, error) {
+	hc := handler.Config{Host: host, Port: port, BrokerConfigs: c.props}
+	nodeID, err := c.int64("node.id", 1)
+	if err != nil {
+		return hc, err
+	}
+	parts, err := c.int64("num.partitions", 1)
+	if err != nil {
+		return hc, err
+	}
+	rf, err := c.int64("default.replication.factor", 1)
+	if err != nil {
+		return hc, err
+	}
+	hc.NodeID, hc.NumPartitions, hc.DefaultReplicationFactor = int32(nodeID), int32(parts), int16(rf)
+	hc.AutoCreateTopics = c.get("auto.create.topics.enable", "true") == "true"
+	hc.ClusterID = c.get("cluster.id", "rill-single-node")
+	if hc.LogDefaults, err = c.logConfig(); err != nil {
+		return hc, err
+	}
+	if h := c.get("advertised.host", ""); h != "" {
+		hc.Host = h
+	}
+	return hc, nil
 }

@@ -9,6 +9,10 @@ import (
 	"syscall"
 
 	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/netserver/handler"
+	"github.com/rillmq/rill/replication/metadata"
 )
 
 type multiFlag []string
@@ -50,14 +54,28 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	catalog, err := metadata.Open(vfs.Default, dir)
+	if err != nil {
+		return err
+	}
 	ec.Logf = logger.Printf
+	defaults := ec.Log
+	ec.LogConfigFor = func(tp engine.TopicPartition) log.Config {
+		if t, ok := catalog.Get(tp.Topic); ok {
+			return handler.LogConfig(defaults, t)
+		}
+		return defaults
+	}
 	eng, err := engine.Open(ec)
 	if err != nil {
 		return err
 	}
 	logger.Printf("storage engine open: data %s, %d partitions, io_engine %s, clean shutdown before: %v",
 		dir, len(eng.Partitions()), eng.IOEngine(), eng.WasCleanShutdown())
-	srv, err := startServer(addr, eng, cfg, logger)
+	srv, err := startServer(addr, eng, catalog, cfg, logger)
 	if err != nil {
 		eng.Close()
 		return err
@@ -66,9 +84,7 @@ func runServe(args []string) error {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
-	if srv != nil {
-		srv.Close()
-	}
+	srv.Close()
 	if err := eng.Close(); err != nil {
 		return fmt.Errorf("closing storage: %w", err)
 	}

@@ -1,16 +1,63 @@
 package main
 
 import (
+	"fmt"
 	stdlog "log"
+	"net"
+	"strconv"
+	"time"
 
 	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/netserver"
+	"github.com/rillmq/rill/netserver/handler"
+	"github.com/rillmq/rill/replication/metadata"
 )
 
-type server interface{ Close() error }
-
-// startServer starts the Kafka protocol server. Until netserver lands the
-// broker serves storage only and says so.
-func startServer(addr string, eng *engine.Engine, cfg *brokerConfig, logger *stdlog.Logger) (server, error) {
-	logger.Printf("Kafka protocol server not built yet: %s is not bound", addr)
-	return nil, nil
+// startServer binds the Kafka protocol listener on addr.
+func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *brokerConfig, logger *stdlog.Logger) (*netserver.Server, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: bad port", addr)
+	}
+	hc, err := cfg.handlerConfig(host, int32(port))
+	if err != nil {
+		return nil, err
+	}
+	broker := handler.New(hc, eng, catalog, logger.Printf)
+	sc := netserver.DefaultConfig(addr)
+	maxReq, err := cfg.int64("socket.request.max.bytes", int64(sc.MaxRequestBytes))
+	if err != nil {
+		return nil, err
+	}
+	sc.MaxRequestBytes = int32(maxReq)
+	maxConns, err := cfg.int64("max.connections", 0)
+	if err != nil {
+		return nil, err
+	}
+	sc.MaxConnections = int(maxConns)
+	idle, err := cfg.int64("connections.max.idle.ms", sc.IdleTimeout.Milliseconds())
+	if err != nil {
+		return nil, err
+	}
+	sc.IdleTimeout = time.Duration(idle) * time.Millisecond
+	srv, err := netserver.Listen(sc, broker, logger.Printf)
+	if err != nil {
+		return nil, err
+	}
+	if port == 0 {
+		// An ephemeral port: advertise the one we got.
+		hc.Port = int32(srv.Addr().(*net.TCPAddr).Port)
+		srv.Close()
+		broker = handler.New(hc, eng, catalog, logger.Printf)
+		sc.Addr = srv.Addr().String()
+		if srv, err = netserver.Listen(sc, broker, logger.Printf); err != nil {
+			return nil, err
+		}
+	}
+	logger.Printf("listening on %s (node.id %d)", srv.Addr(), hc.NodeID)
+	return srv, nil
 }

@@ -1,0 +1,85 @@
+package handler
+
+// Produce (key 0), v3-v11.
+//
+// Each partition's records must be exactly one RecordBatch v2 (Kafka's rule
+// since v3). The engine validates it (length, magic, CRC-32C, record
+// framing, offset deltas, max.message.bytes), assigns offsets in place and
+// appends it as received: compressed batches stay compressed. acks must be
+// 0, 1 or -1 (INVALID_REQUIRED_ACKS); on one broker 1 and -1 both answer
+// after the append (and after the fsync when flush.messages=1). acks=0
+// gets no response at all. Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION,
+// CORRUPT_MESSAGE, INVALID_RECORD (several batches), MESSAGE_TOO_LARGE,
+// KAFKA_STORAGE_ERROR. LogAppendTime (v2+) and LogStartOffset (v5+) are
+// filled in. Transactional batches are refused (INVALID_RECORD) until
+// transactions exist.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/log"
+)
+
+func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	appended := false
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		t, topicOK := b.catalog.Get(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			code := func() *kerr.Error {
+				if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+					return kerr.InvalidRequiredAcks
+				}
+				if !topicOK || rp.Partition < 0 || rp.Partition >= t.Partitions {
+					return kerr.UnknownTopicOrPartition
+				}
+				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+				if err != nil {
+					return toKerr(err)
+				}
+				batch, err := format.Parse(rp.Records)
+				if err != nil {
+					return kerr.CorruptMessage
+				}
+				if len(batch) != len(rp.Records) {
+					return kerr.InvalidRecord
+				}
+				if batch.Attributes()&format.AttrTransactional != 0 || batch.IsControl() {
+					return kerr.InvalidRecord
+				}
+				res, err := l.Append(rp.Records, log.AppendOptions{AssignOffsets: true})
+				if err != nil {
+					if ke := toKerr(err); ke != kerr.CorruptMessage && ke != kerr.MessageTooLarge {
+						b.logf("produce %s-%d: %v", rt.Topic, rp.Partition, err)
+					}
+					return toKerr(err)
+				}
+				appended = true
+				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, l.LogStartOffset()
+				return nil
+			}()
+			if code != nil {
+				sp.ErrorCode = code.Code
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if appended {
+		b.appended.notify()
+	}
+	if req.Acks == 0 {
+		return nil
+	}
+	return resp
+}

@@ -1,0 +1,69 @@
+package handler
+
+// ListOffsets (key 2), v1-v8.
+//
+// Timestamp -1 (latest) answers the log end offset, -2 (earliest) and -4
+// (earliest local) the log start offset, -3 (max timestamp, v7+) the offset
+// and timestamp of the record with the largest timestamp; any other
+// timestamp answers the first offset whose record timestamp is >= it, or
+// offset -1 and timestamp -1 when there is none, as Kafka does. The leader
+// epoch is 0; a CurrentLeaderEpoch above 0 is UNKNOWN_LEADER_EPOCH.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine"
+)
+
+func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		t, ok := b.catalog.Get(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
+			code := func() *kerr.Error {
+				if !ok || rp.Partition < 0 || rp.Partition >= t.Partitions {
+					return kerr.UnknownTopicOrPartition
+				}
+				if rp.CurrentLeaderEpoch > 0 {
+					return kerr.UnknownLeaderEpoch
+				}
+				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+				if err != nil {
+					return toKerr(err)
+				}
+				switch rp.Timestamp {
+				case -1:
+					sp.Offset = l.LogEndOffset()
+				case -2, -4:
+					sp.Offset = l.LogStartOffset()
+				case -3:
+					sp.Timestamp, sp.Offset = l.MaxTimestamp()
+				default:
+					if rp.Timestamp < 0 {
+						return kerr.InvalidRequest
+					}
+					off, ts, found, err := l.OffsetForTimestamp(rp.Timestamp)
+					if err != nil {
+						return toKerr(err)
+					}
+					if found {
+						sp.Offset, sp.Timestamp = off, ts
+					}
+				}
+				return nil
+			}()
+			if code != nil {
+				sp.ErrorCode = code.Code
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

@@ -1,0 +1,87 @@
+package handler
+
+// Metadata (key 3), v0-v12.
+//
+// One broker: it is every partition's leader (epoch 0), sole replica and
+// ISR, and the controller. Topic IDs are real (v10+). A null topic list
+// means all topics (v1+; v0's empty list also means all). Requested topics
+// that do not exist are created when the request allows it (v4+ field,
+// always for v0-v3) and auto.create.topics.enable is on; otherwise they are
+// answered UNKNOWN_TOPIC_OR_PARTITION. Topics named by ID only (v10+) that
+// do not exist get UNKNOWN_TOPIC_ID.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/replication/metadata"
+)
+
+func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: b.cfg.NodeID, Host: b.cfg.Host, Port: b.cfg.Port}}
+	resp.ClusterID = kmsg.StringPtr(b.cfg.ClusterID)
+	resp.ControllerID = b.cfg.NodeID
+	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if all {
+		for _, t := range b.catalog.List() {
+			resp.Topics = append(resp.Topics, b.topicMetadata(t))
+		}
+		return resp
+	}
+	autoCreate := b.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	for _, rt := range req.Topics {
+		var t metadata.Topic
+		var ok bool
+		if rt.Topic != nil && *rt.Topic != "" {
+			t, ok = b.catalog.Get(*rt.Topic)
+			if !ok && autoCreate {
+				if err := validTopicName(*rt.Topic); err == nil {
+					created, err := b.createTopic(*rt.Topic, b.cfg.NumPartitions, nil)
+					if err == nil || toKerr(err) == kerr.TopicAlreadyExists {
+						t, ok = b.catalog.Get(*rt.Topic)
+						_ = created
+					}
+				}
+			}
+			if !ok {
+				st := kmsg.NewMetadataResponseTopic()
+				st.Topic = rt.Topic
+				st.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				if validTopicName(*rt.Topic) != nil {
+					st.ErrorCode = kerr.InvalidTopicException.Code
+				}
+				resp.Topics = append(resp.Topics, st)
+				continue
+			}
+		} else {
+			t, ok = b.catalog.ByID(rt.TopicID)
+			if !ok {
+				st := kmsg.NewMetadataResponseTopic()
+				st.TopicID = rt.TopicID
+				st.ErrorCode = kerr.UnknownTopicID.Code
+				resp.Topics = append(resp.Topics, st)
+				continue
+			}
+		}
+		resp.Topics = append(resp.Topics, b.topicMetadata(t))
+	}
+	return resp
+}
+
+func (b *Broker) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
+	st := kmsg.NewMetadataResponseTopic()
+	st.Topic = kmsg.StringPtr(t.Name)
+	st.TopicID = t.ID
+	st.IsInternal = len(t.Name) > 2 && t.Name[:2] == "__"
+	for p := int32(0); p < t.Partitions; p++ {
+		sp := kmsg.NewMetadataResponseTopicPartition()
+		sp.Partition = p
+		sp.Leader = b.cfg.NodeID
+		sp.LeaderEpoch = 0
+		sp.Replicas = []int32{b.cfg.NodeID}
+		sp.ISR = []int32{b.cfg.NodeID}
+		st.Partitions = append(st.Partitions, sp)
+	}
+	return st
+}

@@ -1,0 +1,51 @@
+package handler
+
+// ApiVersions (key 18), v0-v4.
+//
+// Answers the version ranges in apiKeys, capped by what kmsg can decode.
+// A request at a version we do not know is answered as Kafka does (KIP-511):
+// a v0 response with UNSUPPORTED_VERSION and the key list, so the client can
+// retry at a version both sides speak; the server builds that answer
+// (ApiVersionsFallback) because such a request cannot be decoded.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// apiKeys is the advertised table: Kafka 4.x ranges where we implement
+// them, older versions kept where clients still send them.
+var apiKeys = []kmsg.ApiVersionsResponseApiKey{
+	{ApiKey: 0, MinVersion: 3, MaxVersion: 11}, // Produce (v3+: record batch v2; zstd from v7)
+	{ApiKey: 1, MinVersion: 4, MaxVersion: 16}, // Fetch
+	{ApiKey: 2, MinVersion: 1, MaxVersion: 8},  // ListOffsets
+	{ApiKey: 3, MinVersion: 0, MaxVersion: 12}, // Metadata
+	{ApiKey: 18, MinVersion: 0, MaxVersion: 4}, // ApiVersions
+	{ApiKey: 19, MinVersion: 0, MaxVersion: 7}, // CreateTopics
+	{ApiKey: 20, MinVersion: 0, MaxVersion: 6}, // DeleteTopics
+}
+
+func init() {
+	// Never advertise more than the codec can decode.
+	for i := range apiKeys {
+		if r := kmsg.RequestForKey(apiKeys[i].ApiKey); r != nil && r.MaxVersion() < apiKeys[i].MaxVersion {
+			apiKeys[i].MaxVersion = r.MaxVersion()
+		}
+	}
+}
+
+func (b *Broker) apiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	resp.ApiKeys = append(resp.ApiKeys, apiKeys...)
+	return resp
+}
+
+// ApiVersionsFallback is the v0 answer to an ApiVersions request at a
+// version we do not support.
+func ApiVersionsFallback() *kmsg.ApiVersionsResponse {
+	resp := kmsg.NewPtrApiVersionsResponse()
+	resp.Version = 0
+	resp.ErrorCode = kerr.UnsupportedVersion.Code
+	resp.ApiKeys = append(resp.ApiKeys, apiKeys...)
+	return resp
+}
