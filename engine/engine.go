@@ -194,6 +194,9 @@ func (e *Engine) openLog(tp TopicPartition, cfg log.Config, recover bool, rp, ls
 	})
 }
 
+// DataDir is the data directory.
+func (e *Engine) DataDir() string { return e.cfg.DataDir }
+
 // WasCleanShutdown reports whether the previous run closed cleanly.
 func (e *Engine) WasCleanShutdown() bool { return e.wasClean }
 

@@ -37,10 +37,12 @@ func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
 			t, ok = b.catalog.Get(*rt.Topic)
 			if !ok && autoCreate {
 				if err := validTopicName(*rt.Topic); err == nil {
-					created, err := b.createTopic(*rt.Topic, b.cfg.NumPartitions, nil)
+					_, err := b.createTopic(*rt.Topic, b.cfg.NumPartitions, nil)
+					if err == nil {
+						b.logf("auto-created topic %s with %d partitions (metadata v%d)", *rt.Topic, b.cfg.NumPartitions, req.Version)
+					}
 					if err == nil || toKerr(err) == kerr.TopicAlreadyExists {
 						t, ok = b.catalog.Get(*rt.Topic)
-						_ = created
 					}
 				}
 			}

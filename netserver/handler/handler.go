@@ -97,6 +97,22 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 		return b.createTopics(m)
 	case *kmsg.DeleteTopicsRequest:
 		return b.deleteTopics(m)
+	case *kmsg.DeleteRecordsRequest:
+		return b.deleteRecords(m)
+	case *kmsg.OffsetForLeaderEpochRequest:
+		return b.offsetForLeaderEpoch(m)
+	case *kmsg.DescribeConfigsRequest:
+		return b.describeConfigs(m)
+	case *kmsg.AlterConfigsRequest:
+		return b.alterConfigs(m)
+	case *kmsg.DescribeLogDirsRequest:
+		return b.describeLogDirs(m)
+	case *kmsg.CreatePartitionsRequest:
+		return b.createPartitions(m)
+	case *kmsg.IncrementalAlterConfigsRequest:
+		return b.incrementalAlterConfigs(m)
+	case *kmsg.DescribeClusterRequest:
+		return b.describeCluster(m)
 	}
 	return nil
 }

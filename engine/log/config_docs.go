@@ -1,0 +1,27 @@
+package log
+
+// ConfigDoc describes a topic-level config for DescribeConfigs.
+type ConfigDoc struct {
+	// Type is Kafka's ConfigType: 1 boolean, 2 string, 3 int, 5 long, 7 list.
+	Type int8
+	Doc  string
+}
+
+// ConfigDocs documents every name in ConfigNames, in Kafka's words where
+// the behaviour is Kafka's.
+var ConfigDocs = map[string]ConfigDoc{
+	"cleanup.policy":         {7, "\"delete\" discards old segments by retention time or size; \"compact\" keeps the latest value per key; both may be given."},
+	"delete.retention.ms":    {5, "How long tombstones (null values) of a compacted topic are kept, so consumers can see them."},
+	"file.delete.delay.ms":   {5, "How long a deleted or replaced segment file stays open before it is removed."},
+	"flush.messages":         {5, "fsync after this many records; 1 means every append is fsynced before it is acknowledged (group committed)."},
+	"flush.ms":               {5, "fsync data older than this; the scheduler checks every second."},
+	"index.interval.bytes":   {3, "Log bytes between two offset index entries."},
+	"max.message.bytes":      {3, "Largest record batch the topic accepts."},
+	"message.timestamp.type": {2, "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."},
+	"min.compaction.lag.ms":  {5, "Records younger than this are never compacted."},
+	"retention.bytes":        {5, "Delete the oldest segments while the partition is larger than this; -1 means no limit."},
+	"retention.ms":           {5, "Delete segments whose newest record is older than this; -1 means no limit."},
+	"segment.bytes":          {3, "Roll to a new segment file when the active one would grow past this size."},
+	"segment.index.bytes":    {3, "Preallocated size of each segment's offset and time index."},
+	"segment.ms":             {5, "Roll to a new segment when the active one spans more than this much time."},
+}

@@ -1,0 +1,56 @@
+package handler
+
+// DeleteRecords (key 21), v0-v2.
+//
+// Moves each partition's log start offset to Offset (-1 means the high
+// watermark) and drops the segments wholly below it. An offset past the
+// high watermark is OFFSET_OUT_OF_RANGE. LowWatermark answers the new log
+// start offset.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine"
+)
+
+func (b *Broker) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewDeleteRecordsResponseTopic()
+		st.Topic = rt.Topic
+		t, ok := b.catalog.Get(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
+			sp.Partition, sp.LowWatermark = rp.Partition, -1
+			code := func() *kerr.Error {
+				if !ok || rp.Partition < 0 || rp.Partition >= t.Partitions {
+					return kerr.UnknownTopicOrPartition
+				}
+				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+				if err != nil {
+					return toKerr(err)
+				}
+				offset := rp.Offset
+				if offset == -1 {
+					offset = l.LogEndOffset()
+				}
+				if offset < 0 || offset > l.LogEndOffset() {
+					return kerr.OffsetOutOfRange
+				}
+				lso, err := l.DeleteRecords(offset)
+				if err != nil {
+					return toKerr(err)
+				}
+				sp.LowWatermark = lso
+				return nil
+			}()
+			if code != nil {
+				sp.ErrorCode = code.Code
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

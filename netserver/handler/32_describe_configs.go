@@ -1,0 +1,43 @@
+package handler
+
+// DescribeConfigs (key 32), v0-v4.
+//
+// Topic resources list every topic-level config with its effective value
+// and source (dynamic topic override, static broker default, or Kafka
+// default), synonyms when asked (v1+), types and documentation (v3+).
+// Broker resources (this broker's node id, or "") list the properties the
+// broker was started with, read-only.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func (b *Broker) describeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	for _, r := range req.Resources {
+		rr := kmsg.NewDescribeConfigsResponseResource()
+		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+		switch r.ResourceType {
+		case kmsg.ConfigResourceTypeTopic:
+			t, ok := b.catalog.Get(r.ResourceName)
+			if !ok {
+				rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				break
+			}
+			rr.Configs = b.topicConfigEntries(t, r.ConfigNames, req.IncludeSynonyms, req.IncludeDocumentation)
+		case kmsg.ConfigResourceTypeBroker:
+			if !b.isThisBroker(r.ResourceName) {
+				rr.ErrorCode = kerr.InvalidRequest.Code
+				rr.ErrorMessage = kmsg.StringPtr("unknown broker " + r.ResourceName)
+				break
+			}
+			rr.Configs = b.brokerConfigEntries(r.ConfigNames)
+		default:
+			rr.ErrorCode = kerr.InvalidRequest.Code
+			rr.ErrorMessage = kmsg.StringPtr("unsupported resource type")
+		}
+		resp.Resources = append(resp.Resources, rr)
+	}
+	return resp
+}

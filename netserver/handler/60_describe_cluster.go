@@ -1,0 +1,22 @@
+package handler
+
+// DescribeCluster (key 60), v0-v2: this broker alone, as controller.
+// EndpointType 2 (controllers, v1+) answers the same broker: it is its own
+// controller.
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	resp.ClusterID = b.cfg.ClusterID
+	resp.ControllerID = b.cfg.NodeID
+	resp.EndpointType = req.EndpointType
+	if resp.EndpointType == 0 {
+		resp.EndpointType = 1
+	}
+	resp.ClusterAuthorizedOperations = -2147483648
+	br := kmsg.NewDescribeClusterResponseBroker()
+	br.NodeID, br.Host, br.Port = b.cfg.NodeID, b.cfg.Host, b.cfg.Port
+	resp.Brokers = append(resp.Brokers, br)
+	return resp
+}

@@ -1,0 +1,131 @@
+package handler
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/replication/metadata"
+)
+
+// applyTopicConfigs validates a topic's new override set, stores it and
+// applies it to the topic's open logs.
+func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map[string]string) error) *kerr.Error {
+	t, ok := b.catalog.Get(name)
+	if !ok {
+		return kerr.UnknownTopicOrPartition
+	}
+	overrides := map[string]string{}
+	for k, v := range t.Configs {
+		overrides[k] = v
+	}
+	if err := edit(overrides); err != nil {
+		return kerr.InvalidConfig
+	}
+	lc := b.cfg.LogDefaults
+	for k, v := range overrides {
+		if err := lc.Set(k, v); err != nil {
+			return kerr.InvalidConfig
+		}
+	}
+	if validateOnly {
+		return nil
+	}
+	t, err := b.catalog.Update(name, func(t *metadata.Topic) error {
+		t.Configs = overrides
+		return nil
+	})
+	if err != nil {
+		return toKerr(err)
+	}
+	for p := int32(0); p < t.Partitions; p++ {
+		if l, err := b.engine.Partition(engine.TopicPartition{Topic: name, Partition: p}); err == nil {
+			l.SetConfig(lc)
+		}
+	}
+	return nil
+}
+
+// topicConfigEntries lists a topic's configs: overrides as dynamic topic
+// configs (source 1), the rest as defaults (source 5), or static broker
+// configs (source 4) where the broker's properties set them.
+func (b *Broker) topicConfigEntries(t metadata.Topic, names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	lc := LogConfig(b.cfg.LogDefaults, t)
+	if names == nil {
+		names = log.ConfigNames
+	}
+	var out []kmsg.DescribeConfigsResponseResourceConfig
+	for _, name := range names {
+		v, ok := lc.Get(name)
+		if !ok {
+			continue
+		}
+		c := kmsg.NewDescribeConfigsResponseResourceConfig()
+		c.Name, c.Value = name, kmsg.StringPtr(v)
+		c.Source = kmsg.ConfigSourceDefaultConfig
+		c.IsDefault = true
+		if brokerKey, ok := topicToBroker[name]; ok {
+			if _, set := b.cfg.BrokerConfigs[brokerKey]; set {
+				c.Source, c.IsDefault = kmsg.ConfigSourceStaticBrokerConfig, false
+			}
+		}
+		if ov, ok := t.Configs[name]; ok {
+			// The override as the user wrote it (list order kept).
+			c.Value = kmsg.StringPtr(ov)
+			c.Source, c.IsDefault = kmsg.ConfigSourceDynamicTopicConfig, false
+			if synonyms {
+				s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+				s.Name, s.Value, s.Source = name, kmsg.StringPtr(ov), kmsg.ConfigSourceDynamicTopicConfig
+				c.ConfigSynonyms = append(c.ConfigSynonyms, s)
+			}
+		}
+		if d, ok := log.ConfigDocs[name]; ok {
+			c.ConfigType = kmsg.ConfigType(d.Type)
+			if docs {
+				c.Documentation = kmsg.StringPtr(d.Doc)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// topicToBroker maps topic-level names to the broker defaults that set them.
+var topicToBroker = map[string]string{
+	"segment.bytes": "log.segment.bytes", "segment.ms": "log.roll.ms", "index.interval.bytes": "log.index.interval.bytes",
+	"segment.index.bytes": "log.index.size.max.bytes", "retention.ms": "log.retention.ms", "retention.bytes": "log.retention.bytes",
+	"cleanup.policy": "log.cleanup.policy", "delete.retention.ms": "log.cleaner.delete.retention.ms",
+	"min.compaction.lag.ms": "log.cleaner.min.compaction.lag.ms", "flush.messages": "log.flush.interval.messages",
+	"flush.ms": "log.flush.interval.ms", "file.delete.delay.ms": "log.segment.delete.delay.ms",
+	"max.message.bytes": "message.max.bytes", "message.timestamp.type": "log.message.timestamp.type",
+}
+
+func (b *Broker) brokerConfigEntries(names []string) []kmsg.DescribeConfigsResponseResourceConfig {
+	if names == nil {
+		for k := range b.cfg.BrokerConfigs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+	}
+	var out []kmsg.DescribeConfigsResponseResourceConfig
+	for _, name := range names {
+		v, ok := b.cfg.BrokerConfigs[name]
+		if !ok {
+			continue
+		}
+		c := kmsg.NewDescribeConfigsResponseResourceConfig()
+		c.Name, c.Value, c.ReadOnly = name, kmsg.StringPtr(v), true
+		c.Source = kmsg.ConfigSourceStaticBrokerConfig
+		c.ConfigType = kmsg.ConfigTypeString
+		out = append(out, c)
+	}
+	return out
+}
+
+func (b *Broker) isThisBroker(name string) bool {
+	return name == "" || name == fmt.Sprint(b.cfg.NodeID)
+}
