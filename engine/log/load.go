@@ -32,6 +32,7 @@ func (l *Log) load(opts Options) error {
 		path := filepath.Join(l.dir, name)
 		switch {
 		case strings.HasSuffix(name, format.DeletedSuffix), strings.HasSuffix(name, ".tmp"):
+			// Interrupted deletions and atomic writes.
 			if err := l.fs.Remove(path); err != nil {
 				return err
 			}
@@ -118,6 +119,9 @@ func (l *Log) load(opts Options) error {
 	leo := segs[len(segs)-1].NextOffset()
 	l.logEndOffset.Store(leo)
 	l.logStartOffset.Store(min(max(opts.LogStartOffset, segs[0].BaseOffset()), leo))
+	if err := l.rebuildProducersLocked(); err != nil {
+		return err
+	}
 	if opts.NeedsRecovery {
 		// What recovery validated came from the page cache at best; make
 		// it durable before calling it recovered.

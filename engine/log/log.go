@@ -81,6 +81,8 @@ type Log struct {
 		unflushed int64
 		failed    bool
 		closed    bool
+		// producers is the idempotent-producer state (producer.go).
+		producers producerState
 	}
 	// maint serializes retention, compaction, truncation, DeleteRecords.
 	maint sync.Mutex
@@ -174,6 +176,10 @@ type AppendResult struct {
 	BaseOffset    int64
 	LastOffset    int64
 	LogAppendTime int64 // -1 unless the topic uses LogAppendTime
+	// Duplicate is true when an idempotent producer retried a batch that
+	// is already in the log: nothing was written and the offsets are the
+	// original batch's.
+	Duplicate bool
 }
 
 // Append validates one record batch, assigns offsets (rewriting baseOffset
@@ -211,6 +217,18 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 	}
 	now := l.clock()
 	leo := l.logEndOffset.Load()
+	if opts.AssignOffsets && b.ProducerID() >= 0 {
+		dup, err := l.mu.producers.check(b)
+		if err != nil {
+			l.mu.Unlock()
+			return res, err
+		}
+		if dup != nil {
+			l.mu.Unlock()
+			res.BaseOffset, res.LastOffset, res.Duplicate = dup.Base, dup.Last, true
+			return res, nil
+		}
+	}
 	if opts.AssignOffsets {
 		b.SetBaseOffset(leo)
 		b.SetLeaderEpoch(opts.LeaderEpoch)
@@ -235,6 +253,7 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 		return res, err
 	}
 	l.logEndOffset.Store(b.NextOffset())
+	l.mu.producers.update(b)
 	l.mu.unflushed += int64(b.LastOffsetDelta()) + 1
 	needFlush := l.mu.unflushed >= cfg.FlushMessages
 	l.mu.Unlock()
@@ -305,6 +324,10 @@ func (l *Log) rollLocked(base int64, now int64) error {
 	}
 	l.mu.segments = append(l.mu.segments, seg)
 	l.mu.created = now
+	if len(l.mu.producers) > 0 {
+		// Best effort: a missing snapshot only lengthens the next open's scan.
+		_ = l.writeSnapshotLocked(base)
+	}
 	return nil
 }
 
@@ -442,6 +465,9 @@ func (l *Log) Close(clean bool) error {
 		}
 	}
 	l.mu.Lock()
+	if clean && err == nil && len(l.mu.producers) > 0 {
+		err = l.writeSnapshotLocked(l.logEndOffset.Load())
+	}
 	l.mu.closed = true
 	l.mu.Unlock()
 	l.reapDeleted(0, true)

@@ -48,6 +48,10 @@ func (l *Log) TruncateTo(offset int64) error {
 		// The cut fell inside the batch that holds the log start.
 		l.logStartOffset.Store(leo)
 	}
+	if err := l.rebuildProducersLocked(); err != nil {
+		l.mu.failed = true
+		return err
+	}
 	if l.recoveryPoint.Load() > leo {
 		l.recoveryPoint.Store(leo)
 	}
@@ -80,6 +84,10 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.logStartOffset.Store(offset)
 	l.logEndOffset.Store(offset)
 	l.recoveryPoint.Store(offset)
+	for _, o := range l.snapshotOffsets() {
+		l.fs.Remove(l.snapshotPath(o))
+	}
+	l.mu.producers = producerState{}
 	return nil
 }
 

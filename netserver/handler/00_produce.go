@@ -10,8 +10,11 @@ package handler
 // after the append (and after the fsync when flush.messages=1). acks=0
 // gets no response at all. Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION,
 // CORRUPT_MESSAGE, INVALID_RECORD (several batches), MESSAGE_TOO_LARGE,
-// KAFKA_STORAGE_ERROR. LogAppendTime (v2+) and LogStartOffset (v5+) are
-// filled in. Transactional batches are refused (INVALID_RECORD) until
+// KAFKA_STORAGE_ERROR, and for idempotent producers OUT_OF_ORDER_SEQUENCE_NUMBER
+// and INVALID_PRODUCER_EPOCH; a retried batch (same producer, epoch and
+// sequences as one of its last five) is answered with the original offsets
+// and no error, and not written again. LogAppendTime (v2+) and
+// LogStartOffset (v5+) are filled in. Transactional batches are refused (INVALID_RECORD) until
 // transactions exist.
 
 import (
@@ -59,7 +62,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				}
 				res, err := l.Append(rp.Records, log.AppendOptions{AssignOffsets: true})
 				if err != nil {
-					if ke := toKerr(err); ke != kerr.CorruptMessage && ke != kerr.MessageTooLarge {
+					if ke := toKerr(err); ke == kerr.KafkaStorageError {
 						b.logf("produce %s-%d: %v", rt.Topic, rp.Partition, err)
 					}
 					return toKerr(err)

@@ -20,6 +20,10 @@ func toKerr(err error) *kerr.Error {
 		return ke
 	case errors.Is(err, log.ErrOffsetOutOfRange):
 		return kerr.OffsetOutOfRange
+	case errors.Is(err, log.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch
+	case errors.Is(err, log.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber
 	case errors.Is(err, log.ErrBatchTooLarge):
 		return kerr.MessageTooLarge
 	case errors.Is(err, format.ErrCorrupt):

@@ -113,6 +113,8 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 		return b.incrementalAlterConfigs(m)
 	case *kmsg.DescribeClusterRequest:
 		return b.describeCluster(m)
+	case *kmsg.InitProducerIDRequest:
+		return b.initProducerID(m)
 	}
 	return nil
 }

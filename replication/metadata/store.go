@@ -52,6 +52,9 @@ type Store struct {
 	dir  string
 	mu   sync.RWMutex
 	byID map[[16]byte]string
+	// nextProducerID is persisted before an ID is handed out, so a
+	// restarted broker never reuses one.
+	nextProducerID int64
 	// topics by name
 	topics map[string]Topic
 }
@@ -59,6 +62,8 @@ type Store struct {
 type file struct {
 	Version int     `json:"version"`
 	Topics  []Topic `json:"topics"`
+	// NextProducerID is the first producer ID not yet handed out.
+	NextProducerID int64 `json:"next_producer_id"`
 }
 
 // Open loads the catalog from dir (empty when the file does not exist).
@@ -80,11 +85,12 @@ func Open(fs vfs.FS, dir string) (*Store, error) {
 		s.topics[t.Name] = t
 		s.byID[t.ID] = t.Name
 	}
+	s.nextProducerID = f.NextProducerID
 	return s, nil
 }
 
 func (s *Store) persistLocked() error {
-	f := file{Version: 1}
+	f := file{Version: 1, NextProducerID: s.nextProducerID}
 	for _, t := range s.topics {
 		f.Topics = append(f.Topics, t)
 	}
@@ -193,4 +199,18 @@ func (s *Store) List() []Topic {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// AllocateProducerID returns a producer ID never handed out before, on this
+// catalog, persisted before it is returned.
+func (s *Store) AllocateProducerID() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextProducerID
+	s.nextProducerID++
+	if err := s.persistLocked(); err != nil {
+		s.nextProducerID--
+		return 0, err
+	}
+	return id, nil
 }
