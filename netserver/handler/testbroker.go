@@ -1,0 +1,37 @@
+package handler
+
+import (
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/replication/metadata"
+)
+
+// NewInMemory returns a Broker over an in-memory file system, with the
+// given topics created, for tests and fuzzing in other packages. Call the
+// returned close function when done.
+func NewInMemory(topics map[string]int32) (*Broker, func() error, error) {
+	fs := vfs.NewMemFS()
+	if err := fs.MkdirAll("/data", 0o755); err != nil {
+		return nil, nil, err
+	}
+	catalog, err := metadata.Open(fs, "/data")
+	if err != nil {
+		return nil, nil, err
+	}
+	ec := engine.DefaultConfig("/data")
+	ec.FS = fs
+	ec.IOEngine = "pwrite"
+	eng, err := engine.Open(ec)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := New(Config{NodeID: 1, Host: "127.0.0.1", Port: 9092, ClusterID: "test", AutoCreateTopics: true,
+		NumPartitions: 1, DefaultReplicationFactor: 1, LogDefaults: ec.Log}, eng, catalog, nil)
+	for name, parts := range topics {
+		if _, err := b.createTopic(name, parts, nil); err != nil {
+			eng.Close()
+			return nil, nil, err
+		}
+	}
+	return b, eng.Close, nil
+}
