@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run test test-short lint fuzz bench stress clean
+.PHONY: build run test test-short lint fuzz bench stress clients clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rill
@@ -18,6 +18,11 @@ run: build
 # detector, plus the lint checks.
 test: lint
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# Third-party clients the end-to-end tests drive (kcat comes from apt:
+# `apt-get install kcat`); tests skip a missing client outside CI.
+clients:
+	cd test/clients && npm install --no-audit --no-fund --loglevel=error
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

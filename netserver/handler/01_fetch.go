@@ -81,6 +81,9 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 			sp.PreferredReadReplica = -1
+			// Empty, not null: Kafka sends a zero-length record set, and
+			// librdkafka rejects a null one.
+			sp.RecordBatches = []byte{}
 			var code *kerr.Error
 			switch {
 			case !ok && req.Version >= 13:
