@@ -1,7 +1,10 @@
 // Command rill is the Rill broker and its tools.
 //
 //	rill serve    [--data-dir DIR] [--listen HOST:PORT] [--config FILE] [--set key=value]...
-//	rill segdump  [--index] [--records] FILE...
+//	rill segdump  [--records [--payload]] FILE...
+//	rill topic    create|list|describe|delete|alter [flags] [TOPIC...]
+//	rill produce  --topic T [flags] < lines
+//	rill consume  --topic T [flags]
 package main
 
 import (
@@ -13,8 +16,13 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: rill <command> [flags]
 
 commands:
-  serve     run a broker (storage engine; see README for what it serves)
+  serve     run a broker
   segdump   print segment, index and time index files
+  topic     create|list|describe|delete|alter topics
+  produce   produce stdin lines (key<sep>value with --key-separator)
+  consume   print records from a starting point (no consumer group)
+
+Run "rill <command> -h" for a command's flags.
 `)
 }
 
@@ -29,6 +37,12 @@ func main() {
 		err = runServe(os.Args[2:])
 	case "segdump":
 		err = runSegdump(os.Args[2:], os.Stdout)
+	case "topic":
+		err = runTopic(os.Args[2:], os.Stdout)
+	case "produce":
+		err = runProduce(os.Args[2:], os.Stdin, os.Stdout)
+	case "consume":
+		err = runConsume(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return

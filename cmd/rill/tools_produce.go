@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// runProduce: rill produce --topic T reads lines from stdin, one record
+// each, optionally "key<sep>value", and waits for every acknowledgement.
+func runProduce(args []string, in io.Reader, w io.Writer) error {
+	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
+	var tf toolFlags
+	tf.register(fs)
+	topic := fs.String("topic", "", "topic to produce to")
+	keySep := fs.String("key-separator", "", "split each line into key and value at the first occurrence of this")
+	partitioner := fs.String("partitioner", "sticky", "murmur2 (Kafka's key hash, sticky for null keys), sticky (uniform sticky), round-robin, or manual with --partition")
+	partition := fs.Int("partition", -1, "with --partitioner manual: the partition")
+	compression := fs.String("compression", "none", "none, gzip, snappy, lz4 or zstd")
+	acks := fs.String("acks", "all", "0, 1 or all")
+	var headers multiFlag
+	fs.Var(&headers, "header", "header key=value for every record (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *topic == "" {
+		return errors.New("produce: --topic is required")
+	}
+	opts := []kgo.Opt{kgo.DefaultProduceTopic(*topic), kgo.ProduceRequestTimeout(tf.timeout)}
+	switch *partitioner {
+	case "murmur2":
+		opts = append(opts, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	case "sticky":
+		opts = append(opts, kgo.RecordPartitioner(kgo.UniformBytesPartitioner(64<<10, true, true, nil)))
+	case "round-robin":
+		opts = append(opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	case "manual":
+		if *partition < 0 {
+			return errors.New("produce: --partitioner manual needs --partition")
+		}
+		opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	default:
+		return fmt.Errorf("produce: unknown partitioner %q", *partitioner)
+	}
+	codecs := map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
+		"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
+	codec, ok := codecs[*compression]
+	if !ok {
+		return fmt.Errorf("produce: unknown compression %q", *compression)
+	}
+	opts = append(opts, kgo.ProducerBatchCompression(codec))
+	switch *acks {
+	case "all", "-1":
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	case "1":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case "0":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	default:
+		return fmt.Errorf("produce: --acks %q: want 0, 1 or all", *acks)
+	}
+	var hdrs []kgo.RecordHeader
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, "=")
+		if !ok {
+			return fmt.Errorf("--header %q: want key=value", h)
+		}
+		hdrs = append(hdrs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
+	cl, err := tf.client(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var firstErr error
+	errCh := make(chan error, 1)
+	n := 0
+	for sc.Scan() {
+		line := sc.Text()
+		r := &kgo.Record{Value: []byte(line), Headers: hdrs, Partition: int32(*partition)}
+		if *keySep != "" {
+			if k, v, ok := strings.Cut(line, *keySep); ok {
+				r.Key, r.Value = []byte(k), []byte(v)
+			}
+		}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				select {
+				case errCh <- err:
+				default:
+				}
+			}
+		})
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	flushCtx, cancel := context.WithTimeout(ctx, tf.timeout)
+	defer cancel()
+	if err := cl.Flush(flushCtx); err != nil {
+		return err
+	}
+	select {
+	case firstErr = <-errCh:
+	default:
+	}
+	if firstErr != nil {
+		return fmt.Errorf("produce: %w", firstErr)
+	}
+	fmt.Fprintf(os.Stderr, "produced %d records to %s\n", n, *topic)
+	return nil
+}
+
+// runConsume: rill consume --topic T prints records of every partition
+// (or one) from a starting point, without a consumer group.
+func runConsume(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("consume", flag.ContinueOnError)
+	var tf toolFlags
+	tf.register(fs)
+	topic := fs.String("topic", "", "topic to consume")
+	from := fs.String("from", "earliest", "earliest, latest, an offset, or @UNIX_MS for the first record at or after that time")
+	partition := fs.Int("partition", -1, "only this partition")
+	count := fs.Int("count", 0, "stop after this many records (0 = run until --idle)")
+	idle := fs.Duration("idle", 0, "stop once no record arrived for this long (0 = never, unless --count)")
+	format := fs.String("format", "%v\n", "output: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp (ms), %h headers; \\n \\t")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *topic == "" {
+		return errors.New("consume: --topic is required")
+	}
+	start := kgo.NewOffset()
+	switch {
+	case *from == "earliest":
+		start = start.AtStart()
+	case *from == "latest":
+		start = start.AtEnd()
+	case strings.HasPrefix(*from, "@"):
+		ms, err := strconv.ParseInt((*from)[1:], 10, 64)
+		if err != nil {
+			return fmt.Errorf("consume: --from %q", *from)
+		}
+		start = start.AfterMilli(ms)
+	default:
+		o, err := strconv.ParseInt(*from, 10, 64)
+		if err != nil {
+			return fmt.Errorf("consume: --from %q: want earliest, latest, an offset or @ms", *from)
+		}
+		start = start.At(o)
+	}
+	opts := []kgo.Opt{}
+	if *partition >= 0 {
+		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{*topic: {int32(*partition): start}}))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(*topic), kgo.ConsumeResetOffset(start))
+	}
+	cl, err := tf.client(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	out := bufio.NewWriter(w)
+	defer out.Flush()
+	layout := strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(*format)
+	seen := 0
+	for *count == 0 || seen < *count {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if *idle > 0 {
+			ctx, cancel = context.WithTimeout(ctx, *idle)
+		}
+		fetches := cl.PollRecords(ctx, *count-seen)
+		cancel()
+		if ctx.Err() != nil && fetches.NumRecords() == 0 {
+			return nil // idle
+		}
+		if err := fetches.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		for _, r := range fetches.Records() {
+			out.WriteString(formatRecord(layout, r))
+			seen++
+		}
+		out.Flush()
+	}
+	return nil
+}
+
+func formatRecord(layout string, r *kgo.Record) string {
+	var b strings.Builder
+	for i := 0; i < len(layout); i++ {
+		c := layout[i]
+		if c != '%' || i+1 == len(layout) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch layout[i] {
+		case 't':
+			b.WriteString(r.Topic)
+		case 'p':
+			b.WriteString(strconv.Itoa(int(r.Partition)))
+		case 'o':
+			b.WriteString(strconv.FormatInt(r.Offset, 10))
+		case 'k':
+			b.Write(r.Key)
+		case 'v':
+			b.Write(r.Value)
+		case 'T':
+			b.WriteString(strconv.FormatInt(r.Timestamp.UnixMilli(), 10))
+		case 'h':
+			for j, h := range r.Headers {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(h.Key + "=" + string(h.Value))
+			}
+		case '%':
+			b.WriteByte('%')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(layout[i])
+		}
+	}
+	return b.String()
+}
+
