@@ -12,8 +12,12 @@
 // than ApiVersions, which gets Kafka's v0 fallback answer) closes that one
 // connection with a log line and touches no other.
 //
-// This transport is goroutine-per-connection on net.Conn; the gnet
-// event-loop transport the design card asks for is not built yet.
+// Two transports serve the same handlers (Config.Transport): "netconn",
+// goroutine-per-connection on net.Conn (this file), and "gnet", gnet/v2
+// event loops that only frame requests and hand them to one worker
+// goroutine per connection, which writes each batch of responses with one
+// AsyncWrite (gnet.go). BENCHMARKS.md compares them; the default is the
+// faster one there.
 package netserver
 
 import (
@@ -27,15 +31,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/rillmq/rill/netserver/handler"
-	"github.com/rillmq/rill/netserver/wire"
 )
 
 // Config holds the server's limits, with Kafka's names.
 type Config struct {
 	Addr string
+	// Transport is "netconn" or "gnet" (rill's net.transport).
+	Transport string
 	// MaxRequestBytes is socket.request.max.bytes.
 	MaxRequestBytes int32
 	// MaxConnections is max.connections (0 = unlimited).
@@ -46,11 +49,37 @@ type Config struct {
 
 // DefaultConfig is Kafka's defaults on addr.
 func DefaultConfig(addr string) Config {
-	return Config{Addr: addr, MaxRequestBytes: 100 << 20, IdleTimeout: 10 * time.Minute}
+	return Config{Addr: addr, Transport: DefaultTransport, MaxRequestBytes: 100 << 20, IdleTimeout: 10 * time.Minute}
 }
 
-// Server serves the Kafka protocol.
-type Server struct {
+// DefaultTransport is the faster transport in BENCHMARKS.md.
+const DefaultTransport = "netconn"
+
+// Server serves the Kafka protocol until Close.
+type Server interface {
+	// Addr is the bound address.
+	Addr() net.Addr
+	// Close stops accepting, closes every connection and waits for the
+	// transport's goroutines.
+	Close() error
+}
+
+// Listen binds cfg.Addr with cfg.Transport and starts serving.
+func Listen(cfg Config, broker *handler.Broker, logf func(string, ...any)) (Server, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	switch cfg.Transport {
+	case "", "netconn":
+		return listenConn(cfg, broker, logf)
+	case "gnet":
+		return listenGnet(cfg, broker, logf)
+	}
+	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
+}
+
+// connServer is the net.Conn transport.
+type connServer struct {
 	cfg    Config
 	broker *handler.Broker
 	logf   func(string, ...any)
@@ -63,28 +92,21 @@ type Server struct {
 	wg    sync.WaitGroup
 }
 
-// Listen binds cfg.Addr and starts accepting.
-func Listen(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*Server, error) {
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
+func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*connServer, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, broker: broker, logf: logf, ln: ln, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
+	s := &connServer{cfg: cfg, broker: broker, logf: logf, ln: ln, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
 }
 
-// Addr is the bound address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+func (s *connServer) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops accepting, closes every connection and waits for their
-// goroutines.
-func (s *Server) Close() error {
+func (s *connServer) Close() error {
 	s.cancel()
 	err := s.ln.Close()
 	s.mu.Lock()
@@ -96,7 +118,7 @@ func (s *Server) Close() error {
 	return err
 }
 
-func (s *Server) accept() {
+func (s *connServer) accept() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
@@ -130,7 +152,7 @@ func (s *Server) accept() {
 }
 
 // serve reads requests from one connection until it fails or closes.
-func (s *Server) serve(c net.Conn) error {
+func (s *connServer) serve(c net.Conn) error {
 	r := bufio.NewReaderSize(c, 64<<10)
 	w := bufio.NewWriterSize(c, 64<<10)
 	var sizeBuf [4]byte
@@ -154,23 +176,13 @@ func (s *Server) serve(c net.Conn) error {
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
-		req, err := wire.Parse(frame)
-		if err != nil {
+		var err error
+		if out, err = answer(s.ctx, s.broker, frame, out[:0]); err != nil {
 			return err
 		}
-		var resp kmsg.Response
-		switch {
-		case req.Key == wire.ApiVersionsKey && (req.Msg == nil || !handler.Supports(req.Key, req.Version)):
-			resp = handler.ApiVersionsFallback()
-		case req.Msg == nil || !handler.Supports(req.Key, req.Version):
-			return fmt.Errorf("unsupported request: api key %d (%s) version %d", req.Key, kmsg.NameForKey(req.Key), req.Version)
-		default:
-			resp = s.broker.Handle(s.ctx, req)
+		if len(out) == 0 {
+			continue
 		}
-		if resp == nil {
-			continue // acks=0 produce: Kafka sends nothing
-		}
-		out = wire.AppendResponse(out[:0], req.CorrelationID, resp)
 		if _, err := w.Write(out); err != nil {
 			return err
 		}

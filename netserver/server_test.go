@@ -12,7 +12,9 @@ import (
 	"github.com/rillmq/rill/netserver/handler"
 )
 
-func startTest(t *testing.T, cfg Config) *Server {
+var transports = []string{"netconn", "gnet"}
+
+func startTest(t *testing.T, cfg Config) Server {
 	b, closeEngine, err := handler.NewInMemory(map[string]int32{"t": 1})
 	if err != nil {
 		t.Fatal(err)
@@ -54,58 +56,76 @@ func roundTrip(t *testing.T, c net.Conn, frame []byte) []byte {
 
 // A malformed request closes its own connection and no other.
 func TestMalformedRequestClosesOnlyItsConnection(t *testing.T) {
-	s := startTest(t, DefaultConfig(""))
-	good, _ := net.Dial("tcp", s.Addr().String())
-	defer good.Close()
-	roundTrip(t, good, apiVersionsFrame(0, 1))
-	for _, garbage := range [][]byte{
-		{0, 0, 0, 3, 1, 2, 3},                             // shorter than a header
-		{0x7f, 0xff, 0xff, 0xff},                          // over socket.request.max.bytes
-		{0, 0, 0, 10, 0, 3, 0, 99, 0, 0, 0, 1, 0, 0},      // Metadata v99
-		{0, 0, 0, 12, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 9, 9}, // Produce v9 with a broken body
-	} {
-		bad, _ := net.Dial("tcp", s.Addr().String())
-		bad.Write(garbage)
-		bad.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if n, err := bad.Read(make([]byte, 64)); err == nil {
-			t.Fatalf("connection answered %d bytes to garbage %x instead of closing", n, garbage)
-		}
-		bad.Close()
-	}
-	resp := roundTrip(t, good, apiVersionsFrame(0, 2))
-	if binary.BigEndian.Uint32(resp) != 2 {
-		t.Fatal("healthy connection broken by others' garbage")
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			s := startTest(t, cfgFor(transport))
+			good, _ := net.Dial("tcp", s.Addr().String())
+			defer good.Close()
+			roundTrip(t, good, apiVersionsFrame(0, 1))
+			for _, garbage := range [][]byte{
+				{0, 0, 0, 3, 1, 2, 3},                             // shorter than a header
+				{0x7f, 0xff, 0xff, 0xff},                          // over socket.request.max.bytes
+				{0, 0, 0, 10, 0, 3, 0, 99, 0, 0, 0, 1, 0, 0},      // Metadata v99
+				{0, 0, 0, 12, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 9, 9}, // Produce v9 with a broken body
+			} {
+				bad, _ := net.Dial("tcp", s.Addr().String())
+				bad.Write(garbage)
+				bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if n, err := bad.Read(make([]byte, 64)); err == nil {
+					t.Fatalf("connection answered %d bytes to garbage %x instead of closing", n, garbage)
+				}
+				bad.Close()
+			}
+			resp := roundTrip(t, good, apiVersionsFrame(0, 2))
+			if binary.BigEndian.Uint32(resp) != 2 {
+				t.Fatal("healthy connection broken by others' garbage")
+			}
+		})
 	}
 }
 
 // ApiVersions at a version we do not know gets the v0 fallback (KIP-511).
 func TestApiVersionsFallback(t *testing.T) {
-	s := startTest(t, DefaultConfig(""))
-	c, _ := net.Dial("tcp", s.Addr().String())
-	defer c.Close()
-	resp := roundTrip(t, c, apiVersionsFrame(99, 7))
-	var r kmsg.ApiVersionsResponse
-	r.Version = 0
-	if err := r.ReadFrom(resp[4:]); err != nil {
-		t.Fatal(err)
-	}
-	if r.ErrorCode != 35 || len(r.ApiKeys) == 0 {
-		t.Fatalf("fallback: code %d, %d keys", r.ErrorCode, len(r.ApiKeys))
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			s := startTest(t, cfgFor(transport))
+			c, _ := net.Dial("tcp", s.Addr().String())
+			defer c.Close()
+			resp := roundTrip(t, c, apiVersionsFrame(99, 7))
+			var r kmsg.ApiVersionsResponse
+			r.Version = 0
+			if err := r.ReadFrom(resp[4:]); err != nil {
+				t.Fatal(err)
+			}
+			if r.ErrorCode != 35 || len(r.ApiKeys) == 0 {
+				t.Fatalf("fallback: code %d, %d keys", r.ErrorCode, len(r.ApiKeys))
+			}
+		})
 	}
 }
 
 func TestMaxConnections(t *testing.T) {
-	cfg := DefaultConfig("")
-	cfg.MaxConnections = 1
-	s := startTest(t, cfg)
-	a, _ := net.Dial("tcp", s.Addr().String())
-	defer a.Close()
-	roundTrip(t, a, apiVersionsFrame(0, 1))
-	b, _ := net.Dial("tcp", s.Addr().String())
-	defer b.Close()
-	b.Write(apiVersionsFrame(0, 1))
-	b.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := b.Read(make([]byte, 8)); err == nil {
-		t.Fatal("connection over max.connections was served")
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			cfg := cfgFor(transport)
+			cfg.MaxConnections = 1
+			s := startTest(t, cfg)
+			a, _ := net.Dial("tcp", s.Addr().String())
+			defer a.Close()
+			roundTrip(t, a, apiVersionsFrame(0, 1))
+			b, _ := net.Dial("tcp", s.Addr().String())
+			defer b.Close()
+			b.Write(apiVersionsFrame(0, 1))
+			b.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := b.Read(make([]byte, 8)); err == nil {
+				t.Fatal("connection over max.connections was served")
+			}
+		})
 	}
+}
+
+func cfgFor(transport string) Config {
+	cfg := DefaultConfig("")
+	cfg.Transport = transport
+	return cfg
 }

@@ -142,15 +142,21 @@ func consumeAll(t *testing.T, addr, topic string, want int) []rec {
 }
 
 func TestProduceConsumeAllCodecs(t *testing.T) {
+	for _, transport := range []string{"netconn", "gnet"} {
+		t.Run(transport, func(t *testing.T) { produceConsumeAllCodecs(t, transport) })
+	}
+}
+
+func produceConsumeAllCodecs(t *testing.T, transport string) {
 	dir := t.TempDir()
-	b := startBroker(t, dir)
+	b := startBroker(t, dir, "--set", "net.transport="+transport)
 	adm := kadm.NewClient(client(t, b.addr))
 	ctx := context.Background()
 	codecs := map[string]kgo.CompressionCodec{
 		"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
 		"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
 	}
-	const perCodec = 25000
+	const perCodec = 20000
 	for name, codec := range codecs {
 		topic := "codec-" + name
 		if _, err := adm.CreateTopic(ctx, 3, 1, nil, topic); err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // startServer binds the Kafka protocol listener on addr.
-func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *brokerConfig, logger *stdlog.Logger) (*netserver.Server, error) {
+func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *brokerConfig, logger *stdlog.Logger) (netserver.Server, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen address %q: %w", addr, err)
@@ -29,6 +29,7 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 	}
 	broker := handler.New(hc, eng, catalog, logger.Printf)
 	sc := netserver.DefaultConfig(addr)
+	sc.Transport = cfg.get("net.transport", sc.Transport)
 	maxReq, err := cfg.int64("socket.request.max.bytes", int64(sc.MaxRequestBytes))
 	if err != nil {
 		return nil, err
@@ -58,6 +59,6 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 			return nil, err
 		}
 	}
-	logger.Printf("listening on %s (node.id %d)", srv.Addr(), hc.NodeID)
+	logger.Printf("listening on %s (node.id %d, transport %s)", srv.Addr(), hc.NodeID, sc.Transport)
 	return srv, nil
 }

@@ -235,4 +235,3 @@ func formatRecord(layout string, r *kgo.Record) string {
 	}
 	return b.String()
 }
-

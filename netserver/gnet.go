@@ -1,0 +1,232 @@
+package netserver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/rillmq/rill/netserver/handler"
+)
+
+// gnetServer is the event-loop transport. The loops only frame: OnTraffic
+// cuts whole request frames out of the inbound buffer, copies them and
+// queues them on the connection; it never parses a body or waits. One
+// worker goroutine per connection answers the queued frames in order and
+// sends every response it has ready in one AsyncWrite, so pipelined
+// requests cost one loop wake-up for the whole batch.
+type gnetServer struct {
+	gnet.BuiltinEventEngine
+	cfg    Config
+	broker *handler.Broker
+	logf   func(string, ...any)
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	eng    gnet.Engine
+	addr   net.Addr
+	booted chan struct{}
+	done   chan error
+
+	conns   sync.Map // gnet.Conn → *gconn
+	nconns  atomic.Int64
+	workers sync.WaitGroup
+}
+
+// gconn is one connection's request queue.
+type gconn struct {
+	c          gnet.Conn
+	remote     string // RemoteAddr is only safe on the loop: kept here
+	mu         sync.Mutex
+	queue      [][]byte
+	closed     bool
+	wake       chan struct{}
+	lastActive atomic.Int64
+}
+
+func listenGnet(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*gnetServer, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &gnetServer{cfg: cfg, broker: broker, logf: logf, ctx: ctx, cancel: cancel,
+		booted: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		s.done <- gnet.Run(s, "tcp://"+cfg.Addr, gnet.WithMulticore(true), gnet.WithTicker(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(quietLogger{}))
+	}()
+	select {
+	case <-s.booted:
+	case err := <-s.done:
+		cancel()
+		return nil, fmt.Errorf("netserver: gnet: %w", err)
+	}
+	fd, err := s.eng.Dup()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	ln, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.addr = ln.Addr()
+	ln.Close()
+	return s, nil
+}
+
+func (s *gnetServer) Addr() net.Addr { return s.addr }
+
+func (s *gnetServer) Close() error {
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.eng.Stop(ctx)
+	s.workers.Wait()
+	if runErr := <-s.done; err == nil && runErr != nil && !strings.Contains(runErr.Error(), "shut") {
+		err = runErr
+	}
+	return err
+}
+
+func (s *gnetServer) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	close(s.booted)
+	return gnet.None
+}
+
+func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if s.cfg.MaxConnections > 0 && s.nconns.Load() >= int64(s.cfg.MaxConnections) {
+		s.logf("closing %s: max.connections (%d) reached", c.RemoteAddr(), s.cfg.MaxConnections)
+		return nil, gnet.Close
+	}
+	s.nconns.Add(1)
+	gc := &gconn{c: c, remote: c.RemoteAddr().String(), wake: make(chan struct{}, 1)}
+	gc.lastActive.Store(time.Now().UnixNano())
+	c.SetContext(gc)
+	s.conns.Store(c, gc)
+	s.workers.Add(1)
+	go s.work(gc)
+	return nil, gnet.None
+}
+
+func (s *gnetServer) OnClose(c gnet.Conn, err error) gnet.Action {
+	if gc, ok := c.Context().(*gconn); ok {
+		gc.mu.Lock()
+		gc.closed = true
+		gc.mu.Unlock()
+		select {
+		case gc.wake <- struct{}{}:
+		default:
+		}
+		s.conns.Delete(c)
+		s.nconns.Add(-1)
+	}
+	return gnet.None
+}
+
+// OnTraffic frames: it queues every complete request and leaves a partial
+// one in gnet's buffer for the next call.
+func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
+	gc, ok := c.Context().(*gconn)
+	if !ok {
+		return gnet.Close
+	}
+	gc.lastActive.Store(time.Now().UnixNano())
+	var frames [][]byte
+	for c.InboundBuffered() >= 4 {
+		head, _ := c.Peek(4)
+		size := int32(binary.BigEndian.Uint32(head))
+		if size < 8 || size > s.cfg.MaxRequestBytes {
+			s.logf("closing %s: request size %d outside [8, %d] (socket.request.max.bytes)", c.RemoteAddr(), size, s.cfg.MaxRequestBytes)
+			return gnet.Close
+		}
+		if c.InboundBuffered() < 4+int(size) {
+			break
+		}
+		buf, _ := c.Next(4 + int(size))
+		frames = append(frames, append([]byte(nil), buf[4:]...))
+	}
+	if len(frames) > 0 {
+		gc.mu.Lock()
+		gc.queue = append(gc.queue, frames...)
+		gc.mu.Unlock()
+		select {
+		case gc.wake <- struct{}{}:
+		default:
+		}
+	}
+	return gnet.None
+}
+
+// OnTick closes connections idle past connections.max.idle.ms.
+func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
+	if s.cfg.IdleTimeout > 0 {
+		cutoff := time.Now().Add(-s.cfg.IdleTimeout).UnixNano()
+		s.conns.Range(func(k, v any) bool {
+			if gc := v.(*gconn); gc.lastActive.Load() < cutoff {
+				s.logf("closing %s: idle for %v", gc.remote, s.cfg.IdleTimeout)
+				gc.c.Close()
+			}
+			return true
+		})
+	}
+	return time.Second, gnet.None
+}
+
+// work answers one connection's requests in order, one AsyncWrite per batch.
+func (s *gnetServer) work(gc *gconn) {
+	defer s.workers.Done()
+	var out []byte
+	for {
+		<-gc.wake
+		for {
+			gc.mu.Lock()
+			batch, closed := gc.queue, gc.closed
+			gc.queue = nil
+			gc.mu.Unlock()
+			if closed {
+				return
+			}
+			if len(batch) == 0 {
+				break
+			}
+			out = nil // AsyncWrite may still hold the previous buffer
+			for _, frame := range batch {
+				var err error
+				if out, err = answer(s.ctx, s.broker, frame, out); err != nil {
+					if !errors.Is(err, context.Canceled) {
+						s.logf("closing %s: %v", gc.remote, err)
+					}
+					if len(out) > 0 {
+						gc.c.AsyncWrite(out, nil)
+					}
+					gc.c.Close()
+					return
+				}
+			}
+			if len(out) > 0 {
+				if err := gc.c.AsyncWrite(out, nil); err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// quietLogger drops gnet's own log lines; the server logs what matters.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(string, ...any) {}
