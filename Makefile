@@ -44,6 +44,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'Limits' -benchtime 1s -count 5 ./engine/wio | tee bench.out
 	$(GO) test -run '^$$' -bench 'Append|Read' -benchtime 1000x -count 5 ./engine | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'Recovery' -benchtime 3x -count 3 ./engine | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'Transport' -benchtime 3s -count 5 ./netserver | tee -a bench.out
 	awk -f bench/median.awk bench.out
 
 clean:

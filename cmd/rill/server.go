@@ -50,14 +50,10 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 		return nil, err
 	}
 	if port == 0 {
-		// An ephemeral port: advertise the one we got.
-		hc.Port = int32(srv.Addr().(*net.TCPAddr).Port)
-		srv.Close()
-		broker = handler.New(hc, eng, catalog, logger.Printf)
-		sc.Addr = srv.Addr().String()
-		if srv, err = netserver.Listen(sc, broker, logger.Printf); err != nil {
-			return nil, err
-		}
+		// An ephemeral port: advertise the one we got. No client can have
+		// learned the address before this line, so nothing was answered
+		// with port 0.
+		broker.Advertise(host, int32(srv.Addr().(*net.TCPAddr).Port))
 	}
 	logger.Printf("listening on %s (node.id %d, transport %s)", srv.Addr(), hc.NodeID, sc.Transport)
 	return srv, nil

@@ -63,6 +63,10 @@ func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(stri
 	return &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
 }
 
+// Advertise sets the address Metadata and DescribeCluster give clients.
+// Call it before serving (e.g. once an ephemeral port is known).
+func (b *Broker) Advertise(host string, port int32) { b.cfg.Host, b.cfg.Port = host, port }
+
 // LogConfig returns the effective log config of a topic: broker defaults
 // overlaid with the topic's overrides.
 func LogConfig(defaults log.Config, t metadata.Topic) log.Config {
