@@ -1,6 +1,6 @@
 package handler
 
-// Metadata (key 3), v0-v12.
+// Metadata (key 3), v0-v13.
 //
 // One broker: it is every partition's leader (epoch 0), sole replica and
 // ISR, and the controller. Topic IDs are real (v10+). A null topic list

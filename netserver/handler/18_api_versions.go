@@ -19,7 +19,7 @@ var apiKeys = []kmsg.ApiVersionsResponseApiKey{
 	{ApiKey: 0, MinVersion: 3, MaxVersion: 11}, // Produce (v3+: record batch v2; zstd from v7)
 	{ApiKey: 1, MinVersion: 4, MaxVersion: 16}, // Fetch
 	{ApiKey: 2, MinVersion: 1, MaxVersion: 8},  // ListOffsets
-	{ApiKey: 3, MinVersion: 0, MaxVersion: 12}, // Metadata
+	{ApiKey: 3, MinVersion: 0, MaxVersion: 13}, // Metadata
 	{ApiKey: 18, MinVersion: 0, MaxVersion: 4}, // ApiVersions
 	{ApiKey: 19, MinVersion: 0, MaxVersion: 7}, // CreateTopics
 	{ApiKey: 20, MinVersion: 0, MaxVersion: 6}, // DeleteTopics
