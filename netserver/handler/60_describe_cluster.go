@@ -16,7 +16,8 @@ func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response
 	}
 	resp.ClusterAuthorizedOperations = -2147483648
 	br := kmsg.NewDescribeClusterResponseBroker()
-	br.NodeID, br.Host, br.Port = b.cfg.NodeID, b.cfg.Host, b.cfg.Port
+	br.NodeID = b.cfg.NodeID
+	br.Host, br.Port = b.endpoint()
 	resp.Brokers = append(resp.Brokers, br)
 	return resp
 }

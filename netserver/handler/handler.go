@@ -14,6 +14,7 @@ package handler
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -53,6 +54,8 @@ type Broker struct {
 	topicMu sync.Mutex
 
 	appended *signal
+	// advertised is the host and port clients are told to use.
+	advertised atomic.Pointer[endpoint]
 }
 
 // New returns a Broker.
@@ -60,12 +63,27 @@ func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(stri
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
+	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
+	b.Advertise(cfg.Host, cfg.Port)
+	return b
 }
 
-// Advertise sets the address Metadata and DescribeCluster give clients.
-// Call it before serving (e.g. once an ephemeral port is known).
-func (b *Broker) Advertise(host string, port int32) { b.cfg.Host, b.cfg.Port = host, port }
+// Advertise sets the address Metadata and DescribeCluster give clients
+// (e.g. once an ephemeral port is known). Safe while serving.
+func (b *Broker) Advertise(host string, port int32) {
+	b.advertised.Store(&endpoint{host: host, port: port})
+}
+
+type endpoint struct {
+	host string
+	port int32
+}
+
+// endpoint is the advertised address.
+func (b *Broker) endpoint() (string, int32) {
+	e := b.advertised.Load()
+	return e.host, e.port
+}
 
 // LogConfig returns the effective log config of a topic: broker defaults
 // overlaid with the topic's overrides.
