@@ -23,7 +23,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 )
@@ -43,12 +42,9 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 					return kerr.InvalidRequiredAcks
 				}
-				if !topicOK || rp.Partition < 0 || rp.Partition >= t.Partitions {
-					return kerr.UnknownTopicOrPartition
-				}
-				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-				if err != nil {
-					return toKerr(err)
+				l, code := b.partitionLog(t, topicOK, rp.Partition)
+				if code != nil {
+					return code
 				}
 				batch, err := format.Parse(rp.Records)
 				if err != nil {

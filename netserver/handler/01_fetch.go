@@ -26,7 +26,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -88,13 +87,11 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 			switch {
 			case !ok && req.Version >= 13:
 				code = kerr.UnknownTopicID
-			case !ok || rp.Partition < 0 || rp.Partition >= t.Partitions:
-				code = kerr.UnknownTopicOrPartition
 			case rp.CurrentLeaderEpoch > 0:
 				code = kerr.UnknownLeaderEpoch // every partition is at epoch 0 here
 			default:
 				var n int
-				n, code = b.readPartition(t.Name, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
+				n, code = b.readPartition(t, ok, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
 				budget -= n
 				total += n
 				gotData = gotData || n > 0
@@ -111,10 +108,10 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 }
 
 // readPartition fills sp with up to maxBytes of data from rp.FetchOffset.
-func (b *Broker) readPartition(topic string, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (int, *kerr.Error) {
-	l, err := b.engine.Partition(engine.TopicPartition{Topic: topic, Partition: rp.Partition})
-	if err != nil {
-		return 0, toKerr(err)
+func (b *Broker) readPartition(t metadata.Topic, known bool, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (int, *kerr.Error) {
+	l, code := b.partitionLog(t, known, rp.Partition)
+	if code != nil {
+		return 0, code
 	}
 	hw := l.LogEndOffset()
 	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
@@ -133,7 +130,7 @@ func (b *Broker) readPartition(topic string, rp kmsg.FetchRequestTopicPartition,
 	data := make([]byte, r.Len)
 	n, err := r.File.ReadAt(data, r.Pos)
 	if err != nil && !errors.Is(err, io.EOF) {
-		b.logf("fetch %s-%d: %v", topic, rp.Partition, err)
+		b.logf("fetch %s-%d: %v", t.Name, rp.Partition, err)
 		return 0, kerr.KafkaStorageError
 	}
 	sp.RecordBatches = data[:n]

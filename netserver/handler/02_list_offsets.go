@@ -12,8 +12,6 @@ package handler
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/engine"
 )
 
 func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
@@ -27,15 +25,12 @@ func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
 			code := func() *kerr.Error {
-				if !ok || rp.Partition < 0 || rp.Partition >= t.Partitions {
-					return kerr.UnknownTopicOrPartition
+				l, code := b.partitionLog(t, ok, rp.Partition)
+				if code != nil {
+					return code
 				}
 				if rp.CurrentLeaderEpoch > 0 {
 					return kerr.UnknownLeaderEpoch
-				}
-				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-				if err != nil {
-					return toKerr(err)
 				}
 				switch rp.Timestamp {
 				case -1:

@@ -10,8 +10,6 @@ package handler
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/engine"
 )
 
 func (b *Broker) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
@@ -24,12 +22,9 @@ func (b *Broker) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
 			code := func() *kerr.Error {
-				if !ok || rp.Partition < 0 || rp.Partition >= t.Partitions {
-					return kerr.UnknownTopicOrPartition
-				}
-				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-				if err != nil {
-					return toKerr(err)
+				l, code := b.partitionLog(t, ok, rp.Partition)
+				if code != nil {
+					return code
 				}
 				offset := rp.Offset
 				if offset == -1 {

@@ -11,8 +11,6 @@ package handler
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/engine"
 )
 
 func (b *Broker) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kmsg.Response {
@@ -24,17 +22,13 @@ func (b *Broker) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kms
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
+			l, code := b.partitionLog(t, ok, rp.Partition)
 			switch {
-			case !ok || rp.Partition < 0 || rp.Partition >= t.Partitions:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case code != nil:
+				sp.ErrorCode = code.Code
 			case rp.CurrentLeaderEpoch > 0:
 				sp.ErrorCode = kerr.UnknownLeaderEpoch.Code
 			case rp.LeaderEpoch >= 0:
-				l, err := b.engine.Partition(engine.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-				if err != nil {
-					sp.ErrorCode = toKerr(err).Code
-					break
-				}
 				sp.LeaderEpoch, sp.EndOffset = 0, l.LogEndOffset()
 			}
 			st.Partitions = append(st.Partitions, sp)

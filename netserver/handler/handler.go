@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine"
@@ -156,4 +157,18 @@ func errCode(err error) int16 {
 		return 0
 	}
 	return toKerr(err).Code
+}
+
+// partitionLog resolves a partition of a catalog topic (known reports
+// whether the lookup found it) to its log, or to the error code Kafka
+// answers for it.
+func (b *Broker) partitionLog(t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
+	if !known || partition < 0 || partition >= t.Partitions {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	l, err := b.engine.Partition(engine.TopicPartition{Topic: t.Name, Partition: partition})
+	if err != nil {
+		return nil, toKerr(err)
+	}
+	return l, nil
 }
