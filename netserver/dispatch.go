@@ -10,25 +10,31 @@ import (
 	"github.com/rillmq/rill/netserver/wire"
 )
 
-// answer turns one request frame into its response frame appended to out.
-// ok is false when the connection must close (err says why); a nil
-// response (acks=0) appends nothing. Both transports use it.
-func answer(ctx context.Context, broker *handler.Broker, frame, out []byte) ([]byte, error) {
+// respond turns one request frame into its response: nil when none is sent
+// (acks=0). An error means the connection must close. Both transports use
+// it.
+func respond(ctx context.Context, broker *handler.Broker, frame []byte) (kmsg.Response, int32, error) {
 	req, err := wire.Parse(frame)
 	if err != nil {
-		return out, err
+		return nil, 0, err
 	}
-	var resp kmsg.Response
 	switch {
 	case req.Key == wire.ApiVersionsKey && (req.Msg == nil || !handler.Supports(req.Key, req.Version)):
-		resp = handler.ApiVersionsFallback()
+		return handler.ApiVersionsFallback(), req.CorrelationID, nil
 	case req.Msg == nil || !handler.Supports(req.Key, req.Version):
-		return out, fmt.Errorf("unsupported request: api key %d (%s) version %d", req.Key, kmsg.NameForKey(req.Key), req.Version)
-	default:
-		resp = broker.Handle(ctx, req)
+		return nil, 0, fmt.Errorf("unsupported request: api key %d (%s) version %d", req.Key, kmsg.NameForKey(req.Key), req.Version)
 	}
-	if resp == nil {
-		return out, nil // acks=0 produce: Kafka sends nothing
+	return broker.Handle(ctx, req), req.CorrelationID, nil
+}
+
+// appendResponse encodes resp as a whole frame, reading any file ranges of
+// a Fetch answer into it first.
+func appendResponse(out []byte, correlationID int32, resp kmsg.Response) ([]byte, error) {
+	if fr, ok := resp.(*handler.FetchResponse); ok {
+		if err := fr.Materialize(); err != nil {
+			return out, err
+		}
+		resp = fr.FetchResponse
 	}
-	return wire.AppendResponse(out, req.CorrelationID, resp), nil
+	return wire.AppendResponse(out, correlationID, resp), nil
 }

@@ -201,8 +201,11 @@ func (s *gnetServer) work(gc *gconn) {
 			}
 			out = nil // AsyncWrite may still hold the previous buffer
 			for _, frame := range batch {
-				var err error
-				if out, err = answer(s.ctx, s.broker, frame, out); err != nil {
+				resp, corr, err := respond(s.ctx, s.broker, frame)
+				if err == nil && resp != nil {
+					out, err = appendResponse(out, corr, resp)
+				}
+				if err != nil {
 					if !errors.Is(err, context.Canceled) {
 						s.logf("closing %s: %v", gc.remote, err)
 					}

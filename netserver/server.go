@@ -39,6 +39,9 @@ type Config struct {
 	Addr string
 	// Transport is "netconn" or "gnet" (rill's net.transport).
 	Transport string
+	// NoSendfile makes the netconn transport copy Fetch record data
+	// through user space instead of sendfile (net.sendfile=false).
+	NoSendfile bool
 	// MaxRequestBytes is socket.request.max.bytes.
 	MaxRequestBytes int32
 	// MaxConnections is max.connections (0 = unlimited).
@@ -176,15 +179,28 @@ func (s *connServer) serve(c net.Conn) error {
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
-		var err error
-		if out, err = answer(s.ctx, s.broker, frame, out[:0]); err != nil {
+		resp, corr, err := respond(s.ctx, s.broker, frame)
+		if err != nil {
 			return err
 		}
-		if len(out) == 0 {
-			continue
+		if resp == nil {
+			continue // acks=0 produce: Kafka sends nothing
 		}
-		if _, err := w.Write(out); err != nil {
-			return err
+		if fr, ok := resp.(*handler.FetchResponse); ok && len(fr.Ranges) > 0 && !s.cfg.NoSendfile {
+			pieces, err := encodeFetch(corr, fr)
+			if err != nil {
+				return err
+			}
+			if err := writePieces(w, c, pieces); err != nil {
+				return err
+			}
+		} else {
+			if out, err = appendResponse(out[:0], corr, resp); err != nil {
+				return err
+			}
+			if _, err := w.Write(out); err != nil {
+				return err
+			}
 		}
 		// Flush unless a whole next request is already buffered:
 		// pipelined requests then share one write.

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/netserver/handler"
 )
 
@@ -18,11 +19,68 @@ import (
 //
 //	produce   8 concurrent producers, 1 KiB records, acks=all, linger 0
 //	metadata  16 goroutines issuing Metadata requests (request round trips)
+//	fetch     one kgo consumer reading a 64 MiB partition from the start,
+//	          data on the real file system (netconn sends it with
+//	          sendfile, gnet copies it once)
 func BenchmarkTransport(b *testing.B) {
 	for _, transport := range transports {
 		b.Run("produce/"+transport, func(b *testing.B) { benchProduce(b, transport) })
 		b.Run("metadata/"+transport, func(b *testing.B) { benchMetadata(b, transport) })
+		b.Run("fetch/"+transport, func(b *testing.B) { benchFetch(b, transport, false) })
 	}
+	b.Run("fetch/netconn-nosendfile", func(b *testing.B) { benchFetch(b, "netconn", true) })
+}
+
+func benchFetch(b *testing.B, transport string, noSendfile bool) {
+	br, closeEngine, err := handler.NewForTest(vfs.Default, b.TempDir(), map[string]int32{"bench": 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := serve(b, br, closeEngine, transport, noSendfile)
+	value := make([]byte, 1024)
+	const records = 64 << 10
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("bench"), kgo.ProducerBatchMaxBytes(1<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < records; i++ {
+		pcl.Produce(context.Background(), &kgo.Record{Value: value}, nil)
+	}
+	if err := pcl.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	pcl.Close()
+	b.SetBytes(records * int64(len(value)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("bench"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(8<<20))
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := 0
+		for got < records {
+			fs := cl.PollFetches(context.Background())
+			if err := fs.Err0(); err != nil {
+				b.Fatal(err)
+			}
+			got += fs.NumRecords()
+		}
+		cl.Close()
+	}
+}
+
+func serve(b *testing.B, br *handler.Broker, closeEngine func() error, transport string, noSendfile bool) string {
+	cfg := DefaultConfig("127.0.0.1:0")
+	cfg.Transport = transport
+	cfg.NoSendfile = noSendfile
+	s, err := Listen(cfg, br, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	br.Advertise("127.0.0.1", int32(s.Addr().(*net.TCPAddr).Port))
+	b.Cleanup(func() { s.Close(); closeEngine() })
+	return s.Addr().String()
 }
 
 func benchServer(b *testing.B, transport string) string {

@@ -30,6 +30,7 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 	broker := handler.New(hc, eng, catalog, logger.Printf)
 	sc := netserver.DefaultConfig(addr)
 	sc.Transport = cfg.get("net.transport", sc.Transport)
+	sc.NoSendfile = cfg.get("net.sendfile", "true") == "false"
 	maxReq, err := cfg.int64("socket.request.max.bytes", int64(sc.MaxRequestBytes))
 	if err != nil {
 		return nil, err

@@ -16,6 +16,10 @@ package handler
 // (UNKNOWN_TOPIC_ID). On one broker the high watermark and the last stable
 // offset are the log end offset. Follower fetches (ReplicaID >= 0) come
 // with replication.
+//
+// Record data leaves as file ranges (FetchResponse.Ranges): the net.Conn
+// transport sendfiles them from the segment files; gnet reads them once
+// from the page cache (Materialize).
 
 import (
 	"context"
@@ -26,14 +30,45 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/replication/metadata"
 )
+
+// FetchResponse is a Fetch answer whose record data may still be file
+// ranges (Ranges) rather than bytes in RecordBatches: a transport that can
+// sendfile writes the ranges straight from the segment files; any other
+// calls Materialize first. Ranges are in encoding order.
+type FetchResponse struct {
+	*kmsg.FetchResponse
+	Ranges []FetchRange
+}
+
+// FetchRange is the record data of Topics[Topic].Partitions[Partition].
+type FetchRange struct {
+	Topic, Partition int
+	segment.FileRange
+}
+
+// Materialize reads every range into its partition's RecordBatches (one
+// copy from the page cache).
+func (r *FetchResponse) Materialize() error {
+	for _, fr := range r.Ranges {
+		data := make([]byte, fr.Len)
+		n, err := fr.File.ReadAt(data, fr.Pos)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		r.Topics[fr.Topic].Partitions[fr.Partition].RecordBatches = data[:n]
+	}
+	r.Ranges = nil
+	return nil
+}
 
 func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Response {
 	if req.Version >= 7 && req.SessionID != 0 {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
-		return resp
+		return &FetchResponse{FetchResponse: resp}
 	}
 	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
 	var timer *time.Timer
@@ -58,8 +93,8 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 
 // fetchOnce reads every requested partition once. failed reports a
 // partition-level error, which ends the long poll as Kafka does.
-func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
-	resp := req.ResponseKind().(*kmsg.FetchResponse)
+func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
+	resp := &FetchResponse{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse)}
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
 		budget = int(^uint32(0) >> 1)
@@ -90,8 +125,12 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 			case rp.CurrentLeaderEpoch > 0:
 				code = kerr.UnknownLeaderEpoch // every partition is at epoch 0 here
 			default:
-				var n int
-				n, code = b.readPartition(t, ok, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
+				var r segment.FileRange
+				r, code = b.readPartition(t, ok, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
+				n := int(r.Len)
+				if n > 0 {
+					resp.Ranges = append(resp.Ranges, FetchRange{Topic: len(resp.Topics), Partition: len(st.Partitions), FileRange: r})
+				}
 				budget -= n
 				total += n
 				gotData = gotData || n > 0
@@ -107,32 +146,21 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 	return resp, total, failed
 }
 
-// readPartition fills sp with up to maxBytes of data from rp.FetchOffset.
-func (b *Broker) readPartition(t metadata.Topic, known bool, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (int, *kerr.Error) {
+// readPartition fills sp's offsets and returns the file range of up to
+// maxBytes of data from rp.FetchOffset.
+func (b *Broker) readPartition(t metadata.Topic, known bool, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
 	l, code := b.partitionLog(t, known, rp.Partition)
 	if code != nil {
-		return 0, code
+		return segment.FileRange{}, code
 	}
 	hw := l.LogEndOffset()
 	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
 	if maxBytes <= 0 && !minOne {
-		return 0, nil
+		return segment.FileRange{}, nil
 	}
 	r, err := l.Read(rp.FetchOffset, max(maxBytes, 0), hw, minOne)
 	if err != nil {
-		return 0, toKerr(err)
+		return segment.FileRange{}, toKerr(err)
 	}
-	if r.Len == 0 {
-		return 0, nil
-	}
-	// One copy from the page cache into the response (zero-copy sendfile
-	// is the transport's later optimisation).
-	data := make([]byte, r.Len)
-	n, err := r.File.ReadAt(data, r.Pos)
-	if err != nil && !errors.Is(err, io.EOF) {
-		b.logf("fetch %s-%d: %v", t.Name, rp.Partition, err)
-		return 0, kerr.KafkaStorageError
-	}
-	sp.RecordBatches = data[:n]
-	return n, nil
+	return r, nil
 }

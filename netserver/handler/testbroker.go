@@ -10,15 +10,20 @@ import (
 // given topics created, for tests and fuzzing in other packages. Call the
 // returned close function when done.
 func NewInMemory(topics map[string]int32) (*Broker, func() error, error) {
-	fs := vfs.NewMemFS()
-	if err := fs.MkdirAll("/data", 0o755); err != nil {
+	return NewForTest(vfs.NewMemFS(), "/data", topics)
+}
+
+// NewForTest is NewInMemory on any file system and data directory (the OS
+// one gives sendfile-able files, for benchmarks).
+func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func() error, error) {
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	catalog, err := metadata.Open(fs, "/data")
+	catalog, err := metadata.Open(fs, dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	ec := engine.DefaultConfig("/data")
+	ec := engine.DefaultConfig(dir)
 	ec.FS = fs
 	ec.IOEngine = "pwrite"
 	eng, err := engine.Open(ec)
