@@ -14,8 +14,10 @@
 //     survives;
 //  3. sync the copy and swap it in (log.SwapCleaned).
 //
-// Records newer than min.compaction.lag.ms stay, and so do records in
-// segments whose newest timestamp is that young. Control batches are kept.
+// Only segments wholly below the log's recovery point (fsynced data) are
+// cleaned, so a crash can never take a key's newer value after its older
+// one was dropped. Segments whose newest timestamp is younger than
+// min.compaction.lag.ms stay as they are. Control batches are kept.
 // The pass holds the log's maintenance lock but not its append lock, so
 // producers keep appending to the active segment while it runs.
 package compact
@@ -50,9 +52,23 @@ func Clean(l *log.Log, now int64) (Stats, error) {
 	if len(segs) == 0 {
 		return st, nil
 	}
+	if segs[len(segs)-1].NextOffset() > l.RecoveryPoint() {
+		// Make the closed segments durable first (Kafka flushes a segment
+		// when it rolls; Rill leaves that to whoever needs it).
+		if err := l.Flush(); err != nil {
+			return st, err
+		}
+	}
 	horizon := now - cfg.MinCompactionLagMs
+	// Only durable data may supersede older records: a key's newer value
+	// in a segment not yet fsynced could vanish in a crash after its older
+	// value was compacted away. So the pass stops at the recovery point.
+	durable := l.RecoveryPoint()
 	var cleanable []*segment.Segment
 	for _, s := range segs {
+		if s.NextOffset() > durable {
+			break
+		}
 		if ts, _ := s.MaxTimestamp(); cfg.MinCompactionLagMs > 0 && ts > horizon {
 			break // this and younger segments stay as they are
 		}

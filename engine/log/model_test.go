@@ -100,6 +100,22 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				t.Fatalf("delete records to %d: %d %v", to, got, err)
 			}
 			lso = to
+		case p < 76: // size retention: drops whole segments from the front
+			cfg := l.Config()
+			cfg.RetentionBytes = int64(rng.IntN(8192))
+			l.SetConfig(cfg)
+			if _, _, err := l.ApplyRetention(e.clock.now, l.LogEndOffset()); err != nil {
+				t.Fatal(err)
+			}
+			cfg.RetentionBytes = -1
+			l.SetConfig(cfg)
+			if got := l.LogStartOffset(); got < lso {
+				t.Fatalf("retention moved the log start back: %d < %d", got, lso)
+			}
+			lso = l.LogStartOffset()
+			if segs := l.Segments(); segs[0].BaseOffset() > lso {
+				t.Fatalf("log start %d below the first segment %d", lso, segs[0].BaseOffset())
+			}
 		case p < 80:
 			if err := l.Flush(); err != nil {
 				t.Fatal(err)
