@@ -40,7 +40,9 @@ type Config struct {
 	// Transport is "netconn" or "gnet" (rill's net.transport).
 	Transport string
 	// NoSendfile makes the netconn transport copy Fetch record data
-	// through user space instead of sendfile (net.sendfile=false).
+	// through user space (one read from the page cache) instead of
+	// sendfile. The default, DefaultNoSendfile, is what measured faster
+	// in BENCHMARKS.md.
 	NoSendfile bool
 	// MaxRequestBytes is socket.request.max.bytes.
 	MaxRequestBytes int32
@@ -52,8 +54,13 @@ type Config struct {
 
 // DefaultConfig is Kafka's defaults on addr.
 func DefaultConfig(addr string) Config {
-	return Config{Addr: addr, Transport: DefaultTransport, MaxRequestBytes: 100 << 20, IdleTimeout: 10 * time.Minute}
+	return Config{Addr: addr, Transport: DefaultTransport, NoSendfile: DefaultNoSendfile, MaxRequestBytes: 100 << 20, IdleTimeout: 10 * time.Minute}
 }
+
+// DefaultNoSendfile: on loopback with a client on the same two cores, one
+// copy measured faster than sendfile (BENCHMARKS.md), so sendfile is opt-in
+// (net.sendfile=true).
+const DefaultNoSendfile = true
 
 // DefaultTransport is the faster transport in BENCHMARKS.md.
 const DefaultTransport = "netconn"

@@ -149,3 +149,4 @@ func sendfile(conn *net.TCPConn, f vfs.FdFile, pos, n int64) error {
 	}
 	return sendErr
 }
+

@@ -142,14 +142,18 @@ func consumeAll(t *testing.T, addr, topic string, want int) []rec {
 }
 
 func TestProduceConsumeAllCodecs(t *testing.T) {
-	for _, transport := range []string{"netconn", "gnet"} {
-		t.Run(transport, func(t *testing.T) { produceConsumeAllCodecs(t, transport) })
+	for name, args := range map[string][]string{
+		"netconn":          {"--set", "net.transport=netconn"},
+		"netconn-sendfile": {"--set", "net.transport=netconn", "--set", "net.sendfile=true"},
+		"gnet":             {"--set", "net.transport=gnet"},
+	} {
+		t.Run(name, func(t *testing.T) { produceConsumeAllCodecs(t, args) })
 	}
 }
 
-func produceConsumeAllCodecs(t *testing.T, transport string) {
+func produceConsumeAllCodecs(t *testing.T, args []string) {
 	dir := t.TempDir()
-	b := startBroker(t, dir, "--set", "net.transport="+transport)
+	b := startBroker(t, dir, args...)
 	adm := kadm.NewClient(client(t, b.addr))
 	ctx := context.Background()
 	codecs := map[string]kgo.CompressionCodec{

@@ -30,7 +30,9 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 	broker := handler.New(hc, eng, catalog, logger.Printf)
 	sc := netserver.DefaultConfig(addr)
 	sc.Transport = cfg.get("net.transport", sc.Transport)
-	sc.NoSendfile = cfg.get("net.sendfile", "true") == "false"
+	if v, ok := cfg.props["net.sendfile"]; ok {
+		sc.NoSendfile = v != "true"
+	}
 	maxReq, err := cfg.int64("socket.request.max.bytes", int64(sc.MaxRequestBytes))
 	if err != nil {
 		return nil, err
