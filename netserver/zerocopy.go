@@ -149,4 +149,3 @@ func sendfile(conn *net.TCPConn, f vfs.FdFile, pos, n int64) error {
 	}
 	return sendErr
 }
-
