@@ -88,15 +88,7 @@ func benchServer(b *testing.B, transport string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := DefaultConfig("127.0.0.1:0")
-	cfg.Transport = transport
-	s, err := Listen(cfg, br, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	br.Advertise("127.0.0.1", int32(s.Addr().(*net.TCPAddr).Port))
-	b.Cleanup(func() { s.Close(); closeEngine() })
-	return s.Addr().String()
+	return serve(b, br, closeEngine, transport, DefaultNoSendfile)
 }
 
 func benchProduce(b *testing.B, transport string) {
