@@ -28,6 +28,9 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 		return nil, err
 	}
 	broker := handler.New(hc, eng, catalog, logger.Printf)
+	if err := broker.Reconcile(); err != nil {
+		return nil, fmt.Errorf("reconciling partitions with the topic catalog: %w", err)
+	}
 	sc := netserver.DefaultConfig(addr)
 	sc.Transport = cfg.get("net.transport", sc.Transport)
 	if v, ok := cfg.props["net.sendfile"]; ok {

@@ -165,3 +165,38 @@ func describeTopicConfigs(defaults log.Config, overrides map[string]string) []km
 	}
 	return out
 }
+
+// Reconcile makes the engine's partitions match the catalog after a crash
+// between the two: a topic's missing partitions are created (the catalog
+// is written first on create), and partitions of topics the catalog no
+// longer has are deleted (it is written first on delete too). Call it once
+// before serving.
+func (b *Broker) Reconcile() error {
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
+	want := map[engine.TopicPartition]metadata.Topic{}
+	for _, t := range b.catalog.List() {
+		for p := int32(0); p < t.Partitions; p++ {
+			want[engine.TopicPartition{Topic: t.Name, Partition: p}] = t
+		}
+	}
+	have := map[engine.TopicPartition]bool{}
+	for _, tp := range b.engine.Partitions() {
+		have[tp] = true
+		if _, ok := want[tp]; !ok {
+			b.logf("reconcile: deleting %s, which the catalog does not have", tp)
+			if err := b.engine.DeletePartition(tp); err != nil {
+				return err
+			}
+		}
+	}
+	for tp, t := range want {
+		if !have[tp] {
+			b.logf("reconcile: creating missing partition %s", tp)
+			if _, err := b.engine.CreatePartition(tp, LogConfig(b.cfg.LogDefaults, t)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
