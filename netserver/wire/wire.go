@@ -75,10 +75,16 @@ func ParseHeader(frame []byte) (Header, []byte, bool, error) {
 	msg.SetVersion(h.Version)
 	flexible := msg.IsFlexible()
 	if flexible {
-		var err error
-		if rest, err = skipTags(rest); err != nil {
+		skipped, err := skipTags(rest)
+		if err != nil {
+			if h.Version > msg.MaxVersion() {
+				// A version we cannot decode anyway: keep the header so
+				// the caller can answer (ApiVersions) or close politely.
+				return h, rest, flexible, nil
+			}
 			return h, nil, false, err
 		}
+		rest = skipped
 	}
 	return h, rest, flexible, nil
 }
