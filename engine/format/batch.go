@@ -196,32 +196,35 @@ func Validate(buf []byte) (Batch, error) {
 
 // walkOffsetDeltas checks record framing and that offset deltas run 0..n-1
 // without decoding keys, values or headers (what Kafka's produce validation
-// checks with its skip-key-value iterator).
+// checks with its skip-key-value iterator). It runs for every produced
+// record, so it decodes varints in place instead of through a reader.
 func walkOffsetDeltas(raw []byte, count int32) error {
-	r := &reader{buf: raw}
+	pos := 0
 	for i := int32(0); i < count; i++ {
-		length := r.varint("length")
-		if r.err != nil {
-			return r.err
+		length, n := binary.Varint(raw[pos:])
+		if n <= 0 || length <= 0 || length > int64(len(raw)-pos-n) {
+			return corruptf("record %d: bad length at byte %d", i, pos)
 		}
-		if length <= 0 || length > int64(len(r.buf)) {
-			return corruptf("record %d: length %d exceeds %d remaining bytes", i, length, len(r.buf))
+		pos += n
+		rec := raw[pos : pos+int(length)]
+		pos += int(length)
+		if len(rec) < 3 { // attributes + two one-byte varints at least
+			return corruptf("record %d: %d bytes is too short", i, len(rec))
 		}
-		rest := r.buf[length:]
-		rec := reader{buf: r.buf[:length]}
-		rec.int8("attributes")
-		rec.varint("timestamp delta")
-		delta := rec.varint("offset delta")
-		if rec.err != nil {
-			return rec.err
+		_, n1 := binary.Varint(rec[1:]) // timestamp delta
+		if n1 <= 0 {
+			return corruptf("record %d: bad timestamp delta", i)
+		}
+		delta, n2 := binary.Varint(rec[1+n1:])
+		if n2 <= 0 {
+			return corruptf("record %d: bad offset delta", i)
 		}
 		if delta != int64(i) {
 			return corruptf("record %d has offset delta %d", i, delta)
 		}
-		r.buf = rest
 	}
-	if len(r.buf) != 0 {
-		return corruptf("%d bytes after record %d", len(r.buf), count)
+	if pos != len(raw) {
+		return corruptf("%d bytes after record %d", len(raw)-pos, count)
 	}
 	return nil
 }
