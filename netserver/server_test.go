@@ -129,3 +129,25 @@ func cfgFor(transport string) Config {
 	cfg.Transport = transport
 	return cfg
 }
+
+// connections.max.idle.ms closes a connection that sends nothing.
+func TestIdleTimeout(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			cfg := cfgFor(transport)
+			cfg.IdleTimeout = 300 * time.Millisecond
+			s := startTest(t, cfg)
+			c, _ := net.Dial("tcp", s.Addr().String())
+			defer c.Close()
+			roundTrip(t, c, apiVersionsFrame(0, 1))
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			start := time.Now()
+			if _, err := c.Read(make([]byte, 1)); err == nil {
+				t.Fatal("idle connection received data instead of closing")
+			}
+			if waited := time.Since(start); waited > 4*time.Second {
+				t.Fatalf("idle connection not closed after %v", waited)
+			}
+		})
+	}
+}
