@@ -49,7 +49,13 @@ var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
 func startBroker(t *testing.T, dataDir string, extra ...string) *broker {
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, extra...)
+	return startBrokerAt(t, dataDir, "127.0.0.1:0", extra...)
+}
+
+// startBrokerAt starts a broker on a given address (":0" for any port).
+func startBrokerAt(t *testing.T, dataDir, addr string, extra ...string) *broker {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir, "--listen", addr}, extra...)
 	cmd := exec.Command(rillBin, args...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
