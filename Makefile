@@ -33,6 +33,8 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Run every fuzz target for FUZZTIME each (go test -fuzz takes one at a time).
+# Keep FUZZTIME at 10s or more: with less, replaying the seed corpus of the
+# slower targets can outlast it and go reports "context deadline exceeded".
 fuzz:
 	@for t in $$($(GO) test -list 'Fuzz.*' ./fuzz | grep ^Fuzz); do \
 	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./fuzz || exit 1; \
