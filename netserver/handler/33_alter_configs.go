@@ -23,25 +23,33 @@ import (
 
 var errBadConfig = errors.New("invalid config")
 
+// alterResource applies edit to a topic resource's overrides and answers
+// the per-resource error code and message; other resource types are
+// refused.
+func (b *Broker) alterResource(typ kmsg.ConfigResourceType, name string, validateOnly bool, edit func(map[string]string) error) (int16, *string) {
+	if typ != kmsg.ConfigResourceTypeTopic {
+		return kerr.InvalidRequest.Code, kmsg.StringPtr("only topic configs can be altered")
+	}
+	if code := b.applyTopicConfigs(name, validateOnly, edit); code != nil {
+		return code.Code, nil
+	}
+	return 0, nil
+}
+
 func (b *Broker) alterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
 	for _, r := range req.Resources {
 		rr := kmsg.NewAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
-		if r.ResourceType != kmsg.ConfigResourceTypeTopic {
-			rr.ErrorCode = kerr.InvalidRequest.Code
-			rr.ErrorMessage = kmsg.StringPtr("only topic configs can be altered")
-		} else if code := b.applyTopicConfigs(r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
-			clear(m)
+		rr.ErrorCode, rr.ErrorMessage = b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
+			clear(m) // AlterConfigs replaces the whole override set
 			for _, c := range r.Configs {
 				if c.Value != nil {
 					m[c.Name] = *c.Value
 				}
 			}
 			return nil
-		}); code != nil {
-			rr.ErrorCode = code.Code
-		}
+		})
 		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp
@@ -52,49 +60,49 @@ func (b *Broker) incrementalAlterConfigs(req *kmsg.IncrementalAlterConfigsReques
 	for _, r := range req.Resources {
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
-		if r.ResourceType != kmsg.ConfigResourceTypeTopic {
-			rr.ErrorCode = kerr.InvalidRequest.Code
-			rr.ErrorMessage = kmsg.StringPtr("only topic configs can be altered")
-		} else if code := b.applyTopicConfigs(r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
-			for _, c := range r.Configs {
-				if _, known := log.ConfigDocs[c.Name]; !known {
-					return errBadConfig
-				}
-				switch c.Op {
-				case kmsg.IncrementalAlterConfigOpSet:
-					if c.Value == nil {
-						return errBadConfig
-					}
-					m[c.Name] = *c.Value
-				case kmsg.IncrementalAlterConfigOpDelete:
-					delete(m, c.Name)
-				case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
-					if log.ConfigDocs[c.Name].Type != 7 || c.Value == nil {
-						return errBadConfig
-					}
-					cur, ok := m[c.Name]
-					if !ok {
-						cur, _ = b.cfg.LogDefaults.Get(c.Name)
-					}
-					items := strings.Split(cur, ",")
-					for _, v := range strings.Split(*c.Value, ",") {
-						i := slices.Index(items, v)
-						if c.Op == kmsg.IncrementalAlterConfigOpAppend && i < 0 {
-							items = append(items, v)
-						} else if c.Op == kmsg.IncrementalAlterConfigOpSubtract && i >= 0 {
-							items = slices.Delete(items, i, i+1)
-						}
-					}
-					m[c.Name] = strings.Join(items, ",")
-				default:
-					return errBadConfig
-				}
-			}
-			return nil
-		}); code != nil {
-			rr.ErrorCode = code.Code
-		}
+		rr.ErrorCode, rr.ErrorMessage = b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
+			return b.applyIncremental(m, r.Configs)
+		})
 		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp
+}
+
+// applyIncremental applies SET, DELETE, APPEND and SUBTRACT to overrides.
+func (b *Broker) applyIncremental(m map[string]string, configs []kmsg.IncrementalAlterConfigsRequestResourceConfig) error {
+	for _, c := range configs {
+		if _, known := log.ConfigDocs[c.Name]; !known {
+			return errBadConfig
+		}
+		switch c.Op {
+		case kmsg.IncrementalAlterConfigOpSet:
+			if c.Value == nil {
+				return errBadConfig
+			}
+			m[c.Name] = *c.Value
+		case kmsg.IncrementalAlterConfigOpDelete:
+			delete(m, c.Name)
+		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+			if log.ConfigDocs[c.Name].Type != 7 || c.Value == nil {
+				return errBadConfig
+			}
+			cur, ok := m[c.Name]
+			if !ok {
+				cur, _ = b.cfg.LogDefaults.Get(c.Name)
+			}
+			items := strings.Split(cur, ",")
+			for _, v := range strings.Split(*c.Value, ",") {
+				i := slices.Index(items, v)
+				if c.Op == kmsg.IncrementalAlterConfigOpAppend && i < 0 {
+					items = append(items, v)
+				} else if c.Op == kmsg.IncrementalAlterConfigOpSubtract && i >= 0 {
+					items = slices.Delete(items, i, i+1)
+				}
+			}
+			m[c.Name] = strings.Join(items, ",")
+		default:
+			return errBadConfig
+		}
+	}
+	return nil
 }
