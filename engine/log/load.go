@@ -92,7 +92,7 @@ func (l *Log) load(opts Options) error {
 	}
 	if dropFrom >= 0 {
 		for _, base := range bases[dropFrom:] {
-			for _, p := range segmentPaths(l.dir, base) {
+			for _, p := range segment.AllPaths(l.dir, base) {
 				if err := l.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return err
 				}
@@ -130,9 +130,4 @@ func (l *Log) load(opts Options) error {
 	}
 	l.recoveryPoint.Store(leo)
 	return nil
-}
-
-func segmentPaths(dir string, base int64) []string {
-	a, b, c := segment.Paths(dir, base)
-	return []string{a, b, c}
 }

@@ -80,6 +80,12 @@ func Paths(dir string, base int64) (log, idx, tidx string) {
 		filepath.Join(dir, format.FileName(base, format.TimeIndexSuffix))
 }
 
+// AllPaths returns the segment's three file paths, log first.
+func AllPaths(dir string, base int64) []string {
+	l, i, t := Paths(dir, base)
+	return []string{l, i, t}
+}
+
 // Create makes a new, empty segment and syncs the directory so that its
 // files survive a crash.
 func Create(fs vfs.FS, dir string, base int64, cfg Config) (*Segment, error) {
@@ -548,8 +554,7 @@ func (s *Segment) Close(trim bool) error {
 // syncs the directory, so that a crash before Delete still drops them. Open
 // handles keep working, which lets in-flight zero-copy reads finish.
 func (s *Segment) MarkDeleted() error {
-	logPath, idxPath, tidxPath := Paths(s.dir, s.base)
-	for _, p := range []string{logPath, idxPath, tidxPath} {
+	for _, p := range AllPaths(s.dir, s.base) {
 		if err := s.fs.Rename(p, p+format.DeletedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -561,9 +566,8 @@ func (s *Segment) MarkDeleted() error {
 // Delete closes and removes the segment's files.
 func (s *Segment) Delete() error {
 	err := s.Close(false)
-	logPath, idxPath, tidxPath := Paths(s.dir, s.base)
-	for _, p := range []string{logPath + s.suffix, idxPath + s.suffix, tidxPath + s.suffix} {
-		if rerr := s.fs.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+	for _, p := range AllPaths(s.dir, s.base) {
+		if rerr := s.fs.Remove(p + s.suffix); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
 	}

@@ -152,13 +152,6 @@ func Supports(key, version int16) bool {
 	return false
 }
 
-func errCode(err error) int16 {
-	if err == nil {
-		return 0
-	}
-	return toKerr(err).Code
-}
-
 // partitionLog resolves a partition of a catalog topic (known reports
 // whether the lookup found it) to its log, or to the error code Kafka
 // answers for it.
