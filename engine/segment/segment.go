@@ -310,9 +310,9 @@ func (s *Segment) afterAppend(b format.Batch, pos int64) {
 }
 
 // position finds the file position of the first batch whose last offset is
-// >= offset, searching from the index and walking headers. found is false
-// when no such batch exists below maxPos.
-func (s *Segment) position(offset, maxPos int64) (pos int64, found bool, err error) {
+// >= offset, searching from the index and walking headers, and returns that
+// batch's size too. found is false when no such batch exists below maxPos.
+func (s *Segment) position(offset, maxPos int64) (pos int64, size int, found bool, err error) {
 	_, p := s.index.Lookup(offset)
 	pos = int64(p)
 	if pos >= maxPos {
@@ -326,14 +326,14 @@ func (s *Segment) position(offset, maxPos int64) (pos int64, found bool, err err
 				pos = 0
 				continue
 			}
-			return 0, false, err
+			return 0, 0, false, err
 		}
 		if h.last >= offset {
-			return pos, true, nil
+			return pos, h.size, true, nil
 		}
 		pos += int64(h.size)
 	}
-	return pos, false, nil
+	return pos, 0, false, nil
 }
 
 // Read returns the file range starting at the batch that holds offset (or
@@ -347,17 +347,13 @@ func (s *Segment) Read(offset int64, maxBytes int, maxPos int64, minOneBatch boo
 	if maxPos < 0 || maxPos > size {
 		maxPos = size
 	}
-	pos, found, err := s.position(offset, maxPos)
+	pos, batchSize, found, err := s.position(offset, maxPos)
 	if err != nil || !found {
 		return FileRange{File: s.log, Pos: pos}, err
 	}
 	n := min(int64(maxBytes), maxPos-pos)
 	if minOneBatch {
-		h, err := readHead(s.log, pos, maxPos)
-		if err != nil {
-			return FileRange{}, err
-		}
-		n = max(n, int64(h.size))
+		n = max(n, int64(batchSize))
 	}
 	return FileRange{File: s.log, Pos: pos, Len: max(n, 0)}, nil
 }
@@ -368,7 +364,7 @@ func (s *Segment) Read(offset int64, maxBytes int, maxPos int64, minOneBatch boo
 func (s *Segment) FindOffsetByTimestamp(ts, startOffset int64) (offset int64, recordTS int64, ok bool, err error) {
 	size := s.size.Load()
 	from := max(s.timeIndex.Lookup(ts), startOffset)
-	pos, found, err := s.position(from, size)
+	pos, _, found, err := s.position(from, size)
 	if err != nil || !found {
 		return 0, 0, false, err
 	}
@@ -459,7 +455,7 @@ func (s *Segment) Recover(limit int64) (truncated int64, err error) {
 // returns the bytes removed.
 func (s *Segment) TruncateTo(offset int64) (int64, error) {
 	size := s.size.Load()
-	pos, found, err := s.position(offset, size)
+	pos, _, found, err := s.position(offset, size)
 	if err != nil {
 		return 0, err
 	}
