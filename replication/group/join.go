@@ -1,0 +1,309 @@
+package group
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// JoinRequest is a JoinGroup.
+type JoinRequest struct {
+	Group            string
+	MemberID         string
+	InstanceID       *string
+	ClientID         string
+	ClientHost       string
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
+	ProtocolType     string
+	Protocols        []Protocol
+	// Version is the JoinGroup version: from v4 a new dynamic member must
+	// rejoin with the id it is given; from v9 a rejoining static leader is
+	// told to skip the assignment.
+	Version int16
+}
+
+// JoinResult answers a JoinGroup. Members is filled for the leader only.
+type JoinResult struct {
+	Err            error
+	Generation     int32
+	ProtocolType   string
+	Protocol       string
+	Leader         string
+	MemberID       string
+	SkipAssignment bool
+	Members        []JoinedMember
+}
+
+// JoinedMember is a member as the leader sees it: its metadata for the
+// selected protocol.
+type JoinedMember struct {
+	MemberID   string
+	InstanceID *string
+	Metadata   []byte
+}
+
+// Join handles JoinGroup, waiting until the rebalance it joins completes.
+func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResult {
+	fail := func(err error) JoinResult { return JoinResult{Err: err, MemberID: req.MemberID, Generation: -1} }
+	switch {
+	case req.Group == "":
+		return fail(kerr.InvalidGroupID)
+	case req.SessionTimeout < c.cfg.MinSessionTimeout || req.SessionTimeout > c.cfg.MaxSessionTimeout:
+		return fail(kerr.InvalidSessionTimeout)
+	}
+	if req.RebalanceTimeout <= 0 {
+		req.RebalanceTimeout = req.SessionTimeout // v0 has none
+	}
+	g := c.lookup(req.Group, req.MemberID == "")
+	if g == nil {
+		return fail(kerr.UnknownMemberID)
+	}
+	g.mu.Lock()
+	wait, res := c.joinLocked(g, req, c.cfg.Now())
+	g.mu.Unlock()
+	if wait == nil {
+		return res
+	}
+	select {
+	case r := <-wait:
+		return r
+	case <-ctx.Done():
+		// The member stays in the rebalance; the buffered answer is dropped.
+		return fail(kerr.RebalanceInProgress)
+	}
+}
+
+// joinLocked returns either a channel the answer will arrive on or the
+// answer itself.
+func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-chan JoinResult, JoinResult) {
+	fail := func(err error) (<-chan JoinResult, JoinResult) {
+		return nil, JoinResult{Err: err, MemberID: req.MemberID, Generation: -1}
+	}
+	if g.state == Dead {
+		return fail(kerr.CoordinatorNotAvailable)
+	}
+	if !g.supports(req.ProtocolType, req.Protocols) {
+		return fail(kerr.InconsistentGroupProtocol)
+	}
+	if len(g.members) == 0 {
+		g.protocolType = req.ProtocolType
+	}
+	if req.MemberID == "" {
+		return c.joinNewMember(g, req, now)
+	}
+	if _, ok := g.pending[req.MemberID]; ok {
+		// The rejoin that follows MEMBER_ID_REQUIRED.
+		m := newMember(req.MemberID, req, now)
+		g.addMember(m)
+		return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+	}
+	if req.InstanceID != nil {
+		if cur, ok := g.instances[*req.InstanceID]; ok && cur != req.MemberID {
+			return fail(kerr.FencedInstanceID)
+		}
+	}
+	m := g.members[req.MemberID]
+	if m == nil {
+		return fail(kerr.UnknownMemberID)
+	}
+	m.clientID, m.clientHost = req.ClientID, req.ClientHost
+	m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
+	m.deadline = now.Add(m.sessionTimeout)
+	switch g.state {
+	case CompletingRebalance, Stable:
+		// Same protocols and not the leader (whose rejoin asks for a new
+		// assignment): the member missed its answer; repeat it.
+		if sameProtocols(m.protocols, req.Protocols) && (g.state == CompletingRebalance || m.id != g.leader) {
+			return nil, c.joinAnswer(g, m)
+		}
+	}
+	m.protocols = req.Protocols
+	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+}
+
+func newMember(id string, req JoinRequest, now time.Time) *member {
+	return &member{
+		id:               id,
+		instanceID:       req.InstanceID,
+		clientID:         req.ClientID,
+		clientHost:       req.ClientHost,
+		sessionTimeout:   req.SessionTimeout,
+		rebalanceTimeout: req.RebalanceTimeout,
+		protocols:        req.Protocols,
+		deadline:         now.Add(req.SessionTimeout),
+	}
+}
+
+func (c *Coordinator) joinNewMember(g *group, req JoinRequest, now time.Time) (<-chan JoinResult, JoinResult) {
+	if req.InstanceID != nil {
+		if old, ok := g.instances[*req.InstanceID]; ok {
+			return c.rejoinStatic(g, req, old, now)
+		}
+	}
+	if c.cfg.MaxGroupSize > 0 && len(g.members)+len(g.pending) >= c.cfg.MaxGroupSize {
+		return nil, JoinResult{Err: kerr.GroupMaxSizeReached, Generation: -1}
+	}
+	prefix := req.ClientID
+	if req.InstanceID != nil {
+		prefix = *req.InstanceID
+	}
+	id := prefix + "-" + newUUID()
+	if req.InstanceID == nil && req.Version >= 4 {
+		g.pending[id] = now.Add(req.SessionTimeout)
+		return nil, JoinResult{Err: kerr.MemberIDRequired, MemberID: id, Generation: -1}
+	}
+	m := newMember(id, req, now)
+	g.addMember(m)
+	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+}
+
+// rejoinStatic handles a known group.instance.id joining with no member id:
+// a restarted static member. It gets a new id and the old one is fenced;
+// with unchanged protocols in a Stable group it keeps its assignment and
+// no rebalance happens.
+func (c *Coordinator) rejoinStatic(g *group, req JoinRequest, old string, now time.Time) (<-chan JoinResult, JoinResult) {
+	prev := g.members[old]
+	fenced := JoinResult{Err: kerr.FencedInstanceID, MemberID: old, Generation: -1}
+	prev.answerJoin(fenced)
+	prev.answerSync(SyncResult{Err: kerr.FencedInstanceID})
+	newID := *req.InstanceID + "-" + newUUID()
+	m := g.replaceMemberID(old, newID)
+	saved := *m
+	m.clientID, m.clientHost = req.ClientID, req.ClientHost
+	m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
+	m.deadline = now.Add(req.SessionTimeout)
+	if g.state == Stable && sameProtocols(m.protocols, req.Protocols) {
+		if err := c.persistGroup(g); err != nil {
+			*m = saved
+			g.replaceMemberID(newID, old)
+			return nil, JoinResult{Err: persistError(err), Generation: -1}
+		}
+		res := c.joinAnswer(g, m)
+		res.SkipAssignment = m.id == g.leader && req.Version >= 9
+		return nil, res
+	}
+	m.protocols = req.Protocols
+	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+}
+
+// awaitJoin parks m's JoinGroup until the rebalance completes, starting one
+// if the group is not already rebalancing.
+func (c *Coordinator) awaitJoin(g *group, m *member, version int16, now time.Time) <-chan JoinResult {
+	if m.joinWait != nil {
+		// A second JoinGroup from the same member (a retry on a new
+		// connection) replaces the first.
+		m.answerJoin(JoinResult{Err: kerr.RebalanceInProgress, MemberID: m.id, Generation: -1})
+	}
+	wait := make(chan JoinResult, 1)
+	m.joinWait, m.joinVersion = wait, version
+	if g.state == PreparingRebalance {
+		g.joinedDuringDelay = true
+	} else {
+		c.prepareRebalance(g, now)
+	}
+	c.maybeCompleteJoin(g, now)
+	return wait
+}
+
+// joinAnswer is the JoinGroup answer for m in the current generation.
+func (c *Coordinator) joinAnswer(g *group, m *member) JoinResult {
+	r := JoinResult{
+		Generation:   g.generation,
+		ProtocolType: g.protocolType,
+		Protocol:     g.protocol,
+		Leader:       g.leader,
+		MemberID:     m.id,
+	}
+	if m.id == g.leader {
+		for _, id := range g.order {
+			o := g.members[id]
+			r.Members = append(r.Members, JoinedMember{MemberID: o.id, InstanceID: o.instanceID, Metadata: o.metadataFor(g.protocol)})
+		}
+	}
+	return r
+}
+
+// prepareRebalance starts a rebalance: every member must rejoin.
+func (c *Coordinator) prepareRebalance(g *group, now time.Time) {
+	if g.state == CompletingRebalance {
+		// The assignment being handed out is void.
+		for _, m := range g.members {
+			m.assignment = nil
+			m.answerSync(SyncResult{Err: kerr.RebalanceInProgress})
+		}
+	}
+	wasEmpty := g.state == Empty
+	g.transition(PreparingRebalance, now)
+	timeout := g.maxRebalanceTimeout()
+	g.rebalanceDeadline = now.Add(timeout)
+	g.initialDelayUntil = time.Time{}
+	if wasEmpty && c.cfg.InitialRebalanceDelay > 0 {
+		g.initialDelayUntil = now.Add(min(c.cfg.InitialRebalanceDelay, timeout))
+		g.initialDelayCap = now.Add(timeout)
+		g.joinedDuringDelay = false
+	}
+}
+
+// maybeCompleteJoin ends PreparingRebalance once every member has rejoined
+// or the rebalance timeout passed; the first rebalance of an empty group
+// instead waits out its initial delay, extended while members arrive.
+func (c *Coordinator) maybeCompleteJoin(g *group, now time.Time) {
+	if g.state != PreparingRebalance {
+		return
+	}
+	if !g.initialDelayUntil.IsZero() {
+		if now.Before(g.initialDelayUntil) {
+			return
+		}
+		if g.joinedDuringDelay && now.Before(g.initialDelayCap) {
+			g.initialDelayUntil = minTime(now.Add(c.cfg.InitialRebalanceDelay), g.initialDelayCap)
+			g.joinedDuringDelay = false
+			return
+		}
+		c.completeJoin(g, now)
+		return
+	}
+	if g.allJoined() || !now.Before(g.rebalanceDeadline) {
+		c.completeJoin(g, now)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// completeJoin starts the next generation with the members that rejoined.
+func (c *Coordinator) completeJoin(g *group, now time.Time) {
+	for _, id := range append([]string(nil), g.order...) {
+		if !g.members[id].awaitingJoin() {
+			g.removeMember(id)
+		}
+	}
+	g.initialDelayUntil = time.Time{}
+	g.generation++
+	if len(g.members) == 0 {
+		g.protocol, g.leader = "", ""
+		g.transition(Empty, now)
+		// A failed write leaves the previous generation on disk; its
+		// members expire after a reload like any silent member.
+		_ = c.persistGroup(g)
+		return
+	}
+	g.protocol = g.selectProtocol()
+	if g.members[g.leader] == nil {
+		g.leader = g.order[0]
+	}
+	g.transition(CompletingRebalance, now)
+	g.synced = map[string]bool{}
+	g.syncDeadline = now.Add(g.maxRebalanceTimeout())
+	for _, id := range g.order {
+		m := g.members[id]
+		m.deadline = now.Add(m.sessionTimeout)
+		m.answerJoin(c.joinAnswer(g, m))
+	}
+}

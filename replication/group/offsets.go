@@ -1,0 +1,222 @@
+package group
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// OffsetCommit is one partition's commit.
+type OffsetCommit struct {
+	TopicPartition
+	Offset      int64
+	LeaderEpoch int32
+	Metadata    string
+}
+
+// Committed is a committed offset as OffsetFetch reports it.
+type Committed struct {
+	Offset      int64
+	LeaderEpoch int32
+	Metadata    string
+	// CommitTime is Unix milliseconds.
+	CommitTime int64
+}
+
+// CommitOffsets handles OffsetCommit and answers one error per commit (nil
+// for success). A generation below 0 commits for a group that does not use
+// the coordinator's membership (admin tools, manual assignment): allowed
+// while the group has no members. Members commit with their generation.
+func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID string, instanceID *string, commits []OffsetCommit) []error {
+	errs := make([]error, len(commits))
+	fill := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	if groupID == "" {
+		return fill(kerr.InvalidGroupID)
+	}
+	g := c.lookup(groupID, generation < 0)
+	if g == nil {
+		return fill(kerr.IllegalGeneration)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := c.cfg.Now()
+	switch {
+	case g.state == Dead:
+		return fill(kerr.CoordinatorNotAvailable)
+	case generation < 0 && g.state == Empty:
+		if instanceID != nil {
+			if cur, ok := g.instances[*instanceID]; ok && cur != memberID {
+				return fill(kerr.FencedInstanceID)
+			}
+		}
+	case g.state == CompletingRebalance:
+		// Offsets of the old generation's assignment are void until the
+		// new one is handed out.
+		return fill(kerr.RebalanceInProgress)
+	default:
+		m, err := g.checkMember(memberID, instanceID, generation)
+		if err != nil {
+			return fill(err)
+		}
+		m.deadline = now.Add(m.sessionTimeout)
+	}
+	var recs []Record
+	var ok []int
+	for i, oc := range commits {
+		if len(oc.Metadata) > c.cfg.MetadataMaxBytes {
+			errs[i] = kerr.OffsetMetadataTooLarge
+			continue
+		}
+		o := Committed{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommitTime: now.UnixMilli()}
+		recs = append(recs, Record{Key: offsetKey(g.id, oc.TopicPartition), Value: offsetValue(o)})
+		ok = append(ok, i)
+	}
+	if len(recs) == 0 {
+		return errs
+	}
+	if err := c.store.Append(c.partition(g.id), recs); err != nil {
+		for _, i := range ok {
+			errs[i] = persistError(err)
+		}
+		return errs
+	}
+	for _, i := range ok {
+		oc := commits[i]
+		g.offsets[oc.TopicPartition] = Committed{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommitTime: now.UnixMilli()}
+	}
+	return errs
+}
+
+// Offsets returns every committed offset of a group (none for an unknown
+// group: Kafka answers those with -1 and no error).
+func (c *Coordinator) Offsets(groupID string) map[TopicPartition]Committed {
+	out := map[TopicPartition]Committed{}
+	g := c.lookup(groupID, false)
+	if g == nil {
+		return out
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for tp, o := range g.offsets {
+		out[tp] = o
+	}
+	return out
+}
+
+// DeleteOffsets handles OffsetDelete: the first error is the request's,
+// then one per partition. Offsets of topics the members of a consumer
+// group are subscribed to stay (GROUP_SUBSCRIBED_TO_TOPIC).
+func (c *Coordinator) DeleteOffsets(groupID string, tps []TopicPartition) (error, []error) {
+	errs := make([]error, len(tps))
+	g := c.lookup(groupID, false)
+	if g == nil {
+		return kerr.GroupIDNotFound, errs
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state == Dead {
+		return kerr.GroupIDNotFound, errs
+	}
+	var subscribed map[string]bool
+	if g.state != Empty {
+		if g.protocolType != "consumer" {
+			return kerr.NonEmptyGroup, errs
+		}
+		subscribed = g.subscribedTopics()
+	}
+	var recs []Record
+	var gone []TopicPartition
+	for i, tp := range tps {
+		if subscribed[tp.Topic] {
+			errs[i] = kerr.GroupSubscribedToTopic
+			continue
+		}
+		if _, ok := g.offsets[tp]; ok {
+			recs = append(recs, Record{Key: offsetKey(g.id, tp)})
+			gone = append(gone, tp)
+		}
+	}
+	if len(recs) > 0 {
+		if err := c.store.Append(c.partition(g.id), recs); err != nil {
+			return persistError(err), errs
+		}
+	}
+	for _, tp := range gone {
+		delete(g.offsets, tp)
+	}
+	return nil, errs
+}
+
+// subscribedTopics is the topics a consumer group's members subscribe to,
+// read from their metadata for the selected protocol. A subscription that
+// does not decode counts as subscribed to nothing.
+func (g *group) subscribedTopics() map[string]bool {
+	out := map[string]bool{}
+	for _, m := range g.members {
+		var md kmsg.ConsumerMemberMetadata
+		if md.ReadFrom(m.metadataFor(g.protocol)) != nil {
+			continue
+		}
+		for _, t := range md.Topics {
+			out[t] = true
+		}
+	}
+	return out
+}
+
+// expireOffsets drops offsets older than offsets.retention.minutes (Kafka's
+// KIP-211 rule): for an empty group, counted from when it became empty (or
+// from the commit, for groups that never had members); for a consumer group
+// with members, only offsets of topics no member subscribes to, counted from
+// the commit. An empty group with no offsets left is removed.
+func (c *Coordinator) expireOffsets(g *group, now time.Time) {
+	if g.state == Dead {
+		return
+	}
+	retention := c.cfg.OffsetsRetention.Milliseconds()
+	nowMs := now.UnixMilli()
+	var subscribed map[string]bool
+	switch {
+	case g.state == Empty:
+	case g.protocolType == "consumer":
+		subscribed = g.subscribedTopics()
+	default:
+		return
+	}
+	var recs []Record
+	var gone []TopicPartition
+	for tp, o := range g.offsets {
+		base := o.CommitTime
+		if g.state == Empty && g.protocolType != "" {
+			base = max(base, g.stateSince.UnixMilli())
+		}
+		if subscribed[tp.Topic] || nowMs-base < retention {
+			continue
+		}
+		recs = append(recs, Record{Key: offsetKey(g.id, tp)})
+		gone = append(gone, tp)
+	}
+	removeGroup := g.state == Empty && len(g.offsets) == len(gone) && len(g.pending) == 0
+	if removeGroup {
+		recs = append(recs, Record{Key: groupKey(g.id)})
+	}
+	if len(recs) == 0 {
+		return
+	}
+	if err := c.store.Append(c.partition(g.id), recs); err != nil {
+		return // tried again at the next check
+	}
+	for _, tp := range gone {
+		delete(g.offsets, tp)
+	}
+	if removeGroup {
+		g.transition(Dead, now)
+		c.remove(g)
+	}
+}

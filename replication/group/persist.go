@@ -1,0 +1,205 @@
+package group
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Key versions of the offsets topic: 0 and 1 are offset commits, 2 is
+// group metadata (Kafka's GroupMetadataManager layout).
+const (
+	offsetKeyVersion = 1
+	groupKeyVersion  = 2
+	// offsetValueVersion 3 has the leader epoch and no expire timestamp;
+	// groupValueVersion 3 has group.instance.id. Both are what Kafka 2.3+
+	// writes, so any Kafka tool reads them.
+	offsetValueVersion = 3
+	groupValueVersion  = 3
+)
+
+func offsetKey(group string, tp TopicPartition) []byte {
+	k := kmsg.OffsetCommitKey{Version: offsetKeyVersion, Group: group, Topic: tp.Topic, Partition: tp.Partition}
+	return k.AppendTo(nil)
+}
+
+func offsetValue(o Committed) []byte {
+	v := kmsg.OffsetCommitValue{Version: offsetValueVersion, Offset: o.Offset, LeaderEpoch: o.LeaderEpoch, Metadata: o.Metadata, CommitTimestamp: o.CommitTime}
+	return v.AppendTo(nil)
+}
+
+func groupKey(group string) []byte {
+	k := kmsg.GroupMetadataKey{Version: groupKeyVersion, Group: group}
+	return k.AppendTo(nil)
+}
+
+func groupValue(g *group) []byte {
+	v := kmsg.GroupMetadataValue{
+		Version:               groupValueVersion,
+		ProtocolType:          g.protocolType,
+		Generation:            g.generation,
+		CurrentStateTimestamp: g.stateSince.UnixMilli(),
+	}
+	if g.protocol != "" {
+		v.Protocol = kmsg.StringPtr(g.protocol)
+	}
+	if g.leader != "" {
+		v.Leader = kmsg.StringPtr(g.leader)
+	}
+	for _, id := range g.order {
+		m := g.members[id]
+		v.Members = append(v.Members, kmsg.GroupMetadataValueMember{
+			MemberID:               m.id,
+			InstanceID:             m.instanceID,
+			ClientID:               m.clientID,
+			ClientHost:             m.clientHost,
+			RebalanceTimeoutMillis: int32(m.rebalanceTimeout.Milliseconds()),
+			SessionTimeoutMillis:   int32(m.sessionTimeout.Milliseconds()),
+			Subscription:           m.metadataFor(g.protocol),
+			Assignment:             m.assignment,
+		})
+	}
+	return v.AppendTo(nil)
+}
+
+// persistGroup writes g's current generation.
+func (c *Coordinator) persistGroup(g *group) error {
+	return c.store.Append(c.partition(g.id), []Record{{Key: groupKey(g.id), Value: groupValue(g)}})
+}
+
+// loaded is what replaying the offsets topic leaves for one group.
+type loaded struct {
+	meta    *kmsg.GroupMetadataValue
+	offsets map[TopicPartition]Committed
+}
+
+// Load replays every partition of the offsets topic, replacing the
+// coordinator's groups. A group with members comes back Stable, its members'
+// sessions starting now, so members that are still running carry on with
+// their heartbeats and the others expire. Records that do not decode are
+// skipped and counted in the error, which leaves the rest loaded.
+func (c *Coordinator) Load() error {
+	state := map[string]*loaded{}
+	get := func(id string) *loaded {
+		l := state[id]
+		if l == nil {
+			l = &loaded{offsets: map[TopicPartition]Committed{}}
+			state[id] = l
+		}
+		return l
+	}
+	bad := 0
+	apply := func(r Record) error {
+		if len(r.Key) < 2 {
+			bad++
+			return nil
+		}
+		switch version := int16(r.Key[0])<<8 | int16(r.Key[1]); version {
+		case 0, 1:
+			var k kmsg.OffsetCommitKey
+			if k.ReadFrom(r.Key) != nil {
+				bad++
+				return nil
+			}
+			tp := TopicPartition{Topic: k.Topic, Partition: k.Partition}
+			if r.Value == nil {
+				delete(get(k.Group).offsets, tp)
+				return nil
+			}
+			var v kmsg.OffsetCommitValue
+			if v.ReadFrom(r.Value) != nil {
+				bad++
+				return nil
+			}
+			epoch := v.LeaderEpoch
+			if v.Version < 3 {
+				epoch = -1
+			}
+			get(k.Group).offsets[tp] = Committed{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp}
+		case 2:
+			var k kmsg.GroupMetadataKey
+			if k.ReadFrom(r.Key) != nil {
+				bad++
+				return nil
+			}
+			if r.Value == nil {
+				// A deleted group: its offsets were tombstoned with it.
+				delete(state, k.Group)
+				return nil
+			}
+			v := new(kmsg.GroupMetadataValue)
+			if v.ReadFrom(r.Value) != nil {
+				bad++
+				return nil
+			}
+			get(k.Group).meta = v
+		default:
+			bad++
+		}
+		return nil
+	}
+	for p := int32(0); p < c.cfg.OffsetsPartitions; p++ {
+		if err := c.store.Load(p, apply); err != nil {
+			return fmt.Errorf("group: loading offsets partition %d: %w", p, err)
+		}
+	}
+	now := c.cfg.Now()
+	groups := map[string]*group{}
+	for id, l := range state {
+		if l.meta == nil && len(l.offsets) == 0 {
+			continue
+		}
+		groups[id] = restore(id, l, now)
+	}
+	c.mu.Lock()
+	c.mu.groups = groups
+	c.mu.Unlock()
+	if bad > 0 {
+		return fmt.Errorf("group: skipped %d offsets-topic records that do not decode", bad)
+	}
+	return nil
+}
+
+func restore(id string, l *loaded, now time.Time) *group {
+	g := newGroup(id, now)
+	g.offsets = l.offsets
+	v := l.meta
+	if v == nil {
+		return g
+	}
+	g.protocolType, g.generation = v.ProtocolType, v.Generation
+	if v.Protocol != nil {
+		g.protocol = *v.Protocol
+	}
+	if v.Leader != nil {
+		g.leader = *v.Leader
+	}
+	if v.Version >= 2 && v.CurrentStateTimestamp > 0 {
+		g.stateSince = time.UnixMilli(v.CurrentStateTimestamp)
+	}
+	for _, vm := range v.Members {
+		m := &member{
+			id:               vm.MemberID,
+			instanceID:       vm.InstanceID,
+			clientID:         vm.ClientID,
+			clientHost:       vm.ClientHost,
+			sessionTimeout:   time.Duration(vm.SessionTimeoutMillis) * time.Millisecond,
+			rebalanceTimeout: time.Duration(vm.RebalanceTimeoutMillis) * time.Millisecond,
+			protocols:        []Protocol{{Name: g.protocol, Metadata: vm.Subscription}},
+			assignment:       vm.Assignment,
+		}
+		if m.rebalanceTimeout <= 0 {
+			m.rebalanceTimeout = m.sessionTimeout
+		}
+		m.deadline = now.Add(m.sessionTimeout)
+		g.addMember(m)
+	}
+	if len(g.members) > 0 {
+		g.state = Stable
+	}
+	if g.members[g.leader] == nil && len(g.order) > 0 {
+		g.leader = g.order[0]
+	}
+	return g
+}
