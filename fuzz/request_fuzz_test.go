@@ -55,10 +55,38 @@ func seedRequests(f *testing.F) {
 	ct.Topics = []kmsg.CreateTopicsRequestTopic{{Topic: "new", NumPartitions: -1, ReplicationFactor: -1}}
 	dc := kmsg.NewPtrDescribeConfigsRequest()
 	dc.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "t"}}
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey, fc.CoordinatorKeys = "g", []string{"g", "h"}
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = "g", 10000, 10000, "consumer"
+	join.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0}}}
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.MemberID = "g", "m"
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group = "g"
+	leave := kmsg.NewPtrLeaveGroupRequest()
+	leave.Group, leave.MemberID = "g", "m"
+	leave.Members = []kmsg.LeaveGroupRequestMember{{MemberID: "m"}}
+	commit := kmsg.NewPtrOffsetCommitRequest()
+	commit.Group, commit.Generation = "g", -1
+	commit.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 1, Offset: 5}}}}
+	fetchOffsets := kmsg.NewPtrOffsetFetchRequest()
+	fetchOffsets.Group = "g"
+	fetchOffsets.Groups = []kmsg.OffsetFetchRequestGroup{{Group: "g"}}
+	describe := kmsg.NewPtrDescribeGroupsRequest()
+	describe.Groups = []string{"g", "nope"}
+	delGroups := kmsg.NewPtrDeleteGroupsRequest()
+	delGroups.Groups = []string{"g"}
+	delOffsets := kmsg.NewPtrOffsetDeleteRequest()
+	delOffsets.Group = "g"
+	delOffsets.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 1}}}}
 	for _, s := range []struct {
 		req kmsg.Request
 		v   int16
-	}{{produce, 3}, {produce, 9}, {fetch, 4}, {fetch, 12}, {meta, 1}, {meta, 12}, {lo, 1}, {lo, 7},
+	}{{fc, 1}, {fc, 4}, {join, 3}, {join, 5}, {join, 9}, {sync, 3}, {sync, 5}, {hb, 3}, {leave, 1}, {leave, 4},
+		{commit, 2}, {commit, 8}, {fetchOffsets, 5}, {fetchOffsets, 8}, {describe, 4}, {kmsg.NewPtrListGroupsRequest(), 4},
+		{delGroups, 2}, {delOffsets, 0},
+		{produce, 3}, {produce, 9}, {fetch, 4}, {fetch, 12}, {meta, 1}, {meta, 12}, {lo, 1}, {lo, 7},
 		{ct, 2}, {ct, 5}, {dc, 3}, {kmsg.NewPtrApiVersionsRequest(), 3}, {kmsg.NewPtrInitProducerIDRequest(), 4}} {
 		f.Add(frame(s.req, s.v))
 	}

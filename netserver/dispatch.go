@@ -3,6 +3,7 @@ package netserver
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -12,12 +13,13 @@ import (
 
 // respond turns one request frame into its response: nil when none is sent
 // (acks=0). An error means the connection must close. Both transports use
-// it.
-func respond(ctx context.Context, broker *handler.Broker, frame []byte) (kmsg.Response, int32, error) {
+// it. clientHost is the peer's host, for group membership.
+func respond(ctx context.Context, broker *handler.Broker, frame []byte, clientHost string) (kmsg.Response, int32, error) {
 	req, err := wire.Parse(frame)
 	if err != nil {
 		return nil, 0, err
 	}
+	req.ClientHost = clientHost
 	switch {
 	case req.Key == wire.ApiVersionsKey && (req.Msg == nil || !handler.Supports(req.Key, req.Version)):
 		return handler.ApiVersionsFallback(), req.CorrelationID, nil
@@ -37,4 +39,16 @@ func appendResponse(out []byte, correlationID int32, resp kmsg.Response) ([]byte
 		resp = fr.FetchResponse
 	}
 	return wire.AppendResponse(out, correlationID, resp), nil
+}
+
+// clientHost renders a peer address the way Kafka reports a member's host.
+func clientHost(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "/" + addr.String()
+	}
+	return "/" + host
 }

@@ -45,6 +45,7 @@ type gnetServer struct {
 type gconn struct {
 	c          gnet.Conn
 	remote     string // RemoteAddr is only safe on the loop: kept here
+	host       string // clientHost(RemoteAddr), for group membership
 	mu         sync.Mutex
 	queue      [][]byte
 	closed     bool
@@ -109,7 +110,7 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	s.nconns.Add(1)
-	gc := &gconn{c: c, remote: c.RemoteAddr().String(), wake: make(chan struct{}, 1)}
+	gc := &gconn{c: c, remote: c.RemoteAddr().String(), host: clientHost(c.RemoteAddr()), wake: make(chan struct{}, 1)}
 	gc.lastActive.Store(time.Now().UnixNano())
 	c.SetContext(gc)
 	s.conns.Store(c, gc)
@@ -201,7 +202,7 @@ func (s *gnetServer) work(gc *gconn) {
 			}
 			out = nil // AsyncWrite may still hold the previous buffer
 			for _, frame := range batch {
-				resp, corr, err := respond(s.ctx, s.broker, frame)
+				resp, corr, err := respond(s.ctx, s.broker, frame, gc.host)
 				if err == nil && resp != nil {
 					out, err = appendResponse(out, corr, resp)
 				}

@@ -163,6 +163,7 @@ func (s *connServer) accept() {
 
 // serve reads requests from one connection until it fails or closes.
 func (s *connServer) serve(c net.Conn) error {
+	host := clientHost(c.RemoteAddr())
 	r := bufio.NewReaderSize(c, 64<<10)
 	w := bufio.NewWriterSize(c, 64<<10)
 	var sizeBuf [4]byte
@@ -186,7 +187,7 @@ func (s *connServer) serve(c net.Conn) error {
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
-		resp, corr, err := respond(s.ctx, s.broker, frame)
+		resp, corr, err := respond(s.ctx, s.broker, frame, host)
 		if err != nil {
 			return err
 		}

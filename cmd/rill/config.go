@@ -6,10 +6,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/netserver/handler"
+	"github.com/rillmq/rill/replication/group"
 )
 
 // brokerConfig is the broker's configuration: Kafka's property names, read
@@ -178,5 +180,58 @@ func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, e
 	if h := c.get("advertised.host", ""); h != "" {
 		hc.Host = h
 	}
+	if hc.Groups, err = c.groupConfig(); err != nil {
+		return hc, err
+	}
 	return hc, nil
+}
+
+// groupConfig builds the group coordinator's config from Kafka's names.
+func (c *brokerConfig) groupConfig() (group.Config, error) {
+	gc := group.DefaultConfig()
+	ms := func(key string, dst *time.Duration, unit time.Duration) error {
+		n, err := c.int64(key, int64(*dst/unit))
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return fmt.Errorf("config %s: %d is negative", key, n)
+		}
+		*dst = time.Duration(n) * unit
+		return nil
+	}
+	for _, d := range []struct {
+		key  string
+		dst  *time.Duration
+		unit time.Duration
+	}{
+		{"group.initial.rebalance.delay.ms", &gc.InitialRebalanceDelay, time.Millisecond},
+		{"group.min.session.timeout.ms", &gc.MinSessionTimeout, time.Millisecond},
+		{"group.max.session.timeout.ms", &gc.MaxSessionTimeout, time.Millisecond},
+		{"offsets.retention.minutes", &gc.OffsetsRetention, time.Minute},
+		{"offsets.retention.check.interval.ms", &gc.RetentionCheckInterval, time.Millisecond},
+	} {
+		if err := ms(d.key, d.dst, d.unit); err != nil {
+			return gc, err
+		}
+	}
+	parts, err := c.int64("offsets.topic.num.partitions", int64(gc.OffsetsPartitions))
+	if err != nil {
+		return gc, err
+	}
+	if parts < 1 || parts > 1<<16 {
+		return gc, fmt.Errorf("config offsets.topic.num.partitions: %d is outside [1, 65536]", parts)
+	}
+	gc.OffsetsPartitions = int32(parts)
+	size, err := c.int64("group.max.size", 0)
+	if err != nil {
+		return gc, err
+	}
+	gc.MaxGroupSize = int(size)
+	mb, err := c.int64("offset.metadata.max.bytes", int64(gc.MetadataMaxBytes))
+	if err != nil {
+		return gc, err
+	}
+	gc.MetadataMaxBytes = int(mb)
+	return gc, nil
 }

@@ -75,7 +75,7 @@ func runServe(args []string) error {
 	}
 	logger.Printf("storage engine open: data %s, %d partitions, io_engine %s, clean shutdown before: %v",
 		dir, len(eng.Partitions()), eng.IOEngine(), eng.WasCleanShutdown())
-	srv, err := startServer(addr, eng, catalog, cfg, logger)
+	srv, broker, err := startServer(addr, eng, catalog, cfg, logger)
 	if err != nil {
 		eng.Close()
 		return err
@@ -85,6 +85,7 @@ func runServe(args []string) error {
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
 	srv.Close()
+	broker.Close()
 	if err := eng.Close(); err != nil {
 		return fmt.Errorf("closing storage: %w", err)
 	}

@@ -14,22 +14,29 @@ import (
 )
 
 // startServer binds the Kafka protocol listener on addr.
-func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *brokerConfig, logger *stdlog.Logger) (netserver.Server, error) {
+// The returned broker must be closed (its group coordinator) after the
+// server and before the engine.
+func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *brokerConfig, logger *stdlog.Logger) (netserver.Server, *handler.Broker, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", addr, err)
+		return nil, nil, fmt.Errorf("listen address %q: %w", addr, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: bad port", addr)
+		return nil, nil, fmt.Errorf("listen address %q: bad port", addr)
 	}
 	hc, err := cfg.handlerConfig(host, int32(port))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	broker := handler.New(hc, eng, catalog, logger.Printf)
 	if err := broker.Reconcile(); err != nil {
-		return nil, fmt.Errorf("reconciling partitions with the topic catalog: %w", err)
+		return nil, nil, fmt.Errorf("reconciling partitions with the topic catalog: %w", err)
+	}
+	if err := broker.StartGroups(); err != nil {
+		// Undecodable records were skipped; a read failure leaves the
+		// groups it did not reach empty. Either way the broker serves.
+		logger.Printf("loading consumer groups: %v", err)
 	}
 	sc := netserver.DefaultConfig(addr)
 	sc.Transport = cfg.get("net.transport", sc.Transport)
@@ -38,22 +45,23 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 	}
 	maxReq, err := cfg.int64("socket.request.max.bytes", int64(sc.MaxRequestBytes))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sc.MaxRequestBytes = int32(maxReq)
 	maxConns, err := cfg.int64("max.connections", 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sc.MaxConnections = int(maxConns)
 	idle, err := cfg.int64("connections.max.idle.ms", sc.IdleTimeout.Milliseconds())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sc.IdleTimeout = time.Duration(idle) * time.Millisecond
 	srv, err := netserver.Listen(sc, broker, logger.Printf)
 	if err != nil {
-		return nil, err
+		broker.Close()
+		return nil, nil, err
 	}
 	if port == 0 {
 		// An ephemeral port: advertise the one we got. No client can have
@@ -62,5 +70,5 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 		broker.Advertise(host, int32(srv.Addr().(*net.TCPAddr).Port))
 	}
 	logger.Printf("listening on %s (node.id %d, transport %s)", srv.Addr(), hc.NodeID, sc.Transport)
-	return srv, nil
+	return srv, broker, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -124,7 +125,11 @@ func runProduce(args []string, in io.Reader, w io.Writer) error {
 }
 
 // runConsume: rill consume --topic T prints records of every partition
-// (or one) from a starting point, without a consumer group.
+// (or one) from a starting point. With --group it consumes as a member of
+// that consumer group: --from applies only to partitions the group has no
+// offset for, and offsets are committed after the records are written out,
+// so a consumer that dies is resumed from what it had printed (at least
+// once).
 func runConsume(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("consume", flag.ContinueOnError)
 	var tf toolFlags
@@ -134,6 +139,9 @@ func runConsume(args []string, w io.Writer) error {
 	partition := fs.Int("partition", -1, "only this partition")
 	count := fs.Int("count", 0, "stop after this many records (0 = run until --idle)")
 	idle := fs.Duration("idle", 0, "stop once no record arrived for this long (0 = never, unless --count)")
+	groupID := fs.String("group", "", "consume as a member of this consumer group, committing what was printed")
+	session := fs.Duration("session-timeout", 45*time.Second, "with --group: the member's session timeout")
+	balancer := fs.String("balancer", "cooperative-sticky", "with --group: range, roundrobin, sticky or cooperative-sticky")
 	format := fs.String("format", "%v\n", "output: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp (ms), %h headers; \\n \\t")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -161,6 +169,22 @@ func runConsume(args []string, w io.Writer) error {
 		start = start.At(o)
 	}
 	opts := []kgo.Opt{}
+	if *groupID != "" {
+		if *partition >= 0 {
+			return errors.New("consume: --group and --partition exclude each other")
+		}
+		balancers := map[string]kgo.GroupBalancer{"range": kgo.RangeBalancer(), "roundrobin": kgo.RoundRobinBalancer(),
+			"sticky": kgo.StickyBalancer(), "cooperative-sticky": kgo.CooperativeStickyBalancer()}
+		b, ok := balancers[*balancer]
+		if !ok {
+			return fmt.Errorf("consume: unknown --balancer %q", *balancer)
+		}
+		opts = append(opts, kgo.ConsumerGroup(*groupID), kgo.Balancers(b), kgo.DisableAutoCommit(), kgo.SessionTimeout(*session),
+			kgo.HeartbeatInterval(min(3*time.Second, *session/3)),
+			// No rebalance between a poll and its commit, so the commit is
+			// for partitions this member still owns.
+			kgo.BlockRebalanceOnPoll())
+	}
 	if *partition >= 0 {
 		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{*topic: {int32(*partition): start}}))
 	} else {
@@ -188,11 +212,24 @@ func runConsume(args []string, w io.Writer) error {
 		if err := fetches.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		for _, r := range fetches.Records() {
+		recs := fetches.Records()
+		for _, r := range recs {
 			out.WriteString(formatRecord(layout, r))
 			seen++
 		}
-		out.Flush()
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		if *groupID != "" {
+			if len(recs) > 0 {
+				if err := cl.CommitRecords(context.Background(), recs...); err != nil {
+					// The records are delivered again to whoever owns
+					// their partition next: at least once.
+					fmt.Fprintf(os.Stderr, "rill consume: commit failed: %v\n", err)
+				}
+			}
+			cl.AllowRebalance()
+		}
 	}
 	return nil
 }

@@ -14,7 +14,8 @@ package handler
 // and INVALID_PRODUCER_EPOCH; a retried batch (same producer, epoch and
 // sequences as one of its last five) is answered with the original offsets
 // and no error, and not written again. LogAppendTime (v2+) and
-// LogStartOffset (v5+) are filled in. Transactional batches are refused (INVALID_RECORD) until
+// LogStartOffset (v5+) are filled in. Internal topics (__consumer_offsets)
+// answer INVALID_TOPIC_EXCEPTION: only the coordinator writes them. Transactional batches are refused (INVALID_RECORD) until
 // transactions exist.
 
 import (
@@ -41,6 +42,9 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 			code := func() *kerr.Error {
 				if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 					return kerr.InvalidRequiredAcks
+				}
+				if isInternalTopic(rt.Topic) {
+					return kerr.InvalidTopicException // written by the coordinator only
 				}
 				l, code := b.partitionLog(t, topicOK, rp.Partition)
 				if code != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/netserver/wire"
+	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	LogDefaults log.Config
 	// BrokerConfigs are the broker's own settings, for DescribeConfigs.
 	BrokerConfigs map[string]string
+	// Groups configures the group coordinator; the zero value means
+	// Kafka's defaults (group.DefaultConfig).
+	Groups group.Config
 }
 
 // Broker answers requests against one engine and one catalog.
@@ -55,6 +59,9 @@ type Broker struct {
 	topicMu sync.Mutex
 
 	appended *signal
+	// groups is the group coordinator; stopGroups ends its clock.
+	groups     *group.Coordinator
+	stopGroups func()
 	// advertised is the host and port clients are told to use.
 	advertised atomic.Pointer[endpoint]
 }
@@ -64,7 +71,11 @@ func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(stri
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	if cfg.Groups.OffsetsPartitions == 0 {
+		cfg.Groups = group.DefaultConfig()
+	}
 	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
+	b.groups = group.New(cfg.Groups, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
 }
@@ -138,6 +149,28 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 		return b.describeCluster(m)
 	case *kmsg.InitProducerIDRequest:
 		return b.initProducerID(m)
+	case *kmsg.OffsetCommitRequest:
+		return b.offsetCommit(m)
+	case *kmsg.OffsetFetchRequest:
+		return b.offsetFetch(m)
+	case *kmsg.FindCoordinatorRequest:
+		return b.findCoordinator(m)
+	case *kmsg.JoinGroupRequest:
+		return b.joinGroup(ctx, req, m)
+	case *kmsg.HeartbeatRequest:
+		return b.heartbeat(m)
+	case *kmsg.LeaveGroupRequest:
+		return b.leaveGroup(m)
+	case *kmsg.SyncGroupRequest:
+		return b.syncGroup(ctx, m)
+	case *kmsg.DescribeGroupsRequest:
+		return b.describeGroups(m)
+	case *kmsg.ListGroupsRequest:
+		return b.listGroups(m)
+	case *kmsg.DeleteGroupsRequest:
+		return b.deleteGroups(m)
+	case *kmsg.OffsetDeleteRequest:
+		return b.offsetDelete(m)
 	}
 	return nil
 }

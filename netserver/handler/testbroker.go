@@ -3,6 +3,7 @@ package handler
 import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -30,13 +31,20 @@ func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func()
 	if err != nil {
 		return nil, nil, err
 	}
+	gc := group.DefaultConfig()
+	gc.OffsetsPartitions = 3 // a heap-backed index per partition on MemFS
+	gc.InitialRebalanceDelay = 0
 	b := New(Config{NodeID: 1, Host: "127.0.0.1", Port: 9092, ClusterID: "test", AutoCreateTopics: true,
-		NumPartitions: 1, DefaultReplicationFactor: 1, LogDefaults: ec.Log}, eng, catalog, nil)
+		NumPartitions: 1, DefaultReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}, eng, catalog, nil)
 	for name, parts := range topics {
 		if _, err := b.createTopic(name, parts, nil); err != nil {
 			eng.Close()
 			return nil, nil, err
 		}
 	}
-	return b, eng.Close, nil
+	if err := b.StartGroups(); err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	return b, func() error { b.Close(); return eng.Close() }, nil
 }

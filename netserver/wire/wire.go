@@ -41,6 +41,9 @@ type Request struct {
 	Header
 	Body []byte
 	Msg  kmsg.Request
+	// ClientHost is the peer's address as Kafka shows it ("/127.0.0.1"),
+	// set by the server, not the frame.
+	ClientHost string
 }
 
 // ParseHeader reads the header of a frame's payload and returns it and the

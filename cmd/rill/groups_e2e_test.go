@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// groupBrokerFlags make group tests fast: no initial rebalance delay and
+// short sessions allowed.
+var groupBrokerFlags = []string{"--set", "group.initial.rebalance.delay.ms=200", "--set", "group.min.session.timeout.ms=1000"}
+
+// groupConsumer is a `rill consume --group` process whose printed records
+// are collected.
+type groupConsumer struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	seen []string // "partition offset value"
+	done chan struct{}
+}
+
+func startGroupConsumer(t *testing.T, addr, topic, group, balancer string) *groupConsumer {
+	t.Helper()
+	cmd := exec.Command(rillBin, "consume", "--bootstrap", addr, "--topic", topic, "--group", group,
+		"--balancer", balancer, "--session-timeout", "3s", "--format", `%p %o %v\n`)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &groupConsumer{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.mu.Lock()
+			c.seen = append(c.seen, sc.Text())
+			c.mu.Unlock()
+		}
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+		}
+	})
+	return c
+}
+
+func (c *groupConsumer) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+func (c *groupConsumer) lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.seen...)
+}
+
+// watchCommits polls a group's committed offsets until stop closes and
+// reports any partition whose committed offset went back.
+func watchCommits(t *testing.T, adm *kadm.Client, group string, stop <-chan struct{}) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		last := map[int32]int64{}
+		for {
+			select {
+			case <-stop:
+				errc <- nil
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			offs, err := adm.FetchOffsets(ctx, group)
+			cancel()
+			if err != nil {
+				continue // the broker is busy rebalancing; try again
+			}
+			var bad error
+			offs.Each(func(o kadm.OffsetResponse) {
+				if o.Err == nil && o.At < last[o.Partition] {
+					bad = fmt.Errorf("partition %d committed offset went back from %d to %d", o.Partition, last[o.Partition], o.At)
+				}
+				last[o.Partition] = max(last[o.Partition], o.At)
+			})
+			if bad != nil {
+				errc <- bad
+				return
+			}
+		}
+	}()
+	return errc
+}
+
+// Three `rill consume --group` processes share four partitions while
+// records are produced; one is SIGKILLed mid-stream. Every record must be
+// printed at least once, committed offsets never go back, and the group
+// ends with everything committed.
+func TestGroupConsumersSurviveAKilledMember(t *testing.T) {
+	for _, balancer := range []string{"range", "cooperative-sticky"} {
+		t.Run(balancer, func(t *testing.T) {
+			b := startBroker(t, t.TempDir(), groupBrokerFlags...)
+			const topic, group, n = "orders", "billing", 6000
+			adm := kadm.NewClient(client(t, b.addr))
+			ctx := context.Background()
+			if _, err := adm.CreateTopic(ctx, 4, 1, nil, topic); err != nil {
+				t.Fatal(err)
+			}
+			var cs []*groupConsumer
+			for i := 0; i < 3; i++ {
+				cs = append(cs, startGroupConsumer(t, b.addr, topic, group, balancer))
+			}
+			stop := make(chan struct{})
+			commitErr := watchCommits(t, adm, group, stop)
+			prod := client(t, b.addr, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+			killed := false
+			for i := 0; i < n; i++ {
+				if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("v%d", i))).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				if i%100 == 99 {
+					time.Sleep(20 * time.Millisecond) // a stream, not a burst
+				}
+				if !killed && cs[1].count() > 200 {
+					cs[1].cmd.Process.Signal(syscall.SIGKILL)
+					cs[1].cmd.Wait()
+					killed = true
+				}
+			}
+			if !killed {
+				t.Fatalf("consumer 1 printed only %d records while %d were produced", cs[1].count(), n)
+			}
+			seen := map[string]bool{}
+			deadline := time.Now().Add(60 * time.Second)
+			for len(seen) < n && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				for _, c := range cs {
+					for _, l := range c.lines() {
+						if f := strings.Fields(l); len(f) == 3 {
+							seen[f[2]] = true
+						}
+					}
+				}
+			}
+			for i := 0; i < n; i++ {
+				if !seen[fmt.Sprintf("v%d", i)] {
+					t.Fatalf("record v%d never consumed (%d of %d seen)\n%s", i, len(seen), n, b.log())
+				}
+			}
+			// Everything gets committed: offsets reach the end of each partition.
+			var lag int64 = -1
+			for time.Now().Before(deadline) {
+				l, err := adm.Lag(ctx, group)
+				if err == nil {
+					lag = l[group].Lag.Total()
+					if lag == 0 {
+						break
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			close(stop)
+			if err := <-commitErr; err != nil {
+				t.Fatal(err)
+			}
+			if lag != 0 {
+				t.Fatalf("group lag stayed at %d", lag)
+			}
+			for _, i := range []int{0, 2} {
+				cs[i].cmd.Process.Signal(syscall.SIGTERM)
+				cs[i].cmd.Wait()
+			}
+			b.stop()
+		})
+	}
+}
+
+// A group and its offsets survive broker restarts (clean and SIGKILL); a
+// consumer that comes back resumes after what was committed.
+func TestGroupOffsetsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	b := startBrokerAt(t, dir, port, groupBrokerFlags...)
+	const topic, group = "events", "audit"
+	ctx := context.Background()
+	if _, err := kadm.NewClient(client(t, b.addr)).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	prod := client(t, b.addr, kgo.DefaultProduceTopic(topic))
+	produce := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := prod.ProduceSync(ctx, kgo.StringRecord("e"+strconv.Itoa(i))).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	consume := func(want int) []string {
+		cl := client(t, b.addr, kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		var got []string
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		for len(got) < want {
+			fs := cl.PollFetches(cctx)
+			if cctx.Err() != nil {
+				t.Fatalf("consumed %d of %d", len(got), want)
+			}
+			fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+			if err := cl.CommitUncommittedOffsets(cctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cl.Close()
+		return got
+	}
+	produce(0, 50)
+	if got := consume(50); got[0] != "e0" || got[49] != "e49" {
+		t.Fatalf("first run read %v", got)
+	}
+	b.stop()
+	b = startBrokerAt(t, dir, port, groupBrokerFlags...)
+	adm := kadm.NewClient(client(t, b.addr))
+	offs, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offs.Lookup(topic, 0); !ok || o.At != 50 {
+		t.Fatalf("committed offset after a clean restart: %+v", o)
+	}
+	produce(50, 80)
+	b.kill()
+	b = startBrokerAt(t, dir, port, groupBrokerFlags...)
+	prod = client(t, b.addr, kgo.DefaultProduceTopic(topic))
+	if got := consume(30); got[0] != "e50" || got[29] != "e79" {
+		t.Fatalf("the consumer after a SIGKILL restart did not resume at e50: %v", got)
+	}
+	adm = kadm.NewClient(client(t, b.addr))
+	groups, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := groups[group]; g.State != "Empty" || g.ProtocolType != "consumer" {
+		t.Fatalf("group after restarts: %+v", g)
+	}
+	b.stop()
+}

@@ -1,0 +1,127 @@
+package handler
+
+// OffsetFetch (key 9), v1-v10.
+//
+// Answers committed offsets; a partition with none (or an unknown group)
+// answers offset -1, leader epoch -1, empty metadata and no error, as Kafka
+// does. Null topics (v2+) ask for every offset the group has. v8+ batches
+// groups; v10 names topics by id (offsets of a topic that no longer exists
+// are left out of an all-topics answer there). RequireStable (v7+) never
+// waits: there are no pending transactional offsets.
+
+import (
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/replication/group"
+)
+
+// fetchTopic is one topic of an OffsetFetch, in any version's shape.
+type fetchTopic struct {
+	name       string
+	id         [16]byte
+	partitions []int32
+}
+
+// fetchedPartition is one answered partition.
+type fetchedPartition struct {
+	partition   int32
+	offset      int64
+	leaderEpoch int32
+	metadata    string
+	code        int16
+}
+
+// fetchOffsets answers one group: topics nil means all of its offsets.
+func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID bool) ([]fetchTopic, [][]fetchedPartition) {
+	committed := b.groups.Offsets(groupID)
+	if topics == nil {
+		byTopic := map[string][]int32{}
+		for tp := range committed {
+			byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
+		}
+		for name, parts := range byTopic {
+			ft := fetchTopic{name: name, partitions: parts}
+			if byID {
+				t, ok := b.catalog.Get(name)
+				if !ok {
+					continue
+				}
+				ft.id = t.ID
+			}
+			sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+			topics = append(topics, ft)
+		}
+		sort.Slice(topics, func(i, j int) bool { return topics[i].name < topics[j].name })
+	}
+	out := make([][]fetchedPartition, len(topics))
+	for i, ft := range topics {
+		name := ft.name
+		var terr *kerr.Error
+		if byID {
+			t, e := b.resolveTopic("", ft.id, true)
+			name, terr = t.Name, e
+		}
+		for _, p := range ft.partitions {
+			fp := fetchedPartition{partition: p, offset: -1, leaderEpoch: -1}
+			if terr != nil {
+				fp.code = terr.Code
+			} else if c, ok := committed[group.TopicPartition{Topic: name, Partition: p}]; ok {
+				fp.offset, fp.leaderEpoch, fp.metadata = c.Offset, c.LeaderEpoch, c.Metadata
+			}
+			out[i] = append(out[i], fp)
+		}
+	}
+	return topics, out
+}
+
+func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	if req.Version >= 8 {
+		for _, rg := range req.Groups {
+			var topics []fetchTopic
+			if rg.Topics != nil {
+				topics = []fetchTopic{}
+				for _, rt := range rg.Topics {
+					topics = append(topics, fetchTopic{name: rt.Topic, id: rt.TopicID, partitions: rt.Partitions})
+				}
+			}
+			topics, parts := b.fetchOffsets(rg.Group, topics, req.Version >= 10)
+			sg := kmsg.NewOffsetFetchResponseGroup()
+			sg.Group = rg.Group
+			for i, ft := range topics {
+				st := kmsg.NewOffsetFetchResponseGroupTopic()
+				st.Topic, st.TopicID = ft.name, ft.id
+				for _, fp := range parts[i] {
+					sp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+					sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata, sp.ErrorCode = fp.partition, fp.offset, fp.leaderEpoch, kmsg.StringPtr(fp.metadata), fp.code
+					st.Partitions = append(st.Partitions, sp)
+				}
+				sg.Topics = append(sg.Topics, st)
+			}
+			resp.Groups = append(resp.Groups, sg)
+		}
+		return resp
+	}
+	var topics []fetchTopic
+	if req.Topics != nil {
+		topics = []fetchTopic{}
+		for _, rt := range req.Topics {
+			topics = append(topics, fetchTopic{name: rt.Topic, partitions: rt.Partitions})
+		}
+	}
+	topics, parts := b.fetchOffsets(req.Group, topics, false)
+	for i, ft := range topics {
+		st := kmsg.NewOffsetFetchResponseTopic()
+		st.Topic = ft.name
+		for _, fp := range parts[i] {
+			sp := kmsg.NewOffsetFetchResponseTopicPartition()
+			sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata, sp.ErrorCode = fp.partition, fp.offset, fp.leaderEpoch, kmsg.StringPtr(fp.metadata), fp.code
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

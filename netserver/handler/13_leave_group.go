@@ -1,0 +1,39 @@
+package handler
+
+// LeaveGroup (key 13), v0-v5.
+//
+// v0-v2 remove the one MemberID; v3+ remove a batch of members by id or
+// group.instance.id, with an error per member (UNKNOWN_MEMBER_ID,
+// FENCED_INSTANCE_ID) and none at the top unless the group is unavailable.
+// Leaving starts a rebalance for the members that stay.
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/replication/group"
+)
+
+func (b *Broker) leaveGroup(req *kmsg.LeaveGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	var leaving []group.LeaveMember
+	if req.Version < 3 {
+		leaving = []group.LeaveMember{{MemberID: req.MemberID}}
+	}
+	for _, m := range req.Members {
+		leaving = append(leaving, group.LeaveMember{MemberID: m.MemberID, InstanceID: m.InstanceID})
+	}
+	top, errs := b.groups.Leave(req.Group, leaving)
+	resp.ErrorCode = errorCode(top)
+	if req.Version < 3 {
+		if top == nil {
+			resp.ErrorCode = errorCode(errs[0])
+		}
+		return resp
+	}
+	for i, m := range req.Members {
+		rm := kmsg.NewLeaveGroupResponseMember()
+		rm.MemberID, rm.InstanceID, rm.ErrorCode = m.MemberID, m.InstanceID, errorCode(errs[i])
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp
+}

@@ -1,0 +1,36 @@
+package handler
+
+// DescribeGroups (key 15), v0-v5.
+//
+// An unknown group is described as Dead with no error, as Kafka does before
+// v6. Member metadata and assignments are given only for Stable groups.
+// With IncludeAuthorizedOperations (v3+) every group operation is allowed:
+// there are no ACLs.
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// groupOperations is READ, DELETE and DESCRIBE (ACL operation codes 3, 6
+// and 8), the operations a group has.
+const groupOperations = 1<<3 | 1<<6 | 1<<8
+
+func (b *Broker) describeGroups(req *kmsg.DescribeGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	for _, id := range req.Groups {
+		d, _ := b.groups.Describe(id)
+		rg := kmsg.NewDescribeGroupsResponseGroup()
+		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = id, string(d.State), d.ProtocolType, d.Protocol
+		if req.IncludeAuthorizedOperations {
+			rg.AuthorizedOperations = groupOperations
+		}
+		for _, m := range d.Members {
+			rm := kmsg.NewDescribeGroupsResponseGroupMember()
+			rm.MemberID, rm.InstanceID, rm.ClientID, rm.ClientHost = m.MemberID, m.InstanceID, m.ClientID, m.ClientHost
+			rm.ProtocolMetadata, rm.MemberAssignment = m.Metadata, m.Assignment
+			rg.Members = append(rg.Members, rm)
+		}
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp
+}
