@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,6 +255,56 @@ func TestGroupOffsetsSurviveRestart(t *testing.T) {
 	}
 	if g := groups[group]; g.State != "Empty" || g.ProtocolType != "consumer" {
 		t.Fatalf("group after restarts: %+v", g)
+	}
+	b.stop()
+}
+
+// rill group list/describe/reset-offsets/delete against a real broker.
+func TestGroupTool(t *testing.T) {
+	b := startBroker(t, t.TempDir(), groupBrokerFlags...)
+	bs := "--bootstrap=" + b.addr
+	rill(t, "", "topic", "create", bs, "--partitions", "1", "ledger")
+	var in strings.Builder
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&in, "r%d\n", i)
+	}
+	rill(t, in.String(), "produce", bs, "--topic", "ledger")
+	if out := rill(t, "", "consume", bs, "--topic", "ledger", "--group", "g1", "--count", "10"); strings.Count(out, "\n") != 10 {
+		t.Fatalf("group consume printed:\n%s", out)
+	}
+	if out := rill(t, "", "group", "list", bs); !regexp.MustCompile(`g1\s+Empty\s+consumer`).MatchString(out) {
+		t.Fatalf("group list:\n%s", out)
+	}
+	row := regexp.MustCompile(`ledger\s+0\s+(\S+)\s+10\s+(\d+)`)
+	describe := func() (current, lag string) {
+		t.Helper()
+		out := rill(t, "", "group", "describe", bs, "g1")
+		m := row.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("group describe:\n%s", out)
+		}
+		return m[1], m[2]
+	}
+	if cur, lag := describe(); cur != "10" || lag != "0" {
+		t.Fatalf("after consuming everything: current %s lag %s", cur, lag)
+	}
+	if out := rill(t, "", "group", "reset-offsets", bs, "--group", "g1", "--to-earliest"); !strings.Contains(out, "dry run") {
+		t.Fatalf("reset without --execute:\n%s", out)
+	}
+	if cur, _ := describe(); cur != "10" {
+		t.Fatalf("a dry run moved the offset to %s", cur)
+	}
+	rill(t, "", "group", "reset-offsets", bs, "--group", "g1", "--topic", "ledger", "--to-offset", "4", "--execute")
+	rill(t, "", "group", "reset-offsets", bs, "--group", "g1", "--shift-by", "-2", "--execute")
+	if cur, lag := describe(); cur != "2" || lag != "8" {
+		t.Fatalf("after --to-offset 4 and --shift-by -2: current %s lag %s", cur, lag)
+	}
+	if out := rill(t, "", "consume", bs, "--topic", "ledger", "--group", "g1", "--count", "8"); !strings.HasPrefix(out, "r2\n") {
+		t.Fatalf("consumer did not resume at the reset offset:\n%s", out)
+	}
+	rill(t, "", "group", "delete", bs, "g1")
+	if out := rill(t, "", "group", "list", bs); strings.Contains(out, "g1") {
+		t.Fatalf("deleted group still listed:\n%s", out)
 	}
 	b.stop()
 }

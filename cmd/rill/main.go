@@ -4,7 +4,8 @@
 //	rill segdump  [--records [--payload]] FILE...
 //	rill topic    create|list|describe|delete|alter [flags] [TOPIC...]
 //	rill produce  --topic T [flags] < lines
-//	rill consume  --topic T [flags]
+//	rill consume  --topic T [--group G] [flags]
+//	rill group    list|describe|reset-offsets|delete [flags] [GROUP...]
 package main
 
 import (
@@ -20,7 +21,8 @@ commands:
   segdump   print segment, index and time index files
   topic     create|list|describe|delete|alter topics
   produce   produce stdin lines (key<sep>value with --key-separator)
-  consume   print records from a starting point (no consumer group)
+  consume   print records from a starting point, or as a consumer group member (--group)
+  group     list|describe|reset-offsets|delete consumer groups, with lag per partition
 
 Run "rill <command> -h" for a command's flags.
 `)
@@ -43,6 +45,8 @@ func main() {
 		err = runProduce(os.Args[2:], os.Stdin, os.Stdout)
 	case "consume":
 		err = runConsume(os.Args[2:], os.Stdout)
+	case "group":
+		err = runGroup(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
