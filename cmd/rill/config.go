@@ -210,6 +210,8 @@ func (c *brokerConfig) groupConfig() (group.Config, error) {
 		{"group.max.session.timeout.ms", &gc.MaxSessionTimeout, time.Millisecond},
 		{"offsets.retention.minutes", &gc.OffsetsRetention, time.Minute},
 		{"offsets.retention.check.interval.ms", &gc.RetentionCheckInterval, time.Millisecond},
+		{"group.consumer.session.timeout.ms", &gc.ConsumerSessionTimeout, time.Millisecond},
+		{"group.consumer.heartbeat.interval.ms", &gc.ConsumerHeartbeatInterval, time.Millisecond},
 	} {
 		if err := ms(d.key, d.dst, d.unit); err != nil {
 			return gc, err

@@ -15,11 +15,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // groupBrokerFlags make group tests fast: no initial rebalance delay and
 // short sessions allowed.
-var groupBrokerFlags = []string{"--set", "group.initial.rebalance.delay.ms=200", "--set", "group.min.session.timeout.ms=1000"}
+var groupBrokerFlags = []string{"--set", "group.initial.rebalance.delay.ms=200", "--set", "group.min.session.timeout.ms=1000",
+	"--set", "group.consumer.session.timeout.ms=3000", "--set", "group.consumer.heartbeat.interval.ms=500"}
 
 // groupConsumer is a `rill consume --group` process whose printed records
 // are collected.
@@ -30,9 +32,9 @@ type groupConsumer struct {
 	done chan struct{}
 }
 
-func startGroupConsumer(t *testing.T, addr, topic, group, balancer string) *groupConsumer {
+func startGroupConsumer(t *testing.T, addr, topic, group, protocol, balancer string) *groupConsumer {
 	t.Helper()
-	cmd := exec.Command(rillBin, "consume", "--bootstrap", addr, "--topic", topic, "--group", group,
+	cmd := exec.Command(rillBin, "consume", "--bootstrap", addr, "--topic", topic, "--group", group, "--group-protocol", protocol,
 		"--balancer", balancer, "--session-timeout", "3s", "--format", `%p %o %v\n`)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
@@ -111,8 +113,10 @@ func watchCommits(t *testing.T, adm *kadm.Client, group string, stop <-chan stru
 // printed at least once, committed offsets never go back, and the group
 // ends with everything committed.
 func TestGroupConsumersSurviveAKilledMember(t *testing.T) {
-	for _, balancer := range []string{"range", "cooperative-sticky"} {
-		t.Run(balancer, func(t *testing.T) {
+	for _, v := range []struct{ protocol, balancer string }{
+		{"classic", "range"}, {"classic", "cooperative-sticky"}, {"consumer", "uniform"}, {"consumer", "range"},
+	} {
+		t.Run(v.protocol+"-"+v.balancer, func(t *testing.T) {
 			b := startBroker(t, t.TempDir(), groupBrokerFlags...)
 			const topic, group, n = "orders", "billing", 6000
 			adm := kadm.NewClient(client(t, b.addr))
@@ -122,7 +126,7 @@ func TestGroupConsumersSurviveAKilledMember(t *testing.T) {
 			}
 			var cs []*groupConsumer
 			for i := 0; i < 3; i++ {
-				cs = append(cs, startGroupConsumer(t, b.addr, topic, group, balancer))
+				cs = append(cs, startGroupConsumer(t, b.addr, topic, group, v.protocol, v.balancer))
 			}
 			stop := make(chan struct{})
 			commitErr := watchCommits(t, adm, group, stop)
@@ -143,6 +147,9 @@ func TestGroupConsumersSurviveAKilledMember(t *testing.T) {
 			}
 			if !killed {
 				t.Fatalf("consumer 1 printed only %d records while %d were produced", cs[1].count(), n)
+			}
+			if typ := groupType(t, prod, group); typ != v.protocol {
+				t.Fatalf("group %s is %q, want %q", group, typ, v.protocol)
 			}
 			seen := map[string]bool{}
 			deadline := time.Now().Add(60 * time.Second)
@@ -307,4 +314,22 @@ func TestGroupTool(t *testing.T) {
 		t.Fatalf("deleted group still listed:\n%s", out)
 	}
 	b.stop()
+}
+
+// groupType asks ListGroups (v5) whether a group is "classic" or
+// "consumer" (KIP-848).
+func groupType(t *testing.T, cl *kgo.Client, group string) string {
+	t.Helper()
+	req := kmsg.NewPtrListGroupsRequest()
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range resp.Groups {
+		if g.Group == group {
+			return g.GroupType
+		}
+	}
+	t.Fatalf("group %s not listed", group)
+	return ""
 }

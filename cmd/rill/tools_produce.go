@@ -141,7 +141,8 @@ func runConsume(args []string, w io.Writer) error {
 	idle := fs.Duration("idle", 0, "stop once no record arrived for this long (0 = never, unless --count)")
 	groupID := fs.String("group", "", "consume as a member of this consumer group, committing what was printed")
 	session := fs.Duration("session-timeout", 45*time.Second, "with --group: the member's session timeout")
-	balancer := fs.String("balancer", "cooperative-sticky", "with --group: range, roundrobin, sticky or cooperative-sticky")
+	balancer := fs.String("balancer", "cooperative-sticky", "with --group: range, roundrobin, sticky or cooperative-sticky (classic); range or uniform (consumer)")
+	groupProtocol := fs.String("group-protocol", "classic", "with --group: classic (client-side assignment) or consumer (KIP-848, the broker assigns)")
 	format := fs.String("format", "%v\n", "output: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp (ms), %h headers; \\n \\t")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -175,9 +176,22 @@ func runConsume(args []string, w io.Writer) error {
 		}
 		balancers := map[string]kgo.GroupBalancer{"range": kgo.RangeBalancer(), "roundrobin": kgo.RoundRobinBalancer(),
 			"sticky": kgo.StickyBalancer(), "cooperative-sticky": kgo.CooperativeStickyBalancer()}
+		switch *groupProtocol {
+		case "classic":
+		case "consumer":
+			// kgo asks the broker for "uniform" when given the sticky
+			// balancer and for "range" with the range balancer.
+			balancers = map[string]kgo.GroupBalancer{"range": kgo.RangeBalancer(), "uniform": kgo.StickyBalancer()}
+			if *balancer == "cooperative-sticky" {
+				*balancer = "uniform"
+			}
+			opts = append(opts, kgo.ServerSideBalancer())
+		default:
+			return fmt.Errorf("consume: --group-protocol %q: want classic or consumer", *groupProtocol)
+		}
 		b, ok := balancers[*balancer]
 		if !ok {
-			return fmt.Errorf("consume: unknown --balancer %q", *balancer)
+			return fmt.Errorf("consume: --balancer %q is not one of the %s protocol's", *balancer, *groupProtocol)
 		}
 		opts = append(opts, kgo.ConsumerGroup(*groupID), kgo.Balancers(b), kgo.DisableAutoCommit(), kgo.SessionTimeout(*session),
 			kgo.HeartbeatInterval(min(3*time.Second, *session/3)),

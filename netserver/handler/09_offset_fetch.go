@@ -7,7 +7,9 @@ package handler
 // does. Null topics (v2+) ask for every offset the group has. v8+ batches
 // groups; v10 names topics by id (offsets of a topic that no longer exists
 // are left out of an all-topics answer there). RequireStable (v7+) never
-// waits: there are no pending transactional offsets.
+// waits: there are no pending transactional offsets. A v9+ group naming a
+// member of a KIP-848 group is checked like a commit (UNKNOWN_MEMBER_ID,
+// STALE_MEMBER_EPOCH, FENCED_MEMBER_EPOCH).
 
 import (
 	"sort"
@@ -88,9 +90,16 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 					topics = append(topics, fetchTopic{name: rt.Topic, id: rt.TopicID, partitions: rt.Partitions})
 				}
 			}
-			topics, parts := b.fetchOffsets(rg.Group, topics, req.Version >= 10)
 			sg := kmsg.NewOffsetFetchResponseGroup()
 			sg.Group = rg.Group
+			if rg.MemberID != nil {
+				if err := b.groups.CheckMemberEpoch(rg.Group, *rg.MemberID, rg.MemberEpoch); err != nil {
+					sg.ErrorCode = errorCode(err)
+					resp.Groups = append(resp.Groups, sg)
+					continue
+				}
+			}
+			topics, parts := b.fetchOffsets(rg.Group, topics, req.Version >= 10)
 			for i, ft := range topics {
 				st := kmsg.NewOffsetFetchResponseGroupTopic()
 				st.Topic, st.TopicID = ft.name, ft.id

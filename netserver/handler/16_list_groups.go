@@ -3,8 +3,8 @@ package handler
 // ListGroups (key 16), v0-v5.
 //
 // Lists every group this broker coordinates. v4 filters by state (compared
-// case-insensitively, as Kafka does), v5 by type: all groups here are
-// "classic".
+// case-insensitively, as Kafka does), v5 by type: "classic" or "consumer"
+// (KIP-848).
 
 import (
 	"strings"
@@ -26,11 +26,11 @@ func (b *Broker) listGroups(req *kmsg.ListGroupsRequest) kmsg.Response {
 		return false
 	}
 	for _, l := range b.groups.List() {
-		if !match(req.StatesFilter, string(l.State)) || !match(req.TypesFilter, "classic") {
+		if !match(req.StatesFilter, string(l.State)) || !match(req.TypesFilter, l.Type) {
 			continue
 		}
 		rg := kmsg.NewListGroupsResponseGroup()
-		rg.Group, rg.ProtocolType, rg.GroupState, rg.GroupType = l.ID, l.ProtocolType, string(l.State), "classic"
+		rg.Group, rg.ProtocolType, rg.GroupState, rg.GroupType = l.ID, l.ProtocolType, string(l.State), l.Type
 		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp

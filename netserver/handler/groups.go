@@ -165,3 +165,30 @@ func errorCode(err error) int16 {
 func groupsUnavailable(err error) string {
 	return fmt.Sprintf("the offsets topic %s is not available: %v", OffsetsTopic, err)
 }
+
+// catalogTopics is group.TopicSource over the topic catalog.
+type catalogTopics struct{ catalog *metadata.Store }
+
+func topicInfo(t metadata.Topic) group.TopicInfo {
+	return group.TopicInfo{Name: t.Name, ID: t.ID, Partitions: t.Partitions}
+}
+
+func (c catalogTopics) TopicByName(name string) (group.TopicInfo, bool) {
+	t, ok := c.catalog.Get(name)
+	return topicInfo(t), ok && !isInternalTopic(name)
+}
+
+func (c catalogTopics) TopicByID(id [16]byte) (group.TopicInfo, bool) {
+	t, ok := c.catalog.ByID(id)
+	return topicInfo(t), ok
+}
+
+func (c catalogTopics) AllTopics() []group.TopicInfo {
+	var out []group.TopicInfo
+	for _, t := range c.catalog.List() {
+		if !isInternalTopic(t.Name) {
+			out = append(out, topicInfo(t))
+		}
+	}
+	return out
+}

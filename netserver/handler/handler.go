@@ -75,7 +75,9 @@ func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(stri
 		cfg.Groups = group.DefaultConfig()
 	}
 	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
-	b.groups = group.New(cfg.Groups, offsetsStore{b})
+	gc := cfg.Groups
+	gc.Topics = catalogTopics{catalog}
+	b.groups = group.New(gc, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
 }
@@ -171,6 +173,10 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 		return b.deleteGroups(m)
 	case *kmsg.OffsetDeleteRequest:
 		return b.offsetDelete(m)
+	case *kmsg.ConsumerGroupHeartbeatRequest:
+		return b.consumerGroupHeartbeat(req, m)
+	case *kmsg.ConsumerGroupDescribeRequest:
+		return b.consumerGroupDescribe(m)
 	}
 	return nil
 }

@@ -29,6 +29,13 @@ type Config struct {
 	RetentionCheckInterval time.Duration
 	// MetadataMaxBytes is offset.metadata.max.bytes (4096).
 	MetadataMaxBytes int
+	// ConsumerSessionTimeout and ConsumerHeartbeatInterval are
+	// group.consumer.session.timeout.ms (45000) and
+	// group.consumer.heartbeat.interval.ms (5000), for KIP-848 groups.
+	ConsumerSessionTimeout, ConsumerHeartbeatInterval time.Duration
+	// Topics resolves subscriptions of KIP-848 groups; without it they
+	// are assigned nothing.
+	Topics TopicSource
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -36,13 +43,15 @@ type Config struct {
 // DefaultConfig is Kafka's defaults.
 func DefaultConfig() Config {
 	return Config{
-		OffsetsPartitions:      50,
-		InitialRebalanceDelay:  3 * time.Second,
-		MinSessionTimeout:      6 * time.Second,
-		MaxSessionTimeout:      30 * time.Minute,
-		OffsetsRetention:       7 * 24 * time.Hour,
-		RetentionCheckInterval: 10 * time.Minute,
-		MetadataMaxBytes:       4096,
+		OffsetsPartitions:         50,
+		InitialRebalanceDelay:     3 * time.Second,
+		MinSessionTimeout:         6 * time.Second,
+		MaxSessionTimeout:         30 * time.Minute,
+		OffsetsRetention:          7 * 24 * time.Hour,
+		RetentionCheckInterval:    10 * time.Minute,
+		MetadataMaxBytes:          4096,
+		ConsumerSessionTimeout:    45 * time.Second,
+		ConsumerHeartbeatInterval: 5 * time.Second,
 	}
 }
 
@@ -162,7 +171,11 @@ func (c *Coordinator) Tick() {
 	}
 	for _, g := range c.snapshot() {
 		g.mu.Lock()
-		c.tickGroup(g, now)
+		if g.consumer != nil {
+			c.tickConsumerGroup(g, now)
+		} else {
+			c.tickGroup(g, now)
+		}
 		if expire {
 			c.expireOffsets(g, now)
 		}

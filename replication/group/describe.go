@@ -1,7 +1,11 @@
 package group
 
 import (
+	"fmt"
+	"sort"
+
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Listing is a group as ListGroups shows it.
@@ -9,6 +13,8 @@ type Listing struct {
 	ID           string
 	ProtocolType string
 	State        State
+	// Type is "classic" or "consumer" (KIP-848).
+	Type string
 }
 
 // List returns every group, sorted by id.
@@ -17,7 +23,7 @@ func (c *Coordinator) List() []Listing {
 	for _, g := range c.snapshot() {
 		g.mu.Lock()
 		if g.state != Dead {
-			out = append(out, Listing{ID: g.id, ProtocolType: g.protocolType, State: g.state})
+			out = append(out, Listing{ID: g.id, ProtocolType: g.protocolType, State: g.publicState(), Type: g.groupType()})
 		}
 		g.mu.Unlock()
 	}
@@ -54,6 +60,9 @@ func (c *Coordinator) Describe(id string) (d Description, ok bool) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.consumer != nil {
+		return c.describeConsumerAsClassic(g), g.state != Dead
+	}
 	d = Description{ID: id, State: g.state, ProtocolType: g.protocolType}
 	stable := g.state == Stable
 	if stable {
@@ -79,14 +88,13 @@ func (c *Coordinator) Delete(id string) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch g.state {
-	case Dead:
+	switch {
+	case g.state == Dead:
 		return kerr.GroupIDNotFound
-	case Empty:
-	default:
+	case !g.empty():
 		return kerr.NonEmptyGroup
 	}
-	recs := []Record{{Key: groupKey(g.id)}}
+	recs := groupTombstones(g.id)
 	for tp := range g.offsets {
 		recs = append(recs, Record{Key: offsetKey(g.id, tp)})
 	}
@@ -97,4 +105,99 @@ func (c *Coordinator) Delete(id string) error {
 	g.transition(Dead, c.cfg.Now())
 	c.remove(g)
 	return nil
+}
+
+// groupTombstones deletes a group's metadata of either protocol.
+func groupTombstones(id string) []Record {
+	return []Record{{Key: groupKey(id)}, {Key: consumerGroupKey(id)}}
+}
+
+// ConsumerDescription is a KIP-848 group as ConsumerGroupDescribe shows it.
+type ConsumerDescription struct {
+	ID              string
+	State           State
+	Epoch           int32
+	AssignmentEpoch int32
+	Assignor        string
+	Members         []ConsumerMemberDescription
+}
+
+// ConsumerMemberDescription is one member of a KIP-848 group.
+type ConsumerMemberDescription struct {
+	MemberID         string
+	InstanceID       *string
+	RackID           *string
+	MemberEpoch      int32
+	ClientID         string
+	ClientHost       string
+	SubscribedTopics []string
+	SubscribedRegex  *string
+	Assignment       map[[16]byte][]int32
+	TargetAssignment map[[16]byte][]int32
+}
+
+// DescribeConsumerGroup returns a KIP-848 group: GROUP_ID_NOT_FOUND for an
+// unknown group or a classic one.
+func (c *Coordinator) DescribeConsumerGroup(id string) (ConsumerDescription, error) {
+	g := c.lookup(id, false)
+	if g == nil {
+		return ConsumerDescription{}, kerr.GroupIDNotFound
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.consumer == nil || g.state == Dead {
+		return ConsumerDescription{}, kerr.GroupIDNotFound
+	}
+	cg := g.consumer
+	votes := map[string]int{}
+	for _, m := range cg.members {
+		if m.Assignor != "" {
+			votes[m.Assignor]++
+		}
+	}
+	d := ConsumerDescription{ID: id, State: cg.state(), Epoch: cg.epoch, AssignmentEpoch: cg.targetEpoch, Assignor: groupAssignor(votes)}
+	for _, m := range cg.sortedMembers() {
+		md := ConsumerMemberDescription{
+			MemberID: m.ID, InstanceID: m.InstanceID, RackID: m.RackID, MemberEpoch: m.Epoch,
+			ClientID: m.ClientID, ClientHost: m.ClientHost, SubscribedTopics: m.Subscribed,
+			Assignment: m.Assigned.byTopic(), TargetAssignment: cg.target[m.ID].byTopic(),
+		}
+		if m.Regex != "" {
+			md.SubscribedRegex = &m.Regex
+		}
+		d.Members = append(d.Members, md)
+	}
+	return d, nil
+}
+
+// describeConsumerAsClassic renders a KIP-848 group for DescribeGroups, so
+// tools that only speak the classic API (lag calculators) still see its
+// members and their assignments, encoded as the consumer protocol does.
+func (c *Coordinator) describeConsumerAsClassic(g *group) Description {
+	cg := g.consumer
+	votes := map[string]int{}
+	for _, m := range cg.members {
+		votes[m.Assignor]++
+	}
+	d := Description{ID: g.id, State: cg.state(), ProtocolType: "consumer", Protocol: groupAssignor(votes)}
+	for _, m := range cg.sortedMembers() {
+		meta := kmsg.NewConsumerMemberMetadata()
+		meta.Topics = m.Subscribed
+		assignment := kmsg.NewConsumerMemberAssignment()
+		for id, ps := range m.Assigned.byTopic() {
+			name := fmt.Sprintf("%x", id)
+			if c.cfg.Topics != nil {
+				if t, ok := c.cfg.Topics.TopicByID(id); ok {
+					name = t.Name
+				}
+			}
+			assignment.Topics = append(assignment.Topics, kmsg.ConsumerMemberAssignmentTopic{Topic: name, Partitions: ps})
+		}
+		sort.Slice(assignment.Topics, func(i, j int) bool { return assignment.Topics[i].Topic < assignment.Topics[j].Topic })
+		d.Members = append(d.Members, MemberDescription{
+			MemberID: m.ID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost,
+			Metadata: meta.AppendTo(nil), Assignment: assignment.AppendTo(nil),
+		})
+	}
+	return d
 }

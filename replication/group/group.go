@@ -123,6 +123,34 @@ type group struct {
 	synced       map[string]bool
 
 	offsets map[TopicPartition]Committed
+
+	// consumer is set for a KIP-848 group (ConsumerGroupHeartbeat); the
+	// classic fields above then stay empty.
+	consumer *consumerGroup
+}
+
+// empty reports whether the group has no members of either protocol.
+func (g *group) empty() bool {
+	if g.consumer != nil {
+		return len(g.consumer.members) == 0
+	}
+	return g.state == Empty
+}
+
+// publicState is the state ListGroups and DescribeGroups show.
+func (g *group) publicState() State {
+	if g.consumer != nil && g.state != Dead {
+		return g.consumer.state()
+	}
+	return g.state
+}
+
+// groupType is the group's type as ListGroups v5 names it.
+func (g *group) groupType() string {
+	if g.consumer != nil {
+		return "consumer"
+	}
+	return "classic"
 }
 
 func newGroup(id string, now time.Time) *group {

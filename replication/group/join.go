@@ -84,6 +84,12 @@ func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-ch
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable)
 	}
+	if g.consumer != nil {
+		if len(g.consumer.members) > 0 {
+			return fail(kerr.InconsistentGroupProtocol) // a KIP-848 group with members
+		}
+		g.consumer = nil // an empty one converts back, keeping its offsets
+	}
 	if !g.supports(req.ProtocolType, req.Protocols) {
 		return fail(kerr.InconsistentGroupProtocol)
 	}

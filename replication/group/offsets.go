@@ -49,6 +49,12 @@ func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID s
 	switch {
 	case g.state == Dead:
 		return fill(kerr.CoordinatorNotAvailable)
+	case g.consumer != nil:
+		if generation >= 0 || len(g.consumer.members) > 0 {
+			if err := g.consumer.checkCommit(memberID, generation); err != nil {
+				return fill(err)
+			}
+		}
 	case generation < 0 && g.state == Empty:
 		if instanceID != nil {
 			if cur, ok := g.instances[*instanceID]; ok && cur != memberID {
@@ -124,7 +130,9 @@ func (c *Coordinator) DeleteOffsets(groupID string, tps []TopicPartition) (error
 		return kerr.GroupIDNotFound, errs
 	}
 	var subscribed map[string]bool
-	if g.state != Empty {
+	if g.consumer != nil {
+		subscribed = c.consumerSubscribedTopics(g.consumer)
+	} else if g.state != Empty {
 		if g.protocolType != "consumer" {
 			return kerr.NonEmptyGroup, errs
 		}
@@ -183,6 +191,8 @@ func (c *Coordinator) expireOffsets(g *group, now time.Time) {
 	nowMs := now.UnixMilli()
 	var subscribed map[string]bool
 	switch {
+	case g.consumer != nil:
+		subscribed = c.consumerSubscribedTopics(g.consumer)
 	case g.state == Empty:
 	case g.protocolType == "consumer":
 		subscribed = g.subscribedTopics()
@@ -193,7 +203,7 @@ func (c *Coordinator) expireOffsets(g *group, now time.Time) {
 	var gone []TopicPartition
 	for tp, o := range g.offsets {
 		base := o.CommitTime
-		if g.state == Empty && g.protocolType != "" {
+		if g.empty() && g.protocolType != "" {
 			base = max(base, g.stateSince.UnixMilli())
 		}
 		if subscribed[tp.Topic] || nowMs-base < retention {
@@ -202,9 +212,9 @@ func (c *Coordinator) expireOffsets(g *group, now time.Time) {
 		recs = append(recs, Record{Key: offsetKey(g.id, tp)})
 		gone = append(gone, tp)
 	}
-	removeGroup := g.state == Empty && len(g.offsets) == len(gone) && len(g.pending) == 0
+	removeGroup := g.empty() && len(g.offsets) == len(gone) && len(g.pending) == 0
 	if removeGroup {
-		recs = append(recs, Record{Key: groupKey(g.id)})
+		recs = append(recs, groupTombstones(g.id)...)
 	}
 	if len(recs) == 0 {
 		return
@@ -219,4 +229,19 @@ func (c *Coordinator) expireOffsets(g *group, now time.Time) {
 		g.transition(Dead, now)
 		c.remove(g)
 	}
+}
+
+// CheckMemberEpoch validates an OffsetFetch (v9+) that names a member of a
+// KIP-848 group, as a commit is validated. Classic and unknown groups pass.
+func (c *Coordinator) CheckMemberEpoch(groupID, memberID string, epoch int32) error {
+	g := c.lookup(groupID, false)
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.consumer == nil || g.state == Dead {
+		return nil
+	}
+	return g.consumer.checkCommit(memberID, epoch)
 }

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -70,8 +71,12 @@ func (c *Coordinator) persistGroup(g *group) error {
 
 // loaded is what replaying the offsets topic leaves for one group.
 type loaded struct {
-	meta    *kmsg.GroupMetadataValue
-	offsets map[TopicPartition]Committed
+	meta     *kmsg.GroupMetadataValue
+	consumer *consumerSnapshot
+	// metaSeq and consumerSeq order the two kinds of metadata: a group
+	// that changed protocol has both, and the later one is current.
+	metaSeq, consumerSeq int
+	offsets              map[TopicPartition]Committed
 }
 
 // Load replays every partition of the offsets topic, replacing the
@@ -89,8 +94,9 @@ func (c *Coordinator) Load() error {
 		}
 		return l
 	}
-	bad := 0
+	bad, seq := 0, 0
 	apply := func(r Record) error {
+		seq++
 		if len(r.Key) < 2 {
 			bad++
 			return nil
@@ -133,7 +139,27 @@ func (c *Coordinator) Load() error {
 				bad++
 				return nil
 			}
-			get(k.Group).meta = v
+			l := get(k.Group)
+			l.meta, l.metaSeq = v, seq
+		case consumerGroupKeyVersion:
+			var k kmsg.GroupMetadataKey
+			if k.ReadFrom(r.Key) != nil {
+				bad++
+				return nil
+			}
+			if r.Value == nil {
+				if l := state[k.Group]; l != nil {
+					l.consumer = nil
+				}
+				return nil
+			}
+			snap := new(consumerSnapshot)
+			if json.Unmarshal(r.Value, snap) != nil {
+				bad++
+				return nil
+			}
+			l := get(k.Group)
+			l.consumer, l.consumerSeq = snap, seq
 		default:
 			bad++
 		}
@@ -147,7 +173,14 @@ func (c *Coordinator) Load() error {
 	now := c.cfg.Now()
 	groups := map[string]*group{}
 	for id, l := range state {
-		if l.meta == nil && len(l.offsets) == 0 {
+		if l.meta == nil && l.consumer == nil && len(l.offsets) == 0 {
+			continue
+		}
+		if l.consumer != nil && l.consumerSeq > l.metaSeq {
+			g := newGroup(id, now)
+			g.offsets = l.offsets
+			restoreConsumer(g, l.consumer, now, c.cfg.ConsumerSessionTimeout)
+			groups[id] = g
 			continue
 		}
 		groups[id] = restore(id, l, now)

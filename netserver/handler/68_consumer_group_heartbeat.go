@@ -1,0 +1,65 @@
+package handler
+
+// ConsumerGroupHeartbeat (key 68), v0-v1: KIP-848 consumer groups, where
+// the coordinator assigns (see replication/group/consumer.go).
+//
+// Epoch 0 joins (v1 members bring their own id; v0 members get one), a
+// positive epoch heartbeats and reconciles, -1 leaves and -2 leaves a
+// static member. The server-side assignors are uniform (sticky and
+// balanced, the default) and range. Subscriptions are topic names or a
+// regex (RE2, matched against whole names). Assignments name topics by id.
+// Errors: INVALID_REQUEST, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
+// UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION,
+// GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (a classic group with
+// members), COORDINATOR_NOT_AVAILABLE.
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/wire"
+	"github.com/rillmq/rill/replication/group"
+)
+
+func (b *Broker) consumerGroupHeartbeat(wr *wire.Request, req *kmsg.ConsumerGroupHeartbeatRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+	hb := group.ConsumerHeartbeat{
+		Group:            req.Group,
+		MemberID:         req.MemberID,
+		MemberEpoch:      req.MemberEpoch,
+		InstanceID:       req.InstanceID,
+		RackID:           req.RackID,
+		RebalanceTimeout: time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond,
+		SubscribedTopics: req.SubscribedTopicNames,
+		SubscribedRegex:  req.SubscribedTopicRegex,
+		ServerAssignor:   req.ServerAssignor,
+		ClientID:         wr.ClientID,
+		ClientHost:       wr.ClientHost,
+	}
+	if req.Topics != nil {
+		hb.Owned = map[[16]byte][]int32{}
+		for _, t := range req.Topics {
+			hb.Owned[t.TopicID] = append(hb.Owned[t.TopicID], t.Partitions...)
+		}
+	}
+	r := b.groups.ConsumerHeartbeat(hb)
+	resp.ErrorCode = errorCode(r.Err)
+	if r.Message != "" {
+		resp.ErrorMessage = kmsg.StringPtr(r.Message)
+	}
+	resp.MemberID = kmsg.StringPtr(r.MemberID)
+	resp.MemberEpoch = r.MemberEpoch
+	resp.HeartbeatIntervalMillis = int32(r.HeartbeatInterval.Milliseconds())
+	if r.Err == nil && r.Assignment != nil {
+		a := kmsg.NewConsumerGroupHeartbeatResponseAssignment()
+		a.Topics = []kmsg.ConsumerGroupHeartbeatResponseAssignmentTopic{}
+		for _, id := range sortedTopicIDs(r.Assignment) {
+			t := kmsg.NewConsumerGroupHeartbeatResponseAssignmentTopic()
+			t.TopicID, t.Partitions = id, r.Assignment[id]
+			a.Topics = append(a.Topics, t)
+		}
+		resp.Assignment = &a
+	}
+	return resp
+}

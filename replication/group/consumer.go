@@ -1,0 +1,517 @@
+package group
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// KIP-848 consumer groups: the broker assigns. Members heartbeat with
+// ConsumerGroupHeartbeat, telling their subscription and the partitions
+// they own; the coordinator keeps
+//
+//   - the group epoch, bumped by every change of membership, subscription
+//     or subscribed topics' partition counts;
+//   - the target assignment, recomputed by the server-side assignor when it
+//     is older than the group epoch;
+//   - per member, its epoch and the partitions it was given. A member
+//     moves to the target in two steps, as Kafka's CurrentAssignmentBuilder
+//     does: it first gives up partitions no longer its own (keeping its
+//     epoch: UnrevokedPartitions) and, once its heartbeat shows them gone,
+//     takes the new epoch and the target partitions no other member still
+//     holds (UnreleasedPartitions until all are free, then Stable).
+//
+// So a partition is never held by two members. A member that does not
+// revoke within its rebalance timeout, or stops heartbeating for the
+// session timeout, is removed.
+
+// TopicInfo is a topic as the assignors see it.
+type TopicInfo struct {
+	Name       string
+	ID         [16]byte
+	Partitions int32
+}
+
+// TopicSource is the broker's topic catalog.
+type TopicSource interface {
+	TopicByName(name string) (TopicInfo, bool)
+	TopicByID(id [16]byte) (TopicInfo, bool)
+	AllTopics() []TopicInfo
+}
+
+// memberState is a KIP-848 member's reconciliation state.
+type memberState string
+
+const (
+	memberStable     memberState = "Stable"
+	memberUnrevoked  memberState = "UnrevokedPartitions"
+	memberUnreleased memberState = "UnreleasedPartitions"
+)
+
+type consumerMember struct {
+	ID               string
+	InstanceID       *string       `json:",omitempty"`
+	RackID           *string       `json:",omitempty"`
+	ClientID         string        `json:",omitempty"`
+	ClientHost       string        `json:",omitempty"`
+	RebalanceTimeout time.Duration `json:",omitempty"`
+	Subscribed       []string      `json:",omitempty"`
+	Regex            string        `json:",omitempty"`
+	Assignor         string        `json:",omitempty"`
+	Epoch            int32
+	PreviousEpoch    int32
+	State            memberState
+	Assigned         partitionSet `json:"-"`
+	Revoking         partitionSet `json:"-"`
+
+	deadline       time.Time
+	revokeDeadline time.Time
+}
+
+// consumerGroup is the KIP-848 part of a group.
+type consumerGroup struct {
+	epoch       int32
+	targetEpoch int32
+	members     map[string]*consumerMember
+	target      map[string]partitionSet
+	// topicsSeen is the subscribed topics' ids and partition counts the
+	// target was computed for; a change bumps the epoch.
+	topicsSeen string
+}
+
+func newConsumerGroup() *consumerGroup {
+	return &consumerGroup{members: map[string]*consumerMember{}, target: map[string]partitionSet{}}
+}
+
+func (cg *consumerGroup) sortedMembers() []*consumerMember {
+	out := make([]*consumerMember, 0, len(cg.members))
+	for _, m := range cg.members {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// state is the group's state as Kafka names consumer group states.
+func (cg *consumerGroup) state() State {
+	switch {
+	case len(cg.members) == 0:
+		return Empty
+	case cg.epoch > cg.targetEpoch:
+		return "Assigning"
+	}
+	for _, m := range cg.members {
+		if m.Epoch != cg.targetEpoch || m.State != memberStable {
+			return "Reconciling"
+		}
+	}
+	return Stable
+}
+
+// ownedByOthers reports whether a member other than id holds or is still
+// revoking p.
+func (cg *consumerGroup) ownedByOthers(id string, p idPartition) bool {
+	for _, m := range cg.members {
+		if m.ID != id && (m.Assigned[p] || m.Revoking[p]) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConsumerHeartbeat is a ConsumerGroupHeartbeat. Nil fields mean "as last
+// time"; Owned nil likewise, and non-nil empty means the member owns
+// nothing.
+type ConsumerHeartbeat struct {
+	Group            string
+	MemberID         string
+	MemberEpoch      int32
+	InstanceID       *string
+	RackID           *string
+	RebalanceTimeout time.Duration
+	SubscribedTopics []string
+	SubscribedRegex  *string
+	ServerAssignor   *string
+	Owned            map[[16]byte][]int32
+	ClientID         string
+	ClientHost       string
+}
+
+// ConsumerHeartbeatResult answers it. Assignment is nil when unchanged.
+type ConsumerHeartbeatResult struct {
+	Err               error
+	Message           string
+	MemberID          string
+	MemberEpoch       int32
+	HeartbeatInterval time.Duration
+	Assignment        map[[16]byte][]int32
+}
+
+// ConsumerHeartbeat handles ConsumerGroupHeartbeat: join (epoch 0),
+// heartbeat and reconcile (epoch > 0), leave (-1, or -2 for a static
+// member).
+func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeatResult {
+	fail := func(err error, msg string) ConsumerHeartbeatResult {
+		return ConsumerHeartbeatResult{Err: err, Message: msg, MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+	}
+	switch {
+	case req.Group == "":
+		return fail(kerr.InvalidGroupID, "group id is empty")
+	case req.MemberEpoch < -2:
+		return fail(kerr.InvalidRequest, "member epoch below -2")
+	case req.MemberEpoch == 0 && req.SubscribedTopics == nil && req.SubscribedRegex == nil:
+		return fail(kerr.InvalidRequest, "a joining member must subscribe to topic names or a regex")
+	case req.MemberEpoch == 0 && len(req.Owned) > 0:
+		return fail(kerr.InvalidRequest, "a joining member cannot own partitions")
+	case req.ServerAssignor != nil && assignors[*req.ServerAssignor] == nil:
+		return fail(kerr.UnsupportedAssignor, fmt.Sprintf("server assignor %q is not one of uniform, range", *req.ServerAssignor))
+	}
+	if req.SubscribedRegex != nil {
+		if _, err := regexp.Compile(*req.SubscribedRegex); err != nil {
+			return fail(kerr.InvalidRegularExpression, err.Error())
+		}
+	}
+	if req.MemberID == "" {
+		if req.MemberEpoch != 0 {
+			return fail(kerr.UnknownMemberID, "member id is empty")
+		}
+		req.MemberID = newUUID() // v0: the coordinator names members
+	}
+	g := c.lookup(req.Group, req.MemberEpoch == 0)
+	if g == nil {
+		if req.MemberEpoch < 0 {
+			return ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+		}
+		return fail(kerr.UnknownMemberID, "no such group")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := c.cfg.Now()
+	if g.state == Dead {
+		return fail(kerr.CoordinatorNotAvailable, "the group is being deleted")
+	}
+	if g.consumer == nil {
+		if len(g.members) > 0 || len(g.pending) > 0 {
+			return fail(kerr.GroupIDNotFound, fmt.Sprintf("group %s is a classic group with members", g.id))
+		}
+		g.consumer = newConsumerGroup() // an empty classic group converts, keeping its offsets
+		g.protocolType, g.protocol, g.leader = "consumer", "", ""
+	}
+	cg := g.consumer
+	m := cg.members[req.MemberID]
+	if req.MemberEpoch < 0 {
+		if m != nil {
+			c.removeConsumerMember(g, m.ID)
+			c.refreshTarget(g, true)
+			if err := c.persistConsumerGroup(g); err != nil {
+				return fail(persistError(err), "")
+			}
+		}
+		return ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+	}
+	full := req.MemberEpoch == 0
+	changed := false
+	if req.MemberEpoch == 0 {
+		if req.InstanceID != nil {
+			for _, o := range cg.members {
+				if o.InstanceID != nil && *o.InstanceID == *req.InstanceID && o.ID != req.MemberID {
+					return fail(kerr.UnreleasedInstanceID, fmt.Sprintf("instance %s is still held by member %s", *req.InstanceID, o.ID))
+				}
+			}
+		}
+		if m != nil {
+			// The member lost its state: start it over.
+			c.removeConsumerMember(g, m.ID)
+		}
+		if c.cfg.MaxGroupSize > 0 && len(cg.members) >= c.cfg.MaxGroupSize {
+			return fail(kerr.GroupMaxSizeReached, "")
+		}
+		m = &consumerMember{ID: req.MemberID, State: memberStable, Assigned: partitionSet{}, Revoking: partitionSet{}}
+		cg.members[m.ID] = m
+		changed = true
+	} else {
+		if m == nil {
+			return fail(kerr.UnknownMemberID, "")
+		}
+		if req.MemberEpoch != m.Epoch {
+			// A member that missed our last answer repeats its previous
+			// epoch while owning no more than it was given.
+			lost := req.MemberEpoch == m.PreviousEpoch && req.Owned != nil && setOf(req.Owned).subsetOf(m.Assigned.union(m.Revoking))
+			if !lost {
+				return fail(kerr.FencedMemberEpoch, fmt.Sprintf("member epoch %d is not the current %d", req.MemberEpoch, m.Epoch))
+			}
+			full = true
+		}
+	}
+	m.deadline = now.Add(c.cfg.ConsumerSessionTimeout)
+	m.ClientID, m.ClientHost = req.ClientID, req.ClientHost
+	if req.InstanceID != nil {
+		m.InstanceID = req.InstanceID
+	}
+	if req.RackID != nil {
+		m.RackID = req.RackID
+	}
+	if req.RebalanceTimeout > 0 {
+		m.RebalanceTimeout = req.RebalanceTimeout
+	}
+	if req.ServerAssignor != nil {
+		m.Assignor = *req.ServerAssignor
+	}
+	if req.SubscribedTopics != nil {
+		s := append([]string(nil), req.SubscribedTopics...)
+		sort.Strings(s)
+		if strings.Join(s, "\x00") != strings.Join(m.Subscribed, "\x00") {
+			m.Subscribed = s
+			changed = true
+		}
+	}
+	if req.SubscribedRegex != nil && *req.SubscribedRegex != m.Regex {
+		m.Regex = *req.SubscribedRegex
+		changed = true
+	}
+	// A join or a new subscription is one new group epoch.
+	if c.refreshTarget(g, changed) {
+		changed = true
+	}
+	before := m.Assigned.clone()
+	epochBefore := m.Epoch
+	c.reconcile(cg, m, req.Owned, now)
+	if !m.Assigned.equal(before) || m.Epoch != epochBefore {
+		changed = true
+	}
+	if changed {
+		if err := c.persistConsumerGroup(g); err != nil {
+			return fail(persistError(err), "")
+		}
+	}
+	res := ConsumerHeartbeatResult{MemberID: m.ID, MemberEpoch: m.Epoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}
+	if full || !m.Assigned.equal(before) || (req.Owned != nil && !setOf(req.Owned).equal(m.Assigned)) {
+		res.Assignment = m.Assigned.byTopic()
+	}
+	return res
+}
+
+func (s partitionSet) subsetOf(o partitionSet) bool {
+	for p := range s {
+		if !o[p] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s partitionSet) union(o partitionSet) partitionSet {
+	out := s.clone()
+	for p := range o {
+		out[p] = true
+	}
+	return out
+}
+
+// removeConsumerMember drops a member; its partitions become free.
+func (c *Coordinator) removeConsumerMember(g *group, id string) {
+	cg := g.consumer
+	delete(cg.members, id)
+	delete(cg.target, id)
+	if len(cg.members) == 0 {
+		g.transition(Empty, c.cfg.Now())
+	}
+}
+
+// subscribedTopicInfos resolves what a member subscribes to.
+func (c *Coordinator) subscribedTopicInfos(m *consumerMember) []TopicInfo {
+	if c.cfg.Topics == nil {
+		return nil
+	}
+	var out []TopicInfo
+	seen := map[string]bool{}
+	for _, name := range m.Subscribed {
+		if t, ok := c.cfg.Topics.TopicByName(name); ok && !seen[name] {
+			seen[name] = true
+			out = append(out, t)
+		}
+	}
+	if m.Regex != "" {
+		re, err := regexp.Compile("^(?:" + m.Regex + ")$")
+		if err == nil {
+			for _, t := range c.cfg.Topics.AllTopics() {
+				if !seen[t.Name] && re.MatchString(t.Name) {
+					seen[t.Name] = true
+					out = append(out, t)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// refreshTarget bumps the group epoch once when bump is set (membership or
+// subscriptions changed) or the subscribed topics changed shape, and
+// recomputes the target assignment when it is older than the group epoch.
+// It reports whether anything changed.
+func (c *Coordinator) refreshTarget(g *group, bump bool) bool {
+	cg := g.consumer
+	in := assignInput{subscribed: map[string][][16]byte{}, partitions: map[[16]byte]int32{}, previous: cg.target}
+	votes := map[string]int{}
+	for _, m := range cg.sortedMembers() {
+		in.members = append(in.members, m.ID)
+		for _, t := range c.subscribedTopicInfos(m) {
+			in.subscribed[m.ID] = append(in.subscribed[m.ID], t.ID)
+			in.partitions[t.ID] = t.Partitions
+		}
+		if m.Assignor != "" {
+			votes[m.Assignor]++
+		}
+	}
+	var seen []string
+	for _, id := range sortedIDs(keysOf(in.partitions)) {
+		seen = append(seen, fmt.Sprintf("%x:%d", id, in.partitions[id]))
+	}
+	if s := strings.Join(seen, ","); s != cg.topicsSeen {
+		cg.topicsSeen = s
+		bump = true
+	}
+	if bump {
+		cg.epoch++
+	}
+	if cg.epoch <= cg.targetEpoch {
+		return bump
+	}
+	name := groupAssignor(votes)
+	cg.target = assignors[name](in)
+	cg.targetEpoch = cg.epoch
+	return true
+}
+
+// groupAssignor is the assignor most members ask for, the default when
+// none does.
+func groupAssignor(votes map[string]int) string {
+	best, n := defaultAssignor, 0
+	for _, name := range []string{"uniform", "range"} {
+		if votes[name] > n {
+			best, n = name, votes[name]
+		}
+	}
+	return best
+}
+
+func keysOf(m map[[16]byte]int32) map[[16]byte]bool {
+	out := make(map[[16]byte]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// reconcile moves m toward its target (see the comment at the top of the
+// file). owned is what the member reported, nil when it did not say.
+func (c *Coordinator) reconcile(cg *consumerGroup, m *consumerMember, owned map[[16]byte][]int32, now time.Time) {
+	target := cg.target[m.ID]
+	if m.State == memberUnrevoked {
+		if owned == nil {
+			return
+		}
+		have := setOf(owned)
+		for p := range m.Revoking {
+			if have[p] {
+				return // still revoking
+			}
+		}
+		m.Revoking = partitionSet{}
+		m.State = memberStable
+	}
+	if m.Epoch == cg.targetEpoch && m.State == memberStable {
+		return
+	}
+	keep, revoke := partitionSet{}, partitionSet{}
+	for p := range m.Assigned {
+		if target[p] {
+			keep[p] = true
+		} else {
+			revoke[p] = true
+		}
+	}
+	if len(revoke) > 0 {
+		m.Assigned, m.Revoking, m.State = keep, revoke, memberUnrevoked
+		timeout := m.RebalanceTimeout
+		if timeout <= 0 {
+			timeout = c.cfg.ConsumerSessionTimeout
+		}
+		m.revokeDeadline = now.Add(timeout)
+		return
+	}
+	unreleased := false
+	for p := range target {
+		if keep[p] {
+			continue
+		}
+		if cg.ownedByOthers(m.ID, p) {
+			unreleased = true
+			continue
+		}
+		keep[p] = true
+	}
+	m.Assigned = keep
+	if m.Epoch != cg.targetEpoch {
+		m.PreviousEpoch, m.Epoch = m.Epoch, cg.targetEpoch
+	}
+	m.State = memberStable
+	if unreleased {
+		m.State = memberUnreleased
+	}
+}
+
+// tickConsumerGroup removes members whose session expired or who did not
+// revoke in time.
+func (c *Coordinator) tickConsumerGroup(g *group, now time.Time) {
+	cg := g.consumer
+	removed := false
+	for _, m := range cg.sortedMembers() {
+		late := m.State == memberUnrevoked && !now.Before(m.revokeDeadline)
+		if !now.Before(m.deadline) || late {
+			c.removeConsumerMember(g, m.ID)
+			removed = true
+		}
+	}
+	if removed {
+		c.refreshTarget(g, true)
+		// Failure leaves the old snapshot on disk: its members are
+		// expired again after a reload.
+		_ = c.persistConsumerGroup(g)
+	}
+}
+
+// checkConsumerCommit validates an offset commit (or a fetch naming a
+// member) against a KIP-848 group: the member must exist and commit with
+// its epoch, or with the one before while the new one is on its way.
+func (cg *consumerGroup) checkCommit(memberID string, epoch int32) error {
+	m := cg.members[memberID]
+	switch {
+	case m == nil:
+		return kerr.UnknownMemberID
+	case epoch == m.Epoch || epoch == m.PreviousEpoch:
+		return nil
+	case epoch > m.Epoch:
+		return kerr.FencedMemberEpoch
+	}
+	return kerr.StaleMemberEpoch
+}
+
+// consumerSubscribedTopics is every topic name a member subscribes to,
+// regexes resolved.
+func (c *Coordinator) consumerSubscribedTopics(cg *consumerGroup) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range cg.members {
+		for _, t := range c.subscribedTopicInfos(m) {
+			out[t.Name] = true
+		}
+		for _, name := range m.Subscribed {
+			out[name] = true
+		}
+	}
+	return out
+}
