@@ -6,6 +6,7 @@
 //	rill produce  --topic T [flags] < lines
 //	rill consume  --topic T [--group G] [flags]
 //	rill group    list|describe|reset-offsets|delete [flags] [GROUP...]
+//	rill bench    produce|consume|e2e|limits [flags]
 package main
 
 import (
@@ -23,6 +24,7 @@ commands:
   produce   produce stdin lines (key<sep>value with --key-separator)
   consume   print records from a starting point, or as a consumer group member (--group)
   group     list|describe|reset-offsets|delete consumer groups, with lag per partition
+  bench     produce|consume|e2e workloads against any Kafka broker; limits of this machine
 
 Run "rill <command> -h" for a command's flags.
 `)
@@ -47,6 +49,8 @@ func main() {
 		err = runConsume(os.Args[2:], os.Stdout)
 	case "group":
 		err = runGroup(os.Args[2:], os.Stdout)
+	case "bench":
+		err = runBench(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		usage()
 		return
