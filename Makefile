@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run test test-short lint fuzz bench stress clients clean
+.PHONY: build run test test-short lint fuzz bench bench-compare stress clients clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rill
@@ -48,6 +48,13 @@ bench:
 	$(GO) test -run '^$$' -bench 'Recovery' -benchtime 3x -count 3 ./engine | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'Transport' -benchtime 3s -count 5 ./netserver | tee -a bench.out
 	awk -f bench/median.awk bench.out
+
+# Rill vs franz-go's kfake vs NATS JetStream (file storage), same workloads,
+# with the machine's limits, in one command (a separate module keeps the
+# peers out of Rill's go.mod). Results: bench/compare/results/.
+COMPARE_FLAGS ?=
+bench-compare:
+	cd bench/compare && $(GO) run . -out results $(COMPARE_FLAGS)
 
 clean:
 	rm -rf bin bench.out

@@ -25,9 +25,9 @@ func Consume(ctx context.Context, cfg Config, progress io.Writer) (Result, error
 		return res, err
 	}
 	defer cl.Close()
-	m := newMeter("consume", progress)
-	err = poll(ctx, cl, cfg.Records, func(r *kgo.Record) { m.add(1, int64(len(r.Value)+len(r.Key))) })
-	m.finish(&res)
+	m := NewMeter("consume", progress)
+	err = poll(ctx, cl, cfg.Records, func(r *kgo.Record) { m.Add(1, int64(len(r.Value)+len(r.Key))) })
+	m.Finish(&res)
 	return res, err
 }
 
@@ -77,7 +77,7 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 		return res, err
 	}
 	defer cl.Close()
-	m := newMeter("e2e", progress)
+	m := NewMeter("e2e", progress)
 	prodErr := make(chan error, 1)
 	go func() {
 		prodErr <- produceRecords(ctx, cfg, func(_ time.Time, _ int, err error) {
@@ -91,11 +91,11 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 	}()
 	err = poll(ctx, cl, cfg.Records, func(r *kgo.Record) {
 		if len(r.Value) >= 8 {
-			m.latency(time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))))
+			m.Latency(time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))))
 		}
-		m.add(1, int64(len(r.Value)))
+		m.Add(1, int64(len(r.Value)))
 	})
-	m.finish(&res)
+	m.Finish(&res)
 	if err == nil {
 		err = <-prodErr
 	}

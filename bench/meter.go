@@ -27,9 +27,11 @@ type Sample struct {
 	P99Millis     float64 `json:"p99_ms,omitempty"`
 }
 
-// meter counts records and bytes, records latencies, and prints and keeps
-// a sample every second.
-type meter struct {
+// Meter counts records and bytes, records latencies, and prints and keeps
+// a sample every second. The workloads here use it, and so do drivers of
+// other systems (bench/compare's JetStream), so every figure is measured
+// the same way. Add and Latency are safe for concurrent use.
+type Meter struct {
 	name     string
 	start    time.Time
 	records  atomic.Int64
@@ -49,19 +51,22 @@ func newHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(60*time.Second/time.Microsecond), 3)
 }
 
-func newMeter(name string, progress io.Writer) *meter {
-	m := &meter{name: name, start: time.Now(), progress: progress, total: newHistogram(), interval: newHistogram(),
+// NewMeter starts a meter; progress (may be nil) gets a line per second.
+func NewMeter(name string, progress io.Writer) *Meter {
+	m := &Meter{name: name, start: time.Now(), progress: progress, total: newHistogram(), interval: newHistogram(),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go m.tick()
 	return m
 }
 
-func (m *meter) add(records, bytes int64) {
+// Add counts records and their bytes.
+func (m *Meter) Add(records, bytes int64) {
 	m.records.Add(records)
 	m.bytes.Add(bytes)
 }
 
-func (m *meter) latency(d time.Duration) {
+// Latency records one latency.
+func (m *Meter) Latency(d time.Duration) {
 	us := max(d.Microseconds(), 1)
 	m.mu.Lock()
 	_ = m.total.RecordValue(us) // values past 60 s are clamped out, never fatal
@@ -69,7 +74,7 @@ func (m *meter) latency(d time.Duration) {
 	m.mu.Unlock()
 }
 
-func (m *meter) tick() {
+func (m *Meter) tick() {
 	defer close(m.done)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -100,8 +105,8 @@ func (m *meter) tick() {
 	}
 }
 
-// finish stops the ticker and fills a Result's totals, latency and timeline.
-func (m *meter) finish(r *Result) {
+// Finish stops the meter and fills a Result's totals, latency and timeline.
+func (m *Meter) Finish(r *Result) {
 	elapsed := time.Since(m.start)
 	close(m.stop)
 	<-m.done

@@ -11,29 +11,31 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// payload is incompressible filler for record values.
-func payload(size int) []byte {
+// Payload is incompressible filler of size bytes for record values.
+func Payload(size int) []byte {
 	b := make([]byte, size)
 	rand.New(rand.NewSource(1)).Read(b)
 	return b
 }
 
-// pacer spaces n events evenly at rate per second from start.
-type pacer struct {
+// Pacer spaces events evenly at a rate per second; a nil Pacer does not
+// wait.
+type Pacer struct {
 	start time.Time
 	every time.Duration
 }
 
-func newPacer(rate int) *pacer {
+// NewPacer paces to rate events per second from now; nil when rate <= 0.
+func NewPacer(rate int) *Pacer {
 	if rate <= 0 {
 		return nil
 	}
-	return &pacer{start: time.Now(), every: time.Second / time.Duration(rate)}
+	return &Pacer{start: time.Now(), every: time.Second / time.Duration(rate)}
 }
 
-// wait sleeps until event i is due; sleeps shorter than a millisecond are
+// Wait sleeps until event i is due; sleeps shorter than a millisecond are
 // skipped and caught up by the next one, so pacing stays accurate.
-func (p *pacer) wait(i int) {
+func (p *Pacer) Wait(i int) {
 	if p == nil {
 		return
 	}
@@ -50,7 +52,7 @@ func produceRecords(ctx context.Context, cfg Config, onAck func(sent time.Time, 
 	if err != nil {
 		return err
 	}
-	base := payload(cfg.RecordSize)
+	base := Payload(cfg.RecordSize)
 	var wg sync.WaitGroup
 	errc := make(chan error, cfg.Producers)
 	for p := 0; p < cfg.Producers; p++ {
@@ -66,9 +68,9 @@ func produceRecords(ctx context.Context, cfg Config, onAck func(sent time.Time, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pace := newPacer(cfg.Rate / cfg.Producers)
+			pace := NewPacer(cfg.Rate / cfg.Producers)
 			for i := 0; i < n; i++ {
-				pace.wait(i)
+				pace.Wait(i)
 				v := make([]byte, len(base))
 				copy(v, base)
 				sent := time.Now()
@@ -94,7 +96,7 @@ func Produce(ctx context.Context, cfg Config, progress io.Writer) (Result, error
 	if err := EnsureTopic(ctx, cfg); err != nil {
 		return res, err
 	}
-	m := newMeter("produce", progress)
+	m := NewMeter("produce", progress)
 	var once sync.Once
 	var firstErr error
 	err := produceRecords(ctx, cfg, func(sent time.Time, size int, err error) {
@@ -102,10 +104,10 @@ func Produce(ctx context.Context, cfg Config, progress io.Writer) (Result, error
 			once.Do(func() { firstErr = err })
 			return
 		}
-		m.latency(time.Since(sent))
-		m.add(1, int64(size))
+		m.Latency(time.Since(sent))
+		m.Add(1, int64(size))
 	})
-	m.finish(&res)
+	m.Finish(&res)
 	if err == nil {
 		err = firstErr
 	}

@@ -1,0 +1,309 @@
+// Command compare runs the same workloads, with the same record sizes and
+// counts, against Rill (a `rill serve` process built from this checkout),
+// franz-go's kfake (an in-memory Kafka, in-process) and NATS JetStream
+// with file storage (nats-server, in-process), measures the machine's
+// limits with the same command, and prints medians and ratios. It is a
+// separate module so the peers' dependencies stay out of Rill's.
+//
+//	cd bench/compare && go run . [-records N] [-record-size B] [-runs R] [-systems rill,kfake,jetstream] [-out DIR]
+//
+// Per system and run: produce Records records as fast as acknowledged
+// (acks=all, idempotent for the Kafka ones; async publish with acks for
+// JetStream), read them back from the start (catch-up), then at half of
+// the median peak produce rate: produce again (send-to-ack latency) and
+// run end to end (send-to-receive latency) for about 4 s each.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/rillmq/rill/bench"
+)
+
+// system is one broker under test.
+type system interface {
+	produce(ctx context.Context, run int, cfg bench.Config) (bench.Result, error)
+	consume(ctx context.Context, run int, cfg bench.Config) (bench.Result, error)
+	e2e(ctx context.Context, run int, cfg bench.Config) (bench.Result, error)
+	close()
+}
+
+// kafkaSystem is a Kafka-protocol broker driven by package bench.
+type kafkaSystem struct {
+	addr string
+	stop func()
+}
+
+func (k *kafkaSystem) close() { k.stop() }
+
+func (k *kafkaSystem) cfg(cfg bench.Config, topic string) bench.Config {
+	cfg.Brokers, cfg.Topic = []string{k.addr}, topic
+	return cfg
+}
+
+func (k *kafkaSystem) produce(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
+	return bench.Produce(ctx, k.cfg(cfg, fmt.Sprintf("bench-%d-%d", run, cfg.Rate)), nil)
+}
+
+func (k *kafkaSystem) consume(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
+	return bench.Consume(ctx, k.cfg(cfg, fmt.Sprintf("bench-%d-%d", run, cfg.Rate)), nil)
+}
+
+func (k *kafkaSystem) e2e(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
+	return bench.EndToEnd(ctx, k.cfg(cfg, fmt.Sprintf("e2e-%d", run)), nil)
+}
+
+type jsSystem struct{ s *jetStreamServer }
+
+func (j jsSystem) produce(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
+	name := fmt.Sprintf("BENCH%d_%d", run, cfg.Rate)
+	if err := j.s.stream(ctx, name); err != nil {
+		return bench.Result{}, err
+	}
+	return j.s.produce(ctx, name, cfg, nil)
+}
+
+func (j jsSystem) consume(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
+	return j.s.consumeAll(ctx, fmt.Sprintf("BENCH%d_%d", run, cfg.Rate), cfg, nil)
+}
+
+func (j jsSystem) e2e(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
+	name := fmt.Sprintf("E2E%d", run)
+	if err := j.s.stream(ctx, name); err != nil {
+		return bench.Result{}, err
+	}
+	return j.s.endToEnd(ctx, name, cfg, nil)
+}
+
+func (j jsSystem) close() { j.s.Close() }
+
+var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+
+// startRill builds cmd/rill from this checkout and serves from dir.
+func startRill(dir string) (system, error) {
+	bin := filepath.Join(dir, "rill")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/rillmq/rill/cmd/rill").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building rill: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &kafkaSystem{addr: a, stop: func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }}, nil
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("rill did not start")
+	}
+}
+
+func start(name, dir string) (system, error) {
+	switch name {
+	case "rill":
+		return startRill(dir)
+	case "kfake":
+		c, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			return nil, err
+		}
+		return &kafkaSystem{addr: c.ListenAddrs()[0], stop: c.Close}, nil
+	case "jetstream":
+		s, err := startJetStream(dir)
+		if err != nil {
+			return nil, err
+		}
+		return jsSystem{s}, nil
+	}
+	return nil, fmt.Errorf("unknown system %q", name)
+}
+
+// outcome is one system's runs.
+type outcome struct {
+	System      string         `json:"system"`
+	Produce     []bench.Result `json:"produce"`
+	Consume     []bench.Result `json:"consume"`
+	HalfProduce []bench.Result `json:"produce_at_half_peak"`
+	EndToEnd    []bench.Result `json:"e2e_at_half_peak"`
+}
+
+func median(rs []bench.Result, f func(bench.Result) float64) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func mbps(r bench.Result) float64 { return r.MBPerSec }
+func recs(r bench.Result) float64 { return r.RecordsPerSec }
+func p99(r bench.Result) float64 {
+	if r.Latency == nil {
+		return 0
+	}
+	return r.Latency.P99
+}
+
+func main() {
+	cfg := bench.DefaultConfig()
+	flag.IntVar(&cfg.Records, "records", 200_000, "records per produce/consume run")
+	flag.IntVar(&cfg.RecordSize, "record-size", cfg.RecordSize, "bytes per record")
+	partitions := flag.Int("partitions", int(cfg.Partitions), "partitions (subjects for JetStream)")
+	runs := flag.Int("runs", 3, "runs per system; medians are reported")
+	systems := flag.String("systems", "rill,kfake,jetstream", "systems to compare")
+	out := flag.String("out", "results", "directory for compare.json and the charts")
+	halfSeconds := flag.Int("half-seconds", 4, "length of the half-peak-rate runs")
+	flag.Parse()
+	cfg.Partitions = int32(*partitions)
+	if err := run(cfg, *runs, strings.Split(*systems, ","), *out, *halfSeconds); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds int) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "rill-compare")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	fmt.Fprintf(os.Stderr, "machine limits (data dir %s)\n", work)
+	limits, err := bench.Limits(work)
+	if err != nil {
+		return err
+	}
+	var outcomes []outcome
+	for _, name := range systems {
+		dir := filepath.Join(work, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		sys, err := start(name, dir)
+		if err != nil {
+			return err
+		}
+		o := outcome{System: name}
+		for r := 0; r < runs; r++ {
+			p, err := sys.produce(ctx, r, cfg)
+			if err != nil {
+				sys.close()
+				return fmt.Errorf("%s produce: %w", name, err)
+			}
+			c, err := sys.consume(ctx, r, cfg)
+			if err != nil {
+				sys.close()
+				return fmt.Errorf("%s consume: %w", name, err)
+			}
+			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, c.Summary())
+			o.Produce, o.Consume = append(o.Produce, p), append(o.Consume, c)
+		}
+		half := cfg
+		half.Rate = int(median(o.Produce, recs) / 2)
+		half.Records = max(1000, half.Rate*halfSeconds)
+		for r := 0; r < runs; r++ {
+			p, err := sys.produce(ctx, r, half)
+			if err != nil {
+				sys.close()
+				return fmt.Errorf("%s produce at half rate: %w", name, err)
+			}
+			e, err := sys.e2e(ctx, r, half)
+			if err != nil {
+				sys.close()
+				return fmt.Errorf("%s e2e: %w", name, err)
+			}
+			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, e.Summary())
+			o.HalfProduce, o.EndToEnd = append(o.HalfProduce, p), append(o.EndToEnd, e)
+		}
+		sys.close()
+		outcomes = append(outcomes, o)
+	}
+	report(os.Stdout, cfg, runs, limits, outcomes)
+	if err := bench.WriteJSON(filepath.Join(out, "compare.json"), map[string]any{"config": cfg, "limits": limits, "systems": outcomes}); err != nil {
+		return err
+	}
+	var prod, e2e []bench.Result
+	var labels []string
+	for _, o := range outcomes {
+		prod = append(prod, o.Produce[len(o.Produce)/2])
+		e2e = append(e2e, o.EndToEnd[len(o.EndToEnd)/2])
+		labels = append(labels, o.System)
+	}
+	if err := bench.WriteChart(filepath.Join(out, "produce.png"), prod, labels); err != nil {
+		return err
+	}
+	return bench.WriteChart(filepath.Join(out, "e2e.png"), e2e, labels)
+}
+
+func report(w *os.File, cfg bench.Config, runs int, limits []bench.Limit, outcomes []outcome) {
+	fmt.Fprintf(w, "\n%d records of %d B, %d partitions, medians of %d runs\n\n", cfg.Records, cfg.RecordSize, cfg.Partitions, runs)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "system\tproduce MB/s\tproduce rec/s\tconsume MB/s\thalf-peak rate rec/s\tproduce p99 ms\te2e p50 ms\te2e p99 ms\t")
+	for _, o := range outcomes {
+		e2e50 := median(o.EndToEnd, func(r bench.Result) float64 {
+			if r.Latency == nil {
+				return 0
+			}
+			return r.Latency.P50
+		})
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.1f\t%d\t%.2f\t%.2f\t%.2f\t\n", o.System, median(o.Produce, mbps), median(o.Produce, recs),
+			median(o.Consume, mbps), o.HalfProduce[0].Config.Rate, median(o.HalfProduce, p99), e2e50, median(o.EndToEnd, p99))
+	}
+	tw.Flush()
+	if len(outcomes) > 1 && outcomes[0].System == "rill" {
+		fmt.Fprintln(w, "\nratios (rill / peer)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "peer\tproduce\tconsume\tproduce p99 (lower is better)\te2e p99 (lower is better)\t")
+		r := outcomes[0]
+		for _, o := range outcomes[1:] {
+			fmt.Fprintf(tw, "%s\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t\n", o.System, median(r.Produce, mbps)/median(o.Produce, mbps),
+				median(r.Consume, mbps)/median(o.Consume, mbps), median(r.HalfProduce, p99)/median(o.HalfProduce, p99),
+				median(r.EndToEnd, p99)/median(o.EndToEnd, p99))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w, "\nmachine limits")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, l := range limits {
+		fmt.Fprintf(tw, "%s\t%.1f MB/s\t\n", l.Name, l.MBPerSec)
+	}
+	tw.Flush()
+	if len(outcomes) > 0 && outcomes[0].System == "rill" && len(limits) > 0 {
+		fmt.Fprintf(w, "rill produce is %.0f%% of buffered disk writes and %.0f%% of loopback TCP\n",
+			100*median(outcomes[0].Produce, mbps)/limits[0].MBPerSec, 100*median(outcomes[0].Produce, mbps)/limits[len(limits)-1].MBPerSec)
+	}
+}
