@@ -28,6 +28,8 @@ type Config struct {
 	// Rate paces producers to this many records/s in all (0: as fast as
 	// the broker acknowledges).
 	Rate int `json:"rate,omitempty"`
+	// WarmupSeconds of latencies are left out of the percentiles.
+	WarmupSeconds int `json:"warmup_seconds,omitempty"`
 }
 
 // DefaultConfig is 100,000 records of 1 KiB over 4 partitions, acks=all,

@@ -78,6 +78,7 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 	}
 	defer cl.Close()
 	m := NewMeter("e2e", progress)
+	m.Warmup(time.Duration(cfg.WarmupSeconds) * time.Second)
 	prodErr := make(chan error, 1)
 	go func() {
 		prodErr <- produceRecords(ctx, cfg, func(_ time.Time, _ int, err error) {

@@ -43,9 +43,18 @@ type Meter struct {
 	interval *hdrhistogram.Histogram
 	timeline []Sample
 
+	// warmupUntil: latencies before it show in the per-second samples but
+	// not in the run's percentiles.
+	warmupUntil time.Time
+
 	stop chan struct{}
 	done chan struct{}
 }
+
+// Warmup leaves the first d of latencies out of the run's percentiles
+// (connection set-up, metadata, first touch of new segment pages). Call it
+// before the first Latency.
+func (m *Meter) Warmup(d time.Duration) { m.warmupUntil = m.start.Add(d) }
 
 func newHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(60*time.Second/time.Microsecond), 3)
@@ -68,8 +77,11 @@ func (m *Meter) Add(records, bytes int64) {
 // Latency records one latency.
 func (m *Meter) Latency(d time.Duration) {
 	us := max(d.Microseconds(), 1)
+	warm := time.Now().Before(m.warmupUntil)
 	m.mu.Lock()
-	_ = m.total.RecordValue(us) // values past 60 s are clamped out, never fatal
+	if !warm {
+		_ = m.total.RecordValue(us) // values past 60 s are left out, never fatal
+	}
 	_ = m.interval.RecordValue(us)
 	m.mu.Unlock()
 }

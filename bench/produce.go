@@ -97,6 +97,7 @@ func Produce(ctx context.Context, cfg Config, progress io.Writer) (Result, error
 		return res, err
 	}
 	m := NewMeter("produce", progress)
+	m.Warmup(time.Duration(cfg.WarmupSeconds) * time.Second)
 	var once sync.Once
 	var firstErr error
 	err := produceRecords(ctx, cfg, func(sent time.Time, size int, err error) {

@@ -73,6 +73,7 @@ func (s *jetStreamServer) produce(ctx context.Context, name string, cfg bench.Co
 	res := bench.Result{Workload: "produce", Config: cfg}
 	base := bench.Payload(cfg.RecordSize)
 	m := bench.NewMeter("produce", progress)
+	m.Warmup(time.Duration(cfg.WarmupSeconds) * time.Second)
 	acks := make(chan pending, 8192)
 	done := make(chan error, 1)
 	go func() {
@@ -142,6 +143,7 @@ func (s *jetStreamServer) consumeAll(ctx context.Context, name string, cfg bench
 func (s *jetStreamServer) endToEnd(ctx context.Context, name string, cfg bench.Config, progress io.Writer) (bench.Result, error) {
 	res := bench.Result{Workload: "e2e", Config: cfg}
 	m := bench.NewMeter("e2e", progress)
+	m.Warmup(time.Duration(cfg.WarmupSeconds) * time.Second)
 	ready := make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {

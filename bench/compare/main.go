@@ -11,7 +11,8 @@
 // (acks=all, idempotent for the Kafka ones; async publish with acks for
 // JetStream), read them back from the start (catch-up), then at half of
 // the median peak produce rate: produce again (send-to-ack latency) and
-// run end to end (send-to-receive latency) for about 4 s each.
+// run end to end (send-to-receive latency) for about 6 s each, the first
+// second's latencies left out as warm-up.
 package main
 
 import (
@@ -182,7 +183,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per system; medians are reported")
 	systems := flag.String("systems", "rill,kfake,jetstream", "systems to compare")
 	out := flag.String("out", "results", "directory for compare.json and the charts")
-	halfSeconds := flag.Int("half-seconds", 4, "length of the half-peak-rate runs")
+	halfSeconds := flag.Int("half-seconds", 6, "length of the half-peak-rate runs")
 	flag.Parse()
 	cfg.Partitions = int32(*partitions)
 	if err := run(cfg, *runs, strings.Split(*systems, ","), *out, *halfSeconds); err != nil {
@@ -235,6 +236,7 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 		half := cfg
 		half.Rate = int(median(o.Produce, recs) / 2)
 		half.Records = max(1000, half.Rate*halfSeconds)
+		half.WarmupSeconds = 1
 		for r := 0; r < runs; r++ {
 			p, err := sys.produce(ctx, r, half)
 			if err != nil {

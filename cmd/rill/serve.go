@@ -6,6 +6,7 @@ import (
 	stdlog "log"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/rillmq/rill/engine"
@@ -27,8 +28,22 @@ func runServe(args []string) error {
 	configFile := fs.String("config", "", "Kafka-style properties file")
 	var sets multiFlag
 	fs.Var(&sets, "set", "key=value config override (repeatable)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the whole run to this file at shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	cfg := newBrokerConfig()
 	if *configFile != "" {

@@ -34,6 +34,7 @@ func runBench(args []string, w io.Writer) error {
 	fs.IntVar(&cfg.LingerMillis, "linger-ms", cfg.LingerMillis, "producer linger.ms")
 	fs.IntVar(&cfg.BatchBytes, "batch-bytes", cfg.BatchBytes, "producer batch size in bytes")
 	fs.IntVar(&cfg.Rate, "rate", cfg.Rate, "records/s over all producers (0: unbounded; e2e needs one)")
+	fs.IntVar(&cfg.WarmupSeconds, "warmup", cfg.WarmupSeconds, "seconds of latencies left out of the percentiles")
 	dir := fs.String("dir", ".", "limits: the directory whose disk is measured")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file")
 	chartOut := fs.String("chart", "", "write a PNG of throughput and p99 latency over time to this file")
