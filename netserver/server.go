@@ -168,6 +168,14 @@ func (s *connServer) serve(c net.Conn) error {
 	w := bufio.NewWriterSize(c, 64<<10)
 	var sizeBuf [4]byte
 	var out []byte
+	// produceFrame is reused for Produce requests: their record bytes are
+	// validated and written to the log during the call and nothing keeps
+	// them, so the next Produce may overwrite the buffer. That saves
+	// zeroing (and the GC returning) a fresh buffer of up to a megabyte
+	// per request, a fifth of the broker's CPU under produce load. Other
+	// requests get fresh frames: kmsg's []byte fields alias the frame and
+	// the group coordinator keeps some (member metadata, assignments).
+	var produceFrame []byte
 	for {
 		if s.cfg.IdleTimeout > 0 {
 			c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
@@ -183,7 +191,15 @@ func (s *connServer) serve(c net.Conn) error {
 		if size < 8 || size > s.cfg.MaxRequestBytes {
 			return fmt.Errorf("request size %d outside [8, %d] (socket.request.max.bytes)", size, s.cfg.MaxRequestBytes)
 		}
-		frame := make([]byte, size)
+		var frame []byte
+		if key, err := r.Peek(2); err == nil && binary.BigEndian.Uint16(key) == 0 && size <= maxReusedFrame {
+			if cap(produceFrame) < int(size) {
+				produceFrame = make([]byte, size)
+			}
+			frame = produceFrame[:size]
+		} else {
+			frame = make([]byte, size)
+		}
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
@@ -219,6 +235,9 @@ func (s *connServer) serve(c net.Conn) error {
 		}
 	}
 }
+
+// maxReusedFrame bounds the Produce buffer a connection keeps.
+const maxReusedFrame = 4 << 20
 
 func wholeFrameBuffered(r *bufio.Reader) bool {
 	if r.Buffered() < 4 {

@@ -180,7 +180,7 @@ func main() {
 	flag.IntVar(&cfg.Records, "records", 200_000, "records per produce/consume run")
 	flag.IntVar(&cfg.RecordSize, "record-size", cfg.RecordSize, "bytes per record")
 	partitions := flag.Int("partitions", int(cfg.Partitions), "partitions (subjects for JetStream)")
-	runs := flag.Int("runs", 3, "runs per system; medians are reported")
+	runs := flag.Int("runs", 5, "runs per system, taken in turns; medians are reported")
 	systems := flag.String("systems", "rill,kfake,jetstream", "systems to compare")
 	out := flag.String("out", "results", "directory for compare.json and the charts")
 	halfSeconds := flag.Int("half-seconds", 6, "length of the half-peak-rate runs")
@@ -208,8 +208,16 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 	if err != nil {
 		return err
 	}
-	var outcomes []outcome
-	for _, name := range systems {
+	// All systems run side by side and take turns run by run, so the
+	// VM's drifting noise falls on each of them alike.
+	var syss []system
+	defer func() {
+		for _, sys := range syss {
+			sys.close()
+		}
+	}()
+	outcomes := make([]outcome, len(systems))
+	for i, name := range systems {
 		dir := filepath.Join(work, name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -218,41 +226,48 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 		if err != nil {
 			return err
 		}
-		o := outcome{System: name}
-		for r := 0; r < runs; r++ {
+		syss = append(syss, sys)
+		outcomes[i].System = name
+	}
+	for r := 0; r < runs; r++ {
+		for i, sys := range syss {
+			name := systems[i]
 			p, err := sys.produce(ctx, r, cfg)
 			if err != nil {
-				sys.close()
 				return fmt.Errorf("%s produce: %w", name, err)
 			}
 			c, err := sys.consume(ctx, r, cfg)
 			if err != nil {
-				sys.close()
 				return fmt.Errorf("%s consume: %w", name, err)
 			}
 			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, c.Summary())
+			o := &outcomes[i]
 			o.Produce, o.Consume = append(o.Produce, p), append(o.Consume, c)
 		}
+	}
+	halves := make([]bench.Config, len(syss))
+	for i := range syss {
 		half := cfg
-		half.Rate = int(median(o.Produce, recs) / 2)
+		half.Rate = int(median(outcomes[i].Produce, recs) / 2)
 		half.Records = max(1000, half.Rate*halfSeconds)
 		half.WarmupSeconds = 1
-		for r := 0; r < runs; r++ {
-			p, err := sys.produce(ctx, r, half)
+		halves[i] = half
+	}
+	for r := 0; r < runs; r++ {
+		for i, sys := range syss {
+			name := systems[i]
+			p, err := sys.produce(ctx, r, halves[i])
 			if err != nil {
-				sys.close()
 				return fmt.Errorf("%s produce at half rate: %w", name, err)
 			}
-			e, err := sys.e2e(ctx, r, half)
+			e, err := sys.e2e(ctx, r, halves[i])
 			if err != nil {
-				sys.close()
 				return fmt.Errorf("%s e2e: %w", name, err)
 			}
 			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, e.Summary())
+			o := &outcomes[i]
 			o.HalfProduce, o.EndToEnd = append(o.HalfProduce, p), append(o.EndToEnd, e)
 		}
-		sys.close()
-		outcomes = append(outcomes, o)
 	}
 	report(os.Stdout, cfg, runs, limits, outcomes)
 	if err := bench.WriteJSON(filepath.Join(out, "compare.json"), map[string]any{"config": cfg, "limits": limits, "systems": outcomes}); err != nil {
