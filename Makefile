@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run test test-short lint fuzz bench bench-compare stress clients clean
+.PHONY: build run test test-short lint fuzz bench bench-compare bench-profile stress clients clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rill
@@ -55,6 +55,10 @@ bench:
 COMPARE_FLAGS ?=
 bench-compare:
 	cd bench/compare && $(GO) run . -out results $(COMPARE_FLAGS)
+
+# CPU profile of the broker under the produce workload (bench-produce.prof).
+bench-profile:
+	bench/profile.sh
 
 clean:
 	rm -rf bin bench.out

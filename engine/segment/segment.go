@@ -58,6 +58,9 @@ type Segment struct {
 	// size is the number of bytes of complete, appended batches; readers
 	// load it once and never read past it.
 	size atomic.Int64
+	// writebackFrom is where the next writeback hint starts; touched only
+	// by Append, which the log serializes.
+	writebackFrom int64
 	// nextOffset is the offset after the last appended batch.
 	nextOffset atomic.Int64
 	// maxTimestamp and its offset are the largest batch max timestamp.
@@ -272,8 +275,20 @@ func (s *Segment) Append(b format.Batch) error {
 		return err
 	}
 	s.afterAppend(b, pos)
+	if end := pos + int64(len(b)); end-s.writebackFrom >= writebackChunk {
+		// Only a hint: an error changes nothing that was promised.
+		_ = vfs.StartWriteback(s.log, s.writebackFrom, end-s.writebackFrom)
+		s.writebackFrom = end
+	}
 	return nil
 }
+
+// writebackChunk is how much a segment appends before it asks the kernel
+// to start writing it out (vfs.StartWriteback): steady writeback instead of
+// the burst the kernel starts once dirty pages pass
+// vm.dirty_background_ratio, which stalled appends for tens of
+// milliseconds on the benchmark VM (BENCHMARKS.md).
+const writebackChunk = 8 << 20
 
 // Reserve is the first half of an append whose write is done elsewhere (by
 // the io_uring group committer): it returns the position the batch will

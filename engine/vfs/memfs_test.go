@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"bytes"
+	"os"
 	"testing"
 )
 
@@ -50,5 +51,25 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if got, _ := ReadFile(fs.CrashClone(), "/d/x"); string(got) != "one" {
 		t.Fatalf("%q", got)
+	}
+}
+
+func TestStartWritebackIsAHintOnEveryFS(t *testing.T) {
+	for name, fs := range map[string]FS{"os": Default, "mem": NewMemFS()} {
+		dir := t.TempDir()
+		if err := fs.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := fs.OpenFile(dir+"/f", os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(make([]byte, 1<<20), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := StartWriteback(f, 0, 1<<20); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		f.Close()
 	}
 }

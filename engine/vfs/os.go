@@ -74,3 +74,16 @@ func (f osFile) Size() (int64, error) {
 }
 
 func (f osFile) Fd() uintptr { return f.File.Fd() }
+
+// StartWriteback asks the kernel to begin writing [off, off+n) of f to
+// disk without waiting for it (sync_file_range SYNC_FILE_RANGE_WRITE): no
+// durability promise, but the page cache never builds up gigabytes of
+// dirty data whose writeback then arrives as a burst that stalls writers.
+// Files without a descriptor (MemFS) ignore it.
+func StartWriteback(f File, off, n int64) error {
+	fd, ok := f.(FdFile)
+	if !ok || n <= 0 {
+		return nil
+	}
+	return unix.SyncFileRange(int(fd.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
