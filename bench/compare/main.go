@@ -24,12 +24,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rillmq/rill/bench"
 )
@@ -39,6 +43,10 @@ type system interface {
 	produce(ctx context.Context, run int, cfg bench.Config) (bench.Result, error)
 	consume(ctx context.Context, run int, cfg bench.Config) (bench.Result, error)
 	e2e(ctx context.Context, run int, cfg bench.Config) (bench.Result, error)
+	// cleanup deletes a run's topics (streams), so no system carries
+	// earlier runs' data: kfake keeps it on the heap of this process,
+	// which would slow every client in it.
+	cleanup(ctx context.Context, run int, cfg bench.Config) error
 	close()
 }
 
@@ -67,7 +75,23 @@ func (k *kafkaSystem) e2e(ctx context.Context, run int, cfg bench.Config) (bench
 	return bench.EndToEnd(ctx, k.cfg(cfg, fmt.Sprintf("e2e-%d", run)), nil)
 }
 
+func (k *kafkaSystem) cleanup(ctx context.Context, run int, cfg bench.Config) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.addr))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	_, err = kadm.NewClient(cl).DeleteTopics(ctx, fmt.Sprintf("bench-%d-%d", run, cfg.Rate), fmt.Sprintf("e2e-%d", run))
+	return err
+}
+
 type jsSystem struct{ s *jetStreamServer }
+
+func (j jsSystem) cleanup(ctx context.Context, run int, cfg bench.Config) error {
+	_ = j.s.js.DeleteStream(ctx, fmt.Sprintf("BENCH%d_%d", run, cfg.Rate))
+	_ = j.s.js.DeleteStream(ctx, fmt.Sprintf("E2E%d", run))
+	return nil
+}
 
 func (j jsSystem) produce(ctx context.Context, run int, cfg bench.Config) (bench.Result, error) {
 	name := fmt.Sprintf("BENCH%d_%d", run, cfg.Rate)
@@ -243,6 +267,9 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, c.Summary())
 			o := &outcomes[i]
 			o.Produce, o.Consume = append(o.Produce, p), append(o.Consume, c)
+			if err := settle(ctx, sys, r, cfg); err != nil {
+				return fmt.Errorf("%s cleanup: %w", name, err)
+			}
 		}
 	}
 	halves := make([]bench.Config, len(syss))
@@ -267,6 +294,9 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, e.Summary())
 			o := &outcomes[i]
 			o.HalfProduce, o.EndToEnd = append(o.HalfProduce, p), append(o.EndToEnd, e)
+			if err := settle(ctx, sys, r, halves[i]); err != nil {
+				return fmt.Errorf("%s cleanup: %w", name, err)
+			}
 		}
 	}
 	report(os.Stdout, cfg, runs, limits, outcomes)
@@ -284,6 +314,15 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 		return err
 	}
 	return bench.WriteChart(filepath.Join(out, "e2e.png"), e2e, labels)
+}
+
+// settle deletes a run's data and lets this process's heap shrink, so
+// every run starts alike.
+func settle(ctx context.Context, sys system, run int, cfg bench.Config) error {
+	err := sys.cleanup(ctx, run, cfg)
+	runtime.GC()
+	debug.FreeOSMemory()
+	return err
 }
 
 func report(w *os.File, cfg bench.Config, runs int, limits []bench.Limit, outcomes []outcome) {
