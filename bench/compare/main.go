@@ -12,7 +12,9 @@
 // JetStream), read them back from the start (catch-up), then at half of
 // the median peak produce rate: produce again (send-to-ack latency) and
 // run end to end (send-to-receive latency) for about 6 s each, the first
-// second's latencies left out as warm-up.
+// second's latencies left out as warm-up; then the same two at one common
+// rate (the lowest of the half-peak rates), so latencies compare at equal
+// load.
 package main
 
 import (
@@ -173,6 +175,9 @@ type outcome struct {
 	Consume     []bench.Result `json:"consume"`
 	HalfProduce []bench.Result `json:"produce_at_half_peak"`
 	EndToEnd    []bench.Result `json:"e2e_at_half_peak"`
+	// SameRate runs are at one rate for all: the lowest half-peak rate.
+	SameProduce  []bench.Result `json:"produce_at_common_rate"`
+	SameEndToEnd []bench.Result `json:"e2e_at_common_rate"`
 }
 
 func median(rs []bench.Result, f func(bench.Result) float64) float64 {
@@ -280,24 +285,46 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 		half.WarmupSeconds = 1
 		halves[i] = half
 	}
-	for r := 0; r < runs; r++ {
-		for i, sys := range syss {
-			name := systems[i]
-			p, err := sys.produce(ctx, r, halves[i])
-			if err != nil {
-				return fmt.Errorf("%s produce at half rate: %w", name, err)
-			}
-			e, err := sys.e2e(ctx, r, halves[i])
-			if err != nil {
-				return fmt.Errorf("%s e2e: %w", name, err)
-			}
-			fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, e.Summary())
-			o := &outcomes[i]
-			o.HalfProduce, o.EndToEnd = append(o.HalfProduce, p), append(o.EndToEnd, e)
-			if err := settle(ctx, sys, r, halves[i]); err != nil {
-				return fmt.Errorf("%s cleanup: %w", name, err)
+	common := halves[0]
+	for _, h := range halves {
+		if h.Rate < common.Rate {
+			common = h
+		}
+	}
+	sames := make([]bench.Config, len(syss))
+	for i := range sames {
+		sames[i] = common
+	}
+	paced := func(cfgs []bench.Config, keep func(o *outcome, p, e bench.Result)) error {
+		for r := 0; r < runs; r++ {
+			for i, sys := range syss {
+				name := systems[i]
+				p, err := sys.produce(ctx, r, cfgs[i])
+				if err != nil {
+					return fmt.Errorf("%s produce at %d rec/s: %w", name, cfgs[i].Rate, err)
+				}
+				e, err := sys.e2e(ctx, r, cfgs[i])
+				if err != nil {
+					return fmt.Errorf("%s e2e at %d rec/s: %w", name, cfgs[i].Rate, err)
+				}
+				fmt.Fprintf(os.Stderr, "%-9s run %d  %s\n%-9s run %d  %s\n", name, r, p.Summary(), name, r, e.Summary())
+				keep(&outcomes[i], p, e)
+				if err := settle(ctx, sys, r, cfgs[i]); err != nil {
+					return fmt.Errorf("%s cleanup: %w", name, err)
+				}
 			}
 		}
+		return nil
+	}
+	if err := paced(halves, func(o *outcome, p, e bench.Result) {
+		o.HalfProduce, o.EndToEnd = append(o.HalfProduce, p), append(o.EndToEnd, e)
+	}); err != nil {
+		return err
+	}
+	if err := paced(sames, func(o *outcome, p, e bench.Result) {
+		o.SameProduce, o.SameEndToEnd = append(o.SameProduce, p), append(o.SameEndToEnd, e)
+	}); err != nil {
+		return err
 	}
 	report(os.Stdout, cfg, runs, limits, outcomes)
 	if err := bench.WriteJSON(filepath.Join(out, "compare.json"), map[string]any{"config": cfg, "limits": limits, "systems": outcomes}); err != nil {
@@ -340,6 +367,22 @@ func report(w *os.File, cfg bench.Config, runs int, limits []bench.Limit, outcom
 			median(o.Consume, mbps), o.HalfProduce[0].Config.Rate, median(o.HalfProduce, p99), e2e50, median(o.EndToEnd, p99))
 	}
 	tw.Flush()
+	if len(outcomes) > 0 && len(outcomes[0].SameProduce) > 0 {
+		fmt.Fprintf(w, "\nall at the same rate, %d rec/s\n", outcomes[0].SameProduce[0].Config.Rate)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "system\tproduce p50 ms\tproduce p99 ms\te2e p50 ms\te2e p99 ms\t")
+		for _, o := range outcomes {
+			p50 := func(r bench.Result) float64 {
+				if r.Latency == nil {
+					return 0
+				}
+				return r.Latency.P50
+			}
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t\n", o.System, median(o.SameProduce, p50), median(o.SameProduce, p99),
+				median(o.SameEndToEnd, p50), median(o.SameEndToEnd, p99))
+		}
+		tw.Flush()
+	}
 	if len(outcomes) > 1 && outcomes[0].System == "rill" {
 		fmt.Fprintln(w, "\nratios (rill / peer)")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
