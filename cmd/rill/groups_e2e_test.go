@@ -333,3 +333,41 @@ func groupType(t *testing.T, cl *kgo.Client, group string) string {
 	t.Fatalf("group %s not listed", group)
 	return ""
 }
+
+// A KIP-848 group subscribed by regex: the broker resolves the pattern
+// against its topics (internal ones excluded) and assigns what matches.
+func TestConsumerGroupRegexSubscription(t *testing.T) {
+	b := startBroker(t, t.TempDir(), groupBrokerFlags...)
+	ctx := context.Background()
+	adm := kadm.NewClient(client(t, b.addr))
+	if _, err := adm.CreateTopics(ctx, 2, 1, nil, "metrics.cpu", "metrics.disk", "logs.app"); err != nil {
+		t.Fatal(err)
+	}
+	prod := client(t, b.addr)
+	for _, topic := range []string{"metrics.cpu", "metrics.disk", "logs.app"} {
+		for i := 0; i < 10; i++ {
+			if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(topic)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cl := client(t, b.addr, kgo.ConsumerGroup("regex"), kgo.ConsumeRegex(), kgo.ConsumeTopics(`metrics\..*`),
+		kgo.Balancers(kgo.StickyBalancer()), kgo.ServerSideBalancer(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := map[string]int{}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for got["metrics.cpu"]+got["metrics.disk"] < 20 {
+		fs := cl.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("consumed %v", got)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got[r.Topic]++ })
+	}
+	if got["logs.app"] != 0 || got["metrics.cpu"] != 10 || got["metrics.disk"] != 10 {
+		t.Fatalf("regex group consumed %v", got)
+	}
+	if typ := groupType(t, prod, "regex"); typ != "consumer" {
+		t.Fatalf("group type %q", typ)
+	}
+	b.stop()
+}

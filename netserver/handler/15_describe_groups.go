@@ -1,13 +1,20 @@
 package handler
 
-// DescribeGroups (key 15), v0-v5.
+// DescribeGroups (key 15), v0-v6.
 //
-// An unknown group is described as Dead with no error, as Kafka does before
-// v6. Member metadata and assignments are given only for Stable groups.
+// An unknown group is described as Dead with no error before v6, and is
+// GROUP_ID_NOT_FOUND (with a message) from v6, as in Kafka. Member metadata
+// and assignments are given only for Stable groups. KIP-848 groups are
+// described too, their assignments in the consumer protocol's encoding, so
+// lag tools that only speak this API keep working (Kafka answers v6 with
+// GROUP_ID_NOT_FOUND for them).
 // With IncludeAuthorizedOperations (v3+) every group operation is allowed:
 // there are no ACLs.
 
 import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -18,9 +25,13 @@ const groupOperations = 1<<3 | 1<<6 | 1<<8
 func (b *Broker) describeGroups(req *kmsg.DescribeGroupsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
 	for _, id := range req.Groups {
-		d, _ := b.groups.Describe(id)
+		d, ok := b.groups.Describe(id)
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = id, string(d.State), d.ProtocolType, d.Protocol
+		if !ok && req.Version >= 6 {
+			rg.ErrorCode = kerr.GroupIDNotFound.Code
+			rg.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("group %s not found", id))
+		}
 		if req.IncludeAuthorizedOperations {
 			rg.AuthorizedOperations = groupOperations
 		}

@@ -27,7 +27,7 @@ var apiKeys = []kmsg.ApiVersionsResponseApiKey{
 	{ApiKey: 12, MinVersion: 0, MaxVersion: 4}, // Heartbeat
 	{ApiKey: 13, MinVersion: 0, MaxVersion: 5}, // LeaveGroup
 	{ApiKey: 14, MinVersion: 0, MaxVersion: 5}, // SyncGroup
-	{ApiKey: 15, MinVersion: 0, MaxVersion: 5}, // DescribeGroups
+	{ApiKey: 15, MinVersion: 0, MaxVersion: 6}, // DescribeGroups
 	{ApiKey: 16, MinVersion: 0, MaxVersion: 5}, // ListGroups
 	{ApiKey: 18, MinVersion: 0, MaxVersion: 4}, // ApiVersions
 	{ApiKey: 19, MinVersion: 0, MaxVersion: 7}, // CreateTopics
@@ -39,7 +39,7 @@ var apiKeys = []kmsg.ApiVersionsResponseApiKey{
 	{ApiKey: 33, MinVersion: 0, MaxVersion: 2}, // AlterConfigs
 	{ApiKey: 35, MinVersion: 0, MaxVersion: 4}, // DescribeLogDirs
 	{ApiKey: 37, MinVersion: 0, MaxVersion: 3}, // CreatePartitions
-	{ApiKey: 42, MinVersion: 0, MaxVersion: 2}, // DeleteGroups
+	{ApiKey: 42, MinVersion: 0, MaxVersion: 3}, // DeleteGroups
 	{ApiKey: 44, MinVersion: 0, MaxVersion: 1}, // IncrementalAlterConfigs
 	{ApiKey: 47, MinVersion: 0, MaxVersion: 0}, // OffsetDelete
 	{ApiKey: 60, MinVersion: 0, MaxVersion: 2}, // DescribeCluster

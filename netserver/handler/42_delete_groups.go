@@ -1,12 +1,14 @@
 package handler
 
-// DeleteGroups (key 42), v0-v2.
+// DeleteGroups (key 42), v0-v3 (v3 adds error messages).
 //
 // Deletes empty groups with their offsets (tombstones in the offsets
 // topic). A group with members is NON_EMPTY_GROUP; an unknown one
 // GROUP_ID_NOT_FOUND.
 
 import (
+	"fmt"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -14,7 +16,11 @@ func (b *Broker) deleteGroups(req *kmsg.DeleteGroupsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
 	for _, id := range req.Groups {
 		rg := kmsg.NewDeleteGroupsResponseGroup()
-		rg.Group, rg.ErrorCode = id, errorCode(b.groups.Delete(id))
+		err := b.groups.Delete(id)
+		rg.Group, rg.ErrorCode = id, errorCode(err)
+		if err != nil && req.Version >= 3 {
+			rg.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("group %s: %v", id, err))
+		}
 		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp
