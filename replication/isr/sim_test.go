@@ -3,15 +3,17 @@ package isr
 import (
 	"fmt"
 	"math/rand"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/rillmq/rill/replication/controller"
 )
 
 // A deterministic simulation of one partition on three brokers: a client
 // producing with acks=all to the leader, followers fetching (answers may
-// be lost), ISR changes through a controller that may answer late, brokers
-// crashing and coming back, and leader elections from the ISR (unclean
+// be lost), ISR changes through the controller (package controller's
+// logic over its metadata image) that may answer late, brokers crashing
+// (fenced) and coming back, and leader elections from the ISR (unclean
 // election off). Logs are durable (the SIGKILL case: the page cache
 // survives). Invariants, checked after every step:
 //
@@ -37,20 +39,17 @@ type broker struct {
 	fetchedEpoch int32
 }
 
-type controller struct {
-	leader         ReplicaID // 0: none
-	leaderEpoch    int32
-	partitionEpoch int32
-	isr            []ReplicaID
-}
-
 type sim struct {
 	t       *testing.T
 	rng     *rand.Rand
 	now     time.Time
 	brokers map[ReplicaID]*broker
-	ctl     controller
-	lead    *Leader
+	image   *controller.Image
+	ctl     *controller.Controller
+	// leader and leaderEpoch are the leadership the sim last acted on.
+	leader      ReplicaID // 0: none
+	leaderEpoch int32
+	lead        *Leader
 	// acked maps offset → value of every acknowledged record.
 	acked map[int64]int
 	// waits maps a pending acks=all wait to its records.
@@ -65,39 +64,86 @@ var ids = []ReplicaID{1, 2, 3}
 func newSim(t *testing.T, seed int64) *sim {
 	s := &sim{t: t, rng: rand.New(rand.NewSource(seed)), now: time.Unix(1_700_000_000, 0),
 		brokers: map[ReplicaID]*broker{}, acked: map[int64]int{}, waits: map[uint64][]int64{}}
+	s.image = controller.NewImage()
+	s.ctl = controller.New(s.image, time.Hour) // fencing is driven by crashes here
 	for _, id := range ids {
 		s.brokers[id] = &broker{id: id, alive: true, fetchedEpoch: -1}
+		s.commit(s.ctl.Register(controller.BrokerInfo{ID: int32(id)}, s.now))
+		recs, err := s.ctl.Heartbeat(int32(id), s.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.commit(recs)
 	}
-	s.ctl = controller{isr: slices.Clone(ids)}
-	s.elect()
+	recs, err := s.ctl.CreateTopic("p", [16]byte{1}, 1, int16(len(ids)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.commit(recs)
+	s.sync()
 	return s
+}
+
+// commit applies records as the metadata log would.
+func (s *sim) commit(recs []controller.Record) {
+	s.t.Helper()
+	for _, r := range recs {
+		if err := s.image.Apply(r); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+func (s *sim) state() controller.PartitionState {
+	p, _ := s.image.Partition("p", 0)
+	return p
+}
+
+func toIDs(rs []int32) []ReplicaID {
+	out := make([]ReplicaID, len(rs))
+	for i, r := range rs {
+		out[i] = ReplicaID(r)
+	}
+	return out
+}
+
+func (s *sim) isr() []ReplicaID { return toIDs(s.state().ISR) }
+
+// sync makes the brokers act on the published partition state: a new
+// leader epoch makes its leader start leading; otherwise the leader learns
+// the ISR and partition epoch.
+func (s *sim) sync() {
+	p := s.state()
+	if p.LeaderEpoch != s.leaderEpoch || ReplicaID(p.Leader) != s.leader {
+		s.elect(p)
+		return
+	}
+	if s.lead != nil {
+		s.lead.PartitionState(toIDs(p.ISR), p.PartitionEpoch)
+		s.collect()
+	}
 }
 
 func (s *sim) cfg(id ReplicaID) Config {
 	return Config{Self: id, LagTimeMax: 10 * time.Second, MinInSync: 2}
 }
 
-// elect picks the first live ISR member as leader with a new epoch.
-func (s *sim) elect() {
-	s.lead, s.ctl.leader = nil, 0
-	for _, id := range s.ctl.isr {
-		b := s.brokers[id]
-		if !b.alive {
-			continue
-		}
-		s.ctl.leader = id
-		s.ctl.leaderEpoch++
-		s.ctl.partitionEpoch++
-		b.epochs.Assign(s.ctl.leaderEpoch, int64(len(b.log)))
-		b.fetchedEpoch = s.ctl.leaderEpoch
-		s.lead = NewLeader(s.cfg(id), s.ctl.leaderEpoch, s.ctl.partitionEpoch, ids, s.ctl.isr, int64(len(b.log)), b.hw, s.now)
-		s.lastHW = b.hw
-		s.waits = map[uint64][]int64{} // the old leader's waits are lost: never acknowledged
+// elect makes the published leader (if any) start leading its epoch.
+func (s *sim) elect(p controller.PartitionState) {
+	s.lead, s.leader, s.leaderEpoch = nil, ReplicaID(p.Leader), p.LeaderEpoch
+	s.waits = map[uint64][]int64{} // the old leader's waits are lost: never acknowledged
+	if p.Leader < 0 {
+		s.leader = 0
 		return
 	}
+	b := s.brokers[s.leader]
+	b.epochs.Assign(p.LeaderEpoch, int64(len(b.log)))
+	b.fetchedEpoch = p.LeaderEpoch
+	s.lead = NewLeader(s.cfg(s.leader), p.LeaderEpoch, p.PartitionEpoch, toIDs(p.Replicas), toIDs(p.ISR), int64(len(b.log)), b.hw, s.now)
+	s.lastHW = b.hw
 }
 
-func (s *sim) leaderBroker() *broker { return s.brokers[s.ctl.leader] }
+func (s *sim) leaderBroker() *broker { return s.brokers[s.leader] }
 
 func (s *sim) produce() {
 	if s.lead == nil {
@@ -112,7 +158,7 @@ func (s *sim) produce() {
 	for i := 0; i < n; i++ {
 		offs = append(offs, int64(len(b.log)))
 		s.next++
-		b.log = append(b.log, entry{epoch: s.ctl.leaderEpoch, value: s.next})
+		b.log = append(b.log, entry{epoch: s.leaderEpoch, value: s.next})
 	}
 	id := s.lead.Appended(int64(len(b.log)), true, s.now.Add(30*time.Second))
 	s.waits[id] = offs
@@ -137,18 +183,18 @@ func (s *sim) collect() {
 
 func (s *sim) fetch(id ReplicaID, lossy bool) {
 	f := s.brokers[id]
-	if s.lead == nil || id == s.ctl.leader || !f.alive {
+	if s.lead == nil || id == s.leader || !f.alive {
 		return
 	}
 	l := s.leaderBroker()
-	if f.fetchedEpoch < s.ctl.leaderEpoch {
+	if f.fetchedEpoch < s.leaderEpoch {
 		// OffsetForLeaderEpoch, then truncate (KIP-279).
 		le, end := l.epochs.EndOffsetFor(f.epochs.Latest(), int64(len(l.log)))
 		cut := f.epochs.Divergence(le, end, int64(len(f.log)), f.hw)
 		f.log = f.log[:cut]
 		f.epochs.TruncateFrom(cut)
 		f.hw = min(f.hw, cut)
-		f.fetchedEpoch = s.ctl.leaderEpoch
+		f.fetchedEpoch = s.leaderEpoch
 	}
 	at := int64(len(f.log))
 	hw := s.lead.Fetched(id, at, s.now)
@@ -171,11 +217,17 @@ func (s *sim) alterPartition() {
 		return
 	}
 	ch := s.lead.Pending()
-	if ch.PartitionEpoch == s.ctl.partitionEpoch {
-		s.ctl.isr = slices.Clone(ch.ISR)
-		s.ctl.partitionEpoch++
+	isr := make([]int32, len(ch.ISR))
+	for i, r := range ch.ISR {
+		isr[i] = int32(r)
 	}
-	s.lead.PartitionState(s.ctl.isr, s.ctl.partitionEpoch)
+	recs, err := s.ctl.AlterPartition("p", 0, int32(s.leader), s.leaderEpoch, ch.PartitionEpoch, isr)
+	if err == nil {
+		s.commit(recs)
+	}
+	// Committed or refused, the leader acts on what is published.
+	p := s.state()
+	s.lead.PartitionState(toIDs(p.ISR), p.PartitionEpoch)
 	s.collect()
 }
 
@@ -185,24 +237,8 @@ func (s *sim) crash(id ReplicaID) {
 		return
 	}
 	b.alive = false
-	if id == s.ctl.leader {
-		// The controller fences the leader: out of the ISR unless it is
-		// the last member (Kafka keeps the last one, so an unclean
-		// election is never needed to find the data).
-		if len(s.ctl.isr) > 1 {
-			s.ctl.isr = slices.DeleteFunc(slices.Clone(s.ctl.isr), func(r ReplicaID) bool { return r == id })
-		}
-		s.elect()
-		return
-	}
-	if slices.Contains(s.ctl.isr, id) && len(s.ctl.isr) > 1 {
-		s.ctl.isr = slices.DeleteFunc(slices.Clone(s.ctl.isr), func(r ReplicaID) bool { return r == id })
-		s.ctl.partitionEpoch++
-		if s.lead != nil {
-			s.lead.PartitionState(s.ctl.isr, s.ctl.partitionEpoch)
-			s.collect()
-		}
-	}
+	s.commit(s.ctl.Fence(int32(id)))
+	s.sync()
 }
 
 func (s *sim) restart(id ReplicaID) {
@@ -212,9 +248,12 @@ func (s *sim) restart(id ReplicaID) {
 	}
 	b.alive = true
 	b.fetchedEpoch = -1
-	if s.lead == nil {
-		s.elect()
+	recs, err := s.ctl.Heartbeat(int32(id), s.now)
+	if err != nil {
+		s.t.Fatal(err)
 	}
+	s.commit(recs)
+	s.sync()
 }
 
 func (s *sim) check() {
@@ -222,23 +261,23 @@ func (s *sim) check() {
 	if s.lead != nil {
 		hw := s.lead.HighWatermark()
 		if hw < s.lastHW {
-			s.t.Fatalf("step %d: leader %d HW went back from %d to %d", s.step, s.ctl.leader, s.lastHW, hw)
+			s.t.Fatalf("step %d: leader %d HW went back from %d to %d", s.step, s.leader, s.lastHW, hw)
 		}
 		s.lastHW = hw
 		l := s.leaderBroker()
-		for _, id := range s.ctl.isr {
+		for _, id := range s.isr() {
 			b := s.brokers[id]
 			upTo := min(hw, int64(len(b.log)))
 			for o := int64(0); o < upTo; o++ {
 				if b.log[o] != l.log[o] {
 					s.t.Fatalf("step %d: ISR member %d differs from leader %d at offset %d below HW %d: %v vs %v",
-						s.step, id, s.ctl.leader, o, hw, b.log[o], l.log[o])
+						s.step, id, s.leader, o, hw, b.log[o], l.log[o])
 				}
 			}
 		}
 	}
 	for o, v := range s.acked {
-		for _, id := range s.ctl.isr {
+		for _, id := range s.isr() {
 			b := s.brokers[id]
 			if int64(len(b.log)) <= o || b.log[o].value != v {
 				got := "nothing"
@@ -246,7 +285,7 @@ func (s *sim) check() {
 					got = fmt.Sprint(b.log[o])
 				}
 				s.t.Fatalf("step %d: acknowledged offset %d (value %d) is %s on ISR member %d (leader %d, ISR %v)",
-					s.step, o, v, got, id, s.ctl.leader, s.ctl.isr)
+					s.step, o, v, got, id, s.leader, s.isr())
 			}
 		}
 	}

@@ -1,0 +1,230 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Controller decides; it reads the image and returns records to propose.
+// It never changes the image itself: the records do, once committed. Time
+// is an input.
+type Controller struct {
+	image          *Image
+	sessionTimeout time.Duration
+	lastHeartbeat  map[int32]time.Time
+}
+
+// New returns the active controller's logic over an image that the caller
+// keeps applying committed records to.
+func New(image *Image, sessionTimeout time.Duration) *Controller {
+	return &Controller{image: image, sessionTimeout: sessionTimeout, lastHeartbeat: map[int32]time.Time{}}
+}
+
+func fence(id int32) Record   { return Record{FenceBroker: &id} }
+func unfence(id int32) Record { return Record{UnfenceBroker: &id} }
+
+// Register handles a broker's registration: it starts fenced and is
+// unfenced by its first heartbeat.
+func (c *Controller) Register(b BrokerInfo, now time.Time) []Record {
+	c.lastHeartbeat[b.ID] = now
+	b.Fenced = true
+	return []Record{{RegisterBroker: &b}}
+}
+
+// Heartbeat keeps a broker's session; a fenced broker is unfenced, and
+// leaderless partitions whose ISR holds it elect it.
+func (c *Controller) Heartbeat(id int32, now time.Time) ([]Record, error) {
+	b, ok := c.image.Brokers[id]
+	if !ok {
+		return nil, kerr.BrokerIDNotRegistered
+	}
+	c.lastHeartbeat[id] = now
+	if !b.Fenced {
+		return nil, nil
+	}
+	recs := []Record{unfence(id)}
+	for _, name := range c.topicNames() {
+		for i, p := range c.image.Topics[name].Partitions {
+			if p.Leader == -1 && slices.Contains(p.ISR, id) {
+				p = p.clone()
+				p.Leader = id
+				p.LeaderEpoch++
+				p.PartitionEpoch++
+				recs = append(recs, change(name, int32(i), p))
+			}
+		}
+	}
+	return recs, nil
+}
+
+func change(topic string, p int32, s PartitionState) Record {
+	return Record{PartitionChange: &PartitionChange{Topic: topic, Partition: p, State: s}}
+}
+
+func (c *Controller) topicNames() []string {
+	names := make([]string, 0, len(c.image.Topics))
+	for n := range c.image.Topics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Tick fences brokers whose session expired.
+func (c *Controller) Tick(now time.Time) []Record {
+	var recs []Record
+	ids := make([]int32, 0, len(c.image.Brokers))
+	for id := range c.image.Brokers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if c.image.Brokers[id].Fenced || now.Sub(c.lastHeartbeat[id]) <= c.sessionTimeout {
+			continue
+		}
+		recs = append(recs, c.Fence(id)...)
+	}
+	return recs
+}
+
+// Fence takes a broker out: out of every ISR it is in (unless it is the
+// last member) and out of leadership, with a new leader from the ISR's
+// live members where there is one.
+func (c *Controller) Fence(id int32) []Record {
+	recs := []Record{fence(id)}
+	for _, name := range c.topicNames() {
+		for i, p := range c.image.Topics[name].Partitions {
+			if p.Leader != id && !slices.Contains(p.ISR, id) {
+				continue
+			}
+			next := p.clone()
+			if len(next.ISR) > 1 {
+				next.ISR = slices.DeleteFunc(next.ISR, func(r int32) bool { return r == id })
+			}
+			if next.Leader == id {
+				next.Leader = -1
+				for _, r := range next.Replicas { // preferred order
+					if r != id && slices.Contains(next.ISR, r) && c.image.live(r) {
+						next.Leader = r
+						break
+					}
+				}
+				next.LeaderEpoch++
+			}
+			next.PartitionEpoch++
+			recs = append(recs, change(name, int32(i), next))
+		}
+	}
+	return recs
+}
+
+// AlterPartition handles a leader's ISR change.
+func (c *Controller) AlterPartition(topic string, partition, leader, leaderEpoch, partitionEpoch int32, isr []int32) ([]Record, error) {
+	p, ok := c.image.Partition(topic, partition)
+	switch {
+	case !ok:
+		return nil, kerr.UnknownTopicOrPartition
+	case p.Leader != leader || p.LeaderEpoch != leaderEpoch:
+		return nil, kerr.FencedLeaderEpoch
+	case p.PartitionEpoch != partitionEpoch:
+		return nil, kerr.InvalidUpdateVersion
+	case !slices.Contains(isr, leader):
+		return nil, kerr.InvalidRequest
+	}
+	for _, r := range isr {
+		if !slices.Contains(p.Replicas, r) {
+			return nil, kerr.InvalidRequest
+		}
+		if !slices.Contains(p.ISR, r) && !c.image.live(r) {
+			return nil, kerr.IneligibleReplica
+		}
+	}
+	next := p.clone()
+	next.ISR = slices.Clone(isr)
+	slices.Sort(next.ISR)
+	next.PartitionEpoch++
+	return []Record{change(topic, partition, next)}, nil
+}
+
+// CreateTopic places a new topic's replicas on unfenced brokers.
+func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, replicationFactor int16) ([]Record, error) {
+	if _, ok := c.image.Topics[name]; ok {
+		return nil, kerr.TopicAlreadyExists
+	}
+	brokers := c.placementOrder()
+	if int(replicationFactor) > len(brokers) || replicationFactor <= 0 {
+		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", kerr.InvalidReplicationFactor, replicationFactor, len(brokers))
+	}
+	if partitions <= 0 {
+		return nil, kerr.InvalidPartitions
+	}
+	t := TopicInfo{Name: name, ID: id}
+	for p := int32(0); p < partitions; p++ {
+		var replicas []int32
+		for r := 0; r < int(replicationFactor); r++ {
+			replicas = append(replicas, brokers[(int(p)+r)%len(brokers)])
+		}
+		t.Partitions = append(t.Partitions, PartitionState{
+			Replicas: replicas, ISR: slices.Sorted(slices.Values(replicas)), Leader: replicas[0],
+		})
+	}
+	return []Record{{CreateTopic: &t}}, nil
+}
+
+// placementOrder lists unfenced brokers alternating racks (brokers without
+// a rack form one rack), so consecutive replicas land on different racks
+// when there are several.
+func (c *Controller) placementOrder() []int32 {
+	byRack := map[string][]int32{}
+	var racks []string
+	for id, b := range c.image.Brokers {
+		if b.Fenced {
+			continue
+		}
+		if _, ok := byRack[b.Rack]; !ok {
+			racks = append(racks, b.Rack)
+		}
+		byRack[b.Rack] = append(byRack[b.Rack], id)
+	}
+	sort.Strings(racks)
+	for _, ids := range byRack {
+		slices.Sort(ids)
+	}
+	var out []int32
+	for i := 0; ; i++ {
+		added := false
+		for _, r := range racks {
+			if i < len(byRack[r]) {
+				out = append(out, byRack[r][i])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+// ElectPreferred moves leadership of partitions to their first replica
+// where it is live, in the ISR and not already leading.
+func (c *Controller) ElectPreferred() []Record {
+	var recs []Record
+	for _, name := range c.topicNames() {
+		for i, p := range c.image.Topics[name].Partitions {
+			pref := p.Replicas[0]
+			if p.Leader == pref || !slices.Contains(p.ISR, pref) || !c.image.live(pref) {
+				continue
+			}
+			next := p.clone()
+			next.Leader = pref
+			next.LeaderEpoch++
+			next.PartitionEpoch++
+			recs = append(recs, change(name, int32(i), next))
+		}
+	}
+	return recs
+}

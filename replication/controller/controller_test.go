@@ -1,0 +1,194 @@
+package controller
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+var t0 = time.Unix(1_700_000_000, 0)
+
+type cluster struct {
+	t   *testing.T
+	im  *Image
+	c   *Controller
+	now time.Time
+}
+
+func newCluster(t *testing.T, racks ...string) *cluster {
+	cl := &cluster{t: t, im: NewImage(), now: t0}
+	cl.c = New(cl.im, 10*time.Second)
+	for i, rack := range racks {
+		id := int32(i + 1)
+		cl.commit(cl.c.Register(BrokerInfo{ID: id, Host: "127.0.0.1", Port: 9092 + id, Rack: rack}, cl.now))
+		cl.heartbeat(id)
+	}
+	return cl
+}
+
+// commit applies records as the metadata log would.
+func (cl *cluster) commit(recs []Record) {
+	cl.t.Helper()
+	for _, r := range recs {
+		if err := cl.im.Apply(r); err != nil {
+			cl.t.Fatal(err)
+		}
+	}
+}
+
+func (cl *cluster) heartbeat(ids ...int32) {
+	cl.t.Helper()
+	for _, id := range ids {
+		recs, err := cl.c.Heartbeat(id, cl.now)
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		cl.commit(recs)
+	}
+}
+
+func (cl *cluster) partition(p int32) PartitionState {
+	s, ok := cl.im.Partition("t", p)
+	if !ok {
+		cl.t.Fatalf("no partition %d", p)
+	}
+	return s
+}
+
+func TestPlacementSpreadsLeadersAndRacks(t *testing.T) {
+	cl := newCluster(t, "a", "a", "b", "b")
+	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	leads := map[int32]int{}
+	for p := int32(0); p < 8; p++ {
+		s := cl.partition(p)
+		leads[s.Leader]++
+		r0, r1 := cl.im.Brokers[s.Replicas[0]], cl.im.Brokers[s.Replicas[1]]
+		if r0.ID == r1.ID || r0.Rack == r1.Rack {
+			t.Fatalf("partition %d replicas %v share a broker or rack", p, s.Replicas)
+		}
+		if s.Leader != s.Replicas[0] || len(s.ISR) != 2 {
+			t.Fatalf("partition %d: %+v", p, s)
+		}
+	}
+	for id := int32(1); id <= 4; id++ {
+		if leads[id] != 2 {
+			t.Fatalf("leaders not spread: %v", leads)
+		}
+	}
+	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5); !errors.Is(err, kerr.InvalidReplicationFactor) {
+		t.Fatalf("rf above live brokers: %v", err)
+	}
+}
+
+func TestFencingMovesLeadershipWithinTheISR(t *testing.T) {
+	cl := newCluster(t, "", "", "")
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3)
+	cl.commit(recs)
+	s := cl.partition(0)
+	lead := s.Leader
+	// Everyone but the leader keeps heartbeating.
+	cl.now = cl.now.Add(11 * time.Second)
+	for _, id := range []int32{1, 2, 3} {
+		if id != lead {
+			cl.heartbeat(id)
+		}
+	}
+	cl.commit(cl.c.Tick(cl.now))
+	n := cl.partition(0)
+	if n.Leader == lead || n.Leader == -1 || slices.Contains(n.ISR, lead) || n.LeaderEpoch != s.LeaderEpoch+1 || n.PartitionEpoch <= s.PartitionEpoch {
+		t.Fatalf("after fencing leader %d: %+v (was %+v)", lead, n, s)
+	}
+	// Fence the rest one by one: the last ISR member stays in the ISR and
+	// the partition goes leaderless rather than electing outside it.
+	for _, id := range []int32{1, 2, 3} {
+		if id != lead && cl.partition(0).Leader != -1 {
+			cl.commit(cl.c.Fence(cl.partition(0).Leader))
+		}
+	}
+	last := cl.partition(0)
+	if last.Leader != -1 || len(last.ISR) != 1 {
+		t.Fatalf("with no live ISR member: %+v", last)
+	}
+	// The first fenced broker returns: not in the ISR, so no election.
+	cl.heartbeat(lead)
+	if cl.partition(0).Leader != -1 {
+		t.Fatalf("unclean election of %d: %+v", lead, cl.partition(0))
+	}
+	// The last ISR member returns and leads again.
+	cl.heartbeat(last.ISR[0])
+	if got := cl.partition(0); got.Leader != last.ISR[0] || got.LeaderEpoch != last.LeaderEpoch+1 {
+		t.Fatalf("after the last ISR member came back: %+v", got)
+	}
+}
+
+func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
+	cl := newCluster(t, "", "", "")
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3)
+	cl.commit(recs)
+	s := cl.partition(0)
+	shrunk := []int32{s.Leader}
+	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch+1, shrunk); !errors.Is(err, kerr.InvalidUpdateVersion) {
+		t.Fatalf("stale partition epoch: %v", err)
+	}
+	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch-1, s.PartitionEpoch, shrunk); !errors.Is(err, kerr.FencedLeaderEpoch) {
+		t.Fatalf("old leader epoch: %v", err)
+	}
+	recs, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, shrunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	s = cl.partition(0)
+	if len(s.ISR) != 1 {
+		t.Fatalf("ISR %v", s.ISR)
+	}
+	other := s.Replicas[1]
+	cl.commit(cl.c.Fence(other))
+	s = cl.partition(0)
+	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, []int32{s.Leader, other}); !errors.Is(err, kerr.IneligibleReplica) {
+		t.Fatalf("adding a fenced broker: %v", err)
+	}
+}
+
+func TestPreferredLeaderElection(t *testing.T) {
+	cl := newCluster(t, "", "", "")
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 3, 3)
+	cl.commit(recs)
+	pref := cl.partition(0).Replicas[0]
+	cl.commit(cl.c.Fence(pref))
+	if cl.partition(0).Leader == pref {
+		t.Fatal("fenced broker still leads")
+	}
+	cl.heartbeat(pref)
+	if recs := cl.c.ElectPreferred(); len(recs) != 0 {
+		t.Fatalf("preferred replica is not in the ISR yet, but %d elections were proposed", len(recs))
+	}
+	// The leader adds it back once it caught up.
+	s := cl.partition(0)
+	recs, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, append(slices.Clone(s.ISR), pref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	cl.commit(cl.c.ElectPreferred())
+	if got := cl.partition(0); got.Leader != pref || got.LeaderEpoch != s.LeaderEpoch+1 {
+		t.Fatalf("preferred election: %+v", got)
+	}
+}
+
+func TestApplyRejectsRecordsThatDoNotFit(t *testing.T) {
+	im := NewImage()
+	id := int32(7)
+	for _, r := range []Record{{}, {FenceBroker: &id}, {PartitionChange: &PartitionChange{Topic: "x"}}} {
+		if err := im.Apply(r); !errors.Is(err, ErrInvalidRecord) {
+			t.Fatalf("%+v applied: %v", r, err)
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// BrokerInfo is a registered broker.
+type BrokerInfo struct {
+	ID     int32
+	Host   string
+	Port   int32
+	Rack   string
+	Fenced bool
+}
+
+// PartitionState is one partition's replicas and leadership.
+type PartitionState struct {
+	Replicas       []int32
+	ISR            []int32
+	Leader         int32 // -1: none
+	LeaderEpoch    int32
+	PartitionEpoch int32
+}
+
+func (p PartitionState) clone() PartitionState {
+	p.Replicas, p.ISR = slices.Clone(p.Replicas), slices.Clone(p.ISR)
+	return p
+}
+
+// TopicInfo is a topic and its partitions.
+type TopicInfo struct {
+	Name       string
+	ID         [16]byte
+	Partitions []PartitionState
+}
+
+// Record is one metadata log entry; exactly one field is set.
+type Record struct {
+	RegisterBroker  *BrokerInfo      `json:",omitempty"`
+	FenceBroker     *int32           `json:",omitempty"`
+	UnfenceBroker   *int32           `json:",omitempty"`
+	CreateTopic     *TopicInfo       `json:",omitempty"`
+	PartitionChange *PartitionChange `json:",omitempty"`
+	DeleteTopic     *string          `json:",omitempty"`
+}
+
+// PartitionChange is a partition's new state.
+type PartitionChange struct {
+	Topic     string
+	Partition int32
+	State     PartitionState
+}
+
+// ErrInvalidRecord is a record that does not apply to the image; a log
+// that holds one is corrupt (the controller only proposes valid ones).
+var ErrInvalidRecord = errors.New("controller: record does not apply")
+
+// Image is the cluster metadata as of some offset of the metadata log.
+type Image struct {
+	Brokers map[int32]BrokerInfo
+	Topics  map[string]*TopicInfo
+}
+
+// NewImage is the empty cluster.
+func NewImage() *Image {
+	return &Image{Brokers: map[int32]BrokerInfo{}, Topics: map[string]*TopicInfo{}}
+}
+
+// Apply changes the image by one committed record.
+func (im *Image) Apply(r Record) error {
+	switch {
+	case r.RegisterBroker != nil:
+		im.Brokers[r.RegisterBroker.ID] = *r.RegisterBroker
+	case r.FenceBroker != nil, r.UnfenceBroker != nil:
+		id, fenced := int32(0), r.FenceBroker != nil
+		if fenced {
+			id = *r.FenceBroker
+		} else {
+			id = *r.UnfenceBroker
+		}
+		b, ok := im.Brokers[id]
+		if !ok {
+			return fmt.Errorf("%w: broker %d is not registered", ErrInvalidRecord, id)
+		}
+		b.Fenced = fenced
+		im.Brokers[id] = b
+	case r.CreateTopic != nil:
+		if _, ok := im.Topics[r.CreateTopic.Name]; ok {
+			return fmt.Errorf("%w: topic %s exists", ErrInvalidRecord, r.CreateTopic.Name)
+		}
+		t := *r.CreateTopic
+		t.Partitions = make([]PartitionState, len(r.CreateTopic.Partitions))
+		for i, p := range r.CreateTopic.Partitions {
+			t.Partitions[i] = p.clone()
+		}
+		im.Topics[t.Name] = &t
+	case r.PartitionChange != nil:
+		c := r.PartitionChange
+		t, ok := im.Topics[c.Topic]
+		if !ok || c.Partition < 0 || int(c.Partition) >= len(t.Partitions) {
+			return fmt.Errorf("%w: partition %s-%d does not exist", ErrInvalidRecord, c.Topic, c.Partition)
+		}
+		t.Partitions[c.Partition] = c.State.clone()
+	case r.DeleteTopic != nil:
+		delete(im.Topics, *r.DeleteTopic)
+	default:
+		return fmt.Errorf("%w: empty record", ErrInvalidRecord)
+	}
+	return nil
+}
+
+// Partition returns a partition's state.
+func (im *Image) Partition(topic string, p int32) (PartitionState, bool) {
+	t, ok := im.Topics[topic]
+	if !ok || p < 0 || int(p) >= len(t.Partitions) {
+		return PartitionState{}, false
+	}
+	return t.Partitions[p].clone(), true
+}
+
+func (im *Image) live(id int32) bool {
+	b, ok := im.Brokers[id]
+	return ok && !b.Fenced
+}
