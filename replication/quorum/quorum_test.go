@@ -1,0 +1,228 @@
+package quorum
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// memDurable is durable storage in memory: what survives a restart.
+type memDurable struct {
+	hs      *pb.HardState
+	entries []*pb.Entry
+}
+
+func (d *memDurable) Save(hs *pb.HardState, entries []*pb.Entry) error {
+	if hs != nil {
+		d.hs = proto.Clone(hs).(*pb.HardState)
+	}
+	for _, e := range entries {
+		// A new entry at an index replaces that index and everything after.
+		for len(d.entries) > 0 && d.entries[len(d.entries)-1].GetIndex() >= e.GetIndex() {
+			d.entries = d.entries[:len(d.entries)-1]
+		}
+		d.entries = append(d.entries, proto.Clone(e).(*pb.Entry))
+	}
+	return nil
+}
+
+type node struct {
+	m       *Member
+	durable *memDurable
+	// applied is the data applied, by index.
+	applied map[uint64]string
+	down    bool
+}
+
+type network struct {
+	t      *testing.T
+	rng    *rand.Rand
+	nodes  map[uint64]*node
+	queue  []*pb.Message
+	cut    map[uint64]bool // isolated members
+	lossy  bool
+	nextID int
+}
+
+var peers = []uint64{1, 2, 3}
+
+func newNetwork(t *testing.T, seed int64) *network {
+	n := &network{t: t, rng: rand.New(rand.NewSource(seed)), nodes: map[uint64]*node{}, cut: map[uint64]bool{}}
+	for _, id := range peers {
+		n.start(id, nil)
+	}
+	return n
+}
+
+func (n *network) start(id uint64, restore *Restored) {
+	nd := n.nodes[id]
+	if nd == nil {
+		nd = &node{durable: &memDurable{}}
+		n.nodes[id] = nd
+	}
+	nd.applied, nd.down = map[uint64]string{}, false
+	m, err := New(Config{ID: id, Peers: peers, ElectionTicks: 10, HeartbeatTicks: 1, Durable: nd.durable, Restore: restore,
+		Apply: func(i uint64, data []byte) error {
+			nd.applied[i] = string(data)
+			return nil
+		}})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	nd.m = m
+}
+
+func (n *network) crash(id uint64) { n.nodes[id].down = true; n.drop(id) }
+
+func (n *network) restart(id uint64) {
+	d := n.nodes[id].durable
+	n.start(id, &Restored{HardState: d.hs, Entries: d.entries})
+}
+
+// drop forgets messages to or from id.
+func (n *network) drop(id uint64) {
+	kept := n.queue[:0]
+	for _, m := range n.queue {
+		if m.GetTo() != id && m.GetFrom() != id {
+			kept = append(kept, m)
+		}
+	}
+	n.queue = kept
+}
+
+func (n *network) leader() *node {
+	for _, id := range peers {
+		if nd := n.nodes[id]; !nd.down && nd.m.IsLeader() && !n.cut[id] {
+			return nd
+		}
+	}
+	return nil
+}
+
+// step ticks, drives and delivers one round.
+func (n *network) step() {
+	for _, id := range peers {
+		nd := n.nodes[id]
+		if nd.down {
+			continue
+		}
+		nd.m.Tick()
+		msgs, err := nd.m.Drive()
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		n.queue = append(n.queue, msgs...)
+	}
+	n.rng.Shuffle(len(n.queue), func(i, j int) { n.queue[i], n.queue[j] = n.queue[j], n.queue[i] })
+	q := n.queue
+	n.queue = nil
+	for _, m := range q {
+		to, from := n.nodes[m.GetTo()], m.GetFrom()
+		if to == nil || to.down || n.cut[m.GetTo()] != n.cut[from] || (n.lossy && n.rng.Intn(10) == 0) {
+			continue
+		}
+		if n.rng.Intn(4) == 0 {
+			n.queue = append(n.queue, m) // delayed a round
+			continue
+		}
+		_ = to.m.Step(m) // stale messages are refused; raft copes
+	}
+	for _, id := range peers {
+		if nd := n.nodes[id]; !nd.down {
+			msgs, err := nd.m.Drive()
+			if err != nil {
+				n.t.Fatal(err)
+			}
+			n.queue = append(n.queue, msgs...)
+		}
+	}
+}
+
+func (n *network) propose() {
+	if l := n.leader(); l != nil {
+		n.nextID++
+		_ = l.m.Propose([]byte(fmt.Sprintf("record-%d", n.nextID)))
+	}
+}
+
+// check: members never applied different data at the same index.
+func (n *network) check() {
+	n.t.Helper()
+	seen := map[uint64]string{}
+	for _, id := range peers {
+		for i, d := range n.nodes[id].applied {
+			if prev, ok := seen[i]; ok && prev != d {
+				n.t.Fatalf("index %d applied as %q and %q", i, prev, d)
+			}
+			seen[i] = d
+		}
+	}
+}
+
+func TestQuorumSurvivesFailures(t *testing.T) {
+	for seed := int64(0); seed < 30; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			n := newNetwork(t, seed)
+			n.lossy = true
+			everApplied := map[uint64]string{}
+			for step := 0; step < 1500; step++ {
+				switch op := n.rng.Intn(100); {
+				case op < 30:
+					n.propose()
+				case op == 30:
+					id := peers[n.rng.Intn(3)]
+					if !n.nodes[id].down {
+						n.crash(id)
+					}
+				case op == 31:
+					for _, id := range peers {
+						if n.nodes[id].down {
+							n.restart(id)
+							break
+						}
+					}
+				case op == 32:
+					n.cut = map[uint64]bool{peers[n.rng.Intn(3)]: true} // isolate one
+				case op == 33:
+					n.cut = map[uint64]bool{}
+				}
+				n.step()
+				n.check()
+				for _, id := range peers {
+					for i, d := range n.nodes[id].applied {
+						everApplied[i] = d
+					}
+				}
+			}
+			// Heal and let everyone catch up.
+			n.lossy, n.cut = false, map[uint64]bool{}
+			for _, id := range peers {
+				if n.nodes[id].down {
+					n.restart(id)
+				}
+			}
+			for i := 0; i < 300; i++ {
+				n.step()
+			}
+			n.propose()
+			for i := 0; i < 100; i++ {
+				n.step()
+			}
+			n.check()
+			if len(everApplied) < 50 {
+				t.Fatalf("only %d entries were ever committed", len(everApplied))
+			}
+			// Nothing once applied is lost: every member has it, same data.
+			for i, d := range everApplied {
+				for _, id := range peers {
+					if got := n.nodes[id].applied[i]; got != d {
+						t.Fatalf("member %d has %q at index %d, which was committed as %q", id, got, i, d)
+					}
+				}
+			}
+		})
+	}
+}
