@@ -27,6 +27,10 @@ func New(image *Image, sessionTimeout time.Duration) *Controller {
 func fence(id int32) Record   { return Record{FenceBroker: &id} }
 func unfence(id int32) Record { return Record{UnfenceBroker: &id} }
 
+// Touch starts or refreshes a broker's session without deciding anything:
+// a newly active controller gives every broker a full session.
+func (c *Controller) Touch(id int32, now time.Time) { c.lastHeartbeat[id] = now }
+
 // Register handles a broker's registration: it starts fenced and is
 // unfenced by its first heartbeat.
 func (c *Controller) Register(b BrokerInfo, now time.Time) []Record {

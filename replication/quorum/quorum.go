@@ -187,3 +187,16 @@ func (discardLogger) Fatalf(f string, v ...any) {
 }
 func (discardLogger) Panic(v ...any)            { panic(fmt.Sprint(v...)) }
 func (discardLogger) Panicf(f string, v ...any) { panic(fmt.Sprintf(f, v...)) }
+
+// CaughtUp reports whether this member leads and has applied an entry of
+// its own term (raft commits an empty one on election): everything
+// committed before it has been applied, so decisions made now see the
+// whole log.
+func (m *Member) CaughtUp() bool {
+	st := m.rn.Status()
+	if st.RaftState != raft.StateLeader || st.Applied == 0 {
+		return false
+	}
+	t, err := m.storage.Term(st.Applied)
+	return err == nil && t == st.GetTerm()
+}

@@ -1,0 +1,313 @@
+// Package node runs a controller node: the quorum member of the metadata
+// log (package quorum), the metadata image every node applies committed
+// records to, and, while this node's member leads, the active controller's
+// decisions (package controller). It is the one replication package with a
+// goroutine and a clock: one loop per node serializes ticks, messages from
+// peers, and requests.
+//
+// Requests (broker registration and heartbeats, ISR changes, topic
+// creation) are answered by the active controller only (NOT_CONTROLLER
+// elsewhere), after the records they caused are committed. The active
+// controller decides only once it has applied an entry of its own term, and
+// keeps one batch of records in flight, so every decision is made on the
+// image that includes all earlier ones. A new active controller restarts
+// every broker's session (brokers cannot have heartbeated to it yet).
+//
+// Not written yet: the network transport between nodes and the Kafka RPCs
+// brokers use to reach the controller (issue: cluster).
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	pb "go.etcd.io/raft/v3/raftpb"
+
+	"github.com/rillmq/rill/replication/controller"
+	"github.com/rillmq/rill/replication/quorum"
+)
+
+// Config configures a node.
+type Config struct {
+	ID     uint64
+	Voters []uint64
+	// Tick is raft's tick (100 ms); elections take 10 ticks, heartbeats 1.
+	Tick time.Duration
+	// SessionTimeout is broker.session.timeout.ms (9 s).
+	SessionTimeout time.Duration
+	// Durable and Restore are the member's WAL and what it held.
+	Durable quorum.Storage
+	Restore *quorum.Restored
+	// Send delivers messages to peers (best effort).
+	Send func([]*pb.Message)
+	// Logf logs; nil discards.
+	Logf func(string, ...any)
+}
+
+// batch is one metadata log entry: records proposed together.
+type batch struct {
+	Nonce   string
+	Records []controller.Record
+}
+
+type request struct {
+	decide func(c *controller.Controller, now time.Time) ([]controller.Record, error)
+	done   chan error
+}
+
+// Node is a running controller node.
+type Node struct {
+	cfg    Config
+	member *quorum.Member
+	inbox  chan *pb.Message
+	reqs   chan request
+	stop   chan struct{}
+	done   chan struct{}
+
+	// mu guards image, which the loop changes and readers view.
+	mu    sync.RWMutex
+	image *controller.Image
+
+	active atomic.Bool
+
+	// loop-owned state
+	ctl      *controller.Controller
+	inflight string
+	waiting  []chan error
+	queued   []request
+	age      int
+}
+
+// Start runs a node.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Tick <= 0 {
+		cfg.Tick = 100 * time.Millisecond
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 9 * time.Second
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), stop: make(chan struct{}),
+		done: make(chan struct{}), image: controller.NewImage()}
+	m, err := quorum.New(quorum.Config{ID: cfg.ID, Peers: cfg.Voters, ElectionTicks: 10, HeartbeatTicks: 1,
+		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply})
+	if err != nil {
+		return nil, err
+	}
+	n.member = m
+	go n.loop()
+	return n, nil
+}
+
+// Deliver hands the node a message from a peer; it is dropped when the
+// inbox is full (raft retries).
+func (n *Node) Deliver(m *pb.Message) {
+	select {
+	case n.inbox <- m:
+	default:
+	}
+}
+
+// Stop ends the loop; pending requests fail.
+func (n *Node) Stop() {
+	close(n.stop)
+	<-n.done
+}
+
+// View calls fn with the current image; fn must not keep it.
+func (n *Node) View(fn func(*controller.Image)) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	fn(n.image)
+}
+
+// IsActive reports whether this node is the active controller.
+func (n *Node) IsActive() bool { return n.active.Load() }
+
+func (n *Node) loop() {
+	defer close(n.done)
+	t := time.NewTicker(n.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			n.fail(kerr.NotController)
+			return
+		case <-t.C:
+			n.member.Tick()
+			n.age++
+		case m := <-n.inbox:
+			_ = n.member.Step(m)
+		case r := <-n.reqs:
+			n.queued = append(n.queued, r)
+		}
+		n.drive()
+		n.decide()
+		n.drive()
+	}
+}
+
+func (n *Node) drive() {
+	msgs, err := n.member.Drive()
+	if err != nil {
+		n.cfg.Logf("controller %d: %v", n.cfg.ID, err)
+	}
+	if len(msgs) > 0 {
+		n.cfg.Send(msgs)
+	}
+}
+
+// fail answers every queued and waiting request with err.
+func (n *Node) fail(err error) {
+	for _, r := range n.queued {
+		r.done <- err
+	}
+	for _, w := range n.waiting {
+		w <- err
+	}
+	n.queued, n.waiting, n.inflight = nil, nil, ""
+}
+
+// decide runs the active controller: session expiry, then queued
+// requests, one batch in flight at a time.
+func (n *Node) decide() {
+	if !n.member.CaughtUp() {
+		if n.ctl != nil {
+			n.cfg.Logf("controller %d: no longer active", n.cfg.ID)
+			n.ctl = nil
+		}
+		n.active.Store(false)
+		n.fail(kerr.NotController)
+		return
+	}
+	n.active.Store(true)
+	now := time.Now()
+	if n.ctl == nil {
+		n.mu.RLock()
+		n.ctl = controller.New(n.image, n.cfg.SessionTimeout)
+		for id := range n.image.Brokers {
+			n.ctl.Touch(id, now)
+		}
+		n.mu.RUnlock()
+		n.cfg.Logf("controller %d: active", n.cfg.ID)
+	}
+	if n.inflight != "" {
+		if n.age > 100 { // the batch was lost with a leadership blip
+			n.fail(kerr.RequestTimedOut)
+		}
+		return
+	}
+	var recs []controller.Record
+	var waiting []chan error
+	n.mu.RLock()
+	recs = append(recs, n.ctl.Tick(now)...)
+	for _, r := range n.queued {
+		rs, err := r.decide(n.ctl, now)
+		switch {
+		case err != nil:
+			r.done <- err
+		case len(rs) == 0:
+			r.done <- nil
+		default:
+			recs = append(recs, rs...)
+			waiting = append(waiting, r.done)
+		}
+	}
+	n.mu.RUnlock()
+	n.queued = nil
+	if len(recs) == 0 {
+		return
+	}
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	b, err := json.Marshal(batch{Nonce: hex.EncodeToString(nonce), Records: recs})
+	if err == nil {
+		err = n.member.Propose(b)
+	}
+	if err != nil {
+		for _, w := range waiting {
+			w <- kerr.NotController
+		}
+		return
+	}
+	n.inflight, n.waiting, n.age = hex.EncodeToString(nonce), waiting, 0
+}
+
+// apply is the quorum's Apply: every node applies every committed batch.
+func (n *Node) apply(index uint64, data []byte) error {
+	var b batch
+	if err := json.Unmarshal(data, &b); err != nil {
+		return fmt.Errorf("metadata entry %d: %w", index, err)
+	}
+	n.mu.Lock()
+	for _, r := range b.Records {
+		if err := n.image.Apply(r); err != nil {
+			// Decided on a stale image by a deposed controller: skip it,
+			// as every node does, so images stay equal.
+			n.cfg.Logf("controller %d: entry %d: %v", n.cfg.ID, index, err)
+		}
+	}
+	n.mu.Unlock()
+	if b.Nonce != "" && b.Nonce == n.inflight {
+		for _, w := range n.waiting {
+			w <- nil
+		}
+		n.waiting, n.inflight = nil, ""
+	}
+	return nil
+}
+
+// call submits a decision and waits for its records to commit.
+func (n *Node) call(ctx context.Context, decide func(*controller.Controller, time.Time) ([]controller.Record, error)) error {
+	r := request{decide: decide, done: make(chan error, 1)}
+	select {
+	case n.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return kerr.NotController
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// RegisterBroker registers a broker (fenced until its first heartbeat).
+func (n *Node) RegisterBroker(ctx context.Context, b controller.BrokerInfo) error {
+	return n.call(ctx, func(c *controller.Controller, now time.Time) ([]controller.Record, error) {
+		return c.Register(b, now), nil
+	})
+}
+
+// Heartbeat keeps a broker's session.
+func (n *Node) Heartbeat(ctx context.Context, id int32) error {
+	return n.call(ctx, func(c *controller.Controller, now time.Time) ([]controller.Record, error) {
+		return c.Heartbeat(id, now)
+	})
+}
+
+// CreateTopic places and creates a topic.
+func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.CreateTopic(name, id, partitions, rf)
+	})
+}
+
+// AlterPartition applies a leader's ISR change.
+func (n *Node) AlterPartition(ctx context.Context, topic string, partition, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.AlterPartition(topic, partition, leader, leaderEpoch, partitionEpoch, isr)
+	})
+}
