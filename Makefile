@@ -6,13 +6,25 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run test test-short lint fuzz bench bench-compare bench-profile stress clients clean
+.PHONY: build run cluster test test-short lint fuzz bench bench-compare bench-profile stress clients clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rill
 
 run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+# Three nodes on 127.0.0.1 (Kafka on 9092-9094, controller quorum on
+# 19093-19095), data under ./data/nodeN. They form the controller quorum;
+# replicating partitions between them is not wired yet (docs/design/replication.md).
+VOTERS = 1@127.0.0.1:19093,2@127.0.0.1:19094,3@127.0.0.1:19095
+cluster: build
+	@mkdir -p data/node1 data/node2 data/node3
+	@trap 'kill 0' INT TERM; \
+	for i in 1 2 3; do \
+	  bin/rill serve --data-dir data/node$$i --listen 127.0.0.1:909$$((i+1)) \
+	    --set process.roles=broker,controller --set node.id=$$i --set controller.quorum.voters=$(VOTERS) & \
+	done; wait
 
 # Unit, model, crash and fuzz-corpus regression tests, with the race
 # detector, plus the lint checks.

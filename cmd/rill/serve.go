@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	stdlog "log"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -12,6 +13,7 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -95,10 +97,19 @@ func runServe(args []string) error {
 		eng.Close()
 		return err
 	}
+	host, port := advertised(srv, cfg)
+	stopController, err := startController(cfg, dir, host, port, logger)
+	if err != nil {
+		srv.Close()
+		broker.Close()
+		eng.Close()
+		return err
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
+	stopController()
 	srv.Close()
 	broker.Close()
 	if err := eng.Close(); err != nil {
@@ -106,4 +117,10 @@ func runServe(args []string) error {
 	}
 	logger.Printf("clean shutdown")
 	return nil
+}
+
+// advertised is the host and port clients are told to use.
+func advertised(srv netserver.Server, cfg *brokerConfig) (string, int32) {
+	a := srv.Addr().(*net.TCPAddr)
+	return cfg.get("advertised.host", a.IP.String()), int32(a.Port)
 }

@@ -254,7 +254,9 @@ func (n *Node) apply(index uint64, data []byte) error {
 			// Decided on a stale image by a deposed controller: skip it,
 			// as every node does, so images stay equal.
 			n.cfg.Logf("controller %d: entry %d: %v", n.cfg.ID, index, err)
+			continue
 		}
+		n.logRecord(r)
 	}
 	n.mu.Unlock()
 	if b.Nonce != "" && b.Nonce == n.inflight {
@@ -310,4 +312,21 @@ func (n *Node) AlterPartition(ctx context.Context, topic string, partition, lead
 	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
 		return c.AlterPartition(topic, partition, leader, leaderEpoch, partitionEpoch, isr)
 	})
+}
+
+// logRecord says what a committed record changed.
+func (n *Node) logRecord(r controller.Record) {
+	switch {
+	case r.RegisterBroker != nil:
+		n.cfg.Logf("metadata: broker %d registered at %s:%d", r.RegisterBroker.ID, r.RegisterBroker.Host, r.RegisterBroker.Port)
+	case r.FenceBroker != nil:
+		n.cfg.Logf("metadata: broker %d fenced", *r.FenceBroker)
+	case r.UnfenceBroker != nil:
+		n.cfg.Logf("metadata: broker %d unfenced", *r.UnfenceBroker)
+	case r.CreateTopic != nil:
+		n.cfg.Logf("metadata: topic %s created with %d partitions", r.CreateTopic.Name, len(r.CreateTopic.Partitions))
+	case r.PartitionChange != nil:
+		c := r.PartitionChange
+		n.cfg.Logf("metadata: %s-%d leader %d (epoch %d), isr %v", c.Topic, c.Partition, c.State.Leader, c.State.LeaderEpoch, c.State.ISR)
+	}
 }

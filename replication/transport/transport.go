@@ -1,6 +1,12 @@
-// Package transport carries raft messages between controller nodes over
-// TCP on the controller listener: each frame is a 4-byte big-endian length
-// and a protobuf raftpb.Message. Sending is best effort, as raft expects:
+// Package transport carries raft messages between controller nodes, and
+// brokers' requests to them, over TCP on the controller listener. Each
+// frame is a 4-byte big-endian length, a kind byte and a body:
+//
+//	kind 0  a protobuf raftpb.Message (one way)
+//	kind 1  a request for the node's Handle; answered on the same
+//	        connection by a kind 2 frame with Handle's reply
+//
+// Raft messages are best effort, as raft expects:
 // one connection per peer, dialled on demand, messages dropped (and the
 // connection redialled later) when a peer is down or its queue is full.
 // Frames larger than MaxFrame or that do not decode close the connection
@@ -9,6 +15,7 @@ package transport
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -27,7 +34,9 @@ const MaxFrame = 16 << 20
 type Transport struct {
 	ln      net.Listener
 	deliver func(*pb.Message)
-	logf    func(string, ...any)
+	// Handle answers requests (kind 1 frames); nil refuses them.
+	handle func([]byte) []byte
+	logf   func(string, ...any)
 
 	mu    sync.Mutex
 	peers map[uint64]*peer
@@ -41,9 +50,16 @@ type peer struct {
 	queue chan *pb.Message
 }
 
-// Listen serves addr and hands every received message to deliver; addrs
-// are the peers' controller addresses by node id.
-func Listen(addr string, addrs map[uint64]string, deliver func(*pb.Message), logf func(string, ...any)) (*Transport, error) {
+const (
+	kindRaft     = 0
+	kindRequest  = 1
+	kindResponse = 2
+)
+
+// Listen serves addr and hands every received message to deliver and
+// every request to handle; addrs are the peers' controller addresses by
+// node id.
+func Listen(addr string, addrs map[uint64]string, deliver func(*pb.Message), handle func([]byte) []byte, logf func(string, ...any)) (*Transport, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -51,7 +67,7 @@ func Listen(addr string, addrs map[uint64]string, deliver func(*pb.Message), log
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{ln: ln, deliver: deliver, logf: logf, peers: map[uint64]*peer{}, addrs: addrs, conns: map[net.Conn]struct{}{}}
+	t := &Transport{ln: ln, deliver: deliver, handle: handle, logf: logf, peers: map[uint64]*peer{}, addrs: addrs, conns: map[net.Conn]struct{}{}}
 	t.wg.Add(1)
 	go t.accept()
 	return t, nil
@@ -89,27 +105,90 @@ func (t *Transport) read(c net.Conn) {
 		c.Close()
 	}()
 	r := bufio.NewReaderSize(c, 64<<10)
-	var size [4]byte
 	for {
-		if _, err := io.ReadFull(r, size[:]); err != nil {
+		kind, body, err := readFrame(r)
+		if err != nil {
+			if err != io.EOF {
+				t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
+			}
 			return
 		}
-		n := binary.BigEndian.Uint32(size[:])
-		if n > MaxFrame {
-			t.logf("controller transport: closing %s: %d-byte frame", c.RemoteAddr(), n)
+		switch kind {
+		case kindRaft:
+			m := new(pb.Message)
+			if err := proto.Unmarshal(body, m); err != nil {
+				t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
+				return
+			}
+			t.deliver(m)
+		case kindRequest:
+			if t.handle == nil {
+				return
+			}
+			w := bufio.NewWriter(c)
+			if writeFrame(w, kindResponse, t.handle(body)) != nil || w.Flush() != nil {
+				return
+			}
+		default:
+			t.logf("controller transport: closing %s: frame kind %d", c.RemoteAddr(), kind)
 			return
 		}
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return
-		}
-		m := new(pb.Message)
-		if err := proto.Unmarshal(buf, m); err != nil {
-			t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
-			return
-		}
-		t.deliver(m)
 	}
+}
+
+func readFrame(r io.Reader) (byte, []byte, error) {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(size[:])
+	if n < 1 || n > MaxFrame {
+		return 0, nil, fmt.Errorf("%d-byte frame", n)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return 0, nil, err
+	}
+	return buf[0], buf[1:], nil
+}
+
+func writeFrame(w io.Writer, kind byte, body []byte) error {
+	if len(body)+1 > MaxFrame {
+		return fmt.Errorf("controller transport: %d-byte frame", len(body)+1)
+	}
+	var hdr [5]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(body)+1))
+	hdr[4] = kind
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+// Call sends one request to addr on its own connection and returns the
+// reply.
+func Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	if err := writeFrame(c, kindRequest, req); err != nil {
+		return nil, err
+	}
+	kind, body, err := readFrame(bufio.NewReader(c))
+	if err != nil {
+		return nil, err
+	}
+	if kind != kindResponse {
+		return nil, fmt.Errorf("controller transport: reply of kind %d", kind)
+	}
+	return body, nil
 }
 
 // Send queues messages to their peers.
@@ -183,16 +262,7 @@ func (t *Transport) writeFrame(w *bufio.Writer, m *pb.Message) error {
 	if err != nil {
 		return err
 	}
-	if len(b) > MaxFrame {
-		return fmt.Errorf("controller transport: %d-byte message", len(b))
-	}
-	var size [4]byte
-	binary.BigEndian.PutUint32(size[:], uint32(len(b)))
-	if _, err := w.Write(size[:]); err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
+	return writeFrame(w, kindRaft, b)
 }
 
 // Close stops listening, closes connections and ends the writers.

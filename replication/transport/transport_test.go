@@ -40,7 +40,7 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 			if n := target.Load(); n != nil {
 				n.Deliver(m)
 			}
-		}, t.Logf)
+		}, nil, t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}

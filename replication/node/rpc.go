@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rillmq/rill/replication/controller"
+)
+
+// BrokerRequest is what a broker asks a controller node (JSON on the
+// controller listener, see package transport).
+type BrokerRequest struct {
+	// Op is "register" or "heartbeat".
+	Op     string
+	Broker controller.BrokerInfo
+}
+
+// BrokerReply answers it with a Kafka error code (0: done;
+// NOT_CONTROLLER: ask another node).
+type BrokerReply struct {
+	ErrorCode int16
+}
+
+// HandleRPC answers a broker's request; it is the transport's Handle.
+func (n *Node) HandleRPC(data []byte) []byte {
+	var req BrokerRequest
+	reply := func(err error) []byte {
+		r := BrokerReply{}
+		if err != nil {
+			var ke *kerr.Error
+			if errors.As(err, &ke) {
+				r.ErrorCode = ke.Code
+			} else {
+				r.ErrorCode = kerr.RequestTimedOut.Code
+			}
+		}
+		b, _ := json.Marshal(r)
+		return b
+	}
+	if err := json.Unmarshal(data, &req); err != nil {
+		return reply(kerr.InvalidRequest)
+	}
+	if !n.IsActive() {
+		return reply(kerr.NotController)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	switch req.Op {
+	case "register":
+		return reply(n.RegisterBroker(ctx, req.Broker))
+	case "heartbeat":
+		return reply(n.Heartbeat(ctx, req.Broker.ID))
+	}
+	return reply(kerr.InvalidRequest)
+}
+
+// Caller sends one request to a controller address (transport.Call).
+type Caller func(ctx context.Context, addr string, req []byte) ([]byte, error)
+
+// RunBroker keeps a broker registered with the active controller, found
+// by asking the controller nodes in turn, and heartbeats every interval
+// until ctx ends.
+func RunBroker(ctx context.Context, info controller.BrokerInfo, controllers []string, interval time.Duration, call Caller, logf func(string, ...any)) {
+	registered := false
+	next := 0
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		op := "heartbeat"
+		if !registered {
+			op = "register"
+		}
+		b, _ := json.Marshal(BrokerRequest{Op: op, Broker: info})
+		for tries := 0; tries < len(controllers); tries++ {
+			addr := controllers[next%len(controllers)]
+			cctx, cancel := context.WithTimeout(ctx, interval)
+			resp, err := call(cctx, addr, b)
+			cancel()
+			var r BrokerReply
+			if err == nil {
+				err = json.Unmarshal(resp, &r)
+			}
+			if err != nil || r.ErrorCode == kerr.NotController.Code {
+				next++
+				continue
+			}
+			switch {
+			case r.ErrorCode == 0 && !registered:
+				registered = true
+				logf("broker %d registered with the controller at %s", info.ID, addr)
+			case r.ErrorCode == kerr.BrokerIDNotRegistered.Code:
+				registered = false
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
