@@ -94,6 +94,8 @@ func FuzzGroupLoad(f *testing.F) {
 		Assignments: map[string][]byte{r.MemberID: []byte("a")}})
 	c.CommitOffsets("g", r.Generation, r.MemberID, nil, []group.OffsetCommit{{TopicPartition: group.TopicPartition{Topic: "t", Partition: 0}, Offset: 9, Metadata: "m"}})
 	c.CommitOffsets("solo", -1, "", nil, []group.OffsetCommit{{TopicPartition: group.TopicPartition{Topic: "t", Partition: 1}, Offset: 3}})
+	// A KIP-848 group's snapshot record.
+	c.ConsumerHeartbeat(group.ConsumerHeartbeat{Group: "next", MemberID: "m", SubscribedTopics: []string{"t"}})
 	f.Add(joinRecords(seed.recs))
 	f.Add(joinRecords(append(seed.recs, group.Record{Key: seed.recs[0].Key})))
 	f.Fuzz(func(t *testing.T, data []byte) {
