@@ -191,10 +191,14 @@ func Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
 	return body, nil
 }
 
-// Send queues messages to their peers.
+// Send queues messages to their peers. It holds the lock while queueing
+// (never blocking: a full queue drops the message) so Close cannot close a
+// queue under it.
 func (t *Transport) Send(msgs []*pb.Message) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, m := range msgs {
-		p := t.peer(m.GetTo())
+		p := t.peerLocked(m.GetTo())
 		if p == nil {
 			continue
 		}
@@ -205,9 +209,7 @@ func (t *Transport) Send(msgs []*pb.Message) {
 	}
 }
 
-func (t *Transport) peer(id uint64) *peer {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+func (t *Transport) peerLocked(id uint64) *peer {
 	if t.done {
 		return nil
 	}
