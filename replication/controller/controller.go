@@ -155,7 +155,7 @@ func (c *Controller) AlterPartition(topic string, partition, leader, leaderEpoch
 }
 
 // CreateTopic places a new topic's replicas on unfenced brokers.
-func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, replicationFactor int16) ([]Record, error) {
+func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, replicationFactor int16, configs map[string]string) ([]Record, error) {
 	if _, ok := c.image.Topics[name]; ok {
 		return nil, kerr.TopicAlreadyExists
 	}
@@ -166,7 +166,7 @@ func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, rep
 	if partitions <= 0 {
 		return nil, kerr.InvalidPartitions
 	}
-	t := TopicInfo{Name: name, ID: id}
+	t := TopicInfo{Name: name, ID: id, Configs: configs}
 	for p := int32(0); p < partitions; p++ {
 		var replicas []int32
 		for r := 0; r < int(replicationFactor); r++ {

@@ -60,7 +60,7 @@ func (cl *cluster) partition(p int32) PartitionState {
 
 func TestPlacementSpreadsLeadersAndRacks(t *testing.T) {
 	cl := newCluster(t, "a", "a", "b", "b")
-	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 8, 2)
+	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 8, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +82,14 @@ func TestPlacementSpreadsLeadersAndRacks(t *testing.T) {
 			t.Fatalf("leaders not spread: %v", leads)
 		}
 	}
-	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5); !errors.Is(err, kerr.InvalidReplicationFactor) {
+	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5, nil); !errors.Is(err, kerr.InvalidReplicationFactor) {
 		t.Fatalf("rf above live brokers: %v", err)
 	}
 }
 
 func TestFencingMovesLeadershipWithinTheISR(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	lead := s.Leader
@@ -130,7 +130,7 @@ func TestFencingMovesLeadershipWithinTheISR(t *testing.T) {
 
 func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	shrunk := []int32{s.Leader}
@@ -159,7 +159,7 @@ func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
 
 func TestPreferredLeaderElection(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 3, 3)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 3, 3, nil)
 	cl.commit(recs)
 	pref := cl.partition(0).Replicas[0]
 	cl.commit(cl.c.Fence(pref))

@@ -34,6 +34,8 @@ type TopicInfo struct {
 	Name       string
 	ID         [16]byte
 	Partitions []PartitionState
+	// Configs are the topic's config overrides.
+	Configs map[string]string `json:",omitempty"`
 }
 
 // Record is one metadata log entry; exactly one field is set.

@@ -113,12 +113,18 @@ func NewTopicID() [16]byte {
 
 // Create adds a topic with a fresh ID and returns it.
 func (s *Store) Create(name string, partitions int32, configs map[string]string) (Topic, error) {
+	return s.CreateWithID(name, NewTopicID(), partitions, configs)
+}
+
+// CreateWithID adds a topic whose ID was chosen elsewhere (by the cluster
+// controller, so every broker knows the topic by the same ID).
+func (s *Store) CreateWithID(name string, id [16]byte, partitions int32, configs map[string]string) (Topic, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.topics[name]; ok {
 		return Topic{}, ErrTopicExists
 	}
-	t := Topic{Name: name, ID: NewTopicID(), Partitions: partitions, Configs: maps.Clone(configs)}
+	t := Topic{Name: name, ID: id, Partitions: partitions, Configs: maps.Clone(configs)}
 	s.topics[name] = t
 	s.byID[t.ID] = name
 	if err := s.persistLocked(); err != nil {

@@ -76,6 +76,7 @@ type Node struct {
 	image *controller.Image
 
 	active atomic.Bool
+	leader atomic.Uint64
 
 	// loop-owned state
 	ctl      *controller.Controller
@@ -157,6 +158,7 @@ func (n *Node) loop() {
 }
 
 func (n *Node) drive() {
+	n.leader.Store(n.member.Leader())
 	msgs, err := n.member.Drive()
 	if err != nil {
 		n.cfg.Logf("controller %d: %v", n.cfg.ID, err)
@@ -301,11 +303,15 @@ func (n *Node) Heartbeat(ctx context.Context, id int32) error {
 }
 
 // CreateTopic places and creates a topic.
-func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16) error {
+func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string) error {
 	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
-		return c.CreateTopic(name, id, partitions, rf)
+		return c.CreateTopic(name, id, partitions, rf, configs)
 	})
 }
+
+// Leader is the node id of the active controller as this node knows it
+// (0: none known).
+func (n *Node) Leader() uint64 { return n.leader.Load() }
 
 // AlterPartition applies a leader's ISR change.
 func (n *Node) AlterPartition(ctx context.Context, topic string, partition, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {

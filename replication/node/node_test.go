@@ -189,7 +189,7 @@ func TestControllerFailoverAndBrokerFencing(t *testing.T) {
 		}
 		return true
 	})
-	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "t", [16]byte{1}, 3, 3) })
+	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "t", [16]byte{1}, 3, 3, nil) })
 	c.converged(func(im *controller.Image) bool { return im.Topics["t"] != nil })
 
 	// The active controller dies; another takes over and keeps serving.
@@ -199,7 +199,7 @@ func TestControllerFailoverAndBrokerFencing(t *testing.T) {
 			c.kill(id)
 		}
 	}
-	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "u", [16]byte{2}, 1, 3) })
+	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "u", [16]byte{2}, 1, 3, nil) })
 	im := c.converged(func(im *controller.Image) bool { return im.Topics["u"] != nil })
 	for _, b := range im.Brokers {
 		if b.Fenced {

@@ -14,9 +14,19 @@ import (
 // BrokerRequest is what a broker asks a controller node (JSON on the
 // controller listener, see package transport).
 type BrokerRequest struct {
-	// Op is "register" or "heartbeat".
+	// Op is "register", "heartbeat" or "create-topic".
 	Op     string
 	Broker controller.BrokerInfo
+	Topic  *TopicRequest `json:",omitempty"`
+}
+
+// TopicRequest is a topic to create.
+type TopicRequest struct {
+	Name              string
+	ID                [16]byte
+	Partitions        int32
+	ReplicationFactor int16
+	Configs           map[string]string
 }
 
 // BrokerReply answers it with a Kafka error code (0: done;
@@ -54,6 +64,12 @@ func (n *Node) HandleRPC(data []byte) []byte {
 		return reply(n.RegisterBroker(ctx, req.Broker))
 	case "heartbeat":
 		return reply(n.Heartbeat(ctx, req.Broker.ID))
+	case "create-topic":
+		if req.Topic == nil {
+			return reply(kerr.InvalidRequest)
+		}
+		t := req.Topic
+		return reply(n.CreateTopic(ctx, t.Name, t.ID, t.Partitions, t.ReplicationFactor, t.Configs))
 	}
 	return reply(kerr.InvalidRequest)
 }
