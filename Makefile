@@ -15,8 +15,9 @@ run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --listen $(LISTEN)
 
 # Three nodes on 127.0.0.1 (Kafka on 9092-9094, controller quorum on
-# 19093-19095), data under ./data/nodeN. They form the controller quorum;
-# replicating partitions between them is not wired yet (docs/design/replication.md).
+# 19093-19095), data under ./data/nodeN. They form the controller quorum and
+# spread topics over the three brokers; partitions are not replicated yet, so
+# topics have replication factor 1 (docs/design/replication.md).
 VOTERS = 1@127.0.0.1:19093,2@127.0.0.1:19094,3@127.0.0.1:19095
 cluster: build
 	@mkdir -p data/node1 data/node2 data/node3

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	stdlog "log"
 	"path/filepath"
@@ -11,9 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
 	"github.com/rillmq/rill/replication/quorum"
@@ -40,9 +43,12 @@ func parseVoters(s string) (map[uint64]string, error) {
 // controller.quorum.voters; its metadata log lives in
 // <data>/__cluster_metadata. The returned function stops both.
 //
-// The brokers do not act on the metadata yet: they still serve as single
-// brokers (docs/design/replication.md).
-func startController(cfg *brokerConfig, dataDir, host string, port int32, logger *stdlog.Logger) (func(), error) {
+// With both roles the broker serves from the cluster metadata
+// (handler.SetCluster): Metadata, leadership and topic creation follow the
+// controller, and a reconciler creates the topics and partitions assigned
+// to this broker as they appear. Partitions are not replicated yet
+// (docs/design/replication.md).
+func startController(cfg *brokerConfig, dataDir, host string, port int32, broker *handler.Broker, logger *stdlog.Logger) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
 	if !strings.Contains(roles, "controller") {
 		return func() {}, nil
@@ -114,9 +120,17 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, logger
 			addrs = append(addrs, voters[v])
 		}
 		info := controller.BrokerInfo{ID: int32(id), Host: host, Port: port, Rack: cfg.get("broker.rack", "")}
+		view := &clusterView{self: int32(id), node: n, controllers: addrs}
+		broker.SetCluster(view)
+		reconciled := make(chan struct{})
+		go func() {
+			defer close(reconciled)
+			reconcileTopics(ctx, view, broker, logger)
+		}()
 		go func() {
 			defer close(done)
 			node.RunBroker(ctx, info, addrs, time.Duration(heartbeat)*time.Millisecond, transport.Call, logger.Printf)
+			<-reconciled
 		}()
 	} else {
 		close(done)
@@ -128,4 +142,115 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, logger
 		tr.Close()
 		wal.Close()
 	}, nil
+}
+
+// clusterView is handler.Cluster over this node's metadata image.
+type clusterView struct {
+	self        int32
+	node        *node.Node
+	controllers []string
+}
+
+func (v *clusterView) Self() int32 { return v.self }
+
+func (v *clusterView) Brokers() []handler.ClusterBroker {
+	var out []handler.ClusterBroker
+	v.node.View(func(im *controller.Image) {
+		for _, b := range im.Brokers {
+			if !b.Fenced {
+				out = append(out, handler.ClusterBroker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})
+			}
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (v *clusterView) ControllerID() int32 {
+	if id := v.node.Leader(); id != 0 {
+		return int32(id)
+	}
+	return -1
+}
+
+func (v *clusterView) Partition(topic string, p int32) (handler.ClusterPartition, bool) {
+	var cp handler.ClusterPartition
+	var ok bool
+	v.node.View(func(im *controller.Image) {
+		var s controller.PartitionState
+		if s, ok = im.Partition(topic, p); ok {
+			cp = handler.ClusterPartition{Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, Replicas: s.Replicas, ISR: s.ISR}
+		}
+	})
+	return cp, ok
+}
+
+// CreateTopic asks the controllers in turn until the active one answers.
+func (v *clusterView) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string) error {
+	req, _ := json.Marshal(node.BrokerRequest{Op: "create-topic", Topic: &node.TopicRequest{Name: name, ID: id, Partitions: partitions,
+		ReplicationFactor: rf, Configs: configs}})
+	for {
+		for _, addr := range v.controllers {
+			resp, err := transport.Call(ctx, addr, req)
+			if err != nil {
+				continue
+			}
+			var r node.BrokerReply
+			if json.Unmarshal(resp, &r) != nil || r.ErrorCode == kerr.NotController.Code {
+				continue
+			}
+			return kerr.ErrorForCode(r.ErrorCode)
+		}
+		select {
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// reconcileTopics creates, as they appear in the cluster metadata, the
+// topics and this broker's partitions of them.
+func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker, logger *stdlog.Logger) {
+	done := map[string]bool{}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		type want struct {
+			name    string
+			id      [16]byte
+			parts   int32
+			configs map[string]string
+			local   []int32
+		}
+		var todo []want
+		v.node.View(func(im *controller.Image) {
+			for name, ti := range im.Topics {
+				if done[name] {
+					continue
+				}
+				w := want{name: name, id: ti.ID, parts: int32(len(ti.Partitions)), configs: ti.Configs}
+				for i, p := range ti.Partitions {
+					for _, r := range p.Replicas {
+						if r == v.self {
+							w.local = append(w.local, int32(i))
+						}
+					}
+				}
+				todo = append(todo, w)
+			}
+		})
+		for _, w := range todo {
+			if err := broker.EnsureTopic(w.name, w.id, w.parts, w.configs, w.local); err != nil {
+				logger.Printf("cluster: topic %s: %v", w.name, err)
+				continue
+			}
+			done[w.name] = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

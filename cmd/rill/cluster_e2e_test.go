@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Three `rill serve` processes with process.roles=broker,controller form a
@@ -85,6 +91,116 @@ func TestControllerQuorumFailover(t *testing.T) {
 	})
 	// Its replayed log agrees: it saw its own fencing.
 	waitLog("the restarted node replaying its fencing", allSay(fmt.Sprintf("metadata: broker %d fenced", first), first-1))
+	for _, b := range bs {
+		b.stop()
+	}
+}
+
+// Three nodes serve one cluster from the controller's metadata: a topic
+// created through any broker has its partitions spread over all three,
+// every broker answers Metadata alike, clients produce to and consume
+// (with a consumer group, coordinated by the leader of its offsets
+// partition) from the leaders. Replication factors above 1 are refused
+// until partitions are replicated.
+func TestClusterServesFromControllerMetadata(t *testing.T) {
+	ports := []string{freePort(t), freePort(t), freePort(t)}
+	voters := fmt.Sprintf("1@%s,2@%s,3@%s", ports[0], ports[1], ports[2])
+	var bs []*broker
+	for i := 0; i < 3; i++ {
+		bs = append(bs, startBroker(t, t.TempDir(), "--set", "process.roles=broker,controller", "--set", fmt.Sprintf("node.id=%d", i+1),
+			"--set", "controller.quorum.voters="+voters, "--set", "broker.heartbeat.interval.ms=200",
+			"--set", "group.initial.rebalance.delay.ms=0"))
+	}
+	seeds := kgo.SeedBrokers(bs[0].addr, bs[1].addr, bs[2].addr)
+	ctx := context.Background()
+	// kadm caches metadata per client: polls use a fresh client each time.
+	fresh := func(addr string) *kadm.Client {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return kadm.NewClient(cl)
+	}
+	adm := fresh(bs[0].addr)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := fresh(bs[0].addr).BrokerMetadata(ctx)
+		if err == nil && len(m.Brokers) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var logs strings.Builder
+			for i, b := range bs {
+				fmt.Fprintf(&logs, "--- node %d\n%s", i+1, b.log())
+			}
+			t.Fatalf("brokers never all registered: %+v %v\n%s", m, err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if res, _ := adm.CreateTopic(ctx, 3, 3, nil, "replicated"); !errors.Is(res.Err, kerr.InvalidReplicationFactor) {
+		t.Fatalf("replication factor 3: %v", res.Err)
+	}
+	if res, err := adm.CreateTopic(ctx, 6, 1, nil, "spread"); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	leaders := map[int32]int{}
+	var want map[int32]int32
+	for i, b := range bs {
+		// Each broker learns the topic when its copy of the metadata log
+		// does: wait for it, then it must agree with the others.
+		got := map[int32]int32{}
+		for wait := time.Now().Add(10 * time.Second); len(got) != 6; {
+			td, err := fresh(b.addr).ListTopics(ctx, "spread")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range td["spread"].Partitions {
+				got[p.Partition] = p.Leader
+			}
+			if len(got) != 6 && time.Now().After(wait) {
+				t.Fatalf("broker %d sees %v", i+1, got)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if i == 0 {
+			want = got
+			for _, l := range got {
+				leaders[l]++
+			}
+		} else if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("broker %d answers leaders %v, broker 1 %v", i+1, got, want)
+		}
+	}
+	if len(leaders) != 3 || leaders[1] != 2 || leaders[2] != 2 || leaders[3] != 2 {
+		t.Fatalf("leaders not spread: %v", leaders)
+	}
+	prod := client(t, bs[0].addr, seeds, kgo.DefaultProduceTopic("spread"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	const n = 600
+	for i := 0; i < n; i++ {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("v%d", i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons := client(t, bs[0].addr, seeds, kgo.ConsumerGroup("spread-readers"), kgo.ConsumeTopics("spread"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	seen := map[string]bool{}
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for len(seen) < n {
+		fs := cons.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("consumed %d of %d", len(seen), n)
+		}
+		fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)] = true })
+		if err := cons.CommitUncommittedOffsets(cctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lags, err := adm.Lag(ctx, "spread-readers")
+	if err != nil || lags["spread-readers"].Lag.Total() != 0 {
+		t.Fatalf("lag after consuming everything: %+v %v", lags, err)
+	}
 	for _, b := range bs {
 		b.stop()
 	}

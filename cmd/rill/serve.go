@@ -98,7 +98,7 @@ func runServe(args []string) error {
 		return err
 	}
 	host, port := advertised(srv, cfg)
-	stopController, err := startController(cfg, dir, host, port, logger)
+	stopController, err := startController(cfg, dir, host, port, broker, logger)
 	if err != nil {
 		srv.Close()
 		broker.Close()

@@ -3,7 +3,9 @@ package handler
 // Metadata (key 3), v0-v13.
 //
 // One broker: it is every partition's leader (epoch 0), sole replica and
-// ISR, and the controller. Topic IDs are real (v10+). A null topic list
+// ISR, and the controller. In a cluster (cluster.go) the brokers, leaders,
+// replicas, ISR and controller come from the cluster metadata, and a
+// partition without a leader is LEADER_NOT_AVAILABLE. Topic IDs are real (v10+). A null topic list
 // means all topics (v1+; v0's empty list also means all). Requested topics
 // that do not exist are created when the request allows it (v4+ field,
 // always for v0-v3) and auto.create.topics.enable is on; otherwise they are
@@ -23,6 +25,18 @@ func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
 	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: b.cfg.NodeID, Host: host, Port: port}}
 	resp.ClusterID = kmsg.StringPtr(b.cfg.ClusterID)
 	resp.ControllerID = b.cfg.NodeID
+	if c := b.clusterView(); c != nil {
+		resp.Brokers = nil
+		for _, cb := range c.Brokers() {
+			br := kmsg.NewMetadataResponseBroker()
+			br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
+			if cb.Rack != "" {
+				br.Rack = kmsg.StringPtr(cb.Rack)
+			}
+			resp.Brokers = append(resp.Brokers, br)
+		}
+		resp.ControllerID = c.ControllerID()
+	}
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		for _, t := range b.catalog.List() {
@@ -38,7 +52,7 @@ func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
 			t, ok = b.catalog.Get(*rt.Topic)
 			if !ok && autoCreate {
 				if err := validTopicName(*rt.Topic); err == nil {
-					_, err := b.createTopic(*rt.Topic, b.cfg.NumPartitions, nil)
+					_, err := b.createTopicAnywhere(*rt.Topic, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil)
 					if err == nil {
 						b.logf("auto-created topic %s with %d partitions (metadata v%d)", *rt.Topic, b.cfg.NumPartitions, req.Version)
 					}
@@ -77,6 +91,7 @@ func (b *Broker) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	st.Topic = kmsg.StringPtr(t.Name)
 	st.TopicID = t.ID
 	st.IsInternal = len(t.Name) > 2 && t.Name[:2] == "__"
+	c := b.clusterView()
 	for p := int32(0); p < t.Partitions; p++ {
 		sp := kmsg.NewMetadataResponseTopicPartition()
 		sp.Partition = p
@@ -84,6 +99,15 @@ func (b *Broker) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 		sp.LeaderEpoch = 0
 		sp.Replicas = []int32{b.cfg.NodeID}
 		sp.ISR = []int32{b.cfg.NodeID}
+		if c != nil {
+			cp, ok := c.Partition(t.Name, p)
+			if !ok || cp.Leader < 0 {
+				sp.ErrorCode = kerr.LeaderNotAvailable.Code
+				sp.Leader, sp.Replicas, sp.ISR = -1, cp.Replicas, cp.ISR
+			} else {
+				sp.Leader, sp.LeaderEpoch, sp.Replicas, sp.ISR = cp.Leader, cp.LeaderEpoch, cp.Replicas, cp.ISR
+			}
+		}
 		st.Partitions = append(st.Partitions, sp)
 	}
 	return st

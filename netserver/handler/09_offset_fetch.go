@@ -92,6 +92,11 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 			}
 			sg := kmsg.NewOffsetFetchResponseGroup()
 			sg.Group = rg.Group
+			if !b.groups.Owns(rg.Group) {
+				sg.ErrorCode = kerr.NotCoordinator.Code
+				resp.Groups = append(resp.Groups, sg)
+				continue
+			}
 			if rg.MemberID != nil {
 				if err := b.groups.CheckMemberEpoch(rg.Group, *rg.MemberID, rg.MemberEpoch); err != nil {
 					sg.ErrorCode = errorCode(err)
@@ -120,6 +125,10 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 		for _, rt := range req.Topics {
 			topics = append(topics, fetchTopic{name: rt.Topic, partitions: rt.Partitions})
 		}
+	}
+	if !b.groups.Owns(req.Group) {
+		resp.ErrorCode = kerr.NotCoordinator.Code
+		return resp
 	}
 	topics, parts := b.fetchOffsets(req.Group, topics, false)
 	for i, ft := range topics {

@@ -2,7 +2,8 @@ package handler
 
 // FindCoordinator (key 10), v0-v6.
 //
-// Every group's coordinator is this broker. Looking one up creates the
+// Every group's coordinator is this broker; in a cluster, the leader of
+// the group's offsets-topic partition. Looking one up creates the
 // offsets topic when it does not exist yet, as Kafka does; if that fails
 // the answer is COORDINATOR_NOT_AVAILABLE. v4+ batches keys
 // (CoordinatorKeys) and answers each. Transaction coordinators (key type 1)
@@ -12,6 +13,8 @@ package handler
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/replication/group"
 )
 
 func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response {
@@ -36,6 +39,19 @@ func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response
 			return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
 		}
 		c.NodeID, c.Host, c.Port = b.cfg.NodeID, host, port
+		if cl := b.clusterView(); cl != nil {
+			cp, ok := cl.Partition(OffsetsTopic, group.PartitionFor(key, b.cfg.Groups.OffsetsPartitions))
+			if !ok || cp.Leader < 0 {
+				return fail(kerr.CoordinatorNotAvailable, "the group's offsets partition has no leader")
+			}
+			for _, br := range cl.Brokers() {
+				if br.ID == cp.Leader {
+					c.NodeID, c.Host, c.Port = br.ID, br.Host, br.Port
+					return c
+				}
+			}
+			return fail(kerr.CoordinatorNotAvailable, "the group's coordinator is not alive")
+		}
 		return c
 	}
 	if req.Version >= 4 {

@@ -28,7 +28,9 @@ func (b *Broker) describeGroups(req *kmsg.DescribeGroupsRequest) kmsg.Response {
 		d, ok := b.groups.Describe(id)
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = id, string(d.State), d.ProtocolType, d.Protocol
-		if !ok && req.Version >= 6 {
+		if !b.groups.Owns(id) {
+			rg.ErrorCode, rg.State = kerr.NotCoordinator.Code, ""
+		} else if !ok && req.Version >= 6 {
 			rg.ErrorCode = kerr.GroupIDNotFound.Code
 			rg.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("group %s not found", id))
 		}

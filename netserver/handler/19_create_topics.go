@@ -89,7 +89,7 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 			rf = int16(len(rt.ReplicaAssignment[0].Replicas))
 			bad := false
 			for i, a := range rt.ReplicaAssignment {
-				if a.Partition != int32(i) || len(a.Replicas) != 1 || a.Replicas[0] != b.cfg.NodeID {
+				if a.Partition != int32(i) || len(a.Replicas) != 1 || a.Replicas[0] != b.cfg.NodeID || b.clusterView() != nil {
 					bad = true
 				}
 			}
@@ -134,7 +134,7 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 			continue
 		}
 		if !req.ValidateOnly {
-			t, err := b.createTopic(rt.Topic, parts, configs)
+			t, err := b.createTopicAnywhere(rt.Topic, parts, rf, configs)
 			if err != nil {
 				fail(toKerr(err), err.Error())
 				continue

@@ -33,6 +33,11 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	for _, tg := range targets {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = tg.name, tg.id
+		if e := b.refuseInCluster(); e != nil {
+			st.ErrorCode, st.ErrorMessage = e.Code, kmsg.StringPtr("topic deletion does not go through the cluster controller yet")
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		var t metadata.Topic
 		var ok bool
 		if tg.name != nil {

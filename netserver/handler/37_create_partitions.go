@@ -32,6 +32,9 @@ func (b *Broker) createPartitions(req *kmsg.CreatePartitionsRequest) kmsg.Respon
 }
 
 func (b *Broker) addPartitions(rt kmsg.CreatePartitionsRequestTopic, validateOnly bool) (*kerr.Error, string) {
+	if e := b.refuseInCluster(); e != nil {
+		return e, "adding partitions does not go through the cluster controller yet"
+	}
 	b.topicMu.Lock()
 	defer b.topicMu.Unlock()
 	t, ok := b.catalog.Get(rt.Topic)

@@ -15,6 +15,18 @@ func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response
 		resp.EndpointType = 1
 	}
 	resp.ClusterAuthorizedOperations = -2147483648
+	if c := b.clusterView(); c != nil {
+		resp.ControllerID = c.ControllerID()
+		for _, cb := range c.Brokers() {
+			br := kmsg.NewDescribeClusterResponseBroker()
+			br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
+			if cb.Rack != "" {
+				br.Rack = kmsg.StringPtr(cb.Rack)
+			}
+			resp.Brokers = append(resp.Brokers, br)
+		}
+		return resp
+	}
 	br := kmsg.NewDescribeClusterResponseBroker()
 	br.NodeID = b.cfg.NodeID
 	br.Host, br.Port = b.endpoint()

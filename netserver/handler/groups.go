@@ -47,7 +47,7 @@ func (b *Broker) ensureOffsetsTopic() error {
 	if _, ok := b.catalog.Get(OffsetsTopic); ok {
 		return nil
 	}
-	_, err := b.createTopic(OffsetsTopic, b.cfg.Groups.OffsetsPartitions, offsetsTopicConfigs())
+	_, err := b.createTopicAnywhere(OffsetsTopic, b.cfg.Groups.OffsetsPartitions, 1, offsetsTopicConfigs())
 	if errors.Is(err, metadata.ErrTopicExists) {
 		return nil // created concurrently
 	}
@@ -86,6 +86,9 @@ func (s offsetsStore) Load(p int32, fn func(group.Record) error) error {
 		return nil
 	}
 	l, err := s.b.engine.Partition(engine.TopicPartition{Topic: OffsetsTopic, Partition: p})
+	if errors.Is(err, engine.ErrUnknownPartition) {
+		return nil // in a cluster, another broker holds it
+	}
 	if err != nil {
 		return err
 	}
@@ -151,6 +154,18 @@ func (b *Broker) Close() {
 		b.stopGroups()
 		b.stopGroups = nil
 	}
+}
+
+// ownsOffsetsPartition reports whether this broker coordinates the groups
+// of an offsets-topic partition: always on one broker; in a cluster, when
+// it leads that partition.
+func (b *Broker) ownsOffsetsPartition(p int32) bool {
+	c := b.clusterView()
+	if c == nil {
+		return true
+	}
+	cp, ok := c.Partition(OffsetsTopic, p)
+	return ok && cp.Leader == c.Self()
 }
 
 // errorCode is the wire code of a coordinator outcome.

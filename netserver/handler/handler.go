@@ -64,6 +64,8 @@ type Broker struct {
 	stopGroups func()
 	// advertised is the host and port clients are told to use.
 	advertised atomic.Pointer[endpoint]
+	// cluster is set on a broker of a multi-node cluster.
+	cluster atomic.Pointer[clusterHolder]
 }
 
 // New returns a Broker.
@@ -77,6 +79,7 @@ func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(stri
 	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
 	gc := cfg.Groups
 	gc.Topics = catalogTopics{catalog}
+	gc.Owns = b.ownsOffsetsPartition
 	b.groups = group.New(gc, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
@@ -197,6 +200,9 @@ func Supports(key, version int16) bool {
 func (b *Broker) partitionLog(t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
 	if !known || partition < 0 || partition >= t.Partitions {
 		return nil, kerr.UnknownTopicOrPartition
+	}
+	if e := b.leaderHere(t.Name, partition); e != nil {
+		return nil, e
 	}
 	l, err := b.engine.Partition(engine.TopicPartition{Topic: t.Name, Partition: partition})
 	if err != nil {

@@ -161,6 +161,8 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 	switch {
 	case req.Group == "":
 		return fail(kerr.InvalidGroupID, "group id is empty")
+	case !c.Owns(req.Group):
+		return fail(kerr.NotCoordinator, "")
 	case req.MemberEpoch < -2:
 		return fail(kerr.InvalidRequest, "member epoch below -2")
 	case req.MemberEpoch == 0 && req.SubscribedTopics == nil && req.SubscribedRegex == nil:

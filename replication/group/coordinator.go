@@ -36,6 +36,10 @@ type Config struct {
 	// Topics resolves subscriptions of KIP-848 groups; without it they
 	// are assigned nothing.
 	Topics TopicSource
+	// Owns reports whether this coordinator serves the groups of an
+	// offsets-topic partition (nil: all of them, as on one broker). Groups
+	// of other partitions answer NOT_COORDINATOR.
+	Owns func(partition int32) bool
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -125,6 +129,11 @@ func PartitionFor(groupID string, partitions int32) int32 {
 
 func (c *Coordinator) partition(groupID string) int32 {
 	return PartitionFor(groupID, c.cfg.OffsetsPartitions)
+}
+
+// Owns reports whether this coordinator serves groupID.
+func (c *Coordinator) Owns(groupID string) bool {
+	return c.cfg.Owns == nil || c.cfg.Owns(c.partition(groupID))
 }
 
 // lookup returns a group, creating an Empty one when create is set.

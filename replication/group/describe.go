@@ -82,6 +82,9 @@ func (c *Coordinator) Describe(id string) (d Description, ok bool) {
 // Delete handles DeleteGroups for one group: only an empty group can go,
 // with its offsets.
 func (c *Coordinator) Delete(id string) error {
+	if !c.Owns(id) {
+		return kerr.NotCoordinator
+	}
 	g := c.lookup(id, false)
 	if g == nil {
 		return kerr.GroupIDNotFound
@@ -139,6 +142,9 @@ type ConsumerMemberDescription struct {
 // DescribeConsumerGroup returns a KIP-848 group: GROUP_ID_NOT_FOUND for an
 // unknown group or a classic one.
 func (c *Coordinator) DescribeConsumerGroup(id string) (ConsumerDescription, error) {
+	if !c.Owns(id) {
+		return ConsumerDescription{}, kerr.NotCoordinator
+	}
 	g := c.lookup(id, false)
 	if g == nil {
 		return ConsumerDescription{}, kerr.GroupIDNotFound

@@ -50,6 +50,8 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResult {
 	switch {
 	case req.Group == "":
 		return fail(kerr.InvalidGroupID)
+	case !c.Owns(req.Group):
+		return fail(kerr.NotCoordinator)
 	case req.SessionTimeout < c.cfg.MinSessionTimeout || req.SessionTimeout > c.cfg.MaxSessionTimeout:
 		return fail(kerr.InvalidSessionTimeout)
 	}

@@ -39,6 +39,9 @@ func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID s
 	if groupID == "" {
 		return fill(kerr.InvalidGroupID)
 	}
+	if !c.Owns(groupID) {
+		return fill(kerr.NotCoordinator)
+	}
 	g := c.lookup(groupID, generation < 0)
 	if g == nil {
 		return fill(kerr.IllegalGeneration)
@@ -120,6 +123,9 @@ func (c *Coordinator) Offsets(groupID string) map[TopicPartition]Committed {
 // group are subscribed to stay (GROUP_SUBSCRIBED_TO_TOPIC).
 func (c *Coordinator) DeleteOffsets(groupID string, tps []TopicPartition) (error, []error) {
 	errs := make([]error, len(tps))
+	if !c.Owns(groupID) {
+		return kerr.NotCoordinator, errs
+	}
 	g := c.lookup(groupID, false)
 	if g == nil {
 		return kerr.GroupIDNotFound, errs

@@ -52,6 +52,9 @@ func (g *group) checkMember(memberID string, instanceID *string, generation int3
 // Sync handles SyncGroup: members wait for the leader's assignment, which
 // is persisted before anyone is answered.
 func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResult {
+	if !c.Owns(req.Group) {
+		return SyncResult{Err: kerr.NotCoordinator}
+	}
 	g := c.lookup(req.Group, false)
 	if g == nil {
 		return SyncResult{Err: kerr.UnknownMemberID}
@@ -124,6 +127,9 @@ func (g *group) syncAnswer(m *member) SyncResult {
 // Heartbeat handles Heartbeat: it keeps the member's session alive and
 // tells it when to rejoin (REBALANCE_IN_PROGRESS).
 func (c *Coordinator) Heartbeat(groupID string, generation int32, memberID string, instanceID *string) error {
+	if !c.Owns(groupID) {
+		return kerr.NotCoordinator
+	}
 	g := c.lookup(groupID, false)
 	if g == nil {
 		return kerr.UnknownMemberID
@@ -155,6 +161,9 @@ type LeaveMember struct {
 // has one entry per member.
 func (c *Coordinator) Leave(groupID string, leaving []LeaveMember) (error, []error) {
 	errs := make([]error, len(leaving))
+	if !c.Owns(groupID) {
+		return kerr.NotCoordinator, errs
+	}
 	g := c.lookup(groupID, false)
 	if g == nil {
 		for i := range errs {

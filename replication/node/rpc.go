@@ -91,9 +91,13 @@ func RunBroker(ctx context.Context, info controller.BrokerInfo, controllers []st
 			op = "register"
 		}
 		b, _ := json.Marshal(BrokerRequest{Op: op, Broker: info})
+		justRegistered := false
 		for tries := 0; tries < len(controllers); tries++ {
 			addr := controllers[next%len(controllers)]
-			cctx, cancel := context.WithTimeout(ctx, interval)
+			// Longer than the interval: a reply lost to a short timeout
+			// would make the broker register again, and a registration
+			// fences it until its next heartbeat.
+			cctx, cancel := context.WithTimeout(ctx, max(interval, 5*time.Second))
 			resp, err := call(cctx, addr, b)
 			cancel()
 			var r BrokerReply
@@ -106,12 +110,15 @@ func RunBroker(ctx context.Context, info controller.BrokerInfo, controllers []st
 			}
 			switch {
 			case r.ErrorCode == 0 && !registered:
-				registered = true
+				registered, justRegistered = true, true
 				logf("broker %d registered with the controller at %s", info.ID, addr)
 			case r.ErrorCode == kerr.BrokerIDNotRegistered.Code:
 				registered = false
 			}
 			break
+		}
+		if justRegistered {
+			continue // heartbeat at once: the broker is fenced until then
 		}
 		select {
 		case <-ctx.Done():

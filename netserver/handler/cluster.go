@@ -1,0 +1,135 @@
+package handler
+
+// A broker of a multi-node cluster answers from the cluster metadata its
+// controller node applies (replication/node): which brokers are alive,
+// which broker leads each partition. Topics are created through the active
+// controller and appear on each broker when its copy of the metadata does
+// (EnsureTopic, called by the reconciler in cmd/rill). Partitions are not
+// replicated between brokers yet, so topics are created with replication
+// factor 1 only.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/replication/metadata"
+)
+
+// ClusterBroker is a live broker.
+type ClusterBroker struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack string
+}
+
+// ClusterPartition is a partition's leadership.
+type ClusterPartition struct {
+	Leader, LeaderEpoch int32
+	Replicas, ISR       []int32
+}
+
+// Cluster is the cluster metadata a broker serves from.
+type Cluster interface {
+	Self() int32
+	Brokers() []ClusterBroker
+	ControllerID() int32
+	Partition(topic string, p int32) (ClusterPartition, bool)
+	CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string) error
+}
+
+type clusterHolder struct{ Cluster }
+
+// SetCluster makes the broker a member of a multi-node cluster.
+func (b *Broker) SetCluster(c Cluster) { b.cluster.Store(&clusterHolder{c}) }
+
+// clusterView is the cluster, or nil on a single broker.
+func (b *Broker) clusterView() Cluster {
+	if h := b.cluster.Load(); h != nil {
+		return h.Cluster
+	}
+	return nil
+}
+
+// errReplicationNotYet refuses replication factors above 1 in a cluster.
+var errReplicationNotYet = fmt.Errorf("%w: partitions are not replicated between brokers yet; use replication factor 1", kerr.InvalidReplicationFactor)
+
+// createTopicAnywhere creates a topic on this broker alone, or through the
+// active controller in a cluster, returning once this broker knows it.
+func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, configs map[string]string) (metadata.Topic, error) {
+	c := b.clusterView()
+	if c == nil {
+		return b.createTopic(name, partitions, configs)
+	}
+	if rf > 1 {
+		return metadata.Topic{}, errReplicationNotYet
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.CreateTopic(ctx, name, metadata.NewTopicID(), partitions, rf, configs); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return metadata.Topic{}, err
+	}
+	for {
+		if t, ok := b.catalog.Get(name); ok {
+			return t, nil
+		}
+		select {
+		case <-ctx.Done():
+			return metadata.Topic{}, kerr.RequestTimedOut
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// EnsureTopic makes a topic of the cluster metadata known here, with the
+// partitions this broker holds a replica of.
+func (b *Broker) EnsureTopic(name string, id [16]byte, partitions int32, configs map[string]string, local []int32) error {
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
+	t, ok := b.catalog.Get(name)
+	if !ok {
+		var err error
+		if t, err = b.catalog.CreateWithID(name, id, partitions, configs); err != nil {
+			return err
+		}
+		b.logf("topic %s from the cluster metadata: %d partitions, %d here", name, partitions, len(local))
+	}
+	lc := LogConfig(b.cfg.LogDefaults, t)
+	for _, p := range local {
+		if _, err := b.engine.CreatePartition(engine.TopicPartition{Topic: name, Partition: p}, lc); err != nil && !errors.Is(err, engine.ErrPartitionExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaderHere reports the error for a partition this broker cannot serve
+// in a cluster: another broker leads it, or none does.
+func (b *Broker) leaderHere(topic string, p int32) *kerr.Error {
+	c := b.clusterView()
+	if c == nil {
+		return nil
+	}
+	cp, ok := c.Partition(topic, p)
+	switch {
+	case !ok || cp.Leader < 0:
+		return kerr.LeaderNotAvailable
+	case cp.Leader != c.Self():
+		return kerr.NotLeaderForPartition
+	}
+	return nil
+}
+
+// refuseInCluster answers the admin changes a cluster does not route
+// through its controller yet.
+func (b *Broker) refuseInCluster() *kerr.Error {
+	if b.clusterView() != nil {
+		return kerr.InvalidRequest
+	}
+	return nil
+}
