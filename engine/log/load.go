@@ -122,6 +122,9 @@ func (l *Log) load(opts Options) error {
 	if err := l.rebuildProducersLocked(); err != nil {
 		return err
 	}
+	if err := l.loadEpochsLocked(); err != nil {
+		return err
+	}
 	if opts.NeedsRecovery {
 		// What recovery validated came from the page cache at best; make
 		// it durable before calling it recovered.

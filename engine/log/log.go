@@ -83,6 +83,8 @@ type Log struct {
 		closed    bool
 		// producers is the idempotent-producer state (producer.go).
 		producers producerState
+		// epochs is the leader epoch cache (epochs.go).
+		epochs EpochCache
 	}
 	// maint serializes retention, compaction, truncation, DeleteRecords.
 	maint sync.Mutex
@@ -254,6 +256,12 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 	}
 	l.logEndOffset.Store(b.NextOffset())
 	l.mu.producers.update(b)
+	if err := l.noteEpochLocked(b); err != nil {
+		// The batch is written; a stale checkpoint is rebuilt from the
+		// batches when the log opens next.
+		l.mu.Unlock()
+		return res, err
+	}
 	l.mu.unflushed += int64(b.LastOffsetDelta()) + 1
 	needFlush := l.mu.unflushed >= cfg.FlushMessages
 	l.mu.Unlock()

@@ -52,6 +52,12 @@ func (l *Log) TruncateTo(offset int64) error {
 		l.mu.failed = true
 		return err
 	}
+	if l.mu.epochs.TruncateFrom(leo) {
+		if err := l.persistEpochsLocked(); err != nil {
+			l.mu.failed = true
+			return err
+		}
+	}
 	if l.recoveryPoint.Load() > leo {
 		l.recoveryPoint.Store(leo)
 	}
@@ -88,6 +94,9 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 		l.fs.Remove(l.snapshotPath(o))
 	}
 	l.mu.producers = producerState{}
+	if l.mu.epochs.TruncateFrom(0) {
+		return l.persistEpochsLocked()
+	}
 	return nil
 }
 

@@ -60,7 +60,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if batch.Attributes()&format.AttrTransactional != 0 || batch.IsControl() {
 					return kerr.InvalidRecord
 				}
-				res, err := l.Append(rp.Records, log.AppendOptions{AssignOffsets: true})
+				res, err := l.Append(rp.Records, log.AppendOptions{AssignOffsets: true, LeaderEpoch: b.leaderEpoch(rt.Topic, rp.Partition)})
 				if err != nil {
 					if ke := toKerr(err); ke == kerr.KafkaStorageError {
 						b.logf("produce %s-%d: %v", rt.Topic, rp.Partition, err)

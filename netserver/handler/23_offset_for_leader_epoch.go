@@ -2,11 +2,13 @@ package handler
 
 // OffsetForLeaderEpoch (key 23), v0-v4.
 //
-// Every partition of a single broker has had one leader epoch, 0: asking
-// for epoch 0 or later answers (0, log end offset); asking for an epoch
-// below 0 answers UNDEFINED (-1, -1) as Kafka does for unknown epochs. A
-// CurrentLeaderEpoch (v2+) above 0 is UNKNOWN_LEADER_EPOCH. Replication
-// replaces this with the partition's leader epoch cache.
+// Answered from the partition's leader epochs (engine/log.EpochCache, the
+// leader-epoch-checkpoint): the largest epoch at or below the asked one and
+// where it ended; the current epoch (0 on a single broker, the
+// controller's in a cluster) or later ends at the log end offset; an epoch
+// older than any the log has answers UNDEFINED (-1, -1) as Kafka does. A
+// CurrentLeaderEpoch (v2+) below the current one is FENCED_LEADER_EPOCH,
+// above it UNKNOWN_LEADER_EPOCH.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -23,13 +25,18 @@ func (b *Broker) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kms
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
 			l, code := b.partitionLog(t, ok, rp.Partition)
+			current := b.leaderEpoch(rt.Topic, rp.Partition)
 			switch {
 			case code != nil:
 				sp.ErrorCode = code.Code
-			case rp.CurrentLeaderEpoch > 0:
+			case rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < current:
+				sp.ErrorCode = kerr.FencedLeaderEpoch.Code
+			case rp.CurrentLeaderEpoch > current:
 				sp.ErrorCode = kerr.UnknownLeaderEpoch.Code
-			case rp.LeaderEpoch >= 0:
-				sp.LeaderEpoch, sp.EndOffset = 0, l.LogEndOffset()
+			case rp.LeaderEpoch >= current:
+				sp.LeaderEpoch, sp.EndOffset = current, l.LogEndOffset()
+			default:
+				sp.LeaderEpoch, sp.EndOffset = l.EndOffsetForEpoch(rp.LeaderEpoch)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

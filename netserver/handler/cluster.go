@@ -125,6 +125,19 @@ func (b *Broker) leaderHere(topic string, p int32) *kerr.Error {
 	return nil
 }
 
+// leaderEpoch is the partition's current leader epoch: 0 on a single
+// broker, the controller's in a cluster.
+func (b *Broker) leaderEpoch(topic string, p int32) int32 {
+	c := b.clusterView()
+	if c == nil {
+		return 0
+	}
+	if cp, ok := c.Partition(topic, p); ok {
+		return cp.LeaderEpoch
+	}
+	return 0
+}
+
 // refuseInCluster answers the admin changes a cluster does not route
 // through its controller yet.
 func (b *Broker) refuseInCluster() *kerr.Error {

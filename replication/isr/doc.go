@@ -32,8 +32,9 @@
 //
 // # Epochs
 //
-// EpochCache is the leader-epoch file's contents: the start offset of each
-// epoch. It answers OffsetForLeaderEpoch and gives a follower the offset to
-// truncate to after a leader change (Divergence), so logs agree below the
-// HW whatever the history of failovers.
+// A log's leader epochs (engine/log.EpochCache, Kafka's
+// leader-epoch-checkpoint) answer OffsetForLeaderEpoch; Divergence turns
+// the leader's answer into the offset a follower truncates to after a
+// leader change, so logs agree below the HW whatever the history of
+// failovers.
 package isr

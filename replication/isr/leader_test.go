@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rillmq/rill/engine/log"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -121,8 +123,8 @@ func TestWaitsTimeOut(t *testing.T) {
 	}
 }
 
-func TestEpochCache(t *testing.T) {
-	var c EpochCache
+func TestEpochCacheAndDivergence(t *testing.T) {
+	var c log.EpochCache
 	c.Assign(1, 0)
 	c.Assign(1, 5) // same epoch: no new entry
 	c.Assign(3, 10)
@@ -138,23 +140,23 @@ func TestEpochCache(t *testing.T) {
 	}
 	// A follower with epochs 1 (0-10) and 3 (10-25) whose leader wrote
 	// epoch 3 only up to 15: cut at 15.
-	if cut := c.Divergence(3, 15, 25, 8); cut != 15 {
+	if cut := Divergence(&c, 3, 15, 25, 8); cut != 15 {
 		t.Fatalf("divergence %d", cut)
 	}
 	// The leader's epoch 1 ended at 12, ours at 10: keep 10.
-	if cut := c.Divergence(1, 12, 25, 8); cut != 10 {
+	if cut := Divergence(&c, 1, 12, 25, 8); cut != 10 {
 		t.Fatalf("divergence %d", cut)
 	}
 	// The leader knows no epoch this old: keep what was committed.
-	if cut := c.Divergence(-1, -1, 25, 8); cut != 8 {
+	if cut := Divergence(&c, -1, -1, 25, 8); cut != 8 {
 		t.Fatalf("divergence %d", cut)
 	}
 	c.TruncateFrom(12)
-	if got := c.Entries(); len(got) != 2 || got[1] != (EpochEntry{3, 10}) {
+	if got := c.Entries(); len(got) != 2 || got[1] != (log.EpochEntry{Epoch: 3, StartOffset: 10}) {
 		t.Fatalf("after truncation: %+v", got)
 	}
 	c.Assign(2, 11) // an older epoch than the latest replaces it
-	if got := c.Entries(); len(got) != 2 || got[1] != (EpochEntry{2, 11}) {
+	if got := c.Entries(); len(got) != 2 || got[1] != (log.EpochEntry{Epoch: 2, StartOffset: 11}) {
 		t.Fatalf("after assigning an older epoch: %+v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/replication/controller"
 )
 
@@ -30,7 +31,7 @@ type entry struct {
 type broker struct {
 	id     ReplicaID
 	log    []entry
-	epochs EpochCache
+	epochs log.EpochCache
 	hw     int64
 	alive  bool
 	// fetchedEpoch is the leader epoch this follower last reconciled its
@@ -190,7 +191,7 @@ func (s *sim) fetch(id ReplicaID, lossy bool) {
 	if f.fetchedEpoch < s.leaderEpoch {
 		// OffsetForLeaderEpoch, then truncate (KIP-279).
 		le, end := l.epochs.EndOffsetFor(f.epochs.Latest(), int64(len(l.log)))
-		cut := f.epochs.Divergence(le, end, int64(len(f.log)), f.hw)
+		cut := Divergence(&f.epochs, le, end, int64(len(f.log)), f.hw)
 		f.log = f.log[:cut]
 		f.epochs.TruncateFrom(cut)
 		f.hw = min(f.hw, cut)

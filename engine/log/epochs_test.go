@@ -1,0 +1,98 @@
+package log
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/vfs"
+)
+
+func appendEpoch(t *testing.T, l *Log, epoch int32, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		b := format.SimpleBatch(format.CodecNone, 1, nil, [][]byte{[]byte("v")})
+		if _, err := l.Append(b, AppendOptions{AssignOffsets: true, LeaderEpoch: epoch}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLeaderEpochCache(t *testing.T) {
+	forEachFS(t, func(t *testing.T, e *env) {
+		l := e.open(false, 0, 0)
+		appendEpoch(t, l, 0, 2)
+		appendEpoch(t, l, 3, 2)
+		appendEpoch(t, l, 5, 1)
+		want := "[{0 0} {3 2} {5 4}]"
+		if got := fmt.Sprint(l.LeaderEpochs()); got != want {
+			t.Fatalf("epochs %s, want %s", got, want)
+		}
+		for _, tc := range []struct {
+			ask, epoch int32
+			end        int64
+		}{{-1, -1, -1}, {0, 0, 2}, {2, 0, 2}, {3, 3, 4}, {4, 3, 4}, {5, 5, 5}, {9, 5, 5}} {
+			if ep, end := l.EndOffsetForEpoch(tc.ask); ep != tc.epoch || end != tc.end {
+				t.Fatalf("EndOffsetForEpoch(%d) = %d, %d; want %d, %d", tc.ask, ep, end, tc.epoch, tc.end)
+			}
+		}
+		// A follower copies batches with their epochs and offsets.
+		b := format.SimpleBatch(format.CodecNone, 1, nil, [][]byte{[]byte("w")})
+		format.Batch(b).SetBaseOffset(5)
+		format.Batch(b).SetLeaderEpoch(7)
+		if _, err := l.Append(b, AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(l.LeaderEpochs()); got != "[{0 0} {3 2} {5 4} {7 5}]" {
+			t.Fatalf("after a replicated batch: %s", got)
+		}
+		// Truncation cuts the epochs that start at or after the new end.
+		if err := l.TruncateTo(3); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(l.LeaderEpochs()); got != "[{0 0} {3 2}]" {
+			t.Fatalf("after truncating to 3: %s", got)
+		}
+		l.Close(true)
+		l = e.open(false, 0, 0)
+		if got := fmt.Sprint(l.LeaderEpochs()); got != "[{0 0} {3 2}]" {
+			t.Fatalf("after reopening: %s", got)
+		}
+		l.Close(true)
+		// Without the file, the epochs come back from the batches.
+		if err := e.fs.Remove(filepath.Join(e.dir, EpochCheckpointFile)); err != nil {
+			t.Fatal(err)
+		}
+		l = e.open(true, 0, 0)
+		if got := fmt.Sprint(l.LeaderEpochs()); got != "[{0 0} {3 2}]" {
+			t.Fatalf("rebuilt from batches: %s", got)
+		}
+		l.Close(true)
+	})
+}
+
+// After a crash the epochs never name offsets the recovered log lacks.
+func TestLeaderEpochsAfterCrash(t *testing.T) {
+	fs := vfs.NewMemFS()
+	e := newEnv(t, fs)
+	l := e.open(false, 0, 0)
+	appendEpoch(t, l, 1, 3)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	appendEpoch(t, l, 4, 3) // not flushed: lost in the crash, though its epoch was checkpointed
+	crashed := fs.CrashClone()
+	e2 := *e
+	e2.fs = crashed
+	l2 := e2.open(true, 3, 0)
+	if leo := l2.LogEndOffset(); leo != 3 {
+		t.Fatalf("recovered log end %d", leo)
+	}
+	if got := fmt.Sprint(l2.LeaderEpochs()); got != "[{1 0}]" {
+		t.Fatalf("epochs after the crash: %s", got)
+	}
+	if ep, end := l2.EndOffsetForEpoch(4); ep != 1 || end != 3 {
+		t.Fatalf("EndOffsetForEpoch(4) after the crash = %d, %d", ep, end)
+	}
+}
