@@ -358,15 +358,11 @@ func (c *Coordinator) subscribedTopicInfos(m *consumerMember) []TopicInfo {
 func (c *Coordinator) refreshTarget(g *group, bump bool) bool {
 	cg := g.consumer
 	in := assignInput{subscribed: map[string][][16]byte{}, partitions: map[[16]byte]int32{}, previous: cg.target}
-	votes := map[string]int{}
 	for _, m := range cg.sortedMembers() {
 		in.members = append(in.members, m.ID)
 		for _, t := range c.subscribedTopicInfos(m) {
 			in.subscribed[m.ID] = append(in.subscribed[m.ID], t.ID)
 			in.partitions[t.ID] = t.Partitions
-		}
-		if m.Assignor != "" {
-			votes[m.Assignor]++
 		}
 	}
 	var seen []string
@@ -383,15 +379,18 @@ func (c *Coordinator) refreshTarget(g *group, bump bool) bool {
 	if cg.epoch <= cg.targetEpoch {
 		return bump
 	}
-	name := groupAssignor(votes)
-	cg.target = assignors[name](in)
+	cg.target = assignors[cg.assignor()](in)
 	cg.targetEpoch = cg.epoch
 	return true
 }
 
-// groupAssignor is the assignor most members ask for, the default when
+// assignor is the server assignor most members ask for, the default when
 // none does.
-func groupAssignor(votes map[string]int) string {
+func (cg *consumerGroup) assignor() string {
+	votes := map[string]int{}
+	for _, m := range cg.members {
+		votes[m.Assignor]++
+	}
 	best, n := defaultAssignor, 0
 	for _, name := range []string{"uniform", "range"} {
 		if votes[name] > n {

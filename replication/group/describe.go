@@ -155,13 +155,7 @@ func (c *Coordinator) DescribeConsumerGroup(id string) (ConsumerDescription, err
 		return ConsumerDescription{}, kerr.GroupIDNotFound
 	}
 	cg := g.consumer
-	votes := map[string]int{}
-	for _, m := range cg.members {
-		if m.Assignor != "" {
-			votes[m.Assignor]++
-		}
-	}
-	d := ConsumerDescription{ID: id, State: cg.state(), Epoch: cg.epoch, AssignmentEpoch: cg.targetEpoch, Assignor: groupAssignor(votes)}
+	d := ConsumerDescription{ID: id, State: cg.state(), Epoch: cg.epoch, AssignmentEpoch: cg.targetEpoch, Assignor: cg.assignor()}
 	for _, m := range cg.sortedMembers() {
 		md := ConsumerMemberDescription{
 			MemberID: m.ID, InstanceID: m.InstanceID, RackID: m.RackID, MemberEpoch: m.Epoch,
@@ -181,11 +175,7 @@ func (c *Coordinator) DescribeConsumerGroup(id string) (ConsumerDescription, err
 // members and their assignments, encoded as the consumer protocol does.
 func (c *Coordinator) describeConsumerAsClassic(g *group) Description {
 	cg := g.consumer
-	votes := map[string]int{}
-	for _, m := range cg.members {
-		votes[m.Assignor]++
-	}
-	d := Description{ID: g.id, State: cg.state(), ProtocolType: "consumer", Protocol: groupAssignor(votes)}
+	d := Description{ID: g.id, State: cg.state(), ProtocolType: "consumer", Protocol: cg.assignor()}
 	for _, m := range cg.sortedMembers() {
 		meta := kmsg.NewConsumerMemberMetadata()
 		meta.Topics = m.Subscribed

@@ -65,6 +65,13 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResult {
 	g.mu.Lock()
 	wait, res := c.joinLocked(g, req, c.cfg.Now())
 	g.mu.Unlock()
+	return await(ctx, wait, res, fail(kerr.RebalanceInProgress))
+}
+
+// await returns res when wait is nil, else the answer that arrives on
+// wait, or canceled if ctx ends first (the connection closed: the member
+// stays in the rebalance and the buffered answer is dropped).
+func await[T any](ctx context.Context, wait <-chan T, res, canceled T) T {
 	if wait == nil {
 		return res
 	}
@@ -72,8 +79,7 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResult {
 	case r := <-wait:
 		return r
 	case <-ctx.Done():
-		// The member stays in the rebalance; the buffered answer is dropped.
-		return fail(kerr.RebalanceInProgress)
+		return canceled
 	}
 }
 
@@ -116,9 +122,7 @@ func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-ch
 	if m == nil {
 		return fail(kerr.UnknownMemberID)
 	}
-	m.clientID, m.clientHost = req.ClientID, req.ClientHost
-	m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
-	m.deadline = now.Add(m.sessionTimeout)
+	m.refresh(req, now)
 	switch g.state {
 	case CompletingRebalance, Stable:
 		// Same protocols and not the leader (whose rejoin asks for a new
@@ -129,6 +133,14 @@ func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-ch
 	}
 	m.protocols = req.Protocols
 	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+}
+
+// refresh takes a rejoining member's client and timeouts from its
+// JoinGroup and restarts its session.
+func (m *member) refresh(req JoinRequest, now time.Time) {
+	m.clientID, m.clientHost = req.ClientID, req.ClientHost
+	m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
+	m.deadline = now.Add(m.sessionTimeout)
 }
 
 func newMember(id string, req JoinRequest, now time.Time) *member {
@@ -179,9 +191,7 @@ func (c *Coordinator) rejoinStatic(g *group, req JoinRequest, old string, now ti
 	newID := *req.InstanceID + "-" + newUUID()
 	m := g.replaceMemberID(old, newID)
 	saved := *m
-	m.clientID, m.clientHost = req.ClientID, req.ClientHost
-	m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
-	m.deadline = now.Add(req.SessionTimeout)
+	m.refresh(req, now)
 	if g.state == Stable && sameProtocols(m.protocols, req.Protocols) {
 		if err := c.persistGroup(g); err != nil {
 			*m = saved

@@ -62,15 +62,7 @@ func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResult {
 	g.mu.Lock()
 	wait, res := c.syncLocked(g, req, c.cfg.Now())
 	g.mu.Unlock()
-	if wait == nil {
-		return res
-	}
-	select {
-	case r := <-wait:
-		return r
-	case <-ctx.Done():
-		return SyncResult{Err: kerr.RebalanceInProgress}
-	}
+	return await(ctx, wait, res, SyncResult{Err: kerr.RebalanceInProgress})
 }
 
 func (c *Coordinator) syncLocked(g *group, req SyncRequest, now time.Time) (<-chan SyncResult, SyncResult) {
