@@ -149,16 +149,13 @@ func (l *Log) loadEpochsLocked() error {
 		}
 	}
 	var c EpochCache
-	for _, s := range l.mu.segments {
-		err := s.ForEachBatch(0, func(_ int64, b format.Batch) error {
-			if e := b.LeaderEpoch(); e > c.Latest() {
-				c.Assign(e, b.BaseOffset())
-			}
-			return nil
-		})
-		if err != nil && !strings.Contains(err.Error(), "EOF") {
-			return err
+	err = l.forEachBatchLocked(0, func(b format.Batch) {
+		if e := b.LeaderEpoch(); e > c.Latest() {
+			c.Assign(e, b.BaseOffset())
 		}
+	})
+	if err != nil {
+		return err
 	}
 	l.mu.epochs = c
 	if len(c.entries) == 0 && !vfs.Exists(l.fs, filepath.Join(l.dir, EpochCheckpointFile)) {

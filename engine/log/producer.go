@@ -184,23 +184,33 @@ func (l *Log) rebuildProducersLocked() error {
 		}
 		from = o
 	}
-	if from < 0 {
-		from = 0
+	err := l.forEachBatchLocked(max(from, 0), func(b format.Batch) {
+		if b.LastOffset() >= from {
+			state.update(b)
+		}
+	})
+	if err != nil {
+		return err
 	}
+	l.mu.producers = state
+	return nil
+}
+
+// forEachBatchLocked walks the batch headers of the segments that reach
+// past offset from, in order, as the rebuilds of producer state and leader
+// epochs do. A batch cut short at a segment's end ends that segment's walk.
+func (l *Log) forEachBatchLocked(from int64, fn func(format.Batch)) error {
 	for _, s := range l.mu.segments {
 		if s.NextOffset() <= from {
 			continue
 		}
 		err := s.ForEachBatch(0, func(_ int64, b format.Batch) error {
-			if b.LastOffset() >= from {
-				state.update(b)
-			}
+			fn(b)
 			return nil
 		})
 		if err != nil && !strings.Contains(err.Error(), "EOF") {
 			return err
 		}
 	}
-	l.mu.producers = state
 	return nil
 }
