@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	stdlog "log"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -13,7 +12,6 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
-	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -97,7 +95,7 @@ func runServe(args []string) error {
 		eng.Close()
 		return err
 	}
-	host, port := advertised(srv, cfg)
+	host, port := broker.Advertised()
 	stopController, err := startController(cfg, dir, host, port, broker, logger)
 	if err != nil {
 		srv.Close()
@@ -117,10 +115,4 @@ func runServe(args []string) error {
 	}
 	logger.Printf("clean shutdown")
 	return nil
-}
-
-// advertised is the host and port clients are told to use.
-func advertised(srv netserver.Server, cfg *brokerConfig) (string, int32) {
-	a := srv.Addr().(*net.TCPAddr)
-	return cfg.get("advertised.host", a.IP.String()), int32(a.Port)
 }

@@ -36,14 +36,11 @@ func runGroup(args []string, w io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cl, err := tf.client()
+	adm, ctx, done, err := tf.admin()
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), tf.timeout)
-	defer cancel()
+	defer done()
 	switch sub {
 	case "list":
 		groups, err := adm.ListGroups(ctx)

@@ -30,6 +30,17 @@ func (tf *toolFlags) client(opts ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(tf.bootstrap, ",")...)}, opts...)...)
 }
 
+// admin returns an admin client and a context bounded by --timeout; done
+// releases both.
+func (tf *toolFlags) admin() (*kadm.Client, context.Context, func(), error) {
+	cl, err := tf.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), tf.timeout)
+	return kadm.NewClient(cl), ctx, func() { cancel(); cl.Close() }, nil
+}
+
 // runTopic: rill topic create|list|describe|delete|alter.
 func runTopic(args []string, w io.Writer) error {
 	if len(args) == 0 {
@@ -47,14 +58,11 @@ func runTopic(args []string, w io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cl, err := tf.client()
+	adm, ctx, done, err := tf.admin()
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), tf.timeout)
-	defer cancel()
+	defer done()
 	names := fs.Args()
 	needName := func() error {
 		if len(names) == 0 {

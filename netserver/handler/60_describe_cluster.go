@@ -29,7 +29,7 @@ func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response
 	}
 	br := kmsg.NewDescribeClusterResponseBroker()
 	br.NodeID = b.cfg.NodeID
-	br.Host, br.Port = b.endpoint()
+	br.Host, br.Port = b.Advertised()
 	resp.Brokers = append(resp.Brokers, br)
 	return resp
 }

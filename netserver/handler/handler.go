@@ -96,8 +96,9 @@ type endpoint struct {
 	port int32
 }
 
-// endpoint is the advertised address.
-func (b *Broker) endpoint() (string, int32) {
+// Advertised is the address clients are told to use (advertised.host or
+// the listen host, and the port actually bound).
+func (b *Broker) Advertised() (string, int32) {
 	e := b.advertised.Load()
 	return e.host, e.port
 }
