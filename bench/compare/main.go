@@ -197,6 +197,13 @@ func median(rs []bench.Result, f func(bench.Result) float64) float64 {
 
 func mbps(r bench.Result) float64 { return r.MBPerSec }
 func recs(r bench.Result) float64 { return r.RecordsPerSec }
+func p50(r bench.Result) float64 {
+	if r.Latency == nil {
+		return 0
+	}
+	return r.Latency.P50
+}
+
 func p99(r bench.Result) float64 {
 	if r.Latency == nil {
 		return 0
@@ -357,12 +364,7 @@ func report(w *os.File, cfg bench.Config, runs int, limits []bench.Limit, outcom
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "system\tproduce MB/s\tproduce rec/s\tconsume MB/s\thalf-peak rate rec/s\tproduce p99 ms\te2e p50 ms\te2e p99 ms\t")
 	for _, o := range outcomes {
-		e2e50 := median(o.EndToEnd, func(r bench.Result) float64 {
-			if r.Latency == nil {
-				return 0
-			}
-			return r.Latency.P50
-		})
+		e2e50 := median(o.EndToEnd, p50)
 		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.1f\t%d\t%.2f\t%.2f\t%.2f\t\n", o.System, median(o.Produce, mbps), median(o.Produce, recs),
 			median(o.Consume, mbps), o.HalfProduce[0].Config.Rate, median(o.HalfProduce, p99), e2e50, median(o.EndToEnd, p99))
 	}
@@ -372,12 +374,6 @@ func report(w *os.File, cfg bench.Config, runs int, limits []bench.Limit, outcom
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "system\tproduce p50 ms\tproduce p99 ms\te2e p50 ms\te2e p99 ms\t")
 		for _, o := range outcomes {
-			p50 := func(r bench.Result) float64 {
-				if r.Latency == nil {
-					return 0
-				}
-				return r.Latency.P50
-			}
 			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t\n", o.System, median(o.SameProduce, p50), median(o.SameProduce, p99),
 				median(o.SameEndToEnd, p50), median(o.SameEndToEnd, p99))
 		}
