@@ -172,9 +172,10 @@ func (s *connServer) serve(c net.Conn) error {
 	// validated and written to the log during the call and nothing keeps
 	// them, so the next Produce may overwrite the buffer. That saves
 	// zeroing (and the GC returning) a fresh buffer of up to a megabyte
-	// per request, a fifth of the broker's CPU under produce load. Other
-	// requests get fresh frames: kmsg's []byte fields alias the frame and
-	// the group coordinator keeps some (member metadata, assignments).
+	// per request: about half the broker's CPU per produced megabyte
+	// (BENCHMARKS.md, make bench-profile). Other requests get fresh
+	// frames: kmsg's []byte fields alias the frame and the group
+	// coordinator keeps some (member metadata, assignments).
 	var produceFrame []byte
 	for {
 		if s.cfg.IdleTimeout > 0 {

@@ -284,10 +284,10 @@ func (s *Segment) Append(b format.Batch) error {
 }
 
 // writebackChunk is how much a segment appends before it asks the kernel
-// to start writing it out (vfs.StartWriteback): steady writeback instead of
-// the burst the kernel starts once dirty pages pass
-// vm.dirty_background_ratio, which stalled appends for tens of
-// milliseconds on the benchmark VM (BENCHMARKS.md).
+// to start writing it out (vfs.StartWriteback): steady writeback that keeps
+// dirty page cache to tens of megabytes, instead of gigabytes flushed in
+// one burst once vm.dirty_background_ratio is passed (bench/latency.sh
+// shows both; BENCHMARKS.md).
 const writebackChunk = 8 << 20
 
 // Reserve is the first half of an append whose write is done elsewhere (by
