@@ -91,7 +91,8 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, broker
 		if n := target.Load(); n != nil {
 			return n.HandleRPC(b)
 		}
-		return []byte(`{"ErrorCode":41}`) // NOT_CONTROLLER while starting
+		reply, _ := json.Marshal(node.BrokerReply{ErrorCode: kerr.NotController.Code}) // while starting
+		return reply
 	}
 	tr, err := transport.Listen(self, voters, deliver, handle, logger.Printf)
 	if err != nil {
