@@ -18,6 +18,24 @@ type Controller struct {
 	lastHeartbeat  map[int32]time.Time
 }
 
+// Rebase makes the controller decide on another image: a copy with the
+// records decided but not yet committed applied, so decisions batched
+// together each see the ones before them.
+func (c *Controller) Rebase(image *Image) { c.image = image }
+
+// ProducerIDBlockSize is how many producer ids a broker takes at a time.
+const ProducerIDBlockSize = 1000
+
+// AllocateProducerIDs hands a broker the next block of producer ids.
+func (c *Controller) AllocateProducerIDs(broker int32) ([]Record, *ProducerIDBlock, error) {
+	b, ok := c.image.Brokers[broker]
+	if !ok || b.Fenced {
+		return nil, nil, kerr.BrokerIDNotRegistered
+	}
+	block := &ProducerIDBlock{Broker: broker, First: c.image.NextProducerID, Size: ProducerIDBlockSize}
+	return []Record{{ProducerIDs: block}}, block, nil
+}
+
 // New returns the active controller's logic over an image that the caller
 // keeps applying committed records to.
 func New(image *Image, sessionTimeout time.Duration) *Controller {
@@ -32,11 +50,19 @@ func unfence(id int32) Record { return Record{UnfenceBroker: &id} }
 func (c *Controller) Touch(id int32, now time.Time) { c.lastHeartbeat[id] = now }
 
 // Register handles a broker's registration: it starts fenced and is
-// unfenced by its first heartbeat.
+// unfenced by its first heartbeat. A new incarnation of a registered
+// broker (the process restarted) is fenced first, as a dead broker is:
+// out of the ISRs and out of leadership. Its log may have lost what it
+// had not synced, and a restarted leader no longer knows its followers,
+// so it must not go on at its old leader epoch.
 func (c *Controller) Register(b BrokerInfo, now time.Time) []Record {
+	var recs []Record
+	if old, ok := c.image.Brokers[b.ID]; ok && old.Incarnation != b.Incarnation {
+		recs = c.Fence(b.ID)
+	}
 	c.lastHeartbeat[b.ID] = now
 	b.Fenced = true
-	return []Record{{RegisterBroker: &b}}
+	return append(recs, Record{RegisterBroker: &b})
 }
 
 // Heartbeat keeps a broker's session; a fenced broker is unfenced, and

@@ -192,3 +192,61 @@ func TestApplyRejectsRecordsThatDoNotFit(t *testing.T) {
 		}
 	}
 }
+
+// A broker process that restarted registers a new incarnation: it loses
+// its leaderships and ISR places as a dead broker would, and is elected
+// again only once unfenced. The same incarnation registering again (a
+// lost reply) changes nothing but its fencing.
+func TestReregistrationFencesANewIncarnation(t *testing.T) {
+	cl := newCluster(t, "", "", "")
+	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	before := cl.partition(0)
+	cl.commit(cl.c.Register(BrokerInfo{ID: before.Leader, Host: "127.0.0.1", Port: 9092 + before.Leader}, cl.now))
+	if p := cl.partition(0); p.Leader != before.Leader || p.LeaderEpoch != before.LeaderEpoch || !slices.Equal(p.ISR, before.ISR) {
+		t.Fatalf("same incarnation re-registering changed the partition: %+v -> %+v", before, p)
+	}
+	cl.heartbeat(before.Leader)
+	cl.commit(cl.c.Register(BrokerInfo{ID: before.Leader, Host: "127.0.0.1", Port: 9092 + before.Leader, Incarnation: "second"}, cl.now))
+	after := cl.partition(0)
+	if after.Leader == before.Leader || after.Leader < 0 || after.LeaderEpoch != before.LeaderEpoch+1 || slices.Contains(after.ISR, before.Leader) {
+		t.Fatalf("new incarnation of leader %d: %+v -> %+v", before.Leader, before, after)
+	}
+	if !cl.im.Brokers[before.Leader].Fenced {
+		t.Fatal("a new incarnation starts fenced")
+	}
+}
+
+// Producer id blocks never overlap, also when two are decided before
+// either commits (on a scratch image, as the node batches decisions), and
+// a stale controller's overlapping block does not apply.
+func TestProducerIDBlocksAreDisjoint(t *testing.T) {
+	cl := newCluster(t, "", "")
+	scratch := cl.im.Clone()
+	cl.c.Rebase(scratch)
+	r1, b1, err := cl.c.AllocateProducerIDs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range r1 {
+		scratch.Apply(r)
+	}
+	r2, b2, err := cl.c.AllocateProducerIDs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.c.Rebase(cl.im)
+	cl.commit(append(r1, r2...))
+	if b1.First != 0 || b2.First != b1.First+int64(b1.Size) || cl.im.NextProducerID != b2.First+int64(b2.Size) {
+		t.Fatalf("blocks %+v %+v, next %d", b1, b2, cl.im.NextProducerID)
+	}
+	if err := cl.im.Apply(Record{ProducerIDs: &ProducerIDBlock{Broker: 1, First: b2.First, Size: 10}}); !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("overlapping block applied: %v", err)
+	}
+	if _, _, err := cl.c.AllocateProducerIDs(9); !errors.Is(err, kerr.BrokerIDNotRegistered) {
+		t.Fatalf("unknown broker: %v", err)
+	}
+}

@@ -13,6 +13,8 @@ type BrokerInfo struct {
 	Port   int32
 	Rack   string
 	Fenced bool
+	// Incarnation tells one run of a broker process from the next.
+	Incarnation string `json:",omitempty"`
 }
 
 // PartitionState is one partition's replicas and leadership.
@@ -46,6 +48,16 @@ type Record struct {
 	CreateTopic     *TopicInfo       `json:",omitempty"`
 	PartitionChange *PartitionChange `json:",omitempty"`
 	DeleteTopic     *string          `json:",omitempty"`
+	ProducerIDs     *ProducerIDBlock `json:",omitempty"`
+}
+
+// ProducerIDBlock is a range of producer ids handed to one broker
+// (InitProducerId answers from it), so no two producers of the cluster
+// share an id.
+type ProducerIDBlock struct {
+	Broker int32
+	First  int64
+	Size   int32
 }
 
 // PartitionChange is a partition's new state.
@@ -63,6 +75,26 @@ var ErrInvalidRecord = errors.New("controller: record does not apply")
 type Image struct {
 	Brokers map[int32]BrokerInfo
 	Topics  map[string]*TopicInfo
+	// NextProducerID is the first producer id no block holds yet.
+	NextProducerID int64
+}
+
+// Clone is a deep copy, for deciding on records not yet committed.
+func (im *Image) Clone() *Image {
+	c := &Image{Brokers: make(map[int32]BrokerInfo, len(im.Brokers)), Topics: make(map[string]*TopicInfo, len(im.Topics)),
+		NextProducerID: im.NextProducerID}
+	for id, b := range im.Brokers {
+		c.Brokers[id] = b
+	}
+	for name, t := range im.Topics {
+		tc := *t
+		tc.Partitions = make([]PartitionState, len(t.Partitions))
+		for i, p := range t.Partitions {
+			tc.Partitions[i] = p.clone()
+		}
+		c.Topics[name] = &tc
+	}
+	return c
 }
 
 // NewImage is the empty cluster.
@@ -107,6 +139,12 @@ func (im *Image) Apply(r Record) error {
 		t.Partitions[c.Partition] = c.State.clone()
 	case r.DeleteTopic != nil:
 		delete(im.Topics, *r.DeleteTopic)
+	case r.ProducerIDs != nil:
+		b := r.ProducerIDs
+		if b.First < im.NextProducerID || b.Size <= 0 {
+			return fmt.Errorf("%w: producer ids %d+%d overlap ids handed out before %d", ErrInvalidRecord, b.First, b.Size, im.NextProducerID)
+		}
+		im.NextProducerID = b.First + int64(b.Size)
 	default:
 		return fmt.Errorf("%w: empty record", ErrInvalidRecord)
 	}

@@ -210,8 +210,21 @@ func (n *Node) decide() {
 	}
 	var recs []controller.Record
 	var waiting []chan error
+	// Decisions of one batch are made in turn on a copy of the image with
+	// the earlier ones applied: two changes to one partition, or two
+	// producer id blocks, must not both be decided on the same state.
 	n.mu.RLock()
-	recs = append(recs, n.ctl.Tick(now)...)
+	scratch := n.image.Clone()
+	n.mu.RUnlock()
+	n.ctl.Rebase(scratch)
+	defer n.ctl.Rebase(n.image)
+	pending := func(rs []controller.Record) {
+		for _, r := range rs {
+			scratch.Apply(r) // a record that does not apply is skipped on commit too
+		}
+		recs = append(recs, rs...)
+	}
+	pending(n.ctl.Tick(now))
 	for _, r := range n.queued {
 		rs, err := r.decide(n.ctl, now)
 		switch {
@@ -220,11 +233,10 @@ func (n *Node) decide() {
 		case len(rs) == 0:
 			r.done <- nil
 		default:
-			recs = append(recs, rs...)
+			pending(rs)
 			waiting = append(waiting, r.done)
 		}
 	}
-	n.mu.RUnlock()
 	n.queued = nil
 	if len(recs) == 0 {
 		return
@@ -318,6 +330,20 @@ func (n *Node) AlterPartition(ctx context.Context, topic string, partition, lead
 	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
 		return c.AlterPartition(topic, partition, leader, leaderEpoch, partitionEpoch, isr)
 	})
+}
+
+// AllocateProducerIDs takes the next block of producer ids for a broker.
+func (n *Node) AllocateProducerIDs(ctx context.Context, broker int32) (*controller.ProducerIDBlock, error) {
+	var block *controller.ProducerIDBlock
+	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		recs, b, err := c.AllocateProducerIDs(broker)
+		block = b
+		return recs, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return block, nil
 }
 
 // logRecord says what a committed record changed.

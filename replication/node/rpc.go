@@ -14,10 +14,21 @@ import (
 // BrokerRequest is what a broker asks a controller node (JSON on the
 // controller listener, see package transport).
 type BrokerRequest struct {
-	// Op is "register", "heartbeat" or "create-topic".
-	Op     string
-	Broker controller.BrokerInfo
-	Topic  *TopicRequest `json:",omitempty"`
+	// Op is "register", "heartbeat", "create-topic", "alter-partition" or
+	// "producer-ids".
+	Op        string
+	Broker    controller.BrokerInfo
+	Topic     *TopicRequest     `json:",omitempty"`
+	Partition *PartitionRequest `json:",omitempty"`
+}
+
+// PartitionRequest is a partition leader's ISR change (AlterPartition):
+// Broker is the leader.
+type PartitionRequest struct {
+	Topic                       string
+	Partition                   int32
+	LeaderEpoch, PartitionEpoch int32
+	ISR                         []int32
 }
 
 // TopicRequest is a topic to create.
@@ -33,6 +44,8 @@ type TopicRequest struct {
 // NOT_CONTROLLER: ask another node).
 type BrokerReply struct {
 	ErrorCode int16
+	// ProducerIDs answers "producer-ids".
+	ProducerIDs *controller.ProducerIDBlock `json:",omitempty"`
 }
 
 // HandleRPC answers a broker's request; it is the transport's Handle.
@@ -70,6 +83,19 @@ func (n *Node) HandleRPC(data []byte) []byte {
 		}
 		t := req.Topic
 		return reply(n.CreateTopic(ctx, t.Name, t.ID, t.Partitions, t.ReplicationFactor, t.Configs))
+	case "producer-ids":
+		block, err := n.AllocateProducerIDs(ctx, req.Broker.ID)
+		if err != nil {
+			return reply(err)
+		}
+		b, _ := json.Marshal(BrokerReply{ProducerIDs: block})
+		return b
+	case "alter-partition":
+		if req.Partition == nil {
+			return reply(kerr.InvalidRequest)
+		}
+		p := req.Partition
+		return reply(n.AlterPartition(ctx, p.Topic, p.Partition, req.Broker.ID, p.LeaderEpoch, p.PartitionEpoch, p.ISR))
 	}
 	return reply(kerr.InvalidRequest)
 }
