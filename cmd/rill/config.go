@@ -90,6 +90,7 @@ var brokerToTopic = []struct{ broker, topic string }{
 	{"log.segment.delete.delay.ms", "file.delete.delay.ms"},
 	{"message.max.bytes", "max.message.bytes"},
 	{"log.message.timestamp.type", "message.timestamp.type"},
+	{"min.insync.replicas", "min.insync.replicas"},
 }
 
 // logConfig returns the default topic config.

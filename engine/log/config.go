@@ -27,6 +27,10 @@ type Config struct {
 	FileDeleteDelayMs  int64 // file.delete.delay.ms
 	MaxMessageBytes    int   // max.message.bytes
 	LogAppendTime      bool  // message.timestamp.type=LogAppendTime
+	// MinInsyncReplicas is min.insync.replicas: the log does not use it;
+	// a cluster's partition leader refuses acks=all appends while its ISR
+	// is smaller (replication/replica).
+	MinInsyncReplicas int
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -44,6 +48,7 @@ func DefaultConfig() Config {
 		FlushMs:            math.MaxInt64,
 		FileDeleteDelayMs:  60000,
 		MaxMessageBytes:    1048588,
+		MinInsyncReplicas:  1,
 	}
 }
 
@@ -120,6 +125,8 @@ func (c *Config) Set(name, value string) error {
 		return i64(&c.FileDeleteDelayMs, 0)
 	case "max.message.bytes":
 		return i32(&c.MaxMessageBytes, 0)
+	case "min.insync.replicas":
+		return i32(&c.MinInsyncReplicas, 1)
 	case "cleanup.policy":
 		c.CleanupDelete, c.CleanupCompact = false, false
 		for _, p := range strings.Split(value, ",") {
@@ -175,6 +182,8 @@ func (c Config) Get(name string) (string, bool) {
 		return itoa(c.FileDeleteDelayMs), true
 	case "max.message.bytes":
 		return itoa(int64(c.MaxMessageBytes)), true
+	case "min.insync.replicas":
+		return itoa(int64(c.MinInsyncReplicas)), true
 	case "cleanup.policy":
 		return c.CleanupPolicy(), true
 	case "message.timestamp.type":
@@ -189,6 +198,6 @@ func (c Config) Get(name string) (string, bool) {
 // ConfigNames lists the names Set and Get accept.
 var ConfigNames = []string{
 	"cleanup.policy", "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms",
-	"index.interval.bytes", "max.message.bytes", "message.timestamp.type", "min.compaction.lag.ms",
+	"index.interval.bytes", "max.message.bytes", "message.timestamp.type", "min.compaction.lag.ms", "min.insync.replicas",
 	"retention.bytes", "retention.ms", "segment.bytes", "segment.index.bytes", "segment.ms",
 }

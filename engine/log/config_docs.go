@@ -19,6 +19,7 @@ var ConfigDocs = map[string]ConfigDoc{
 	"max.message.bytes":      {3, "Largest record batch the topic accepts."},
 	"message.timestamp.type": {2, "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's clock."},
 	"min.compaction.lag.ms":  {5, "Records younger than this are never compacted."},
+	"min.insync.replicas":    {3, "With acks=all, the fewest in-sync replicas a partition leader accepts a write with (NOT_ENOUGH_REPLICAS below it)."},
 	"retention.bytes":        {5, "Delete the oldest segments while the partition is larger than this; -1 means no limit."},
 	"retention.ms":           {5, "Delete segments whose newest record is older than this; -1 means no limit."},
 	"segment.bytes":          {3, "Roll to a new segment file when the active one would grow past this size."},
