@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	stdlog "log"
+	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,11 +18,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
 	"github.com/rillmq/rill/replication/quorum"
+	"github.com/rillmq/rill/replication/replica"
 	"github.com/rillmq/rill/replication/transport"
 )
 
@@ -48,7 +54,7 @@ func parseVoters(s string) (map[uint64]string, error) {
 // controller, and a reconciler creates the topics and partitions assigned
 // to this broker as they appear. Partitions are not replicated yet
 // (docs/design/replication.md).
-func startController(cfg *brokerConfig, dataDir, host string, port int32, broker *handler.Broker, logger *stdlog.Logger) (func(), error) {
+func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *engine.Engine, broker *handler.Broker, logger *stdlog.Logger) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
 	if !strings.Contains(roles, "controller") {
 		return func() {}, nil
@@ -115,13 +121,22 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, broker
 	logger.Printf("controller %d: quorum member on %s, voters %v", id, self, voters)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	var replicas *replica.Manager
 	if strings.Contains(roles, "broker") {
 		addrs := make([]string, 0, len(ids))
 		for _, v := range ids {
 			addrs = append(addrs, voters[v])
 		}
-		info := controller.BrokerInfo{ID: int32(id), Host: host, Port: port, Rack: cfg.get("broker.rack", "")}
+		info := controller.BrokerInfo{ID: int32(id), Host: host, Port: port, Rack: cfg.get("broker.rack", ""), Incarnation: rand.Text()}
 		view := &clusterView{self: int32(id), node: n, controllers: addrs}
+		if replicas, err = startReplicas(cfg, view, eng, broker, logger); err != nil {
+			cancel()
+			n.Stop()
+			tr.Close()
+			wal.Close()
+			return nil, err
+		}
+		view.replicas = replicas
 		broker.SetCluster(view)
 		reconciled := make(chan struct{})
 		go func() {
@@ -139,6 +154,9 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, broker
 	return func() {
 		cancel()
 		<-done
+		if replicas != nil {
+			replicas.Close()
+		}
 		n.Stop()
 		tr.Close()
 		wal.Close()
@@ -150,6 +168,68 @@ type clusterView struct {
 	self        int32
 	node        *node.Node
 	controllers []string
+	replicas    *replica.Manager
+}
+
+func (v *clusterView) Replica(topic string, p int32) *replica.Partition {
+	return v.replicas.Partition(topic, p)
+}
+
+// startReplicas starts this broker's partition replicas (package replica):
+// replica.lag.time.max.ms, replica.fetch.wait.max.ms and
+// replica.fetch.max.bytes as in Kafka.
+func startReplicas(cfg *brokerConfig, v *clusterView, eng *engine.Engine, broker *handler.Broker, logger *stdlog.Logger) (*replica.Manager, error) {
+	lag, err := cfg.int64("replica.lag.time.max.ms", 30000)
+	if err != nil {
+		return nil, err
+	}
+	wait, err := cfg.int64("replica.fetch.wait.max.ms", 500)
+	if err != nil {
+		return nil, err
+	}
+	maxBytes, err := cfg.int64("replica.fetch.max.bytes", 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	return replica.NewManager(replica.Config{
+		Self:          v.self,
+		LagTimeMax:    time.Duration(lag) * time.Millisecond,
+		FetchMaxWait:  time.Duration(wait) * time.Millisecond,
+		FetchMaxBytes: int32(min(maxBytes, 1<<30)),
+		Log: func(tp replica.TP) (*log.Log, error) {
+			return eng.Partition(engine.TopicPartition{Topic: tp.Topic, Partition: tp.Partition})
+		},
+		AlterPartition: v.alterPartition,
+		Advanced:       broker.HighWatermarkMoved,
+		Logf:           logger.Printf,
+	}), nil
+}
+
+// alterPartition sends a leader's ISR change to the active controller.
+func (v *clusterView) alterPartition(ctx context.Context, tp replica.TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
+	return v.callController(ctx, node.BrokerRequest{Op: "alter-partition", Broker: controller.BrokerInfo{ID: leader},
+		Partition: &node.PartitionRequest{Topic: tp.Topic, Partition: tp.Partition, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, ISR: isr}})
+}
+
+// syncReplicas hands the replica manager the state of every partition with
+// a replica on this broker.
+func (v *clusterView) syncReplicas() {
+	states := map[replica.TP]replica.State{}
+	addrs := map[int32]string{}
+	v.node.View(func(im *controller.Image) {
+		for _, b := range im.Brokers {
+			addrs[b.ID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+		}
+		for name, ti := range im.Topics {
+			for i, p := range ti.Partitions {
+				if slices.Contains(p.Replicas, v.self) {
+					states[replica.TP{Topic: name, Partition: int32(i)}] = replica.State{TopicID: ti.ID, Leader: p.Leader,
+						LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, Replicas: slices.Clone(p.Replicas), ISR: slices.Clone(p.ISR)}
+				}
+			}
+		}
+	})
+	v.replicas.Sync(states, addrs)
 }
 
 func (v *clusterView) Self() int32 { return v.self }
@@ -186,10 +266,35 @@ func (v *clusterView) Partition(topic string, p int32) (handler.ClusterPartition
 	return cp, ok
 }
 
-// CreateTopic asks the controllers in turn until the active one answers.
+// CreateTopic asks the active controller to create a topic.
 func (v *clusterView) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string) error {
-	req, _ := json.Marshal(node.BrokerRequest{Op: "create-topic", Topic: &node.TopicRequest{Name: name, ID: id, Partitions: partitions,
+	return v.callController(ctx, node.BrokerRequest{Op: "create-topic", Topic: &node.TopicRequest{Name: name, ID: id, Partitions: partitions,
 		ReplicationFactor: rf, Configs: configs}})
+}
+
+// AllocateProducerIDs takes a block of producer ids from the active
+// controller.
+func (v *clusterView) AllocateProducerIDs(ctx context.Context) (int64, int32, error) {
+	reply, err := v.askController(ctx, node.BrokerRequest{Op: "producer-ids", Broker: controller.BrokerInfo{ID: v.self}})
+	if err != nil {
+		return 0, 0, err
+	}
+	if reply.ProducerIDs == nil {
+		return 0, 0, kerr.UnknownServerError
+	}
+	return reply.ProducerIDs.First, reply.ProducerIDs.Size, nil
+}
+
+// callController asks the controllers in turn until the active one
+// answers, and returns its answer as a Kafka error (nil: done).
+func (v *clusterView) callController(ctx context.Context, r node.BrokerRequest) error {
+	_, err := v.askController(ctx, r)
+	return err
+}
+
+// askController is callController returning the whole reply.
+func (v *clusterView) askController(ctx context.Context, r node.BrokerRequest) (node.BrokerReply, error) {
+	req, _ := json.Marshal(r)
 	for {
 		for _, addr := range v.controllers {
 			resp, err := transport.Call(ctx, addr, req)
@@ -200,11 +305,11 @@ func (v *clusterView) CreateTopic(ctx context.Context, name string, id [16]byte,
 			if json.Unmarshal(resp, &r) != nil || r.ErrorCode == kerr.NotController.Code {
 				continue
 			}
-			return kerr.ErrorForCode(r.ErrorCode)
+			return r, kerr.ErrorForCode(r.ErrorCode)
 		}
 		select {
 		case <-ctx.Done():
-			return kerr.RequestTimedOut
+			return node.BrokerReply{}, kerr.RequestTimedOut
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -214,7 +319,7 @@ func (v *clusterView) CreateTopic(ctx context.Context, name string, id [16]byte,
 // topics and this broker's partitions of them.
 func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker, logger *stdlog.Logger) {
 	done := map[string]bool{}
-	t := time.NewTicker(100 * time.Millisecond)
+	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
 		type want struct {
@@ -248,6 +353,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 			}
 			done[w.name] = true
 		}
+		v.syncReplicas()
 		select {
 		case <-ctx.Done():
 			return

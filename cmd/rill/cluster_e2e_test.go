@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Three `rill serve` processes with process.roles=broker,controller form a
@@ -100,8 +101,8 @@ func TestControllerQuorumFailover(t *testing.T) {
 // created through any broker has its partitions spread over all three,
 // every broker answers Metadata alike, clients produce to and consume
 // (with a consumer group, coordinated by the leader of its offsets
-// partition) from the leaders. Replication factors above 1 are refused
-// until partitions are replicated.
+// partition) from the leaders. A replication factor above the number of
+// brokers is refused.
 func TestClusterServesFromControllerMetadata(t *testing.T) {
 	ports := []string{freePort(t), freePort(t), freePort(t)}
 	voters := fmt.Sprintf("1@%s,2@%s,3@%s", ports[0], ports[1], ports[2])
@@ -138,8 +139,24 @@ func TestClusterServesFromControllerMetadata(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if res, _ := adm.CreateTopic(ctx, 3, 3, nil, "replicated"); !errors.Is(res.Err, kerr.InvalidReplicationFactor) {
-		t.Fatalf("replication factor 3: %v", res.Err)
+	// Producer ids come from blocks the controller hands out: no two
+	// brokers give the same one.
+	pids := map[int64]int{}
+	for i, b := range bs {
+		for j := 0; j < 2; j++ {
+			resp, err := client(t, b.addr).SeedBrokers()[0].Request(ctx, kmsg.NewPtrInitProducerIDRequest())
+			if err != nil || resp.(*kmsg.InitProducerIDResponse).ErrorCode != 0 {
+				t.Fatalf("InitProducerId on broker %d: %v %+v", i+1, err, resp)
+			}
+			id := resp.(*kmsg.InitProducerIDResponse).ProducerID
+			if prev, dup := pids[id]; dup {
+				t.Fatalf("producer id %d from broker %d and broker %d", id, prev, i+1)
+			}
+			pids[id] = i + 1
+		}
+	}
+	if res, _ := adm.CreateTopic(ctx, 3, 4, nil, "replicated"); !errors.Is(res.Err, kerr.InvalidReplicationFactor) {
+		t.Fatalf("replication factor 4 on 3 brokers: %v", res.Err)
 	}
 	if res, err := adm.CreateTopic(ctx, 6, 1, nil, "spread"); err != nil || res.Err != nil {
 		t.Fatalf("create: %v %v", err, res.Err)

@@ -96,7 +96,7 @@ func runServe(args []string) error {
 		return err
 	}
 	host, port := broker.Advertised()
-	stopController, err := startController(cfg, dir, host, port, broker, logger)
+	stopController, err := startController(cfg, dir, host, port, eng, broker, logger)
 	if err != nil {
 		srv.Close()
 		broker.Close()

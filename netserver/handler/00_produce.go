@@ -20,6 +20,7 @@ package handler
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -31,6 +32,7 @@ import (
 func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	appended := false
+	var waits []ackWait
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -60,7 +62,20 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if batch.Attributes()&format.AttrTransactional != 0 || batch.IsControl() {
 					return kerr.InvalidRecord
 				}
-				res, err := l.Append(rp.Records, log.AppendOptions{AssignOffsets: true, LeaderEpoch: b.leaderEpoch(rt.Topic, rp.Partition)})
+				rep, code := b.replicaOf(rt.Topic, rp.Partition)
+				if code != nil {
+					return code
+				}
+				var res log.AppendResult
+				if rep != nil {
+					var wait <-chan error
+					res, wait, err = rep.Append(rp.Records, req.Acks == -1, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+					if wait != nil {
+						waits = append(waits, ackWait{topic: len(resp.Topics), index: len(st.Partitions), done: wait})
+					}
+				} else {
+					res, err = l.Append(rp.Records, log.AppendOptions{AssignOffsets: true})
+				}
 				if err != nil {
 					if ke := toKerr(err); ke == kerr.KafkaStorageError {
 						b.logf("produce %s-%d: %v", rt.Topic, rp.Partition, err)
@@ -81,8 +96,22 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 	if appended {
 		b.appended.notify()
 	}
+	// acks=all in a cluster: answer once the ISR has every batch. The
+	// replica times each wait out at the request's timeout.
+	for _, w := range waits {
+		if err := <-w.done; err != nil {
+			sp := &resp.Topics[w.topic].Partitions[w.index]
+			sp.ErrorCode = toKerr(err).Code
+		}
+	}
 	if req.Acks == 0 {
 		return nil
 	}
 	return resp
+}
+
+// ackWait is a partition's acks=all wait: resp.Topics[topic].Partitions[index].
+type ackWait struct {
+	topic, index int
+	done         <-chan error
 }

@@ -14,8 +14,13 @@ package handler
 // requests; an incremental request names a session we never created and
 // gets FETCH_SESSION_ID_NOT_FOUND. Topic IDs replace names from v13
 // (UNKNOWN_TOPIC_ID). On one broker the high watermark and the last stable
-// offset are the log end offset. Follower fetches (ReplicaID >= 0) come
-// with replication.
+// offset are the log end offset. In a cluster (package replica) consumers
+// read below the leader's high watermark, CurrentLeaderEpoch is checked
+// against the leader's (FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH), and a
+// follower's fetch (ReplicaID >= 0, ReplicaState from v15) reads up to the
+// log end, reports its position to the leader's ISR, and gets a
+// DivergingEpoch instead of data when its LastFetchedEpoch (v12+) shows
+// its log left the leader's.
 //
 // Record data leaves as file ranges (FetchResponse.Ranges): the net.Conn
 // transport sendfiles them from the segment files; gnet reads them once
@@ -32,6 +37,7 @@ import (
 
 	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/replication/metadata"
+	"github.com/rillmq/rill/replication/replica"
 )
 
 // FetchResponse is a Fetch answer whose record data may still be file
@@ -100,6 +106,10 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 		budget = int(^uint32(0) >> 1)
 	}
 	total, failed, gotData := 0, false, false
+	replicaID := req.ReplicaID
+	if req.Version >= 15 {
+		replicaID = req.ReplicaState.ID
+	}
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -122,11 +132,11 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 			switch {
 			case !ok && req.Version >= 13:
 				code = kerr.UnknownTopicID
-			case rp.CurrentLeaderEpoch > 0:
+			case rp.CurrentLeaderEpoch > 0 && b.clusterView() == nil:
 				code = kerr.UnknownLeaderEpoch // every partition is at epoch 0 here
 			default:
 				var r segment.FileRange
-				r, code = b.readPartition(t, ok, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
+				r, code = b.readPartition(t, ok, replicaID, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
 				n := int(r.Len)
 				if n > 0 {
 					resp.Ranges = append(resp.Ranges, FetchRange{Topic: len(resp.Topics), Partition: len(st.Partitions), FileRange: r})
@@ -147,18 +157,49 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 }
 
 // readPartition fills sp's offsets and returns the file range of up to
-// maxBytes of data from rp.FetchOffset.
-func (b *Broker) readPartition(t metadata.Topic, known bool, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
+// maxBytes of data from rp.FetchOffset. Consumers (replicaID -1) read below
+// the high watermark; in a cluster a follower reads up to the log end, and
+// its fetch offset is its log end for the leader's ISR.
+func (b *Broker) readPartition(t metadata.Topic, known bool, replicaID int32, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
 	l, code := b.partitionLog(t, known, rp.Partition)
 	if code != nil {
 		return segment.FileRange{}, code
 	}
-	hw := l.LogEndOffset()
+	rep, code := b.replicaOf(t.Name, rp.Partition)
+	if code != nil {
+		return segment.FileRange{}, code
+	}
+	hw, limit := l.LogEndOffset(), int64(-1)
+	if rep != nil {
+		var err error
+		if replicaID >= 0 {
+			var div *replica.Diverging
+			hw, div, err = rep.FollowerFetch(replicaID, rp.FetchOffset, rp.LastFetchedEpoch, rp.CurrentLeaderEpoch)
+			if err == nil && div != nil {
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
+				sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset
+				if div.EndOffset < 0 {
+					// The leader has no epoch that old: the follower keeps
+					// what is committed. A non-default value, so it is sent.
+					sp.DivergingEpoch.EndOffset = l.LogStartOffset()
+				}
+				return segment.FileRange{}, nil
+			}
+		} else if err = rep.CheckEpoch(rp.CurrentLeaderEpoch); err == nil {
+			hw, err = rep.HighWatermark()
+			limit = hw
+		}
+		if err != nil {
+			return segment.FileRange{}, toKerr(err)
+		}
+	} else {
+		limit = hw
+	}
 	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
 	if maxBytes <= 0 && !minOne {
 		return segment.FileRange{}, nil
 	}
-	r, err := l.Read(rp.FetchOffset, max(maxBytes, 0), hw, minOne)
+	r, err := l.Read(rp.FetchOffset, max(maxBytes, 0), limit, minOne)
 	if err != nil {
 		return segment.FileRange{}, toKerr(err)
 	}

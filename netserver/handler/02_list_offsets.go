@@ -29,12 +29,26 @@ func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 				if code != nil {
 					return code
 				}
-				if rp.CurrentLeaderEpoch > 0 {
+				rep, code := b.replicaOf(rt.Topic, rp.Partition)
+				if code != nil {
+					return code
+				}
+				end := l.LogEndOffset()
+				if rep != nil {
+					if err := rep.CheckEpoch(rp.CurrentLeaderEpoch); err != nil {
+						return toKerr(err)
+					}
+					hw, err := rep.HighWatermark()
+					if err != nil {
+						return toKerr(err)
+					}
+					end, sp.LeaderEpoch = hw, rep.LeaderEpoch()
+				} else if rp.CurrentLeaderEpoch > 0 {
 					return kerr.UnknownLeaderEpoch
 				}
 				switch rp.Timestamp {
 				case -1:
-					sp.Offset = l.LogEndOffset()
+					sp.Offset = end
 				case -2, -4:
 					sp.Offset = l.LogStartOffset()
 				case -3:

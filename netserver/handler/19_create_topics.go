@@ -108,7 +108,7 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 			fail(kerr.InvalidPartitions, "number of partitions must be larger than 0")
 			continue
 		}
-		if rf <= 0 || rf > 1 {
+		if rf <= 0 || (rf > 1 && b.clusterView() == nil) { // a cluster's controller checks it against live brokers
 			fail(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d is larger than the 1 available broker", rf))
 			continue
 		}

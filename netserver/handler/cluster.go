@@ -4,20 +4,23 @@ package handler
 // controller node applies (replication/node): which brokers are alive,
 // which broker leads each partition. Topics are created through the active
 // controller and appear on each broker when its copy of the metadata does
-// (EnsureTopic, called by the reconciler in cmd/rill). Partitions are not
-// replicated between brokers yet, so topics are created with replication
-// factor 1 only.
+// (EnsureTopic, called by the reconciler in cmd/rill). Partitions are
+// replicated by package replica: produce on a partition leader goes
+// through its replica (leader epoch, acks=all waits), consumers read below
+// its high watermark, and followers' fetches (replica id >= 0) feed its
+// ISR.
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/replication/metadata"
+	"github.com/rillmq/rill/replication/replica"
 )
 
 // ClusterBroker is a live broker.
@@ -41,9 +44,18 @@ type Cluster interface {
 	ControllerID() int32
 	Partition(topic string, p int32) (ClusterPartition, bool)
 	CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string) error
+	// Replica is this broker's replica of a partition, or nil.
+	Replica(topic string, p int32) *replica.Partition
+	// AllocateProducerIDs takes a block of producer ids no other broker
+	// hands out.
+	AllocateProducerIDs(ctx context.Context) (first int64, size int32, err error)
 }
 
 type clusterHolder struct{ Cluster }
+
+// HighWatermarkMoved wakes waiting consumer fetches: a partition leader's
+// high watermark advanced.
+func (b *Broker) HighWatermarkMoved() { b.appended.notify() }
 
 // SetCluster makes the broker a member of a multi-node cluster.
 func (b *Broker) SetCluster(c Cluster) { b.cluster.Store(&clusterHolder{c}) }
@@ -56,18 +68,12 @@ func (b *Broker) clusterView() Cluster {
 	return nil
 }
 
-// errReplicationNotYet refuses replication factors above 1 in a cluster.
-var errReplicationNotYet = fmt.Errorf("%w: partitions are not replicated between brokers yet; use replication factor 1", kerr.InvalidReplicationFactor)
-
 // createTopicAnywhere creates a topic on this broker alone, or through the
 // active controller in a cluster, returning once this broker knows it.
 func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, configs map[string]string) (metadata.Topic, error) {
 	c := b.clusterView()
 	if c == nil {
 		return b.createTopic(name, partitions, configs)
-	}
-	if rf > 1 {
-		return metadata.Topic{}, errReplicationNotYet
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -145,4 +151,45 @@ func (b *Broker) refuseInCluster() *kerr.Error {
 		return kerr.InvalidRequest
 	}
 	return nil
+}
+
+// replicaOf is this broker's replica of a partition in a cluster, which
+// must be leading it (the handlers check leadership first); nil without
+// an error on a single broker.
+func (b *Broker) replicaOf(topic string, p int32) (*replica.Partition, *kerr.Error) {
+	c := b.clusterView()
+	if c == nil {
+		return nil, nil
+	}
+	r := c.Replica(topic, p)
+	if r == nil {
+		return nil, kerr.NotLeaderForPartition // created in the metadata, not here yet
+	}
+	return r, nil
+}
+
+// producerIDBlock is the block of producer ids this broker of a cluster
+// hands out.
+type producerIDBlock struct {
+	mu        sync.Mutex
+	next, end int64
+}
+
+// clusterProducerID takes the next producer id of this broker's block,
+// taking a new block from the controller when it is used up.
+func (b *Broker) clusterProducerID(c Cluster) (int64, error) {
+	b.pids.mu.Lock()
+	defer b.pids.mu.Unlock()
+	if b.pids.next >= b.pids.end {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		first, size, err := c.AllocateProducerIDs(ctx)
+		if err != nil {
+			return 0, err
+		}
+		b.pids.next, b.pids.end = first, first+int64(size)
+	}
+	id := b.pids.next
+	b.pids.next++
+	return id, nil
 }

@@ -66,6 +66,8 @@ type Broker struct {
 	advertised atomic.Pointer[endpoint]
 	// cluster is set on a broker of a multi-node cluster.
 	cluster atomic.Pointer[clusterHolder]
+	// pids is a cluster broker's block of producer ids.
+	pids producerIDBlock
 }
 
 // New returns a Broker.

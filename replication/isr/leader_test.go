@@ -138,17 +138,18 @@ func TestEpochCacheAndDivergence(t *testing.T) {
 			t.Fatalf("EndOffsetFor(%d) = %d, %d; want %d, %d", tc.ask, e, end, tc.wantEpoch, tc.wantEnd)
 		}
 	}
+	local := func(e int32) (int32, int64) { return c.EndOffsetFor(e, 25) }
 	// A follower with epochs 1 (0-10) and 3 (10-25) whose leader wrote
 	// epoch 3 only up to 15: cut at 15.
-	if cut := Divergence(&c, 3, 15, 25, 8); cut != 15 {
+	if cut := Divergence(local, 3, 15, 25, 8); cut != 15 {
 		t.Fatalf("divergence %d", cut)
 	}
 	// The leader's epoch 1 ended at 12, ours at 10: keep 10.
-	if cut := Divergence(&c, 1, 12, 25, 8); cut != 10 {
+	if cut := Divergence(local, 1, 12, 25, 8); cut != 10 {
 		t.Fatalf("divergence %d", cut)
 	}
 	// The leader knows no epoch this old: keep what was committed.
-	if cut := Divergence(&c, -1, -1, 25, 8); cut != 8 {
+	if cut := Divergence(local, -1, -1, 25, 8); cut != 8 {
 		t.Fatalf("divergence %d", cut)
 	}
 	c.TruncateFrom(12)

@@ -191,7 +191,8 @@ func (s *sim) fetch(id ReplicaID, lossy bool) {
 	if f.fetchedEpoch < s.leaderEpoch {
 		// OffsetForLeaderEpoch, then truncate (KIP-279).
 		le, end := l.epochs.EndOffsetFor(f.epochs.Latest(), int64(len(l.log)))
-		cut := Divergence(&f.epochs, le, end, int64(len(f.log)), f.hw)
+		local := func(e int32) (int32, int64) { return f.epochs.EndOffsetFor(e, int64(len(f.log))) }
+		cut := Divergence(local, le, end, int64(len(f.log)), f.hw)
 		f.log = f.log[:cut]
 		f.epochs.TruncateFrom(cut)
 		f.hw = min(f.hw, cut)

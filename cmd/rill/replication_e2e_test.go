@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rillmq/rill/internal/history"
+)
+
+// cluster is three `rill serve` processes with both roles on fixed ports,
+// so a restarted node comes back where clients and peers expect it.
+type cluster struct {
+	t     *testing.T
+	addrs []string
+	dirs  []string
+	extra []string
+	bs    []*broker
+}
+
+func startCluster(t *testing.T, extra ...string) *cluster {
+	c := &cluster{t: t}
+	ctl := []string{freePort(t), freePort(t), freePort(t)}
+	voters := fmt.Sprintf("1@%s,2@%s,3@%s", ctl[0], ctl[1], ctl[2])
+	c.extra = append([]string{"--set", "process.roles=broker,controller", "--set", "controller.quorum.voters=" + voters}, extra...)
+	for i := 0; i < 3; i++ {
+		c.addrs = append(c.addrs, freePort(t))
+		c.dirs = append(c.dirs, t.TempDir())
+		c.bs = append(c.bs, nil)
+		c.start(i)
+	}
+	return c
+}
+
+// start (re)starts node i+1.
+func (c *cluster) start(i int) {
+	c.bs[i] = startBrokerAt(c.t, c.dirs[i], c.addrs[i], append([]string{"--set", fmt.Sprintf("node.id=%d", i+1)}, c.extra...)...)
+}
+
+func (c *cluster) logs() string {
+	var s strings.Builder
+	for i, b := range c.bs {
+		fmt.Fprintf(&s, "--- node %d\n%s", i+1, b.log())
+	}
+	return s.String()
+}
+
+// waitFor polls cond for up to a minute.
+func (c *cluster) waitFor(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s\n%s", what, c.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// admin is a fresh admin client (kadm caches metadata per client).
+func (c *cluster) admin(i int) *kadm.Client {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.addrs[i]))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// partitions is a topic's partitions as node i+1 describes them.
+func (c *cluster) partitions(i int, topic string) map[int32]kadm.PartitionDetail {
+	td, err := c.admin(i).ListTopics(context.Background(), topic)
+	if err != nil {
+		return nil
+	}
+	return td[topic].Partitions
+}
+
+var activeRe = regexp.MustCompile(`controller (\d): active`)
+
+// activeController is the node id, other than dead, whose log last said
+// it became the active controller and has not said it stopped (0: none).
+func (c *cluster) activeController(dead int) int {
+	for i, b := range c.bs {
+		if i+1 == dead {
+			continue
+		}
+		l := b.log()
+		m := activeRe.FindAllStringSubmatch(l, -1)
+		if len(m) == 0 || m[len(m)-1][1] != fmt.Sprint(i+1) {
+			continue
+		}
+		if !strings.Contains(l[strings.LastIndex(l, m[len(m)-1][0]):], "no longer active") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// fullISR reports whether every partition of topic has all three
+// replicas in its ISR, as every live node answers.
+func (c *cluster) fullISR(topic string, parts int, skip int) bool {
+	for i := range c.bs {
+		if i+1 == skip {
+			continue
+		}
+		ps := c.partitions(i, topic)
+		if len(ps) != parts {
+			return false
+		}
+		for _, p := range ps {
+			if len(p.ISR) != 3 || p.Leader < 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ledWithout reports whether every partition of topic has a leader other
+// than node dead, as another node answers.
+func (c *cluster) ledWithout(topic string, parts int, dead int) bool {
+	ps := c.partitions(dead%3, topic)
+	if len(ps) != parts {
+		return false
+	}
+	for _, p := range ps {
+		if p.Leader < 0 || int(p.Leader) == dead {
+			return false
+		}
+	}
+	return true
+}
+
+// The issue's failover test: three nodes, a topic with replication factor
+// 3 and min.insync.replicas=2, an idempotent kgo producer with acks=all
+// producing throughout. SIGKILL the leader of partition 0: another ISR
+// member takes over; restart it: it catches up and rejoins the ISR. Then
+// SIGKILL the active controller, and restart it. Every acknowledged record
+// is read back afterwards, in order, exactly once (internal/history).
+func TestReplicatedFailover(t *testing.T) {
+	c := startCluster(t, "--set", "broker.session.timeout.ms=2000", "--set", "broker.heartbeat.interval.ms=200",
+		"--set", "replica.lag.time.max.ms=2000")
+	ctx := context.Background()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	const topic, parts = "replicated", 3
+	res, err := c.admin(0).CreateTopic(ctx, parts, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic)
+	if err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.waitFor("every partition with a full ISR", func() bool { return c.fullISR(topic, parts, 0) })
+
+	prod := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProduceRequestTimeout(5*time.Second))
+	var h history.History
+	var acked, sent atomic.Int64
+	var firstErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	producing := make(chan struct{})
+	stopped := sync.OnceFunc(func() { close(stop); <-producing })
+	t.Cleanup(stopped) // a failing test stops producing before the clients close
+	go func() {
+		defer close(producing)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			wg.Add(1)
+			sent.Add(1)
+			v := fmt.Sprintf("%07d", i)
+			seq := i
+			prod.Produce(ctx, &kgo.Record{Value: []byte(v)}, func(r *kgo.Record, err error) {
+				defer wg.Done()
+				h.Sent(history.Send{Seq: seq, Value: v, Acked: err == nil, Partition: r.Partition, Offset: r.Offset})
+				if err == nil {
+					acked.Add(1)
+				} else {
+					firstErr.CompareAndSwap(nil, &err)
+				}
+			})
+			if i%10 == 0 {
+				time.Sleep(5 * time.Millisecond) // bounded load: about 2000 records a second
+			}
+		}
+	}()
+	waitAcked := func(n int64) {
+		t.Helper()
+		c.waitFor(fmt.Sprintf("%d more acknowledged records", n), func() bool { return acked.Load() >= n })
+	}
+	waitAcked(500)
+
+	// Kill the leader of partition 0.
+	leader := int(c.partitions(1, topic)[0].Leader)
+	if leader < 1 {
+		t.Fatalf("no leader for partition 0:\n%s", c.logs())
+	}
+	c.bs[leader-1].kill()
+	t.Logf("killed node %d, the leader of partition 0, at %d acknowledged", leader, acked.Load())
+	c.waitFor("new leaders for its partitions", func() bool { return c.ledWithout(topic, parts, leader) })
+	waitAcked(acked.Load() + 500)
+	c.start(leader - 1)
+	c.waitFor("the restarted node back in every ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	waitAcked(acked.Load() + 500)
+
+	// Kill the active controller.
+	ctl := c.activeController(0)
+	if ctl == 0 {
+		t.Fatalf("no active controller:\n%s", c.logs())
+	}
+	c.bs[ctl-1].kill()
+	t.Logf("killed node %d, the active controller, at %d acknowledged", ctl, acked.Load())
+	c.waitFor("another active controller", func() bool { return c.activeController(ctl) != 0 })
+	c.waitFor("new leaders for its partitions", func() bool { return c.ledWithout(topic, parts, ctl) })
+	waitAcked(acked.Load() + 500)
+	c.start(ctl - 1)
+	c.waitFor("the restarted controller back in every ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	waitAcked(acked.Load() + 500)
+
+	stopped()
+	if err := prod.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if acked.Load() != sent.Load() {
+		t.Fatalf("%d of %d records acknowledged (first error: %v): an idempotent producer retrying forever should get every one in",
+			acked.Load(), sent.Load(), *firstErr.Load())
+	}
+
+	// Read everything back up to each partition's end.
+	ends, err := c.admin(0).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
+	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	next := map[int32]int64{}
+	done := func() bool {
+		for p, end := range want {
+			if next[p] < end {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		fs := cons.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("read up to %v of %v\n%s", next, want, c.logs())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			next[r.Partition] = r.Offset + 1
+		})
+	}
+	report := h.Check()
+	if !report.OK() {
+		t.Fatalf("%v\n%s", report, c.logs())
+	}
+	t.Logf("%v, across a leader's and the active controller's SIGKILL", report)
+	if testing.Verbose() {
+		t.Log(c.logs())
+	}
+	for _, b := range c.bs {
+		b.stop()
+	}
+}

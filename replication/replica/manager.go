@@ -1,0 +1,229 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine/log"
+)
+
+// Config configures a broker's replicas.
+type Config struct {
+	// Self is this broker's id.
+	Self int32
+	// LagTimeMax is replica.lag.time.max.ms (30 s): a follower not caught
+	// up for this long leaves the ISR.
+	LagTimeMax time.Duration
+	// FetchMaxWait is replica.fetch.wait.max.ms (500 ms).
+	FetchMaxWait time.Duration
+	// FetchMaxBytes is replica.fetch.max.bytes (1 MiB), per partition.
+	FetchMaxBytes int32
+	// Log finds a partition's local log; an error means it does not exist
+	// yet (the manager tries again at the next Sync).
+	Log func(TP) (*log.Log, error)
+	// AlterPartition asks the active controller for an ISR change.
+	AlterPartition func(ctx context.Context, tp TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error
+	// Fetch sends a follower's Fetch to a broker (addr from Sync); nil
+	// means a franz-go client per broker (KafkaFetch).
+	Fetch FetchFunc
+	// Advanced is called when a leader's high watermark moves, so waiting
+	// consumer fetches look again.
+	Advanced func()
+	// Now is the clock; nil means time.Now.
+	Now  func() time.Time
+	Logf func(string, ...any)
+}
+
+// FetchFunc sends a Fetch request to the broker at addr.
+type FetchFunc func(ctx context.Context, addr string, req *kmsg.FetchRequest) (*kmsg.FetchResponse, error)
+
+// Manager is the set of this broker's replicas.
+type Manager struct {
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	parts    map[TP]*Partition
+	addrs    map[int32]string
+	fetchers map[int32]bool // leader brokers with a running fetcher
+	// closeFetch closes the default Fetch's clients.
+	closeFetch func()
+}
+
+// NewManager starts the manager's clock; Close stops it and the fetchers.
+func NewManager(cfg Config) *Manager {
+	if cfg.LagTimeMax <= 0 {
+		cfg.LagTimeMax = 30 * time.Second
+	}
+	if cfg.FetchMaxWait <= 0 {
+		cfg.FetchMaxWait = 500 * time.Millisecond
+	}
+	if cfg.FetchMaxBytes <= 0 {
+		cfg.FetchMaxBytes = 1 << 20
+	}
+	if cfg.Advanced == nil {
+		cfg.Advanced = func() {}
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	m := &Manager{cfg: cfg, parts: map[TP]*Partition{}, addrs: map[int32]string{}, fetchers: map[int32]bool{}}
+	m.closeFetch = func() {}
+	if m.cfg.Fetch == nil {
+		kf := newKafkaFetch(cfg.Self)
+		m.cfg.Fetch, m.closeFetch = kf.fetch, kf.close
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.wg.Add(1)
+	go m.run()
+	return m
+}
+
+func (m *Manager) now() time.Time {
+	if m.cfg.Now != nil {
+		return m.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Close stops the fetchers and the clock; acks=all waits fail.
+func (m *Manager) Close() {
+	m.cancel()
+	m.wg.Wait()
+	m.closeFetch()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.parts {
+		p.role.Lock()
+		p.mu.Lock()
+		p.failWaitsLocked(kerr.NotLeaderForPartition)
+		p.lead = nil
+		p.mu.Unlock()
+		p.role.Unlock()
+	}
+}
+
+// Partition is the local replica of a partition, or nil.
+func (m *Manager) Partition(topic string, partition int32) *Partition {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.parts[TP{topic, partition}]
+}
+
+// Sync acts on the published state of every partition with a replica
+// here, and the brokers' addresses. A partition missing from states stops
+// being led or followed here.
+func (m *Manager) Sync(states map[TP]State, addrs map[int32]string) {
+	now := m.now()
+	m.mu.Lock()
+	m.addrs = addrs
+	var changed []func()
+	for tp, s := range states {
+		p := m.parts[tp]
+		if p == nil {
+			l, err := m.cfg.Log(tp)
+			if err != nil {
+				continue // not created here yet
+			}
+			p = newPartition(m, tp, l)
+			m.parts[tp] = p
+		}
+		if !sameState(p.peekState(), s) {
+			changed = append(changed, func() { p.apply(s, now) })
+		}
+	}
+	for tp, p := range m.parts {
+		if _, ok := states[tp]; !ok {
+			delete(m.parts, tp)
+			changed = append(changed, func() { p.apply(State{Leader: -1}, now) })
+		}
+	}
+	m.mu.Unlock()
+	for _, f := range changed {
+		f()
+	}
+	m.startFetchers()
+}
+
+func (p *Partition) peekState() State {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	return p.state
+}
+
+func sameState(a, b State) bool {
+	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch && a.PartitionEpoch == b.PartitionEpoch &&
+		slices.Equal(a.ISR, b.ISR) && slices.Equal(a.Replicas, b.Replicas)
+}
+
+// startFetchers starts a fetcher for every leader broker this broker
+// follows a partition of and has none; a fetcher stops itself when it
+// finds nothing to fetch.
+func (m *Manager) startFetchers() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.parts {
+		s := p.peekState()
+		if s.Leader < 0 || s.Leader == m.cfg.Self || m.fetchers[s.Leader] {
+			continue
+		}
+		m.fetchers[s.Leader] = true
+		m.wg.Add(1)
+		go m.runFetcher(s.Leader)
+	}
+}
+
+// run is the leaders' clock: acks=all timeouts, ISR shrinking, and the
+// ISR changes sent to the controller.
+func (m *Manager) run() {
+	defer m.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := m.now()
+		m.mu.Lock()
+		parts := make([]*Partition, 0, len(m.parts))
+		for _, p := range m.parts {
+			parts = append(parts, p)
+		}
+		m.mu.Unlock()
+		for _, p := range parts {
+			ch, epoch := p.tick(now)
+			if ch == nil {
+				continue
+			}
+			isr := make([]int32, len(ch.ISR))
+			for i, r := range ch.ISR {
+				isr[i] = int32(r)
+			}
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
+				defer cancel()
+				err := m.cfg.AlterPartition(ctx, p.tp, m.cfg.Self, epoch, ch.PartitionEpoch, isr)
+				if err != nil {
+					m.cfg.Logf("replica: %s-%d: ISR change to %v: %v", p.tp.Topic, p.tp.Partition, isr, err)
+				}
+				p.altered(err, epoch, m.now())
+			}()
+		}
+	}
+}
+
+// asKerr reports whether err is a Kafka error code (an answer, not a
+// failure to get one).
+func asKerr(err error, ke **kerr.Error) bool { return errors.As(err, ke) }

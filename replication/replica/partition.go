@@ -1,0 +1,300 @@
+package replica
+
+import (
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/replication/isr"
+)
+
+// TP names a partition.
+type TP struct {
+	Topic     string
+	Partition int32
+}
+
+// State is a partition's state as the controller published it.
+type State struct {
+	TopicID                             [16]byte
+	Leader, LeaderEpoch, PartitionEpoch int32
+	Replicas, ISR                       []int32
+}
+
+// Partition is one local replica.
+type Partition struct {
+	tp  TP
+	log *log.Log
+	m   *Manager
+
+	// role is held exclusively while leadership changes (see the package
+	// doc); it guards state and lead.
+	role  sync.RWMutex
+	state State
+	lead  *isr.Leader
+
+	// mu guards what changes under a shared role lock.
+	mu sync.Mutex
+	// hw is the follower's high watermark; a leader's is lead's.
+	hw      int64
+	waiters map[uint64]chan error
+	alter   alterState
+}
+
+// alterState is the leader's AlterPartition request.
+type alterState struct {
+	inflight bool
+	// retryAt holds back a resend: after a transport failure, and after a
+	// success until the metadata shows it.
+	retryAt time.Time
+}
+
+func newPartition(m *Manager, tp TP, l *log.Log) *Partition {
+	return &Partition{tp: tp, log: l, m: m, state: State{Leader: -1}, waiters: map[uint64]chan error{}}
+}
+
+// Log is the replica's log.
+func (p *Partition) Log() *log.Log { return p.log }
+
+func toIDs(rs []int32) []isr.ReplicaID {
+	out := make([]isr.ReplicaID, len(rs))
+	for i, r := range rs {
+		out[i] = isr.ReplicaID(r)
+	}
+	return out
+}
+
+// apply acts on newly published state: start leading a new leader epoch,
+// learn the ISR as leader, or stop leading.
+func (p *Partition) apply(s State, now time.Time) {
+	p.role.Lock()
+	defer p.role.Unlock()
+	old := p.state
+	p.state = s
+	self := p.m.cfg.Self
+	switch {
+	case s.Leader == self && (p.lead == nil || p.lead.LeaderEpoch() != s.LeaderEpoch):
+		p.mu.Lock()
+		p.failWaitsLocked(kerr.NotLeaderForPartition)
+		leo := p.log.LogEndOffset()
+		hw := min(p.hw, leo)
+		if p.lead != nil {
+			hw = min(p.lead.HighWatermark(), leo)
+		}
+		cfg := isr.Config{Self: isr.ReplicaID(self), LagTimeMax: p.m.cfg.LagTimeMax, MinInSync: p.log.Config().MinInsyncReplicas}
+		p.lead = isr.NewLeader(cfg, s.LeaderEpoch, s.PartitionEpoch, toIDs(s.Replicas), toIDs(s.ISR), leo, hw, now)
+		p.alter = alterState{}
+		p.mu.Unlock()
+		p.m.cfg.Logf("replica: leading %s-%d at epoch %d from offset %d (HW %d, ISR %v)", p.tp.Topic, p.tp.Partition, s.LeaderEpoch, leo, hw, s.ISR)
+	case s.Leader == self:
+		if s.PartitionEpoch == old.PartitionEpoch {
+			return // a pending change stays pending
+		}
+		p.mu.Lock()
+		p.lead.PartitionState(toIDs(s.ISR), s.PartitionEpoch)
+		p.deliverLocked()
+		p.mu.Unlock()
+	case p.lead != nil:
+		p.mu.Lock()
+		p.hw = p.lead.HighWatermark()
+		p.failWaitsLocked(kerr.NotLeaderForPartition)
+		p.lead = nil
+		p.mu.Unlock()
+		p.m.cfg.Logf("replica: %s-%d now led by %d at epoch %d", p.tp.Topic, p.tp.Partition, s.Leader, s.LeaderEpoch)
+	}
+}
+
+// failWaitsLocked ends every acks=all wait with err.
+func (p *Partition) failWaitsLocked(err error) {
+	for id, ch := range p.waiters {
+		ch <- err
+		delete(p.waiters, id)
+	}
+}
+
+// deliverLocked hands finished acks=all waits to their producers and wakes
+// consumers when the high watermark moved.
+func (p *Partition) deliverLocked() {
+	for _, d := range p.lead.TakeDone() {
+		if ch, ok := p.waiters[d.ID]; ok {
+			ch <- d.Err
+			delete(p.waiters, d.ID)
+		}
+	}
+}
+
+// Append appends a produced batch as leader, stamped with the leader
+// epoch. With acksAll it refuses while the ISR is below
+// min.insync.replicas, and returns a channel that receives the outcome
+// once the ISR has the batch (nil error), or the wait fails (timeout,
+// leadership lost, ISR shrank below the minimum).
+func (p *Partition) Append(batch []byte, acksAll bool, timeout time.Duration) (log.AppendResult, <-chan error, error) {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	if p.lead == nil {
+		return log.AppendResult{}, nil, p.notLeader()
+	}
+	p.mu.Lock()
+	err := p.lead.CheckAppend(acksAll)
+	epoch := p.lead.LeaderEpoch()
+	p.mu.Unlock()
+	if err != nil {
+		return log.AppendResult{}, nil, err
+	}
+	res, err := p.log.Append(batch, log.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	if err != nil {
+		return res, nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before := p.lead.HighWatermark()
+	id := p.lead.Appended(res.LastOffset+1, acksAll, p.m.now().Add(timeout))
+	var wait chan error
+	if acksAll {
+		wait = make(chan error, 1)
+		p.waiters[id] = wait
+	}
+	p.deliverLocked()
+	if p.lead.HighWatermark() != before {
+		p.m.cfg.Advanced()
+	}
+	return res, wait, nil
+}
+
+// notLeader is the error for a request only the leader serves.
+func (p *Partition) notLeader() error {
+	if p.state.Leader < 0 {
+		return kerr.LeaderNotAvailable
+	}
+	return kerr.NotLeaderForPartition
+}
+
+// CheckEpoch compares a client's idea of the leader epoch (-1: none) with
+// the one this broker acts on.
+func (p *Partition) CheckEpoch(current int32) error {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	return p.checkEpochLocked(current)
+}
+
+func (p *Partition) checkEpochLocked(current int32) error {
+	switch {
+	case current < 0:
+		return nil
+	case current < p.state.LeaderEpoch:
+		return kerr.FencedLeaderEpoch
+	case current > p.state.LeaderEpoch:
+		return kerr.UnknownLeaderEpoch
+	}
+	return nil
+}
+
+// LeaderEpoch is the leader epoch this broker acts on.
+func (p *Partition) LeaderEpoch() int32 {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	return p.state.LeaderEpoch
+}
+
+// HighWatermark is the leader's high watermark: consumers read below it.
+func (p *Partition) HighWatermark() (int64, error) {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	if p.lead == nil {
+		return 0, p.notLeader()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lead.HighWatermark(), nil
+}
+
+// Diverging is where a follower's history left the leader's: the
+// largest leader epoch not above the one it asked about, and where that
+// epoch ends on the leader.
+type Diverging struct {
+	Epoch     int32
+	EndOffset int64
+}
+
+// FollowerFetch handles a follower's fetch on the leader: replica fetches
+// at fetchOffset, its log having lastFetchedEpoch (-1: unknown) and
+// believing the leader epoch is currentEpoch. It returns the high
+// watermark to send, or where the follower diverged (it then gets no
+// records and must truncate first).
+func (p *Partition) FollowerFetch(replica int32, fetchOffset int64, lastFetchedEpoch, currentEpoch int32) (int64, *Diverging, error) {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	if p.lead == nil {
+		return 0, nil, p.notLeader()
+	}
+	if err := p.checkEpochLocked(currentEpoch); err != nil {
+		return 0, nil, err
+	}
+	if lastFetchedEpoch >= 0 {
+		e, end := p.log.EndOffsetForEpoch(lastFetchedEpoch)
+		if e != lastFetchedEpoch || end < fetchOffset {
+			p.mu.Lock()
+			hw := p.lead.HighWatermark()
+			p.mu.Unlock()
+			return hw, &Diverging{Epoch: e, EndOffset: end}, nil
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before := p.lead.HighWatermark()
+	hw := p.lead.Fetched(isr.ReplicaID(replica), fetchOffset, p.m.now())
+	p.deliverLocked()
+	if hw != before {
+		p.m.cfg.Advanced()
+	}
+	return hw, nil, nil
+}
+
+// tick times out waits and proposes ISR changes; it returns the change to
+// send to the controller, if one is due.
+func (p *Partition) tick(now time.Time) (*isr.Change, int32) {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	if p.lead == nil {
+		return nil, 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lead.Tick(now)
+	p.deliverLocked()
+	ch := p.lead.Pending()
+	if ch == nil || p.alter.inflight || now.Before(p.alter.retryAt) {
+		return nil, 0
+	}
+	p.alter.inflight = true
+	return ch, p.lead.LeaderEpoch()
+}
+
+// altered takes the controller's answer to an AlterPartition.
+func (p *Partition) altered(err error, leaderEpoch int32, now time.Time) {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.alter.inflight = false
+	if p.lead == nil || p.lead.LeaderEpoch() != leaderEpoch {
+		return
+	}
+	var ke *kerr.Error
+	switch {
+	case err == nil:
+		// Committed: the metadata will show it; resend only if it does
+		// not within a while (the controller then refuses it as stale).
+		p.alter.retryAt = now.Add(2 * time.Second)
+	case asKerr(err, &ke) && ke != kerr.RequestTimedOut:
+		// Refused (a stale partition epoch, an ineligible replica):
+		// start again from what is published.
+		p.lead.PartitionState(toIDs(p.state.ISR), p.state.PartitionEpoch)
+		p.deliverLocked()
+		p.alter.retryAt = now.Add(200 * time.Millisecond)
+	default:
+		p.alter.retryAt = now.Add(500 * time.Millisecond)
+	}
+}
