@@ -201,6 +201,7 @@ func startReplicas(cfg *brokerConfig, v *clusterView, eng *engine.Engine, broker
 		},
 		AlterPartition: v.alterPartition,
 		Advanced:       broker.HighWatermarkMoved,
+		Leadership:     func(tp replica.TP, leading bool) { broker.PartitionLeadership(tp.Topic, tp.Partition, leading) },
 		Logf:           logger.Printf,
 	}), nil
 }

@@ -172,7 +172,12 @@ func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, e
 	if err != nil {
 		return hc, err
 	}
+	offsetsRF, err := c.int64("offsets.topic.replication.factor", 3)
+	if err != nil {
+		return hc, err
+	}
 	hc.NodeID, hc.NumPartitions, hc.DefaultReplicationFactor = int32(nodeID), int32(parts), int16(rf)
+	hc.OffsetsReplicationFactor = int16(max(offsetsRF, 1))
 	hc.AutoCreateTopics = c.get("auto.create.topics.enable", "true") == "true"
 	hc.ClusterID = c.get("cluster.id", "rill-single-node")
 	if hc.LogDefaults, err = c.logConfig(); err != nil {

@@ -281,3 +281,97 @@ func TestReplicatedFailover(t *testing.T) {
 		b.stop()
 	}
 }
+
+// Group coordination moves with the leadership of the offsets partition:
+// offsets committed through one coordinator are replicated (the offsets
+// topic has replication factor 3 here), and after that broker's SIGKILL
+// the new leader of the partition loads them and serves the group, so a
+// new consumer resumes where the first one committed.
+func TestGroupOffsetsSurviveCoordinatorDeath(t *testing.T) {
+	c := startCluster(t, "--set", "broker.session.timeout.ms=2000", "--set", "broker.heartbeat.interval.ms=200",
+		"--set", "group.initial.rebalance.delay.ms=0", "--set", "offsets.topic.num.partitions=6")
+	ctx := context.Background()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	const topic, n = "orders", 200
+	if res, err := c.admin(0).CreateTopic(ctx, 2, 3, nil, topic); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.waitFor("a full ISR", func() bool { return c.fullISR(topic, 2, 0) })
+	prod := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.DefaultProduceTopic(topic))
+	for i := 0; i < n; i++ {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint(i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first consumer reads part of the topic and commits it.
+	first := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.FetchMaxBytes(2000))
+	read := 0
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for read < n/2 {
+		fs := first.PollRecords(cctx, 20)
+		if cctx.Err() != nil {
+			t.Fatalf("first consumer read %d\n%s", read, c.logs())
+		}
+		read += len(fs.Records())
+		if err := first.CommitUncommittedOffsets(cctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close()
+	committed, err := c.admin(1).FetchOffsets(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	described, err := c.admin(1).DescribeGroups(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord := int(described["g"].Coordinator.NodeID)
+	c.bs[coord-1].kill()
+	t.Logf("committed %v through coordinator %d, now killed", committed, coord)
+	c.waitFor("new leaders for the offsets partitions", func() bool { return c.ledWithout("__consumer_offsets", 6, coord) })
+	live := coord % 3
+	var got kadm.OffsetResponses
+	c.waitFor("the group's offsets from the new coordinator", func() bool {
+		got, err = c.admin(live).FetchOffsets(ctx, "g")
+		return err == nil && got.Error() == nil
+	})
+	committed.Each(func(o kadm.OffsetResponse) {
+		if g, ok := got.Lookup(o.Topic, o.Partition); !ok || g.At != o.At {
+			t.Fatalf("partition %d: committed %d, the new coordinator has %+v", o.Partition, o.At, g)
+		}
+	})
+	// A second consumer of the group starts where the first committed.
+	second := client(t, c.addrs[live], kgo.SeedBrokers(c.addrs[live]), kgo.ConsumerGroup("g"), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	rest := 0
+	for rest < n-int(committedTotal(committed)) {
+		fs := second.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("second consumer read %d\n%s", rest, c.logs())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if o, ok := committed.Lookup(r.Topic, r.Partition); ok && r.Offset < o.At {
+				t.Fatalf("second consumer read offset %d of partition %d, below the committed %d", r.Offset, r.Partition, o.At)
+			}
+			rest++
+		})
+	}
+	second.Close()
+	c.start(coord - 1)
+	for _, b := range c.bs {
+		b.stop()
+	}
+}
+
+// committedTotal is how many records the committed offsets cover.
+func committedTotal(o kadm.OffsetResponses) int64 {
+	var n int64
+	o.Each(func(r kadm.OffsetResponse) { n += r.At })
+	return n
+}

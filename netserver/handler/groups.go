@@ -47,7 +47,11 @@ func (b *Broker) ensureOffsetsTopic() error {
 	if _, ok := b.catalog.Get(OffsetsTopic); ok {
 		return nil
 	}
-	_, err := b.createTopicAnywhere(OffsetsTopic, b.cfg.Groups.OffsetsPartitions, 1, offsetsTopicConfigs())
+	rf := int16(1)
+	if c := b.clusterView(); c != nil {
+		rf = min(max(b.cfg.OffsetsReplicationFactor, 1), int16(len(c.Brokers())))
+	}
+	_, err := b.createTopicAnywhere(OffsetsTopic, b.cfg.Groups.OffsetsPartitions, rf, offsetsTopicConfigs())
 	if errors.Is(err, metadata.ErrTopicExists) {
 		return nil // created concurrently
 	}
@@ -74,11 +78,25 @@ func (s offsetsStore) Append(p int32, recs []group.Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := l.Append(batch, log.AppendOptions{AssignOffsets: true}); err != nil {
+	rep, code := s.b.replicaOf(OffsetsTopic, p)
+	if code != nil {
+		return code
+	}
+	if rep == nil {
+		if _, err := l.Append(batch, log.AppendOptions{AssignOffsets: true}); err != nil {
+			return err
+		}
+		s.b.appended.notify()
+		return nil
+	}
+	// In a cluster a group's state is as safe as acks=all makes it: every
+	// ISR member has it before the coordinator answers.
+	_, wait, err := rep.Append(batch, true, 10*time.Second)
+	if err != nil {
 		return err
 	}
 	s.b.appended.notify()
-	return nil
+	return <-wait
 }
 
 func (s offsetsStore) Load(p int32, fn func(group.Record) error) error {
@@ -158,14 +176,33 @@ func (b *Broker) Close() {
 
 // ownsOffsetsPartition reports whether this broker coordinates the groups
 // of an offsets-topic partition: always on one broker; in a cluster, when
-// it leads that partition.
+// it leads that partition and has loaded its groups.
 func (b *Broker) ownsOffsetsPartition(p int32) bool {
 	c := b.clusterView()
 	if c == nil {
 		return true
 	}
-	cp, ok := c.Partition(OffsetsTopic, p)
-	return ok && cp.Leader == c.Self()
+	_, loaded := b.coordinated.Load(p)
+	return loaded
+}
+
+// PartitionLeadership is told when this cluster broker starts or stops
+// leading a partition. For an offsets-topic partition the coordinator
+// loads its groups before serving them, and drops them when another
+// broker takes over.
+func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
+	if topic != OffsetsTopic {
+		return
+	}
+	if !leading {
+		b.coordinated.Delete(p)
+		b.groups.UnloadPartition(p)
+		return
+	}
+	if err := b.groups.LoadPartition(p); err != nil {
+		b.logf("loading the groups of %s-%d: %v", OffsetsTopic, p, err)
+	}
+	b.coordinated.Store(p, struct{}{})
 }
 
 // errorCode is the wire code of a coordinator outcome.

@@ -39,6 +39,10 @@ type Config struct {
 	NumPartitions int32
 	// DefaultReplicationFactor is default.replication.factor.
 	DefaultReplicationFactor int16
+	// OffsetsReplicationFactor is offsets.topic.replication.factor (3),
+	// capped at the live brokers when the offsets topic is created in a
+	// cluster; a single broker uses 1.
+	OffsetsReplicationFactor int16
 	// LogDefaults is the broker's default topic config.
 	LogDefaults log.Config
 	// BrokerConfigs are the broker's own settings, for DescribeConfigs.
@@ -68,6 +72,9 @@ type Broker struct {
 	cluster atomic.Pointer[clusterHolder]
 	// pids is a cluster broker's block of producer ids.
 	pids producerIDBlock
+	// coordinated holds the offsets partitions whose groups this cluster
+	// broker has loaded as their leader (groups.go).
+	coordinated sync.Map // int32 → struct{}
 }
 
 // New returns a Broker.

@@ -179,6 +179,9 @@ func (c *Coordinator) Tick() {
 		c.lastRetentionCheck = now
 	}
 	for _, g := range c.snapshot() {
+		if !c.Owns(g.id) {
+			continue // loaded at start-up from a replica another broker leads
+		}
 		g.mu.Lock()
 		if g.consumer != nil {
 			c.tickConsumerGroup(g, now)

@@ -3,6 +3,7 @@ package group
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -85,6 +86,67 @@ type loaded struct {
 // their heartbeats and the others expire. Records that do not decode are
 // skipped and counted in the error, which leaves the rest loaded.
 func (c *Coordinator) Load() error {
+	all := make([]int32, c.cfg.OffsetsPartitions)
+	for p := range all {
+		all[p] = int32(p)
+	}
+	groups, err := c.load(all)
+	if groups != nil {
+		c.mu.Lock()
+		c.mu.groups = groups
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// LoadPartition replays one offsets partition, replacing the groups it
+// holds: this broker became its leader and now coordinates them (a
+// cluster moves coordination with the partition's leadership).
+func (c *Coordinator) LoadPartition(p int32) error {
+	groups, err := c.load([]int32{p})
+	if groups == nil {
+		return err
+	}
+	c.dropPartition(p)
+	c.mu.Lock()
+	for id, g := range groups {
+		c.mu.groups[id] = g
+	}
+	c.mu.Unlock()
+	return err
+}
+
+// UnloadPartition forgets the groups of an offsets partition this broker
+// no longer leads; members waiting on them are answered NOT_COORDINATOR
+// and find the new coordinator.
+func (c *Coordinator) UnloadPartition(p int32) {
+	for _, g := range c.dropPartition(p) {
+		g.mu.Lock()
+		for _, m := range g.members {
+			m.answerJoin(JoinResult{Err: kerr.NotCoordinator, Generation: -1})
+			m.answerSync(SyncResult{Err: kerr.NotCoordinator})
+		}
+		g.mu.Unlock()
+	}
+}
+
+// dropPartition removes and returns the groups of offsets partition p.
+func (c *Coordinator) dropPartition(p int32) []*group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*group
+	for id, g := range c.mu.groups {
+		if c.partition(id) == p {
+			out = append(out, g)
+			delete(c.mu.groups, id)
+		}
+	}
+	return out
+}
+
+// load replays offsets partitions into groups. A read error returns no
+// groups; records that do not decode are skipped and counted in the error.
+func (c *Coordinator) load(parts []int32) (map[string]*group, error) {
 	state := map[string]*loaded{}
 	get := func(id string) *loaded {
 		l := state[id]
@@ -165,9 +227,9 @@ func (c *Coordinator) Load() error {
 		}
 		return nil
 	}
-	for p := int32(0); p < c.cfg.OffsetsPartitions; p++ {
+	for _, p := range parts {
 		if err := c.store.Load(p, apply); err != nil {
-			return fmt.Errorf("group: loading offsets partition %d: %w", p, err)
+			return nil, fmt.Errorf("group: loading offsets partition %d: %w", p, err)
 		}
 	}
 	now := c.cfg.Now()
@@ -185,13 +247,10 @@ func (c *Coordinator) Load() error {
 		}
 		groups[id] = restore(id, l, now)
 	}
-	c.mu.Lock()
-	c.mu.groups = groups
-	c.mu.Unlock()
 	if bad > 0 {
-		return fmt.Errorf("group: skipped %d offsets-topic records that do not decode", bad)
+		return groups, fmt.Errorf("group: skipped %d offsets-topic records that do not decode", bad)
 	}
-	return nil
+	return groups, nil
 }
 
 func restore(id string, l *loaded, now time.Time) *group {

@@ -35,6 +35,9 @@ type Config struct {
 	// Advanced is called when a leader's high watermark moves, so waiting
 	// consumer fetches look again.
 	Advanced func()
+	// Leadership is called (from Sync, in order) when this broker starts
+	// or stops leading a partition, after the replica acts on it.
+	Leadership func(tp TP, leading bool)
 	// Now is the clock; nil means time.Now.
 	Now  func() time.Time
 	Logf func(string, ...any)
@@ -71,6 +74,9 @@ func NewManager(cfg Config) *Manager {
 	}
 	if cfg.Advanced == nil {
 		cfg.Advanced = func() {}
+	}
+	if cfg.Leadership == nil {
+		cfg.Leadership = func(TP, bool) {}
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -137,13 +143,13 @@ func (m *Manager) Sync(states map[TP]State, addrs map[int32]string) {
 			m.parts[tp] = p
 		}
 		if !sameState(p.peekState(), s) {
-			changed = append(changed, func() { p.apply(s, now) })
+			changed = append(changed, func() { m.apply(p, s, now) })
 		}
 	}
 	for tp, p := range m.parts {
 		if _, ok := states[tp]; !ok {
 			delete(m.parts, tp)
-			changed = append(changed, func() { p.apply(State{Leader: -1}, now) })
+			changed = append(changed, func() { m.apply(p, State{Leader: -1}, now) })
 		}
 	}
 	m.mu.Unlock()
@@ -151,6 +157,16 @@ func (m *Manager) Sync(states map[TP]State, addrs map[int32]string) {
 		f()
 	}
 	m.startFetchers()
+}
+
+// apply applies a partition's state and reports a leadership change.
+func (m *Manager) apply(p *Partition, s State, now time.Time) {
+	switch p.apply(s, now) {
+	case becameLeader:
+		m.cfg.Leadership(p.tp, true)
+	case stoppedLeading:
+		m.cfg.Leadership(p.tp, false)
+	}
 }
 
 func (p *Partition) peekState() State {

@@ -66,9 +66,18 @@ func toIDs(rs []int32) []isr.ReplicaID {
 	return out
 }
 
+// leadership is a change of a partition's leadership on this broker.
+type leadership int
+
+const (
+	unchanged leadership = iota
+	becameLeader
+	stoppedLeading
+)
+
 // apply acts on newly published state: start leading a new leader epoch,
 // learn the ISR as leader, or stop leading.
-func (p *Partition) apply(s State, now time.Time) {
+func (p *Partition) apply(s State, now time.Time) (change leadership) {
 	p.role.Lock()
 	defer p.role.Unlock()
 	old := p.state
@@ -88,6 +97,7 @@ func (p *Partition) apply(s State, now time.Time) {
 		p.alter = alterState{}
 		p.mu.Unlock()
 		p.m.cfg.Logf("replica: leading %s-%d at epoch %d from offset %d (HW %d, ISR %v)", p.tp.Topic, p.tp.Partition, s.LeaderEpoch, leo, hw, s.ISR)
+		return becameLeader
 	case s.Leader == self:
 		if s.PartitionEpoch == old.PartitionEpoch {
 			return // a pending change stays pending
@@ -103,7 +113,9 @@ func (p *Partition) apply(s State, now time.Time) {
 		p.lead = nil
 		p.mu.Unlock()
 		p.m.cfg.Logf("replica: %s-%d now led by %d at epoch %d", p.tp.Topic, p.tp.Partition, s.Leader, s.LeaderEpoch)
+		return stoppedLeading
 	}
+	return unchanged
 }
 
 // failWaitsLocked ends every acks=all wait with err.
