@@ -110,8 +110,18 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 		ids = append(ids, v)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	rebalance := time.Duration(0)
+	if cfg.get("auto.leader.rebalance.enable", "true") == "true" {
+		secs, err := cfg.int64("leader.imbalance.check.interval.seconds", 300)
+		if err != nil {
+			tr.Close()
+			wal.Close()
+			return nil, err
+		}
+		rebalance = time.Duration(secs) * time.Second
+	}
 	n, err := node.Start(node.Config{ID: uint64(id), Voters: ids, SessionTimeout: time.Duration(session) * time.Millisecond,
-		Durable: wal, Restore: restored, Send: tr.Send, Logf: logger.Printf})
+		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: rebalance, Logf: logger.Printf})
 	if err != nil {
 		tr.Close()
 		wal.Close()
@@ -284,6 +294,26 @@ func (v *clusterView) AllocateProducerIDs(ctx context.Context) (int64, int32, er
 		return 0, 0, kerr.UnknownServerError
 	}
 	return reply.ProducerIDs.First, reply.ProducerIDs.Size, nil
+}
+
+// ElectLeaders runs an election through the active controller.
+func (v *clusterView) ElectLeaders(ctx context.Context, typ int8, parts []handler.PartitionRef) (map[handler.PartitionRef]int16, error) {
+	req := node.BrokerRequest{Op: "elect-leaders", Elect: &node.ElectRequest{Type: typ}}
+	if parts != nil {
+		req.Elect.Partitions = make([]controller.PartitionRef, len(parts))
+		for i, p := range parts {
+			req.Elect.Partitions[i] = controller.PartitionRef{Topic: p.Topic, Partition: p.Partition}
+		}
+	}
+	reply, err := v.askController(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := map[handler.PartitionRef]int16{}
+	for _, r := range reply.Elected {
+		out[handler.PartitionRef{Topic: r.Topic, Partition: r.Partition}] = r.ErrorCode
+	}
+	return out, nil
 }
 
 // callController asks the controllers in turn until the active one

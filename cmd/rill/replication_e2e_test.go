@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rillmq/rill/internal/history"
@@ -228,6 +230,29 @@ func TestReplicatedFailover(t *testing.T) {
 	waitAcked(acked.Load() + 500)
 	c.start(ctl - 1)
 	c.waitFor("the restarted controller back in every ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	waitAcked(acked.Load() + 500)
+
+	// Leadership went elsewhere during the kills: a preferred election
+	// (ElectLeaders, while producing) moves it back to each first replica.
+	elected, err := c.admin(0).ElectLeaders(ctx, kadm.ElectPreferredReplica, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range elected {
+		for _, r := range ps {
+			if r.Err != nil && !errors.Is(r.Err, kerr.ElectionNotNeeded) {
+				t.Fatalf("preferred election of %s-%d: %v", r.Topic, r.Partition, r.Err)
+			}
+		}
+	}
+	c.waitFor("preferred leaders everywhere", func() bool {
+		for _, p := range c.partitions(0, topic) {
+			if len(p.Replicas) == 0 || p.Leader != p.Replicas[0] {
+				return false
+			}
+		}
+		return true
+	})
 	waitAcked(acked.Load() + 500)
 
 	stopped()

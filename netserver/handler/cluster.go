@@ -49,6 +49,15 @@ type Cluster interface {
 	// AllocateProducerIDs takes a block of producer ids no other broker
 	// hands out.
 	AllocateProducerIDs(ctx context.Context) (first int64, size int32, err error)
+	// ElectLeaders runs a leader election (Kafka's election type) on
+	// partitions (nil: all), returning each one's error code.
+	ElectLeaders(ctx context.Context, typ int8, parts []PartitionRef) (map[PartitionRef]int16, error)
+}
+
+// PartitionRef names a partition.
+type PartitionRef struct {
+	Topic     string
+	Partition int32
 }
 
 type clusterHolder struct{ Cluster }

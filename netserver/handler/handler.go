@@ -188,6 +188,8 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 		return b.offsetDelete(m)
 	case *kmsg.ConsumerGroupHeartbeatRequest:
 		return b.consumerGroupHeartbeat(req, m)
+	case *kmsg.ElectLeadersRequest:
+		return b.electLeaders(m)
 	case *kmsg.ConsumerGroupDescribeRequest:
 		return b.consumerGroupDescribe(m)
 	}

@@ -239,22 +239,90 @@ func (c *Controller) placementOrder() []int32 {
 	}
 }
 
-// ElectPreferred moves leadership of partitions to their first replica
-// where it is live, in the ISR and not already leading.
-func (c *Controller) ElectPreferred() []Record {
-	var recs []Record
-	for _, name := range c.topicNames() {
-		for i, p := range c.image.Topics[name].Partitions {
-			pref := p.Replicas[0]
-			if p.Leader == pref || !slices.Contains(p.ISR, pref) || !c.image.live(pref) {
-				continue
+// Election types of ElectLeaders, as Kafka numbers them.
+const (
+	PreferredElection int8 = 0
+	UncleanElection   int8 = 1
+)
+
+// PartitionRef names a partition.
+type PartitionRef struct {
+	Topic     string
+	Partition int32
+}
+
+// ElectLeaders runs Kafka's ElectLeaders on the named partitions (nil: all
+// of them). A preferred election moves leadership to the first replica
+// when it is live and in the ISR; an unclean one gives a leaderless
+// partition any live replica, in the ISR or not, which the admin asking
+// for it accepts may lose records. Each partition's outcome is nil (a new
+// leader), ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+// ELIGIBLE_LEADERS_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION.
+func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map[PartitionRef]error) {
+	if parts == nil {
+		for _, name := range c.topicNames() {
+			for i := range c.image.Topics[name].Partitions {
+				parts = append(parts, PartitionRef{name, int32(i)})
 			}
-			next := p.clone()
-			next.Leader = pref
-			next.LeaderEpoch++
-			next.PartitionEpoch++
-			recs = append(recs, change(name, int32(i), next))
 		}
 	}
+	var recs []Record
+	out := map[PartitionRef]error{}
+	for _, ref := range parts {
+		p, ok := c.image.Partition(ref.Topic, ref.Partition)
+		if !ok {
+			out[ref] = kerr.UnknownTopicOrPartition
+			continue
+		}
+		leader := int32(-1)
+		switch typ {
+		case PreferredElection:
+			pref := p.Replicas[0]
+			switch {
+			case p.Leader == pref:
+				out[ref] = kerr.ElectionNotNeeded
+				continue
+			case !slices.Contains(p.ISR, pref) || !c.image.live(pref):
+				out[ref] = kerr.PreferredLeaderNotAvailable
+				continue
+			}
+			leader = pref
+		case UncleanElection:
+			if p.Leader >= 0 {
+				out[ref] = kerr.ElectionNotNeeded
+				continue
+			}
+			for _, r := range p.Replicas {
+				if c.image.live(r) {
+					leader = r
+					break
+				}
+			}
+			if leader < 0 {
+				out[ref] = kerr.EligibleLeadersNotAvailable
+				continue
+			}
+		default:
+			out[ref] = kerr.InvalidRequest
+			continue
+		}
+		next := p.clone()
+		next.Leader = leader
+		if !slices.Contains(next.ISR, leader) {
+			next.ISR = []int32{leader} // unclean: the new leader's log is the truth now
+		}
+		next.LeaderEpoch++
+		next.PartitionEpoch++
+		recs = append(recs, change(ref.Topic, ref.Partition, next))
+		out[ref] = nil
+	}
+	return recs, out
+}
+
+// ElectPreferred moves leadership of partitions to their first replica
+// where it is live, in the ISR and not already leading (the periodic
+// rebalance of auto.leader.rebalance.enable).
+func (c *Controller) ElectPreferred() []Record {
+	recs, _ := c.ElectLeaders(PreferredElection, nil)
 	return recs
 }

@@ -250,3 +250,41 @@ func TestProducerIDBlocksAreDisjoint(t *testing.T) {
 		t.Fatalf("unknown broker: %v", err)
 	}
 }
+
+// ElectLeaders' outcomes: preferred elections that are not needed or not
+// possible say so; an unclean election gives a partition whose whole ISR
+// is dead a live replica outside it, which becomes the whole ISR.
+func TestElectLeadersOutcomes(t *testing.T) {
+	cl := newCluster(t, "", "", "")
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+	cl.commit(recs)
+	s := cl.partition(0)
+	ref := PartitionRef{"t", 0}
+	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref, {"nope", 0}}); !errors.Is(res[ref], kerr.ElectionNotNeeded) ||
+		!errors.Is(res[PartitionRef{"nope", 0}], kerr.UnknownTopicOrPartition) {
+		t.Fatalf("preferred on a preferred leader: %v", res)
+	}
+	// The follower falls out of the ISR, then the leader dies: leaderless,
+	// the last ISR member kept.
+	follower := s.Replicas[1]
+	recs, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, []int32{s.Leader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	cl.commit(cl.c.Fence(s.Leader))
+	if p := cl.partition(0); p.Leader != -1 {
+		t.Fatalf("elected outside the ISR without being asked: %+v", p)
+	}
+	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref}); !errors.Is(res[ref], kerr.PreferredLeaderNotAvailable) {
+		t.Fatalf("preferred with the preferred replica dead: %v", res)
+	}
+	recs, res := cl.c.ElectLeaders(UncleanElection, []PartitionRef{ref})
+	if res[ref] != nil {
+		t.Fatalf("unclean: %v", res)
+	}
+	cl.commit(recs)
+	if p := cl.partition(0); p.Leader != follower || !slices.Equal(p.ISR, []int32{follower}) || p.LeaderEpoch <= s.LeaderEpoch {
+		t.Fatalf("after unclean election: %+v", p)
+	}
+}

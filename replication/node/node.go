@@ -47,6 +47,10 @@ type Config struct {
 	Restore *quorum.Restored
 	// Send delivers messages to peers (best effort).
 	Send func([]*pb.Message)
+	// RebalanceInterval is how often the active controller moves
+	// leadership back to preferred replicas (auto.leader.rebalance.enable
+	// with leader.imbalance.check.interval.seconds); 0 never.
+	RebalanceInterval time.Duration
 	// Logf logs; nil discards.
 	Logf func(string, ...any)
 }
@@ -79,7 +83,8 @@ type Node struct {
 	leader atomic.Uint64
 
 	// loop-owned state
-	ctl      *controller.Controller
+	ctl           *controller.Controller
+	lastRebalance time.Time
 	inflight string
 	waiting  []chan error
 	queued   []request
@@ -201,6 +206,7 @@ func (n *Node) decide() {
 		}
 		n.mu.RUnlock()
 		n.cfg.Logf("controller %d: active", n.cfg.ID)
+		n.lastRebalance = now
 	}
 	if n.inflight != "" {
 		if n.age > 100 { // the batch was lost with a leadership blip
@@ -225,6 +231,10 @@ func (n *Node) decide() {
 		recs = append(recs, rs...)
 	}
 	pending(n.ctl.Tick(now))
+	if n.cfg.RebalanceInterval > 0 && now.Sub(n.lastRebalance) >= n.cfg.RebalanceInterval {
+		n.lastRebalance = now
+		pending(n.ctl.ElectPreferred())
+	}
 	for _, r := range n.queued {
 		rs, err := r.decide(n.ctl, now)
 		switch {
@@ -344,6 +354,18 @@ func (n *Node) AllocateProducerIDs(ctx context.Context, broker int32) (*controll
 		return nil, err
 	}
 	return block, nil
+}
+
+// ElectLeaders runs an election on partitions (nil: all) and returns
+// each one's outcome.
+func (n *Node) ElectLeaders(ctx context.Context, typ int8, parts []controller.PartitionRef) (map[controller.PartitionRef]error, error) {
+	var out map[controller.PartitionRef]error
+	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		recs, res := c.ElectLeaders(typ, parts)
+		out = res
+		return recs, nil
+	})
+	return out, err
 }
 
 // logRecord says what a committed record changed.

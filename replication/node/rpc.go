@@ -14,12 +14,25 @@ import (
 // BrokerRequest is what a broker asks a controller node (JSON on the
 // controller listener, see package transport).
 type BrokerRequest struct {
-	// Op is "register", "heartbeat", "create-topic", "alter-partition" or
-	// "producer-ids".
+	// Op is "register", "heartbeat", "create-topic", "alter-partition",
+	// "producer-ids" or "elect-leaders".
 	Op        string
 	Broker    controller.BrokerInfo
 	Topic     *TopicRequest     `json:",omitempty"`
 	Partition *PartitionRequest `json:",omitempty"`
+	Elect     *ElectRequest     `json:",omitempty"`
+}
+
+// ElectRequest is an ElectLeaders: Partitions nil means all.
+type ElectRequest struct {
+	Type       int8
+	Partitions []controller.PartitionRef
+}
+
+// ElectResult is one partition's election outcome.
+type ElectResult struct {
+	controller.PartitionRef
+	ErrorCode int16
 }
 
 // PartitionRequest is a partition leader's ISR change (AlterPartition):
@@ -46,6 +59,8 @@ type BrokerReply struct {
 	ErrorCode int16
 	// ProducerIDs answers "producer-ids".
 	ProducerIDs *controller.ProducerIDBlock `json:",omitempty"`
+	// Elected answers "elect-leaders".
+	Elected []ElectResult `json:",omitempty"`
 }
 
 // HandleRPC answers a broker's request; it is the transport's Handle.
@@ -89,6 +104,24 @@ func (n *Node) HandleRPC(data []byte) []byte {
 			return reply(err)
 		}
 		b, _ := json.Marshal(BrokerReply{ProducerIDs: block})
+		return b
+	case "elect-leaders":
+		if req.Elect == nil {
+			return reply(kerr.InvalidRequest)
+		}
+		res, err := n.ElectLeaders(ctx, req.Elect.Type, req.Elect.Partitions)
+		if err != nil {
+			return reply(err)
+		}
+		r := BrokerReply{}
+		for ref, e := range res {
+			er := ElectResult{PartitionRef: ref}
+			if ke := (*kerr.Error)(nil); errors.As(e, &ke) {
+				er.ErrorCode = ke.Code
+			}
+			r.Elected = append(r.Elected, er)
+		}
+		b, _ := json.Marshal(r)
 		return b
 	case "alter-partition":
 		if req.Partition == nil {
