@@ -85,10 +85,10 @@ type Node struct {
 	// loop-owned state
 	ctl           *controller.Controller
 	lastRebalance time.Time
-	inflight string
-	waiting  []chan error
-	queued   []request
-	age      int
+	inflight      string
+	waiting       []chan error
+	queued        []request
+	age           int
 }
 
 // Start runs a node.
