@@ -151,7 +151,7 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 		reconciled := make(chan struct{})
 		go func() {
 			defer close(reconciled)
-			reconcileTopics(ctx, view, broker, logger)
+			reconcileTopics(ctx, view, broker, eng, logger)
 		}()
 		go func() {
 			defer close(done)
@@ -271,7 +271,7 @@ func (v *clusterView) Partition(topic string, p int32) (handler.ClusterPartition
 	v.node.View(func(im *controller.Image) {
 		var s controller.PartitionState
 		if s, ok = im.Partition(topic, p); ok {
-			cp = handler.ClusterPartition{Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, Replicas: s.Replicas, ISR: s.ISR}
+			cp = clusterPartition(s)
 		}
 	})
 	return cp, ok
@@ -294,6 +294,34 @@ func (v *clusterView) AllocateProducerIDs(ctx context.Context) (int64, int32, er
 		return 0, 0, kerr.UnknownServerError
 	}
 	return reply.ProducerIDs.First, reply.ProducerIDs.Size, nil
+}
+
+// Reassign moves a partition through the active controller (nil target:
+// cancel).
+func (v *clusterView) Reassign(ctx context.Context, topic string, p int32, target []int32) error {
+	return v.callController(ctx, node.BrokerRequest{Op: "reassign", Reassign: &node.ReassignRequest{Topic: topic, Partition: p,
+		Replicas: target, Cancel: target == nil}})
+}
+
+// Reassignments lists the partitions being moved, from this node's copy
+// of the metadata.
+func (v *clusterView) Reassignments() map[handler.PartitionRef]handler.ClusterPartition {
+	out := map[handler.PartitionRef]handler.ClusterPartition{}
+	v.node.View(func(im *controller.Image) {
+		for name, t := range im.Topics {
+			for i, p := range t.Partitions {
+				if p.Reassigning() {
+					out[handler.PartitionRef{Topic: name, Partition: int32(i)}] = clusterPartition(p)
+				}
+			}
+		}
+	})
+	return out
+}
+
+func clusterPartition(s controller.PartitionState) handler.ClusterPartition {
+	return handler.ClusterPartition{Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, Replicas: slices.Clone(s.Replicas), ISR: slices.Clone(s.ISR),
+		Adding: slices.Clone(s.Adding), Removing: slices.Clone(s.Removing)}
 }
 
 // ElectLeaders runs an election through the active controller.
@@ -347,9 +375,12 @@ func (v *clusterView) askController(ctx context.Context, r node.BrokerRequest) (
 }
 
 // reconcileTopics creates, as they appear in the cluster metadata, the
-// topics and this broker's partitions of them.
-func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker, logger *stdlog.Logger) {
-	done := map[string]bool{}
+// topics and this broker's partitions of them, hands the replica manager
+// their state, and deletes the local copy of a partition reassigned away
+// from this broker (only once the node has replayed its metadata log, so
+// an earlier state it already acted on never deletes a live replica).
+func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker, eng *engine.Engine, logger *stdlog.Logger) {
+	done := map[string]string{} // topic → the local partitions created for it
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -361,20 +392,19 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 			local   []int32
 		}
 		var todo []want
+		assigned := map[engine.TopicPartition]bool{}
 		v.node.View(func(im *controller.Image) {
 			for name, ti := range im.Topics {
-				if done[name] {
-					continue
-				}
 				w := want{name: name, id: ti.ID, parts: int32(len(ti.Partitions)), configs: ti.Configs}
 				for i, p := range ti.Partitions {
-					for _, r := range p.Replicas {
-						if r == v.self {
-							w.local = append(w.local, int32(i))
-						}
+					if slices.Contains(p.Replicas, v.self) {
+						w.local = append(w.local, int32(i))
+						assigned[engine.TopicPartition{Topic: name, Partition: int32(i)}] = true
 					}
 				}
-				todo = append(todo, w)
+				if done[name] != fmt.Sprint(w.local) {
+					todo = append(todo, w)
+				}
 			}
 		})
 		for _, w := range todo {
@@ -382,9 +412,20 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 				logger.Printf("cluster: topic %s: %v", w.name, err)
 				continue
 			}
-			done[w.name] = true
+			done[w.name] = fmt.Sprint(w.local)
 		}
 		v.syncReplicas()
+		if v.node.Replayed() {
+			for _, tp := range eng.Partitions() {
+				if _, known := done[tp.Topic]; known && !assigned[tp] {
+					if err := eng.DeletePartition(tp); err != nil {
+						logger.Printf("cluster: deleting %s, reassigned away: %v", tp, err)
+						continue
+					}
+					logger.Printf("cluster: deleted %s, reassigned away from this broker", tp)
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

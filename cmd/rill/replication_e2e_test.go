@@ -400,3 +400,76 @@ func committedTotal(o kadm.OffsetResponses) int64 {
 	o.Each(func(r kadm.OffsetResponse) { n += r.At })
 	return n
 }
+
+// A partition moves between brokers (AlterPartitionReassignments) while a
+// producer writes to it: the new replicas copy the log and join the ISR,
+// the old one drops out and deletes its copy, and every acknowledged
+// record is read back from the new replicas.
+func TestPartitionReassignment(t *testing.T) {
+	c := startCluster(t, "--set", "broker.heartbeat.interval.ms=200")
+	ctx := context.Background()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	const topic = "moving"
+	if res, err := c.admin(0).CreateTopic(ctx, 1, 1, nil, topic); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	var from int32
+	c.waitFor("a leader", func() bool { from = c.partitions(0, topic)[0].Leader; return from > 0 })
+	var to []int32
+	for id := int32(1); id <= 3; id++ {
+		if id != from {
+			to = append(to, id)
+		}
+	}
+	prod := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.DefaultProduceTopic(topic))
+	var h history.History
+	produce := func(from, to int) {
+		for i := from; i < to; i++ {
+			v := fmt.Sprint(i)
+			r, err := prod.ProduceSync(ctx, kgo.StringRecord(v)).First()
+			if err != nil {
+				t.Fatalf("produce %d: %v", i, err)
+			}
+			h.Sent(history.Send{Seq: i, Value: v, Acked: true, Partition: r.Partition, Offset: r.Offset})
+		}
+	}
+	produce(0, 300)
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign(topic, 0, to)
+	res, err := c.admin(0).AlterPartitionAssignments(ctx, req)
+	if err != nil || res.Error() != nil {
+		t.Fatalf("reassign: %v %v", err, res.Error())
+	}
+	produce(300, 600)
+	c.waitFor("the move to finish", func() bool {
+		listed, err := c.admin(1).ListPartitionReassignments(ctx, nil)
+		p := c.partitions(1, topic)[0]
+		return err == nil && len(listed) == 0 && fmt.Sprint(p.Replicas) == fmt.Sprint(to) && len(p.ISR) == 2
+	})
+	c.waitFor("the old replica deleted", func() bool {
+		return strings.Contains(c.bs[from-1].log(), "deleted "+topic+"-0, reassigned away")
+	})
+	produce(600, 900)
+	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for n := 0; n < 900; {
+		fs := cons.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("read %d of 900\n%s", n, c.logs())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			n++
+		})
+	}
+	if report := h.Check(); !report.OK() {
+		t.Fatalf("%v\n%s", report, c.logs())
+	}
+	for _, b := range c.bs {
+		b.stop()
+	}
+}

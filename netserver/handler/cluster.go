@@ -35,6 +35,8 @@ type ClusterBroker struct {
 type ClusterPartition struct {
 	Leader, LeaderEpoch int32
 	Replicas, ISR       []int32
+	// Adding and Removing are a reassignment in progress.
+	Adding, Removing []int32
 }
 
 // Cluster is the cluster metadata a broker serves from.
@@ -52,6 +54,10 @@ type Cluster interface {
 	// ElectLeaders runs a leader election (Kafka's election type) on
 	// partitions (nil: all), returning each one's error code.
 	ElectLeaders(ctx context.Context, typ int8, parts []PartitionRef) (map[PartitionRef]int16, error)
+	// Reassign moves a partition to target replicas (nil: cancel the move).
+	Reassign(ctx context.Context, topic string, p int32, target []int32) error
+	// Reassignments lists the partitions being moved.
+	Reassignments() map[PartitionRef]ClusterPartition
 }
 
 // PartitionRef names a partition.

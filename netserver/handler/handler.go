@@ -188,6 +188,10 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 		return b.offsetDelete(m)
 	case *kmsg.ConsumerGroupHeartbeatRequest:
 		return b.consumerGroupHeartbeat(req, m)
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return b.alterPartitionReassignments(m)
+	case *kmsg.ListPartitionReassignmentsRequest:
+		return b.listPartitionReassignments(m)
 	case *kmsg.ElectLeadersRequest:
 		return b.electLeaders(m)
 	case *kmsg.ConsumerGroupDescribeRequest:

@@ -177,7 +177,125 @@ func (c *Controller) AlterPartition(topic string, partition, leader, leaderEpoch
 	next.ISR = slices.Clone(isr)
 	slices.Sort(next.ISR)
 	next.PartitionEpoch++
+	recs := []Record{change(topic, partition, next)}
+	if done, ok := c.completeReassignment(next); ok {
+		recs = append(recs, change(topic, partition, done))
+	}
+	return recs, nil
+}
+
+// completeReassignment finishes a reassignment whose target replicas are
+// all in the ISR: the removed replicas leave, and leadership moves into
+// the target set if it was outside. The leader epoch changes with the
+// replica set, so the leader starts over with its new followers.
+func (c *Controller) completeReassignment(p PartitionState) (PartitionState, bool) {
+	if !p.Reassigning() {
+		return p, false
+	}
+	target := p.Target()
+	for _, r := range target {
+		if !slices.Contains(p.ISR, r) {
+			return p, false
+		}
+	}
+	next := p.clone()
+	next.Replicas, next.Adding, next.Removing = target, nil, nil
+	next.ISR = slices.DeleteFunc(next.ISR, func(r int32) bool { return !slices.Contains(target, r) })
+	if !slices.Contains(target, next.Leader) {
+		next.Leader = -1
+		for _, r := range target {
+			if c.image.live(r) {
+				next.Leader = r
+				break
+			}
+		}
+	}
+	next.LeaderEpoch++
+	next.PartitionEpoch++
+	return next, true
+}
+
+// Reassign starts moving a partition to target replicas (Kafka's
+// AlterPartitionReassignments), or with a nil target cancels the move in
+// progress. Target replicas must be registered brokers, each named once.
+// The partition keeps every old replica until all target replicas have
+// joined the ISR (AlterPartition then completes it); a target within the
+// ISR completes at once.
+func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]Record, error) {
+	p, ok := c.image.Partition(topic, partition)
+	if !ok {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	if target == nil {
+		if !p.Reassigning() {
+			return nil, kerr.NoReassignmentInProgress
+		}
+		next := p.clone()
+		next.Replicas = slices.DeleteFunc(next.Replicas, func(r int32) bool { return slices.Contains(p.Adding, r) })
+		next.ISR = slices.DeleteFunc(next.ISR, func(r int32) bool { return slices.Contains(p.Adding, r) })
+		next.Adding, next.Removing = nil, nil
+		if slices.Contains(p.Adding, next.Leader) {
+			next.Leader = -1
+			for _, r := range next.Replicas {
+				if slices.Contains(next.ISR, r) && c.image.live(r) {
+					next.Leader = r
+					break
+				}
+			}
+		}
+		next.LeaderEpoch++
+		next.PartitionEpoch++
+		return []Record{change(topic, partition, next)}, nil
+	}
+	if len(target) == 0 {
+		return nil, fmt.Errorf("%w: no replicas", kerr.InvalidReplicaAssignment)
+	}
+	for i, r := range target {
+		if _, ok := c.image.Brokers[r]; !ok || slices.Contains(target[:i], r) {
+			return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", kerr.InvalidReplicaAssignment, r)
+		}
+	}
+	base := p.clone()
+	if base.Reassigning() { // a new target replaces the move in progress
+		base.Replicas = slices.DeleteFunc(base.Replicas, func(r int32) bool { return slices.Contains(p.Adding, r) })
+		base.ISR = slices.DeleteFunc(base.ISR, func(r int32) bool { return slices.Contains(p.Adding, r) })
+	}
+	if slices.Equal(base.Replicas, target) && !p.Reassigning() {
+		return nil, nil
+	}
+	next := base
+	next.Adding, next.Removing = nil, nil
+	next.Replicas = slices.Clone(target)
+	for _, r := range base.Replicas {
+		if !slices.Contains(target, r) {
+			next.Replicas = append(next.Replicas, r)
+			next.Removing = append(next.Removing, r)
+		}
+	}
+	for _, r := range target {
+		if !slices.Contains(base.Replicas, r) {
+			next.Adding = append(next.Adding, r)
+		}
+	}
+	next.LeaderEpoch++
+	next.PartitionEpoch++
+	if done, ok := c.completeReassignment(next); ok {
+		next = done
+	}
 	return []Record{change(topic, partition, next)}, nil
+}
+
+// Reassignments lists the partitions being moved.
+func (c *Controller) Reassignments() map[PartitionRef]PartitionState {
+	out := map[PartitionRef]PartitionState{}
+	for name, t := range c.image.Topics {
+		for i, p := range t.Partitions {
+			if p.Reassigning() {
+				out[PartitionRef{name, int32(i)}] = p.clone()
+			}
+		}
+	}
+	return out
 }
 
 // CreateTopic places a new topic's replicas on unfenced brokers.

@@ -288,3 +288,62 @@ func TestElectLeadersOutcomes(t *testing.T) {
 		t.Fatalf("after unclean election: %+v", p)
 	}
 }
+
+// A reassignment keeps the old replicas until every target replica is in
+// the ISR, then drops them and moves leadership into the target; a
+// cancelled one goes back to the old replicas; a shrink within the ISR
+// completes at once.
+func TestReassignment(t *testing.T) {
+	cl := newCluster(t, "", "", "", "")
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+	cl.commit(recs)
+	s := cl.partition(0)
+	var target []int32
+	for id := int32(1); id <= 4 && len(target) < 2; id++ {
+		if !slices.Contains(s.Replicas, id) {
+			target = append(target, id)
+		}
+	}
+	if _, err := cl.c.Reassign("t", 0, nil); !errors.Is(err, kerr.NoReassignmentInProgress) {
+		t.Fatalf("cancel with nothing moving: %v", err)
+	}
+	if _, err := cl.c.Reassign("t", 0, []int32{target[0], target[0]}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+		t.Fatalf("a replica named twice: %v", err)
+	}
+	recs, err := cl.c.Reassign("t", 0, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	moving := cl.partition(0)
+	if !moving.Reassigning() || len(moving.Replicas) != 4 || !slices.Equal(moving.Target(), target) || moving.Leader != s.Leader {
+		t.Fatalf("moving: %+v", moving)
+	}
+	// Cancel, then start again.
+	recs, _ = cl.c.Reassign("t", 0, nil)
+	cl.commit(recs)
+	if p := cl.partition(0); p.Reassigning() || !slices.Equal(p.Replicas, s.Replicas) {
+		t.Fatalf("cancelled: %+v", p)
+	}
+	recs, _ = cl.c.Reassign("t", 0, target)
+	cl.commit(recs)
+	// The leader adds the new replicas as they catch up.
+	for _, r := range target {
+		p := cl.partition(0)
+		recs, err := cl.c.AlterPartition("t", 0, p.Leader, p.LeaderEpoch, p.PartitionEpoch, append(slices.Clone(p.ISR), r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.commit(recs)
+	}
+	done := cl.partition(0)
+	if done.Reassigning() || !slices.Equal(done.Replicas, target) || !slices.Contains(target, done.Leader) || len(done.ISR) != 2 {
+		t.Fatalf("completed: %+v", done)
+	}
+	// Shrinking to one replica of the ISR completes at once.
+	recs, _ = cl.c.Reassign("t", 0, target[:1])
+	cl.commit(recs)
+	if p := cl.partition(0); p.Reassigning() || !slices.Equal(p.Replicas, target[:1]) || p.Leader != target[0] {
+		t.Fatalf("shrunk: %+v", p)
+	}
+}

@@ -24,11 +24,26 @@ type PartitionState struct {
 	Leader         int32 // -1: none
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// Adding and Removing are a reassignment in progress: Replicas holds
+	// both the target replicas and those being removed until every target
+	// replica is in the ISR.
+	Adding   []int32 `json:",omitempty"`
+	Removing []int32 `json:",omitempty"`
 }
 
 func (p PartitionState) clone() PartitionState {
 	p.Replicas, p.ISR = slices.Clone(p.Replicas), slices.Clone(p.ISR)
+	p.Adding, p.Removing = slices.Clone(p.Adding), slices.Clone(p.Removing)
 	return p
+}
+
+// Reassigning reports a reassignment in progress.
+func (p PartitionState) Reassigning() bool { return len(p.Adding) > 0 || len(p.Removing) > 0 }
+
+// Target is the replica set the partition is moving to (its replicas
+// when it is not moving).
+func (p PartitionState) Target() []int32 {
+	return slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.Removing, r) })
 }
 
 // TopicInfo is a topic and its partitions.

@@ -81,6 +81,10 @@ type Node struct {
 
 	active atomic.Bool
 	leader atomic.Uint64
+	// applied is the last metadata log index applied; replayTo the commit
+	// index restored from the WAL.
+	applied  atomic.Uint64
+	replayTo uint64
 
 	// loop-owned state
 	ctl           *controller.Controller
@@ -110,6 +114,9 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.member = m
+	if cfg.Restore != nil && cfg.Restore.HardState != nil {
+		n.replayTo = cfg.Restore.HardState.GetCommit()
+	}
 	go n.loop()
 	return n, nil
 }
@@ -283,6 +290,7 @@ func (n *Node) apply(index uint64, data []byte) error {
 		n.logRecord(r)
 	}
 	n.mu.Unlock()
+	n.applied.Store(index)
 	if b.Nonce != "" && b.Nonce == n.inflight {
 		for _, w := range n.waiting {
 			w <- nil
@@ -331,6 +339,11 @@ func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partit
 	})
 }
 
+// Replayed reports whether the node has applied everything its WAL held
+// as committed at start-up: the image is no longer an earlier state this
+// node already acted on, so a replica missing from it was really removed.
+func (n *Node) Replayed() bool { return n.applied.Load() >= n.replayTo }
+
 // Leader is the node id of the active controller as this node knows it
 // (0: none known).
 func (n *Node) Leader() uint64 { return n.leader.Load() }
@@ -354,6 +367,13 @@ func (n *Node) AllocateProducerIDs(ctx context.Context, broker int32) (*controll
 		return nil, err
 	}
 	return block, nil
+}
+
+// Reassign starts or (nil target) cancels a partition's reassignment.
+func (n *Node) Reassign(ctx context.Context, topic string, partition int32, target []int32) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.Reassign(topic, partition, target)
+	})
 }
 
 // ElectLeaders runs an election on partitions (nil: all) and returns

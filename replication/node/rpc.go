@@ -15,12 +15,22 @@ import (
 // controller listener, see package transport).
 type BrokerRequest struct {
 	// Op is "register", "heartbeat", "create-topic", "alter-partition",
-	// "producer-ids" or "elect-leaders".
+	// "producer-ids", "elect-leaders" or "reassign".
 	Op        string
 	Broker    controller.BrokerInfo
 	Topic     *TopicRequest     `json:",omitempty"`
 	Partition *PartitionRequest `json:",omitempty"`
 	Elect     *ElectRequest     `json:",omitempty"`
+	Reassign  *ReassignRequest  `json:",omitempty"`
+}
+
+// ReassignRequest moves a partition to Replicas, or cancels its move when
+// Cancel is set.
+type ReassignRequest struct {
+	Topic     string
+	Partition int32
+	Replicas  []int32
+	Cancel    bool
 }
 
 // ElectRequest is an ElectLeaders: Partitions nil means all.
@@ -105,6 +115,16 @@ func (n *Node) HandleRPC(data []byte) []byte {
 		}
 		b, _ := json.Marshal(BrokerReply{ProducerIDs: block})
 		return b
+	case "reassign":
+		r := req.Reassign
+		if r == nil || (!r.Cancel && len(r.Replicas) == 0) {
+			return reply(kerr.InvalidRequest)
+		}
+		target := r.Replicas
+		if r.Cancel {
+			target = nil
+		}
+		return reply(n.Reassign(ctx, r.Topic, r.Partition, target))
 	case "elect-leaders":
 		if req.Elect == nil {
 			return reply(kerr.InvalidRequest)
