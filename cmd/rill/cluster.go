@@ -296,6 +296,17 @@ func (v *clusterView) AllocateProducerIDs(ctx context.Context) (int64, int32, er
 	return reply.ProducerIDs.First, reply.ProducerIDs.Size, nil
 }
 
+// DeleteTopic deletes a topic through the active controller.
+func (v *clusterView) DeleteTopic(ctx context.Context, name string) error {
+	return v.callController(ctx, node.BrokerRequest{Op: "delete-topic", Topic: &node.TopicRequest{Name: name}})
+}
+
+// CreatePartitions grows a topic through the active controller.
+func (v *clusterView) CreatePartitions(ctx context.Context, name string, count int32, assignment [][]int32) error {
+	return v.callController(ctx, node.BrokerRequest{Op: "create-partitions", Topic: &node.TopicRequest{Name: name, Partitions: count,
+		Assignment: assignment}})
+}
+
 // Reassign moves a partition through the active controller (nil target:
 // cancel).
 func (v *clusterView) Reassign(ctx context.Context, topic string, p int32, target []int32) error {
@@ -393,8 +404,10 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 		}
 		var todo []want
 		assigned := map[engine.TopicPartition]bool{}
+		inImage := map[string]struct{}{}
 		v.node.View(func(im *controller.Image) {
 			for name, ti := range im.Topics {
+				inImage[name] = struct{}{}
 				w := want{name: name, id: ti.ID, parts: int32(len(ti.Partitions)), configs: ti.Configs}
 				for i, p := range ti.Partitions {
 					if slices.Contains(p.Replicas, v.self) {
@@ -402,7 +415,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 						assigned[engine.TopicPartition{Topic: name, Partition: int32(i)}] = true
 					}
 				}
-				if done[name] != fmt.Sprint(w.local) {
+				if done[name] != fmt.Sprint(w.parts, w.local) {
 					todo = append(todo, w)
 				}
 			}
@@ -412,10 +425,20 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 				logger.Printf("cluster: topic %s: %v", w.name, err)
 				continue
 			}
-			done[w.name] = fmt.Sprint(w.local)
+			done[w.name] = fmt.Sprint(w.parts, w.local)
 		}
 		v.syncReplicas()
 		if v.node.Replayed() {
+			for name := range done {
+				if _, ok := inImage[name]; ok {
+					continue
+				}
+				if err := broker.RemoveTopic(name); err != nil {
+					logger.Printf("cluster: deleting topic %s: %v", name, err)
+					continue
+				}
+				delete(done, name)
+			}
 			for _, tp := range eng.Partitions() {
 				if _, known := done[tp.Topic]; known && !assigned[tp] {
 					if err := eng.DeletePartition(tp); err != nil {

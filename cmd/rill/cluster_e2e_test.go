@@ -218,6 +218,35 @@ func TestClusterServesFromControllerMetadata(t *testing.T) {
 	if err != nil || lags["spread-readers"].Lag.Total() != 0 {
 		t.Fatalf("lag after consuming everything: %+v %v", lags, err)
 	}
+	// CreatePartitions and DeleteTopics go through the controller too.
+	if res, err := fresh(bs[1].addr).CreatePartitions(ctx, 3, "spread"); err != nil || res.Error() != nil {
+		t.Fatalf("create partitions: %v %v", err, res.Error())
+	}
+	for i, b := range bs {
+		for wait := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			td, err := fresh(b.addr).ListTopics(ctx, "spread")
+			if err == nil && len(td["spread"].Partitions) == 9 {
+				break
+			}
+			if time.Now().After(wait) {
+				t.Fatalf("broker %d does not see 9 partitions: %+v %v", i+1, td, err)
+			}
+		}
+	}
+	grown := client(t, bs[0].addr, seeds, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := grown.ProduceSync(ctx, &kgo.Record{Topic: "spread", Partition: 8, Value: []byte("new")}).FirstErr(); err != nil {
+		t.Fatalf("produce to a new partition: %v", err)
+	}
+	if res, err := fresh(bs[2].addr).DeleteTopics(ctx, "spread"); err != nil || res.Error() != nil {
+		t.Fatalf("delete: %v %v", err, res.Error())
+	}
+	for i, b := range bs {
+		for wait := time.Now().Add(10 * time.Second); !strings.Contains(b.log(), "topic spread deleted in the cluster metadata"); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(wait) {
+				t.Fatalf("broker %d did not drop the deleted topic:\n%s", i+1, b.log())
+			}
+		}
+	}
 	for _, b := range bs {
 		b.stop()
 	}

@@ -4,9 +4,15 @@ package handler
 //
 // Topics by name (v0-v5, and v6 entries with a name) or by topic ID (v6).
 // The catalog entry goes first, then the partitions' logs (renamed to
-// *-delete and removed).
+// *-delete and removed). In a cluster the active controller deletes the
+// topic from the metadata and every broker then drops its replicas; the
+// answer comes once this broker has.
 
 import (
+	"context"
+	"errors"
+	"time"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -33,11 +39,6 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	for _, tg := range targets {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = tg.name, tg.id
-		if e := b.refuseInCluster(); e != nil {
-			st.ErrorCode, st.ErrorMessage = e.Code, kmsg.StringPtr("topic deletion does not go through the cluster controller yet")
-			resp.Topics = append(resp.Topics, st)
-			continue
-		}
 		var t metadata.Topic
 		var ok bool
 		if tg.name != nil {
@@ -53,7 +54,7 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 		}
 		if ok {
 			st.Topic, st.TopicID = kmsg.StringPtr(t.Name), t.ID
-			if err := b.deleteTopic(t); err != nil {
+			if err := b.deleteTopicAnywhere(t, req.TimeoutMillis); err != nil {
 				st.ErrorCode = toKerr(err).Code
 				st.ErrorMessage = kmsg.StringPtr(err.Error())
 			}
@@ -61,6 +62,21 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp
+}
+
+// deleteTopicAnywhere deletes a topic here, or in a cluster through the
+// active controller, returning once this broker has dropped it.
+func (b *Broker) deleteTopicAnywhere(t metadata.Topic, timeoutMillis int32) error {
+	c := b.clusterView()
+	if c == nil {
+		return b.deleteTopic(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(timeoutMillis, 1000))*time.Millisecond)
+	defer cancel()
+	if err := c.DeleteTopic(ctx, t.Name); err != nil {
+		return err
+	}
+	return b.waitCatalog(ctx, t.Name, func(_ metadata.Topic, ok bool) bool { return !ok })
 }
 
 func (b *Broker) deleteTopic(t metadata.Topic) error {
@@ -71,7 +87,8 @@ func (b *Broker) deleteTopic(t metadata.Topic) error {
 	}
 	var first error
 	for p := int32(0); p < t.Partitions; p++ {
-		if err := b.engine.DeletePartition(engine.TopicPartition{Topic: t.Name, Partition: p}); err != nil && first == nil {
+		err := b.engine.DeletePartition(engine.TopicPartition{Topic: t.Name, Partition: p})
+		if err != nil && !errors.Is(err, engine.ErrUnknownPartition) && first == nil { // a cluster broker holds some only
 			first = err
 		}
 	}

@@ -54,6 +54,11 @@ type Cluster interface {
 	// ElectLeaders runs a leader election (Kafka's election type) on
 	// partitions (nil: all), returning each one's error code.
 	ElectLeaders(ctx context.Context, typ int8, parts []PartitionRef) (map[PartitionRef]int16, error)
+	// DeleteTopic deletes a topic.
+	DeleteTopic(ctx context.Context, name string) error
+	// CreatePartitions grows a topic to count partitions (assignment nil:
+	// placed by the controller).
+	CreatePartitions(ctx context.Context, name string, count int32, assignment [][]int32) error
 	// Reassign moves a partition to target replicas (nil: cancel the move).
 	Reassign(ctx context.Context, topic string, p int32, target []int32) error
 	// Reassignments lists the partitions being moved.
@@ -120,6 +125,13 @@ func (b *Broker) EnsureTopic(name string, id [16]byte, partitions int32, configs
 		}
 		b.logf("topic %s from the cluster metadata: %d partitions, %d here", name, partitions, len(local))
 	}
+	if t.Partitions < partitions { // CreatePartitions
+		var err error
+		if t, err = b.catalog.Update(name, func(t *metadata.Topic) error { t.Partitions = partitions; return nil }); err != nil {
+			return err
+		}
+		b.logf("topic %s from the cluster metadata: now %d partitions", name, partitions)
+	}
 	lc := LogConfig(b.cfg.LogDefaults, t)
 	for _, p := range local {
 		if _, err := b.engine.CreatePartition(engine.TopicPartition{Topic: name, Partition: p}, lc); err != nil && !errors.Is(err, engine.ErrPartitionExists) {
@@ -127,6 +139,32 @@ func (b *Broker) EnsureTopic(name string, id [16]byte, partitions int32, configs
 		}
 	}
 	return nil
+}
+
+// RemoveTopic forgets a topic the cluster deleted, with this broker's
+// replicas of it.
+func (b *Broker) RemoveTopic(name string) error {
+	t, ok := b.catalog.Get(name)
+	if !ok {
+		return nil
+	}
+	b.logf("topic %s deleted in the cluster metadata", name)
+	return b.deleteTopic(t)
+}
+
+// waitCatalog waits until cond holds for the catalog's copy of a topic
+// (ok false: absent), as the reconciler applies the cluster's metadata.
+func (b *Broker) waitCatalog(ctx context.Context, name string, cond func(t metadata.Topic, ok bool) bool) error {
+	for {
+		if t, ok := b.catalog.Get(name); cond(t, ok) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // leaderHere reports the error for a partition this broker cannot serve
@@ -159,14 +197,6 @@ func (b *Broker) leaderEpoch(topic string, p int32) int32 {
 	return 0
 }
 
-// refuseInCluster answers the admin changes a cluster does not route
-// through its controller yet.
-func (b *Broker) refuseInCluster() *kerr.Error {
-	if b.clusterView() != nil {
-		return kerr.InvalidRequest
-	}
-	return nil
-}
 
 // replicaOf is this broker's replica of a partition in a cluster, which
 // must be leading it (the handlers check leadership first); nil without

@@ -323,6 +323,65 @@ func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, rep
 	return []Record{{CreateTopic: &t}}, nil
 }
 
+// DeleteTopic deletes a topic; brokers delete their replicas of it.
+func (c *Controller) DeleteTopic(name string) ([]Record, error) {
+	if _, ok := c.image.Topics[name]; !ok {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	return []Record{{DeleteTopic: &name}}, nil
+}
+
+// CreatePartitions grows a topic to count partitions, with the topic's
+// replication factor, placed like a new topic's (continuing where its
+// partitions left off) or as assigned: one replica list per new
+// partition, of registered brokers named once each.
+func (c *Controller) CreatePartitions(name string, count int32, assignment [][]int32) ([]Record, error) {
+	t, ok := c.image.Topics[name]
+	if !ok {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	have := int32(len(t.Partitions))
+	if count <= have {
+		return nil, fmt.Errorf("%w: topic has %d partitions; the new count must be larger, got %d", kerr.InvalidPartitions, have, count)
+	}
+	rf := len(t.Partitions[0].Replicas) - len(t.Partitions[0].Removing)
+	if assignment != nil && int32(len(assignment)) != count-have {
+		return nil, fmt.Errorf("%w: one assignment per new partition is required", kerr.InvalidReplicaAssignment)
+	}
+	brokers := c.placementOrder()
+	if assignment == nil && rf > len(brokers) {
+		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", kerr.InvalidReplicationFactor, rf, len(brokers))
+	}
+	add := &AddPartitions{Topic: name}
+	for p := have; p < count; p++ {
+		var replicas []int32
+		if assignment != nil {
+			replicas = assignment[p-have]
+			for i, r := range replicas {
+				if _, ok := c.image.Brokers[r]; !ok || slices.Contains(replicas[:i], r) {
+					return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", kerr.InvalidReplicaAssignment, r)
+				}
+			}
+			if len(replicas) != rf {
+				return nil, fmt.Errorf("%w: %d replicas for a topic with replication factor %d", kerr.InvalidReplicaAssignment, len(replicas), rf)
+			}
+		} else {
+			for r := 0; r < rf; r++ {
+				replicas = append(replicas, brokers[(int(p)+r)%len(brokers)])
+			}
+		}
+		leader := int32(-1)
+		for _, r := range replicas {
+			if c.image.live(r) {
+				leader = r
+				break
+			}
+		}
+		add.Partitions = append(add.Partitions, PartitionState{Replicas: replicas, ISR: slices.Sorted(slices.Values(replicas)), Leader: leader})
+	}
+	return []Record{{AddPartitions: add}}, nil
+}
+
 // placementOrder lists unfenced brokers alternating racks (brokers without
 // a rack form one rack), so consecutive replicas land on different racks
 // when there are several.

@@ -347,3 +347,41 @@ func TestReassignment(t *testing.T) {
 		t.Fatalf("shrunk: %+v", p)
 	}
 }
+
+// CreatePartitions keeps the topic's replication factor and checks manual
+// assignments; DeleteTopic removes the topic.
+func TestCreatePartitionsAndDeleteTopic(t *testing.T) {
+	cl := newCluster(t, "", "", "")
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 2, 2, nil)
+	cl.commit(recs)
+	if _, err := cl.c.CreatePartitions("t", 2, nil); !errors.Is(err, kerr.InvalidPartitions) {
+		t.Fatalf("same count: %v", err)
+	}
+	if _, err := cl.c.CreatePartitions("t", 3, [][]int32{{1}}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+		t.Fatalf("an assignment short of the replication factor: %v", err)
+	}
+	if _, err := cl.c.CreatePartitions("t", 4, [][]int32{{3, 1}}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+		t.Fatalf("one assignment for two partitions: %v", err)
+	}
+	recs, err := cl.c.CreatePartitions("t", 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	for p := int32(2); p < 4; p++ {
+		if s := cl.partition(p); len(s.Replicas) != 2 || s.Leader != s.Replicas[0] || len(s.ISR) != 2 {
+			t.Fatalf("new partition %d: %+v", p, s)
+		}
+	}
+	recs, err = cl.c.DeleteTopic("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.commit(recs)
+	if _, ok := cl.im.Topics["t"]; ok {
+		t.Fatal("topic still there")
+	}
+	if _, err := cl.c.DeleteTopic("t"); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+}

@@ -64,6 +64,13 @@ type Record struct {
 	PartitionChange *PartitionChange `json:",omitempty"`
 	DeleteTopic     *string          `json:",omitempty"`
 	ProducerIDs     *ProducerIDBlock `json:",omitempty"`
+	AddPartitions   *AddPartitions   `json:",omitempty"`
+}
+
+// AddPartitions appends partitions to a topic (CreatePartitions).
+type AddPartitions struct {
+	Topic      string
+	Partitions []PartitionState
 }
 
 // ProducerIDBlock is a range of producer ids handed to one broker
@@ -154,6 +161,14 @@ func (im *Image) Apply(r Record) error {
 		t.Partitions[c.Partition] = c.State.clone()
 	case r.DeleteTopic != nil:
 		delete(im.Topics, *r.DeleteTopic)
+	case r.AddPartitions != nil:
+		t, ok := im.Topics[r.AddPartitions.Topic]
+		if !ok {
+			return fmt.Errorf("%w: topic %s does not exist", ErrInvalidRecord, r.AddPartitions.Topic)
+		}
+		for _, p := range r.AddPartitions.Partitions {
+			t.Partitions = append(t.Partitions, p.clone())
+		}
 	case r.ProducerIDs != nil:
 		b := r.ProducerIDs
 		if b.First < im.NextProducerID || b.Size <= 0 {

@@ -369,6 +369,21 @@ func (n *Node) AllocateProducerIDs(ctx context.Context, broker int32) (*controll
 	return block, nil
 }
 
+// DeleteTopic deletes a topic.
+func (n *Node) DeleteTopic(ctx context.Context, name string) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.DeleteTopic(name)
+	})
+}
+
+// CreatePartitions grows a topic (assignment nil: placed by the
+// controller).
+func (n *Node) CreatePartitions(ctx context.Context, name string, count int32, assignment [][]int32) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.CreatePartitions(name, count, assignment)
+	})
+}
+
 // Reassign starts or (nil target) cancels a partition's reassignment.
 func (n *Node) Reassign(ctx context.Context, topic string, partition int32, target []int32) error {
 	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
@@ -399,6 +414,10 @@ func (n *Node) logRecord(r controller.Record) {
 		n.cfg.Logf("metadata: broker %d unfenced", *r.UnfenceBroker)
 	case r.CreateTopic != nil:
 		n.cfg.Logf("metadata: topic %s created with %d partitions", r.CreateTopic.Name, len(r.CreateTopic.Partitions))
+	case r.DeleteTopic != nil:
+		n.cfg.Logf("metadata: topic %s deleted", *r.DeleteTopic)
+	case r.AddPartitions != nil:
+		n.cfg.Logf("metadata: topic %s grew by %d partitions", r.AddPartitions.Topic, len(r.AddPartitions.Partitions))
 	case r.PartitionChange != nil:
 		c := r.PartitionChange
 		n.cfg.Logf("metadata: %s-%d leader %d (epoch %d), isr %v", c.Topic, c.Partition, c.State.Leader, c.State.LeaderEpoch, c.State.ISR)

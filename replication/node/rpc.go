@@ -14,8 +14,9 @@ import (
 // BrokerRequest is what a broker asks a controller node (JSON on the
 // controller listener, see package transport).
 type BrokerRequest struct {
-	// Op is "register", "heartbeat", "create-topic", "alter-partition",
-	// "producer-ids", "elect-leaders" or "reassign".
+	// Op is "register", "heartbeat", "create-topic", "delete-topic",
+	// "create-partitions", "alter-partition", "producer-ids",
+	// "elect-leaders" or "reassign".
 	Op        string
 	Broker    controller.BrokerInfo
 	Topic     *TopicRequest     `json:",omitempty"`
@@ -54,13 +55,15 @@ type PartitionRequest struct {
 	ISR                         []int32
 }
 
-// TopicRequest is a topic to create.
+// TopicRequest is a topic to create, delete ("delete-topic": Name only)
+// or grow ("create-partitions": Name, Partitions, Assignment).
 type TopicRequest struct {
 	Name              string
 	ID                [16]byte
 	Partitions        int32
 	ReplicationFactor int16
 	Configs           map[string]string
+	Assignment        [][]int32 `json:",omitempty"`
 }
 
 // BrokerReply answers it with a Kafka error code (0: done;
@@ -115,6 +118,14 @@ func (n *Node) HandleRPC(data []byte) []byte {
 		}
 		b, _ := json.Marshal(BrokerReply{ProducerIDs: block})
 		return b
+	case "delete-topic", "create-partitions":
+		if req.Topic == nil {
+			return reply(kerr.InvalidRequest)
+		}
+		if req.Op == "delete-topic" {
+			return reply(n.DeleteTopic(ctx, req.Topic.Name))
+		}
+		return reply(n.CreatePartitions(ctx, req.Topic.Name, req.Topic.Partitions, req.Topic.Assignment))
 	case "reassign":
 		r := req.Reassign
 		if r == nil || (!r.Cancel && len(r.Replicas) == 0) {
