@@ -197,7 +197,6 @@ func (b *Broker) leaderEpoch(topic string, p int32) int32 {
 	return 0
 }
 
-
 // replicaOf is this broker's replica of a partition in a cluster, which
 // must be leading it (the handlers check leadership first); nil without
 // an error on a single broker.
