@@ -7,7 +7,11 @@ package handler
 // framing, offset deltas, max.message.bytes), assigns offsets in place and
 // appends it as received: compressed batches stay compressed. acks must be
 // 0, 1 or -1 (INVALID_REQUIRED_ACKS); on one broker 1 and -1 both answer
-// after the append (and after the fsync when flush.messages=1). acks=0
+// after the append (and after the fsync when flush.messages=1); in a
+// cluster -1 answers once the ISR has the batch (package replica:
+// NOT_ENOUGH_REPLICAS below min.insync.replicas,
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT at the request's
+// timeout) and a partition led elsewhere is NOT_LEADER_OR_FOLLOWER. acks=0
 // gets no response at all. Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION,
 // CORRUPT_MESSAGE, INVALID_RECORD (several batches), MESSAGE_TOO_LARGE,
 // KAFKA_STORAGE_ERROR, and for idempotent producers OUT_OF_ORDER_SEQUENCE_NUMBER

@@ -3,8 +3,7 @@
 // sockets. Events go in (a local append, a follower's fetch, the
 // controller's answer to an ISR change, the time), decisions come out (the
 // high watermark, finished acks=all waits, the ISR change to propose).
-// The driver that persists, sends and applies them is not written yet
-// (issue: cluster).
+// Package replica drives it in a broker.
 //
 // # Leader
 //

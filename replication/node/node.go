@@ -13,8 +13,9 @@
 // image that includes all earlier ones. A new active controller restarts
 // every broker's session (brokers cannot have heartbeated to it yet).
 //
-// Not written yet: the network transport between nodes and the Kafka RPCs
-// brokers use to reach the controller (issue: cluster).
+// Brokers reach it through HandleRPC (rpc.go), carried by package
+// transport. The metadata log is not snapshotted yet: a node replays it
+// from the start of its WAL.
 package node
 
 import (
