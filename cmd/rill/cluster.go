@@ -120,8 +120,14 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 		}
 		rebalance = time.Duration(secs) * time.Second
 	}
+	snapEvery, err := cfg.int64("metadata.snapshot.interval.entries", 1000)
+	if err != nil || snapEvery < 1 {
+		tr.Close()
+		wal.Close()
+		return nil, fmt.Errorf("metadata.snapshot.interval.entries: %d %v", snapEvery, err)
+	}
 	n, err := node.Start(node.Config{ID: uint64(id), Voters: ids, SessionTimeout: time.Duration(session) * time.Millisecond,
-		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: rebalance, Logf: logger.Printf})
+		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: rebalance, SnapshotEvery: uint64(snapEvery), Logf: logger.Printf})
 	if err != nil {
 		tr.Close()
 		wal.Close()

@@ -150,7 +150,7 @@ func (c *cluster) ledWithout(topic string, parts int, dead int) bool {
 // is read back afterwards, in order, exactly once (internal/history).
 func TestReplicatedFailover(t *testing.T) {
 	c := startCluster(t, "--set", "broker.session.timeout.ms=2000", "--set", "broker.heartbeat.interval.ms=200",
-		"--set", "replica.lag.time.max.ms=2000")
+		"--set", "replica.lag.time.max.ms=2000", "--set", "metadata.snapshot.interval.entries=10")
 	ctx := context.Background()
 	c.waitFor("three brokers", func() bool {
 		m, err := c.admin(0).BrokerMetadata(ctx)

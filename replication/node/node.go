@@ -14,8 +14,9 @@
 // every broker's session (brokers cannot have heartbeated to it yet).
 //
 // Brokers reach it through HandleRPC (rpc.go), carried by package
-// transport. The metadata log is not snapshotted yet: a node replays it
-// from the start of its WAL.
+// transport. Every SnapshotEvery entries a node snapshots its image (JSON)
+// and the metadata log drops what it covers; a restarting node loads its
+// last snapshot and replays the entries after it.
 package node
 
 import (
@@ -48,6 +49,9 @@ type Config struct {
 	Restore *quorum.Restored
 	// Send delivers messages to peers (best effort).
 	Send func([]*pb.Message)
+	// SnapshotEvery is how many metadata log entries a node applies
+	// between snapshots of its image (1000; see quorum.Member.Snapshot).
+	SnapshotEvery uint64
 	// RebalanceInterval is how often the active controller moves
 	// leadership back to preferred replicas (auto.leader.rebalance.enable
 	// with leader.imbalance.check.interval.seconds); 0 never.
@@ -86,6 +90,8 @@ type Node struct {
 	// index restored from the WAL.
 	applied  atomic.Uint64
 	replayTo uint64
+	// snapped is the index of the last snapshot (loop-owned).
+	snapped uint64
 
 	// loop-owned state
 	ctl           *controller.Controller
@@ -107,10 +113,13 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 1000
+	}
 	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), stop: make(chan struct{}),
 		done: make(chan struct{}), image: controller.NewImage()}
 	m, err := quorum.New(quorum.Config{ID: cfg.ID, Peers: cfg.Voters, ElectionTicks: 10, HeartbeatTicks: 1,
-		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply})
+		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply, Load: n.load})
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +188,43 @@ func (n *Node) drive() {
 	if len(msgs) > 0 {
 		n.cfg.Send(msgs)
 	}
+	n.maybeSnapshot()
+}
+
+// maybeSnapshot snapshots the image every SnapshotEvery applied entries,
+// which lets the metadata log (and its WAL) drop what it covers.
+func (n *Node) maybeSnapshot() {
+	applied := n.applied.Load()
+	if applied-n.snapped < n.cfg.SnapshotEvery {
+		return
+	}
+	n.mu.RLock()
+	data, err := json.Marshal(n.image)
+	n.mu.RUnlock()
+	if err == nil {
+		err = n.member.Snapshot(applied, data)
+	}
+	if err != nil {
+		n.cfg.Logf("controller %d: snapshot at %d: %v", n.cfg.ID, applied, err)
+		return
+	}
+	n.snapped = applied
+}
+
+// load replaces the image with a snapshot's: at start-up, or when the
+// leader sent one because this node lacks entries the others compacted.
+func (n *Node) load(index uint64, data []byte) error {
+	im := controller.NewImage()
+	if err := json.Unmarshal(data, im); err != nil {
+		return fmt.Errorf("metadata snapshot at %d: %w", index, err)
+	}
+	n.mu.Lock()
+	*n.image = *im // the active controller keeps its pointer
+	n.mu.Unlock()
+	n.applied.Store(index)
+	n.snapped = index
+	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics)", n.cfg.ID, index, len(im.Brokers), len(im.Topics))
+	return nil
 }
 
 // fail answers every queued and waiting request with err.

@@ -10,8 +10,10 @@
 //
 // Apply sees every committed normal entry exactly once per process
 // lifetime, in index order, on every member: that is what makes every
-// node's metadata image the same. Not written yet: snapshots and log
-// compaction, membership changes, the network transport (issue: cluster).
+// node's metadata image the same. The owner snapshots its state now and
+// then (Snapshot), which compacts the log; a member that lacks compacted
+// entries, or restarts from a snapshot, gets the state through Load.
+// Membership changes are not supported.
 package quorum
 
 import (
@@ -23,10 +25,12 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Storage persists raft's state durably; Save must not return before it
-// is durable.
+// Storage persists raft's state durably; neither method may return before
+// what it was given is durable.
 type Storage interface {
 	Save(hs *pb.HardState, entries []*pb.Entry) error
+	// SaveSnapshot keeps snap, and may drop the entries it covers.
+	SaveSnapshot(snap *pb.Snapshot) error
 }
 
 // Config configures a member.
@@ -43,12 +47,20 @@ type Config struct {
 	Restore *Restored
 	// Apply receives committed entries' data, in order.
 	Apply func(index uint64, data []byte) error
+	// Load replaces the owner's state with a snapshot's data (taken by
+	// Snapshot at index): at start-up when Restore holds one, and when the
+	// leader sends one because the entries this member lacks are
+	// compacted away. Apply continues after index.
+	Load func(index uint64, data []byte) error
 }
 
 // Restored is a member's persisted state.
 type Restored struct {
 	HardState *pb.HardState
-	Entries   []*pb.Entry
+	// Snapshot, when set, covers the entries up to its index; Entries
+	// follow it.
+	Snapshot *pb.Snapshot
+	Entries  []*pb.Entry
 }
 
 // Member is one replica of the metadata log.
@@ -58,6 +70,10 @@ type Member struct {
 	storage *raft.MemoryStorage
 	durable Storage
 	apply   func(uint64, []byte) error
+	load    func(uint64, []byte) error
+	// confState is the membership as of the last applied entry, for
+	// snapshots.
+	confState *pb.ConfState
 }
 
 // New starts a member: bootstrapped with its peers when there is nothing
@@ -66,16 +82,35 @@ func New(cfg Config) (*Member, error) {
 	if cfg.Apply == nil {
 		return nil, errors.New("quorum: no Apply")
 	}
+	if cfg.Load == nil {
+		cfg.Load = func(uint64, []byte) error { return errors.New("quorum: no Load for a snapshot") }
+	}
 	st := raft.NewMemoryStorage()
-	m := &Member{id: cfg.ID, storage: st, durable: cfg.Durable, apply: cfg.Apply}
+	m := &Member{id: cfg.ID, storage: st, durable: cfg.Durable, apply: cfg.Apply, load: cfg.Load, confState: &pb.ConfState{}}
 	rc := &raft.Config{
 		ID: cfg.ID, ElectionTick: cfg.ElectionTicks, HeartbeatTick: cfg.HeartbeatTicks, Storage: st,
 		MaxSizePerMsg: 1 << 20, MaxInflightMsgs: 256, CheckQuorum: true, PreVote: true,
 		Logger: discardLogger{},
 	}
-	restart := cfg.Restore != nil && (len(cfg.Restore.Entries) > 0 || !raft.IsEmptyHardState(cfg.Restore.HardState))
+	restart := cfg.Restore != nil && (len(cfg.Restore.Entries) > 0 || !raft.IsEmptyHardState(cfg.Restore.HardState) ||
+		(cfg.Restore.Snapshot != nil && !raft.IsEmptySnap(cfg.Restore.Snapshot)))
 	if restart {
-		if err := st.Append(cfg.Restore.Entries); err != nil {
+		entries := cfg.Restore.Entries
+		if snap := cfg.Restore.Snapshot; snap != nil && !raft.IsEmptySnap(snap) {
+			if err := st.ApplySnapshot(snap); err != nil {
+				return nil, err
+			}
+			idx := snap.GetMetadata().GetIndex()
+			m.confState = proto.Clone(snap.GetMetadata().GetConfState()).(*pb.ConfState)
+			if err := cfg.Load(idx, snap.GetData()); err != nil {
+				return nil, fmt.Errorf("quorum: loading the snapshot at %d: %w", idx, err)
+			}
+			rc.Applied = idx
+			for len(entries) > 0 && entries[0].GetIndex() <= idx {
+				entries = entries[1:]
+			}
+		}
+		if err := st.Append(entries); err != nil {
 			return nil, err
 		}
 		if cfg.Restore.HardState != nil {
@@ -126,8 +161,20 @@ func (m *Member) Drive() ([]*pb.Message, error) {
 	var out []*pb.Message
 	for m.rn.HasReady() {
 		rd := m.rn.Ready()
-		if !raft.IsEmptySnap(rd.Snapshot) {
-			return out, errors.New("quorum: snapshots are not supported yet")
+		if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
+			// The leader compacted what this member lacks: take its state.
+			if m.durable != nil {
+				if err := m.durable.SaveSnapshot(rd.Snapshot); err != nil {
+					return out, fmt.Errorf("quorum: persisting a snapshot: %w", err)
+				}
+			}
+			if err := m.storage.ApplySnapshot(rd.Snapshot); err != nil {
+				return out, err
+			}
+			m.confState = proto.Clone(rd.Snapshot.GetMetadata().GetConfState()).(*pb.ConfState)
+			if err := m.load(rd.Snapshot.GetMetadata().GetIndex(), rd.Snapshot.GetData()); err != nil {
+				return out, fmt.Errorf("quorum: loading a snapshot: %w", err)
+			}
 		}
 		if len(rd.Entries) > 0 || !raft.IsEmptyHardState(rd.HardState) {
 			if m.durable != nil {
@@ -145,6 +192,14 @@ func (m *Member) Drive() ([]*pb.Message, error) {
 			}
 		}
 		out = append(out, rd.Messages...)
+		for _, msg := range rd.Messages {
+			if msg.GetType() == pb.MsgSnap {
+				// Delivery is best effort and nobody reports back: let the
+				// leader probe again after a heartbeat, and send another
+				// snapshot if this one was lost.
+				m.rn.ReportSnapshot(msg.GetTo(), raft.SnapshotFinish)
+			}
+		}
 		for _, e := range rd.CommittedEntries {
 			if e.GetType() == pb.EntryNormal && len(e.GetData()) > 0 {
 				if err := m.apply(e.GetIndex(), e.GetData()); err != nil {
@@ -157,18 +212,40 @@ func (m *Member) Drive() ([]*pb.Message, error) {
 				if err := proto.Unmarshal(e.GetData(), cc); err != nil {
 					return out, err
 				}
-				m.rn.ApplyConfChange(cc)
+				m.confState = m.rn.ApplyConfChange(cc)
 			case pb.EntryConfChangeV2:
 				cc := new(pb.ConfChangeV2)
 				if err := proto.Unmarshal(e.GetData(), cc); err != nil {
 					return out, err
 				}
-				m.rn.ApplyConfChange(cc)
+				m.confState = m.rn.ApplyConfChange(cc)
 			}
 		}
 		m.rn.Advance(rd)
 	}
 	return out, nil
+}
+
+// Snapshot records that the owner's state as of applied entry index is
+// data, makes it durable, and drops the entries it covers. A member whose
+// peers need those entries is sent the snapshot instead (Config.Load).
+func (m *Member) Snapshot(index uint64, data []byte) error {
+	snap, err := m.storage.CreateSnapshot(index, m.confState, data)
+	if errors.Is(err, raft.ErrSnapOutOfDate) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.durable != nil {
+		if err := m.durable.SaveSnapshot(snap); err != nil {
+			return err
+		}
+	}
+	if err := m.storage.Compact(index); err != nil && !errors.Is(err, raft.ErrCompacted) {
+		return err
+	}
+	return nil
 }
 
 type discardLogger struct{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"path/filepath"
 
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -17,19 +18,32 @@ import (
 //
 //	uint32 length of kind+body | uint32 CRC-32C of kind+body | kind | body
 //
-// where kind 1 is a HardState and kind 2 an Entry, both protobuf. A later
-// entry at an index replaces that index and everything after it, as raft's
-// log does. Save appends and fdatasyncs before returning. OpenWAL replays
-// the file and cuts it at the first torn or corrupt record: a crash can
-// only lose what Save had not returned for, and raft never acted on that.
+// where kind 1 is a HardState, kind 2 an Entry and kind 3 a Snapshot, all
+// protobuf. A later entry at an index replaces that index and everything
+// after it, as raft's log does. Save appends and fdatasyncs before
+// returning. OpenWAL replays the file and cuts it at the first torn or
+// corrupt record: a crash can only lose what Save had not returned for,
+// and raft never acted on that.
+//
+// SaveSnapshot rewrites the file as the snapshot, the hard state and the
+// entries after the snapshot: a new file is written and fsynced beside the
+// old one, renamed over it and the directory synced, so a crash leaves
+// either file whole.
 type WAL struct {
+	fs   vfs.FS
+	path string
 	f    vfs.File
 	size int64
+	// What the file holds, for rewriting it.
+	hs      *pb.HardState
+	snap    *pb.Snapshot
+	entries []*pb.Entry
 }
 
 const (
 	walHardState = 1
 	walEntry     = 2
+	walSnapshot  = 3
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -72,6 +86,13 @@ func OpenWAL(fs vfs.FS, path string) (*WAL, *Restored, error) {
 				goto cut
 			}
 			r.Entries = appendEntry(r.Entries, e)
+		case walSnapshot:
+			snap := new(pb.Snapshot)
+			if proto.Unmarshal(body, snap) != nil {
+				goto cut
+			}
+			r.Snapshot = snap
+			r.Entries = afterIndex(r.Entries, snap.GetMetadata().GetIndex())
 		default:
 			goto cut
 		}
@@ -88,7 +109,28 @@ cut:
 			return nil, nil, err
 		}
 	}
-	return &WAL{f: f, size: valid}, r, nil
+	return &WAL{fs: fs, path: path, f: f, size: valid, hs: r.HardState, snap: r.Snapshot, entries: r.Entries}, r, nil
+}
+
+// afterIndex keeps the entries after index.
+func afterIndex(entries []*pb.Entry, index uint64) []*pb.Entry {
+	i := 0
+	for i < len(entries) && entries[i].GetIndex() <= index {
+		i++
+	}
+	return entries[i:]
+}
+
+// record frames one WAL record.
+func record(buf []byte, kind byte, m proto.Message) ([]byte, error) {
+	body, err := proto.Marshal(m)
+	if err != nil {
+		return buf, err
+	}
+	rec := append([]byte{kind}, body...)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec)))
+	buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(rec, castagnoli))
+	return append(buf, rec...), nil
 }
 
 // appendEntry adds e, replacing the entries at and after its index.
@@ -103,15 +145,9 @@ func appendEntry(entries []*pb.Entry, e *pb.Entry) []*pb.Entry {
 func (w *WAL) Save(hs *pb.HardState, entries []*pb.Entry) error {
 	var buf []byte
 	add := func(kind byte, m proto.Message) error {
-		body, err := proto.Marshal(m)
-		if err != nil {
-			return err
-		}
-		rec := append([]byte{kind}, body...)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec)))
-		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(rec, castagnoli))
-		buf = append(buf, rec...)
-		return nil
+		var err error
+		buf, err = record(buf, kind, m)
+		return err
 	}
 	for _, e := range entries {
 		if err := add(walEntry, e); err != nil {
@@ -133,6 +169,59 @@ func (w *WAL) Save(hs *pb.HardState, entries []*pb.Entry) error {
 		return err
 	}
 	w.size += int64(len(buf))
+	for _, e := range entries {
+		w.entries = appendEntry(w.entries, e)
+	}
+	if hs != nil {
+		w.hs = hs
+	}
+	return nil
+}
+
+// SaveSnapshot rewrites the WAL as snap, the hard state and the entries
+// after snap.
+func (w *WAL) SaveSnapshot(snap *pb.Snapshot) error {
+	if w.snap != nil && w.snap.GetMetadata().GetIndex() >= snap.GetMetadata().GetIndex() {
+		return nil
+	}
+	entries := afterIndex(w.entries, snap.GetMetadata().GetIndex())
+	buf, err := record(nil, walSnapshot, snap)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if buf, err = record(buf, walEntry, e); err != nil {
+			return err
+		}
+	}
+	if w.hs != nil {
+		if buf, err = record(buf, walHardState, w.hs); err != nil {
+			return err
+		}
+	}
+	tmp := w.path + ".tmp"
+	f, err := w.fs.OpenFile(tmp, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.fs.Rename(tmp, w.path); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.fs.SyncDir(filepath.Dir(w.path)); err != nil {
+		f.Close()
+		return err
+	}
+	w.f.Close()
+	w.f, w.size, w.snap, w.entries = f, int64(len(buf)), snap, entries
 	return nil
 }
 

@@ -93,3 +93,55 @@ func TestWALSurvivesCrashesAndTornTails(t *testing.T) {
 		}
 	}
 }
+
+// SaveSnapshot rewrites the WAL as the snapshot, the entries after it and
+// the hard state; a crash at any point of the rewrite leaves the old file
+// or the new one whole, and later saves append to the new one.
+func TestWALSnapshotRewrite(t *testing.T) {
+	fs := vfs.NewMemFS()
+	fs.MkdirAll("/c", 0o755)
+	w, _, err := OpenWAL(fs, "/c/wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.SyncDir("/c")
+	hs := &pb.HardState{Term: proto.Uint64(1), Vote: proto.Uint64(1), Commit: proto.Uint64(5)}
+	var es []*pb.Entry
+	for i := uint64(1); i <= 6; i++ {
+		es = append(es, entry(1, i, fmt.Sprint(i)))
+	}
+	if err := w.Save(hs, es); err != nil {
+		t.Fatal(err)
+	}
+	before := fs.CrashClone()
+	snap := &pb.Snapshot{Data: []byte("state@4"), Metadata: &pb.SnapshotMetadata{Index: proto.Uint64(4), Term: proto.Uint64(1),
+		ConfState: &pb.ConfState{Voters: []uint64{1, 2, 3}}}}
+	if err := w.SaveSnapshot(snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Save(nil, []*pb.Entry{entry(1, 7, "7")}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	for name, f := range map[string]vfs.FS{"before the rewrite": before, "after": fs.CrashClone()} {
+		_, r, err := OpenWAL(f, "/c/wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range r.Entries {
+			got = append(got, string(e.GetData()))
+		}
+		switch name {
+		case "before the rewrite":
+			if r.Snapshot != nil || fmt.Sprint(got) != "[1 2 3 4 5 6]" {
+				t.Fatalf("%s: snapshot %v, entries %v", name, r.Snapshot, got)
+			}
+		default:
+			if string(r.Snapshot.GetData()) != "state@4" || r.Snapshot.GetMetadata().GetIndex() != 4 || fmt.Sprint(got) != "[5 6 7]" ||
+				r.HardState.GetCommit() != 5 {
+				t.Fatalf("%s: snapshot %v, entries %v, hard state %v", name, r.Snapshot, got, r.HardState)
+			}
+		}
+	}
+}
