@@ -21,7 +21,26 @@ const (
 	recoveryPointFile  = "recovery-point-offset-checkpoint"
 	logStartOffsetFile = "log-start-offset-checkpoint"
 	cleanShutdownFile  = ".rill_cleanshutdown"
+	// highWatermarkFile is a cluster broker's partitions' high watermarks
+	// (Kafka's name).
+	highWatermarkFile = "replication-offset-checkpoint"
 )
+
+// WriteHighWatermarks replaces the high watermark checkpoint (atomically:
+// temp file, fsync, rename, directory sync).
+func (e *Engine) WriteHighWatermarks(hws map[TopicPartition]int64) error {
+	return writeCheckpoint(e.fs, e.cfg.DataDir, highWatermarkFile, hws)
+}
+
+// ReadHighWatermarks returns the last high watermark checkpoint (empty when
+// there is none).
+func (e *Engine) ReadHighWatermarks() (map[TopicPartition]int64, error) {
+	hws, err := readCheckpoint(e.fs, e.cfg.DataDir, highWatermarkFile)
+	if hws == nil {
+		hws = map[TopicPartition]int64{}
+	}
+	return hws, err
+}
 
 // TopicPartition names a partition.
 type TopicPartition struct {

@@ -207,11 +207,32 @@ func startReplicas(cfg *brokerConfig, v *clusterView, eng *engine.Engine, broker
 	if err != nil {
 		return nil, err
 	}
+	hwInterval, err := cfg.int64("replica.high.watermark.checkpoint.interval.ms", 5000)
+	if err != nil {
+		return nil, err
+	}
+	saved, err := eng.ReadHighWatermarks()
+	if err != nil {
+		logger.Printf("replica: high watermark checkpoint unreadable, starting from 0: %v", err)
+	}
+	hws := make(map[replica.TP]int64, len(saved))
+	for tp, hw := range saved {
+		hws[replica.TP{Topic: tp.Topic, Partition: tp.Partition}] = hw
+	}
 	return replica.NewManager(replica.Config{
-		Self:          v.self,
-		LagTimeMax:    time.Duration(lag) * time.Millisecond,
-		FetchMaxWait:  time.Duration(wait) * time.Millisecond,
-		FetchMaxBytes: int32(min(maxBytes, 1<<30)),
+		HighWatermarks: hws,
+		SaveHighWatermarks: func(hws map[replica.TP]int64) error {
+			out := make(map[engine.TopicPartition]int64, len(hws))
+			for tp, hw := range hws {
+				out[engine.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = hw
+			}
+			return eng.WriteHighWatermarks(out)
+		},
+		HighWatermarkInterval: time.Duration(hwInterval) * time.Millisecond,
+		Self:                  v.self,
+		LagTimeMax:            time.Duration(lag) * time.Millisecond,
+		FetchMaxWait:          time.Duration(wait) * time.Millisecond,
+		FetchMaxBytes:         int32(min(maxBytes, 1<<30)),
 		Log: func(tp replica.TP) (*log.Log, error) {
 			return eng.Partition(engine.TopicPartition{Topic: tp.Topic, Partition: tp.Partition})
 		},

@@ -23,7 +23,8 @@
 // follower appends, so none of them sees half a transition. Its mu guards
 // the isr.Leader and the acks=all waiters beneath that.
 //
-// Not done: the high watermark is not checkpointed (a restarted broker
-// starts from 0 and learns it again from its leader or its followers), and
-// reassignment (adding replicas to a partition) is not supported.
+// High watermarks are checkpointed through Config.SaveHighWatermarks and
+// restored from Config.HighWatermarks. A replica set that changes
+// (reassignment) comes with a new leader epoch, so the leader starts over
+// with its new followers.
 package replica

@@ -38,6 +38,13 @@ type Config struct {
 	// Leadership is called (from Sync, in order) when this broker starts
 	// or stops leading a partition, after the replica acts on it.
 	Leadership func(tp TP, leading bool)
+	// HighWatermarks are the checkpointed high watermarks a replica starts
+	// from (capped at its log end); SaveHighWatermarks writes them every
+	// HighWatermarkInterval (replica.high.watermark.checkpoint.interval.ms,
+	// 5 s) and at Close. Nil: not kept.
+	HighWatermarks        map[TP]int64
+	SaveHighWatermarks    func(map[TP]int64) error
+	HighWatermarkInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now  func() time.Time
 	Logf func(string, ...any)
@@ -81,6 +88,9 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.HighWatermarkInterval <= 0 {
+		cfg.HighWatermarkInterval = 5 * time.Second
+	}
 	m := &Manager{cfg: cfg, parts: map[TP]*Partition{}, addrs: map[int32]string{}, fetchers: map[int32]bool{}}
 	m.closeFetch = func() {}
 	if m.cfg.Fetch == nil {
@@ -105,6 +115,7 @@ func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
 	m.closeFetch()
+	m.saveHighWatermarks()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range m.parts {
@@ -140,6 +151,7 @@ func (m *Manager) Sync(states map[TP]State, addrs map[int32]string) {
 				continue // not created here yet
 			}
 			p = newPartition(m, tp, l)
+			p.hw = min(m.cfg.HighWatermarks[tp], l.LogEndOffset())
 			m.parts[tp] = p
 		}
 		if !sameState(p.peekState(), s) {
@@ -203,6 +215,7 @@ func (m *Manager) run() {
 	defer m.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	lastSave := m.now()
 	for {
 		select {
 		case <-m.ctx.Done():
@@ -210,6 +223,10 @@ func (m *Manager) run() {
 		case <-t.C:
 		}
 		now := m.now()
+		if now.Sub(lastSave) >= m.cfg.HighWatermarkInterval {
+			m.saveHighWatermarks()
+			lastSave = now
+		}
 		m.mu.Lock()
 		parts := make([]*Partition, 0, len(m.parts))
 		for _, p := range m.parts {
@@ -237,6 +254,22 @@ func (m *Manager) run() {
 				p.altered(err, epoch, m.now())
 			}()
 		}
+	}
+}
+
+// saveHighWatermarks checkpoints every replica's high watermark.
+func (m *Manager) saveHighWatermarks() {
+	if m.cfg.SaveHighWatermarks == nil {
+		return
+	}
+	m.mu.Lock()
+	hws := make(map[TP]int64, len(m.parts))
+	for tp, p := range m.parts {
+		hws[tp] = p.highWatermark()
+	}
+	m.mu.Unlock()
+	if err := m.cfg.SaveHighWatermarks(hws); err != nil {
+		m.cfg.Logf("replica: checkpointing high watermarks: %v", err)
 	}
 }
 

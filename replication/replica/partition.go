@@ -222,6 +222,18 @@ func (p *Partition) HighWatermark() (int64, error) {
 	return p.lead.HighWatermark(), nil
 }
 
+// highWatermark is the replica's high watermark, leader or follower.
+func (p *Partition) highWatermark() int64 {
+	p.role.RLock()
+	defer p.role.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lead != nil {
+		return p.lead.HighWatermark()
+	}
+	return p.hw
+}
+
 // Diverging is where a follower's history left the leader's: the
 // largest leader epoch not above the one it asked about, and where that
 // epoch ends on the leader.

@@ -385,3 +385,38 @@ func TestNotLeaderAndEpochChecks(t *testing.T) {
 		t.Fatalf("no epoch: %v", err)
 	}
 }
+
+// High watermarks are checkpointed at Close (and every interval) and a
+// new manager's replicas start from the checkpoint, capped at their log
+// end.
+func TestHighWatermarkCheckpoint(t *testing.T) {
+	l, err := log.Open(log.Options{FS: vfs.NewMemFS(), Dir: "/b1/t-0", Config: log.DefaultConfig(), Clock: func() int64 { return time.Now().UnixMilli() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved map[TP]int64
+	cfg := Config{Self: 1, Log: func(TP) (*log.Log, error) { return l, nil },
+		AlterPartition: func(context.Context, TP, int32, int32, int32, []int32) error { return nil },
+		Fetch: func(context.Context, string, *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
+			return nil, errors.New("no network here")
+		},
+		SaveHighWatermarks: func(hws map[TP]int64) error { saved = hws; return nil }}
+	m := NewManager(cfg)
+	m.Sync(map[TP]State{tp: {Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}}, nil)
+	for i := 0; i < 3; i++ {
+		if _, _, err := m.Partition("t", 0).Append(batch(t, "x"), false, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Close()
+	if saved[tp] != 3 {
+		t.Fatalf("checkpointed %v, want HW 3", saved)
+	}
+	cfg.HighWatermarks = map[TP]int64{tp: 5} // past the log end: capped
+	m = NewManager(cfg)
+	defer m.Close()
+	m.Sync(map[TP]State{tp: {Leader: 2, LeaderEpoch: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}}}, map[int32]string{2: "b2"})
+	if hw := m.Partition("t", 0).highWatermark(); hw != 3 {
+		t.Fatalf("restored HW %d, want 3", hw)
+	}
+}
