@@ -21,7 +21,8 @@ import (
 //   - every acknowledged record is in the log of every ISR member, at its
 //     offset;
 //   - a leader's high watermark never moves back;
-//   - the leader and every ISR member agree on all records below the HW.
+//   - the leader and every ISR member agree on all records below the HW;
+//   - each leader epoch has one leader.
 
 type entry struct {
 	epoch int32
@@ -58,13 +59,15 @@ type sim struct {
 	next   int
 	lastHW int64
 	step   int
+	// epochLeaders is every leader epoch's leader (-1: none): one each.
+	epochLeaders map[int32]int32
 }
 
 var ids = []ReplicaID{1, 2, 3}
 
 func newSim(t *testing.T, seed int64) *sim {
 	s := &sim{t: t, rng: rand.New(rand.NewSource(seed)), now: time.Unix(1_700_000_000, 0),
-		brokers: map[ReplicaID]*broker{}, acked: map[int64]int{}, waits: map[uint64][]int64{}}
+		brokers: map[ReplicaID]*broker{}, acked: map[int64]int{}, waits: map[uint64][]int64{}, epochLeaders: map[int32]int32{}}
 	s.image = controller.NewImage()
 	s.ctl = controller.New(s.image, time.Hour) // fencing is driven by crashes here
 	for _, id := range ids {
@@ -131,6 +134,10 @@ func (s *sim) cfg(id ReplicaID) Config {
 
 // elect makes the published leader (if any) start leading its epoch.
 func (s *sim) elect(p controller.PartitionState) {
+	if prev, ok := s.epochLeaders[p.LeaderEpoch]; ok && prev != p.Leader {
+		s.t.Fatalf("step %d: leader epoch %d had leader %d and now %d", s.step, p.LeaderEpoch, prev, p.Leader)
+	}
+	s.epochLeaders[p.LeaderEpoch] = p.Leader
 	s.lead, s.leader, s.leaderEpoch = nil, ReplicaID(p.Leader), p.LeaderEpoch
 	s.waits = map[uint64][]int64{} // the old leader's waits are lost: never acknowledged
 	if p.Leader < 0 {

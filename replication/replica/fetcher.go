@@ -204,7 +204,7 @@ func (p *Partition) applyFetched(pos fetchPosition, r *kmsg.FetchResponseTopicPa
 		moved = true
 	}
 	p.mu.Lock()
-	p.hw = min(r.HighWatermark, p.log.LogEndOffset())
+	p.hw = max(min(r.HighWatermark, p.log.LogEndOffset()), 0)
 	p.mu.Unlock()
 	return moved, nil
 }
