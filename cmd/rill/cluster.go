@@ -127,7 +127,8 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 		return nil, fmt.Errorf("metadata.snapshot.interval.entries: %d %v", snapEvery, err)
 	}
 	n, err := node.Start(node.Config{ID: uint64(id), Voters: ids, SessionTimeout: time.Duration(session) * time.Millisecond,
-		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: rebalance, SnapshotEvery: uint64(snapEvery), Logf: logger.Printf})
+		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: rebalance, SnapshotEvery: uint64(snapEvery),
+		UncleanLeaderElection: cfg.get("unclean.leader.election.enable", "false") == "true", Logf: logger.Printf})
 	if err != nil {
 		tr.Close()
 		wal.Close()

@@ -91,6 +91,7 @@ var brokerToTopic = []struct{ broker, topic string }{
 	{"message.max.bytes", "max.message.bytes"},
 	{"log.message.timestamp.type", "message.timestamp.type"},
 	{"min.insync.replicas", "min.insync.replicas"},
+	{"unclean.leader.election.enable", "unclean.leader.election.enable"},
 }
 
 // logConfig returns the default topic config.

@@ -31,6 +31,10 @@ type Config struct {
 	// a cluster's partition leader refuses acks=all appends while its ISR
 	// is smaller (replication/replica).
 	MinInsyncReplicas int
+	// UncleanLeaderElection is unclean.leader.election.enable: the log
+	// does not use it; a cluster's controller may then elect a replica
+	// outside the ISR when the whole ISR is dead (replication/controller).
+	UncleanLeaderElection bool
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -127,6 +131,16 @@ func (c *Config) Set(name, value string) error {
 		return i32(&c.MaxMessageBytes, 0)
 	case "min.insync.replicas":
 		return i32(&c.MinInsyncReplicas, 1)
+	case "unclean.leader.election.enable":
+		switch strings.TrimSpace(value) {
+		case "true":
+			c.UncleanLeaderElection = true
+		case "false":
+			c.UncleanLeaderElection = false
+		default:
+			return fmt.Errorf("log: invalid value %q for %s", value, name)
+		}
+		return nil
 	case "cleanup.policy":
 		c.CleanupDelete, c.CleanupCompact = false, false
 		for _, p := range strings.Split(value, ",") {
@@ -184,6 +198,8 @@ func (c Config) Get(name string) (string, bool) {
 		return itoa(int64(c.MaxMessageBytes)), true
 	case "min.insync.replicas":
 		return itoa(int64(c.MinInsyncReplicas)), true
+	case "unclean.leader.election.enable":
+		return strconv.FormatBool(c.UncleanLeaderElection), true
 	case "cleanup.policy":
 		return c.CleanupPolicy(), true
 	case "message.timestamp.type":
@@ -200,4 +216,5 @@ var ConfigNames = []string{
 	"cleanup.policy", "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms",
 	"index.interval.bytes", "max.message.bytes", "message.timestamp.type", "min.compaction.lag.ms", "min.insync.replicas",
 	"retention.bytes", "retention.ms", "segment.bytes", "segment.index.bytes", "segment.ms",
+	"unclean.leader.election.enable",
 }

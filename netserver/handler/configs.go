@@ -102,7 +102,7 @@ var topicToBroker = map[string]string{
 	"min.compaction.lag.ms": "log.cleaner.min.compaction.lag.ms", "flush.messages": "log.flush.interval.messages",
 	"flush.ms": "log.flush.interval.ms", "file.delete.delay.ms": "log.segment.delete.delay.ms",
 	"max.message.bytes": "message.max.bytes", "message.timestamp.type": "log.message.timestamp.type",
-	"min.insync.replicas": "min.insync.replicas",
+	"min.insync.replicas": "min.insync.replicas", "unclean.leader.election.enable": "unclean.leader.election.enable",
 }
 
 func (b *Broker) brokerConfigEntries(names []string) []kmsg.DescribeConfigsResponseResourceConfig {

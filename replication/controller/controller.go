@@ -16,6 +16,20 @@ type Controller struct {
 	image          *Image
 	sessionTimeout time.Duration
 	lastHeartbeat  map[int32]time.Time
+	// UncleanDefault is the broker default of
+	// unclean.leader.election.enable (false); a topic's config overrides
+	// it.
+	UncleanDefault bool
+}
+
+// unclean reports whether a topic may elect a leader outside its ISR.
+func (c *Controller) unclean(topic string) bool {
+	if t, ok := c.image.Topics[topic]; ok {
+		if v, ok := t.Configs["unclean.leader.election.enable"]; ok {
+			return v == "true"
+		}
+	}
+	return c.UncleanDefault
 }
 
 // Rebase makes the controller decide on another image: a copy with the
@@ -79,13 +93,24 @@ func (c *Controller) Heartbeat(id int32, now time.Time) ([]Record, error) {
 	recs := []Record{unfence(id)}
 	for _, name := range c.topicNames() {
 		for i, p := range c.image.Topics[name].Partitions {
-			if p.Leader == -1 && slices.Contains(p.ISR, id) {
-				p = p.clone()
-				p.Leader = id
-				p.LeaderEpoch++
-				p.PartitionEpoch++
-				recs = append(recs, change(name, int32(i), p))
+			if p.Leader != -1 {
+				continue
 			}
+			switch {
+			case slices.Contains(p.ISR, id):
+			case c.unclean(name) && slices.Contains(p.Replicas, id):
+				// The whole ISR is dead and the topic allows it: this
+				// replica's log becomes the partition's.
+				p = p.clone()
+				p.ISR = []int32{id}
+			default:
+				continue
+			}
+			p = p.clone()
+			p.Leader = id
+			p.LeaderEpoch++
+			p.PartitionEpoch++
+			recs = append(recs, change(name, int32(i), p))
 		}
 	}
 	return recs, nil
@@ -141,6 +166,14 @@ func (c *Controller) Fence(id int32) []Record {
 					if r != id && slices.Contains(next.ISR, r) && c.image.live(r) {
 						next.Leader = r
 						break
+					}
+				}
+				if next.Leader == -1 && c.unclean(name) {
+					for _, r := range next.Replicas {
+						if r != id && c.image.live(r) {
+							next.Leader, next.ISR = r, []int32{r}
+							break
+						}
 					}
 				}
 				next.LeaderEpoch++

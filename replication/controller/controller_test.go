@@ -385,3 +385,43 @@ func TestCreatePartitionsAndDeleteTopic(t *testing.T) {
 		t.Fatalf("deleting twice: %v", err)
 	}
 }
+
+// With unclean.leader.election.enable (the topic's config or the broker
+// default) a partition whose whole ISR is dead elects a live replica
+// outside it; without it the partition stays leaderless.
+func TestUncleanLeaderElection(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		topicConfig   map[string]string
+		brokerDefault bool
+		wantNewLeader bool
+	}{
+		{"off by default", nil, false, false},
+		{"topic config", map[string]string{"unclean.leader.election.enable": "true"}, false, true},
+		{"broker default", nil, true, true},
+		{"topic overrides the default", map[string]string{"unclean.leader.election.enable": "false"}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newCluster(t, "", "")
+			cl.c.UncleanDefault = tc.brokerDefault
+			recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, tc.topicConfig)
+			cl.commit(recs)
+			s := cl.partition(0)
+			follower := s.Replicas[1]
+			// The follower falls out of the ISR, then the leader dies.
+			recs, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, []int32{s.Leader})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl.commit(recs)
+			cl.commit(cl.c.Fence(s.Leader))
+			p := cl.partition(0)
+			if got := p.Leader == follower; got != tc.wantNewLeader {
+				t.Fatalf("after the ISR died: %+v", p)
+			}
+			if tc.wantNewLeader && !slices.Equal(p.ISR, []int32{follower}) {
+				t.Fatalf("an unclean leader's ISR: %+v", p)
+			}
+		})
+	}
+}

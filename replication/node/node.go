@@ -49,6 +49,9 @@ type Config struct {
 	Restore *quorum.Restored
 	// Send delivers messages to peers (best effort).
 	Send func([]*pb.Message)
+	// UncleanLeaderElection is the broker default of
+	// unclean.leader.election.enable (false).
+	UncleanLeaderElection bool
 	// SnapshotEvery is how many metadata log entries a node applies
 	// between snapshots of its image (1000; see quorum.Member.Snapshot).
 	SnapshotEvery uint64
@@ -255,6 +258,7 @@ func (n *Node) decide() {
 	if n.ctl == nil {
 		n.mu.RLock()
 		n.ctl = controller.New(n.image, n.cfg.SessionTimeout)
+		n.ctl.UncleanDefault = n.cfg.UncleanLeaderElection
 		for id := range n.image.Brokers {
 			n.ctl.Touch(id, now)
 		}
