@@ -473,3 +473,58 @@ func TestPartitionReassignment(t *testing.T) {
 		b.stop()
 	}
 }
+
+// librdkafka (kcat) on a replicated topic across a leader's SIGKILL: it
+// produces with acks=all before and after the failover, and its consumer
+// (which checks leader epochs, KIP-320) reads every record once.
+func TestKcatAcrossLeaderFailover(t *testing.T) {
+	requireTool(t, "kcat")
+	c := startCluster(t, "--set", "broker.session.timeout.ms=2000", "--set", "broker.heartbeat.interval.ms=200")
+	ctx := context.Background()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	const topic, parts = "kcat-replicated", 3
+	if res, err := c.admin(0).CreateTopic(ctx, parts, 3, nil, topic); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.waitFor("a full ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	boot := strings.Join(c.addrs, ",")
+	produce := func(from, to int) {
+		t.Helper()
+		var in strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&in, "k%d:v%05d\n", i%11, i)
+		}
+		cmd := toolCommand(t, "kcat", "-P", "-b", boot, "-t", topic, "-K:", "-X", "topic.request.required.acks=-1",
+			"-X", "enable.idempotence=true")
+		cmd.Stdin = strings.NewReader(in.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kcat produce: %v\n%s\n%s", err, out, c.logs())
+		}
+	}
+	produce(0, 1000)
+	leader := int(c.partitions(1, topic)[0].Leader)
+	c.bs[leader-1].kill()
+	c.waitFor("new leaders", func() bool { return c.ledWithout(topic, parts, leader) })
+	produce(1000, 2000)
+	out, err := toolCommand(t, "kcat", "-C", "-b", boot, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat consume: %v\n%s", err, out)
+	}
+	seen := map[string]int{}
+	for _, v := range strings.Fields(string(out)) {
+		seen[v]++
+	}
+	for i := 0; i < 2000; i++ {
+		if v := fmt.Sprintf("v%05d", i); seen[v] != 1 {
+			t.Fatalf("%s read %d times (%d distinct values read)\n%s", v, seen[v], len(seen), c.logs())
+		}
+	}
+	c.start(leader - 1)
+	c.waitFor("the restarted node back in every ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	for _, b := range c.bs {
+		b.stop()
+	}
+}
