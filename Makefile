@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run cluster test test-short lint fuzz bench bench-compare bench-profile stress clients clean
+.PHONY: build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-profile stress clients clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rill
@@ -69,6 +69,12 @@ bench:
 COMPARE_FLAGS ?=
 bench-compare:
 	cd bench/compare && $(GO) run . -out results $(COMPARE_FLAGS)
+
+# Replicated: a three-node Rill cluster (replication factor 3,
+# min.insync.replicas=2, acks=all) against a three-server JetStream
+# cluster (R3), all on this host.
+bench-compare-replicated:
+	cd bench/compare && $(GO) run . -systems rill-rf3,jetstream-r3 -out results-replicated $(COMPARE_FLAGS)
 
 # CPU profile of the broker under the produce workload (bench-produce.prof).
 bench-profile:

@@ -13,15 +13,17 @@ import (
 
 // Config is a workload.
 type Config struct {
-	Brokers     []string `json:"-"`
-	Topic       string   `json:"topic"`
-	Records     int      `json:"records"`
-	RecordSize  int      `json:"record_size"`
-	Partitions  int32    `json:"partitions"`
-	Producers   int      `json:"producers"`
-	Acks        string   `json:"acks"`
-	Idempotent  bool     `json:"idempotent"`
-	Compression string   `json:"compression"`
+	Brokers    []string `json:"-"`
+	Topic      string   `json:"topic"`
+	Records    int      `json:"records"`
+	RecordSize int      `json:"record_size"`
+	Partitions int32    `json:"partitions"`
+	// ReplicationFactor is a created topic's (-1: the broker's default).
+	ReplicationFactor int16  `json:"replication_factor"`
+	Producers         int    `json:"producers"`
+	Acks              string `json:"acks"`
+	Idempotent        bool   `json:"idempotent"`
+	Compression       string `json:"compression"`
 	// LingerMillis and BatchBytes are linger.ms and batch.size.
 	LingerMillis int `json:"linger_ms"`
 	BatchBytes   int `json:"batch_bytes"`
@@ -32,10 +34,11 @@ type Config struct {
 	WarmupSeconds int `json:"warmup_seconds,omitempty"`
 }
 
-// DefaultConfig is 100,000 records of 1 KiB over 4 partitions, acks=all,
+// DefaultConfig is 100,000 records of 1 KiB over 4 partitions (replication
+// factor 1), acks=all,
 // idempotent, uncompressed, kgo's default linger (0) and 1 MB batches.
 func DefaultConfig() Config {
-	return Config{Topic: "rill-bench", Records: 100_000, RecordSize: 1024, Partitions: 4, Producers: 1,
+	return Config{Topic: "rill-bench", Records: 100_000, RecordSize: 1024, Partitions: 4, ReplicationFactor: 1, Producers: 1,
 		Acks: "all", Idempotent: true, Compression: "none", BatchBytes: 1 << 20}
 }
 
@@ -85,7 +88,7 @@ func EnsureTopic(ctx context.Context, c Config) error {
 		return err
 	}
 	defer cl.Close()
-	res, err := kadm.NewClient(cl).CreateTopic(ctx, c.Partitions, 1, nil, c.Topic)
+	res, err := kadm.NewClient(cl).CreateTopic(ctx, c.Partitions, c.ReplicationFactor, nil, c.Topic)
 	if err == nil {
 		err = res.Err
 	}

@@ -5,6 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -17,9 +21,12 @@ import (
 // jetStreamServer is an in-process nats-server with JetStream on file
 // storage in dir, listening on 127.0.0.1.
 type jetStreamServer struct {
-	srv *server.Server
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	srvs []*server.Server
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	// replicas is the streams' replication (R1 on one server, R3 on a
+	// three-server cluster).
+	replicas int
 }
 
 func startJetStream(dir string) (*jetStreamServer, error) {
@@ -33,31 +40,119 @@ func startJetStream(dir string) (*jetStreamServer, error) {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		return nil, fmt.Errorf("nats-server did not start")
 	}
-	nc, err := nats.Connect(srv.ClientURL())
+	return connectJetStream([]*server.Server{srv}, 1)
+}
+
+// startJetStreamCluster runs three clustered nats-servers (routes on
+// 127.0.0.1, each with its own store under dir) whose streams have three
+// replicas, JetStream's counterpart of a Kafka topic with replication
+// factor 3.
+func startJetStreamCluster(dir string) (*jetStreamServer, error) {
+	var ports []int
+	for i := 0; i < 3; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+	}
+	var srvs []*server.Server
+	stop := func() {
+		for _, s := range srvs {
+			s.Shutdown()
+		}
+	}
+	for i := 0; i < 3; i++ {
+		var routes []*url.URL
+		for j, p := range ports {
+			if j != i {
+				routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+			}
+		}
+		opts := &server.Options{ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: filepath.Join(dir, fmt.Sprint("n", i+1)), NoLog: true, NoSigs: true, MaxPayload: 8 << 20,
+			Cluster: server.ClusterOpts{Name: "bench", Host: "127.0.0.1", Port: ports[i]}, Routes: routes}
+		srv, err := server.NewServer(opts)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		go srv.Start()
+		srvs = append(srvs, srv)
+	}
+	for _, srv := range srvs {
+		if !srv.ReadyForConnections(10 * time.Second) {
+			stop()
+			return nil, fmt.Errorf("nats-server did not start")
+		}
+	}
+	s, err := connectJetStream(srvs, 3)
 	if err != nil {
-		srv.Shutdown()
+		return nil, err
+	}
+	// The meta group elects a leader before streams can be created.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var lastErr error
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, time.Second)
+		_, lastErr = s.js.AccountInfo(cctx)
+		ccancel()
+		if lastErr == nil {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			var state []string
+			for _, srv := range srvs {
+				state = append(state, fmt.Sprintf("%s: %d routes, clustered %v, leader %v", srv.Name(), srv.NumRoutes(), srv.JetStreamIsClustered(), srv.JetStreamIsLeader()))
+			}
+			s.Close()
+			return nil, fmt.Errorf("JetStream cluster not ready (%v): %s", lastErr, strings.Join(state, "; "))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func connectJetStream(srvs []*server.Server, replicas int) (*jetStreamServer, error) {
+	var urls []string
+	for _, srv := range srvs {
+		urls = append(urls, srv.ClientURL())
+	}
+	stop := func() {
+		for _, srv := range srvs {
+			srv.Shutdown()
+		}
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","))
+	if err != nil {
+		stop()
 		return nil, err
 	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192))
 	if err != nil {
 		nc.Close()
-		srv.Shutdown()
+		stop()
 		return nil, err
 	}
-	return &jetStreamServer{srv: srv, nc: nc, js: js}, nil
+	return &jetStreamServer{srvs: srvs, nc: nc, js: js, replicas: replicas}, nil
 }
 
 func (s *jetStreamServer) Close() {
 	s.nc.Close()
-	s.srv.Shutdown()
-	s.srv.WaitForShutdown()
+	for _, srv := range s.srvs {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
 }
 
 // stream (re)creates a file-backed stream for one run; partitions map to
 // subjects bench.<n>, JetStream's nearest equivalent.
 func (s *jetStreamServer) stream(ctx context.Context, name string) error {
 	_ = s.js.DeleteStream(ctx, name)
-	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: jetstream.FileStorage})
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: jetstream.FileStorage,
+		Replicas: s.replicas})
 	return err
 }
 

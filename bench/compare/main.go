@@ -22,6 +22,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,12 +57,17 @@ type system interface {
 type kafkaSystem struct {
 	addr string
 	stop func()
+	// rf is the replication factor of the topics it creates.
+	rf int16
 }
 
 func (k *kafkaSystem) close() { k.stop() }
 
 func (k *kafkaSystem) cfg(cfg bench.Config, topic string) bench.Config {
-	cfg.Brokers, cfg.Topic = []string{k.addr}, topic
+	cfg.Brokers, cfg.Topic = strings.Split(k.addr, ","), topic
+	if k.rf > 0 {
+		cfg.ReplicationFactor = k.rf
+	}
 	return cfg
 }
 
@@ -78,7 +84,7 @@ func (k *kafkaSystem) e2e(ctx context.Context, run int, cfg bench.Config) (bench
 }
 
 func (k *kafkaSystem) cleanup(ctx context.Context, run int, cfg bench.Config) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(k.addr, ",")...))
 	if err != nil {
 		return err
 	}
@@ -119,20 +125,25 @@ func (j jsSystem) close() { j.s.Close() }
 
 var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
-// startRill builds cmd/rill from this checkout and serves from dir.
-func startRill(dir string) (system, error) {
+// buildRill builds cmd/rill from this checkout into dir.
+func buildRill(dir string) (string, error) {
 	bin := filepath.Join(dir, "rill")
 	// Built in Rill's own module (this one's replace directive does not
 	// carry Rill's dependencies into this go.sum).
 	build := exec.Command("go", "build", "-o", bin, "./cmd/rill")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building rill (run from bench/compare): %v\n%s", err, out)
+		return "", fmt.Errorf("building rill (run from bench/compare): %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
+	return bin, nil
+}
+
+// serveRill starts `rill serve` and returns its Kafka address and a stop.
+func serveRill(bin, dataDir, listen string, extra ...string) (string, func(), error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", listen}, extra...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	addr := make(chan string, 1)
 	go func() {
@@ -145,11 +156,77 @@ func startRill(dir string) (system, error) {
 	}()
 	select {
 	case a := <-addr:
-		return &kafkaSystem{addr: a, stop: func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }}, nil
+		return a, func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }, nil
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		return nil, fmt.Errorf("rill did not start")
+		return "", nil, fmt.Errorf("rill did not start")
 	}
+}
+
+// startRill builds cmd/rill from this checkout and serves from dir.
+func startRill(dir string) (system, error) {
+	bin, err := buildRill(dir)
+	if err != nil {
+		return nil, err
+	}
+	addr, stop, err := serveRill(bin, filepath.Join(dir, "data"), "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaSystem{addr: addr, stop: stop}, nil
+}
+
+// startRillCluster runs three `rill serve` nodes (both roles) whose topics
+// get replication factor 3 and min.insync.replicas=2.
+func startRillCluster(dir string) (system, error) {
+	bin, err := buildRill(dir)
+	if err != nil {
+		return nil, err
+	}
+	var voters []string
+	for i := 1; i <= 3; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		voters = append(voters, fmt.Sprintf("%d@%s", i, l.Addr()))
+		l.Close()
+	}
+	var addrs []string
+	var stops []func()
+	stop := func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		addr, s, err := serveRill(bin, filepath.Join(dir, fmt.Sprint("node", i)), "127.0.0.1:0",
+			"--set", "process.roles=broker,controller", "--set", fmt.Sprint("node.id=", i),
+			"--set", "controller.quorum.voters="+strings.Join(voters, ","),
+			"--set", "default.replication.factor=3", "--set", "min.insync.replicas=2")
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		addrs, stops = append(addrs, addr), append(stops, s)
+	}
+	// Wait for all three brokers to be registered and unfenced.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	defer cl.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if m, err := kadm.NewClient(cl).BrokerMetadata(context.Background()); err == nil && len(m.Brokers) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("rill cluster did not form")
+		}
+	}
+	return &kafkaSystem{addr: strings.Join(addrs, ","), stop: stop, rf: 3}, nil
 }
 
 func start(name, dir string) (system, error) {
@@ -164,6 +241,14 @@ func start(name, dir string) (system, error) {
 		return &kafkaSystem{addr: c.ListenAddrs()[0], stop: c.Close}, nil
 	case "jetstream":
 		s, err := startJetStream(dir)
+		if err != nil {
+			return nil, err
+		}
+		return jsSystem{s}, nil
+	case "rill-rf3":
+		return startRillCluster(dir)
+	case "jetstream-r3":
+		s, err := startJetStreamCluster(dir)
 		if err != nil {
 			return nil, err
 		}

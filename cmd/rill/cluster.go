@@ -443,7 +443,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 						assigned[engine.TopicPartition{Topic: name, Partition: int32(i)}] = true
 					}
 				}
-				if done[name] != fmt.Sprint(w.parts, w.local) {
+				if done[name] != fmt.Sprint(w.id, w.parts, w.local) {
 					todo = append(todo, w)
 				}
 			}
@@ -453,7 +453,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 				logger.Printf("cluster: topic %s: %v", w.name, err)
 				continue
 			}
-			done[w.name] = fmt.Sprint(w.parts, w.local)
+			done[w.name] = fmt.Sprint(w.id, w.parts, w.local)
 		}
 		v.syncReplicas()
 		if v.node.Replayed() {

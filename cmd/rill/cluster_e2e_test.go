@@ -247,6 +247,28 @@ func TestClusterServesFromControllerMetadata(t *testing.T) {
 			}
 		}
 	}
+	// Created again under the same name: a new topic, none of the old
+	// records.
+	if res, err := fresh(bs[0].addr).CreateTopic(ctx, 6, 3, nil, "spread"); err != nil || res.Err != nil {
+		t.Fatalf("create again: %v %v", err, res.Err)
+	}
+	if err := grown.ProduceSync(ctx, &kgo.Record{Topic: "spread", Partition: 1, Value: []byte("reborn")}).FirstErr(); err != nil {
+		t.Fatalf("produce to the recreated topic: %v", err)
+	}
+	again := client(t, bs[2].addr, seeds, kgo.ConsumeTopics("spread"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	var reborn []string
+	for len(reborn) < 1 && rctx.Err() == nil {
+		again.PollFetches(rctx).EachRecord(func(r *kgo.Record) { reborn = append(reborn, string(r.Value)) })
+	}
+	// Anything else still buffered would show up within a short poll.
+	sctx, scancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	again.PollFetches(sctx).EachRecord(func(r *kgo.Record) { reborn = append(reborn, string(r.Value)) })
+	scancel()
+	if fmt.Sprint(reborn) != "[reborn]" {
+		t.Fatalf("the recreated topic holds %v", reborn)
+	}
 	for _, b := range bs {
 		b.stop()
 	}

@@ -27,6 +27,7 @@ func runBench(args []string, w io.Writer) error {
 	fs.IntVar(&cfg.Records, "records", cfg.Records, "records to produce or consume")
 	fs.IntVar(&cfg.RecordSize, "record-size", cfg.RecordSize, "value bytes per record (at least 8)")
 	partitions := fs.Int("partitions", int(cfg.Partitions), "partitions of a created topic")
+	rf := fs.Int("replication-factor", int(cfg.ReplicationFactor), "replication factor of a created topic (-1: broker default)")
 	fs.IntVar(&cfg.Producers, "producers", cfg.Producers, "producer clients")
 	fs.StringVar(&cfg.Acks, "acks", cfg.Acks, "0, 1 or all")
 	fs.BoolVar(&cfg.Idempotent, "idempotent", cfg.Idempotent, "idempotent producer (needs acks=all)")
@@ -43,7 +44,7 @@ func runBench(args []string, w io.Writer) error {
 		return err
 	}
 	cfg.Brokers = strings.Split(*bootstrap, ",")
-	cfg.Partitions = int32(*partitions)
+	cfg.Partitions, cfg.ReplicationFactor = int32(*partitions), int16(*rf)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	var res bench.Result

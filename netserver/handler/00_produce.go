@@ -52,7 +52,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if isInternalTopic(rt.Topic) {
 					return kerr.InvalidTopicException // written by the coordinator only
 				}
-				l, code := b.partitionLog(t, topicOK, rp.Partition)
+				l, code := b.partitionLog(rt.Topic, t, topicOK, rp.Partition)
 				if code != nil {
 					return code
 				}

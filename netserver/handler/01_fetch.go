@@ -136,7 +136,7 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 				code = kerr.UnknownLeaderEpoch // every partition is at epoch 0 here
 			default:
 				var r segment.FileRange
-				r, code = b.readPartition(t, ok, replicaID, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
+				r, code = b.readPartition(rt.Topic, t, ok, replicaID, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
 				n := int(r.Len)
 				if n > 0 {
 					resp.Ranges = append(resp.Ranges, FetchRange{Topic: len(resp.Topics), Partition: len(st.Partitions), FileRange: r})
@@ -160,8 +160,8 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 // maxBytes of data from rp.FetchOffset. Consumers (replicaID -1) read below
 // the high watermark; in a cluster a follower reads up to the log end, and
 // its fetch offset is its log end for the leader's ISR.
-func (b *Broker) readPartition(t metadata.Topic, known bool, replicaID int32, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
-	l, code := b.partitionLog(t, known, rp.Partition)
+func (b *Broker) readPartition(name string, t metadata.Topic, known bool, replicaID int32, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
+	l, code := b.partitionLog(name, t, known, rp.Partition)
 	if code != nil {
 		return segment.FileRange{}, code
 	}

@@ -25,7 +25,7 @@ func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
 			code := func() *kerr.Error {
-				l, code := b.partitionLog(t, ok, rp.Partition)
+				l, code := b.partitionLog(rt.Topic, t, ok, rp.Partition)
 				if code != nil {
 					return code
 				}

@@ -82,6 +82,10 @@ func (b *Broker) deleteTopicAnywhere(t metadata.Topic, timeoutMillis int32) erro
 func (b *Broker) deleteTopic(t metadata.Topic) error {
 	b.topicMu.Lock()
 	defer b.topicMu.Unlock()
+	return b.deleteTopicLocked(t)
+}
+
+func (b *Broker) deleteTopicLocked(t metadata.Topic) error {
 	if err := b.catalog.Delete(t.Name); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func (b *Broker) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
 			code := func() *kerr.Error {
-				l, code := b.partitionLog(t, ok, rp.Partition)
+				l, code := b.partitionLog(rt.Topic, t, ok, rp.Partition)
 				if code != nil {
 					return code
 				}

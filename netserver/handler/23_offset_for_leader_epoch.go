@@ -24,7 +24,7 @@ func (b *Broker) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kms
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
-			l, code := b.partitionLog(t, ok, rp.Partition)
+			l, code := b.partitionLog(rt.Topic, t, ok, rp.Partition)
 			current := b.leaderEpoch(rt.Topic, rp.Partition)
 			switch {
 			case code != nil:

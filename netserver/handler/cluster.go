@@ -97,11 +97,15 @@ func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, co
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := c.CreateTopic(ctx, name, metadata.NewTopicID(), partitions, rf, configs); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+	id := metadata.NewTopicID()
+	err := c.CreateTopic(ctx, name, id, partitions, rf, configs)
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return metadata.Topic{}, err
 	}
 	for {
-		if t, ok := b.catalog.Get(name); ok {
+		// Ours, or (created concurrently) whichever the metadata holds;
+		// never a deleted topic of the same name still known here.
+		if t, ok := b.catalog.Get(name); ok && (err != nil || t.ID == id) {
 			return t, nil
 		}
 		select {
@@ -118,6 +122,13 @@ func (b *Broker) EnsureTopic(name string, id [16]byte, partitions int32, configs
 	b.topicMu.Lock()
 	defer b.topicMu.Unlock()
 	t, ok := b.catalog.Get(name)
+	if ok && t.ID != id {
+		// Deleted and created again between two looks at the metadata:
+		// the old topic's replicas go first.
+		b.logf("topic %s was deleted and created again in the cluster metadata", name)
+		b.deleteTopicLocked(t)
+		ok = false
+	}
 	if !ok {
 		var err error
 		if t, err = b.catalog.CreateWithID(name, id, partitions, configs); err != nil {
@@ -165,6 +176,17 @@ func (b *Broker) waitCatalog(ctx context.Context, name string, cond func(t metad
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// inClusterMetadata reports whether a cluster's metadata has the
+// partition (false on a single broker).
+func (b *Broker) inClusterMetadata(topic string, p int32) bool {
+	c := b.clusterView()
+	if c == nil || topic == "" {
+		return false
+	}
+	_, ok := c.Partition(topic, p)
+	return ok
 }
 
 // leaderHere reports the error for a partition this broker cannot serve

@@ -39,7 +39,7 @@ func TestOffsetForLeaderEpoch(t *testing.T) {
 	if p := ask(0, 2); p.ErrorCode != kerr.UnknownLeaderEpoch.Code {
 		t.Fatalf("a current epoch from the future: %+v", p)
 	}
-	l, _ := b.partitionLog(mustTopic(t, b, "t"), true, 0)
+	l, _ := b.partitionLog("t", mustTopic(t, b, "t"), true, 0)
 	if got := l.LeaderEpochs(); len(got) != 1 || got[0].Epoch != 0 || got[0].StartOffset != 0 {
 		t.Fatalf("the log's epochs: %+v", got)
 	}

@@ -13,6 +13,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -210,17 +211,24 @@ func Supports(key, version int16) bool {
 	return false
 }
 
-// partitionLog resolves a partition of a catalog topic (known reports
-// whether the lookup found it) to its log, or to the error code Kafka
-// answers for it.
-func (b *Broker) partitionLog(t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
+// partitionLog resolves partition p of the requested topic (t, found
+// when known) to its log, or to the error code Kafka answers for it. In a
+// cluster, a partition the metadata has but this broker has not created
+// yet is LEADER_NOT_AVAILABLE, which clients retry, not unknown.
+func (b *Broker) partitionLog(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
 	if !known || partition < 0 || partition >= t.Partitions {
+		if b.inClusterMetadata(name, partition) {
+			return nil, kerr.LeaderNotAvailable
+		}
 		return nil, kerr.UnknownTopicOrPartition
 	}
 	if e := b.leaderHere(t.Name, partition); e != nil {
 		return nil, e
 	}
 	l, err := b.engine.Partition(engine.TopicPartition{Topic: t.Name, Partition: partition})
+	if errors.Is(err, engine.ErrUnknownPartition) && b.inClusterMetadata(t.Name, partition) {
+		return nil, kerr.LeaderNotAvailable
+	}
 	if err != nil {
 		return nil, toKerr(err)
 	}

@@ -145,6 +145,13 @@ func (m *Manager) Sync(states map[TP]State, addrs map[int32]string) {
 	var changed []func()
 	for tp, s := range states {
 		p := m.parts[tp]
+		if p != nil && p.peekState().TopicID != s.TopicID {
+			// The topic was deleted and created again: a new log.
+			old := p
+			changed = append(changed, func() { m.apply(old, State{Leader: -1}, now) })
+			delete(m.parts, tp)
+			p = nil
+		}
 		if p == nil {
 			l, err := m.cfg.Log(tp)
 			if err != nil {
