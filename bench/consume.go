@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -103,27 +104,38 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 	return res, err
 }
 
-// endOffsets is every partition's end offset.
+// endOffsets is every partition's end offset. Right after a topic is
+// created a cluster's brokers may not all serve it yet (a retriable error
+// such as LEADER_NOT_AVAILABLE): it asks again for up to 10 s.
 func endOffsets(ctx context.Context, cfg Config) (map[int32]kgo.Offset, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topic)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int32]kgo.Offset{}
-	var lerr error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			lerr = o.Err
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.Topic)
+		if err != nil {
+			return nil, err
 		}
-		out[o.Partition] = kgo.NewOffset().At(o.Offset)
-	})
-	if lerr == nil && len(out) == 0 {
-		lerr = fmt.Errorf("bench: topic %s has no partitions", cfg.Topic)
+		out := map[int32]kgo.Offset{}
+		var lerr error
+		ends.Each(func(o kadm.ListedOffset) {
+			if o.Err != nil {
+				lerr = o.Err
+			}
+			out[o.Partition] = kgo.NewOffset().At(o.Offset)
+		})
+		if lerr == nil && len(out) == 0 {
+			lerr = fmt.Errorf("bench: topic %s has no partitions", cfg.Topic)
+		}
+		if lerr == nil || !kerr.IsRetriable(lerr) || time.Now().After(deadline) {
+			return out, lerr
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return out, lerr
 }
