@@ -413,16 +413,18 @@ func (v *clusterView) askController(ctx context.Context, r node.BrokerRequest) (
 	}
 }
 
-// reconcileTopics creates, as they appear in the cluster metadata, the
+// reconcileTopics creates, as they appear in the cluster metadata (woken
+// by every change, and every 200 ms for what time alone changes), the
 // topics and this broker's partitions of them, hands the replica manager
 // their state, and deletes the local copy of a partition reassigned away
 // from this broker (only once the node has replayed its metadata log, so
 // an earlier state it already acted on never deletes a live replica).
 func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker, eng *engine.Engine, logger *stdlog.Logger) {
 	done := map[string]string{} // topic → the local partitions created for it
-	t := time.NewTicker(50 * time.Millisecond)
+	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
+		changed := v.node.Changed() // before looking, so no change is missed
 		type want struct {
 			name    string
 			id      [16]byte
@@ -480,6 +482,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 		select {
 		case <-ctx.Done():
 			return
+		case <-changed:
 		case <-t.C:
 		}
 	}

@@ -189,6 +189,17 @@ func (b *Broker) inClusterMetadata(topic string, p int32) bool {
 	return ok
 }
 
+// leadsInMetadata reports whether the cluster metadata names this broker
+// the partition's leader.
+func (b *Broker) leadsInMetadata(topic string, p int32) bool {
+	c := b.clusterView()
+	if c == nil || topic == "" {
+		return false
+	}
+	cp, ok := c.Partition(topic, p)
+	return ok && cp.Leader == c.Self()
+}
+
 // leaderHere reports the error for a partition this broker cannot serve
 // in a cluster: another broker leads it, or none does.
 func (b *Broker) leaderHere(topic string, p int32) *kerr.Error {
@@ -227,11 +238,16 @@ func (b *Broker) replicaOf(topic string, p int32) (*replica.Partition, *kerr.Err
 	if c == nil {
 		return nil, nil
 	}
-	r := c.Replica(topic, p)
-	if r == nil {
-		return nil, kerr.NotLeaderForPartition // created in the metadata, not here yet
+	// Created in the metadata and here, but not yet handed to the replica
+	// manager: wait for it briefly, as partitionLog does.
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if r := c.Replica(topic, p); r != nil {
+			return r, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, kerr.LeaderNotAvailable
+		}
 	}
-	return r, nil
 }
 
 // producerIDBlock is the block of producer ids this broker of a cluster

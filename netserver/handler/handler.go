@@ -16,6 +16,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -214,8 +215,26 @@ func Supports(key, version int16) bool {
 // partitionLog resolves partition p of the requested topic (t, found
 // when known) to its log, or to the error code Kafka answers for it. In a
 // cluster, a partition the metadata has but this broker has not created
-// yet is LEADER_NOT_AVAILABLE, which clients retry, not unknown.
+// yet is LEADER_NOT_AVAILABLE, which clients retry, not unknown; when the
+// metadata names this broker its leader, the request waits up to a second
+// for the reconciler instead (a topic just created: clients that got
+// CreateTopics' answer produce at once, and a retry would cost them a
+// metadata refresh, 5 s in franz-go).
 func (b *Broker) partitionLog(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
+	deadline := time.Now().Add(time.Second)
+	for {
+		l, code := b.resolvePartition(name, t, known, partition)
+		if code != kerr.LeaderNotAvailable || !b.leadsInMetadata(name, partition) || time.Now().After(deadline) {
+			return l, code
+		}
+		time.Sleep(5 * time.Millisecond)
+		if name != "" {
+			t, known = b.catalog.Get(name)
+		}
+	}
+}
+
+func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
 	if !known || partition < 0 || partition >= t.Partitions {
 		if b.inClusterMetadata(name, partition) {
 			return nil, kerr.LeaderNotAvailable

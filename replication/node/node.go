@@ -95,6 +95,9 @@ type Node struct {
 	replayTo uint64
 	// snapped is the index of the last snapshot (loop-owned).
 	snapped uint64
+	// changed is closed (and replaced) whenever the image changes.
+	changedMu sync.Mutex
+	changed   chan struct{}
 
 	// loop-owned state
 	ctl           *controller.Controller
@@ -120,7 +123,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.SnapshotEvery = 1000
 	}
 	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), stop: make(chan struct{}),
-		done: make(chan struct{}), image: controller.NewImage()}
+		done: make(chan struct{}), image: controller.NewImage(), changed: make(chan struct{})}
 	m, err := quorum.New(quorum.Config{ID: cfg.ID, Peers: cfg.Voters, ElectionTicks: 10, HeartbeatTicks: 1,
 		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply, Load: n.load})
 	if err != nil {
@@ -226,6 +229,7 @@ func (n *Node) load(index uint64, data []byte) error {
 	n.mu.Unlock()
 	n.applied.Store(index)
 	n.snapped = index
+	n.notifyChanged()
 	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics)", n.cfg.ID, index, len(im.Brokers), len(im.Topics))
 	return nil
 }
@@ -342,6 +346,7 @@ func (n *Node) apply(index uint64, data []byte) error {
 	}
 	n.mu.Unlock()
 	n.applied.Store(index)
+	n.notifyChanged()
 	if b.Nonce != "" && b.Nonce == n.inflight {
 		for _, w := range n.waiting {
 			w <- nil
@@ -388,6 +393,20 @@ func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partit
 	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
 		return c.CreateTopic(name, id, partitions, rf, configs)
 	})
+}
+
+// Changed returns a channel that is closed at the image's next change.
+func (n *Node) Changed() <-chan struct{} {
+	n.changedMu.Lock()
+	defer n.changedMu.Unlock()
+	return n.changed
+}
+
+func (n *Node) notifyChanged() {
+	n.changedMu.Lock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.changedMu.Unlock()
 }
 
 // Replayed reports whether the node has applied everything its WAL held
