@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
 	"regexp"
 	"strings"
 	"sync"
@@ -142,6 +143,113 @@ func (c *cluster) ledWithout(topic string, parts int, dead int) bool {
 	return true
 }
 
+// writer is an idempotent acks=all kgo producer writing numbered records
+// to a topic of a cluster at about 2000 records a second, recording every
+// send and acknowledgement for internal/history.
+type writer struct {
+	t        *testing.T
+	c        *cluster
+	topic    string
+	prod     *kgo.Client
+	h        history.History
+	acked    atomic.Int64
+	sent     atomic.Int64
+	firstErr atomic.Pointer[error]
+	wg       sync.WaitGroup
+	stopped  func()
+}
+
+func startWriter(t *testing.T, c *cluster, topic string) *writer {
+	w := &writer{t: t, c: c, topic: topic}
+	w.prod = client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProduceRequestTimeout(5*time.Second))
+	stop, producing := make(chan struct{}), make(chan struct{})
+	w.stopped = sync.OnceFunc(func() { close(stop); <-producing })
+	t.Cleanup(w.stopped) // a failing test stops producing before the clients close
+	go func() {
+		defer close(producing)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			w.wg.Add(1)
+			w.sent.Add(1)
+			v := fmt.Sprintf("%07d", i)
+			seq := i
+			w.prod.Produce(context.Background(), &kgo.Record{Value: []byte(v)}, func(r *kgo.Record, err error) {
+				defer w.wg.Done()
+				w.h.Sent(history.Send{Seq: seq, Value: v, Acked: err == nil, Partition: r.Partition, Offset: r.Offset})
+				if err == nil {
+					w.acked.Add(1)
+				} else {
+					w.firstErr.CompareAndSwap(nil, &err)
+				}
+			})
+			if i%10 == 0 {
+				time.Sleep(5 * time.Millisecond) // bounded load
+			}
+		}
+	}()
+	return w
+}
+
+// waitAcked waits until n records are acknowledged.
+func (w *writer) waitAcked(n int64) {
+	w.t.Helper()
+	w.c.waitFor(fmt.Sprintf("%d acknowledged records", n), func() bool { return w.acked.Load() >= n })
+}
+
+// finish stops writing, requires every record acknowledged, reads the
+// topic back to each partition's end and checks the history.
+func (w *writer) finish() history.Report {
+	t, c, ctx := w.t, w.c, context.Background()
+	t.Helper()
+	w.stopped()
+	if err := w.prod.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.wg.Wait()
+	if w.acked.Load() != w.sent.Load() {
+		t.Fatalf("%d of %d records acknowledged (first error: %v): an idempotent producer retrying forever should get every one in",
+			w.acked.Load(), w.sent.Load(), *w.firstErr.Load())
+	}
+	ends, err := c.admin(0).ListEndOffsets(ctx, w.topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
+	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(w.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	next := map[int32]int64{}
+	done := func() bool {
+		for p, end := range want {
+			if next[p] < end {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		fs := cons.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("read up to %v of %v\n%s", next, want, c.logs())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			w.h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			next[r.Partition] = r.Offset + 1
+		})
+	}
+	report := w.h.Check()
+	if !report.OK() {
+		t.Fatalf("%v\n%s", report, c.logs())
+	}
+	return report
+}
+
 // The failover test: three nodes, a topic with replication factor
 // 3 and min.insync.replicas=2, an idempotent kgo producer with acks=all
 // producing throughout. SIGKILL the leader of partition 0: another ISR
@@ -163,46 +271,9 @@ func TestReplicatedFailover(t *testing.T) {
 	}
 	c.waitFor("every partition with a full ISR", func() bool { return c.fullISR(topic, parts, 0) })
 
-	prod := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.DefaultProduceTopic(topic),
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProduceRequestTimeout(5*time.Second))
-	var h history.History
-	var acked, sent atomic.Int64
-	var firstErr atomic.Pointer[error]
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	producing := make(chan struct{})
-	stopped := sync.OnceFunc(func() { close(stop); <-producing })
-	t.Cleanup(stopped) // a failing test stops producing before the clients close
-	go func() {
-		defer close(producing)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			wg.Add(1)
-			sent.Add(1)
-			v := fmt.Sprintf("%07d", i)
-			seq := i
-			prod.Produce(ctx, &kgo.Record{Value: []byte(v)}, func(r *kgo.Record, err error) {
-				defer wg.Done()
-				h.Sent(history.Send{Seq: seq, Value: v, Acked: err == nil, Partition: r.Partition, Offset: r.Offset})
-				if err == nil {
-					acked.Add(1)
-				} else {
-					firstErr.CompareAndSwap(nil, &err)
-				}
-			})
-			if i%10 == 0 {
-				time.Sleep(5 * time.Millisecond) // bounded load: about 2000 records a second
-			}
-		}
-	}()
-	waitAcked := func(n int64) {
-		t.Helper()
-		c.waitFor(fmt.Sprintf("%d more acknowledged records", n), func() bool { return acked.Load() >= n })
-	}
+	w := startWriter(t, c, topic)
+	waitAcked := w.waitAcked
+	acked := &w.acked
 	waitAcked(500)
 
 	// Kill the leader of partition 0.
@@ -255,49 +326,7 @@ func TestReplicatedFailover(t *testing.T) {
 	})
 	waitAcked(acked.Load() + 500)
 
-	stopped()
-	if err := prod.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	if acked.Load() != sent.Load() {
-		t.Fatalf("%d of %d records acknowledged (first error: %v): an idempotent producer retrying forever should get every one in",
-			acked.Load(), sent.Load(), *firstErr.Load())
-	}
-
-	// Read everything back up to each partition's end.
-	ends, err := c.admin(0).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
-	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	next := map[int32]int64{}
-	done := func() bool {
-		for p, end := range want {
-			if next[p] < end {
-				return false
-			}
-		}
-		return true
-	}
-	for !done() {
-		fs := cons.PollFetches(cctx)
-		if cctx.Err() != nil {
-			t.Fatalf("read up to %v of %v\n%s", next, want, c.logs())
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
-			next[r.Partition] = r.Offset + 1
-		})
-	}
-	report := h.Check()
-	if !report.OK() {
-		t.Fatalf("%v\n%s", report, c.logs())
-	}
+	report := w.finish()
 	t.Logf("%v, across a leader's and the active controller's SIGKILL", report)
 	if testing.Verbose() {
 		t.Log(c.logs())
@@ -524,6 +553,48 @@ func TestKcatAcrossLeaderFailover(t *testing.T) {
 	}
 	c.start(leader - 1)
 	c.waitFor("the restarted node back in every ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	for _, b := range c.bs {
+		b.stop()
+	}
+}
+
+// Five rounds of SIGKILLing a random node (leader, follower, active
+// controller, whatever it is at that moment) while an idempotent acks=all
+// producer writes; each comes back and rejoins every ISR before the next.
+// The history must stay clean throughout. The seed is logged.
+func TestReplicatedChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos rounds take about 30 s")
+	}
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("seed %d", seed)
+	c := startCluster(t, "--set", "broker.session.timeout.ms=2000", "--set", "broker.heartbeat.interval.ms=200",
+		"--set", "replica.lag.time.max.ms=2000", "--set", "metadata.snapshot.interval.entries=25")
+	ctx := context.Background()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	const topic, parts = "chaos", 4
+	res, err := c.admin(0).CreateTopic(ctx, parts, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic)
+	if err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.waitFor("a full ISR", func() bool { return c.fullISR(topic, parts, 0) })
+	w := startWriter(t, c, topic)
+	w.waitAcked(300)
+	for round := 0; round < 5; round++ {
+		victim := 1 + rng.Intn(3)
+		c.bs[victim-1].kill()
+		t.Logf("round %d: killed node %d at %d acknowledged", round, victim, w.acked.Load())
+		c.waitFor("new leaders", func() bool { return c.ledWithout(topic, parts, victim) })
+		w.waitAcked(w.acked.Load() + 200)
+		c.start(victim - 1)
+		c.waitFor("the node back in every ISR", func() bool { return c.fullISR(topic, parts, 0) })
+		w.waitAcked(w.acked.Load() + 200)
+	}
+	t.Logf("%v, across 5 SIGKILLs", w.finish())
 	for _, b := range c.bs {
 		b.stop()
 	}
