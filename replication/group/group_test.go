@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -484,5 +485,53 @@ func TestPartitionForMatchesJava(t *testing.T) {
 	// "Aa" and "BB" collide in Java.
 	if PartitionFor("Aa", 50) != PartitionFor("BB", 50) {
 		t.Fatal("Aa and BB must collide as in Java")
+	}
+}
+
+// Coordination moving with an offsets partition's leadership: a
+// coordinator that becomes leader loads just that partition's groups,
+// leaving others alone, and one that loses it forgets them.
+func TestLoadAndUnloadOnePartition(t *testing.T) {
+	f := newFixture(t, 0)
+	// Two groups in different offsets partitions (3 of them here).
+	var g1, g2 string
+	for i := 0; g1 == "" || g2 == ""; i++ {
+		id := fmt.Sprint("group-", i)
+		switch PartitionFor(id, 3) {
+		case 0:
+			if g1 == "" {
+				g1 = id
+			}
+		case 1:
+			if g2 == "" {
+				g2 = id
+			}
+		}
+	}
+	tp := TopicPartition{"t", 0}
+	a1, _, gen1 := f.stableGroup(g1)
+	if errs := f.c.CommitOffsets(g1, gen1, a1, nil, []OffsetCommit{{TopicPartition: tp, Offset: 7}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	// Another broker's coordinator (empty) becomes leader of partition 0.
+	other := f.coordinator(0)
+	if err := other.LoadPartition(PartitionFor(g1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got := other.Offsets(g1)[tp].Offset; got != 7 {
+		t.Fatalf("offset after loading the partition: %d", got)
+	}
+	if d, _ := other.Describe(g1); d.State != Stable || len(d.Members) != 2 {
+		t.Fatalf("group after loading its partition: %+v", d)
+	}
+	// The first coordinator loses partition 1: its group there is gone.
+	f.stableGroup(g2)
+	f.c.UnloadPartition(PartitionFor(g2, 3))
+	if d, _ := f.c.Describe(g2); len(d.Members) != 0 {
+		t.Fatalf("unloaded group still described with members: %+v", d)
+	}
+	// The first coordinator keeps the group of partition 0.
+	if got := f.c.Offsets(g1)[tp].Offset; got != 7 {
+		t.Fatalf("unloading partition 1 dropped partition 0's offsets: %d", got)
 	}
 }
