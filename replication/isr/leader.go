@@ -99,6 +99,10 @@ func NewLeader(cfg Config, leaderEpoch, partitionEpoch int32, replicas, isr []Re
 			l.followers[r] = &follower{leo: -1, lastCaughtUp: now, lastFetch: now}
 		}
 	}
+	// A leader alone in its ISR has everything committed already: without
+	// this, records it got as a follower after its last HW would stay
+	// invisible until the next append.
+	l.maybeAdvanceHW()
 	return l
 }
 

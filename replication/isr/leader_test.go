@@ -161,3 +161,17 @@ func TestEpochCacheAndDivergence(t *testing.T) {
 		t.Fatalf("after assigning an older epoch: %+v", got)
 	}
 }
+
+// A new leader alone in its ISR commits what it holds at once; one with
+// followers waits for their fetches.
+func TestNewLeaderAloneCommitsItsLog(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	alone := NewLeader(Config{Self: 1, LagTimeMax: time.Second, MinInSync: 1}, 3, 5, []ReplicaID{1, 2}, []ReplicaID{1}, 10, 7, now)
+	if hw := alone.HighWatermark(); hw != 10 {
+		t.Fatalf("alone in the ISR: HW %d, want the log end 10", hw)
+	}
+	withFollower := NewLeader(Config{Self: 1, LagTimeMax: time.Second, MinInSync: 1}, 3, 5, []ReplicaID{1, 2}, []ReplicaID{1, 2}, 10, 7, now)
+	if hw := withFollower.HighWatermark(); hw != 7 {
+		t.Fatalf("with a follower in the ISR: HW %d, want the old 7 until it fetches", hw)
+	}
+}
