@@ -43,21 +43,21 @@ func parseVoters(s string) (map[uint64]string, error) {
 	return out, nil
 }
 
-// startController runs this process's controller node when process.roles
-// names the controller role, and the broker's registration with the
-// active controller when it also names the broker role. The quorum is
-// controller.quorum.voters; its metadata log lives in
-// <data>/__cluster_metadata. The returned function stops both.
-//
-// With both roles the broker serves from the cluster metadata
-// (handler.SetCluster): Metadata, leadership and topic creation follow the
-// controller, and a reconciler creates the topics and partitions assigned
-// to this broker as they appear. Partitions are not replicated yet
-// (docs/design/replication.md).
+// startController joins this process to a cluster when
+// controller.quorum.voters is set: with process.roles naming the
+// controller role it runs a quorum member (metadata log in
+// <data>/__cluster_metadata); with the broker role it registers and
+// heartbeats with the active controller and serves from the cluster
+// metadata (handler.SetCluster): Metadata, leadership and topic admin
+// follow the controller, a reconciler creates and deletes the replicas
+// assigned to this broker, and package replica replicates them. A broker
+// without the controller role copies the metadata from the controller
+// nodes. The returned function stops all of it.
 func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *engine.Engine, broker *handler.Broker, logger *stdlog.Logger) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
-	if !strings.Contains(roles, "controller") {
-		return func() {}, nil
+	votersSet := cfg.get("controller.quorum.voters", "") != ""
+	if !strings.Contains(roles, "controller") && !votersSet {
+		return func() {}, nil // a single broker
 	}
 	voters, err := parseVoters(cfg.get("controller.quorum.voters", ""))
 	if err != nil {
@@ -67,25 +67,106 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 	if err != nil {
 		return nil, err
 	}
-	self, ok := voters[uint64(id)]
-	if !ok {
-		return nil, fmt.Errorf("node.id %d is not in controller.quorum.voters", id)
-	}
-	session, err := cfg.int64("broker.session.timeout.ms", 9000)
-	if err != nil {
-		return nil, err
-	}
 	heartbeat, err := cfg.int64("broker.heartbeat.interval.ms", 2000)
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]uint64, 0, len(voters))
+	for v := range voters {
+		ids = append(ids, v)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	addrs := make([]string, 0, len(ids))
+	for _, v := range ids {
+		addrs = append(addrs, voters[v])
+	}
+	if _, voter := voters[uint64(id)]; voter && !strings.Contains(roles, "controller") {
+		return nil, fmt.Errorf("node.id %d is a controller voter; a broker-only node needs its own id", id)
+	}
+	var meta metadataSource
+	stopNode := func() {}
+	if strings.Contains(roles, "controller") {
+		n, stop, err := startControllerNode(cfg, dataDir, id, voters, ids, logger)
+		if err != nil {
+			return nil, err
+		}
+		meta, stopNode = n, stop
+	}
+	if !strings.Contains(roles, "broker") {
+		return stopNode, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	fetched := make(chan struct{})
+	if meta == nil {
+		rm := newRemoteMetadata(addrs)
+		go func() {
+			defer close(fetched)
+			rm.run(ctx, logger)
+		}()
+		meta = rm
+	} else {
+		close(fetched)
+	}
+	info := controller.BrokerInfo{ID: int32(id), Host: host, Port: port, Rack: cfg.get("broker.rack", ""), Incarnation: rand.Text()}
+	view := &clusterView{self: int32(id), node: meta, controllers: addrs}
+	replicas, err := startReplicas(cfg, view, eng, broker, logger)
+	if err != nil {
+		cancel()
+		<-fetched
+		stopNode()
+		return nil, err
+	}
+	view.replicas = replicas
+	broker.SetCluster(view)
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		reconcileTopics(ctx, view, broker, eng, logger)
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		node.RunBroker(ctx, info, addrs, time.Duration(heartbeat)*time.Millisecond, transport.Call, logger.Printf)
+		<-reconciled
+		<-fetched
+	}()
+	return func() {
+		cancel()
+		<-done
+		replicas.Close()
+		stopNode()
+	}, nil
+}
+
+// startControllerNode runs this process's quorum member.
+func startControllerNode(cfg *brokerConfig, dataDir string, id int64, voters map[uint64]string, ids []uint64, logger *stdlog.Logger) (*node.Node, func(), error) {
+	self, ok := voters[uint64(id)]
+	if !ok {
+		return nil, nil, fmt.Errorf("node.id %d is not in controller.quorum.voters", id)
+	}
+	session, err := cfg.int64("broker.session.timeout.ms", 9000)
+	if err != nil {
+		return nil, nil, err
+	}
+	rebalance := time.Duration(0)
+	if cfg.get("auto.leader.rebalance.enable", "true") == "true" {
+		secs, err := cfg.int64("leader.imbalance.check.interval.seconds", 300)
+		if err != nil {
+			return nil, nil, err
+		}
+		rebalance = time.Duration(secs) * time.Second
+	}
+	snapEvery, err := cfg.int64("metadata.snapshot.interval.entries", 1000)
+	if err != nil || snapEvery < 1 {
+		return nil, nil, fmt.Errorf("metadata.snapshot.interval.entries: %d %v", snapEvery, err)
+	}
 	dir := filepath.Join(dataDir, "__cluster_metadata")
 	if err := vfs.Default.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	wal, restored, err := quorum.OpenWAL(vfs.Default, filepath.Join(dir, "raft.wal"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var target atomic.Pointer[node.Node]
 	deliver := func(m *pb.Message) {
@@ -103,28 +184,7 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 	tr, err := transport.Listen(self, voters, deliver, handle, logger.Printf)
 	if err != nil {
 		wal.Close()
-		return nil, err
-	}
-	ids := make([]uint64, 0, len(voters))
-	for v := range voters {
-		ids = append(ids, v)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	rebalance := time.Duration(0)
-	if cfg.get("auto.leader.rebalance.enable", "true") == "true" {
-		secs, err := cfg.int64("leader.imbalance.check.interval.seconds", 300)
-		if err != nil {
-			tr.Close()
-			wal.Close()
-			return nil, err
-		}
-		rebalance = time.Duration(secs) * time.Second
-	}
-	snapEvery, err := cfg.int64("metadata.snapshot.interval.entries", 1000)
-	if err != nil || snapEvery < 1 {
-		tr.Close()
-		wal.Close()
-		return nil, fmt.Errorf("metadata.snapshot.interval.entries: %d %v", snapEvery, err)
+		return nil, nil, err
 	}
 	n, err := node.Start(node.Config{ID: uint64(id), Voters: ids, SessionTimeout: time.Duration(session) * time.Millisecond,
 		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: rebalance, SnapshotEvery: uint64(snapEvery),
@@ -132,58 +192,34 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 	if err != nil {
 		tr.Close()
 		wal.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	target.Store(n)
 	logger.Printf("controller %d: quorum member on %s, voters %v", id, self, voters)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var replicas *replica.Manager
-	if strings.Contains(roles, "broker") {
-		addrs := make([]string, 0, len(ids))
-		for _, v := range ids {
-			addrs = append(addrs, voters[v])
-		}
-		info := controller.BrokerInfo{ID: int32(id), Host: host, Port: port, Rack: cfg.get("broker.rack", ""), Incarnation: rand.Text()}
-		view := &clusterView{self: int32(id), node: n, controllers: addrs}
-		if replicas, err = startReplicas(cfg, view, eng, broker, logger); err != nil {
-			cancel()
-			n.Stop()
-			tr.Close()
-			wal.Close()
-			return nil, err
-		}
-		view.replicas = replicas
-		broker.SetCluster(view)
-		reconciled := make(chan struct{})
-		go func() {
-			defer close(reconciled)
-			reconcileTopics(ctx, view, broker, eng, logger)
-		}()
-		go func() {
-			defer close(done)
-			node.RunBroker(ctx, info, addrs, time.Duration(heartbeat)*time.Millisecond, transport.Call, logger.Printf)
-			<-reconciled
-		}()
-	} else {
-		close(done)
-	}
-	return func() {
-		cancel()
-		<-done
-		if replicas != nil {
-			replicas.Close()
-		}
+	return n, func() {
 		n.Stop()
 		tr.Close()
 		wal.Close()
 	}, nil
 }
 
-// clusterView is handler.Cluster over this node's metadata image.
+// metadataSource is the cluster metadata a broker serves from: its own
+// controller node's, or a copy of a controller's (remoteMetadata).
+type metadataSource interface {
+	View(fn func(*controller.Image))
+	// Leader is the active controller's node id (0: none known).
+	Leader() uint64
+	// Changed is closed at the next change.
+	Changed() <-chan struct{}
+	// Replayed reports that the image is no older than what this process
+	// acted on before (safe to delete replicas missing from it).
+	Replayed() bool
+}
+
+// clusterView is handler.Cluster over the cluster metadata.
 type clusterView struct {
 	self        int32
-	node        *node.Node
+	node        metadataSource
 	controllers []string
 	replicas    *replica.Manager
 }

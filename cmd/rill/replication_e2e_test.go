@@ -599,3 +599,69 @@ func TestReplicatedChaos(t *testing.T) {
 		b.stop()
 	}
 }
+
+// A broker-only node (process.roles=broker) joins the cluster of three
+// combined nodes: it registers, copies the metadata from the controllers,
+// leads and follows replicas like the others, and its death moves its
+// leaderships to the surviving replicas without losing a record.
+func TestBrokerOnlyNode(t *testing.T) {
+	c := startCluster(t, "--set", "broker.session.timeout.ms=2000", "--set", "broker.heartbeat.interval.ms=200")
+	var voters string
+	for _, a := range c.extra {
+		if strings.HasPrefix(a, "controller.quorum.voters=") {
+			voters = a
+		}
+	}
+	b4 := startBroker(t, t.TempDir(), "--set", "process.roles=broker", "--set", "node.id=4", "--set", voters,
+		"--set", "broker.heartbeat.interval.ms=200")
+	ctx := context.Background()
+	c.waitFor("four brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 4
+	})
+	const topic, parts = "with-broker-4", 8
+	if res, err := c.admin(0).CreateTopic(ctx, parts, 2, nil, topic); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	ledBy4 := 0
+	c.waitFor("every partition with a leader and both replicas in sync", func() bool {
+		ps := c.partitions(0, topic)
+		ledBy4 = 0
+		for _, p := range ps {
+			if p.Leader < 0 || len(p.ISR) != 2 {
+				return false
+			}
+			if p.Leader == 4 {
+				ledBy4++
+			}
+		}
+		return len(ps) == parts
+	})
+	if ledBy4 == 0 {
+		t.Fatal("the broker-only node leads no partition")
+	}
+	prod := client(t, b4.addr, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	const n = 400
+	for i := 0; i < n; i++ {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint(i))).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v\n%s", i, err, b4.log())
+		}
+	}
+	prod.Close()
+	b4.kill()
+	c.waitFor("leaders other than the dead broker-only node", func() bool { return c.ledWithout(topic, parts, 4) })
+	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	seen := map[string]bool{}
+	for len(seen) < n {
+		fs := cons.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("read %d of %d after the broker-only node died\n%s", len(seen), n, c.logs())
+		}
+		fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)] = true })
+	}
+	for _, b := range c.bs {
+		b.stop()
+	}
+}

@@ -16,7 +16,8 @@ import (
 type BrokerRequest struct {
 	// Op is "register", "heartbeat", "create-topic", "delete-topic",
 	// "create-partitions", "alter-partition", "producer-ids",
-	// "elect-leaders" or "reassign".
+	// "elect-leaders", "reassign", or "metadata" (answered by any node that
+	// has replayed its log).
 	Op        string
 	Broker    controller.BrokerInfo
 	Topic     *TopicRequest     `json:",omitempty"`
@@ -74,6 +75,17 @@ type BrokerReply struct {
 	ProducerIDs *controller.ProducerIDBlock `json:",omitempty"`
 	// Elected answers "elect-leaders".
 	Elected []ElectResult `json:",omitempty"`
+	// Metadata answers "metadata": the node's image (JSON) as of Index,
+	// and the active controller it knows (0: none).
+	Metadata *MetadataReply `json:",omitempty"`
+}
+
+// MetadataReply is a copy of a controller node's metadata image, for
+// brokers that run no controller (process.roles=broker).
+type MetadataReply struct {
+	Index  uint64
+	Leader uint64
+	Image  json.RawMessage
 }
 
 // HandleRPC answers a broker's request; it is the transport's Handle.
@@ -94,6 +106,21 @@ func (n *Node) HandleRPC(data []byte) []byte {
 	}
 	if err := json.Unmarshal(data, &req); err != nil {
 		return reply(kerr.InvalidRequest)
+	}
+	if req.Op == "metadata" {
+		// Any node that has replayed its log answers: its image is a
+		// committed state, at most a little behind the active one.
+		if !n.Replayed() {
+			return reply(kerr.NotController)
+		}
+		n.mu.RLock()
+		img, err := json.Marshal(n.image)
+		n.mu.RUnlock()
+		if err != nil {
+			return reply(err)
+		}
+		b, _ := json.Marshal(BrokerReply{Metadata: &MetadataReply{Index: n.applied.Load(), Leader: n.Leader(), Image: img}})
+		return b
 	}
 	if !n.IsActive() {
 		return reply(kerr.NotController)
