@@ -26,6 +26,7 @@ func FuzzBrokerRPC(f *testing.F) {
 		`{"Op":"reassign","Reassign":{"Topic":"t","Partition":0,"Replicas":[1,1]}}`,
 		`{"Op":"reassign","Reassign":{"Topic":"t","Partition":-5,"Cancel":true}}`,
 		`{"Op":"create-topic","Topic":{"Name":"","Partitions":-1,"ReplicationFactor":-3}}`,
+		`{"Op":"metadata"}`,
 		`[]`, `null`, ``,
 	} {
 		f.Add([]byte(seed))

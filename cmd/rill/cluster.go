@@ -59,6 +59,11 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 	if !strings.Contains(roles, "controller") && !votersSet {
 		return func() {}, nil // a single broker
 	}
+	if !strings.Contains(roles, "broker") {
+		// rill serve always serves Kafka clients; a controller that did so
+		// without the broker role would be a stray single broker.
+		return nil, fmt.Errorf("process.roles=%s: controller-only nodes are not supported; use broker,controller", roles)
+	}
 	voters, err := parseVoters(cfg.get("controller.quorum.voters", ""))
 	if err != nil {
 		return nil, err
@@ -91,9 +96,6 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 			return nil, err
 		}
 		meta, stopNode = n, stop
-	}
-	if !strings.Contains(roles, "broker") {
-		return stopNode, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	fetched := make(chan struct{})
