@@ -98,7 +98,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 		resp.Topics = append(resp.Topics, st)
 	}
 	if appended {
-		b.appended.notify()
+		b.appended.Notify()
 	}
 	// acks=all in a cluster: answer once the ISR has every batch. The
 	// replica times each wait out at the request's timeout.

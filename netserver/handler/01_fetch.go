@@ -79,7 +79,7 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
 	var timer *time.Timer
 	for {
-		wake := b.appended.wait() // before reading, so no append is missed
+		wake := b.appended.Wait() // before reading, so no append is missed
 		resp, size, failed := b.fetchOnce(req)
 		if size >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
 			return resp

@@ -75,7 +75,7 @@ type clusterHolder struct{ Cluster }
 
 // HighWatermarkMoved wakes waiting consumer fetches: a partition leader's
 // high watermark advanced.
-func (b *Broker) HighWatermarkMoved() { b.appended.notify() }
+func (b *Broker) HighWatermarkMoved() { b.appended.Notify() }
 
 // SetCluster makes the broker a member of a multi-node cluster.
 func (b *Broker) SetCluster(c Cluster) { b.cluster.Store(&clusterHolder{c}) }

@@ -86,7 +86,7 @@ func (s offsetsStore) Append(p int32, recs []group.Record) error {
 		if _, err := l.Append(batch, log.AppendOptions{AssignOffsets: true}); err != nil {
 			return err
 		}
-		s.b.appended.notify()
+		s.b.appended.Notify()
 		return nil
 	}
 	// In a cluster a group's state is as safe as acks=all makes it: every
@@ -95,7 +95,7 @@ func (s offsetsStore) Append(p int32, recs []group.Record) error {
 	if err != nil {
 		return err
 	}
-	s.b.appended.notify()
+	s.b.appended.Notify()
 	return <-wait
 }
 

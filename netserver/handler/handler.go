@@ -23,6 +23,7 @@ import (
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/wire"
 	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
@@ -64,7 +65,7 @@ type Broker struct {
 	// topicMu serializes topic creation and deletion with each other.
 	topicMu sync.Mutex
 
-	appended *signal
+	appended *signal.Signal
 	// groups is the group coordinator; stopGroups ends its clock.
 	groups     *group.Coordinator
 	stopGroups func()
@@ -87,7 +88,7 @@ func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(stri
 	if cfg.Groups.OffsetsPartitions == 0 {
 		cfg.Groups = group.DefaultConfig()
 	}
-	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: newSignal()}
+	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: signal.New()}
 	gc := cfg.Groups
 	gc.Topics = catalogTopics{catalog}
 	gc.Owns = b.ownsOffsetsPartition

@@ -32,6 +32,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/quorum"
 )
@@ -95,9 +96,8 @@ type Node struct {
 	replayTo uint64
 	// snapped is the index of the last snapshot (loop-owned).
 	snapped uint64
-	// changed is closed (and replaced) whenever the image changes.
-	changedMu sync.Mutex
-	changed   chan struct{}
+	// changed is notified whenever the image changes.
+	changed *signal.Signal
 
 	// loop-owned state
 	ctl           *controller.Controller
@@ -123,7 +123,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.SnapshotEvery = 1000
 	}
 	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), stop: make(chan struct{}),
-		done: make(chan struct{}), image: controller.NewImage(), changed: make(chan struct{})}
+		done: make(chan struct{}), image: controller.NewImage(), changed: signal.New()}
 	m, err := quorum.New(quorum.Config{ID: cfg.ID, Peers: cfg.Voters, ElectionTicks: 10, HeartbeatTicks: 1,
 		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply, Load: n.load})
 	if err != nil {
@@ -229,7 +229,7 @@ func (n *Node) load(index uint64, data []byte) error {
 	n.mu.Unlock()
 	n.applied.Store(index)
 	n.snapped = index
-	n.notifyChanged()
+	n.changed.Notify()
 	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics)", n.cfg.ID, index, len(im.Brokers), len(im.Topics))
 	return nil
 }
@@ -346,7 +346,7 @@ func (n *Node) apply(index uint64, data []byte) error {
 	}
 	n.mu.Unlock()
 	n.applied.Store(index)
-	n.notifyChanged()
+	n.changed.Notify()
 	if b.Nonce != "" && b.Nonce == n.inflight {
 		for _, w := range n.waiting {
 			w <- nil
@@ -396,18 +396,7 @@ func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partit
 }
 
 // Changed returns a channel that is closed at the image's next change.
-func (n *Node) Changed() <-chan struct{} {
-	n.changedMu.Lock()
-	defer n.changedMu.Unlock()
-	return n.changed
-}
-
-func (n *Node) notifyChanged() {
-	n.changedMu.Lock()
-	close(n.changed)
-	n.changed = make(chan struct{})
-	n.changedMu.Unlock()
-}
+func (n *Node) Changed() <-chan struct{} { return n.changed.Wait() }
 
 // Replayed reports whether the node has applied everything its WAL held
 // as committed at start-up: the image is no longer an earlier state this
