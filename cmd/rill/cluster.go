@@ -430,9 +430,16 @@ func (v *clusterView) callController(ctx context.Context, r node.BrokerRequest) 
 
 // askController is callController returning the whole reply.
 func (v *clusterView) askController(ctx context.Context, r node.BrokerRequest) (node.BrokerReply, error) {
+	return askControllers(ctx, v.controllers, r)
+}
+
+// askControllers asks the controller nodes in turn, again every 100 ms
+// until ctx ends, for an answer other than NOT_CONTROLLER, and returns it
+// with its error code as a Kafka error (REQUEST_TIMED_OUT when none came).
+func askControllers(ctx context.Context, controllers []string, r node.BrokerRequest) (node.BrokerReply, error) {
 	req, _ := json.Marshal(r)
 	for {
-		for _, addr := range v.controllers {
+		for _, addr := range controllers {
 			resp, err := transport.Call(ctx, addr, req)
 			if err != nil {
 				continue

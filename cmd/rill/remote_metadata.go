@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
-	"github.com/rillmq/rill/replication/transport"
 )
 
 // remoteMetadata is a broker-only node's copy of the cluster metadata
@@ -19,17 +19,17 @@ import (
 // poll behind.
 type remoteMetadata struct {
 	controllers []string
+	changed     *signal.Signal
 
 	mu      sync.RWMutex
 	image   *controller.Image
 	index   uint64
 	leader  uint64
 	fetched bool
-	changed chan struct{}
 }
 
 func newRemoteMetadata(controllers []string) *remoteMetadata {
-	return &remoteMetadata{controllers: controllers, image: controller.NewImage(), changed: make(chan struct{})}
+	return &remoteMetadata{controllers: controllers, image: controller.NewImage(), changed: signal.New()}
 }
 
 func (r *remoteMetadata) View(fn func(*controller.Image)) {
@@ -44,11 +44,7 @@ func (r *remoteMetadata) Leader() uint64 {
 	return r.leader
 }
 
-func (r *remoteMetadata) Changed() <-chan struct{} {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.changed
-}
+func (r *remoteMetadata) Changed() <-chan struct{} { return r.changed.Wait() }
 
 // Replayed is true once a copy arrived: every copy is a committed state
 // at least as new as the last one (older answers are dropped).
@@ -60,23 +56,12 @@ func (r *remoteMetadata) Replayed() bool {
 
 // run polls until ctx ends.
 func (r *remoteMetadata) run(ctx context.Context, logger *stdlog.Logger) {
-	req, _ := json.Marshal(node.BrokerRequest{Op: "metadata"})
-	next := 0
 	for {
-		for tries := 0; tries < len(r.controllers); tries++ {
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			resp, err := transport.Call(cctx, r.controllers[next%len(r.controllers)], req)
-			cancel()
-			var reply node.BrokerReply
-			if err == nil {
-				err = json.Unmarshal(resp, &reply)
-			}
-			if err != nil || reply.ErrorCode != 0 || reply.Metadata == nil {
-				next++
-				continue
-			}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		reply, err := askControllers(cctx, r.controllers, node.BrokerRequest{Op: "metadata"})
+		cancel()
+		if err == nil && reply.Metadata != nil {
 			r.take(reply.Metadata, logger)
-			break
 		}
 		select {
 		case <-ctx.Done():
@@ -103,6 +88,5 @@ func (r *remoteMetadata) take(m *node.MetadataReply, logger *stdlog.Logger) {
 		logger.Printf("cluster: metadata copied from the controllers at index %d", m.Index)
 	}
 	r.image, r.index, r.fetched = im, m.Index, true
-	close(r.changed)
-	r.changed = make(chan struct{})
+	r.changed.Notify()
 }
