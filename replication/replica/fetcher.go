@@ -129,25 +129,27 @@ func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error
 	if resp.ErrorCode != 0 {
 		return false, kerr.ErrorForCode(resp.ErrorCode)
 	}
-	// Answers come in request order, topic by topic.
+	// Answers come in request order, topic by topic (by ID from v13, so
+	// the names are the request's).
+	byTP := make(map[TP]fetchPosition, len(positions))
+	for _, pos := range positions {
+		byTP[pos.p.tp] = pos
+	}
 	progress := false
 	for ti, rt := range resp.Topics {
 		if ti >= len(req.Topics) {
 			break
 		}
-		for pi, rp := range rt.Partitions {
-			if pi >= len(req.Topics[ti].Partitions) || rp.Partition != req.Topics[ti].Partitions[pi].Partition {
+		for _, rp := range rt.Partitions {
+			pos, ok := byTP[TP{req.Topics[ti].Topic, rp.Partition}]
+			if !ok {
 				continue
 			}
-			for _, pos := range positions {
-				if pos.p.tp.Topic == req.Topics[ti].Topic && pos.p.tp.Partition == rp.Partition {
-					moved, err := pos.p.applyFetched(pos, &rp)
-					if err != nil && !transient(err) {
-						m.cfg.Logf("replica: %s-%d from %s: %v", pos.p.tp.Topic, pos.p.tp.Partition, addr, err)
-					}
-					progress = progress || moved
-				}
+			moved, err := pos.p.applyFetched(pos, &rp)
+			if err != nil && !transient(err) {
+				m.cfg.Logf("replica: %s-%d from %s: %v", pos.p.tp.Topic, pos.p.tp.Partition, addr, err)
 			}
+			progress = progress || moved
 		}
 	}
 	return progress, nil
