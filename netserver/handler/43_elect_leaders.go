@@ -16,7 +16,6 @@ package handler
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -66,12 +65,7 @@ func (b *Broker) electLeaders(req *kmsg.ElectLeadersRequest) kmsg.Response {
 		}
 		refs = append(refs, ref)
 	}
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].Topic != refs[j].Topic {
-			return refs[i].Topic < refs[j].Topic
-		}
-		return refs[i].Partition < refs[j].Partition
-	})
+	sortRefs(refs)
 	for _, ref := range refs {
 		if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != ref.Topic {
 			t := kmsg.NewElectLeadersResponseTopic()

@@ -18,7 +18,6 @@ package handler
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -85,12 +84,7 @@ func (b *Broker) listPartitionReassignments(req *kmsg.ListPartitionReassignments
 			refs = append(refs, ref)
 		}
 	}
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].Topic != refs[j].Topic {
-			return refs[i].Topic < refs[j].Topic
-		}
-		return refs[i].Partition < refs[j].Partition
-	})
+	sortRefs(refs)
 	for _, ref := range refs {
 		if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != ref.Topic {
 			t := kmsg.NewListPartitionReassignmentsResponseTopic()

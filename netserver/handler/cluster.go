@@ -13,6 +13,8 @@ package handler
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +71,17 @@ type Cluster interface {
 type PartitionRef struct {
 	Topic     string
 	Partition int32
+}
+
+// sortRefs orders partitions by topic, then partition: the order answers
+// list them in, one topic entry per run of a topic.
+func sortRefs(refs []PartitionRef) {
+	slices.SortFunc(refs, func(a, b PartitionRef) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition) - int(b.Partition)
+	})
 }
 
 type clusterHolder struct{ Cluster }

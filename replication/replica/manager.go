@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -279,7 +278,3 @@ func (m *Manager) saveHighWatermarks() {
 		m.cfg.Logf("replica: checkpointing high watermarks: %v", err)
 	}
 }
-
-// asKerr reports whether err is a Kafka error code (an answer, not a
-// failure to get one).
-func asKerr(err error, ke **kerr.Error) bool { return errors.As(err, ke) }

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -312,7 +313,7 @@ func (p *Partition) altered(err error, leaderEpoch int32, now time.Time) {
 		// Committed: the metadata will show it; resend only if it does
 		// not within a while (the controller then refuses it as stale).
 		p.alter.retryAt = now.Add(2 * time.Second)
-	case asKerr(err, &ke) && ke != kerr.RequestTimedOut:
+	case errors.As(err, &ke) && ke != kerr.RequestTimedOut: // an answer, not a failure to get one
 		// Refused (a stale partition epoch, an ineligible replica):
 		// start again from what is published.
 		p.lead.PartitionState(toIDs(p.state.ISR), p.state.PartitionEpoch)
