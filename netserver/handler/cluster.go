@@ -115,18 +115,16 @@ func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, co
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return metadata.Topic{}, err
 	}
-	for {
-		// Ours, or (created concurrently) whichever the metadata holds;
-		// never a deleted topic of the same name still known here.
-		if t, ok := b.catalog.Get(name); ok && (err != nil || t.ID == id) {
-			return t, nil
-		}
-		select {
-		case <-ctx.Done():
-			return metadata.Topic{}, kerr.RequestTimedOut
-		case <-time.After(20 * time.Millisecond):
-		}
+	// Ours, or (created concurrently) whichever the metadata holds; never
+	// a deleted topic of the same name still known here.
+	var got metadata.Topic
+	if werr := b.waitCatalog(ctx, name, func(t metadata.Topic, ok bool) bool {
+		got = t
+		return ok && (err != nil || t.ID == id)
+	}); werr != nil {
+		return metadata.Topic{}, werr
 	}
+	return got, nil
 }
 
 // EnsureTopic makes a topic of the cluster metadata known here, with the
@@ -202,17 +200,6 @@ func (b *Broker) inClusterMetadata(topic string, p int32) bool {
 	return ok
 }
 
-// leadsInMetadata reports whether the cluster metadata names this broker
-// the partition's leader.
-func (b *Broker) leadsInMetadata(topic string, p int32) bool {
-	c := b.clusterView()
-	if c == nil || topic == "" {
-		return false
-	}
-	cp, ok := c.Partition(topic, p)
-	return ok && cp.Leader == c.Self()
-}
-
 // leaderHere reports the error for a partition this broker cannot serve
 // in a cluster: another broker leads it, or none does.
 func (b *Broker) leaderHere(topic string, p int32) *kerr.Error {
@@ -253,13 +240,20 @@ func (b *Broker) replicaOf(topic string, p int32) (*replica.Partition, *kerr.Err
 	}
 	// Created in the metadata and here, but not yet handed to the replica
 	// manager: wait for it briefly, as partitionLog does.
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if r := c.Replica(topic, p); r != nil {
-			return r, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, kerr.LeaderNotAvailable
-		}
+	var r *replica.Partition
+	awaitLocal(func() bool { r = c.Replica(topic, p); return r != nil })
+	if r == nil {
+		return nil, kerr.LeaderNotAvailable
+	}
+	return r, nil
+}
+
+// awaitLocal calls ready every 5 ms until it reports true or a second
+// passed: how long a request for a partition this broker leads in the
+// cluster metadata waits for the reconciler to create it here.
+func awaitLocal(ready func() bool) {
+	for deadline := time.Now().Add(time.Second); !ready() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -222,17 +221,19 @@ func Supports(key, version int16) bool {
 // CreateTopics' answer produce at once, and a retry would cost them a
 // metadata refresh, 5 s in franz-go).
 func (b *Broker) partitionLog(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
-	deadline := time.Now().Add(time.Second)
-	for {
-		l, code := b.resolvePartition(name, t, known, partition)
-		if code != kerr.LeaderNotAvailable || !b.leadsInMetadata(name, partition) || time.Now().After(deadline) {
-			return l, code
+	var l *log.Log
+	var code *kerr.Error
+	awaitLocal(func() bool {
+		l, code = b.resolvePartition(name, t, known, partition)
+		if code != kerr.LeaderNotAvailable || b.clusterView() == nil || b.leaderHere(name, partition) != nil {
+			return true // served, failed for good, or not ours to wait for
 		}
-		time.Sleep(5 * time.Millisecond)
 		if name != "" {
 			t, known = b.catalog.Get(name)
 		}
-	}
+		return false
+	})
+	return l, code
 }
 
 func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
