@@ -76,6 +76,13 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 	if err != nil {
 		return nil, err
 	}
+	session, err := cfg.int64("broker.session.timeout.ms", 9000)
+	if err != nil {
+		return nil, err
+	}
+	if heartbeat <= 0 || heartbeat >= session {
+		return nil, fmt.Errorf("broker.heartbeat.interval.ms (%d) must be positive and below broker.session.timeout.ms (%d)", heartbeat, session)
+	}
 	ids := make([]uint64, 0, len(voters))
 	for v := range voters {
 		ids = append(ids, v)
@@ -110,7 +117,9 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 		close(fetched)
 	}
 	info := controller.BrokerInfo{ID: int32(id), Host: host, Port: port, Rack: cfg.get("broker.rack", ""), Incarnation: rand.Text()}
-	view := &clusterView{self: int32(id), node: meta, controllers: addrs}
+	lifecycle := node.NewLifecycle(node.LifecycleConfig{Info: info, Controllers: addrs, Heartbeat: time.Duration(heartbeat) * time.Millisecond,
+		Session: time.Duration(session) * time.Millisecond, Call: transport.Call, Logf: logger.Printf})
+	view := &clusterView{self: int32(id), node: meta, controllers: addrs, lifecycle: lifecycle}
 	replicas, err := startReplicas(cfg, view, eng, broker, logger)
 	if err != nil {
 		cancel()
@@ -128,7 +137,7 @@ func startController(cfg *brokerConfig, dataDir, host string, port int32, eng *e
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		node.RunBroker(ctx, info, addrs, time.Duration(heartbeat)*time.Millisecond, transport.Call, logger.Printf)
+		lifecycle.Run(ctx)
 		<-reconciled
 		<-fetched
 	}()
@@ -216,6 +225,8 @@ type metadataSource interface {
 	// Replayed reports that the image is no older than what this process
 	// acted on before (safe to delete replicas missing from it).
 	Replayed() bool
+	// Applied is the metadata log index the image is at.
+	Applied() uint64
 }
 
 // clusterView is handler.Cluster over the cluster metadata.
@@ -224,7 +235,21 @@ type clusterView struct {
 	node        metadataSource
 	controllers []string
 	replicas    *replica.Manager
+	lifecycle   *node.Lifecycle
 }
+
+// asServed is a partition's state as this broker acts on it: while it is
+// out of session with the controller quorum (node.Session), it leads
+// nothing, so clients go to the leaders the quorum has elected since.
+func (v *clusterView) asServed(leader int32, mayLead bool) int32 {
+	if leader == v.self && !mayLead {
+		return -1
+	}
+	return leader
+}
+
+// mayLead reports whether this broker may act as a leader now.
+func (v *clusterView) mayLead() bool { return v.lifecycle.MayLead(v.node.Applied()) }
 
 func (v *clusterView) Replica(topic string, p int32) *replica.Partition {
 	return v.replicas.Partition(topic, p)
@@ -293,6 +318,7 @@ func (v *clusterView) alterPartition(ctx context.Context, tp replica.TP, leader,
 func (v *clusterView) syncReplicas() {
 	states := map[replica.TP]replica.State{}
 	addrs := map[int32]string{}
+	mayLead := v.mayLead()
 	v.node.View(func(im *controller.Image) {
 		for _, b := range im.Brokers {
 			addrs[b.ID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
@@ -300,7 +326,7 @@ func (v *clusterView) syncReplicas() {
 		for name, ti := range im.Topics {
 			for i, p := range ti.Partitions {
 				if slices.Contains(p.Replicas, v.self) {
-					states[replica.TP{Topic: name, Partition: int32(i)}] = replica.State{TopicID: ti.ID, Leader: p.Leader,
+					states[replica.TP{Topic: name, Partition: int32(i)}] = replica.State{TopicID: ti.ID, Leader: v.asServed(p.Leader, mayLead),
 						LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, Replicas: slices.Clone(p.Replicas), ISR: slices.Clone(p.ISR)}
 				}
 			}
@@ -334,10 +360,12 @@ func (v *clusterView) ControllerID() int32 {
 func (v *clusterView) Partition(topic string, p int32) (handler.ClusterPartition, bool) {
 	var cp handler.ClusterPartition
 	var ok bool
+	mayLead := v.mayLead()
 	v.node.View(func(im *controller.Image) {
 		var s controller.PartitionState
 		if s, ok = im.Partition(topic, p); ok {
 			cp = clusterPartition(s)
+			cp.Leader = v.asServed(cp.Leader, mayLead)
 		}
 	})
 	return cp, ok
@@ -470,6 +498,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 	defer t.Stop()
 	for {
 		changed := v.node.Changed() // before looking, so no change is missed
+		session := v.lifecycle.Changed()
 		type want struct {
 			name    string
 			id      [16]byte
@@ -528,6 +557,7 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 		case <-ctx.Done():
 			return
 		case <-changed:
+		case <-session:
 		case <-t.C:
 		}
 	}

@@ -54,6 +54,13 @@ func (r *remoteMetadata) Replayed() bool {
 	return r.fetched
 }
 
+// Applied is the metadata log index of the copy held.
+func (r *remoteMetadata) Applied() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.index
+}
+
 // run polls until ctx ends.
 func (r *remoteMetadata) run(ctx context.Context, logger *stdlog.Logger) {
 	for {

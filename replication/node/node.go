@@ -403,6 +403,9 @@ func (n *Node) Changed() <-chan struct{} { return n.changed.Wait() }
 // node already acted on, so a replica missing from it was really removed.
 func (n *Node) Replayed() bool { return n.applied.Load() >= n.replayTo }
 
+// Applied is the last metadata log index applied to the image.
+func (n *Node) Applied() uint64 { return n.applied.Load() }
+
 // Leader is the node id of the active controller as this node knows it
 // (0: none known).
 func (n *Node) Leader() uint64 { return n.leader.Load() }

@@ -78,6 +78,11 @@ type BrokerReply struct {
 	// Metadata answers "metadata": the node's image (JSON) as of Index,
 	// and the active controller it knows (0: none).
 	Metadata *MetadataReply `json:",omitempty"`
+	// MetadataIndex answers "register" and "heartbeat": the metadata log
+	// index the active controller had applied when it answered. A broker
+	// back in session leads again only from metadata at least this new
+	// (see Session).
+	MetadataIndex uint64 `json:",omitempty"`
 }
 
 // MetadataReply is a copy of a controller node's metadata image, for
@@ -128,10 +133,18 @@ func (n *Node) HandleRPC(data []byte) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	switch req.Op {
-	case "register":
-		return reply(n.RegisterBroker(ctx, req.Broker))
-	case "heartbeat":
-		return reply(n.Heartbeat(ctx, req.Broker.ID))
+	case "register", "heartbeat":
+		var err error
+		if req.Op == "register" {
+			err = n.RegisterBroker(ctx, req.Broker)
+		} else {
+			err = n.Heartbeat(ctx, req.Broker.ID)
+		}
+		if err != nil {
+			return reply(err)
+		}
+		b, _ := json.Marshal(BrokerReply{MetadataIndex: n.applied.Load()})
+		return b
 	case "create-topic":
 		if req.Topic == nil {
 			return reply(kerr.InvalidRequest)
@@ -193,54 +206,3 @@ func (n *Node) HandleRPC(data []byte) []byte {
 
 // Caller sends one request to a controller address (transport.Call).
 type Caller func(ctx context.Context, addr string, req []byte) ([]byte, error)
-
-// RunBroker keeps a broker registered with the active controller, found
-// by asking the controller nodes in turn, and heartbeats every interval
-// until ctx ends.
-func RunBroker(ctx context.Context, info controller.BrokerInfo, controllers []string, interval time.Duration, call Caller, logf func(string, ...any)) {
-	registered := false
-	next := 0
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		op := "heartbeat"
-		if !registered {
-			op = "register"
-		}
-		b, _ := json.Marshal(BrokerRequest{Op: op, Broker: info})
-		justRegistered := false
-		for tries := 0; tries < len(controllers); tries++ {
-			addr := controllers[next%len(controllers)]
-			// Longer than the interval: a reply lost to a short timeout
-			// would make the broker register again, and a registration
-			// fences it until its next heartbeat.
-			cctx, cancel := context.WithTimeout(ctx, max(interval, 5*time.Second))
-			resp, err := call(cctx, addr, b)
-			cancel()
-			var r BrokerReply
-			if err == nil {
-				err = json.Unmarshal(resp, &r)
-			}
-			if err != nil || r.ErrorCode == kerr.NotController.Code {
-				next++
-				continue
-			}
-			switch {
-			case r.ErrorCode == 0 && !registered:
-				registered, justRegistered = true, true
-				logf("broker %d registered with the controller at %s", info.ID, addr)
-			case r.ErrorCode == kerr.BrokerIDNotRegistered.Code:
-				registered = false
-			}
-			break
-		}
-		if justRegistered {
-			continue // heartbeat at once: the broker is fenced until then
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
