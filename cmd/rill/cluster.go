@@ -493,7 +493,8 @@ func askControllers(ctx context.Context, controllers []string, r node.BrokerRequ
 // from this broker (only once the node has replayed its metadata log, so
 // an earlier state it already acted on never deletes a live replica).
 func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker, eng *engine.Engine, logger *stdlog.Logger) {
-	done := map[string]string{} // topic → the local partitions created for it
+	done := map[string]string{}        // topic → the local partitions created for it
+	failedAt := map[string]time.Time{} // topic → when its failure was last logged
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -526,8 +527,16 @@ func reconcileTopics(ctx context.Context, v *clusterView, broker *handler.Broker
 		})
 		for _, w := range todo {
 			if err := broker.EnsureTopic(w.name, w.id, w.parts, w.configs, w.local); err != nil {
-				logger.Printf("cluster: topic %s: %v", w.name, err)
+				// Retried every pass; logged once per 30 s.
+				if time.Since(failedAt[w.name]) >= 30*time.Second {
+					failedAt[w.name] = time.Now()
+					logger.Printf("cluster: topic %s: %v (retrying; logged once per 30s)", w.name, err)
+				}
 				continue
+			}
+			if _, failed := failedAt[w.name]; failed {
+				delete(failedAt, w.name)
+				logger.Printf("cluster: topic %s: every local partition created", w.name)
 			}
 			done[w.name] = fmt.Sprint(w.id, w.parts, w.local)
 		}

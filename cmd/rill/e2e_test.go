@@ -56,7 +56,13 @@ func startBroker(t *testing.T, dataDir string, extra ...string) *broker {
 func startBrokerAt(t *testing.T, dataDir, addr string, extra ...string) *broker {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir", dataDir, "--listen", addr}, extra...)
-	cmd := exec.Command(rillBin, args...)
+	return startBrokerCmd(t, exec.Command(rillBin, args...))
+}
+
+// startBrokerCmd starts a broker command (a `rill serve`, possibly under a
+// wrapper such as a shell that sets limits) and waits until it listens.
+func startBrokerCmd(t *testing.T, cmd *exec.Cmd) *broker {
+	t.Helper()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

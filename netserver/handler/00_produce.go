@@ -24,6 +24,7 @@ package handler
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -82,7 +83,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				}
 				if err != nil {
 					if ke := toKerr(err); ke == kerr.KafkaStorageError {
-						b.logf("produce %s-%d: %v", rt.Topic, rp.Partition, err)
+						b.faults.logf(b.logf, fmt.Sprintf("produce %s-%d", rt.Topic, rp.Partition), "produce %s-%d: %v", rt.Topic, rp.Partition, err)
 					}
 					return toKerr(err)
 				}

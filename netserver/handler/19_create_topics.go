@@ -46,13 +46,21 @@ func (b *Broker) createTopic(name string, partitions int32, configs map[string]s
 	if err != nil {
 		return t, err
 	}
+	// All or nothing: a partition that cannot be created (the descriptor
+	// limit, a full disk) takes the ones before it and the catalog entry
+	// back out, so no topic is left with partitions that have no log.
 	lc := LogConfig(b.cfg.LogDefaults, t)
 	for p := int32(0); p < partitions; p++ {
-		_, err := b.engine.CreatePartition(engine.TopicPartition{Topic: name, Partition: p}, lc)
-		if err != nil && !errors.Is(err, engine.ErrPartitionExists) {
-			return t, err
+		tp := engine.TopicPartition{Topic: name, Partition: p}
+		if _, err := b.engine.CreatePartition(tp, lc); err != nil && !errors.Is(err, engine.ErrPartitionExists) {
+			b.logf("topic %s: creating partition %d of %d failed, topic not created: %v", name, p, partitions, err)
+			if derr := b.deleteTopicLocked(t); derr != nil {
+				b.logf("topic %s: removing the partly created topic: %v", name, derr)
+			}
+			return t, fmt.Errorf("%w: creating partition %d of %d: %v", kerr.KafkaStorageError, p, partitions, err)
 		}
 	}
+	b.logf("topic %s created: %d partitions, configs %v", name, partitions, configs)
 	return t, nil
 }
 
@@ -193,8 +201,12 @@ func (b *Broker) Reconcile() error {
 	for tp, t := range want {
 		if !have[tp] {
 			b.logf("reconcile: creating missing partition %s", tp)
+			// A partition that cannot be created now does not stop the
+			// broker: requests for it answer KAFKA_STORAGE_ERROR and retry
+			// its creation (resolvePartition).
 			if _, err := b.engine.CreatePartition(tp, LogConfig(b.cfg.LogDefaults, t)); err != nil {
-				return err
+				b.faults.failed(tp, err)
+				b.logf("reconcile: creating %s failed, retried on its next request: %v", tp, err)
 			}
 		}
 	}

@@ -91,6 +91,7 @@ func (b *Broker) deleteTopicLocked(t metadata.Topic) error {
 	}
 	var first error
 	for p := int32(0); p < t.Partitions; p++ {
+		b.faults.created(engine.TopicPartition{Topic: t.Name, Partition: p})
 		err := b.engine.DeletePartition(engine.TopicPartition{Topic: t.Name, Partition: p})
 		if err != nil && !errors.Is(err, engine.ErrUnknownPartition) && first == nil { // a cluster broker holds some only
 			first = err
@@ -99,5 +100,6 @@ func (b *Broker) deleteTopicLocked(t metadata.Topic) error {
 	if first != nil {
 		b.logf("delete topic %s: %v", t.Name, first)
 	}
+	b.logf("topic %s deleted", t.Name)
 	return nil
 }

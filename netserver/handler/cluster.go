@@ -13,6 +13,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -154,11 +155,22 @@ func (b *Broker) EnsureTopic(name string, id [16]byte, partitions int32, configs
 		}
 		b.logf("topic %s from the cluster metadata: now %d partitions", name, partitions)
 	}
+	// Every local partition is tried; one that cannot be created is
+	// remembered, so requests for it answer KAFKA_STORAGE_ERROR instead of
+	// waiting, and the error makes the reconciler try again.
 	lc := LogConfig(b.cfg.LogDefaults, t)
+	var errs []error
 	for _, p := range local {
-		if _, err := b.engine.CreatePartition(engine.TopicPartition{Topic: name, Partition: p}, lc); err != nil && !errors.Is(err, engine.ErrPartitionExists) {
-			return err
+		tp := engine.TopicPartition{Topic: name, Partition: p}
+		if _, err := b.engine.CreatePartition(tp, lc); err != nil && !errors.Is(err, engine.ErrPartitionExists) {
+			b.faults.failed(tp, err)
+			errs = append(errs, fmt.Errorf("partition %d: %w", p, err))
+			continue
 		}
+		b.faults.created(tp)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d local partitions not created: %w", len(errs), len(local), errors.Join(errs...))
 	}
 	return nil
 }

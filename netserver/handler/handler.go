@@ -14,6 +14,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -77,6 +78,9 @@ type Broker struct {
 	// coordinated holds the offsets partitions whose groups this cluster
 	// broker has loaded as their leader (groups.go).
 	coordinated sync.Map // int32 → struct{}
+	// faults are partitions that could not be created, and the rate limit
+	// of storage fault logs (storage_faults.go).
+	faults storageFaults
 }
 
 // New returns a Broker.
@@ -236,6 +240,33 @@ func (b *Broker) partitionLog(name string, t metadata.Topic, known bool, partiti
 	return l, code
 }
 
+// retryCreate is a request for a partition the catalog has but the engine
+// does not: its creation failed (storage_faults.go). A single broker
+// creates it again now; in a cluster the reconciler retries, and the
+// failure is reported until then. (nil, nil): not a failed partition.
+func (b *Broker) retryCreate(t metadata.Topic, tp engine.TopicPartition) (*log.Log, error) {
+	failure := b.faults.creationFailure(tp)
+	if failure == nil || b.clusterView() != nil {
+		return nil, failure
+	}
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
+	if cur, ok := b.catalog.Get(t.Name); !ok || cur.ID != t.ID {
+		return nil, nil // deleted meanwhile
+	}
+	l, err := b.engine.CreatePartition(tp, LogConfig(b.cfg.LogDefaults, t))
+	if errors.Is(err, engine.ErrPartitionExists) {
+		l, err = b.engine.Partition(tp)
+	}
+	if err != nil {
+		b.faults.failed(tp, err)
+		return nil, err
+	}
+	b.faults.created(tp)
+	b.logf("partition %s created on retry", tp)
+	return l, nil
+}
+
 func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
 	if !known || partition < 0 || partition >= t.Partitions {
 		if b.inClusterMetadata(name, partition) {
@@ -246,9 +277,19 @@ func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, par
 	if e := b.leaderHere(t.Name, partition); e != nil {
 		return nil, e
 	}
-	l, err := b.engine.Partition(engine.TopicPartition{Topic: t.Name, Partition: partition})
-	if errors.Is(err, engine.ErrUnknownPartition) && b.inClusterMetadata(t.Name, partition) {
-		return nil, kerr.LeaderNotAvailable
+	tp := engine.TopicPartition{Topic: t.Name, Partition: partition}
+	l, err := b.engine.Partition(tp)
+	if errors.Is(err, engine.ErrUnknownPartition) {
+		if l, err = b.retryCreate(t, tp); err != nil {
+			b.faults.logf(b.logf, "create "+tp.String(), "partition %s has no log: %v", tp, err)
+			return nil, kerr.KafkaStorageError
+		}
+		if l == nil && b.inClusterMetadata(t.Name, partition) {
+			return nil, kerr.LeaderNotAvailable // the reconciler creates it
+		}
+		if l == nil {
+			err = fmt.Errorf("%w: %s", engine.ErrUnknownPartition, tp)
+		}
 	}
 	if err != nil {
 		return nil, toKerr(err)
