@@ -6,10 +6,19 @@
 // Layout of the data directory:
 //
 //	<data>/
+//	  .lock                               held by the owning process (package dirlock)
 //	  .rill_cleanshutdown                 present only after a clean Close
 //	  recovery-point-offset-checkpoint    per partition: offsets below are durable
 //	  log-start-offset-checkpoint         per partition: DeleteRecords/retention start
 //	  <topic>-<partition>/                one log each (package log)
+//
+// Ownership: one engine, in one process, owns a data directory. Open takes
+// the directory lock (dirlock.Acquire) before it reads or writes anything
+// there, unless Config.Lock brings one the caller already holds; a second
+// Open of a held directory fails with an error matching dirlock.ErrInUse.
+// The clean-shutdown marker vouches that no log needs recovery, so only
+// the lock holder writes it, in Close, after every log closed cleanly and
+// the checkpoints were written (markClean).
 //
 // Start-up: the clean-shutdown marker is read and removed (then synced). With
 // the marker, logs open without scanning. Without it, every log scans from
@@ -32,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/wio"
@@ -62,6 +72,13 @@ type Config struct {
 	LogConfigFor func(tp TopicPartition) log.Config
 	// Logf receives background errors and notable events.
 	Logf func(format string, args ...any)
+	// Lock is the data directory's lock when the caller already holds it
+	// (dirlock.Acquire on FS and DataDir): a process that keeps more in the
+	// directory than the engine (the broker's catalog and controller log)
+	// locks it before opening any of that. The engine checks it and leaves
+	// it held at Close; the caller releases it. When nil, Open takes the
+	// lock itself and Close releases it.
+	Lock *dirlock.Lock
 }
 
 // DefaultConfig returns Kafka's defaults for dataDir.
@@ -82,6 +99,10 @@ type Engine struct {
 	committer *wio.GroupCommitter
 	// wasClean reports whether the last shutdown was clean.
 	wasClean bool
+	// lock is the data-directory lock, held from before load until Close
+	// (released there when ownsLock: Open took it).
+	lock     *dirlock.Lock
+	ownsLock bool
 
 	mu struct {
 		sync.RWMutex
@@ -95,8 +116,10 @@ type Engine struct {
 	done chan struct{}
 }
 
-// Open opens the data directory, recovering logs when the last shutdown
-// was not clean, and starts the scheduler.
+// Open locks the data directory (or checks Config.Lock), opens it,
+// recovering logs when the last shutdown was not clean, and starts the
+// scheduler. A directory another owner holds fails with an error matching
+// dirlock.ErrInUse (an *dirlock.InUseError naming the holder's pid).
 func Open(cfg Config) (*Engine, error) {
 	if cfg.FS == nil {
 		cfg.FS = vfs.Default
@@ -107,20 +130,47 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	lock, owns := cfg.Lock, cfg.Lock == nil
+	if owns {
+		var err error
+		if lock, err = dirlock.Acquire(cfg.FS, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	} else if err := checkLock(lock, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	release := func() {
+		if owns {
+			lock.Close()
+		}
+	}
 	ioe, err := wio.New(cfg.IOEngine)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, fs: cfg.FS, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		lock: lock, ownsLock: owns, stop: make(chan struct{}), done: make(chan struct{})}
 	e.mu.logs = map[TopicPartition]*log.Log{}
 	if err := e.load(); err != nil {
 		e.closeLogs(false)
 		ioe.Close()
+		release()
 		return nil, err
 	}
 	go e.schedule()
 	return e, nil
+}
+
+// checkLock accepts a caller's lock only if it is held and on dataDir.
+func checkLock(lock *dirlock.Lock, dataDir string) error {
+	if lock.Dir() != filepath.Clean(dataDir) {
+		return fmt.Errorf("engine: Config.Lock is on %s, not the data directory %s", lock.Dir(), dataDir)
+	}
+	if err := lock.Check(); err != nil {
+		return fmt.Errorf("engine: Config.Lock: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) load() error {
@@ -303,7 +353,8 @@ func (e *Engine) Checkpoint() error {
 }
 
 // Close stops the scheduler, flushes and closes every log, writes the
-// checkpoints and, when all of that succeeded, the clean-shutdown marker.
+// checkpoints and, when all of that succeeded, the clean-shutdown marker;
+// then releases the data-directory lock if Open took it.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.mu.closed {
@@ -319,9 +370,26 @@ func (e *Engine) Close() error {
 		err = e.Checkpoint()
 	}
 	if err == nil {
-		err = vfs.WriteFileAtomic(e.fs, e.cfg.DataDir, filepath.Join(e.cfg.DataDir, cleanShutdownFile), nil)
+		err = e.markClean()
 	}
-	return errors.Join(err, e.io.Close())
+	err = errors.Join(err, e.io.Close())
+	if e.ownsLock {
+		err = errors.Join(err, e.lock.Close())
+	}
+	return err
+}
+
+// markClean writes the clean-shutdown marker, which tells the next Open to
+// trust every log without recovery. It is the marker's only writer, Close
+// its only caller (after every log closed cleanly and the checkpoints were
+// written), and it refuses unless this engine's directory lock is still
+// held: a process that does not own the directory cannot vouch for logs
+// that another may be writing.
+func (e *Engine) markClean() error {
+	if err := e.lock.Check(); err != nil {
+		return fmt.Errorf("engine: not writing the clean-shutdown marker: %w", err)
+	}
+	return vfs.WriteFileAtomic(e.fs, e.cfg.DataDir, filepath.Join(e.cfg.DataDir, cleanShutdownFile), nil)
 }
 
 func (e *Engine) closeLogs(clean bool) error {

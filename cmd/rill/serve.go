@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/netserver/handler"
@@ -69,9 +70,17 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The data directory is this process's alone (dirlock): lock it before
+	// the catalog, the engine or the controller's __cluster_metadata log
+	// touch anything in it. A second broker on it exits here, naming the
+	// holder's pid. The lock lasts until this function returns, after the
+	// engine's Close wrote the clean-shutdown marker.
+	lock, err := dirlock.Acquire(vfs.Default, dir)
+	if err != nil {
 		return err
 	}
+	defer lock.Close()
+	ec.Lock = lock
 	catalog, err := metadata.Open(vfs.Default, dir)
 	if err != nil {
 		return err

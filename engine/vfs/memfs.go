@@ -20,6 +20,9 @@ import (
 type MemFS struct {
 	mu   sync.Mutex
 	root *memNode
+	// locked holds the files Lock holds. A crash releases every lock, so
+	// CrashClone starts with none.
+	locked map[*memNode]bool
 }
 
 type memNode struct {
@@ -98,6 +101,28 @@ func (m *MemFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 		n.data = n.data[:0:0]
 	}
 	return &memFile{fs: m, node: n, name: name, readOnly: flag&(os.O_WRONLY|os.O_RDWR) == 0}, nil
+}
+
+// Lock locks the file (not its name), like flock: within one MemFS a
+// second Lock of the file fails with ErrLocked until the first is closed.
+func (m *MemFS) Lock(name string) (File, error) {
+	f, err := m.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	mf := f.(*memFile)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locked[mf.node] {
+		mf.closed = true
+		return nil, &fs.PathError{Op: "lock", Path: name, Err: ErrLocked}
+	}
+	if m.locked == nil {
+		m.locked = map[*memNode]bool{}
+	}
+	m.locked[mf.node] = true
+	mf.holdsLock = true
+	return mf, nil
 }
 
 func (m *MemFS) Remove(name string) error {
@@ -267,6 +292,8 @@ type memFile struct {
 	name     string
 	readOnly bool
 	closed   bool
+	// holdsLock is set on a File that Lock returned; Close releases it.
+	holdsLock bool
 }
 
 var errClosed = errors.New("vfs: file closed")
@@ -355,5 +382,8 @@ func (f *memFile) Close() error {
 		return errClosed
 	}
 	f.closed = true
+	if f.holdsLock {
+		delete(f.fs.locked, f.node)
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"testing"
 )
@@ -72,4 +73,53 @@ func TestStartWritebackIsAHintOnEveryFS(t *testing.T) {
 		}
 		f.Close()
 	}
+}
+
+// Lock is exclusive within one process on both file systems: flock locks
+// belong to the open file description, so a second open of the same file
+// conflicts even from the same process (fcntl locks would not).
+func TestLockConflictsWithinAProcess(t *testing.T) {
+	for name, fs := range map[string]FS{"os": Default, "mem": NewMemFS()} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := fs.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := dir + "/.lock"
+			first, err := fs.Lock(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fs.Lock(path); !errors.Is(err, ErrLocked) {
+				t.Fatalf("second lock: %v, want ErrLocked", err)
+			}
+			// The lock is on the file: writing through the holder works.
+			if _, err := first.WriteAt([]byte("1\n"), 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			again, err := fs.Lock(path)
+			if err != nil {
+				t.Fatalf("lock after release: %v", err)
+			}
+			again.Close()
+		})
+	}
+}
+
+// A crash releases every lock.
+func TestMemFSCrashReleasesLocks(t *testing.T) {
+	fs := NewMemFS()
+	fs.MkdirAll("/d", 0o755)
+	if _, err := fs.Lock("/d/.lock"); err != nil {
+		t.Fatal(err)
+	}
+	fs.SyncDir("/d")
+	f, err := fs.CrashClone().Lock("/d/.lock")
+	if err != nil {
+		t.Fatalf("lock after crash: %v", err)
+	}
+	f.Close()
 }

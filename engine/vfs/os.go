@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"errors"
 	"os"
 	"sort"
 
@@ -52,6 +53,30 @@ func (osFS) SyncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Lock uses flock(LOCK_EX|LOCK_NB). flock locks belong to the open file
+// description, so two Locks of one file conflict within a process too, and
+// the descriptor is close-on-exec, so child processes do not inherit it.
+func (osFS) Lock(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			err = ErrLocked
+		}
+		return nil, &os.PathError{Op: "lock", Path: name, Err: err}
+	}
+	return osFile{f}, nil
 }
 
 // Sync uses fdatasync: the engine never depends on mtime or other metadata

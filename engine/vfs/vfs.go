@@ -8,6 +8,9 @@
 //   - File.Sync makes the file's data durable (fdatasync on the OS FS). It
 //     does not make the file's directory entry durable: after creating,
 //     renaming or removing a file, call FS.SyncDir on its parent.
+//   - FS.Lock takes an exclusive, non-blocking lock on a file (flock on the
+//     OS FS). It guards a directory against a second process, and against a
+//     second Lock of the same file in this one (package engine/dirlock).
 //   - Capabilities beyond that (raw fd for io_uring, sendfile or mmap) are
 //     optional: a File that can offer them implements FdFile. Callers must
 //     keep a portable path for Files that do not.
@@ -17,9 +20,14 @@
 package vfs
 
 import (
+	"errors"
 	"io"
 	"os"
 )
+
+// ErrLocked is returned (inside an *os.PathError) by FS.Lock when another
+// holder has the lock.
+var ErrLocked = errors.New("vfs: file is locked")
 
 // File is an open file.
 type File interface {
@@ -59,6 +67,14 @@ type FS interface {
 	// SyncDir makes the directory's entries (creations, renames, removals)
 	// durable.
 	SyncDir(dir string) error
+	// Lock creates name if it is missing, opens it read-write and takes an
+	// exclusive lock on it without waiting: when anyone else holds the
+	// lock (another process, or another Lock of the same file in this
+	// process) it fails at once with an error matching ErrLocked. The lock
+	// is held until the returned File is closed, and goes with the
+	// process: a crash releases it. It locks the file, not its name; do
+	// not remove or rename a lock file.
+	Lock(name string) (File, error)
 }
 
 // Open opens a file read-only.

@@ -28,6 +28,7 @@ const (
 	OpRename   Op = "rename"
 	OpRemove   Op = "remove"
 	OpSyncDir  Op = "syncdir"
+	OpLock     Op = "lock"
 )
 
 // Injector decides whether an operation on a path fails.
@@ -92,6 +93,17 @@ func (e *FS) SyncDir(dir string) error {
 		return err
 	}
 	return e.Inner.SyncDir(dir)
+}
+
+func (e *FS) Lock(name string) (vfs.File, error) {
+	if err := e.check(OpLock, name); err != nil {
+		return nil, err
+	}
+	f, err := e.Inner.Lock(name)
+	if err != nil {
+		return nil, err
+	}
+	return &file{File: f, fs: e}, nil
 }
 
 type file struct {
