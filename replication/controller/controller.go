@@ -68,15 +68,29 @@ func (c *Controller) Touch(id int32, now time.Time) { c.lastHeartbeat[id] = now 
 // broker (the process restarted) is fenced first, as a dead broker is:
 // out of the ISRs and out of leadership. Its log may have lost what it
 // had not synced, and a restarted leader no longer knows its followers,
-// so it must not go on at its old leader epoch.
+// so it must not go on at its old leader epoch. The same incarnation
+// registering again (its reply was lost and it retried) keeps its fenced
+// state: marking a live broker fenced without moving its leaderships
+// would leave partitions led by a fenced broker. Its session is
+// refreshed, and a record is proposed only if its address or rack
+// changed.
 func (c *Controller) Register(b BrokerInfo, now time.Time) []Record {
-	var recs []Record
-	if old, ok := c.image.Brokers[b.ID]; ok && old.Incarnation != b.Incarnation {
-		recs = c.Fence(b.ID)
-	}
 	c.lastHeartbeat[b.ID] = now
-	b.Fenced = true
-	return append(recs, Record{RegisterBroker: &b})
+	old, ok := c.image.Brokers[b.ID]
+	switch {
+	case ok && old.Incarnation == b.Incarnation:
+		b.Fenced = old.Fenced
+		if b == old {
+			return nil
+		}
+		return []Record{{RegisterBroker: &b}}
+	case ok:
+		b.Fenced = true
+		return append(c.Fence(b.ID), Record{RegisterBroker: &b})
+	default:
+		b.Fenced = true
+		return []Record{{RegisterBroker: &b}}
+	}
 }
 
 // Heartbeat keeps a broker's session; a fenced broker is unfenced, and
@@ -129,28 +143,59 @@ func (c *Controller) topicNames() []string {
 	return names
 }
 
-// Tick fences brokers whose session expired.
+// Tick fences brokers whose session expired. Several expiring in one
+// tick are fenced in turn, in id order, each decided on a copy of the
+// image with the earlier fences applied, so no fence undoes another (the
+// controller's own image is not changed: the records do that once
+// committed). None of them is elected leader in another's place: a broker
+// fenced in this tick is no candidate.
 func (c *Controller) Tick(now time.Time) []Record {
+	var expired []int32
+	for _, id := range c.brokerIDs() {
+		if c.image.Brokers[id].Fenced || now.Sub(c.lastHeartbeat[id]) <= c.sessionTimeout {
+			continue
+		}
+		expired = append(expired, id)
+	}
+	if len(expired) == 0 {
+		return nil
+	}
+	base := c.image
+	scratch := base.Clone()
+	c.image = scratch
+	defer func() { c.image = base }()
 	var recs []Record
+	for _, id := range expired {
+		for _, r := range c.fence(id, expired) {
+			scratch.Apply(r) // records decided on this image apply to it
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}
+
+func (c *Controller) brokerIDs() []int32 {
 	ids := make([]int32, 0, len(c.image.Brokers))
 	for id := range c.image.Brokers {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for _, id := range ids {
-		if c.image.Brokers[id].Fenced || now.Sub(c.lastHeartbeat[id]) <= c.sessionTimeout {
-			continue
-		}
-		recs = append(recs, c.Fence(id)...)
-	}
-	return recs
+	return ids
 }
 
 // Fence takes a broker out: out of every ISR it is in (unless it is the
 // last member) and out of leadership, with a new leader from the ISR's
-// live members where there is one.
-func (c *Controller) Fence(id int32) []Record {
-	recs := []Record{fence(id)}
+// live members where there is one. The partition changes come before the
+// FenceBroker record (Kafka's order too), so no prefix of the batch shows
+// a fenced broker leading or sharing an ISR.
+func (c *Controller) Fence(id int32) []Record { return c.fence(id, nil) }
+
+// fence is Fence where the brokers in leaving are being fenced by the
+// same decision (sessions that expired in one tick): none of them is
+// elected leader.
+func (c *Controller) fence(id int32, leaving []int32) []Record {
+	eligible := func(r int32) bool { return r != id && c.image.live(r) && !slices.Contains(leaving, r) }
+	var recs []Record
 	for _, name := range c.topicNames() {
 		for i, p := range c.image.Topics[name].Partitions {
 			if p.Leader != id && !slices.Contains(p.ISR, id) {
@@ -163,14 +208,14 @@ func (c *Controller) Fence(id int32) []Record {
 			if next.Leader == id {
 				next.Leader = -1
 				for _, r := range next.Replicas { // preferred order
-					if r != id && slices.Contains(next.ISR, r) && c.image.live(r) {
+					if slices.Contains(next.ISR, r) && eligible(r) {
 						next.Leader = r
 						break
 					}
 				}
 				if next.Leader == -1 && c.unclean(name) {
 					for _, r := range next.Replicas {
-						if r != id && c.image.live(r) {
+						if eligible(r) {
 							next.Leader, next.ISR = r, []int32{r}
 							break
 						}
@@ -178,11 +223,14 @@ func (c *Controller) Fence(id int32) []Record {
 				}
 				next.LeaderEpoch++
 			}
+			if next.Leader == p.Leader && slices.Equal(next.ISR, p.ISR) {
+				continue // the last ISR member of a leaderless partition: nothing changes
+			}
 			next.PartitionEpoch++
 			recs = append(recs, change(name, int32(i), next))
 		}
 	}
-	return recs
+	return append(recs, fence(id))
 }
 
 // AlterPartition handles a leader's ISR change.
@@ -253,7 +301,8 @@ func (c *Controller) completeReassignment(p PartitionState) (PartitionState, boo
 // progress. Target replicas must be registered brokers, each named once.
 // The partition keeps every old replica until all target replicas have
 // joined the ISR (AlterPartition then completes it); a target within the
-// ISR completes at once.
+// ISR completes at once. A new target replaces the move in progress,
+// which is reverted first (see revert).
 func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]Record, error) {
 	p, ok := c.image.Partition(topic, partition)
 	if !ok {
@@ -263,18 +312,9 @@ func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]
 		if !p.Reassigning() {
 			return nil, kerr.NoReassignmentInProgress
 		}
-		next := p.clone()
-		next.Replicas = slices.DeleteFunc(next.Replicas, func(r int32) bool { return slices.Contains(p.Adding, r) })
-		next.ISR = slices.DeleteFunc(next.ISR, func(r int32) bool { return slices.Contains(p.Adding, r) })
-		next.Adding, next.Removing = nil, nil
-		if slices.Contains(p.Adding, next.Leader) {
-			next.Leader = -1
-			for _, r := range next.Replicas {
-				if slices.Contains(next.ISR, r) && c.image.live(r) {
-					next.Leader = r
-					break
-				}
-			}
+		next, err := c.revert(topic, partition, p)
+		if err != nil {
+			return nil, err
 		}
 		next.LeaderEpoch++
 		next.PartitionEpoch++
@@ -289,9 +329,11 @@ func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]
 		}
 	}
 	base := p.clone()
-	if base.Reassigning() { // a new target replaces the move in progress
-		base.Replicas = slices.DeleteFunc(base.Replicas, func(r int32) bool { return slices.Contains(p.Adding, r) })
-		base.ISR = slices.DeleteFunc(base.ISR, func(r int32) bool { return slices.Contains(p.Adding, r) })
+	if p.Reassigning() { // a new target replaces the move in progress
+		var err error
+		if base, err = c.revert(topic, partition, p); err != nil {
+			return nil, err
+		}
 	}
 	if slices.Equal(base.Replicas, target) && !p.Reassigning() {
 		return nil, nil
@@ -316,6 +358,46 @@ func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]
 		next = done
 	}
 	return []Record{change(topic, partition, next)}, nil
+}
+
+// revert undoes a move in progress: the replicas being added leave the
+// replica set and the ISR, and a leader among them gives way to a live
+// ISR member (in replica order; none: no leader). When only replicas
+// being added are in the ISR, reverting is an unclean election (Kafka's
+// rule): refused unless the topic allows one, and then the first live
+// remaining replica becomes the whole ISR and the leader.
+func (c *Controller) revert(topic string, partition int32, p PartitionState) (PartitionState, error) {
+	adding := func(r int32) bool { return slices.Contains(p.Adding, r) }
+	next := p.clone()
+	next.Replicas = slices.DeleteFunc(next.Replicas, adding)
+	next.ISR = slices.DeleteFunc(next.ISR, adding)
+	next.Adding, next.Removing = nil, nil
+	if len(next.ISR) == 0 {
+		next.Leader = -1
+		if c.unclean(topic) {
+			for _, r := range next.Replicas {
+				if c.image.live(r) {
+					next.Leader, next.ISR = r, []int32{r}
+					break
+				}
+			}
+		}
+		if next.Leader == -1 {
+			return p, fmt.Errorf("%w: only replicas being added to %s-%d are in its ISR: undoing the move would need an unclean leader election",
+				kerr.InvalidReplicaAssignment, topic, partition)
+		}
+		return next, nil
+	}
+	if adding(next.Leader) {
+		next.Leader = -1
+		for _, r := range next.Replicas {
+			if slices.Contains(next.ISR, r) && c.image.live(r) {
+				next.Leader = r
+				break
+			}
+		}
+	}
+	return next, nil
 }
 
 // Reassignments lists the partitions being moved.
@@ -367,7 +449,9 @@ func (c *Controller) DeleteTopic(name string) ([]Record, error) {
 // CreatePartitions grows a topic to count partitions, with the topic's
 // replication factor, placed like a new topic's (continuing where its
 // partitions left off) or as assigned: one replica list per new
-// partition, of registered brokers named once each.
+// partition, of registered brokers named once each. A new partition's
+// ISR is its unfenced replicas (Kafka's rule): an assignment whose
+// replicas are all fenced is refused.
 func (c *Controller) CreatePartitions(name string, count int32, assignment [][]int32) ([]Record, error) {
 	t, ok := c.image.Topics[name]
 	if !ok {
@@ -403,14 +487,15 @@ func (c *Controller) CreatePartitions(name string, count int32, assignment [][]i
 				replicas = append(replicas, brokers[(int(p)+r)%len(brokers)])
 			}
 		}
-		leader := int32(-1)
-		for _, r := range replicas {
-			if c.image.live(r) {
-				leader = r
-				break
-			}
+		// The ISR is the live replicas (a fenced one joins once it is
+		// back, as any follower does); the leader the first of them.
+		isr := slices.DeleteFunc(slices.Clone(replicas), func(r int32) bool { return !c.image.live(r) })
+		if len(isr) == 0 {
+			return nil, fmt.Errorf("%w: every replica of new partition %d is fenced", kerr.InvalidReplicaAssignment, p)
 		}
-		add.Partitions = append(add.Partitions, PartitionState{Replicas: replicas, ISR: slices.Sorted(slices.Values(replicas)), Leader: leader})
+		leader := isr[0]
+		slices.Sort(isr)
+		add.Partitions = append(add.Partitions, PartitionState{Replicas: replicas, ISR: isr, Leader: leader})
 	}
 	return []Record{{AddPartitions: add}}, nil
 }
@@ -467,7 +552,9 @@ type PartitionRef struct {
 // partition any live replica, in the ISR or not, which the admin asking
 // for it accepts may lose records. Each partition's outcome is nil (a new
 // leader), ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
-// ELIGIBLE_LEADERS_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION.
+// ELIGIBLE_LEADERS_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. A
+// partition named twice is decided once: two elections decided on the
+// same state would not build on each other.
 func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map[PartitionRef]error) {
 	if parts == nil {
 		for _, name := range c.topicNames() {
@@ -479,6 +566,9 @@ func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map
 	var recs []Record
 	out := map[PartitionRef]error{}
 	for _, ref := range parts {
+		if _, done := out[ref]; done {
+			continue
+		}
 		p, ok := c.image.Partition(ref.Topic, ref.Partition)
 		if !ok {
 			out[ref] = kerr.UnknownTopicOrPartition

@@ -29,4 +29,11 @@
 //
 // Every change of a partition's leader or ISR bumps its partition epoch; a
 // change of leader bumps its leader epoch.
+//
+// Decisions made together (one Tick, one batch of requests) are made in
+// turn, each on the image with the earlier ones' records applied: Tick
+// works on its own copy, a batch on a copy given to Rebase. Decided side
+// by side on one image, a later record would undo an earlier one. The
+// invariants the records keep are listed in docs/design/replication.md
+// and checked by TestControllerSimulation.
 package controller
