@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -414,28 +415,101 @@ func (c *Controller) Reassignments() map[PartitionRef]PartitionState {
 }
 
 // CreateTopic places a new topic's replicas on unfenced brokers.
-func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, replicationFactor int16, configs map[string]string) ([]Record, error) {
+func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, replicationFactor int16, configs map[string]string, assignment [][]int32) ([]Record, error) {
 	if _, ok := c.image.Topics[name]; ok {
 		return nil, kerr.TopicAlreadyExists
 	}
-	brokers := c.placementOrder()
-	if int(replicationFactor) > len(brokers) || replicationFactor <= 0 {
-		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", kerr.InvalidReplicationFactor, replicationFactor, len(brokers))
+	if assignment != nil {
+		// CreateTopics' replica assignment: partition count and
+		// replication factor follow from it.
+		partitions = int32(len(assignment))
+		if partitions > 0 {
+			replicationFactor = int16(len(assignment[0]))
+		}
 	}
 	if partitions <= 0 {
 		return nil, kerr.InvalidPartitions
 	}
+	brokers := c.placementOrder()
+	if assignment == nil && (int(replicationFactor) > len(brokers) || replicationFactor <= 0) {
+		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", kerr.InvalidReplicationFactor, replicationFactor, len(brokers))
+	}
 	t := TopicInfo{Name: name, ID: id, Configs: configs}
 	for p := int32(0); p < partitions; p++ {
 		var replicas []int32
-		for r := 0; r < int(replicationFactor); r++ {
-			replicas = append(replicas, brokers[(int(p)+r)%len(brokers)])
+		if assignment != nil {
+			var err error
+			if replicas, err = c.checkAssignment(assignment[p], int(replicationFactor)); err != nil {
+				return nil, fmt.Errorf("%w (partition %d)", err, p)
+			}
+		} else {
+			for r := 0; r < int(replicationFactor); r++ {
+				replicas = append(replicas, brokers[(int(p)+r)%len(brokers)])
+			}
 		}
-		t.Partitions = append(t.Partitions, PartitionState{
-			Replicas: replicas, ISR: slices.Sorted(slices.Values(replicas)), Leader: replicas[0],
-		})
+		// The ISR is the live replicas (a fenced one joins once it is
+		// back, as any follower does); the leader the first of them.
+		isr := slices.DeleteFunc(slices.Clone(replicas), func(r int32) bool { return !c.image.live(r) })
+		if len(isr) == 0 {
+			return nil, fmt.Errorf("%w: every replica of partition %d is fenced", kerr.InvalidReplicaAssignment, p)
+		}
+		leader := isr[0]
+		slices.Sort(isr)
+		t.Partitions = append(t.Partitions, PartitionState{Replicas: replicas, ISR: isr, Leader: leader})
 	}
 	return []Record{{CreateTopic: &t}}, nil
+}
+
+// checkAssignment checks one partition's manual replica assignment: rf
+// distinct registered brokers.
+func (c *Controller) checkAssignment(replicas []int32, rf int) ([]int32, error) {
+	if len(replicas) != rf || rf == 0 {
+		return nil, fmt.Errorf("%w: %d replicas where the replication factor is %d", kerr.InvalidReplicaAssignment, len(replicas), rf)
+	}
+	for i, r := range replicas {
+		if _, ok := c.image.Brokers[r]; !ok || slices.Contains(replicas[:i], r) {
+			return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", kerr.InvalidReplicaAssignment, r)
+		}
+	}
+	return slices.Clone(replicas), nil
+}
+
+// AlterTopicConfigs replaces a topic's config overrides (AlterConfigs,
+// IncrementalAlterConfigs); the caller has validated them.
+func (c *Controller) AlterTopicConfigs(name string, configs map[string]string) ([]Record, error) {
+	if _, ok := c.image.Topics[name]; !ok {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	return []Record{{TopicConfigs: &TopicConfigs{Topic: name, Configs: maps.Clone(configs)}}}, nil
+}
+
+// Import turns a single broker's topic catalog, written before the
+// metadata log existed, into records: each topic not yet in the image,
+// with its id, partition count and configs, has broker as its one replica
+// and leader; producer ids up to nextProducerID are taken, so none is
+// handed out again. A topic already in the image under the same id is
+// skipped (an import interrupted and run again); under another id it is
+// refused.
+func (c *Controller) Import(broker int32, topics []TopicInfo, nextProducerID int64) ([]Record, error) {
+	var recs []Record
+	for _, t := range topics {
+		if have, ok := c.image.Topics[t.Name]; ok {
+			if have.ID != t.ID {
+				return nil, fmt.Errorf("%w: topic %s exists under another id", kerr.TopicAlreadyExists, t.Name)
+			}
+			continue
+		}
+		ti := TopicInfo{Name: t.Name, ID: t.ID, Configs: maps.Clone(t.Configs)}
+		for range t.Partitions {
+			ti.Partitions = append(ti.Partitions, PartitionState{Replicas: []int32{broker}, ISR: []int32{broker}, Leader: broker})
+		}
+		recs = append(recs, Record{CreateTopic: &ti})
+	}
+	if nextProducerID > c.image.NextProducerID {
+		first := c.image.NextProducerID
+		recs = append(recs, Record{ProducerIDs: &ProducerIDBlock{Broker: broker, First: first, Size: int32(min(nextProducerID-first, 1<<30))}})
+	}
+	return recs, nil
 }
 
 // DeleteTopic deletes a topic; brokers delete their replicas of it.

@@ -60,7 +60,7 @@ func (cl *cluster) partition(p int32) PartitionState {
 
 func TestPlacementSpreadsLeadersAndRacks(t *testing.T) {
 	cl := newCluster(t, "a", "a", "b", "b")
-	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 8, 2, nil)
+	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 8, 2, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +82,14 @@ func TestPlacementSpreadsLeadersAndRacks(t *testing.T) {
 			t.Fatalf("leaders not spread: %v", leads)
 		}
 	}
-	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5, nil); !errors.Is(err, kerr.InvalidReplicationFactor) {
+	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5, nil, nil); !errors.Is(err, kerr.InvalidReplicationFactor) {
 		t.Fatalf("rf above live brokers: %v", err)
 	}
 }
 
 func TestFencingMovesLeadershipWithinTheISR(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	lead := s.Leader
@@ -130,7 +130,7 @@ func TestFencingMovesLeadershipWithinTheISR(t *testing.T) {
 
 func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	shrunk := []int32{s.Leader}
@@ -159,7 +159,7 @@ func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
 
 func TestPreferredLeaderElection(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 3, 3, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 3, 3, nil, nil)
 	cl.commit(recs)
 	pref := cl.partition(0).Replicas[0]
 	cl.commit(cl.c.Fence(pref))
@@ -199,7 +199,7 @@ func TestApplyRejectsRecordsThatDoNotFit(t *testing.T) {
 // lost reply) changes nothing but its fencing.
 func TestReregistrationFencesANewIncarnation(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestProducerIDBlocksAreDisjoint(t *testing.T) {
 // is dead a live replica outside it, which becomes the whole ISR.
 func TestElectLeadersOutcomes(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	ref := PartitionRef{"t", 0}
@@ -295,7 +295,7 @@ func TestElectLeadersOutcomes(t *testing.T) {
 // completes at once.
 func TestReassignment(t *testing.T) {
 	cl := newCluster(t, "", "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	var target []int32
@@ -352,7 +352,7 @@ func TestReassignment(t *testing.T) {
 // assignments; DeleteTopic removes the topic.
 func TestCreatePartitionsAndDeleteTopic(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 2, 2, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 2, 2, nil, nil)
 	cl.commit(recs)
 	if _, err := cl.c.CreatePartitions("t", 2, nil); !errors.Is(err, kerr.InvalidPartitions) {
 		t.Fatalf("same count: %v", err)
@@ -404,7 +404,7 @@ func TestUncleanLeaderElection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := newCluster(t, "", "")
 			cl.c.UncleanDefault = tc.brokerDefault
-			recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, tc.topicConfig)
+			recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, tc.topicConfig, nil)
 			cl.commit(recs)
 			s := cl.partition(0)
 			follower := s.Replicas[1]

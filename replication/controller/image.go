@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -65,6 +66,13 @@ type Record struct {
 	DeleteTopic     *string          `json:",omitempty"`
 	ProducerIDs     *ProducerIDBlock `json:",omitempty"`
 	AddPartitions   *AddPartitions   `json:",omitempty"`
+	TopicConfigs    *TopicConfigs    `json:",omitempty"`
+}
+
+// TopicConfigs replaces a topic's config overrides.
+type TopicConfigs struct {
+	Topic   string
+	Configs map[string]string
 }
 
 // AddPartitions appends partitions to a topic (CreatePartitions).
@@ -169,6 +177,12 @@ func (im *Image) Apply(r Record) error {
 		for _, p := range r.AddPartitions.Partitions {
 			t.Partitions = append(t.Partitions, p.clone())
 		}
+	case r.TopicConfigs != nil:
+		t, ok := im.Topics[r.TopicConfigs.Topic]
+		if !ok {
+			return fmt.Errorf("%w: topic %s does not exist", ErrInvalidRecord, r.TopicConfigs.Topic)
+		}
+		t.Configs = maps.Clone(r.TopicConfigs.Configs)
 	case r.ProducerIDs != nil:
 		b := r.ProducerIDs
 		if b.First < im.NextProducerID || b.Size <= 0 {

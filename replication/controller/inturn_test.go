@@ -18,7 +18,7 @@ import (
 // leading it and in its ISR.
 func TestTickFencesSeveralExpiredBrokersInTurn(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 3, 3, nil)
+	recs, err := cl.c.CreateTopic("t", [16]byte{1}, 3, 3, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestTickFencesSeveralExpiredBrokersInTurn(t *testing.T) {
 // member, and elects the first that comes back.
 func TestTickElectsNoBrokerFencedInTheSameTick(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
 	cl.now = cl.now.Add(11 * time.Second)
@@ -109,7 +109,7 @@ func TestTickElectsNoBrokerFencedInTheSameTick(t *testing.T) {
 // and only a changed address is recorded.
 func TestReregistrationOfTheSameIncarnationKeepsItsFencing(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil, nil)
 	cl.commit(recs)
 	lead := cl.partition(0).Leader
 	info := cl.im.Brokers[lead]
@@ -149,7 +149,7 @@ func TestReregistrationOfTheSameIncarnationKeepsItsFencing(t *testing.T) {
 // A partition named twice in one ElectLeaders is decided once.
 func TestElectLeadersDecidesAPartitionNamedTwiceOnce(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 3, nil, nil)
 	cl.commit(recs)
 	pref := cl.partition(0).Replicas[0]
 	cl.commit(cl.c.Fence(pref))
@@ -171,7 +171,7 @@ func TestElectLeadersDecidesAPartitionNamedTwiceOnce(t *testing.T) {
 // ones, and an assignment with none live is refused.
 func TestCreatePartitionsLeavesFencedReplicasOutOfTheISR(t *testing.T) {
 	cl := newCluster(t, "", "", "")
-	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil, nil)
 	cl.commit(recs)
 	cl.commit(cl.c.Fence(1))
 	recs, err := cl.c.CreatePartitions("t", 2, [][]int32{{1, 2}})
@@ -197,7 +197,7 @@ func TestReassignmentRevertKeepsTheISR(t *testing.T) {
 	for _, unclean := range []bool{false, true} {
 		cl := newCluster(t, "", "", "", "")
 		cl.c.UncleanDefault = unclean
-		recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil)
+		recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil, nil)
 		cl.commit(recs)
 		s := cl.partition(0)
 		var add []int32

@@ -508,7 +508,7 @@ func (s *sim) createTopic() error {
 	if s.rng.IntN(4) == 0 {
 		configs = map[string]string{"unclean.leader.election.enable": fmt.Sprint(s.rng.IntN(2) == 0)}
 	}
-	recs, err := s.ctl.CreateTopic(name, [16]byte{byte(s.topics), byte(s.topics >> 8)}, int32(1+s.rng.IntN(4)), int16(1+s.rng.IntN(3)), configs)
+	recs, err := s.ctl.CreateTopic(name, [16]byte{byte(s.topics), byte(s.topics >> 8)}, int32(1+s.rng.IntN(4)), int16(1+s.rng.IntN(3)), configs, nil)
 	if err != nil {
 		s.logf("create %s: %v", name, err)
 		return nil

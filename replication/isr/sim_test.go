@@ -79,7 +79,7 @@ func newSim(t *testing.T, seed int64) *sim {
 		}
 		s.commit(recs)
 	}
-	recs, err := s.ctl.CreateTopic("p", [16]byte{1}, 1, int16(len(ids)), nil)
+	recs, err := s.ctl.CreateTopic("p", [16]byte{1}, 1, int16(len(ids)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,12 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Restore != nil && cfg.Restore.HardState != nil {
 		n.replayTo = cfg.Restore.HardState.GetCommit()
 	}
+	if len(cfg.Voters) == 1 {
+		// A single node needs no election timeout to know it wins.
+		if err := m.Campaign(); err != nil {
+			return nil, err
+		}
+	}
 	go n.loop()
 	return n, nil
 }
@@ -389,9 +395,24 @@ func (n *Node) Heartbeat(ctx context.Context, id int32) error {
 }
 
 // CreateTopic places and creates a topic.
-func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string) error {
+func (n *Node) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string, assignment [][]int32) error {
 	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
-		return c.CreateTopic(name, id, partitions, rf, configs)
+		return c.CreateTopic(name, id, partitions, rf, configs, assignment)
+	})
+}
+
+// AlterTopicConfigs replaces a topic's config overrides.
+func (n *Node) AlterTopicConfigs(ctx context.Context, name string, configs map[string]string) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.AlterTopicConfigs(name, configs)
+	})
+}
+
+// Import records a single broker's pre-metadata-log topic catalog (see
+// controller.Import).
+func (n *Node) Import(ctx context.Context, broker int32, topics []controller.TopicInfo, nextProducerID int64) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.Import(broker, topics, nextProducerID)
 	})
 }
 

@@ -196,7 +196,7 @@ func TestControllerFailoverAndBrokerFencing(t *testing.T) {
 		}
 		return true
 	})
-	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "t", [16]byte{1}, 3, 3, nil) })
+	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "t", [16]byte{1}, 3, 3, nil, nil) })
 	c.converged(func(im *controller.Image) bool { return im.Topics["t"] != nil })
 
 	// The active controller dies; another takes over and keeps serving.
@@ -206,7 +206,7 @@ func TestControllerFailoverAndBrokerFencing(t *testing.T) {
 			c.kill(id)
 		}
 	}
-	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "u", [16]byte{2}, 1, 3, nil) })
+	c.do(func(ctx context.Context, n *Node) error { return n.CreateTopic(ctx, "u", [16]byte{2}, 1, 3, nil, nil) })
 	im := c.converged(func(im *controller.Image) bool { return im.Topics["u"] != nil })
 	for _, b := range im.Brokers {
 		if b.Fenced {
@@ -274,7 +274,7 @@ func TestSnapshotsCompactAndCatchUp(t *testing.T) {
 					err = n.Heartbeat(ctx, int32(i%3))
 				}
 				if err == nil {
-					err = n.CreateTopic(ctx, name, [16]byte{byte(i)}, 1, 1, nil)
+					err = n.CreateTopic(ctx, name, [16]byte{byte(i)}, 1, 1, nil, nil)
 				}
 				if errors.Is(err, kerr.TopicAlreadyExists) {
 					return nil

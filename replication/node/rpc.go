@@ -14,8 +14,8 @@ import (
 // BrokerRequest is what a broker asks a controller node (JSON on the
 // controller listener, see package transport).
 type BrokerRequest struct {
-	// Op is "register", "heartbeat", "create-topic", "delete-topic",
-	// "create-partitions", "alter-partition", "producer-ids",
+	// Op is "register", "heartbeat", "create-topic", "alter-configs",
+	// "delete-topic", "create-partitions", "alter-partition", "producer-ids",
 	// "elect-leaders", "reassign", or "metadata" (answered by any node that
 	// has replayed its log).
 	Op        string
@@ -56,8 +56,10 @@ type PartitionRequest struct {
 	ISR                         []int32
 }
 
-// TopicRequest is a topic to create, delete ("delete-topic": Name only)
-// or grow ("create-partitions": Name, Partitions, Assignment).
+// TopicRequest is a topic to create (Assignment: CreateTopics' replica
+// assignment, or nil), delete ("delete-topic": Name only), grow
+// ("create-partitions": Name, Partitions, Assignment) or configure
+// ("alter-configs": Name, Configs).
 type TopicRequest struct {
 	Name              string
 	ID                [16]byte
@@ -150,7 +152,12 @@ func (n *Node) HandleRPC(data []byte) []byte {
 			return reply(kerr.InvalidRequest)
 		}
 		t := req.Topic
-		return reply(n.CreateTopic(ctx, t.Name, t.ID, t.Partitions, t.ReplicationFactor, t.Configs))
+		return reply(n.CreateTopic(ctx, t.Name, t.ID, t.Partitions, t.ReplicationFactor, t.Configs, t.Assignment))
+	case "alter-configs":
+		if req.Topic == nil {
+			return reply(kerr.InvalidRequest)
+		}
+		return reply(n.AlterTopicConfigs(ctx, req.Topic.Name, req.Topic.Configs))
 	case "producer-ids":
 		block, err := n.AllocateProducerIDs(ctx, req.Broker.ID)
 		if err != nil {

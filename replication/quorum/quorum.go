@@ -139,6 +139,10 @@ func New(cfg Config) (*Member, error) {
 // ID is this member's id.
 func (m *Member) ID() uint64 { return m.id }
 
+// Campaign starts an election now instead of after an election timeout
+// (a single voter elects itself at once).
+func (m *Member) Campaign() error { return m.rn.Campaign() }
+
 // Tick advances raft's logical clock.
 func (m *Member) Tick() { m.rn.Tick() }
 

@@ -55,7 +55,7 @@ func newTestCluster(t *testing.T, minISR int) *testCluster {
 		}
 		c.logs[id] = l
 	}
-	recs, err := c.ctl.CreateTopic("t", [16]byte{1}, 1, 3, nil)
+	recs, err := c.ctl.CreateTopic("t", [16]byte{1}, 1, 3, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

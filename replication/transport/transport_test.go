@@ -74,7 +74,7 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = n.Heartbeat(ctx, 1)
-				err := n.CreateTopic(ctx, name, [16]byte{id}, 1, 1, nil)
+				err := n.CreateTopic(ctx, name, [16]byte{id}, 1, 1, nil, nil)
 				cancel()
 				if err == nil || errors.Is(err, kerr.TopicAlreadyExists) {
 					return
