@@ -241,6 +241,7 @@ func (e *Engine) openLog(tp TopicPartition, cfg log.Config, recover bool, rp, ls
 	return log.Open(log.Options{
 		FS: e.fs, Dir: filepath.Join(e.cfg.DataDir, tp.DirName()), Config: cfg, Clock: e.clock,
 		Syncer: e.committer, NeedsRecovery: recover, RecoveryPoint: rp, LogStartOffset: lso,
+		Logf: e.cfg.Logf,
 	})
 }
 

@@ -49,6 +49,10 @@ const NoTimestamp = int64(-1)
 // ErrCorrupt marks bytes that are not a valid record batch.
 var ErrCorrupt = errors.New("format: corrupt record batch")
 
+// ErrCRCMismatch marks a batch whose stored CRC-32C does not match its
+// bytes. It is an ErrCorrupt too.
+var ErrCRCMismatch = fmt.Errorf("%w: crc mismatch", ErrCorrupt)
+
 // IsCorrupt reports whether err marks corrupt data.
 func IsCorrupt(err error) bool { return errors.Is(err, ErrCorrupt) }
 
@@ -156,7 +160,7 @@ func Parse(buf []byte) (Batch, error) {
 		return nil, corruptf("unsupported magic %d", m)
 	}
 	if got, want := CRC32C(b[offAttributes:]), b.CRC(); got != want {
-		return nil, corruptf("crc mismatch: computed %08x, stored %08x", got, want)
+		return nil, fmt.Errorf("%w: computed %08x, stored %08x", ErrCRCMismatch, got, want)
 	}
 	if b.LastOffsetDelta() < 0 {
 		return nil, corruptf("negative last offset delta %d", b.LastOffsetDelta())

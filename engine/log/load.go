@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,7 +22,14 @@ const CleaningDir = "cleaning"
 // there and every later segment is dropped, so the log never serves bytes
 // past a hole. Leftovers of interrupted operations go first: *.deleted
 // (async deletes), *.tmp (checkpoint writes), cleaning/ (compaction).
+// Every cut and every dropped segment is reported through opts.Logf, one
+// line each, naming the partition, the file, where and how much, and why.
 func (l *Log) load(opts Options) error {
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	partition := filepath.Base(l.dir)
 	names, err := l.fs.ReadDir(l.dir)
 	if err != nil {
 		return err
@@ -52,6 +60,7 @@ func (l *Log) load(opts Options) error {
 	segCfg := cfg.segmentConfig()
 	var segs []*segment.Segment
 	dropFrom := -1
+	var dropWhy string
 	for i, base := range bases {
 		active := i == len(bases)-1
 		recover := !hasIndex[base] ||
@@ -60,11 +69,11 @@ func (l *Log) load(opts Options) error {
 		if !active {
 			limit = bases[i+1]
 		}
-		s, err := segment.OpenBounded(l.fs, l.dir, base, segCfg, active, recover, limit)
+		s, cut, err := segment.OpenBounded(l.fs, l.dir, base, segCfg, active, recover, limit)
 		if err != nil && !recover && format.IsCorrupt(err) {
 			// A "clean" segment whose tail does not parse: validate it.
 			recover = true
-			s, err = segment.OpenBounded(l.fs, l.dir, base, segCfg, active, true, limit)
+			s, cut, err = segment.OpenBounded(l.fs, l.dir, base, segCfg, active, true, limit)
 		}
 		if err != nil {
 			for _, s := range segs {
@@ -72,11 +81,17 @@ func (l *Log) load(opts Options) error {
 			}
 			return err
 		}
+		if cut.Dropped > 0 {
+			logPath, _, _ := segment.Paths(l.dir, base)
+			logf("log: recovery of partition %s cut segment %s at byte %d, dropping %d bytes: %s",
+				partition, logPath, cut.Pos, cut.Dropped, cut.Reason())
+		}
 		if i > 0 && segs[i-1].NextOffset() > base {
 			// Overlap: an earlier segment's tail runs into this one,
 			// which no clean history produces. Keep the earlier.
 			s.Close(false)
 			dropFrom = i
+			dropWhy = fmt.Sprintf("segment %d overlaps the previous one, which ends at offset %d", base, segs[i-1].NextOffset())
 			break
 		}
 		segs = append(segs, s)
@@ -87,11 +102,19 @@ func (l *Log) load(opts Options) error {
 			// Everything after it was unsynced too; drop it rather than
 			// serve offsets past a hole.
 			dropFrom = i + 1
+			dropWhy = fmt.Sprintf("segment %d ends at offset %d, short of the next segment's base %d", base, s.NextOffset(), bases[i+1])
 			break
 		}
 	}
 	if dropFrom >= 0 {
 		for _, base := range bases[dropFrom:] {
+			logPath, _, _ := segment.Paths(l.dir, base)
+			size := int64(-1)
+			if st, err := l.fs.Stat(logPath); err == nil {
+				size = st.Size()
+			}
+			logf("log: recovery of partition %s dropped segment %s (%d bytes) and its indexes: %s",
+				partition, logPath, size, dropWhy)
 			for _, p := range segment.AllPaths(l.dir, base) {
 				if err := l.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return err

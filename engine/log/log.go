@@ -60,6 +60,9 @@ type Options struct {
 	NeedsRecovery bool
 	// LogStartOffset from the checkpoint (0 when unknown).
 	LogStartOffset int64
+	// Logf receives one line for each cut or dropped segment recovery
+	// makes at open (nil: no logging).
+	Logf func(format string, args ...any)
 }
 
 // Log is one partition's log.

@@ -20,6 +20,7 @@ type env struct {
 	dir   string
 	clock *fakeClock
 	cfg   Config
+	logf  func(format string, args ...any) // Options.Logf
 }
 
 func newEnv(t *testing.T, fs vfs.FS) *env {
@@ -39,7 +40,7 @@ func newEnv(t *testing.T, fs vfs.FS) *env {
 func (e *env) open(needsRecovery bool, rp, lso int64) *Log {
 	e.t.Helper()
 	l, err := Open(Options{FS: e.fs, Dir: e.dir, Config: e.cfg, Clock: e.clock.Now,
-		NeedsRecovery: needsRecovery, RecoveryPoint: rp, LogStartOffset: lso})
+		NeedsRecovery: needsRecovery, RecoveryPoint: rp, LogStartOffset: lso, Logf: e.logf})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package log
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -58,7 +60,8 @@ func TestSyncOnAckSurvivesCrash(t *testing.T) {
 }
 
 // A torn or corrupted tail is cut at the first bad batch; later segments
-// are dropped; indexes are rebuilt.
+// are dropped; indexes are rebuilt. Each cut and each dropped segment is
+// logged once.
 func TestRecoveryTruncatesCorruption(t *testing.T) {
 	forEachFS(t, func(t *testing.T, e *env) {
 		l := e.open(false, 0, 0)
@@ -90,8 +93,28 @@ func TestRecoveryTruncatesCorruption(t *testing.T) {
 		f.Sync()
 		f.Close()
 		e.fs.Remove(idxPath) // and lose an index
+		var lines []string
+		e.logf = func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 		l2 := e.open(true, 0, 0)
 		defer l2.Close(true)
+		batchStart := pos - 70
+		wantLines := []string{
+			fmt.Sprintf("log: recovery of partition t-0 cut segment %s at byte %d, dropping %d bytes: CRC mismatch (",
+				logPath, batchStart, victim.Size()-batchStart),
+		}
+		for _, s := range segs[len(segs)-2:] {
+			p, _, _ := segment.Paths(e.dir, s.BaseOffset())
+			wantLines = append(wantLines, fmt.Sprintf("log: recovery of partition t-0 dropped segment %s (%d bytes) and its indexes: segment %d ends at offset %d, short of the next segment's base %d",
+				p, s.Size(), victim.BaseOffset(), victim.BaseOffset()+4, segs[len(segs)-2].BaseOffset()))
+		}
+		if len(lines) != len(wantLines) {
+			t.Fatalf("logged %q, want %d lines", lines, len(wantLines))
+		}
+		for i, w := range wantLines {
+			if !strings.HasPrefix(lines[i], w) {
+				t.Errorf("line %d:\n got %s\nwant %s…", i, lines[i], w)
+			}
+		}
 		want := victim.BaseOffset() + 4
 		if l2.LogEndOffset() != want {
 			t.Fatalf("LEO %d, want %d", l2.LogEndOffset(), want)

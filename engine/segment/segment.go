@@ -112,36 +112,39 @@ func Create(fs vfs.FS, dir string, base int64, cfg Config) (*Segment, error) {
 // (a clean shutdown): size is the file size and the next offset comes from
 // walking batch headers after the last index entry. With recover it runs
 // Recover, validating every batch. Only an active segment gets room to grow
-// its indexes.
+// its indexes. Callers that must report what recovery cut use OpenBounded.
 func Open(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool) (*Segment, error) {
-	return OpenBounded(fs, dir, base, cfg, active, recover, math.MaxInt64)
+	s, _, err := OpenBounded(fs, dir, base, cfg, active, recover, math.MaxInt64)
+	return s, err
 }
 
 // OpenBounded is Open where recovery also rejects batches whose offsets
-// reach limit (the next segment's base offset).
-func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool, limit int64) (*Segment, error) {
+// reach limit (the next segment's base offset). It returns what recovery
+// cut (the zero Cut without recover).
+func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover bool, limit int64) (*Segment, Cut, error) {
 	logPath, _, _ := Paths(dir, base)
 	f, err := fs.OpenFile(logPath, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return nil, Cut{}, err
 	}
 	if !active {
 		cfg.MaxIndexBytes = 0
 	}
 	s, err := open(fs, dir, base, cfg, f, false)
 	if err != nil {
-		return nil, err
+		return nil, Cut{}, err
 	}
+	var cut Cut
 	if recover {
-		_, err = s.Recover(limit)
+		cut, err = s.Recover(limit)
 	} else {
 		err = s.loadTail()
 	}
 	if err != nil {
 		s.Close(false)
-		return nil, err
+		return nil, Cut{}, err
 	}
-	return s, nil
+	return s, cut, nil
 }
 
 func open(fs vfs.FS, dir string, base int64, cfg Config, f vfs.File, fresh bool) (*Segment, error) {
@@ -418,17 +421,48 @@ func (s *Segment) ForEachBatch(from int64, fn func(pos int64, b format.Batch) er
 	return err
 }
 
+// Cut is what Recover removed from the end of a segment's log file.
+type Cut struct {
+	// Pos is where the file was cut: the end of the last valid batch.
+	Pos int64
+	// Dropped is the number of bytes removed, from Pos to the old end of
+	// the file; 0 when recovery cut nothing.
+	Dropped int64
+	// Err is why the batch at Pos was rejected: io.ErrUnexpectedEOF for a
+	// torn tail (the file ends inside the batch), otherwise an error
+	// marked format.ErrCorrupt (format.ErrCRCMismatch for a bad CRC).
+	Err error
+}
+
+// Torn reports a cut at an incomplete last batch, the trace of a write a
+// crash interrupted, as opposed to a complete but invalid one.
+func (c Cut) Torn() bool { return errors.Is(c.Err, io.ErrUnexpectedEOF) }
+
+// Reason says in words why the cut was made, for logs.
+func (c Cut) Reason() string {
+	switch {
+	case c.Dropped == 0:
+		return "nothing cut"
+	case c.Torn():
+		return "torn or short batch: the file ends inside it"
+	case errors.Is(c.Err, format.ErrCRCMismatch):
+		return fmt.Sprintf("CRC mismatch (%v)", c.Err)
+	default:
+		return fmt.Sprintf("invalid batch (%v)", c.Err)
+	}
+}
+
 // Recover validates every batch from the start, rebuilds both indexes, and
 // truncates the file at the first invalid or incomplete batch. A batch is
 // invalid when it fails Parse (length, magic, CRC), when its offsets go
 // backwards, leave the segment's 32-bit relative range or reach limit, or,
 // with ContiguousOffsets, when they do not follow on from the previous
 // batch: baseOffset is outside the CRC, so only these checks catch a
-// damaged one. It returns the number of bytes cut off.
-func (s *Segment) Recover(limit int64) (truncated int64, err error) {
+// damaged one. It returns what it cut off.
+func (s *Segment) Recover(limit int64) (Cut, error) {
 	fileSize, err := s.log.Size()
 	if err != nil {
-		return 0, err
+		return Cut{}, err
 	}
 	s.index.Reset()
 	s.timeIndex.Reset()
@@ -453,15 +487,17 @@ func (s *Segment) Recover(limit int64) (truncated int64, err error) {
 		return nil
 	})
 	if err != nil && !format.IsCorrupt(err) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return 0, err
+		return Cut{}, err
 	}
+	cut := Cut{Pos: valid}
 	if valid < fileSize {
-		if err := s.log.Truncate(valid); err != nil {
-			return 0, err
+		if terr := s.log.Truncate(valid); terr != nil {
+			return Cut{}, terr
 		}
+		cut.Dropped, cut.Err = fileSize-valid, err
 	}
 	s.size.Store(valid)
-	return fileSize - valid, nil
+	return cut, nil
 }
 
 // TruncateTo cuts the log at the first batch that holds an offset >=
