@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-profile stress clients clean
+.PHONY: build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-profile stress chaos clients clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rill
@@ -86,3 +86,9 @@ clean:
 # Many more seeds of the randomized model test.
 stress:
 	RILL_MODEL_SEEDS=2000 $(GO) test -run RandomOps -count=1 ./engine/log/
+
+# Every network-partition scenario of a three-node cluster in Linux network
+# namespaces (root and nftables needed: cmd/rill/partition_e2e_test.go,
+# internal/netns); make test runs two of them.
+chaos:
+	RILL_CHAOS=1 $(GO) test -race -count=1 -run 'NetworkPartition|Netns' -timeout 30m ./cmd/rill/ ./internal/netns/
