@@ -13,7 +13,10 @@ import (
 
 // respond turns one request frame into its response: nil when none is sent
 // (acks=0). An error means the connection must close. Both transports use
-// it. clientHost is the peer's host, for group membership.
+// it. ctx is the connection's: it ends when the connection closes.
+// clientHost is the peer's host, for group membership. Supports is the API
+// table's (handler/api_table.go), so a request it lets through always has a
+// handler; any other closes the connection.
 func respond(ctx context.Context, broker *handler.Broker, frame []byte, clientHost string) (kmsg.Response, int32, error) {
 	req, err := wire.Parse(frame)
 	if err != nil {
@@ -26,7 +29,13 @@ func respond(ctx context.Context, broker *handler.Broker, frame []byte, clientHo
 	case req.Msg == nil || !handler.Supports(req.Key, req.Version):
 		return nil, 0, fmt.Errorf("unsupported request: api key %d (%s) version %d", req.Key, kmsg.NameForKey(req.Key), req.Version)
 	}
-	return broker.Handle(ctx, req), req.CorrelationID, nil
+	resp := broker.Handle(ctx, req)
+	if p, ok := req.Msg.(*kmsg.ProduceRequest); resp == nil && (!ok || p.Acks != 0) {
+		// A handler that answers nothing would leave the client waiting
+		// for good: close instead.
+		return nil, 0, fmt.Errorf("%s v%d: the handler gave no answer", kmsg.NameForKey(req.Key), req.Version)
+	}
+	return resp, req.CorrelationID, nil
 }
 
 // appendResponse encodes resp as a whole frame, reading any file ranges of

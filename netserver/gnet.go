@@ -41,9 +41,13 @@ type gnetServer struct {
 	workers sync.WaitGroup
 }
 
-// gconn is one connection's request queue.
+// gconn is one connection's request queue. ctx is the connection's
+// context, handed to every request: OnClose cancels it, so a long poll in
+// flight ends when its connection does.
 type gconn struct {
 	c          gnet.Conn
+	ctx        context.Context
+	cancel     context.CancelFunc
 	remote     string // RemoteAddr is only safe on the loop: kept here
 	host       string // clientHost(RemoteAddr), for group membership
 	mu         sync.Mutex
@@ -110,7 +114,8 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	s.nconns.Add(1)
-	gc := &gconn{c: c, remote: c.RemoteAddr().String(), host: clientHost(c.RemoteAddr()), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(s.ctx)
+	gc := &gconn{c: c, ctx: ctx, cancel: cancel, remote: c.RemoteAddr().String(), host: clientHost(c.RemoteAddr()), wake: make(chan struct{}, 1)}
 	gc.lastActive.Store(time.Now().UnixNano())
 	c.SetContext(gc)
 	s.conns.Store(c, gc)
@@ -121,6 +126,7 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 
 func (s *gnetServer) OnClose(c gnet.Conn, err error) gnet.Action {
 	if gc, ok := c.Context().(*gconn); ok {
+		gc.cancel()
 		gc.mu.Lock()
 		gc.closed = true
 		gc.mu.Unlock()
@@ -186,6 +192,7 @@ func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
 // work answers one connection's requests in order, one AsyncWrite per batch.
 func (s *gnetServer) work(gc *gconn) {
 	defer s.workers.Done()
+	defer gc.cancel()
 	var out []byte
 	for {
 		<-gc.wake
@@ -202,7 +209,7 @@ func (s *gnetServer) work(gc *gconn) {
 			}
 			out = nil // AsyncWrite may still hold the previous buffer
 			for _, frame := range batch {
-				resp, corr, err := respond(s.ctx, s.broker, frame, gc.host)
+				resp, corr, err := respond(gc.ctx, s.broker, frame, gc.host)
 				if err == nil && resp != nil {
 					out, err = appendResponse(out, corr, resp)
 				}

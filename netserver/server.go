@@ -10,7 +10,10 @@
 // accept with a log line); connections.max.idle.ms closes idle ones. A
 // malformed frame, an unknown API key or an unsupported version (other
 // than ApiVersions, which gets Kafka's v0 fallback answer) closes that one
-// connection with a log line and touches no other.
+// connection with a log line and touches no other. Each connection has its
+// own context, derived from the server's, which ends when the connection
+// closes; its requests run under it, so a long poll (Fetch, JoinGroup,
+// SyncGroup) ends with its connection, not at its deadline.
 //
 // Two transports serve the same handlers (Config.Transport): "netconn",
 // goroutine-per-connection on net.Conn (this file), and "gnet", gnet/v2
@@ -150,7 +153,9 @@ func (s *connServer) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.serve(c); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			ctx, cancel := context.WithCancel(s.ctx)
+			defer cancel()
+			if err := s.serve(ctx, cancel, c); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				s.logf("closing %s: %v", c.RemoteAddr(), err)
 			}
 			c.Close()
@@ -161,10 +166,14 @@ func (s *connServer) accept() {
 	}
 }
 
-// serve reads requests from one connection until it fails or closes.
-func (s *connServer) serve(c net.Conn) error {
+// serve reads requests from one connection until it fails or closes. ctx
+// is the connection's: cancel ends it when the peer closes while a request
+// is in flight (peerWatch).
+func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net.Conn) error {
 	host := clientHost(c.RemoteAddr())
 	r := bufio.NewReaderSize(c, 64<<10)
+	watch := newPeerWatch(c, r, cancel)
+	defer watch.close()
 	w := bufio.NewWriterSize(c, 64<<10)
 	var sizeBuf [4]byte
 	var out []byte
@@ -204,7 +213,9 @@ func (s *connServer) serve(c net.Conn) error {
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
-		resp, corr, err := respond(s.ctx, s.broker, frame, host)
+		watch.start()
+		resp, corr, err := respond(ctx, s.broker, frame, host)
+		watch.stop()
 		if err != nil {
 			return err
 		}
@@ -249,4 +260,60 @@ func wholeFrameBuffered(r *bufio.Reader) bool {
 		return false
 	}
 	return r.Buffered()-4 >= int(binary.BigEndian.Uint32(p))
+}
+
+// watchAfter is how long a request runs before peerWatch starts watching
+// its connection: short requests cost a timer reset and nothing more.
+const watchAfter = 10 * time.Millisecond
+
+// peerWatch notices a peer closing its connection while a request is in
+// flight, and cancels the connection's context so long polls (Fetch
+// MaxWaitMillis, JoinGroup, SyncGroup) end with it. The serving goroutine
+// does not read while a handler runs, so for a request still running after
+// watchAfter a goroutine peeks at the connection's reader meanwhile:
+// end of stream or an error other than a timeout means the peer is gone.
+// Pipelined requests are only peeked, never consumed; a reader full of them
+// ends the watch. stop interrupts the peek with a read deadline and waits,
+// so the serving goroutine owns the reader again when it returns.
+type peerWatch struct {
+	c      net.Conn
+	r      *bufio.Reader
+	cancel context.CancelFunc
+	timer  *time.Timer
+	done   chan struct{} // a watch that started has ended
+}
+
+func newPeerWatch(c net.Conn, r *bufio.Reader, cancel context.CancelFunc) *peerWatch {
+	w := &peerWatch{c: c, r: r, cancel: cancel, done: make(chan struct{}, 1)}
+	w.timer = time.AfterFunc(time.Hour, w.watch)
+	w.timer.Stop()
+	return w
+}
+
+// start arms the watch for the request about to run.
+func (w *peerWatch) start() { w.timer.Reset(watchAfter) }
+
+// stop disarms it; the reader is the caller's again on return.
+func (w *peerWatch) stop() {
+	if w.timer.Stop() {
+		return // the request finished before the watch began
+	}
+	w.c.SetReadDeadline(time.Unix(1, 0))
+	<-w.done
+	w.c.SetReadDeadline(time.Time{}) // serve sets the idle deadline before reading
+}
+
+func (w *peerWatch) close() { w.timer.Stop() }
+
+func (w *peerWatch) watch() {
+	defer func() { w.done <- struct{}{} }()
+	for n := w.r.Buffered() + 1; n <= w.r.Size(); n = w.r.Buffered() + 1 {
+		if _, err := w.r.Peek(n); err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				w.cancel()
+			}
+			return
+		}
+	}
 }

@@ -132,76 +132,16 @@ func LogConfig(defaults log.Config, t metadata.Topic) log.Config {
 	return c
 }
 
-// Handle answers one request. The response is nil when none is sent.
+// Handle answers one request through the API table (api_table.go). The
+// response is nil when none is sent (Produce with acks=0), and when the key
+// has no row: callers check Supports first. ctx ends when the request's
+// connection closes, which ends long polls (Fetch, JoinGroup, SyncGroup).
 func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 	if req.Msg == nil {
 		return nil // the caller answers ApiVersions fallback or closes
 	}
-	switch m := req.Msg.(type) {
-	case *kmsg.ProduceRequest:
-		return b.produce(ctx, m)
-	case *kmsg.FetchRequest:
-		return b.fetch(ctx, m)
-	case *kmsg.ListOffsetsRequest:
-		return b.listOffsets(m)
-	case *kmsg.MetadataRequest:
-		return b.metadata(m)
-	case *kmsg.ApiVersionsRequest:
-		return b.apiVersions(m)
-	case *kmsg.CreateTopicsRequest:
-		return b.createTopics(m)
-	case *kmsg.DeleteTopicsRequest:
-		return b.deleteTopics(m)
-	case *kmsg.DeleteRecordsRequest:
-		return b.deleteRecords(m)
-	case *kmsg.OffsetForLeaderEpochRequest:
-		return b.offsetForLeaderEpoch(m)
-	case *kmsg.DescribeConfigsRequest:
-		return b.describeConfigs(m)
-	case *kmsg.AlterConfigsRequest:
-		return b.alterConfigs(m)
-	case *kmsg.DescribeLogDirsRequest:
-		return b.describeLogDirs(m)
-	case *kmsg.CreatePartitionsRequest:
-		return b.createPartitions(m)
-	case *kmsg.IncrementalAlterConfigsRequest:
-		return b.incrementalAlterConfigs(m)
-	case *kmsg.DescribeClusterRequest:
-		return b.describeCluster(m)
-	case *kmsg.InitProducerIDRequest:
-		return b.initProducerID(m)
-	case *kmsg.OffsetCommitRequest:
-		return b.offsetCommit(m)
-	case *kmsg.OffsetFetchRequest:
-		return b.offsetFetch(m)
-	case *kmsg.FindCoordinatorRequest:
-		return b.findCoordinator(m)
-	case *kmsg.JoinGroupRequest:
-		return b.joinGroup(ctx, req, m)
-	case *kmsg.HeartbeatRequest:
-		return b.heartbeat(m)
-	case *kmsg.LeaveGroupRequest:
-		return b.leaveGroup(m)
-	case *kmsg.SyncGroupRequest:
-		return b.syncGroup(ctx, m)
-	case *kmsg.DescribeGroupsRequest:
-		return b.describeGroups(m)
-	case *kmsg.ListGroupsRequest:
-		return b.listGroups(m)
-	case *kmsg.DeleteGroupsRequest:
-		return b.deleteGroups(m)
-	case *kmsg.OffsetDeleteRequest:
-		return b.offsetDelete(m)
-	case *kmsg.ConsumerGroupHeartbeatRequest:
-		return b.consumerGroupHeartbeat(req, m)
-	case *kmsg.AlterPartitionAssignmentsRequest:
-		return b.alterPartitionReassignments(m)
-	case *kmsg.ListPartitionReassignmentsRequest:
-		return b.listPartitionReassignments(m)
-	case *kmsg.ElectLeadersRequest:
-		return b.electLeaders(m)
-	case *kmsg.ConsumerGroupDescribeRequest:
-		return b.consumerGroupDescribe(m)
+	if a := findAPI(req.Msg.Key()); a != nil {
+		return a.handle(b, ctx, req)
 	}
 	return nil
 }

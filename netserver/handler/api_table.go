@@ -1,0 +1,109 @@
+package handler
+
+// The API table: every API key we serve, the versions we serve it at and
+// its handler, in one list. ApiVersions advertises it (apiKeys), Supports
+// checks against it and Handle dispatches through it, so an advertised key
+// always has a handler. A new API is one row here and one NN_name.go file.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/wire"
+)
+
+// api is one row: key, served versions [min, max] and the handler.
+type api struct {
+	key, min, max int16
+	handle        handleFunc
+}
+
+// handleFunc answers one request; req.Msg is the key's kmsg request type.
+type handleFunc func(b *Broker, ctx context.Context, req *wire.Request) kmsg.Response
+
+// apis holds Kafka 4.x ranges where we implement them, older versions kept
+// where clients still send them. init caps max at what kmsg can decode.
+var apis = []api{
+	{0, 3, 11, withCtx((*Broker).produce)},                   // Produce (v3+: record batch v2; zstd from v7)
+	{1, 4, 16, withCtx((*Broker).fetch)},                     // Fetch
+	{2, 1, 8, plain((*Broker).listOffsets)},                  // ListOffsets
+	{3, 0, 13, plain((*Broker).metadata)},                    // Metadata
+	{8, 2, 10, plain((*Broker).offsetCommit)},                // OffsetCommit
+	{9, 1, 10, plain((*Broker).offsetFetch)},                 // OffsetFetch
+	{10, 0, 6, plain((*Broker).findCoordinator)},             // FindCoordinator
+	{11, 0, 9, withCtxWire((*Broker).joinGroup)},             // JoinGroup
+	{12, 0, 4, plain((*Broker).heartbeat)},                   // Heartbeat
+	{13, 0, 5, plain((*Broker).leaveGroup)},                  // LeaveGroup
+	{14, 0, 5, withCtx((*Broker).syncGroup)},                 // SyncGroup
+	{15, 0, 6, plain((*Broker).describeGroups)},              // DescribeGroups
+	{16, 0, 5, plain((*Broker).listGroups)},                  // ListGroups
+	{18, 0, 4, plain((*Broker).apiVersions)},                 // ApiVersions
+	{19, 0, 7, plain((*Broker).createTopics)},                // CreateTopics
+	{20, 0, 6, plain((*Broker).deleteTopics)},                // DeleteTopics
+	{21, 0, 2, plain((*Broker).deleteRecords)},               // DeleteRecords
+	{22, 0, 5, plain((*Broker).initProducerID)},              // InitProducerId
+	{23, 0, 4, plain((*Broker).offsetForLeaderEpoch)},        // OffsetForLeaderEpoch
+	{32, 0, 4, plain((*Broker).describeConfigs)},             // DescribeConfigs
+	{33, 0, 2, plain((*Broker).alterConfigs)},                // AlterConfigs
+	{35, 0, 4, plain((*Broker).describeLogDirs)},             // DescribeLogDirs
+	{37, 0, 3, plain((*Broker).createPartitions)},            // CreatePartitions
+	{42, 0, 3, plain((*Broker).deleteGroups)},                // DeleteGroups
+	{43, 0, 2, plain((*Broker).electLeaders)},                // ElectLeaders
+	{44, 0, 1, plain((*Broker).incrementalAlterConfigs)},     // IncrementalAlterConfigs
+	{45, 0, 1, plain((*Broker).alterPartitionReassignments)}, // AlterPartitionReassignments
+	{46, 0, 0, plain((*Broker).listPartitionReassignments)},  // ListPartitionReassignments
+	{47, 0, 0, plain((*Broker).offsetDelete)},                // OffsetDelete
+	{60, 0, 2, plain((*Broker).describeCluster)},             // DescribeCluster
+	{68, 0, 1, withWire((*Broker).consumerGroupHeartbeat)},   // ConsumerGroupHeartbeat
+	{69, 0, 1, plain((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
+}
+
+func init() {
+	for i := range apis {
+		a := &apis[i]
+		// Never advertise more than the codec can decode.
+		if r := kmsg.RequestForKey(a.key); r != nil && r.MaxVersion() < a.max {
+			a.max = r.MaxVersion()
+		}
+		apiKeys = append(apiKeys, kmsg.ApiVersionsResponseApiKey{ApiKey: a.key, MinVersion: a.min, MaxVersion: a.max})
+	}
+}
+
+// findAPI is key's row, or nil.
+func findAPI(key int16) *api {
+	for i := range apis {
+		if apis[i].key == key {
+			return &apis[i]
+		}
+	}
+	return nil
+}
+
+// The adapters below turn each handler's signature into a handleFunc: a
+// handler takes the decoded message, and the connection's context (long
+// polls) or the wire request (client id and host) only if it needs them.
+
+func plain[R kmsg.Request](f func(*Broker, R) kmsg.Response) handleFunc {
+	return func(b *Broker, _ context.Context, req *wire.Request) kmsg.Response {
+		return f(b, req.Msg.(R))
+	}
+}
+
+func withCtx[R kmsg.Request](f func(*Broker, context.Context, R) kmsg.Response) handleFunc {
+	return func(b *Broker, ctx context.Context, req *wire.Request) kmsg.Response {
+		return f(b, ctx, req.Msg.(R))
+	}
+}
+
+func withWire[R kmsg.Request](f func(*Broker, *wire.Request, R) kmsg.Response) handleFunc {
+	return func(b *Broker, _ context.Context, req *wire.Request) kmsg.Response {
+		return f(b, req, req.Msg.(R))
+	}
+}
+
+func withCtxWire[R kmsg.Request](f func(*Broker, context.Context, *wire.Request, R) kmsg.Response) handleFunc {
+	return func(b *Broker, ctx context.Context, req *wire.Request) kmsg.Response {
+		return f(b, ctx, req, req.Msg.(R))
+	}
+}
