@@ -21,12 +21,12 @@ import (
 )
 
 // The network-partition tests run three `rill serve` nodes, each in its
-// own network namespace (internal/netns) at 10.213.0.1-3, Kafka on :9092
-// and the controller quorum on :19093. The test process reaches them from
-// 10.213.0.100 over the namespaces' bridge, where links are cut.
+// own network namespace (internal/netns) at S.1-3 (S the network's subnet,
+// usually 10.213.0), Kafka on :9092 and the controller quorum on :19093.
+// The test process reaches them from S.100 over the namespaces' bridge,
+// where links are cut.
 
 const (
-	partitionSubnet  = "10.213.0" // internal/netns's own test uses 10.213.1
 	partitionSession = 6 * time.Second
 	// partitionRecovery is how long after a fault every partition must
 	// accept writes again: the session timeout plus an election, with
@@ -35,8 +35,10 @@ const (
 )
 
 // netCluster is a cluster (replication_e2e_test.go) whose nodes run in
-// network namespaces; the embedded cluster's addrs, bs and helpers
-// (partitions, fullISR, activeController, logs, waitFor) work unchanged.
+// network namespaces; the embedded cluster's addrs, bs and the helpers
+// that only read them (activeController, logs, waitFor, admin) work
+// unchanged. Its own describe asks one node itself, where kadm may send a
+// metadata request to any broker it knows.
 type netCluster struct {
 	*cluster
 	net    *netns.Net
@@ -46,7 +48,7 @@ type netCluster struct {
 func startNetCluster(t *testing.T, extra ...string) *netCluster {
 	t.Helper()
 	netns.Require(t)
-	n, err := netns.New(netns.Config{Subnet: partitionSubnet, Hosts: 3})
+	n, err := netns.New(netns.Config{Hosts: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func startNetCluster(t *testing.T, extra ...string) *netCluster {
 		c.addrs = append(c.addrs, h.Addr+":9092")
 		c.dirs = append(c.dirs, t.TempDir())
 	}
-	// Started together: each node waits for a quorum before it listens.
+	// Started together, which shortens the start-up.
 	c.bs = make([]*broker, 3)
 	var wg sync.WaitGroup
 	for i := range c.bs {
@@ -200,11 +202,12 @@ func others(ids ...int) []int {
 // The client options of every test client: the clients must notice a
 // black-holed broker and a moved leader in seconds, so what is measured
 // is the cluster's recovery, not kgo's defaults (a request on a silent
-// connection waits its timeout plus 10 s, metadata is refreshed at most
-// every 5 s, a dial waits 10 s).
+// connection waits its timeout plus 10 s, so a produce 20 s; metadata is
+// refreshed at most every 5 s; a dial waits 10 s). The writer's produce
+// timeout is 3 s: it notices a silent leader 4 s after its last request.
 func netClientOpts(c *netCluster) []kgo.Opt {
-	return []kgo.Opt{kgo.SeedBrokers(c.addrs...), kgo.RequestTimeoutOverhead(2 * time.Second),
-		kgo.MetadataMinAge(250 * time.Millisecond), kgo.DialTimeout(2 * time.Second)}
+	return []kgo.Opt{kgo.SeedBrokers(c.addrs...), kgo.RequestTimeoutOverhead(time.Second),
+		kgo.MetadataMinAge(250 * time.Millisecond), kgo.DialTimeout(time.Second)}
 }
 
 func netClient(t *testing.T, c *netCluster, opts ...kgo.Opt) *kgo.Client {
@@ -221,7 +224,8 @@ func netClient(t *testing.T, c *netCluster, opts ...kgo.Opt) *kgo.Client {
 // acks=all producer, about 2000 records a second round robin over the
 // partitions, every send and acknowledgement recorded for
 // internal/history) plus what the partition tests measure: per partition,
-// when a record sent after a fault was first acknowledged.
+// when a record sent after a fault was first acknowledged, and the longest
+// time without an acknowledgement since the fault.
 type netWriter struct {
 	t        *testing.T
 	c        *netCluster
@@ -244,7 +248,7 @@ type netWriter struct {
 func startNetWriter(t *testing.T, c *netCluster, h *history.History, topic string) *netWriter {
 	w := &netWriter{t: t, c: c, topic: topic, h: h, lastAck: map[int32]time.Time{}}
 	w.prod = netClient(t, c, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
-		kgo.ProduceRequestTimeout(5*time.Second))
+		kgo.ProduceRequestTimeout(3*time.Second))
 	stop, producing := make(chan struct{}), make(chan struct{})
 	w.stopped = sync.OnceFunc(func() { close(stop); <-producing })
 	t.Cleanup(w.stopped)

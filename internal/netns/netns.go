@@ -11,10 +11,11 @@
 //	                                    └── h2 ── eth0 S.2/24  host namespace <prefix>2
 //	                                    ...
 //
-// S is the Config's subnet (three octets, for instance "10.213.0"). Every
-// address lives inside that /24; the root namespace gains one address on
-// its own veth and the subnet's connected route, and nothing else: no
-// default route, no firewall rule, no forwarding.
+// S is the network's subnet: three octets, the Config's or else the first
+// of 10.213.0 to 10.213.255 that no address of the root namespace is in.
+// Every address lives inside that /24; the root namespace gains one
+// address on its own veth and the subnet's connected route, and nothing
+// else: no default route, no firewall rule, no forwarding.
 //
 // Faults are nftables rules in the bridge namespace (a "bridge" family
 // table filtering forwarded frames), so a cut link drops packets in
@@ -27,8 +28,9 @@
 // still runs in its namespaces. Names carry the creating process's pid,
 // and New first deletes namespaces and veths left by processes that no
 // longer exist (a test run killed before its clean-up), so a killed run
-// never blocks the next one. Two live networks must use different
-// subnets; New refuses a subnet an address of the root namespace is in.
+// never blocks the next one. Live networks, of this process or another,
+// never share a subnet: New picks and takes one under a lock file
+// (/run/rillnet.lock), and refuses a Config subnet already in use.
 //
 // A Net is safe for concurrent use.
 package netns
@@ -53,6 +55,7 @@ import (
 type Config struct {
 	// Subnet is the first three octets of the /24 the network uses
 	// ("10.213.0"): host i gets Subnet.i, the root namespace Subnet.100.
+	// Empty: the first free one from 10.213.0.
 	Subnet string
 	// Hosts is the number of host namespaces (1 to 99).
 	Hosts int
@@ -143,21 +146,30 @@ func New(cfg Config) (*Net, error) {
 	if cfg.Hosts < 1 || cfg.Hosts > 99 {
 		return nil, fmt.Errorf("netns: %d hosts, want 1 to 99", cfg.Hosts)
 	}
-	if !subnetRe.MatchString(cfg.Subnet) {
+	if cfg.Subnet != "" && !subnetRe.MatchString(cfg.Subnet) {
 		return nil, fmt.Errorf("netns: subnet %q is not three octets like 10.213.0", cfg.Subnet)
 	}
+	// The lock covers choosing the subnet and taking it (the root veth's
+	// address, in setUp), and the removal of stale networks.
+	lock, err := os.OpenFile("/run/rillnet.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("netns: %w", err)
+	}
+	defer lock.Close() // and so unlocked
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("netns: locking %s: %w", lock.Name(), err)
+	}
 	removeStale()
-	if out, err := run("ip", "-4", "-o", "addr", "show"); err != nil {
+	subnet, err := pickSubnet(cfg.Subnet)
+	if err != nil {
 		return nil, err
-	} else if strings.Contains(out, " "+cfg.Subnet+".") {
-		return nil, fmt.Errorf("netns: subnet %s.0/24 is already in use in the root namespace:\n%s", cfg.Subnet, out)
 	}
 	id := fmt.Sprintf("%dx%d", os.Getpid(), seq.Add(1))
 	n := &Net{prefix: "rillnet" + id + "-", rootVeth: "rn" + id}
 	n.bridge = n.prefix + "br"
-	n.client = &Host{Addr: cfg.Subnet + ".100"}
+	n.client = &Host{Addr: subnet + ".100"}
 	for i := 1; i <= cfg.Hosts; i++ {
-		n.hosts = append(n.hosts, &Host{Name: n.prefix + strconv.Itoa(i), Addr: fmt.Sprintf("%s.%d", cfg.Subnet, i), Index: i})
+		n.hosts = append(n.hosts, &Host{Name: n.prefix + strconv.Itoa(i), Addr: fmt.Sprintf("%s.%d", subnet, i), Index: i})
 	}
 	if err := n.setUp(); err != nil {
 		n.Close()
@@ -167,6 +179,31 @@ func New(cfg Config) (*Net, error) {
 }
 
 var subnetRe = regexp.MustCompile(`^\d{1,3}\.\d{1,3}\.\d{1,3}$`)
+
+// pickSubnet returns want if no address of the root namespace is in it,
+// or with want empty the first such of 10.213.0 to 10.213.255.
+func pickSubnet(want string) (string, error) {
+	out, err := run("ip", "-4", "-o", "addr", "show")
+	if err != nil {
+		return "", err
+	}
+	inUse := func(s string) bool { return strings.Contains(out, " "+s+".") }
+	if want != "" {
+		if inUse(want) {
+			return "", fmt.Errorf("netns: subnet %s.0/24 is already in use in the root namespace:\n%s", want, out)
+		}
+		return want, nil
+	}
+	for i := 0; i < 256; i++ {
+		if s := fmt.Sprintf("10.213.%d", i); !inUse(s) {
+			return s, nil
+		}
+	}
+	return "", errors.New("netns: every subnet of 10.213.0.0/16 is in use in the root namespace")
+}
+
+// Subnet is the network's subnet, three octets.
+func (n *Net) Subnet() string { return strings.TrimSuffix(n.client.Addr, ".100") }
 
 func (n *Net) setUp() error {
 	steps := [][]string{

@@ -88,7 +88,7 @@ func reaches(t *testing.T, from, to *Host) bool {
 func newNet(t *testing.T, hosts int) *Net {
 	t.Helper()
 	Require(t)
-	n, err := New(Config{Subnet: "10.213.1", Hosts: hosts})
+	n, err := New(Config{Hosts: hosts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,8 @@ func TestNetnsLossy(t *testing.T) {
 }
 
 // New deletes what a killed run left (namespaces and root veths named
-// after a process that is gone) and refuses a subnet in use.
+// after a process that is gone), refuses a subnet in use and picks
+// another free one when none is asked for.
 func TestNetnsStaleAndBusySubnet(t *testing.T) {
 	Require(t)
 	gone := exec.Command("true")
@@ -229,8 +230,16 @@ func TestNetnsStaleAndBusySubnet(t *testing.T) {
 	if namespaceExists(ns) || linkExists(veth) {
 		t.Fatalf("left by pid %d: namespace %v, veth %v", pid, namespaceExists(ns), linkExists(veth))
 	}
-	if _, err := New(Config{Subnet: "10.213.1", Hosts: 1}); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := New(Config{Subnet: n.Subnet(), Hosts: 1}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("a second network on a subnet in use: %v", err)
+	}
+	other, err := New(Config{Hosts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if other.Subnet() == n.Subnet() {
+		t.Fatalf("two networks on subnet %s", n.Subnet())
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
