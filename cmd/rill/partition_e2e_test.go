@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rillmq/rill/internal/history"
 )
@@ -34,7 +35,9 @@ import (
 //     or read differently at one offset.
 //
 // The leader-cut and controller-minority tests run in `make test`; the
-// others only with RILL_CHAOS=1 (`make chaos`).
+// others only with RILL_CHAOS=1 (`make chaos`), among them one of the
+// requests brokers pass on to the active controller while the first voter
+// is unreachable (TestNetworkPartitionAdminWithFirstVoterDown).
 
 const partitionFault = 20 * time.Second
 
@@ -301,4 +304,76 @@ func (c *netCluster) timeline(since time.Time) string {
 		out = append(out, e.line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// Requests that brokers pass to the active controller (CreateTopics, and
+// InitProducerId when a broker needs a block of producer ids) while node
+// 1, the first voter, is cut from everyone: the other two have an active
+// controller, so each must succeed through them within partitionRecovery
+// of the fault.
+func TestNetworkPartitionAdminWithFirstVoterDown(t *testing.T) {
+	requireChaos(t)
+	if testing.Short() {
+		t.Skip("a network-partition scenario takes about a minute")
+	}
+	c := startNetCluster(t)
+	c.activeControllerNow()
+	ctx := context.Background()
+	const existing = "before-the-partition"
+	if res, err := c.admin(0).CreateTopic(ctx, 2, 3, nil, existing); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.waitFor("a full ISR", func() bool { return c.allInSync(existing, 2) })
+	before := time.Now()
+	if err := c.net.Isolate(c.host(1), true); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("node 1 cut from everyone at %s", before.Format("15:04:05.000"))
+	c.waitFor("an active controller on node 2 or 3", func() bool { return c.activeController(1) != 0 })
+	t.Logf("node %d active %v after the fault", c.activeController(1), time.Since(before).Round(time.Millisecond))
+	majority := kgo.SeedBrokers(c.addrs[1], c.addrs[2])
+
+	var problems []string
+	adm := kadm.NewClient(netClient(t, c, majority))
+	for i := 0; ; i++ {
+		start := time.Now()
+		cctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+		res, err := adm.CreateTopic(cctx, 2, 2, nil, fmt.Sprintf("created-in-partition-%d", i))
+		cancel()
+		if err == nil {
+			err = res.Err
+		}
+		t.Logf("CreateTopics through nodes 2 and 3: %v after %v (%v after the fault)", err, time.Since(start).Round(time.Millisecond),
+			time.Since(before).Round(time.Millisecond))
+		if err == nil {
+			break
+		}
+		if time.Since(before) > partitionRecovery {
+			problems = append(problems, fmt.Sprintf("no topic created through nodes 2 and 3 within %v of the fault: %v", partitionRecovery, err))
+			break
+		}
+	}
+
+	// A new idempotent producer on each of nodes 2 and 3 (each broker
+	// takes its first block of producer ids from the controller).
+	for _, id := range []int{2, 3} {
+		start := time.Now()
+		prod := netClient(t, c, kgo.SeedBrokers(c.addrs[id-1]), kgo.DefaultProduceTopic(existing),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProduceRequestTimeout(3*time.Second))
+		pctx, cancel := context.WithTimeout(ctx, partitionRecovery)
+		err := prod.ProduceSync(pctx, &kgo.Record{Partition: int32(id - 2), Value: []byte("x")}).FirstErr()
+		cancel()
+		t.Logf("a new idempotent producer's first record through node %d: %v after %v", id, err, time.Since(start).Round(time.Millisecond))
+		if err != nil || time.Since(before) > partitionRecovery {
+			problems = append(problems, fmt.Sprintf("a new idempotent producer through node %d: %v, %v after the fault", id, err,
+				time.Since(before).Round(time.Millisecond)))
+		}
+		prod.Close()
+	}
+	if err := c.net.HealAll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("with node 1 unreachable:\n%s\nduring the fault:\n%s", strings.Join(problems, "\n"), c.timeline(before))
+	}
 }
