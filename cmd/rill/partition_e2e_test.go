@@ -262,37 +262,53 @@ func (c *netCluster) ledBy(topic string, id int) []int32 {
 // session changes, fencing, leadership and ISR changes.
 var notable = regexp.MustCompile(`(?i)controller \d: |session|stepping down|fence|leader|isr|elect|register`)
 
-// logTime reads the time at the start of a log line ("rill " and the
-// standard logger's "2006/01/02 15:04:05.000000", serve.go).
-func logTime(line string) (time.Time, bool) {
+// logTime splits a log line into its time ("rill " and the standard
+// logger's "2006/01/02 15:04:05.000000", serve.go) and its message.
+func logTime(line string) (time.Time, string, bool) {
 	line = strings.TrimPrefix(line, "rill ")
-	for _, layout := range []string{"2006/01/02 15:04:05.000000", "2006/01/02 15:04:05"} {
-		if len(line) >= len(layout) {
-			if at, err := time.ParseInLocation(layout, line[:len(layout)], time.Local); err == nil {
-				return at, true
-			}
-		}
+	const layout = "2006/01/02 15:04:05.000000"
+	if len(line) < len(layout) {
+		return time.Time{}, "", false
 	}
-	return time.Time{}, false
+	at, err := time.ParseInLocation(layout, line[:len(layout)], time.Local)
+	return at, strings.TrimSpace(line[len(layout):]), err == nil
 }
 
 // timeline is the notable log lines of every node since a time, in time
-// order, each prefixed by its node (at most 60, the last ones).
+// order, each prefixed by its node (at most 60, the last ones). A message
+// a node logs again and again (a retried request) is shown at its first
+// and last time only, the last with its count.
 func (c *netCluster) timeline(since time.Time) string {
 	type entry struct {
-		at   time.Time
-		line string
+		at        time.Time
+		key, line string
 	}
 	var es []entry
+	count := map[string]int{}
 	for i, b := range c.bs {
 		for _, line := range strings.Split(b.log(), "\n") {
-			at, ok := logTime(line)
-			if !ok || at.Before(since) || !notable.MatchString(line) {
+			at, msg, ok := logTime(line)
+			if !ok || at.Before(since) || !notable.MatchString(msg) {
 				continue
 			}
-			es = append(es, entry{at, fmt.Sprintf("node %d: %s", i+1, line)})
+			key := fmt.Sprintf("%d %s", i, msg)
+			count[key]++
+			es = append(es, entry{at, key, fmt.Sprintf("node %d: %s", i+1, line)})
 		}
 	}
+	seen := map[string]int{}
+	kept := es[:0]
+	for _, e := range es {
+		seen[e.key]++
+		switch n := seen[e.key]; {
+		case n == 1:
+			kept = append(kept, e)
+		case n == count[e.key]:
+			e.line += fmt.Sprintf(" (logged %d times)", n)
+			kept = append(kept, e)
+		}
+	}
+	es = kept
 	sort.SliceStable(es, func(i, j int) bool { return es[i].at.Before(es[j].at) })
 	const show = 60
 	var out []string
