@@ -141,6 +141,12 @@ func TestLongPollEndsWhenItsConnectionCloses(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer first.Close()
+			// As every client does, find the coordinator first: the
+			// broker creates the offsets topic and loads the group's
+			// partition as its leader.
+			fc := kmsg.NewPtrFindCoordinatorRequest()
+			fc.CoordinatorKey = "g"
+			roundTrip(t, first, requestFrame(fc, 0, 0))
 			resp := roundTrip(t, first, requestFrame(join(), 0, 1))
 			var jr kmsg.JoinGroupResponse
 			if err := jr.ReadFrom(resp[4:]); err != nil || jr.ErrorCode != 0 || jr.MemberID == "" {

@@ -13,7 +13,6 @@ import (
 	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
-	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -81,15 +80,17 @@ func runServe(args []string) error {
 	}
 	defer lock.Close()
 	ec.Lock = lock
-	catalog, err := metadata.Open(vfs.Default, dir)
+	// The local record of the topics whose logs are here (their ids and
+	// configs, for recovery before the metadata log is replayed).
+	local, err := metadata.Open(vfs.Default, dir)
 	if err != nil {
 		return err
 	}
 	ec.Logf = logger.Printf
 	defaults := ec.Log
 	ec.LogConfigFor = func(tp engine.TopicPartition) log.Config {
-		if t, ok := catalog.Get(tp.Topic); ok {
-			return handler.LogConfig(defaults, t)
+		if t, ok := local.Get(tp.Topic); ok {
+			return metadata.LogConfig(defaults, t)
 		}
 		return defaults
 	}
@@ -99,13 +100,13 @@ func runServe(args []string) error {
 	}
 	logger.Printf("storage engine open: data %s, %d partitions, io_engine %s, clean shutdown before: %v",
 		dir, len(eng.Partitions()), eng.IOEngine(), eng.WasCleanShutdown())
-	srv, broker, err := startServer(addr, eng, catalog, cfg, logger)
+	srv, broker, err := startServer(addr, eng, cfg, logger)
 	if err != nil {
 		eng.Close()
 		return err
 	}
 	host, port := broker.Advertised()
-	stopController, err := startController(cfg, dir, host, port, eng, broker, logger)
+	stopController, err := startRuntime(cfg, dir, host, port, eng, local, broker, logger)
 	if err != nil {
 		srv.Close()
 		broker.Close()

@@ -10,13 +10,12 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
-	"github.com/rillmq/rill/replication/metadata"
 )
 
 // startServer binds the Kafka protocol listener on addr.
 // The returned broker must be closed (its group coordinator) after the
 // server and before the engine.
-func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *brokerConfig, logger *stdlog.Logger) (netserver.Server, *handler.Broker, error) {
+func startServer(addr string, eng *engine.Engine, cfg *brokerConfig, logger *stdlog.Logger) (netserver.Server, *handler.Broker, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen address %q: %w", addr, err)
@@ -29,15 +28,7 @@ func startServer(addr string, eng *engine.Engine, catalog *metadata.Store, cfg *
 	if err != nil {
 		return nil, nil, err
 	}
-	broker := handler.New(hc, eng, catalog, logger.Printf)
-	if err := broker.Reconcile(); err != nil {
-		return nil, nil, fmt.Errorf("reconciling partitions with the topic catalog: %w", err)
-	}
-	if err := broker.StartGroups(); err != nil {
-		// Undecodable records were skipped; a read failure leaves the
-		// groups it did not reach empty. Either way the broker serves.
-		logger.Printf("loading consumer groups: %v", err)
-	}
+	broker := handler.New(hc, eng, logger.Printf)
 	sc := netserver.DefaultConfig(addr)
 	sc.Transport = cfg.get("net.transport", sc.Transport)
 	if v, ok := cfg.props["net.sendfile"]; ok {

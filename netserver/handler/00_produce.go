@@ -6,9 +6,9 @@ package handler
 // since v3). The engine validates it (length, magic, CRC-32C, record
 // framing, offset deltas, max.message.bytes), assigns offsets in place and
 // appends it as received: compressed batches stay compressed. acks must be
-// 0, 1 or -1 (INVALID_REQUIRED_ACKS); on one broker 1 and -1 both answer
-// after the append (and after the fsync when flush.messages=1); in a
-// cluster -1 answers once the ISR has the batch (package replica:
+// 0, 1 or -1 (INVALID_REQUIRED_ACKS); 1 answers after the leader's append
+// (and after the fsync when flush.messages=1); -1 answers once the ISR has
+// the batch (on a single node, at once: its ISR is itself) (package replica:
 // NOT_ENOUGH_REPLICAS below min.insync.replicas,
 // NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT at the request's
 // timeout) and a partition led elsewhere is NOT_LEADER_OR_FOLLOWER. acks=0
@@ -31,7 +31,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/format"
-	"github.com/rillmq/rill/engine/log"
 )
 
 func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Response {
@@ -41,7 +40,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		t, topicOK := b.catalog.Get(rt.Topic)
+		t, topicOK := b.topic(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -71,15 +70,9 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if code != nil {
 					return code
 				}
-				var res log.AppendResult
-				if rep != nil {
-					var wait <-chan error
-					res, wait, err = rep.Append(rp.Records, req.Acks == -1, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
-					if wait != nil {
-						waits = append(waits, ackWait{topic: len(resp.Topics), index: len(st.Partitions), done: wait})
-					}
-				} else {
-					res, err = l.Append(rp.Records, log.AppendOptions{AssignOffsets: true})
+				res, wait, err := rep.Append(rp.Records, req.Acks == -1, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+				if wait != nil {
+					waits = append(waits, ackWait{topic: len(resp.Topics), index: len(st.Partitions), done: wait})
 				}
 				if err != nil {
 					if ke := toKerr(err); ke == kerr.KafkaStorageError {
@@ -101,7 +94,7 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 	if appended {
 		b.appended.Notify()
 	}
-	// acks=all in a cluster: answer once the ISR has every batch. The
+	// acks=all: answer once the ISR has every batch. The
 	// replica times each wait out at the request's timeout.
 	for _, w := range waits {
 		if err := <-w.done; err != nil {

@@ -13,9 +13,7 @@ package handler
 // request (SessionID 0) gets SessionID 0, so clients keep sending full
 // requests; an incremental request names a session we never created and
 // gets FETCH_SESSION_ID_NOT_FOUND. Topic IDs replace names from v13
-// (UNKNOWN_TOPIC_ID). On one broker the high watermark and the last stable
-// offset are the log end offset. In a cluster (package replica) consumers
-// read below the leader's high watermark, CurrentLeaderEpoch is checked
+// (UNKNOWN_TOPIC_ID). Through package replica consumers read below the leader's high watermark, CurrentLeaderEpoch is checked
 // against the leader's (FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH), and a
 // follower's fetch (ReplicaID >= 0, ReplicaState from v15) reads up to the
 // log end, reports its position to the leader's ISR, and gets a
@@ -116,9 +114,9 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 		var t metadata.Topic
 		var ok bool
 		if req.Version >= 13 {
-			t, ok = b.catalog.ByID(rt.TopicID)
+			t, ok = b.topicByID(rt.TopicID)
 		} else {
-			t, ok = b.catalog.Get(rt.Topic)
+			t, ok = b.topic(rt.Topic)
 		}
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
@@ -132,8 +130,6 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 			switch {
 			case !ok && req.Version >= 13:
 				code = kerr.UnknownTopicID
-			case rp.CurrentLeaderEpoch > 0 && b.clusterView() == nil:
-				code = kerr.UnknownLeaderEpoch // every partition is at epoch 0 here
 			default:
 				var r segment.FileRange
 				r, code = b.readPartition(rt.Topic, t, ok, replicaID, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
@@ -169,31 +165,29 @@ func (b *Broker) readPartition(name string, t metadata.Topic, known bool, replic
 	if code != nil {
 		return segment.FileRange{}, code
 	}
-	hw, limit := l.LogEndOffset(), int64(-1)
-	if rep != nil {
-		var err error
-		if replicaID >= 0 {
-			var div *replica.Diverging
-			hw, div, err = rep.FollowerFetch(replicaID, rp.FetchOffset, rp.LastFetchedEpoch, rp.CurrentLeaderEpoch)
-			if err == nil && div != nil {
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
-				sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset
-				if div.EndOffset < 0 {
-					// The leader has no epoch that old: the follower keeps
-					// what is committed. A non-default value, so it is sent.
-					sp.DivergingEpoch.EndOffset = l.LogStartOffset()
-				}
-				return segment.FileRange{}, nil
+	// A follower reads up to the log end and learns the high watermark;
+	// a consumer reads below the high watermark.
+	var hw, limit int64 = 0, -1
+	var err error
+	if replicaID >= 0 {
+		var div *replica.Diverging
+		hw, div, err = rep.FollowerFetch(replicaID, rp.FetchOffset, rp.LastFetchedEpoch, rp.CurrentLeaderEpoch)
+		if err == nil && div != nil {
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
+			sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset
+			if div.EndOffset < 0 {
+				// The leader has no epoch that old: the follower keeps
+				// what is committed. A non-default value, so it is sent.
+				sp.DivergingEpoch.EndOffset = l.LogStartOffset()
 			}
-		} else if err = rep.CheckEpoch(rp.CurrentLeaderEpoch); err == nil {
-			hw, err = rep.HighWatermark()
-			limit = hw
+			return segment.FileRange{}, nil
 		}
-		if err != nil {
-			return segment.FileRange{}, toKerr(err)
-		}
-	} else {
+	} else if err = rep.CheckEpoch(rp.CurrentLeaderEpoch); err == nil {
+		hw, err = rep.HighWatermark()
 		limit = hw
+	}
+	if err != nil {
+		return segment.FileRange{}, toKerr(err)
 	}
 	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
 	if maxBytes <= 0 && !minOne {

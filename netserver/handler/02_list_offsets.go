@@ -19,7 +19,7 @@ func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 	for _, rt := range req.Topics {
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
-		t, ok := b.catalog.Get(rt.Topic)
+		t, ok := b.topic(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -33,19 +33,14 @@ func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 				if code != nil {
 					return code
 				}
-				end := l.LogEndOffset()
-				if rep != nil {
-					if err := rep.CheckEpoch(rp.CurrentLeaderEpoch); err != nil {
-						return toKerr(err)
-					}
-					hw, err := rep.HighWatermark()
-					if err != nil {
-						return toKerr(err)
-					}
-					end, sp.LeaderEpoch = hw, rep.LeaderEpoch()
-				} else if rp.CurrentLeaderEpoch > 0 {
-					return kerr.UnknownLeaderEpoch
+				if err := rep.CheckEpoch(rp.CurrentLeaderEpoch); err != nil {
+					return toKerr(err)
 				}
+				end, err := rep.HighWatermark()
+				if err != nil {
+					return toKerr(err)
+				}
+				sp.LeaderEpoch = rep.LeaderEpoch()
 				switch rp.Timestamp {
 				case -1:
 					sp.Offset = end

@@ -2,9 +2,8 @@ package handler
 
 // Metadata (key 3), v0-v13.
 //
-// One broker: it is every partition's leader (epoch 0), sole replica and
-// ISR, and the controller. In a cluster (cluster.go) the brokers, leaders,
-// replicas, ISR and controller come from the cluster metadata, and a
+// The brokers, leaders, replicas, ISR and controller come from the cluster
+// metadata (cluster.go; a single node is a cluster of one), and a
 // partition without a leader is LEADER_NOT_AVAILABLE. Topic IDs are real (v10+). A null topic list
 // means all topics (v1+; v0's empty list also means all). Requested topics
 // that do not exist are created when the request allows it (v4+ field,
@@ -22,24 +21,22 @@ import (
 func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	host, port := b.Advertised()
-	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: b.cfg.NodeID, Host: host, Port: port}}
 	resp.ClusterID = kmsg.StringPtr(b.cfg.ClusterID)
-	resp.ControllerID = b.cfg.NodeID
-	if c := b.clusterView(); c != nil {
-		resp.Brokers = nil
-		for _, cb := range c.Brokers() {
-			br := kmsg.NewMetadataResponseBroker()
-			br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
-			if cb.Rack != "" {
-				br.Rack = kmsg.StringPtr(cb.Rack)
-			}
-			resp.Brokers = append(resp.Brokers, br)
+	for _, cb := range b.cluster.Brokers() {
+		br := kmsg.NewMetadataResponseBroker()
+		br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
+		if cb.ID == b.cfg.NodeID {
+			br.Host, br.Port = host, port // as this listener advertises itself
 		}
-		resp.ControllerID = c.ControllerID()
+		if cb.Rack != "" {
+			br.Rack = kmsg.StringPtr(cb.Rack)
+		}
+		resp.Brokers = append(resp.Brokers, br)
 	}
+	resp.ControllerID = b.cluster.ControllerID()
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
-		for _, t := range b.catalog.List() {
+		for _, t := range b.topics() {
 			resp.Topics = append(resp.Topics, b.topicMetadata(t))
 		}
 		return resp
@@ -49,15 +46,15 @@ func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
 		var t metadata.Topic
 		var ok bool
 		if rt.Topic != nil && *rt.Topic != "" {
-			t, ok = b.catalog.Get(*rt.Topic)
+			t, ok = b.topic(*rt.Topic)
 			if !ok && autoCreate {
 				if err := validTopicName(*rt.Topic); err == nil {
-					_, err := b.createTopicAnywhere(*rt.Topic, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil)
+					_, err := b.createTopicAnywhere(*rt.Topic, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil, nil)
 					if err == nil {
 						b.logf("auto-created topic %s with %d partitions (metadata v%d)", *rt.Topic, b.cfg.NumPartitions, req.Version)
 					}
 					if err == nil || toKerr(err) == kerr.TopicAlreadyExists {
-						t, ok = b.catalog.Get(*rt.Topic)
+						t, ok = b.topic(*rt.Topic)
 					}
 				}
 			}
@@ -72,7 +69,7 @@ func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
 				continue
 			}
 		} else {
-			t, ok = b.catalog.ByID(rt.TopicID)
+			t, ok = b.topicByID(rt.TopicID)
 			if !ok {
 				st := kmsg.NewMetadataResponseTopic()
 				st.TopicID = rt.TopicID
@@ -91,22 +88,15 @@ func (b *Broker) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	st.Topic = kmsg.StringPtr(t.Name)
 	st.TopicID = t.ID
 	st.IsInternal = len(t.Name) > 2 && t.Name[:2] == "__"
-	c := b.clusterView()
 	for p := int32(0); p < t.Partitions; p++ {
 		sp := kmsg.NewMetadataResponseTopicPartition()
 		sp.Partition = p
-		sp.Leader = b.cfg.NodeID
-		sp.LeaderEpoch = 0
-		sp.Replicas = []int32{b.cfg.NodeID}
-		sp.ISR = []int32{b.cfg.NodeID}
-		if c != nil {
-			cp, ok := c.Partition(t.Name, p)
-			if !ok || cp.Leader < 0 {
-				sp.ErrorCode = kerr.LeaderNotAvailable.Code
-				sp.Leader, sp.Replicas, sp.ISR = -1, cp.Replicas, cp.ISR
-			} else {
-				sp.Leader, sp.LeaderEpoch, sp.Replicas, sp.ISR = cp.Leader, cp.LeaderEpoch, cp.Replicas, cp.ISR
-			}
+		cp, ok := b.cluster.Partition(t.Name, p)
+		if !ok || cp.Leader < 0 {
+			sp.ErrorCode = kerr.LeaderNotAvailable.Code
+			sp.Leader, sp.Replicas, sp.ISR = -1, cp.Replicas, cp.ISR
+		} else {
+			sp.Leader, sp.LeaderEpoch, sp.Replicas, sp.ISR = cp.Leader, cp.LeaderEpoch, cp.Replicas, cp.ISR
 		}
 		st.Partitions = append(st.Partitions, sp)
 	}

@@ -26,12 +26,12 @@ import (
 // that is not found.
 func (b *Broker) resolveTopic(name string, id [16]byte, byID bool) (metadata.Topic, *kerr.Error) {
 	if byID {
-		if t, ok := b.catalog.ByID(id); ok {
+		if t, ok := b.topicByID(id); ok {
 			return t, nil
 		}
 		return metadata.Topic{}, kerr.UnknownTopicID
 	}
-	if t, ok := b.catalog.Get(name); ok {
+	if t, ok := b.topic(name); ok {
 		return t, nil
 	}
 	return metadata.Topic{}, kerr.UnknownTopicOrPartition

@@ -47,7 +47,7 @@ func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID bool) ([
 		for name, parts := range byTopic {
 			ft := fetchTopic{name: name, partitions: parts}
 			if byID {
-				t, ok := b.catalog.Get(name)
+				t, ok := b.topic(name)
 				if !ok {
 					continue
 				}

@@ -38,21 +38,21 @@ func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response
 			b.logf("find coordinator: %v", err)
 			return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
 		}
-		c.NodeID, c.Host, c.Port = b.cfg.NodeID, host, port
-		if cl := b.clusterView(); cl != nil {
-			cp, ok := cl.Partition(OffsetsTopic, group.PartitionFor(key, b.cfg.Groups.OffsetsPartitions))
-			if !ok || cp.Leader < 0 {
-				return fail(kerr.CoordinatorNotAvailable, "the group's offsets partition has no leader")
-			}
-			for _, br := range cl.Brokers() {
-				if br.ID == cp.Leader {
-					c.NodeID, c.Host, c.Port = br.ID, br.Host, br.Port
-					return c
-				}
-			}
-			return fail(kerr.CoordinatorNotAvailable, "the group's coordinator is not alive")
+		cp, ok := b.cluster.Partition(OffsetsTopic, group.PartitionFor(key, b.cfg.Groups.OffsetsPartitions))
+		if !ok || cp.Leader < 0 {
+			return fail(kerr.CoordinatorNotAvailable, "the group's offsets partition has no leader")
 		}
-		return c
+		if cp.Leader == b.cfg.NodeID {
+			c.NodeID, c.Host, c.Port = b.cfg.NodeID, host, port
+			return c
+		}
+		for _, br := range b.cluster.Brokers() {
+			if br.ID == cp.Leader {
+				c.NodeID, c.Host, c.Port = br.ID, br.Host, br.Port
+				return c
+			}
+		}
+		return fail(kerr.CoordinatorNotAvailable, "the group's coordinator is not alive")
 	}
 	if req.Version >= 4 {
 		for _, key := range req.CoordinatorKeys {

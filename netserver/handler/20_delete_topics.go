@@ -3,20 +3,17 @@ package handler
 // DeleteTopics (key 20), v0-v6.
 //
 // Topics by name (v0-v5, and v6 entries with a name) or by topic ID (v6).
-// The catalog entry goes first, then the partitions' logs (renamed to
-// *-delete and removed). In a cluster the active controller deletes the
-// topic from the metadata and every broker then drops its replicas; the
-// answer comes once this broker has.
+// The active controller deletes the topic from the metadata and every
+// broker then drops its replicas (their logs renamed to *-delete and
+// removed); the answer comes once this broker has.
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -42,12 +39,12 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 		var t metadata.Topic
 		var ok bool
 		if tg.name != nil {
-			t, ok = b.catalog.Get(*tg.name)
+			t, ok = b.topic(*tg.name)
 			if !ok {
 				st.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			}
 		} else {
-			t, ok = b.catalog.ByID(tg.id)
+			t, ok = b.topicByID(tg.id)
 			if !ok {
 				st.ErrorCode = kerr.UnknownTopicID.Code
 			}
@@ -64,41 +61,16 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	return resp
 }
 
-// deleteTopicAnywhere deletes a topic here, or in a cluster through the
-// active controller, returning once this broker has dropped it.
+// deleteTopicAnywhere deletes a topic through the active controller,
+// returning once this broker has dropped it.
 func (b *Broker) deleteTopicAnywhere(t metadata.Topic, timeoutMillis int32) error {
-	c := b.clusterView()
-	if c == nil {
-		return b.deleteTopic(t)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(timeoutMillis, 1000))*time.Millisecond)
 	defer cancel()
-	if err := c.DeleteTopic(ctx, t.Name); err != nil {
+	if err := b.cluster.DeleteTopic(ctx, t.Name); err != nil {
 		return err
 	}
-	return b.waitCatalog(ctx, t.Name, func(_ metadata.Topic, ok bool) bool { return !ok })
-}
-
-func (b *Broker) deleteTopic(t metadata.Topic) error {
-	b.topicMu.Lock()
-	defer b.topicMu.Unlock()
-	return b.deleteTopicLocked(t)
-}
-
-func (b *Broker) deleteTopicLocked(t metadata.Topic) error {
-	if err := b.catalog.Delete(t.Name); err != nil {
+	if err := b.waitTopic(ctx, t.Name, func(_ metadata.Topic, ok bool) bool { return !ok }); err != nil {
 		return err
-	}
-	var first error
-	for p := int32(0); p < t.Partitions; p++ {
-		b.faults.created(engine.TopicPartition{Topic: t.Name, Partition: p})
-		err := b.engine.DeletePartition(engine.TopicPartition{Topic: t.Name, Partition: p})
-		if err != nil && !errors.Is(err, engine.ErrUnknownPartition) && first == nil { // a cluster broker holds some only
-			first = err
-		}
-	}
-	if first != nil {
-		b.logf("delete topic %s: %v", t.Name, first)
 	}
 	b.logf("topic %s deleted", t.Name)
 	return nil

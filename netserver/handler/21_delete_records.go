@@ -17,7 +17,7 @@ func (b *Broker) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
 	for _, rt := range req.Topics {
 		st := kmsg.NewDeleteRecordsResponseTopic()
 		st.Topic = rt.Topic
-		t, ok := b.catalog.Get(rt.Topic)
+		t, ok := b.topic(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1

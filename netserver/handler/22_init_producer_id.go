@@ -2,10 +2,9 @@ package handler
 
 // InitProducerId (key 22), v0-v5, for idempotent producers.
 //
-// Without a transactional ID: a fresh producer ID at epoch 0. A single
-// broker persists it in its catalog before answering; a cluster broker
-// hands out ids from a block the active controller gave it (committed to
-// the metadata log first), so IDs are never reused or shared. With
+// Without a transactional ID: a fresh producer ID at epoch 0, from a block
+// the active controller gave this broker (committed to the metadata log
+// first), so IDs are never reused or shared. With
 // ProducerID and ProducerEpoch set (v3+, KIP-360), the same ID at the next
 // epoch, which lets a producer reset its sequences after an error; at the
 // largest epoch a fresh ID is handed out instead. A transactional ID is
@@ -33,13 +32,7 @@ func (b *Broker) initProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
 		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
 		return resp
 	}
-	var id int64
-	var err error
-	if c := b.clusterView(); c != nil {
-		id, err = b.clusterProducerID(c)
-	} else {
-		id, err = b.catalog.AllocateProducerID()
-	}
+	id, err := b.producerID()
 	if err != nil {
 		b.logf("init producer id: %v", err)
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code

@@ -4,8 +4,7 @@ package handler
 //
 // Answered from the partition's leader epochs (engine/log.EpochCache, the
 // leader-epoch-checkpoint): the largest epoch at or below the asked one and
-// where it ended; the current epoch (0 on a single broker, the
-// controller's in a cluster) or later ends at the log end offset; an epoch
+// where it ended; the current epoch (the controller's) or later ends at the log end offset; an epoch
 // older than any the log has answers UNDEFINED (-1, -1) as Kafka does. A
 // CurrentLeaderEpoch (v2+) below the current one is FENCED_LEADER_EPOCH,
 // above it UNKNOWN_LEADER_EPOCH.
@@ -20,7 +19,7 @@ func (b *Broker) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kms
 	for _, rt := range req.Topics {
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
-		t, ok := b.catalog.Get(rt.Topic)
+		t, ok := b.topic(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1

@@ -20,7 +20,7 @@ func (b *Broker) describeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
 		switch r.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
-			t, ok := b.catalog.Get(r.ResourceName)
+			t, ok := b.topic(r.ResourceName)
 			if !ok {
 				rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				break

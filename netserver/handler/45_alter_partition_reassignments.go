@@ -13,11 +13,12 @@ package handler
 // AllowReplicationFactorChange false (v1) the count must stay the same.
 // ListPartitionReassignments answers from this broker's copy of the
 // metadata: the moving partitions with their replicas, adding and removing
-// ones; null topics lists all. A single broker has nowhere to move a
-// partition: INVALID_REPLICA_ASSIGNMENT, and nothing to list.
+// ones; null topics lists all. A single node has nowhere to move a
+// partition: INVALID_REPLICA_ASSIGNMENT from the controller.
 
 import (
 	"context"
+	"github.com/rillmq/rill/replication/metadata"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,7 +28,7 @@ import (
 func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignmentsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
 	resp.AllowReplicationFactorChange = req.AllowReplicationFactorChange
-	c := b.clusterView()
+	c := b.cluster
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(req.TimeoutMillis, 1000))*time.Millisecond)
 	defer cancel()
 	for _, rt := range req.Topics {
@@ -37,9 +38,6 @@ func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignments
 			sp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			err := func() error {
-				if c == nil {
-					return kerr.InvalidReplicaAssignment
-				}
 				cur, ok := c.Partition(rt.Topic, rp.Partition)
 				if !ok {
 					return kerr.UnknownTopicOrPartition
@@ -63,22 +61,18 @@ func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignments
 
 func (b *Broker) listPartitionReassignments(req *kmsg.ListPartitionReassignmentsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
-	c := b.clusterView()
-	if c == nil {
-		return resp
-	}
-	moving := c.Reassignments()
-	want := func(PartitionRef) bool { return true }
+	moving := b.cluster.Reassignments()
+	want := func(metadata.PartitionRef) bool { return true }
 	if req.Topics != nil {
-		asked := map[PartitionRef]bool{}
+		asked := map[metadata.PartitionRef]bool{}
 		for _, t := range req.Topics {
 			for _, p := range t.Partitions {
-				asked[PartitionRef{t.Topic, p}] = true
+				asked[metadata.PartitionRef{Topic: t.Topic, Partition: p}] = true
 			}
 		}
-		want = func(r PartitionRef) bool { return asked[r] }
+		want = func(r metadata.PartitionRef) bool { return asked[r] }
 	}
-	refs := make([]PartitionRef, 0, len(moving))
+	refs := make([]metadata.PartitionRef, 0, len(moving))
 	for ref := range moving {
 		if want(ref) {
 			refs = append(refs, ref)

@@ -22,7 +22,7 @@ func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {
 	// the partition does not exist.
 	slot := make([][]int, len(req.Topics))
 	for i, rt := range req.Topics {
-		t, ok := b.catalog.Get(rt.Topic)
+		t, ok := b.topic(rt.Topic)
 		for _, rp := range rt.Partitions {
 			if !ok || rp.Partition < 0 || rp.Partition >= t.Partitions {
 				slot[i] = append(slot[i], -1)

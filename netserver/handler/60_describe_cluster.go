@@ -9,27 +9,23 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.ClusterID = b.cfg.ClusterID
-	resp.ControllerID = b.cfg.NodeID
 	resp.EndpointType = req.EndpointType
 	if resp.EndpointType == 0 {
 		resp.EndpointType = 1
 	}
 	resp.ClusterAuthorizedOperations = -2147483648
-	if c := b.clusterView(); c != nil {
-		resp.ControllerID = c.ControllerID()
-		for _, cb := range c.Brokers() {
-			br := kmsg.NewDescribeClusterResponseBroker()
-			br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
-			if cb.Rack != "" {
-				br.Rack = kmsg.StringPtr(cb.Rack)
-			}
-			resp.Brokers = append(resp.Brokers, br)
+	resp.ControllerID = b.cluster.ControllerID()
+	host, port := b.Advertised()
+	for _, cb := range b.cluster.Brokers() {
+		br := kmsg.NewDescribeClusterResponseBroker()
+		br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
+		if cb.ID == b.cfg.NodeID {
+			br.Host, br.Port = host, port
 		}
-		return resp
+		if cb.Rack != "" {
+			br.Rack = kmsg.StringPtr(cb.Rack)
+		}
+		resp.Brokers = append(resp.Brokers, br)
 	}
-	br := kmsg.NewDescribeClusterResponseBroker()
-	br.NodeID = b.cfg.NodeID
-	br.Host, br.Port = b.Advertised()
-	resp.Brokers = append(resp.Brokers, br)
 	return resp
 }

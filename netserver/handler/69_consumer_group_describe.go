@@ -26,7 +26,7 @@ func (b *Broker) wireAssignment(a map[[16]byte][]int32) kmsg.Assignment {
 	for _, id := range sortedTopicIDs(a) {
 		tp := kmsg.NewAssignmentTopicPartition()
 		tp.TopicID, tp.Partitions = id, a[id]
-		if t, ok := b.catalog.ByID(id); ok {
+		if t, ok := b.topicByID(id); ok {
 			tp.Topic = t.Name
 		}
 		out.TopicPartitions = append(out.TopicPartitions, tp)

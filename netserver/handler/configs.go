@@ -1,21 +1,23 @@
 package handler
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
-// applyTopicConfigs validates a topic's new override set, stores it and
-// applies it to the topic's open logs.
+// applyTopicConfigs validates a topic's new override set and records it
+// through the active controller, returning once this broker has applied it
+// to the topic's logs.
 func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map[string]string) error) *kerr.Error {
-	t, ok := b.catalog.Get(name)
+	t, ok := b.topic(name)
 	if !ok {
 		return kerr.UnknownTopicOrPartition
 	}
@@ -35,18 +37,15 @@ func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map
 	if validateOnly {
 		return nil
 	}
-	t, err := b.catalog.Update(name, func(t *metadata.Topic) error {
-		t.Configs = overrides
-		return nil
-	})
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	defer cancel()
+	if err := b.cluster.AlterTopicConfigs(ctx, name, overrides); err != nil {
 		return toKerr(err)
 	}
-	for p := int32(0); p < t.Partitions; p++ {
-		if l, err := b.engine.Partition(engine.TopicPartition{Topic: name, Partition: p}); err == nil {
-			l.SetConfig(lc)
-		}
+	if err := b.waitTopic(ctx, name, func(t metadata.Topic, ok bool) bool { return !ok || maps.Equal(t.Configs, overrides) }); err != nil {
+		return toKerr(err)
 	}
+	b.logf("topic %s: configs set to %v", name, overrides)
 	return nil
 }
 

@@ -47,7 +47,7 @@ func TestOffsetForLeaderEpoch(t *testing.T) {
 
 func mustTopic(t *testing.T, b *Broker, name string) metadata.Topic {
 	t.Helper()
-	tp, ok := b.catalog.Get(name)
+	tp, ok := b.topic(name)
 	if !ok {
 		t.Fatalf("no topic %s", name)
 	}

@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
-	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -44,15 +45,12 @@ type offsetsStore struct{ b *Broker }
 
 // ensureOffsetsTopic creates the offsets topic when it does not exist.
 func (b *Broker) ensureOffsetsTopic() error {
-	if _, ok := b.catalog.Get(OffsetsTopic); ok {
+	if _, ok := b.topic(OffsetsTopic); ok {
 		return nil
 	}
-	rf := int16(1)
-	if c := b.clusterView(); c != nil {
-		rf = min(max(b.cfg.OffsetsReplicationFactor, 1), int16(len(c.Brokers())))
-	}
-	_, err := b.createTopicAnywhere(OffsetsTopic, b.cfg.Groups.OffsetsPartitions, rf, offsetsTopicConfigs())
-	if errors.Is(err, metadata.ErrTopicExists) {
+	rf := min(max(b.cfg.OffsetsReplicationFactor, 1), int16(max(len(b.cluster.Brokers()), 1)))
+	_, err := b.createTopicAnywhere(OffsetsTopic, b.cfg.Groups.OffsetsPartitions, rf, offsetsTopicConfigs(), nil)
+	if errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil // created concurrently
 	}
 	return err
@@ -60,10 +58,6 @@ func (b *Broker) ensureOffsetsTopic() error {
 
 func (s offsetsStore) Append(p int32, recs []group.Record) error {
 	if err := s.b.ensureOffsetsTopic(); err != nil {
-		return err
-	}
-	l, err := s.b.engine.Partition(engine.TopicPartition{Topic: OffsetsTopic, Partition: p})
-	if err != nil {
 		return err
 	}
 	now := time.Now().UnixMilli()
@@ -82,15 +76,8 @@ func (s offsetsStore) Append(p int32, recs []group.Record) error {
 	if code != nil {
 		return code
 	}
-	if rep == nil {
-		if _, err := l.Append(batch, log.AppendOptions{AssignOffsets: true}); err != nil {
-			return err
-		}
-		s.b.appended.Notify()
-		return nil
-	}
-	// In a cluster a group's state is as safe as acks=all makes it: every
-	// ISR member has it before the coordinator answers.
+	// A group's state is as safe as acks=all makes it: every ISR member
+	// has it before the coordinator answers.
 	_, wait, err := rep.Append(batch, true, 10*time.Second)
 	if err != nil {
 		return err
@@ -100,7 +87,7 @@ func (s offsetsStore) Append(p int32, recs []group.Record) error {
 }
 
 func (s offsetsStore) Load(p int32, fn func(group.Record) error) error {
-	if _, ok := s.b.catalog.Get(OffsetsTopic); !ok {
+	if _, ok := s.b.topic(OffsetsTopic); !ok {
 		return nil
 	}
 	l, err := s.b.engine.Partition(engine.TopicPartition{Topic: OffsetsTopic, Partition: p})
@@ -175,19 +162,15 @@ func (b *Broker) Close() {
 }
 
 // ownsOffsetsPartition reports whether this broker coordinates the groups
-// of an offsets-topic partition: always on one broker; in a cluster, when
-// it leads that partition and has loaded its groups.
+// of an offsets-topic partition: when it leads that partition and has
+// loaded its groups.
 func (b *Broker) ownsOffsetsPartition(p int32) bool {
-	c := b.clusterView()
-	if c == nil {
-		return true
-	}
 	_, loaded := b.coordinated.Load(p)
 	return loaded
 }
 
-// PartitionLeadership is told when this cluster broker starts or stops
-// leading a partition. For an offsets-topic partition the coordinator
+// PartitionLeadership is told when this broker starts or stops leading a
+// partition. For an offsets-topic partition the coordinator
 // loads its groups before serving them, and drops them when another
 // broker takes over.
 func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
@@ -218,26 +201,26 @@ func groupsUnavailable(err error) string {
 	return fmt.Sprintf("the offsets topic %s is not available: %v", OffsetsTopic, err)
 }
 
-// catalogTopics is group.TopicSource over the topic catalog.
-type catalogTopics struct{ catalog *metadata.Store }
+// groupTopics is group.TopicSource over the metadata's topics.
+type groupTopics struct{ b *Broker }
 
 func topicInfo(t metadata.Topic) group.TopicInfo {
 	return group.TopicInfo{Name: t.Name, ID: t.ID, Partitions: t.Partitions}
 }
 
-func (c catalogTopics) TopicByName(name string) (group.TopicInfo, bool) {
-	t, ok := c.catalog.Get(name)
+func (c groupTopics) TopicByName(name string) (group.TopicInfo, bool) {
+	t, ok := c.b.topic(name)
 	return topicInfo(t), ok && !isInternalTopic(name)
 }
 
-func (c catalogTopics) TopicByID(id [16]byte) (group.TopicInfo, bool) {
-	t, ok := c.catalog.ByID(id)
+func (c groupTopics) TopicByID(id [16]byte) (group.TopicInfo, bool) {
+	t, ok := c.b.topicByID(id)
 	return topicInfo(t), ok
 }
 
-func (c catalogTopics) AllTopics() []group.TopicInfo {
+func (c groupTopics) AllTopics() []group.TopicInfo {
 	var out []group.TopicInfo
-	for _, t := range c.catalog.List() {
+	for _, t := range c.b.topics() {
 		if !isInternalTopic(t.Name) {
 			out = append(out, topicInfo(t))
 		}

@@ -33,7 +33,7 @@ func TestGroupHandlers(t *testing.T) {
 	if len(fr.Coordinators) != 2 || fr.Coordinators[1].Key != "g2" || fr.Coordinators[0].NodeID != 1 || fr.Coordinators[0].ErrorCode != 0 {
 		t.Fatalf("batched FindCoordinator: %+v", fr.Coordinators)
 	}
-	if _, ok := b.catalog.Get(OffsetsTopic); !ok {
+	if _, ok := b.topic(OffsetsTopic); !ok {
 		t.Fatal("FindCoordinator did not create the offsets topic")
 	}
 	fc = kmsg.NewPtrFindCoordinatorRequest()

@@ -1,10 +1,14 @@
-// Package handler implements the Kafka APIs of a single broker, one file
-// per API key (NN_name.go, each opening with the versions it serves and how
-// it behaves). Handle takes a parsed request and returns the response, or
-// nil when Kafka sends none (Produce with acks=0).
+// Package handler implements a broker's Kafka APIs, one file per API key
+// (NN_name.go, each opening with the versions it serves and how it
+// behaves). Handle takes a parsed request and returns the response, or nil
+// when Kafka sends none (Produce with acks=0). Every broker, a single node
+// (a cluster of one) or one of several, answers from the cluster metadata
+// it is given (Cluster, cluster.go) and changes it through the active
+// controller; requests wait until Serve, once the broker has applied that
+// metadata.
 //
-// Errors cross into Kafka error codes only here (errors.go): the engine and
-// the catalog return Go errors.
+// Errors cross into Kafka error codes only here (errors.go): the engine,
+// the replicas and the controller return Go errors.
 //
 // Concurrency: Handle is safe for concurrent use. Fetch long-polls wait on
 // the broker's append signal, never on a connection's goroutine of another
@@ -14,7 +18,6 @@ package handler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -43,8 +46,7 @@ type Config struct {
 	// DefaultReplicationFactor is default.replication.factor.
 	DefaultReplicationFactor int16
 	// OffsetsReplicationFactor is offsets.topic.replication.factor (3),
-	// capped at the live brokers when the offsets topic is created in a
-	// cluster; a single broker uses 1.
+	// capped at the live brokers when the offsets topic is created.
 	OffsetsReplicationFactor int16
 	// LogDefaults is the broker's default topic config.
 	LogDefaults log.Config
@@ -55,15 +57,11 @@ type Config struct {
 	Groups group.Config
 }
 
-// Broker answers requests against one engine and one catalog.
+// Broker answers requests against one engine and the cluster metadata.
 type Broker struct {
-	cfg     Config
-	engine  *engine.Engine
-	catalog *metadata.Store
-	logf    func(string, ...any)
-
-	// topicMu serializes topic creation and deletion with each other.
-	topicMu sync.Mutex
+	cfg    Config
+	engine *engine.Engine
+	logf   func(string, ...any)
 
 	appended *signal.Signal
 	// groups is the group coordinator; stopGroups ends its clock.
@@ -71,29 +69,32 @@ type Broker struct {
 	stopGroups func()
 	// advertised is the host and port clients are told to use.
 	advertised atomic.Pointer[endpoint]
-	// cluster is set on a broker of a multi-node cluster.
-	cluster atomic.Pointer[clusterHolder]
-	// pids is a cluster broker's block of producer ids.
+	// cluster is the metadata the broker serves from (SetCluster, before
+	// serving).
+	cluster Cluster
+	// pids is this broker's block of producer ids.
 	pids producerIDBlock
-	// coordinated holds the offsets partitions whose groups this cluster
-	// broker has loaded as their leader (groups.go).
+	// coordinated holds the offsets partitions whose groups this broker
+	// has loaded as their leader (groups.go).
 	coordinated sync.Map // int32 → struct{}
-	// faults are partitions that could not be created, and the rate limit
-	// of storage fault logs (storage_faults.go).
+	// faults rate limits storage fault logs (storage_faults.go).
 	faults storageFaults
+	// serving is closed by Serve: requests wait for it.
+	serving   chan struct{}
+	serveOnce sync.Once
 }
 
 // New returns a Broker.
-func New(cfg Config, eng *engine.Engine, catalog *metadata.Store, logf func(string, ...any)) *Broker {
+func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	if cfg.Groups.OffsetsPartitions == 0 {
 		cfg.Groups = group.DefaultConfig()
 	}
-	b := &Broker{cfg: cfg, engine: eng, catalog: catalog, logf: logf, appended: signal.New()}
+	b := &Broker{cfg: cfg, engine: eng, logf: logf, appended: signal.New(), serving: make(chan struct{})}
 	gc := cfg.Groups
-	gc.Topics = catalogTopics{catalog}
+	gc.Topics = groupTopics{b}
 	gc.Owns = b.ownsOffsetsPartition
 	b.groups = group.New(gc, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
@@ -121,15 +122,7 @@ func (b *Broker) Advertised() (string, int32) {
 // LogConfig returns the effective log config of a topic: broker defaults
 // overlaid with the topic's overrides.
 func LogConfig(defaults log.Config, t metadata.Topic) log.Config {
-	c := defaults
-	for k, v := range t.Configs {
-		if err := c.Set(k, v); err != nil {
-			// Validated when stored; a bad value here means the
-			// catalog was edited by hand. Keep the default.
-			continue
-		}
-	}
-	return c
+	return metadata.LogConfig(defaults, t)
 }
 
 // Handle answers one request through the API table (api_table.go). The
@@ -140,11 +133,26 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 	if req.Msg == nil {
 		return nil // the caller answers ApiVersions fallback or closes
 	}
+	if req.Msg.Key() != 18 { // ApiVersions is answered at once
+		select {
+		case <-b.serving:
+		case <-ctx.Done():
+			return nil // the connection closed before the broker was ready
+		}
+	}
 	if a := findAPI(req.Msg.Key()); a != nil {
 		return a.handle(b, ctx, req)
 	}
 	return nil
 }
+
+// Serve opens the broker to requests: until then they wait (from bind
+// until the broker has applied the cluster metadata, Kafka's brokers do
+// not process requests either). Call it once, after SetCluster.
+func (b *Broker) Serve() { b.serveOnce.Do(func() { close(b.serving) }) }
+
+// LogDefaults are the broker's default topic configs.
+func (b *Broker) LogDefaults() log.Config { return b.cfg.LogDefaults }
 
 // Supports reports whether key at version has a handler.
 func Supports(key, version int16) bool {
@@ -167,44 +175,17 @@ func Supports(key, version int16) bool {
 func (b *Broker) partitionLog(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
 	var l *log.Log
 	var code *kerr.Error
-	awaitLocal(func() bool {
+	b.awaitLocal(func() bool {
 		l, code = b.resolvePartition(name, t, known, partition)
-		if code != kerr.LeaderNotAvailable || b.clusterView() == nil || b.leaderHere(name, partition) != nil {
+		if code != kerr.LeaderNotAvailable || b.leaderHere(name, partition) != nil {
 			return true // served, failed for good, or not ours to wait for
 		}
 		if name != "" {
-			t, known = b.catalog.Get(name)
+			t, known = b.topic(name)
 		}
 		return false
 	})
 	return l, code
-}
-
-// retryCreate is a request for a partition the catalog has but the engine
-// does not: its creation failed (storage_faults.go). A single broker
-// creates it again now; in a cluster the reconciler retries, and the
-// failure is reported until then. (nil, nil): not a failed partition.
-func (b *Broker) retryCreate(t metadata.Topic, tp engine.TopicPartition) (*log.Log, error) {
-	failure := b.faults.creationFailure(tp)
-	if failure == nil || b.clusterView() != nil {
-		return nil, failure
-	}
-	b.topicMu.Lock()
-	defer b.topicMu.Unlock()
-	if cur, ok := b.catalog.Get(t.Name); !ok || cur.ID != t.ID {
-		return nil, nil // deleted meanwhile
-	}
-	l, err := b.engine.CreatePartition(tp, LogConfig(b.cfg.LogDefaults, t))
-	if errors.Is(err, engine.ErrPartitionExists) {
-		l, err = b.engine.Partition(tp)
-	}
-	if err != nil {
-		b.faults.failed(tp, err)
-		return nil, err
-	}
-	b.faults.created(tp)
-	b.logf("partition %s created on retry", tp)
-	return l, nil
 }
 
 func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {
@@ -220,16 +201,13 @@ func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, par
 	tp := engine.TopicPartition{Topic: t.Name, Partition: partition}
 	l, err := b.engine.Partition(tp)
 	if errors.Is(err, engine.ErrUnknownPartition) {
-		if l, err = b.retryCreate(t, tp); err != nil {
-			b.faults.logf(b.logf, "create "+tp.String(), "partition %s has no log: %v", tp, err)
+		if failure := b.partitionFailure(tp); failure != nil {
+			// Its creation failed (descriptor limit, disk): the publisher
+			// retries; clients are told why until then.
+			b.faults.logf(b.logf, "create "+tp.String(), "partition %s has no log: %v", tp, failure)
 			return nil, kerr.KafkaStorageError
 		}
-		if l == nil && b.inClusterMetadata(t.Name, partition) {
-			return nil, kerr.LeaderNotAvailable // the reconciler creates it
-		}
-		if l == nil {
-			err = fmt.Errorf("%w: %s", engine.ErrUnknownPartition, tp)
-		}
+		return nil, kerr.LeaderNotAvailable // the publisher creates it
 	}
 	if err != nil {
 		return nil, toKerr(err)

@@ -5,25 +5,21 @@ package handler
 // write refused by the log. Each is answered with KAFKA_STORAGE_ERROR
 // (retriable, as in Kafka) and logged at most once per partition per
 // faultLogInterval, however often clients retry; the creation of a missing
-// partition is retried by the next request for it (one broker) or the
-// reconciler's next pass (cluster).
+// partition is retried by the publisher (package broker), which reports
+// the failure (Cluster.PartitionFailure) until then.
 
 import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/rillmq/rill/engine"
 )
 
 // faultLogInterval is how often one partition's storage fault is logged.
 const faultLogInterval = 30 * time.Second
 
-// storageFaults remembers partitions whose creation failed, and rate
-// limits fault log lines. Safe for concurrent use.
+// storageFaults rate limits fault log lines. Safe for concurrent use.
 type storageFaults struct {
 	mu         sync.Mutex
-	missing    map[engine.TopicPartition]error // creation failed
 	lastLogged map[string]time.Time
 }
 
@@ -50,28 +46,4 @@ func (f *storageFaults) logf(logf func(string, ...any), key string, format strin
 	}
 	f.mu.Unlock()
 	logf(format+fmt.Sprintf(" (logged once per %v)", faultLogInterval), args...)
-}
-
-// failed records that tp could not be created.
-func (f *storageFaults) failed(tp engine.TopicPartition, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.missing == nil {
-		f.missing = map[engine.TopicPartition]error{}
-	}
-	f.missing[tp] = err
-}
-
-// created clears tp's creation failure.
-func (f *storageFaults) created(tp engine.TopicPartition) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.missing, tp)
-}
-
-// creationFailure is why tp could not be created (nil: it did not fail).
-func (f *storageFaults) creationFailure(tp engine.TopicPartition) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.missing[tp]
 }

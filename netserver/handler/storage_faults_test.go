@@ -1,11 +1,8 @@
 package handler
 
 import (
-	"errors"
 	"fmt"
 	"testing"
-
-	"github.com/rillmq/rill/engine"
 )
 
 // A fault a client retries (a full disk answers every produce) is logged
@@ -20,22 +17,5 @@ func TestStorageFaultLogsAreRateLimited(t *testing.T) {
 	}
 	if len(lines) != 2 {
 		t.Fatalf("%d lines for 200 faults on two partitions: %q", len(lines), lines)
-	}
-}
-
-func TestStorageFaultsRememberFailedCreations(t *testing.T) {
-	var f storageFaults
-	tp := engine.TopicPartition{Topic: "t", Partition: 3}
-	if f.creationFailure(tp) != nil {
-		t.Fatal("failure before any")
-	}
-	boom := errors.New("too many open files")
-	f.failed(tp, boom)
-	if !errors.Is(f.creationFailure(tp), boom) {
-		t.Fatal("failure not remembered")
-	}
-	f.created(tp)
-	if f.creationFailure(tp) != nil {
-		t.Fatal("failure outlived the creation")
 	}
 }

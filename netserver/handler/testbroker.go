@@ -1,8 +1,13 @@
 package handler
 
 import (
+	"context"
+	"time"
+
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/replication/broker"
+	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -15,12 +20,14 @@ func NewInMemory(topics map[string]int32) (*Broker, func() error, error) {
 }
 
 // NewForTest is NewInMemory on any file system and data directory (the OS
-// one gives sendfile-able files, for benchmarks).
+// one gives sendfile-able files, for benchmarks). The broker is a single
+// node, as `rill serve` runs one: a one-voter controller quorum in
+// process, its metadata log on fs.
 func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func() error, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	catalog, err := metadata.Open(fs, dir)
+	local, err := metadata.Open(fs, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -35,16 +42,36 @@ func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func()
 	gc.OffsetsPartitions = 3 // a heap-backed index per partition on MemFS
 	gc.InitialRebalanceDelay = 0
 	b := New(Config{NodeID: 1, Host: "127.0.0.1", Port: 9092, ClusterID: "test", AutoCreateTopics: true,
-		NumPartitions: 1, DefaultReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}, eng, catalog, nil)
+		NumPartitions: 1, DefaultReplicationFactor: 1, OffsetsReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}, eng, nil)
+	rt, err := broker.Start(broker.Config{Self: controller.BrokerInfo{ID: 1, Host: "127.0.0.1", Port: 9092}, DataDir: dir, FS: fs,
+		Local: local, LogDefaults: ec.Log, Heartbeat: 200 * time.Millisecond, Session: 9 * time.Second, SnapshotEvery: 1000,
+		Engine: eng, Listener: b})
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	b.SetCluster(rt)
+	closeAll := func() error {
+		b.Close()
+		rt.Close()
+		return eng.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Ready(ctx); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	b.Serve()
 	for name, parts := range topics {
-		if _, err := b.createTopic(name, parts, nil); err != nil {
-			eng.Close()
+		if _, err := b.createTopicAnywhere(name, parts, 1, nil, nil); err != nil {
+			closeAll()
 			return nil, nil, err
 		}
 	}
 	if err := b.StartGroups(); err != nil {
-		eng.Close()
+		closeAll()
 		return nil, nil, err
 	}
-	return b, func() error { b.Close(); return eng.Close() }, nil
+	return b, closeAll, nil
 }

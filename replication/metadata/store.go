@@ -220,3 +220,10 @@ func (s *Store) AllocateProducerID() (int64, error) {
 	}
 	return id, nil
 }
+
+// NextProducerID is the first producer ID this catalog has not handed out.
+func (s *Store) NextProducerID() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nextProducerID
+}

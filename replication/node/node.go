@@ -133,12 +133,6 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Restore != nil && cfg.Restore.HardState != nil {
 		n.replayTo = cfg.Restore.HardState.GetCommit()
 	}
-	if len(cfg.Voters) == 1 {
-		// A single node needs no election timeout to know it wins.
-		if err := m.Campaign(); err != nil {
-			return nil, err
-		}
-	}
 	go n.loop()
 	return n, nil
 }
@@ -186,8 +180,20 @@ func (n *Node) loop() {
 			n.queued = append(n.queued, r)
 		}
 		n.drive()
+		n.campaignAlone()
 		n.decide()
 		n.drive()
+	}
+}
+
+// campaignAlone makes a single voter elect itself without waiting for an
+// election timeout (raft campaigns only once its bootstrap configuration
+// is applied, so this runs after each drive until it leads).
+func (n *Node) campaignAlone() {
+	if len(n.cfg.Voters) == 1 && !n.member.IsLeader() {
+		if err := n.member.Campaign(); err == nil {
+			n.drive()
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package node
+package broker
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
+	"github.com/rillmq/rill/replication/node"
 )
 
 // LifecycleConfig configures a broker's Lifecycle.
@@ -21,7 +22,7 @@ type LifecycleConfig struct {
 	// broker.session.timeout.ms.
 	Heartbeat, Session time.Duration
 	// Call sends one request (transport.Call).
-	Call Caller
+	Call node.Caller
 	// Logf logs; nil discards.
 	Logf func(string, ...any)
 }
@@ -123,7 +124,7 @@ func (l *Lifecycle) Run(ctx context.Context) {
 		if !registered {
 			op = "register"
 		}
-		b, _ := json.Marshal(BrokerRequest{Op: op, Broker: l.cfg.Info})
+		b, _ := json.Marshal(node.BrokerRequest{Op: op, Broker: l.cfg.Info})
 		answered, justRegistered := false, false
 		for tries := 0; tries < len(l.cfg.Controllers) && !answered; tries++ {
 			addr := l.cfg.Controllers[next%len(l.cfg.Controllers)]
@@ -131,7 +132,7 @@ func (l *Lifecycle) Run(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, l.attemptTimeout())
 			resp, err := l.cfg.Call(cctx, addr, b)
 			cancel()
-			var r BrokerReply
+			var r node.BrokerReply
 			if err == nil {
 				err = json.Unmarshal(resp, &r)
 			}

@@ -1,4 +1,4 @@
-package node
+package broker
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rillmq/rill/replication/controller"
+	"github.com/rillmq/rill/replication/node"
 )
 
 func TestSessionRules(t *testing.T) {
@@ -60,14 +61,14 @@ func (f *fakeControllers) call(ctx context.Context, addr string, req []byte) ([]
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	var r BrokerRequest
+	var r node.BrokerRequest
 	if err := json.Unmarshal(req, &r); err != nil {
 		return nil, err
 	}
 	if !active {
-		return json.Marshal(BrokerReply{ErrorCode: kerr.NotController.Code})
+		return json.Marshal(node.BrokerReply{ErrorCode: kerr.NotController.Code})
 	}
-	return json.Marshal(BrokerReply{MetadataIndex: index})
+	return json.Marshal(node.BrokerReply{MetadataIndex: index})
 }
 
 func (f *fakeControllers) set(active string, index uint64, hung ...string) {

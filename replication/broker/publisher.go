@@ -1,0 +1,342 @@
+package broker
+
+// The publisher: one goroutine that applies each new metadata image to
+// this broker, in order.
+//
+//  1. Topics with partitions assigned here get those partitions created
+//     in the engine (with the topic's configs), and are recorded in the
+//     local record (metadata.Store: which topic id the logs on disk belong
+//     to). A partition that cannot be created is remembered (requests for
+//     it answer KAFKA_STORAGE_ERROR) and retried at the next pass.
+//  2. Topic config changes are applied to the open logs.
+//  3. The replica manager gets every local partition's state; it starts
+//     and stops leading, and tells the Listener.
+//  4. Once the image is no older than what this broker acted on before
+//     (Source.Replayed), logs the image no longer assigns here are deleted:
+//     topics deleted while the broker was down or running, partitions
+//     reassigned away, and a topic deleted and created again under the
+//     same name (a new id).
+//
+// The publisher wakes on every image change, on session changes, and every
+// 200 ms for what time alone changes (a failed creation's retry).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/replication/controller"
+	"github.com/rillmq/rill/replication/metadata"
+)
+
+// wantTopic is a topic of the image as this broker must hold it.
+type wantTopic struct {
+	topic metadata.Topic
+	local []int32 // partitions with a replica here
+}
+
+// publish runs the publisher until ctx ends.
+func (r *Runtime) publish(ctx context.Context) {
+	failedAt := map[string]time.Time{} // topic → when its failure was last logged
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		changed := r.source.Changed() // before looking, so no change is missed
+		session := r.lifecycle.Changed()
+		if r.source.Replayed() && !r.imported.Load() {
+			r.importCatalog(ctx)
+		}
+		want, assigned := r.wanted()
+		names := slices.Sorted(maps.Keys(want))
+		for _, name := range names {
+			if err := r.ensureTopic(want[name]); err != nil {
+				if time.Since(failedAt[name]) >= 30*time.Second {
+					failedAt[name] = time.Now()
+					r.cfg.Logf("topic %s: %v (retrying; logged once per 30s)", name, err)
+				}
+				continue
+			}
+			if _, failed := failedAt[name]; failed {
+				delete(failedAt, name)
+				r.cfg.Logf("topic %s: every local partition created", name)
+			}
+		}
+		r.syncReplicas()
+		if r.isReady.Load() {
+			// Only from an image as new as the active controller's when
+			// this broker's session began: a node whose metadata log was
+			// lost replays nothing and must not take its empty image for
+			// the cluster's.
+			r.removeUnassigned(want, assigned)
+		}
+		r.published(want)
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-session:
+		case <-t.C:
+		}
+	}
+}
+
+// wanted reads the image: every topic with its local partitions, and the
+// set of partitions assigned here.
+func (r *Runtime) wanted() (map[string]wantTopic, map[engine.TopicPartition]bool) {
+	want := map[string]wantTopic{}
+	assigned := map[engine.TopicPartition]bool{}
+	r.source.View(func(im *controller.Image) {
+		for name, ti := range im.Topics {
+			w := wantTopic{topic: metadata.Topic{Name: name, ID: ti.ID, Partitions: int32(len(ti.Partitions)), Configs: maps.Clone(ti.Configs)}}
+			for i, p := range ti.Partitions {
+				if slices.Contains(p.Replicas, r.self) {
+					w.local = append(w.local, int32(i))
+					assigned[engine.TopicPartition{Topic: name, Partition: int32(i)}] = true
+				}
+			}
+			want[name] = w
+		}
+	})
+	return want, assigned
+}
+
+// ensureTopic makes this broker hold a topic as the image has it: the
+// local record names its id, its local partitions exist, its logs run
+// with its configs. A topic of the same name under another id (deleted and
+// created again) is removed first.
+func (r *Runtime) ensureTopic(w wantTopic) error {
+	if len(w.local) == 0 {
+		return nil // nothing of it here
+	}
+	name := w.topic.Name
+	rec, ok := r.cfg.Local.Get(name)
+	if ok && rec.ID != w.topic.ID {
+		r.cfg.Logf("topic %s was deleted and created again: removing the old topic's logs", name)
+		if err := r.removeTopic(rec, "its topic was deleted and created again"); err != nil {
+			return err
+		}
+		ok = false
+	}
+	lc := metadata.LogConfig(r.cfg.LogDefaults, w.topic)
+	switch {
+	case !ok:
+		if _, err := r.cfg.Local.CreateWithID(name, w.topic.ID, w.topic.Partitions, w.topic.Configs); err != nil {
+			return err
+		}
+		r.cfg.Logf("topic %s: %d partitions, %d here", name, w.topic.Partitions, len(w.local))
+	case rec.Partitions != w.topic.Partitions || !maps.Equal(rec.Configs, w.topic.Configs):
+		if _, err := r.cfg.Local.Update(name, func(t *metadata.Topic) error {
+			t.Partitions, t.Configs = w.topic.Partitions, maps.Clone(w.topic.Configs)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if !maps.Equal(rec.Configs, w.topic.Configs) {
+			for _, p := range w.local {
+				if l, err := r.cfg.Engine.Partition(engine.TopicPartition{Topic: name, Partition: p}); err == nil {
+					l.SetConfig(lc)
+				}
+			}
+			r.cfg.Logf("topic %s: configs now %v", name, w.topic.Configs)
+		}
+	}
+	var errs []error
+	for _, p := range w.local {
+		tp := engine.TopicPartition{Topic: name, Partition: p}
+		if _, err := r.cfg.Engine.Partition(tp); err == nil {
+			continue
+		}
+		_, err := r.cfg.Engine.CreatePartition(tp, lc)
+		if err != nil && !errors.Is(err, engine.ErrPartitionExists) {
+			r.setFailure(tp, err)
+			errs = append(errs, fmt.Errorf("partition %d: %w", p, err))
+			continue
+		}
+		r.setFailure(tp, nil)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d local partitions not created: %w", len(errs), len(w.local), errors.Join(errs...))
+	}
+	return nil
+}
+
+// removeTopic deletes a topic's local logs, then its local record.
+func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
+	for p := int32(0); p < t.Partitions; p++ {
+		tp := engine.TopicPartition{Topic: t.Name, Partition: p}
+		r.setFailure(tp, nil)
+		err := r.cfg.Engine.DeletePartition(tp)
+		switch {
+		case err == nil:
+			r.cfg.Logf("deleted %s, %s", tp, why)
+		case !errors.Is(err, engine.ErrUnknownPartition):
+			return err
+		}
+	}
+	if err := r.cfg.Local.Delete(t.Name); err != nil && !errors.Is(err, metadata.ErrUnknownTopic) {
+		return err
+	}
+	r.cfg.Logf("topic %s: local logs deleted", t.Name)
+	return nil
+}
+
+// removeUnassigned deletes what the image no longer assigns here: topics
+// it does not have (or has under another id), and partitions reassigned
+// away.
+func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[engine.TopicPartition]bool) {
+	for _, rec := range r.cfg.Local.List() {
+		w, ok := want[rec.Name]
+		if ok && w.topic.ID == rec.ID && len(w.local) > 0 {
+			continue
+		}
+		why := "reassigned away from this broker"
+		switch {
+		case !ok:
+			why = "its topic was deleted"
+			r.cfg.Logf("topic %s deleted in the cluster metadata", rec.Name)
+		case w.topic.ID != rec.ID:
+			why = "its topic was deleted and created again"
+			r.cfg.Logf("topic %s deleted and created again in the cluster metadata", rec.Name)
+		}
+		if err := r.removeTopic(rec, why); err != nil {
+			r.cfg.Logf("topic %s: deleting its local logs: %v", rec.Name, err)
+		}
+	}
+	for _, tp := range r.cfg.Engine.Partitions() {
+		if assigned[tp] {
+			continue
+		}
+		if err := r.cfg.Engine.DeletePartition(tp); err != nil {
+			r.cfg.Logf("deleting %s, not assigned to this broker: %v", tp, err)
+			continue
+		}
+		r.cfg.Logf("deleted %s, reassigned away from this broker (or of no topic the metadata has)", tp)
+	}
+}
+
+// setFailure remembers (err non-nil) or forgets why a partition could not
+// be created.
+func (r *Runtime) setFailure(tp engine.TopicPartition, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		delete(r.failures, tp)
+	} else {
+		r.failures[tp] = err
+	}
+}
+
+// PartitionFailure is why a partition assigned here has no log (nil: it
+// has one, or is not assigned here).
+func (r *Runtime) PartitionFailure(topic string, p int32) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failures[engine.TopicPartition{Topic: topic, Partition: p}]
+}
+
+// published records a finished pass: the topics it applied, and wakes
+// WaitTopic and Ready.
+func (r *Runtime) published(want map[string]wantTopic) {
+	applied := make(map[string]metadata.Topic, len(want))
+	for name, w := range want {
+		applied[name] = w.topic
+	}
+	r.mu.Lock()
+	r.applied = applied
+	r.mu.Unlock()
+	if !r.isReady.Load() && r.source.Replayed() && r.imported.Load() && r.mayLead() && r.unfenced() {
+		r.isReady.Store(true)
+		r.cfg.Logf("broker %d: metadata applied up to index %d; serving", r.self, r.source.Applied())
+	}
+	r.passes.Notify()
+}
+
+// unfenced reports whether the image has this broker registered and
+// unfenced: a restarted broker is fenced at registration (out of ISRs and
+// leadership) until its first heartbeat, and serves only after that.
+func (r *Runtime) unfenced() bool {
+	var ok bool
+	r.source.View(func(im *controller.Image) {
+		b, registered := im.Brokers[r.self]
+		ok = registered && !b.Fenced
+	})
+	return ok
+}
+
+// WaitTopic waits until cond holds for the topic name as the publisher
+// last applied it to this broker (ok false: absent).
+func (r *Runtime) WaitTopic(ctx context.Context, name string, cond func(t metadata.Topic, ok bool) bool) error {
+	for {
+		ch := r.passes.Wait()
+		r.mu.Lock()
+		t, ok := r.applied[name]
+		r.mu.Unlock()
+		if cond(t, ok) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// Ready waits until the broker may serve clients: its metadata replayed
+// (and a single broker's old catalog imported), its session with the
+// controller quorum started at the metadata the controller had, the broker
+// unfenced in it, and that image applied to the broker.
+func (r *Runtime) Ready(ctx context.Context) error {
+	for {
+		ch := r.passes.Wait()
+		if r.isReady.Load() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// importCatalog runs once, on a single broker whose data directory was
+// written before the metadata log existed (Config.ImportCatalog): its
+// topics (with their ids and configs) and producer ids become records of
+// the metadata log. The import can run again after a crash; topics
+// already imported are skipped.
+func (r *Runtime) importCatalog(ctx context.Context) {
+	if !r.cfg.ImportCatalog || r.node == nil {
+		r.imported.Store(true)
+		return
+	}
+	if !r.mayLead() {
+		return // registered and in session first: the topics are placed on this broker
+	}
+	var topics []controller.TopicInfo
+	for _, t := range r.cfg.Local.List() {
+		topics = append(topics, controller.TopicInfo{Name: t.Name, ID: t.ID, Partitions: make([]controller.PartitionState, t.Partitions),
+			Configs: t.Configs})
+	}
+	sort.Slice(topics, func(i, j int) bool { return topics[i].Name < topics[j].Name })
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.node.Import(cctx, r.self, topics, r.cfg.Local.NextProducerID()); err != nil {
+		r.cfg.Logf("importing the topic catalog into the metadata log: %v (retrying)", err)
+		return
+	}
+	if err := r.cfg.ImportDone(); err != nil {
+		r.cfg.Logf("importing the topic catalog: marking it done: %v (retrying)", err)
+		return
+	}
+	r.cfg.Logf("imported %d topics of this broker's catalog into the metadata log", len(topics))
+	r.imported.Store(true)
+}
+
+// Published is closed after the publisher's next pass.
+func (r *Runtime) Published() <-chan struct{} { return r.passes.Wait() }

@@ -1,0 +1,41 @@
+package metadata
+
+import "github.com/rillmq/rill/engine/log"
+
+// The broker's view of the cluster metadata, as the handlers read it
+// (package broker serves it from the metadata image).
+
+// Broker is a live broker and where clients reach it.
+type Broker struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack string
+}
+
+// Partition is a partition's replicas and leadership as this broker acts
+// on them (Leader -1: none).
+type Partition struct {
+	Leader, LeaderEpoch int32
+	Replicas, ISR       []int32
+	// Adding and Removing are a reassignment in progress.
+	Adding, Removing []int32
+}
+
+// PartitionRef names a partition.
+type PartitionRef struct {
+	Topic     string
+	Partition int32
+}
+
+// LogConfig is a topic's effective log config: the broker's defaults
+// overlaid with the topic's overrides. An override that does not parse
+// (validated when it was set, so only a hand-edited record) keeps the
+// default.
+func LogConfig(defaults log.Config, t Topic) log.Config {
+	c := defaults
+	for k, v := range t.Configs {
+		_ = c.Set(k, v)
+	}
+	return c
+}
