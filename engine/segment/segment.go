@@ -293,14 +293,6 @@ func (s *Segment) Append(b format.Batch) error {
 // shows both; BENCHMARKS.md).
 const writebackChunk = 8 << 20
 
-// Reserve is the first half of an append whose write is done elsewhere (by
-// the io_uring group committer): it returns the position the batch will
-// occupy. The caller writes b there and then calls Commit.
-func (s *Segment) Reserve() int64 { return s.size.Load() }
-
-// Commit records a batch written at pos by someone else.
-func (s *Segment) Commit(b format.Batch, pos int64) { s.afterAppend(b, pos) }
-
 func (s *Segment) afterAppend(b format.Batch, pos int64) {
 	ts := b.MaxTimestamp()
 	s.mu.Lock()

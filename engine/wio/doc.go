@@ -4,9 +4,9 @@
 //
 // Engines (chosen at start-up by io_engine=auto|uring|pwrite):
 //
-//	uring   one io_uring submission carries every file's FSYNC(DATASYNC)
-//	        (and, for Submit, writes linked to their fsync with
-//	        IOSQE_IO_LINK); one io_uring_enter waits for all of them.
+//	uring   one io_uring submission carries every Op of a Run: each
+//	        file's writes linked to its FSYNC(DATASYNC) with
+//	        IOSQE_IO_LINK; one io_uring_enter waits for all of them.
 //	        Raw syscalls through golang.org/x/sys/unix; no cgo.
 //	pwrite  the portable path: the same operations as pwrite/fdatasync
 //	        calls, overlapped across goroutines.

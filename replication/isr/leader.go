@@ -81,7 +81,7 @@ type Leader struct {
 	hw         int64
 	waits      []ackWait
 	nextWaitID uint64
-	// done collects finished waits until Ready takes them.
+	// done collects finished waits until TakeDone takes them.
 	done []AckResult
 }
 
