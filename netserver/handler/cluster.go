@@ -219,23 +219,43 @@ func (b *Broker) awaitLocal(ready func() bool) {
 type producerIDBlock struct {
 	mu        sync.Mutex
 	next, end int64
+	// refill is closed when a block being fetched from the controller
+	// has arrived (or failed); nil when none is being fetched.
+	refill chan struct{}
 }
 
-// producerID takes the next producer id of this broker's block, taking a
-// new block from the controller when it is used up.
+// producerID takes the next producer id of this broker's block. When the
+// block is used up, one caller asks the controller for a new one, without
+// holding the lock across the request; the others wait for it.
 func (b *Broker) producerID() (int64, error) {
-	b.pids.mu.Lock()
-	defer b.pids.mu.Unlock()
-	if b.pids.next >= b.pids.end {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+	for {
+		b.pids.mu.Lock()
+		if b.pids.next < b.pids.end {
+			id := b.pids.next
+			b.pids.next++
+			b.pids.mu.Unlock()
+			return id, nil
+		}
+		if wait := b.pids.refill; wait != nil {
+			b.pids.mu.Unlock()
+			<-wait
+			continue
+		}
+		done := make(chan struct{})
+		b.pids.refill = done
+		b.pids.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 		first, size, err := b.cluster.AllocateProducerIDs(ctx)
+		cancel()
+		b.pids.mu.Lock()
+		if err == nil {
+			b.pids.next, b.pids.end = first, first+int64(size)
+		}
+		b.pids.refill = nil
+		b.pids.mu.Unlock()
+		close(done)
 		if err != nil {
 			return 0, err
 		}
-		b.pids.next, b.pids.end = first, first+int64(size)
 	}
-	id := b.pids.next
-	b.pids.next++
-	return id, nil
 }
