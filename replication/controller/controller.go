@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Controller decides; it reads the image and returns records to propose.
@@ -45,7 +43,7 @@ const ProducerIDBlockSize = 1000
 func (c *Controller) AllocateProducerIDs(broker int32) ([]Record, *ProducerIDBlock, error) {
 	b, ok := c.image.Brokers[broker]
 	if !ok || b.Fenced {
-		return nil, nil, kerr.BrokerIDNotRegistered
+		return nil, nil, ErrBrokerNotRegistered
 	}
 	block := &ProducerIDBlock{Broker: broker, First: c.image.NextProducerID, Size: ProducerIDBlockSize}
 	return []Record{{ProducerIDs: block}}, block, nil
@@ -99,7 +97,7 @@ func (c *Controller) Register(b BrokerInfo, now time.Time) []Record {
 func (c *Controller) Heartbeat(id int32, now time.Time) ([]Record, error) {
 	b, ok := c.image.Brokers[id]
 	if !ok {
-		return nil, kerr.BrokerIDNotRegistered
+		return nil, ErrBrokerNotRegistered
 	}
 	c.lastHeartbeat[id] = now
 	if !b.Fenced {
@@ -239,20 +237,20 @@ func (c *Controller) AlterPartition(topic string, partition, leader, leaderEpoch
 	p, ok := c.image.Partition(topic, partition)
 	switch {
 	case !ok:
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, ErrUnknownTopic
 	case p.Leader != leader || p.LeaderEpoch != leaderEpoch:
-		return nil, kerr.FencedLeaderEpoch
+		return nil, ErrStaleLeader
 	case p.PartitionEpoch != partitionEpoch:
-		return nil, kerr.InvalidUpdateVersion
+		return nil, ErrStalePartitionEpoch
 	case !slices.Contains(isr, leader):
-		return nil, kerr.InvalidRequest
+		return nil, ErrInvalidISR
 	}
 	for _, r := range isr {
 		if !slices.Contains(p.Replicas, r) {
-			return nil, kerr.InvalidRequest
+			return nil, ErrInvalidISR
 		}
 		if !slices.Contains(p.ISR, r) && !c.image.live(r) {
-			return nil, kerr.IneligibleReplica
+			return nil, ErrIneligibleReplica
 		}
 	}
 	next := p.clone()
@@ -307,11 +305,11 @@ func (c *Controller) completeReassignment(p PartitionState) (PartitionState, boo
 func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]Record, error) {
 	p, ok := c.image.Partition(topic, partition)
 	if !ok {
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, ErrUnknownTopic
 	}
 	if target == nil {
 		if !p.Reassigning() {
-			return nil, kerr.NoReassignmentInProgress
+			return nil, ErrNoReassignment
 		}
 		next, err := c.revert(topic, partition, p)
 		if err != nil {
@@ -322,11 +320,11 @@ func (c *Controller) Reassign(topic string, partition int32, target []int32) ([]
 		return []Record{change(topic, partition, next)}, nil
 	}
 	if len(target) == 0 {
-		return nil, fmt.Errorf("%w: no replicas", kerr.InvalidReplicaAssignment)
+		return nil, fmt.Errorf("%w: no replicas", ErrInvalidAssignment)
 	}
 	for i, r := range target {
 		if _, ok := c.image.Brokers[r]; !ok || slices.Contains(target[:i], r) {
-			return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", kerr.InvalidReplicaAssignment, r)
+			return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", ErrInvalidAssignment, r)
 		}
 	}
 	base := p.clone()
@@ -385,7 +383,7 @@ func (c *Controller) revert(topic string, partition int32, p PartitionState) (Pa
 		}
 		if next.Leader == -1 {
 			return p, fmt.Errorf("%w: only replicas being added to %s-%d are in its ISR: undoing the move would need an unclean leader election",
-				kerr.InvalidReplicaAssignment, topic, partition)
+				ErrInvalidAssignment, topic, partition)
 		}
 		return next, nil
 	}
@@ -417,7 +415,7 @@ func (c *Controller) Reassignments() map[PartitionRef]PartitionState {
 // CreateTopic places a new topic's replicas on unfenced brokers.
 func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, replicationFactor int16, configs map[string]string, assignment [][]int32) ([]Record, error) {
 	if _, ok := c.image.Topics[name]; ok {
-		return nil, kerr.TopicAlreadyExists
+		return nil, ErrTopicExists
 	}
 	if assignment != nil {
 		// CreateTopics' replica assignment: partition count and
@@ -428,11 +426,11 @@ func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, rep
 		}
 	}
 	if partitions <= 0 {
-		return nil, kerr.InvalidPartitions
+		return nil, ErrInvalidPartitions
 	}
 	brokers := c.placementOrder()
 	if assignment == nil && (int(replicationFactor) > len(brokers) || replicationFactor <= 0) {
-		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", kerr.InvalidReplicationFactor, replicationFactor, len(brokers))
+		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", ErrInvalidReplicationFactor, replicationFactor, len(brokers))
 	}
 	t := TopicInfo{Name: name, ID: id, Configs: configs}
 	for p := int32(0); p < partitions; p++ {
@@ -451,7 +449,7 @@ func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, rep
 		// back, as any follower does); the leader the first of them.
 		isr := slices.DeleteFunc(slices.Clone(replicas), func(r int32) bool { return !c.image.live(r) })
 		if len(isr) == 0 {
-			return nil, fmt.Errorf("%w: every replica of partition %d is fenced", kerr.InvalidReplicaAssignment, p)
+			return nil, fmt.Errorf("%w: every replica of partition %d is fenced", ErrInvalidAssignment, p)
 		}
 		leader := isr[0]
 		slices.Sort(isr)
@@ -464,11 +462,11 @@ func (c *Controller) CreateTopic(name string, id [16]byte, partitions int32, rep
 // distinct registered brokers.
 func (c *Controller) checkAssignment(replicas []int32, rf int) ([]int32, error) {
 	if len(replicas) != rf || rf == 0 {
-		return nil, fmt.Errorf("%w: %d replicas where the replication factor is %d", kerr.InvalidReplicaAssignment, len(replicas), rf)
+		return nil, fmt.Errorf("%w: %d replicas where the replication factor is %d", ErrInvalidAssignment, len(replicas), rf)
 	}
 	for i, r := range replicas {
 		if _, ok := c.image.Brokers[r]; !ok || slices.Contains(replicas[:i], r) {
-			return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", kerr.InvalidReplicaAssignment, r)
+			return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", ErrInvalidAssignment, r)
 		}
 	}
 	return slices.Clone(replicas), nil
@@ -478,7 +476,7 @@ func (c *Controller) checkAssignment(replicas []int32, rf int) ([]int32, error) 
 // IncrementalAlterConfigs); the caller has validated them.
 func (c *Controller) AlterTopicConfigs(name string, configs map[string]string) ([]Record, error) {
 	if _, ok := c.image.Topics[name]; !ok {
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, ErrUnknownTopic
 	}
 	return []Record{{TopicConfigs: &TopicConfigs{Topic: name, Configs: maps.Clone(configs)}}}, nil
 }
@@ -495,7 +493,7 @@ func (c *Controller) Import(broker int32, topics []TopicInfo, nextProducerID int
 	for _, t := range topics {
 		if have, ok := c.image.Topics[t.Name]; ok {
 			if have.ID != t.ID {
-				return nil, fmt.Errorf("%w: topic %s exists under another id", kerr.TopicAlreadyExists, t.Name)
+				return nil, fmt.Errorf("%w: topic %s exists under another id", ErrTopicExists, t.Name)
 			}
 			continue
 		}
@@ -515,7 +513,7 @@ func (c *Controller) Import(broker int32, topics []TopicInfo, nextProducerID int
 // DeleteTopic deletes a topic; brokers delete their replicas of it.
 func (c *Controller) DeleteTopic(name string) ([]Record, error) {
 	if _, ok := c.image.Topics[name]; !ok {
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, ErrUnknownTopic
 	}
 	return []Record{{DeleteTopic: &name}}, nil
 }
@@ -529,19 +527,19 @@ func (c *Controller) DeleteTopic(name string) ([]Record, error) {
 func (c *Controller) CreatePartitions(name string, count int32, assignment [][]int32) ([]Record, error) {
 	t, ok := c.image.Topics[name]
 	if !ok {
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, ErrUnknownTopic
 	}
 	have := int32(len(t.Partitions))
 	if count <= have {
-		return nil, fmt.Errorf("%w: topic has %d partitions; the new count must be larger, got %d", kerr.InvalidPartitions, have, count)
+		return nil, fmt.Errorf("%w: topic has %d partitions; the new count must be larger, got %d", ErrInvalidPartitions, have, count)
 	}
 	rf := len(t.Partitions[0].Replicas) - len(t.Partitions[0].Removing)
 	if assignment != nil && int32(len(assignment)) != count-have {
-		return nil, fmt.Errorf("%w: one assignment per new partition is required", kerr.InvalidReplicaAssignment)
+		return nil, fmt.Errorf("%w: one assignment per new partition is required", ErrInvalidAssignment)
 	}
 	brokers := c.placementOrder()
 	if assignment == nil && rf > len(brokers) {
-		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", kerr.InvalidReplicationFactor, rf, len(brokers))
+		return nil, fmt.Errorf("%w: replication factor %d with %d live brokers", ErrInvalidReplicationFactor, rf, len(brokers))
 	}
 	add := &AddPartitions{Topic: name}
 	for p := have; p < count; p++ {
@@ -550,11 +548,11 @@ func (c *Controller) CreatePartitions(name string, count int32, assignment [][]i
 			replicas = assignment[p-have]
 			for i, r := range replicas {
 				if _, ok := c.image.Brokers[r]; !ok || slices.Contains(replicas[:i], r) {
-					return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", kerr.InvalidReplicaAssignment, r)
+					return nil, fmt.Errorf("%w: replica %d is not a registered broker or is named twice", ErrInvalidAssignment, r)
 				}
 			}
 			if len(replicas) != rf {
-				return nil, fmt.Errorf("%w: %d replicas for a topic with replication factor %d", kerr.InvalidReplicaAssignment, len(replicas), rf)
+				return nil, fmt.Errorf("%w: %d replicas for a topic with replication factor %d", ErrInvalidAssignment, len(replicas), rf)
 			}
 		} else {
 			for r := 0; r < rf; r++ {
@@ -565,7 +563,7 @@ func (c *Controller) CreatePartitions(name string, count int32, assignment [][]i
 		// back, as any follower does); the leader the first of them.
 		isr := slices.DeleteFunc(slices.Clone(replicas), func(r int32) bool { return !c.image.live(r) })
 		if len(isr) == 0 {
-			return nil, fmt.Errorf("%w: every replica of new partition %d is fenced", kerr.InvalidReplicaAssignment, p)
+			return nil, fmt.Errorf("%w: every replica of new partition %d is fenced", ErrInvalidAssignment, p)
 		}
 		leader := isr[0]
 		slices.Sort(isr)
@@ -625,8 +623,9 @@ type PartitionRef struct {
 // when it is live and in the ISR; an unclean one gives a leaderless
 // partition any live replica, in the ISR or not, which the admin asking
 // for it accepts may lose records. Each partition's outcome is nil (a new
-// leader), ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
-// ELIGIBLE_LEADERS_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. A
+// leader), ErrElectionNotNeeded, ErrPreferredLeaderNotAvailable,
+// ErrEligibleLeadersNotAvailable, ErrUnknownTopic or
+// ErrInvalidElectionType. A
 // partition named twice is decided once: two elections decided on the
 // same state would not build on each other.
 func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map[PartitionRef]error) {
@@ -645,7 +644,7 @@ func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map
 		}
 		p, ok := c.image.Partition(ref.Topic, ref.Partition)
 		if !ok {
-			out[ref] = kerr.UnknownTopicOrPartition
+			out[ref] = ErrUnknownTopic
 			continue
 		}
 		leader := int32(-1)
@@ -654,16 +653,16 @@ func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map
 			pref := p.Replicas[0]
 			switch {
 			case p.Leader == pref:
-				out[ref] = kerr.ElectionNotNeeded
+				out[ref] = ErrElectionNotNeeded
 				continue
 			case !slices.Contains(p.ISR, pref) || !c.image.live(pref):
-				out[ref] = kerr.PreferredLeaderNotAvailable
+				out[ref] = ErrPreferredLeaderNotAvailable
 				continue
 			}
 			leader = pref
 		case UncleanElection:
 			if p.Leader >= 0 {
-				out[ref] = kerr.ElectionNotNeeded
+				out[ref] = ErrElectionNotNeeded
 				continue
 			}
 			for _, r := range p.Replicas {
@@ -673,11 +672,11 @@ func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map
 				}
 			}
 			if leader < 0 {
-				out[ref] = kerr.EligibleLeadersNotAvailable
+				out[ref] = ErrEligibleLeadersNotAvailable
 				continue
 			}
 		default:
-			out[ref] = kerr.InvalidRequest
+			out[ref] = ErrInvalidElectionType
 			continue
 		}
 		next := p.clone()

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)
@@ -82,7 +80,7 @@ func TestPlacementSpreadsLeadersAndRacks(t *testing.T) {
 			t.Fatalf("leaders not spread: %v", leads)
 		}
 	}
-	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5, nil, nil); !errors.Is(err, kerr.InvalidReplicationFactor) {
+	if _, err := cl.c.CreateTopic("big", [16]byte{2}, 1, 5, nil, nil); !errors.Is(err, ErrInvalidReplicationFactor) {
 		t.Fatalf("rf above live brokers: %v", err)
 	}
 }
@@ -134,10 +132,10 @@ func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
 	cl.commit(recs)
 	s := cl.partition(0)
 	shrunk := []int32{s.Leader}
-	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch+1, shrunk); !errors.Is(err, kerr.InvalidUpdateVersion) {
+	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch+1, shrunk); !errors.Is(err, ErrStalePartitionEpoch) {
 		t.Fatalf("stale partition epoch: %v", err)
 	}
-	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch-1, s.PartitionEpoch, shrunk); !errors.Is(err, kerr.FencedLeaderEpoch) {
+	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch-1, s.PartitionEpoch, shrunk); !errors.Is(err, ErrStaleLeader) {
 		t.Fatalf("old leader epoch: %v", err)
 	}
 	recs, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, shrunk)
@@ -152,7 +150,7 @@ func TestAlterPartitionIsFencedByEpochs(t *testing.T) {
 	other := s.Replicas[1]
 	cl.commit(cl.c.Fence(other))
 	s = cl.partition(0)
-	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, []int32{s.Leader, other}); !errors.Is(err, kerr.IneligibleReplica) {
+	if _, err := cl.c.AlterPartition("t", 0, s.Leader, s.LeaderEpoch, s.PartitionEpoch, []int32{s.Leader, other}); !errors.Is(err, ErrIneligibleReplica) {
 		t.Fatalf("adding a fenced broker: %v", err)
 	}
 }
@@ -246,7 +244,7 @@ func TestProducerIDBlocksAreDisjoint(t *testing.T) {
 	if err := cl.im.Apply(Record{ProducerIDs: &ProducerIDBlock{Broker: 1, First: b2.First, Size: 10}}); !errors.Is(err, ErrInvalidRecord) {
 		t.Fatalf("overlapping block applied: %v", err)
 	}
-	if _, _, err := cl.c.AllocateProducerIDs(9); !errors.Is(err, kerr.BrokerIDNotRegistered) {
+	if _, _, err := cl.c.AllocateProducerIDs(9); !errors.Is(err, ErrBrokerNotRegistered) {
 		t.Fatalf("unknown broker: %v", err)
 	}
 }
@@ -260,8 +258,8 @@ func TestElectLeadersOutcomes(t *testing.T) {
 	cl.commit(recs)
 	s := cl.partition(0)
 	ref := PartitionRef{"t", 0}
-	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref, {"nope", 0}}); !errors.Is(res[ref], kerr.ElectionNotNeeded) ||
-		!errors.Is(res[PartitionRef{"nope", 0}], kerr.UnknownTopicOrPartition) {
+	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref, {"nope", 0}}); !errors.Is(res[ref], ErrElectionNotNeeded) ||
+		!errors.Is(res[PartitionRef{"nope", 0}], ErrUnknownTopic) {
 		t.Fatalf("preferred on a preferred leader: %v", res)
 	}
 	// The follower falls out of the ISR, then the leader dies: leaderless,
@@ -276,7 +274,7 @@ func TestElectLeadersOutcomes(t *testing.T) {
 	if p := cl.partition(0); p.Leader != -1 {
 		t.Fatalf("elected outside the ISR without being asked: %+v", p)
 	}
-	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref}); !errors.Is(res[ref], kerr.PreferredLeaderNotAvailable) {
+	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref}); !errors.Is(res[ref], ErrPreferredLeaderNotAvailable) {
 		t.Fatalf("preferred with the preferred replica dead: %v", res)
 	}
 	recs, res := cl.c.ElectLeaders(UncleanElection, []PartitionRef{ref})
@@ -304,10 +302,10 @@ func TestReassignment(t *testing.T) {
 			target = append(target, id)
 		}
 	}
-	if _, err := cl.c.Reassign("t", 0, nil); !errors.Is(err, kerr.NoReassignmentInProgress) {
+	if _, err := cl.c.Reassign("t", 0, nil); !errors.Is(err, ErrNoReassignment) {
 		t.Fatalf("cancel with nothing moving: %v", err)
 	}
-	if _, err := cl.c.Reassign("t", 0, []int32{target[0], target[0]}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+	if _, err := cl.c.Reassign("t", 0, []int32{target[0], target[0]}); !errors.Is(err, ErrInvalidAssignment) {
 		t.Fatalf("a replica named twice: %v", err)
 	}
 	recs, err := cl.c.Reassign("t", 0, target)
@@ -354,13 +352,13 @@ func TestCreatePartitionsAndDeleteTopic(t *testing.T) {
 	cl := newCluster(t, "", "", "")
 	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 2, 2, nil, nil)
 	cl.commit(recs)
-	if _, err := cl.c.CreatePartitions("t", 2, nil); !errors.Is(err, kerr.InvalidPartitions) {
+	if _, err := cl.c.CreatePartitions("t", 2, nil); !errors.Is(err, ErrInvalidPartitions) {
 		t.Fatalf("same count: %v", err)
 	}
-	if _, err := cl.c.CreatePartitions("t", 3, [][]int32{{1}}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+	if _, err := cl.c.CreatePartitions("t", 3, [][]int32{{1}}); !errors.Is(err, ErrInvalidAssignment) {
 		t.Fatalf("an assignment short of the replication factor: %v", err)
 	}
-	if _, err := cl.c.CreatePartitions("t", 4, [][]int32{{3, 1}}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+	if _, err := cl.c.CreatePartitions("t", 4, [][]int32{{3, 1}}); !errors.Is(err, ErrInvalidAssignment) {
 		t.Fatalf("one assignment for two partitions: %v", err)
 	}
 	recs, err := cl.c.CreatePartitions("t", 4, nil)
@@ -381,7 +379,7 @@ func TestCreatePartitionsAndDeleteTopic(t *testing.T) {
 	if _, ok := cl.im.Topics["t"]; ok {
 		t.Fatal("topic still there")
 	}
-	if _, err := cl.c.DeleteTopic("t"); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+	if _, err := cl.c.DeleteTopic("t"); !errors.Is(err, ErrUnknownTopic) {
 		t.Fatalf("deleting twice: %v", err)
 	}
 }

@@ -5,8 +5,11 @@
 // controller included, changes its Image only by applying committed
 // records in order (Image.Apply), so all nodes answer Metadata alike.
 //
-// The quorum that orders the records (go.etcd.io/raft/v3) and the driver
-// that ticks, proposes and applies are not written yet (issue: cluster).
+// The quorum that orders the records (go.etcd.io/raft/v3) is package
+// quorum; the driver that ticks, proposes and applies is package node.
+//
+// Errors are the package's sentinels (errors.go), never Kafka codes: a
+// controller node maps them to codes where it answers a broker.
 //
 // Decisions:
 //
@@ -19,8 +22,8 @@
 //   - A fenced broker that heartbeats again is unfenced; partitions without
 //     a leader whose ISR includes it elect it.
 //   - AlterPartition from a leader applies an ISR change only if it names
-//     the current leader epoch and partition epoch (FENCED_LEADER_EPOCH,
-//     INVALID_UPDATE_VERSION otherwise), and only adds unfenced brokers.
+//     the current leader epoch and partition epoch (ErrStaleLeader,
+//     ErrStalePartitionEpoch otherwise), and only adds unfenced brokers.
 //   - CreateTopics places replicas round-robin over unfenced brokers,
 //     alternating racks when broker.rack is set, rotating the first
 //     (preferred leader) replica across brokers.

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Two brokers whose sessions expire in one tick are fenced in turn, the
@@ -183,7 +181,7 @@ func TestCreatePartitionsLeavesFencedReplicasOutOfTheISR(t *testing.T) {
 		t.Fatalf("new partition on fenced 1 and live 2: %+v", p)
 	}
 	cl.commit(cl.c.Fence(2))
-	if _, err := cl.c.CreatePartitions("t", 3, [][]int32{{2, 1}}); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+	if _, err := cl.c.CreatePartitions("t", 3, [][]int32{{2, 1}}); !errors.Is(err, ErrInvalidAssignment) {
 		t.Fatalf("every replica fenced: %v", err)
 	}
 }
@@ -229,7 +227,7 @@ func TestReassignmentRevertKeepsTheISR(t *testing.T) {
 		_, errCancel := cl.c.Reassign("t", 0, nil)
 		recs, errReplace := cl.c.Reassign("t", 0, []int32{add[1], s.Replicas[1]})
 		if !unclean {
-			if !errors.Is(errCancel, kerr.InvalidReplicaAssignment) || !errors.Is(errReplace, kerr.InvalidReplicaAssignment) {
+			if !errors.Is(errCancel, ErrInvalidAssignment) || !errors.Is(errReplace, ErrInvalidAssignment) {
 				t.Fatalf("undoing with only added replicas in the ISR: %v, %v", errCancel, errReplace)
 			}
 			continue

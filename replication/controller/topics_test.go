@@ -4,8 +4,6 @@ import (
 	"errors"
 	"slices"
 	"testing"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 func TestCreateTopicWithReplicaAssignment(t *testing.T) {
@@ -22,7 +20,7 @@ func TestCreateTopicWithReplicaAssignment(t *testing.T) {
 		t.Fatalf("partition 1: %+v", p)
 	}
 	for _, bad := range [][][]int32{{{1, 1}}, {{1, 9}}, {{1, 2}, {3}}} {
-		if _, err := cl.c.CreateTopic("u", [16]byte{2}, -1, -1, nil, bad); !errors.Is(err, kerr.InvalidReplicaAssignment) {
+		if _, err := cl.c.CreateTopic("u", [16]byte{2}, -1, -1, nil, bad); !errors.Is(err, ErrInvalidAssignment) {
 			t.Errorf("assignment %v: %v, want INVALID_REPLICA_ASSIGNMENT", bad, err)
 		}
 	}
@@ -40,7 +38,7 @@ func TestAlterTopicConfigs(t *testing.T) {
 	if got := cl.im.Topics["t"].Configs; len(got) != 1 || got["cleanup.policy"] != "compact" {
 		t.Fatalf("configs %v", got)
 	}
-	if _, err := cl.c.AlterTopicConfigs("nope", nil); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+	if _, err := cl.c.AlterTopicConfigs("nope", nil); !errors.Is(err, ErrUnknownTopic) {
 		t.Fatalf("unknown topic: %v", err)
 	}
 }
@@ -75,7 +73,7 @@ func TestImportCatalog(t *testing.T) {
 		t.Fatalf("second import: %v %v", again, err)
 	}
 	topics[0].ID = [16]byte{9}
-	if _, err := cl.c.Import(1, topics, 42); !errors.Is(err, kerr.TopicAlreadyExists) {
+	if _, err := cl.c.Import(1, topics, 42); !errors.Is(err, ErrTopicExists) {
 		t.Fatalf("a topic of the same name under another id: %v", err)
 	}
 }

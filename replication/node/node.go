@@ -24,17 +24,28 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/quorum"
+)
+
+// Errors of a node's requests besides the controller's own (package
+// controller); rpc.go maps both to Kafka codes for brokers.
+var (
+	// ErrNotController: this node is not (or no longer) the active
+	// controller; ask another.
+	ErrNotController = errors.New("node: not the active controller")
+	// ErrNotCommitted: the batch holding the request's records was not
+	// committed in time (lost with a leadership change); it may still be.
+	ErrNotCommitted = errors.New("node: records not committed in time")
 )
 
 // Config configures a node.
@@ -169,7 +180,7 @@ func (n *Node) loop() {
 	for {
 		select {
 		case <-n.stop:
-			n.fail(kerr.NotController)
+			n.fail(ErrNotController)
 			return
 		case <-t.C:
 			n.member.Tick()
@@ -266,7 +277,7 @@ func (n *Node) decide() {
 			n.ctl = nil
 		}
 		n.active.Store(false)
-		n.fail(kerr.NotController)
+		n.fail(ErrNotController)
 		return
 	}
 	n.active.Store(true)
@@ -284,7 +295,7 @@ func (n *Node) decide() {
 	}
 	if n.inflight != "" {
 		if n.age > 100 { // the batch was lost with a leadership blip
-			n.fail(kerr.RequestTimedOut)
+			n.fail(ErrNotCommitted)
 		}
 		return
 	}
@@ -333,7 +344,7 @@ func (n *Node) decide() {
 	}
 	if err != nil {
 		for _, w := range waiting {
-			w <- kerr.NotController
+			w <- ErrNotController
 		}
 		return
 	}
@@ -376,7 +387,7 @@ func (n *Node) call(ctx context.Context, decide func(*controller.Controller, tim
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-n.done:
-		return kerr.NotController
+		return ErrNotController
 	}
 	select {
 	case err := <-r.done:

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/engine/vfs"
@@ -99,7 +98,7 @@ func (c *testCluster) do(fn func(ctx context.Context, n *Node) error) {
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, kerr.NotController) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, kerr.RequestTimedOut) {
+		if !errors.Is(err, ErrNotController) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrNotCommitted) {
 			c.t.Fatal(err)
 		}
 		if time.Now().After(deadline) {
@@ -276,7 +275,7 @@ func TestSnapshotsCompactAndCatchUp(t *testing.T) {
 				if err == nil {
 					err = n.CreateTopic(ctx, name, [16]byte{byte(i)}, 1, 1, nil, nil)
 				}
-				if errors.Is(err, kerr.TopicAlreadyExists) {
+				if errors.Is(err, controller.ErrTopicExists) {
 					return nil
 				}
 				return err

@@ -101,12 +101,7 @@ func (n *Node) HandleRPC(data []byte) []byte {
 	reply := func(err error) []byte {
 		r := BrokerReply{}
 		if err != nil {
-			var ke *kerr.Error
-			if errors.As(err, &ke) {
-				r.ErrorCode = ke.Code
-			} else {
-				r.ErrorCode = kerr.RequestTimedOut.Code
-			}
+			r.ErrorCode = KafkaError(err).Code
 		}
 		b, _ := json.Marshal(r)
 		return b
@@ -194,8 +189,8 @@ func (n *Node) HandleRPC(data []byte) []byte {
 		r := BrokerReply{}
 		for ref, e := range res {
 			er := ElectResult{PartitionRef: ref}
-			if ke := (*kerr.Error)(nil); errors.As(e, &ke) {
-				er.ErrorCode = ke.Code
+			if e != nil {
+				er.ErrorCode = KafkaError(e).Code
 			}
 			r.Elected = append(r.Elected, er)
 		}
@@ -213,3 +208,49 @@ func (n *Node) HandleRPC(data []byte) []byte {
 
 // Caller sends one request to a controller address (transport.Call).
 type Caller func(ctx context.Context, addr string, req []byte) ([]byte, error)
+
+// errorCodes is the one table from the errors a controller node's
+// requests return (this package's and package controller's) to the Kafka
+// codes a broker sees: the wire edge of the controller.
+var errorCodes = []struct {
+	err  error
+	code *kerr.Error
+}{
+	{ErrNotController, kerr.NotController},
+	{ErrNotCommitted, kerr.RequestTimedOut},
+	{context.DeadlineExceeded, kerr.RequestTimedOut},
+	{context.Canceled, kerr.RequestTimedOut},
+	{controller.ErrBrokerNotRegistered, kerr.BrokerIDNotRegistered},
+	{controller.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{controller.ErrTopicExists, kerr.TopicAlreadyExists},
+	{controller.ErrStaleLeader, kerr.FencedLeaderEpoch},
+	{controller.ErrStalePartitionEpoch, kerr.InvalidUpdateVersion},
+	{controller.ErrInvalidISR, kerr.InvalidRequest},
+	{controller.ErrIneligibleReplica, kerr.IneligibleReplica},
+	{controller.ErrNoReassignment, kerr.NoReassignmentInProgress},
+	{controller.ErrInvalidAssignment, kerr.InvalidReplicaAssignment},
+	{controller.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{controller.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor},
+	{controller.ErrElectionNotNeeded, kerr.ElectionNotNeeded},
+	{controller.ErrPreferredLeaderNotAvailable, kerr.PreferredLeaderNotAvailable},
+	{controller.ErrEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable},
+	{controller.ErrInvalidElectionType, kerr.InvalidRequest},
+}
+
+// KafkaError is the Kafka error a broker is answered with for err (nil
+// for nil); an error the table does not know is UNKNOWN_SERVER_ERROR.
+func KafkaError(err error) *kerr.Error {
+	if err == nil {
+		return nil
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke // a code the request already answered with
+	}
+	for _, e := range errorCodes {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
+	}
+	return kerr.UnknownServerError
+}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/replication/controller"
@@ -69,14 +68,14 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 					continue
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				if err := n.RegisterBroker(ctx, controller.BrokerInfo{ID: 1}); err != nil && !errors.Is(err, kerr.NotController) {
+				if err := n.RegisterBroker(ctx, controller.BrokerInfo{ID: 1}); err != nil && !errors.Is(err, node.ErrNotController) {
 					cancel()
 					t.Fatal(err)
 				}
 				_ = n.Heartbeat(ctx, 1)
 				err := n.CreateTopic(ctx, name, [16]byte{id}, 1, 1, nil, nil)
 				cancel()
-				if err == nil || errors.Is(err, kerr.TopicAlreadyExists) {
+				if err == nil || errors.Is(err, controller.ErrTopicExists) {
 					return
 				}
 			}
