@@ -18,16 +18,21 @@ import (
 )
 
 // Network partitions of a real three-node cluster (issue 11, item 5).
-// Each test runs the nodes in network namespaces (partition_helpers_test.go),
-// writes with an idempotent acks=all producer while a consumer tails the
-// topic and a watcher polls every node's high watermark, cuts links for
-// partitionFault, heals, waits for every ISR to be full again, and checks:
+// Each test runs the nodes in network namespaces
+// (partition_helpers_test.go), writes with an idempotent acks=all
+// producer while a consumer tails the topic, a watcher polls every node's
+// high watermark and a prober writes to every partition's leader, cuts
+// links for partitionFault, heals, waits for every ISR to be full again,
+// and checks:
 //
 //   - availability: when the fault leaves a majority the clients reach,
-//     every partition acknowledges a record sent after the fault began
+//     every partition acknowledges a write sent after the fault began
 //     within partitionRecovery (the session timeout plus an election),
-//     and no partition goes longer than that without an acknowledgement
-//     while the fault lasts; both times are logged per partition;
+//     and no partition goes longer than that without one while the fault
+//     lasts. The prober (partition_helpers_test.go) measures it with
+//     direct produce requests to the leader the majority names; the
+//     writer's view, which adds kgo's own metadata and connection
+//     choices, is logged beside it;
 //   - the high watermark never goes back in any partition, as the nodes
 //     of the majority answer ListOffsets;
 //   - internal/history over every send, the tailing consumer's reads and
@@ -40,6 +45,33 @@ import (
 // is unreachable (TestNetworkPartitionAdminWithFirstVoterDown).
 
 const partitionFault = 20 * time.Second
+
+// availabilityReport logs, per partition, when writes sent after the
+// fault first succeeded and the longest time without a success, as who
+// measured them, and returns the partitions over partitionRecovery (when
+// strict; else none).
+func availabilityReport(t *testing.T, who string, a *availability, parts int32, strict bool) []string {
+	rec, gaps := a.recovery(parts)
+	var slowest, silence time.Duration
+	var lines, over []string
+	for p := int32(0); p < parts; p++ {
+		r, ok := rec[p]
+		line := fmt.Sprintf("partition %d: first success of a write sent after the fault %v after it; longest silence %v",
+			p, r.Round(time.Millisecond), gaps[p].Round(time.Millisecond))
+		if !ok {
+			r = partitionFault
+			line = fmt.Sprintf("partition %d: no write sent after the fault succeeded in %v", p, partitionFault)
+		}
+		lines = append(lines, line)
+		if strict && (!ok || r > partitionRecovery || gaps[p] > partitionRecovery) {
+			over = append(over, line)
+		}
+		slowest, silence = max(slowest, r), max(silence, gaps[p])
+	}
+	t.Logf("%s: time to recovery %v, longest silence %v (limit %v):\n%s", who, slowest.Round(time.Millisecond), silence.Round(time.Millisecond),
+		partitionRecovery, strings.Join(lines, "\n"))
+	return over
+}
 
 // faultPlan is a scenario's fault: what applies it, the node ids whose
 // answers count as the majority's view while it lasts (nil: all), and a
@@ -146,6 +178,7 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 	w := startNetWriter(t, c, h, topic)
 	tl := startTailer(t, c, h, topic)
 	hw := startHWWatch(t, c, topic, parts)
+	pr := startProber(t, c, topic, parts)
 	w.waitAcked(1000)
 
 	plan := fault(c, topic)
@@ -153,33 +186,19 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 	if err := plan.apply(); err != nil {
 		t.Fatal(err)
 	}
-	w.faultStarted()
+	w.avail.faultStarted()
+	pr.avail.faultStarted()
 	hw.countOnly(plan.majority)
+	pr.countOnly(plan.majority)
 	t.Logf("fault at %s, %d acknowledged: %s", before.Format("15:04:05.000"), w.acked.Load(), plan.what)
 	time.Sleep(partitionFault)
 
-	rec, gaps := w.recovery()
-	var slowest, silence time.Duration
-	var lines, unavailable []string
-	for p := int32(0); p < parts; p++ {
-		r, ok := rec[p]
-		line := fmt.Sprintf("partition %d: first acknowledgement of a record sent after the fault %v after it; longest silence %v",
-			p, r.Round(time.Millisecond), gaps[p].Round(time.Millisecond))
-		if !ok {
-			r = partitionFault
-			line = fmt.Sprintf("partition %d: no record sent after the fault acknowledged in %v", p, partitionFault)
-		}
-		lines = append(lines, line)
-		if !ok || r > partitionRecovery || gaps[p] > partitionRecovery {
-			unavailable = append(unavailable, line)
-		}
-		slowest, silence = max(slowest, r), max(silence, gaps[p])
-	}
-	t.Logf("time to recovery %v, longest silence %v (limit %v):\n%s", slowest.Round(time.Millisecond), silence.Round(time.Millisecond),
-		partitionRecovery, strings.Join(lines, "\n"))
+	unavailable := availabilityReport(t, "the cluster (direct probes)", &pr.avail, parts, true)
+	availabilityReport(t, "the writer (kgo)", &w.avail, parts, false)
 	t.Logf("during the fault:\n%s", c.timeline(before))
 
 	healed := time.Now()
+	pr.countOnly(nil)
 	if err := c.net.HealAll(); err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +212,14 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 	tl.close()
 	readBack(t, c, h, topic)
 	hw.close()
+	pr.close()
 	violations, minority := hw.report()
 	if minority != "" {
 		t.Logf("answers as leader from outside the majority during the fault: %s", minority)
 	}
 	report := h.Check()
-	t.Logf("%v (tailing consumer read %d); %d high watermark polls", report, tl.read.Load(), hw.polls)
+	t.Logf("%v (the tailing consumer read %d; %d of %d probes acknowledged); %d high watermark polls", report, tl.read.Load(),
+		pr.acked.Load(), pr.sent.Load(), hw.polls)
 	if len(unavailable) > 0 {
 		t.Errorf("not every partition accepted writes again within %v of the fault:\n%s", partitionRecovery, strings.Join(unavailable, "\n"))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/internal/history"
 	"github.com/rillmq/rill/internal/netns"
 )
@@ -98,7 +99,11 @@ func startNetCluster(t *testing.T, extra ...string) *netCluster {
 // describe is topic's partitions as node id itself answers Metadata
 // (within 2 s; nil when it does not).
 func (c *netCluster) describe(id int, topic string) map[int32]kmsg.MetadataResponseTopicPartition {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	return c.describeCtx(context.Background(), id, topic)
+}
+
+func (c *netCluster) describeCtx(ctx context.Context, id int, topic string) map[int32]kmsg.MetadataResponseTopicPartition {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req := kmsg.NewPtrMetadataRequest()
 	rt := kmsg.NewMetadataRequestTopic()
@@ -238,15 +243,11 @@ type netWriter struct {
 	wg       sync.WaitGroup
 	stopped  func()
 
-	mu        sync.Mutex
-	faultAt   time.Time               // zero: no fault being measured
-	recovered map[int32]time.Time     // partition: first ack of a record sent after faultAt
-	lastAck   map[int32]time.Time     // partition: latest acknowledgement
-	maxGap    map[int32]time.Duration // partition: longest time between acknowledgements since faultAt
+	avail availability
 }
 
 func startNetWriter(t *testing.T, c *netCluster, h *history.History, topic string) *netWriter {
-	w := &netWriter{t: t, c: c, topic: topic, h: h, lastAck: map[int32]time.Time{}}
+	w := &netWriter{t: t, c: c, topic: topic, h: h}
 	w.prod = netClient(t, c, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
 		kgo.ProduceRequestTimeout(3*time.Second))
 	stop, producing := make(chan struct{}), make(chan struct{})
@@ -272,7 +273,7 @@ func startNetWriter(t *testing.T, c *netCluster, h *history.History, topic strin
 					return
 				}
 				w.acked.Add(1)
-				w.ackedAt(r.Partition, sentAt, time.Now())
+				w.avail.ok(r.Partition, sentAt, time.Now())
 			})
 			if i%10 == 0 {
 				time.Sleep(5 * time.Millisecond) // bounded load
@@ -282,49 +283,65 @@ func startNetWriter(t *testing.T, c *netCluster, h *history.History, topic strin
 	return w
 }
 
-func (w *netWriter) ackedAt(p int32, sentAt, now time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.faultAt.IsZero() {
-		w.lastAck[p] = now
+// availability keeps, per partition, the times writes to it succeeded,
+// and from a fault on: when a write sent after it first succeeded, and
+// the longest time without a success.
+type availability struct {
+	mu        sync.Mutex
+	faultAt   time.Time               // zero: no fault being measured
+	recovered map[int32]time.Time     // partition: first success of a write sent after faultAt
+	last      map[int32]time.Time     // partition: latest success
+	maxGap    map[int32]time.Duration // partition: longest time between successes since faultAt
+}
+
+// ok records a write to partition p sent at sentAt that succeeded at now.
+func (a *availability) ok(p int32, sentAt, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.last == nil {
+		a.last = map[int32]time.Time{}
+	}
+	if a.faultAt.IsZero() {
+		a.last[p] = now
 		return
 	}
-	last := w.lastAck[p]
-	if last.Before(w.faultAt) {
-		last = w.faultAt
+	last := a.last[p]
+	if last.Before(a.faultAt) {
+		last = a.faultAt
 	}
-	if gap := now.Sub(last); gap > w.maxGap[p] {
-		w.maxGap[p] = gap
+	if gap := now.Sub(last); gap > a.maxGap[p] {
+		a.maxGap[p] = gap
 	}
-	w.lastAck[p] = now
-	if _, ok := w.recovered[p]; !ok && !sentAt.Before(w.faultAt) {
-		w.recovered[p] = now
+	a.last[p] = now
+	if _, ok := a.recovered[p]; !ok && !sentAt.Before(a.faultAt) {
+		a.recovered[p] = now
 	}
 }
 
 // faultStarted starts measuring recovery from now.
-func (w *netWriter) faultStarted() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.faultAt = time.Now()
-	w.recovered = map[int32]time.Time{}
-	w.maxGap = map[int32]time.Duration{}
+func (a *availability) faultStarted() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.faultAt = time.Now()
+	a.recovered = map[int32]time.Time{}
+	a.maxGap = map[int32]time.Duration{}
 }
 
-// recovery is, per partition, how long after the fault started a record
-// sent after it was first acknowledged (absent: none yet), and the
-// longest time without any acknowledgement on it since.
-func (w *netWriter) recovery() (map[int32]time.Duration, map[int32]time.Duration) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// recovery is, per partition of parts, how long after the fault started
+// a write sent after it first succeeded (absent: none yet), and the
+// longest time without a success since (up to now).
+func (a *availability) recovery(parts int32) (map[int32]time.Duration, map[int32]time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	rec, gaps := map[int32]time.Duration{}, map[int32]time.Duration{}
-	for p, at := range w.recovered {
-		rec[p] = at.Sub(w.faultAt)
+	for p, at := range a.recovered {
+		rec[p] = at.Sub(a.faultAt)
 	}
-	for p, last := range w.lastAck {
-		gaps[p] = w.maxGap[p]
-		if last.Before(w.faultAt) {
-			last = w.faultAt
+	for p := int32(0); p < parts; p++ {
+		gaps[p] = a.maxGap[p]
+		last := a.last[p]
+		if last.Before(a.faultAt) {
+			last = a.faultAt
 		}
 		if open := time.Since(last); open > gaps[p] {
 			gaps[p] = open // still silent
@@ -353,6 +370,120 @@ func (w *netWriter) finish() {
 		w.t.Errorf("%d of %d records acknowledged (first error: %v): an idempotent producer retrying forever should get every one in",
 			w.acked.Load(), w.sent.Load(), *w.firstErr.Load())
 	}
+}
+
+// prober measures when the cluster itself accepts writes to each
+// partition, without a client's metadata and connection choices in
+// between (a kgo producer may spend 10 s dialling a silent broker for a
+// metadata refresh after the cluster has moved on): every 300 ms, per
+// partition, it asks the counted nodes (all, or the majority during a
+// fault) which node leads it, takes the answer with the newest leader
+// epoch, and sends that node an acks=all produce of one record
+// ("probe-P-N", no producer id) straight over the direct client.
+type prober struct {
+	c     *netCluster
+	topic string
+	avail availability
+	stop  context.CancelFunc
+	done  chan struct{}
+	sent  atomic.Int64
+	acked atomic.Int64
+
+	mu      sync.Mutex
+	counted map[int]bool // nil: all
+}
+
+func startProber(t *testing.T, c *netCluster, topic string, parts int32) *prober {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr := &prober{c: c, topic: topic, stop: cancel, done: make(chan struct{})}
+	var probing sync.WaitGroup
+	for p := int32(0); p < parts; p++ {
+		probing.Add(1)
+		go func() {
+			defer probing.Done()
+			tick := time.NewTicker(300 * time.Millisecond)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				pr.probe(ctx, p, n)
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	go func() { probing.Wait(); close(pr.done) }()
+	t.Cleanup(pr.close)
+	return pr
+}
+
+func (pr *prober) close() { pr.stop(); <-pr.done }
+
+// countOnly asks these nodes only (nil: all) who leads, from now.
+func (pr *prober) countOnly(ids []int) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.counted = nil
+	if ids != nil {
+		pr.counted = map[int]bool{}
+		for _, id := range ids {
+			pr.counted[id] = true
+		}
+	}
+}
+
+// leader is partition p's leader as the counted nodes answer (0: none).
+func (pr *prober) leader(ctx context.Context, p int32) int {
+	pr.mu.Lock()
+	counted := pr.counted
+	pr.mu.Unlock()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	leader, epoch := 0, int32(-1)
+	for id := 1; id <= 3; id++ {
+		if counted != nil && !counted[id] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, ok := pr.c.describeCtx(ctx, id, pr.topic)[p]
+			mu.Lock()
+			defer mu.Unlock()
+			if ok && d.ErrorCode == 0 && d.Leader > 0 && d.LeaderEpoch > epoch {
+				leader, epoch = int(d.Leader), d.LeaderEpoch
+			}
+		}()
+	}
+	wg.Wait()
+	return leader
+}
+
+func (pr *prober) probe(ctx context.Context, p int32, n int) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	sentAt := time.Now()
+	leader := pr.leader(ctx, p)
+	if leader == 0 {
+		return
+	}
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 2000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = pr.topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition = p
+	rp.Records = format.SimpleBatch(format.CodecNone, time.Now().UnixMilli(), nil, [][]byte{[]byte(fmt.Sprintf("probe-%d-%d", p, n))})
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	pr.sent.Add(1)
+	resp, err := req.RequestWith(ctx, pr.c.direct.Broker(leader))
+	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		return
+	}
+	pr.acked.Add(1)
+	pr.avail.ok(p, sentAt, time.Now())
 }
 
 // tailer is a consumer reading the topic from its start while the test
