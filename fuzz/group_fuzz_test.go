@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/replication/group"
+	"github.com/rillmq/rill/coordinator/group"
 )
 
 // recordStore is a group.Store holding one partition's records.

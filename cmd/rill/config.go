@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/netserver/handler"
-	"github.com/rillmq/rill/replication/group"
 )
 
 // brokerConfig is the broker's configuration: Kafka's property names, read

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/replication/group"
+	"github.com/rillmq/rill/coordinator/group"
 )
 
 func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response {

@@ -3,7 +3,7 @@ package handler
 // JoinGroup (key 11), v0-v9.
 //
 // The request waits in the coordinator until the rebalance completes (see
-// replication/group): all members rejoined, the rebalance timeout passed,
+// coordinator/group): all members rejoined, the rebalance timeout passed,
 // or, for a group's first rebalance, group.initial.rebalance.delay.ms. From
 // v4 a new member without an id is answered MEMBER_ID_REQUIRED with one and
 // must join again with it. v5 adds static membership (group.instance.id),
@@ -19,8 +19,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/netserver/wire"
-	"github.com/rillmq/rill/replication/group"
 )
 
 func (b *Broker) joinGroup(ctx context.Context, wr *wire.Request, req *kmsg.JoinGroupRequest) kmsg.Response {

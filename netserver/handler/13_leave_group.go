@@ -10,7 +10,7 @@ package handler
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/replication/group"
+	"github.com/rillmq/rill/coordinator/group"
 )
 
 func (b *Broker) leaveGroup(req *kmsg.LeaveGroupRequest) kmsg.Response {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/replication/group"
+	"github.com/rillmq/rill/coordinator/group"
 )
 
 func (b *Broker) syncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) kmsg.Response {

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/replication/group"
+	"github.com/rillmq/rill/coordinator/group"
 )
 
 func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {

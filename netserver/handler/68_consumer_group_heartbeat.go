@@ -1,7 +1,7 @@
 package handler
 
 // ConsumerGroupHeartbeat (key 68), v0-v1: KIP-848 consumer groups, where
-// the coordinator assigns (see replication/group/consumer.go).
+// the coordinator assigns (see coordinator/group/consumer.go).
 //
 // Epoch 0 joins (v1 members bring their own id; v0 members get one), a
 // positive epoch heartbeats and reconciles, -1 leaves and -2 leaves a
@@ -18,8 +18,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/netserver/wire"
-	"github.com/rillmq/rill/replication/group"
 )
 
 func (b *Broker) consumerGroupHeartbeat(wr *wire.Request, req *kmsg.ConsumerGroupHeartbeatRequest) kmsg.Response {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
-	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/replication/broker"
 	"github.com/rillmq/rill/replication/controller"
-	"github.com/rillmq/rill/replication/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
