@@ -28,7 +28,7 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/wire"
-	"github.com/rillmq/rill/replication/group"
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
