@@ -24,11 +24,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/wire"
-	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
