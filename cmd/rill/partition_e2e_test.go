@@ -34,6 +34,8 @@ import (
 //     choices, is logged beside it;
 //   - the high watermark never goes back in any partition, as the nodes
 //     of the majority answer ListOffsets;
+//   - a node cut off from the quorum stops acting as a leader (answering
+//     ListOffsets as one) within partitionRecovery of the fault;
 //   - internal/history over every send, the tailing consumer's reads and
 //     a final read-back: nothing acknowledged lost, duplicated, reordered
 //     or read differently at one offset.
@@ -184,7 +186,7 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 	}
 	w.avail.faultStarted()
 	pr.avail.faultStarted()
-	hw.countOnly(plan.majority)
+	hw.faultStarted(plan.majority)
 	pr.countOnly(plan.majority)
 	t.Logf("fault at %s, %d acknowledged: %s", before.Format("15:04:05.000"), w.acked.Load(), plan.what)
 	time.Sleep(partitionFault)
@@ -198,9 +200,10 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 	if err := c.net.HealAll(); err != nil {
 		t.Fatal(err)
 	}
+	hw.healed()
 	c.waitFor("every ISR full again after healing", func() bool { return c.allInSync(topic, parts) })
 	t.Logf("healed: every ISR full %v later; leaders %v", time.Since(healed).Round(time.Millisecond), c.leaders(1, topic))
-	hw.countOnly(nil)
+	hw.countAll()
 	w.waitAcked(w.acked.Load() + 500)
 
 	w.finish()
@@ -209,7 +212,7 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 	readBack(t, c, h, topic)
 	hw.close()
 	pr.close()
-	violations, minority := hw.report()
+	violations, minority, lingering := hw.report()
 	if minority != "" {
 		t.Logf("answers as leader from outside the majority during the fault: %s", minority)
 	}
@@ -218,6 +221,10 @@ func runPartition(t *testing.T, fault func(c *netCluster, topic string) faultPla
 		pr.acked.Load(), pr.sent.Load(), hw.polls)
 	if len(unavailable) > 0 {
 		t.Errorf("not every partition accepted writes again within %v of the fault:\n%s", partitionRecovery, strings.Join(unavailable, "\n"))
+	}
+	if len(lingering) > 0 {
+		t.Errorf("a node cut off from the quorum went on acting as leader past the session timeout plus %v:\n%s",
+			partitionRecovery-partitionSession, strings.Join(lingering, "\n"))
 	}
 	if len(violations) > 0 {
 		t.Errorf("the high watermark went back:\n%s", strings.Join(violations, "\n"))

@@ -558,9 +558,10 @@ func readBack(t *testing.T, c *netCluster, h *history.History, topic string) {
 // hwWatch polls every node that answers (ListOffsets latest, which is the
 // high watermark, straight to each node, no leader epoch) twice a second
 // and checks that, per partition, the high watermark never goes back in
-// the answers of the nodes counted as the majority; answers of the
-// others (a minority that clients still reach) are kept apart and only
-// logged.
+// the answers of the nodes counted as the majority. The answers of the
+// others (a minority that clients still reach) are kept apart: each one
+// is that node still acting as the partition's leader, which it must stop
+// doing within partitionRecovery of the fault.
 type hwWatch struct {
 	t     *testing.T
 	c     *netCluster
@@ -572,17 +573,25 @@ type hwWatch struct {
 
 	mu         sync.Mutex
 	majority   map[int]bool // node ids counted; nil: all
+	faultAt    time.Time
+	healedAt   time.Time // zero while the fault lasts
 	high       map[int32]int64
 	highFrom   map[int32]string
 	violations []string
-	minority   map[string]int // "node 2 partition 1": answers as leader while in the minority
+	minority   map[string]*leaderAnswers // "node 2 partition 1"
 	polls      int
+}
+
+// leaderAnswers is a minority node's answers as a partition's leader.
+type leaderAnswers struct {
+	n           int
+	first, last time.Duration // after the fault, when asked
 }
 
 func startHWWatch(t *testing.T, c *netCluster, topic string, parts int32) *hwWatch {
 	ctx, cancel := context.WithCancel(context.Background())
 	wt := &hwWatch{t: t, c: c, topic: topic, parts: parts, stop: cancel, done: make(chan struct{}),
-		high: map[int32]int64{}, highFrom: map[int32]string{}, minority: map[string]int{}}
+		high: map[int32]int64{}, highFrom: map[int32]string{}, minority: map[string]*leaderAnswers{}}
 	wt.cl = c.direct
 	var polling sync.WaitGroup
 	for id := 1; id <= 3; id++ { // one loop per node, so a silent one delays no other
@@ -608,18 +617,35 @@ func startHWWatch(t *testing.T, c *netCluster, topic string, parts int32) *hwWat
 
 func (wt *hwWatch) close() { wt.stop(); <-wt.done }
 
-// countOnly counts the answers of these nodes only (nil: all) from now.
-func (wt *hwWatch) countOnly(ids []int) {
+// faultStarted counts the answers of the majority's nodes only from now
+// (nil: all nodes are the majority).
+func (wt *hwWatch) faultStarted(majority []int) {
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
-	if ids == nil {
-		wt.majority = nil
-		return
+	wt.faultAt, wt.healedAt = time.Now(), time.Time{}
+	wt.majority = nil
+	if majority != nil {
+		wt.majority = map[int]bool{}
+		for _, id := range majority {
+			wt.majority[id] = true
+		}
 	}
-	wt.majority = map[int]bool{}
-	for _, id := range ids {
-		wt.majority[id] = true
-	}
+}
+
+// healed ends the fault: answers asked from now on are not the
+// minority's answers as leader any more (its nodes may lead again).
+func (wt *hwWatch) healed() {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	wt.healedAt = time.Now()
+}
+
+// countAll counts every node's answers again (once the healed cluster
+// agrees on its leaders).
+func (wt *hwWatch) countAll() {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	wt.majority = nil
 }
 
 // poll asks node id for every partition's high watermark.
@@ -636,6 +662,7 @@ func (wt *hwWatch) poll(ctx context.Context, id int) {
 	req.Topics = append(req.Topics, rt)
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	asked := time.Now()
 	resp, err := req.RequestWith(rctx, wt.cl.Broker(id))
 	wt.mu.Lock()
 	wt.polls++
@@ -646,17 +673,26 @@ func (wt *hwWatch) poll(ctx context.Context, id int) {
 	for _, rt := range resp.Topics {
 		for _, rp := range rt.Partitions {
 			if rp.ErrorCode == 0 {
-				wt.saw(id, rp.Partition, rp.Offset)
+				wt.saw(id, rp.Partition, rp.Offset, asked)
 			}
 		}
 	}
 }
 
-func (wt *hwWatch) saw(id int, p int32, hw int64) {
+func (wt *hwWatch) saw(id int, p int32, hw int64, asked time.Time) {
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
 	if wt.majority != nil && !wt.majority[id] {
-		wt.minority[fmt.Sprintf("node %d partition %d", id, p)]++
+		if wt.healedAt.IsZero() || asked.Before(wt.healedAt) {
+			k := fmt.Sprintf("node %d partition %d", id, p)
+			a := wt.minority[k]
+			if a == nil {
+				a = &leaderAnswers{first: asked.Sub(wt.faultAt)}
+				wt.minority[k] = a
+			}
+			a.n++
+			a.last = asked.Sub(wt.faultAt)
+		}
 		return
 	}
 	from := fmt.Sprintf("node %d at %s", id, time.Now().Format("15:04:05.000"))
@@ -667,14 +703,21 @@ func (wt *hwWatch) saw(id int, p int32, hw int64) {
 	wt.high[p], wt.highFrom[p] = hw, from
 }
 
-// report returns the violations and the minority's answers as leader.
-func (wt *hwWatch) report() (violations []string, minority string) {
+// report returns the high watermark's violations, the minority's answers
+// as leader during the fault, and those answered later than
+// partitionRecovery after it.
+func (wt *hwWatch) report() (violations []string, minority string, lingering []string) {
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
 	var ms []string
-	for k, n := range wt.minority {
-		ms = append(ms, fmt.Sprintf("%s: %d answers (%.1f s)", k, n, float64(n)/2))
+	for k, a := range wt.minority {
+		ms = append(ms, fmt.Sprintf("%s: %d answers, asked %v to %v after the fault", k, a.n, a.first.Round(time.Millisecond), a.last.Round(time.Millisecond)))
+		if a.last > partitionRecovery {
+			lingering = append(lingering, fmt.Sprintf("%s: answered ListOffsets as the leader %v after it was cut off (%d answers)",
+				k, a.last.Round(time.Millisecond), a.n))
+		}
 	}
 	sort.Strings(ms)
-	return append([]string(nil), wt.violations...), strings.Join(ms, "; ")
+	sort.Strings(lingering)
+	return append([]string(nil), wt.violations...), strings.Join(ms, "; "), lingering
 }
