@@ -20,7 +20,8 @@
 //
 // The ISR changes one step at a time through the controller
 // (AlterPartition): a follower whose LEO reaches the HW (and the start of
-// the leader's epoch) is proposed for addition; one not caught up for
+// the leader's epoch) is proposed for addition, unless the controller has
+// fenced its broker (SetIneligible, KIP-841); one not caught up for
 // replica.lag.time.max.ms is proposed for removal. Until the controller
 // answers, the leader acts on the maximal ISR and proposes nothing else.
 //

@@ -83,6 +83,9 @@ type Leader struct {
 	nextWaitID uint64
 	// done collects finished waits until TakeDone takes them.
 	done []AckResult
+	// ineligible are replicas the controller has fenced: never proposed
+	// for the ISR (KIP-841), however caught up they are.
+	ineligible map[ReplicaID]bool
 }
 
 // NewLeader starts leading: leaderEpoch from the controller, the assigned
@@ -194,7 +197,7 @@ func (l *Leader) maybeExpand() {
 	}
 	for _, r := range l.replicas {
 		f := l.followers[r]
-		if f == nil || slices.Contains(l.isr, r) {
+		if f == nil || slices.Contains(l.isr, r) || l.ineligible[r] {
 			continue
 		}
 		if f.leo >= l.hw && f.leo >= l.epochStart {
@@ -278,6 +281,21 @@ func (l *Leader) PartitionState(isr []ReplicaID, partitionEpoch int32) {
 	l.maybeAdvanceHW()
 	l.completeWaits(time.Time{})
 	l.maybeExpand()
+}
+
+// SetIneligible replaces the set of replicas that may not join the ISR:
+// brokers the controller has fenced (Kafka's KIP-841). A fenced broker
+// that still fetches (cut off from the controller, not from the leader)
+// would otherwise be proposed again and again and refused each time. One
+// that becomes eligible is proposed at its next caught-up fetch.
+func (l *Leader) SetIneligible(ids []ReplicaID) {
+	l.ineligible = nil
+	for _, id := range ids {
+		if l.ineligible == nil {
+			l.ineligible = map[ReplicaID]bool{}
+		}
+		l.ineligible[id] = true
+	}
 }
 
 // TakeDone returns the acks=all waits that finished since the last call.

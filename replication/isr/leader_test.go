@@ -175,3 +175,22 @@ func TestNewLeaderAloneCommitsItsLog(t *testing.T) {
 		t.Fatalf("with a follower in the ISR: HW %d, want the old 7 until it fetches", hw)
 	}
 }
+
+// A fenced broker that still fetches (cut off from the controller, not
+// from the leader) is never proposed for the ISR; unfenced, it is at its
+// next caught-up fetch (KIP-841).
+func TestFencedFollowerIsNotProposed(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := NewLeader(Config{Self: 1, LagTimeMax: 10 * time.Second, MinInSync: 1}, 1, 1, []ReplicaID{1, 2}, []ReplicaID{1}, 0, 0, now)
+	l.SetIneligible([]ReplicaID{2})
+	l.Appended(10, false, now.Add(time.Second))
+	l.Fetched(2, 10, now)
+	if c := l.Pending(); c != nil {
+		t.Fatalf("proposed %+v for a fenced follower", c)
+	}
+	l.SetIneligible(nil)
+	l.Fetched(2, 10, now.Add(time.Millisecond))
+	if c := l.Pending(); c == nil || c.Kind != Expand {
+		t.Fatalf("no expansion once unfenced: %+v", c)
+	}
+}
