@@ -11,7 +11,8 @@ import (
 	"github.com/rillmq/rill/coordinator/group"
 )
 
-// recordStore is a group.Store holding one partition's records.
+// recordStore is a group.Store (the coordinator runtime's log) holding
+// one partition's records.
 type recordStore struct{ recs []group.Record }
 
 func (s *recordStore) Append(_ int32, recs []group.Record) error {
@@ -86,6 +87,10 @@ func FuzzGroupLoad(f *testing.F) {
 	cfg.OffsetsPartitions = 1
 	cfg.InitialRebalanceDelay = 0
 	c := group.New(cfg, seed)
+	defer c.Close()
+	if err := c.Load(); err != nil {
+		f.Fatal(err)
+	}
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.Topics = []string{"t"}
 	r := c.Join(context.Background(), group.JoinRequest{Group: "g", ClientID: "c", SessionTimeout: 10 * time.Second,
@@ -104,6 +109,7 @@ func FuzzGroupLoad(f *testing.F) {
 		defer watchdog.Stop()
 		store := &recordStore{recs: splitRecords(data)}
 		c := group.New(cfg, store)
+		defer c.Close()
 		_ = c.Load() // an error only counts skipped records
 		for _, l := range c.List() {
 			d, _ := c.Describe(l.ID)

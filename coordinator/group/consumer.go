@@ -2,6 +2,7 @@ package group
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -83,6 +84,29 @@ type consumerGroup struct {
 	topicsSeen string
 }
 
+// clone copies the group and its members; partition sets are never
+// changed in place, so they are shared.
+func (cg *consumerGroup) clone() *consumerGroup {
+	out := &consumerGroup{epoch: cg.epoch, targetEpoch: cg.targetEpoch, topicsSeen: cg.topicsSeen,
+		members: make(map[string]*consumerMember, len(cg.members)), target: maps.Clone(cg.target)}
+	for id, m := range cg.members {
+		cp := *m
+		out.members[id] = &cp
+	}
+	return out
+}
+
+// scratch is a copy of a KIP-848 group (or of an empty classic one about
+// to convert) that an operation changes and the group takes once the
+// change is written: *g = *scratch.
+func (g *group) scratch() *group {
+	ng := *g
+	if g.consumer != nil {
+		ng.consumer = g.consumer.clone()
+	}
+	return &ng
+}
+
 func newConsumerGroup() *consumerGroup {
 	return &consumerGroup{members: map[string]*consumerMember{}, target: map[string]partitionSet{}}
 }
@@ -161,8 +185,6 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 	switch {
 	case req.Group == "":
 		return fail(kerr.InvalidGroupID, "group id is empty")
-	case !c.Owns(req.Group):
-		return fail(kerr.NotCoordinator, "")
 	case req.MemberEpoch < -2:
 		return fail(kerr.InvalidRequest, "member epoch below -2")
 	case req.MemberEpoch == 0 && req.SubscribedTopics == nil && req.SubscribedRegex == nil:
@@ -183,37 +205,62 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 		}
 		req.MemberID = newUUID() // v0: the coordinator names members
 	}
-	g := c.lookup(req.Group, req.MemberEpoch == 0)
+	var res ConsumerHeartbeatResult
+	err := c.do(req.Group, func(s *groups, now time.Time, w *change) {
+		res = c.consumerHeartbeat(s, req, now, w, &res)
+	})
+	if err != nil {
+		return fail(err, "")
+	}
+	return res
+}
+
+// consumerHeartbeat works on a copy of the group (scratch), which becomes
+// the group once the snapshot it leads to is written (at once when nothing
+// persistent changed). A failed write leaves the group as it was and
+// answers the error (through out: the completion runs after the return).
+func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now time.Time, w *change, out *ConsumerHeartbeatResult) ConsumerHeartbeatResult {
+	fail := func(err error, msg string) ConsumerHeartbeatResult {
+		return ConsumerHeartbeatResult{Err: err, Message: msg, MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+	}
+	created := s.byID[req.Group] == nil
+	g := s.lookup(req.Group, req.MemberEpoch == 0, now)
 	if g == nil {
 		if req.MemberEpoch < 0 {
 			return ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
 		}
 		return fail(kerr.UnknownMemberID, "no such group")
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := c.cfg.Now()
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable, "the group is being deleted")
 	}
-	if g.consumer == nil {
-		if len(g.members) > 0 || len(g.pending) > 0 {
-			return fail(kerr.GroupIDNotFound, fmt.Sprintf("group %s is a classic group with members", g.id))
-		}
-		g.consumer = newConsumerGroup() // an empty classic group converts, keeping its offsets
-		g.protocolType, g.protocol, g.leader = "consumer", "", ""
+	if g.consumer == nil && (len(g.members) > 0 || len(g.pending) > 0) {
+		return fail(kerr.GroupIDNotFound, fmt.Sprintf("group %s is a classic group with members", g.id))
 	}
-	cg := g.consumer
+	ng := g.scratch()
+	if ng.consumer == nil {
+		ng.consumer = newConsumerGroup() // an empty classic group converts, keeping its offsets
+		ng.protocolType, ng.protocol, ng.leader = "consumer", "", ""
+	}
+	persist := func(res ConsumerHeartbeatResult) ConsumerHeartbeatResult {
+		w.write(consumerGroupRecord(ng), func() { *g = *ng }, func(err error) {
+			*out = fail(persistError(err), "")
+			if created {
+				s.forgetCreated(g)
+			}
+		})
+		return res
+	}
+	cg := ng.consumer
 	m := cg.members[req.MemberID]
 	if req.MemberEpoch < 0 {
-		if m != nil {
-			c.removeConsumerMember(g, m.ID)
-			c.refreshTarget(g, true)
-			if err := c.persistConsumerGroup(g); err != nil {
-				return fail(persistError(err), "")
-			}
+		res := ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+		if m == nil {
+			return res
 		}
-		return ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+		c.removeConsumerMember(ng, m.ID)
+		c.refreshTarget(ng, true)
+		return persist(res)
 	}
 	full := req.MemberEpoch == 0
 	changed := false
@@ -227,7 +274,7 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 		}
 		if m != nil {
 			// The member lost its state: start it over.
-			c.removeConsumerMember(g, m.ID)
+			c.removeConsumerMember(ng, m.ID)
 		}
 		if c.cfg.MaxGroupSize > 0 && len(cg.members) >= c.cfg.MaxGroupSize {
 			return fail(kerr.GroupMaxSizeReached, "")
@@ -264,10 +311,10 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 		m.Assignor = *req.ServerAssignor
 	}
 	if req.SubscribedTopics != nil {
-		s := append([]string(nil), req.SubscribedTopics...)
-		sort.Strings(s)
-		if strings.Join(s, "\x00") != strings.Join(m.Subscribed, "\x00") {
-			m.Subscribed = s
+		subs := append([]string(nil), req.SubscribedTopics...)
+		sort.Strings(subs)
+		if strings.Join(subs, "\x00") != strings.Join(m.Subscribed, "\x00") {
+			m.Subscribed = subs
 			changed = true
 		}
 	}
@@ -276,7 +323,7 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 		changed = true
 	}
 	// A join or a new subscription is one new group epoch.
-	if c.refreshTarget(g, changed) {
+	if c.refreshTarget(ng, changed) {
 		changed = true
 	}
 	before := m.Assigned.clone()
@@ -285,15 +332,14 @@ func (c *Coordinator) ConsumerHeartbeat(req ConsumerHeartbeat) ConsumerHeartbeat
 	if !m.Assigned.equal(before) || m.Epoch != epochBefore {
 		changed = true
 	}
-	if changed {
-		if err := c.persistConsumerGroup(g); err != nil {
-			return fail(persistError(err), "")
-		}
-	}
 	res := ConsumerHeartbeatResult{MemberID: m.ID, MemberEpoch: m.Epoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}
 	if full || !m.Assigned.equal(before) || (req.Owned != nil && !setOf(req.Owned).equal(m.Assigned)) {
 		res.Assignment = m.Assigned.byTopic()
 	}
+	if changed {
+		return persist(res)
+	}
+	*g = *ng // sessions and client details: nothing the log holds
 	return res
 }
 
@@ -467,22 +513,21 @@ func (c *Coordinator) reconcile(cg *consumerGroup, m *consumerMember, owned map[
 }
 
 // tickConsumerGroup removes members whose session expired or who did not
-// revoke in time.
-func (c *Coordinator) tickConsumerGroup(g *group, now time.Time) {
-	cg := g.consumer
+// revoke in time, once the group's new snapshot is written (a failed write
+// leaves them for the next tick).
+func (c *Coordinator) tickConsumerGroup(g *group, now time.Time, w *change) {
+	ng := g.scratch()
 	removed := false
-	for _, m := range cg.sortedMembers() {
+	for _, m := range ng.consumer.sortedMembers() {
 		late := m.State == memberUnrevoked && !now.Before(m.revokeDeadline)
 		if !now.Before(m.deadline) || late {
-			c.removeConsumerMember(g, m.ID)
+			c.removeConsumerMember(ng, m.ID)
 			removed = true
 		}
 	}
 	if removed {
-		c.refreshTarget(g, true)
-		// Failure leaves the old snapshot on disk: its members are
-		// expired again after a reload.
-		_ = c.persistConsumerGroup(g)
+		c.refreshTarget(ng, true)
+		w.write(consumerGroupRecord(ng), func() { *g = *ng }, nil)
 	}
 }
 

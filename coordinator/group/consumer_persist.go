@@ -3,6 +3,7 @@ package group
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -60,7 +61,8 @@ func decodeSet(m map[string][]int32) partitionSet {
 	return s
 }
 
-func (c *Coordinator) persistConsumerGroup(g *group) error {
+// consumerGroupRecord is a KIP-848 group's snapshot record.
+func consumerGroupRecord(g *group) []Record {
 	cg := g.consumer
 	snap := consumerSnapshot{Epoch: cg.epoch, TargetEpoch: cg.targetEpoch, TopicsSeen: cg.topicsSeen, StateSince: g.stateSince.UnixMilli()}
 	for _, m := range cg.sortedMembers() {
@@ -73,9 +75,9 @@ func (c *Coordinator) persistConsumerGroup(g *group) error {
 	}
 	v, err := json.Marshal(snap)
 	if err != nil {
-		return err
+		panic(fmt.Sprintf("group: encoding a consumer group snapshot: %v", err)) // plain data: cannot fail
 	}
-	return c.store.Append(c.partition(g.id), []Record{{Key: consumerGroupKey(g.id), Value: v}})
+	return []Record{{Key: consumerGroupKey(g.id), Value: v}}
 }
 
 // restoreConsumer rebuilds a KIP-848 group; its members' sessions (and

@@ -37,7 +37,7 @@ func newConsumerFixture(t *testing.T, topics fakeTopics) *fixture {
 	cfg.OffsetsPartitions = 3
 	cfg.Now = f.clock.Now
 	cfg.Topics = topics
-	f.c = New(cfg, f.store)
+	f.c = f.start(cfg)
 	return f
 }
 
@@ -78,18 +78,17 @@ func count(owned map[[16]byte][]int32) int {
 // server (assigned or still being revoked).
 func checkExclusive(t *testing.T, c *Coordinator) {
 	t.Helper()
-	g := c.lookup("cg", false)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	holder := map[idPartition]string{}
-	for _, m := range g.consumer.members {
-		for p := range m.Assigned.union(m.Revoking) {
-			if o, ok := holder[p]; ok {
-				t.Fatalf("partition %v held by %s and %s", p, o, m.ID)
+	inspect(t, c, "cg", func(g *group) {
+		holder := map[idPartition]string{}
+		for _, m := range g.consumer.members {
+			for p := range m.Assigned.union(m.Revoking) {
+				if o, ok := holder[p]; ok {
+					t.Errorf("partition %v held by %s and %s", p, o, m.ID)
+				}
+				holder[p] = m.ID
 			}
-			holder[p] = m.ID
 		}
-	}
+	})
 }
 
 func TestConsumerGroupRevokesBeforeReassigning(t *testing.T) {
@@ -165,11 +164,7 @@ func TestConsumerGroupReload(t *testing.T) {
 	if count(a.owned)+count(b.owned) != 5 {
 		t.Fatalf("owned %v %v", a.owned, b.owned)
 	}
-	cfg := f.c.cfg
-	c2 := New(cfg, f.store)
-	if err := c2.Load(); err != nil {
-		t.Fatal(err)
-	}
+	c2 := f.start(f.c.cfg)
 	f.c = c2
 	// Members carry on with their epochs and assignments.
 	ra, rb := f.beat(a), f.beat(b)

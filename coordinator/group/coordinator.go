@@ -3,12 +3,13 @@ package group
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rillmq/rill/coordinator/shard"
 )
 
 // Config is the coordinator's part of the broker config, under Kafka's names.
@@ -36,12 +37,15 @@ type Config struct {
 	// Topics resolves subscriptions of KIP-848 groups; without it they
 	// are assigned nothing.
 	Topics TopicSource
-	// Owns reports whether this coordinator serves the groups of an
-	// offsets-topic partition (nil: all of them, as on one broker). Groups
-	// of other partitions answer NOT_COORDINATOR.
+	// Owns, when set, is asked too before a group of a loaded partition
+	// is served (the shards loaded by LoadPartition decide on their own;
+	// the broker keeps this for its leadership bookkeeping). Groups of
+	// other partitions answer NOT_COORDINATOR.
 	Owns func(partition int32) bool
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Logf reports failed and slow partition loads; silent when nil.
+	Logf func(format string, args ...any)
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -59,38 +63,24 @@ func DefaultConfig() Config {
 	}
 }
 
-// Record is one key/value of the offsets topic; a nil Value is a tombstone.
-type Record struct {
-	Key, Value []byte
-}
+// Record is one key/value of the offsets topic; a nil Value is a
+// tombstone.
+type Record = shard.Record
 
-// Store is the offsets topic.
-type Store interface {
-	// Append writes records to partition p as one batch and returns once
-	// they are as durable as the topic promises.
-	Append(p int32, records []Record) error
-	// Load calls fn for every record of partition p in offset order.
-	// A partition (or topic) that does not exist yet has no records.
-	Load(p int32, fn func(Record) error) error
-}
+// Store is the offsets topic: appends acknowledged by the in-sync
+// replicas, and the records of a partition for a load.
+type Store = shard.Log
 
-// Coordinator runs every group whose offsets partition this broker leads
-// (all of them, on one broker).
+// Coordinator runs the groups of the offsets partitions this broker leads:
+// one shard of the coordinator runtime (package shard) per partition,
+// loaded by LoadPartition and dropped by UnloadPartition. A group of a
+// partition with no shard here answers NOT_COORDINATOR.
 type Coordinator struct {
-	cfg   Config
-	store Store
-
-	mu struct {
-		sync.Mutex
-		groups map[string]*group
-	}
-	// lastRetentionCheck is touched only by Tick, which is serialized by
-	// tickMu.
-	tickMu             sync.Mutex
-	lastRetentionCheck time.Time
+	cfg Config
+	rt  *shard.Runtime[*groups]
 }
 
-// New returns a coordinator with no groups; Load fills it from the store.
+// New returns a coordinator that leads no partition yet.
 func New(cfg Config, store Store) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -98,9 +88,13 @@ func New(cfg Config, store Store) *Coordinator {
 	if cfg.OffsetsPartitions <= 0 {
 		cfg.OffsetsPartitions = 50
 	}
-	c := &Coordinator{cfg: cfg, store: store}
-	c.mu.groups = map[string]*group{}
-	c.lastRetentionCheck = cfg.Now()
+	c := &Coordinator{cfg: cfg}
+	c.rt = shard.New(shard.Config[*groups]{
+		Log:  store,
+		New:  func(p int32) *groups { return newGroups(c, p) },
+		Now:  func() time.Time { return c.cfg.Now() },
+		Logf: cfg.Logf,
+	})
 	return c
 }
 
@@ -131,101 +125,145 @@ func (c *Coordinator) partition(groupID string) int32 {
 	return PartitionFor(groupID, c.cfg.OffsetsPartitions)
 }
 
-// Owns reports whether this coordinator serves groupID.
+// owns reports whether this coordinator serves the groups of partition p.
+func (c *Coordinator) owns(p int32) bool {
+	return c.rt.Owns(p) && (c.cfg.Owns == nil || c.cfg.Owns(p))
+}
+
+// Owns reports whether this coordinator serves groupID: it has loaded (or
+// is loading) the group's offsets partition.
 func (c *Coordinator) Owns(groupID string) bool {
-	return c.cfg.Owns == nil || c.cfg.Owns(c.partition(groupID))
+	return c.owns(c.partition(groupID))
 }
 
-// lookup returns a group, creating an Empty one when create is set.
-func (c *Coordinator) lookup(id string, create bool) *group {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[id]
-	if g == nil && create {
-		g = newGroup(id, c.cfg.Now())
-		c.mu.groups[id] = g
-	}
-	return g
+// LoadPartition starts coordinating the groups of offsets partition p:
+// this broker became its leader. The partition is replayed before any of
+// its groups is served (requests for them wait); the channel receives the
+// load's outcome (records that did not decode are skipped and counted in
+// the error, leaving the rest loaded).
+func (c *Coordinator) LoadPartition(p int32) <-chan error {
+	return c.rt.Load(p)
 }
 
-// remove drops a Dead group from the map. Called with g.mu held (the lock
-// order is group, then coordinator).
-func (c *Coordinator) remove(g *group) {
-	c.mu.Lock()
-	if c.mu.groups[g.id] == g {
-		delete(c.mu.groups, g.id)
-	}
-	c.mu.Unlock()
+// UnloadPartition stops coordinating the groups of offsets partition p:
+// another broker leads it now. Requests waiting on its groups are answered
+// NOT_COORDINATOR and find the new coordinator.
+func (c *Coordinator) UnloadPartition(p int32) {
+	c.rt.Unload(p)
 }
 
-func (c *Coordinator) snapshot() []*group {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	gs := make([]*group, 0, len(c.mu.groups))
-	for _, g := range c.mu.groups {
-		gs = append(gs, g)
+// Load loads every offsets partition and waits for them: a coordinator of
+// every group (tests and tools; a broker loads what it leads).
+func (c *Coordinator) Load() error {
+	var errs []error
+	var waits []<-chan error
+	for p := range c.cfg.OffsetsPartitions {
+		waits = append(waits, c.rt.Load(p))
 	}
-	sort.Slice(gs, func(i, j int) bool { return gs[i].id < gs[j].id })
-	return gs
-}
-
-// Tick runs every timed step that is due.
-func (c *Coordinator) Tick() {
-	c.tickMu.Lock()
-	defer c.tickMu.Unlock()
-	now := c.cfg.Now()
-	expire := now.Sub(c.lastRetentionCheck) >= c.cfg.RetentionCheckInterval
-	if expire {
-		c.lastRetentionCheck = now
-	}
-	for _, g := range c.snapshot() {
-		if !c.Owns(g.id) {
-			continue // loaded at start-up from a replica another broker leads
+	for _, w := range waits {
+		if err := <-w; err != nil {
+			errs = append(errs, err)
 		}
-		g.mu.Lock()
-		if g.consumer != nil {
-			c.tickConsumerGroup(g, now)
-		} else {
-			c.tickGroup(g, now)
-		}
-		if expire {
-			c.expireOffsets(g, now)
-		}
-		g.mu.Unlock()
 	}
+	return errors.Join(errs...)
 }
 
-// Run calls Tick every interval until ctx ends, then answers every waiting
-// JoinGroup and SyncGroup with NOT_COORDINATOR.
+// Tick runs every timed step that is due (session expiry, rebalance and
+// sync deadlines, the initial delay, offset retention) and returns once
+// they completed, except steps of groups with a write in flight, which
+// run after it.
+func (c *Coordinator) Tick() { c.rt.Tick() }
+
+// Run runs the timed steps every interval until ctx ends, then stops
+// coordinating every partition (waiting JoinGroup and SyncGroup requests
+// are answered NOT_COORDINATOR).
 func (c *Coordinator) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			c.shutdown()
-			return
-		case <-t.C:
-			c.Tick()
+	c.rt.Run(ctx, interval)
+}
+
+// Close stops coordinating every partition, as Run does when it ends.
+func (c *Coordinator) Close() { c.rt.Close() }
+
+// do runs op on the shard of groupID's partition after every earlier
+// operation on the group completed, and returns once op's write (if any)
+// completed. The error is NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS
+// when op did not run.
+func (c *Coordinator) do(groupID string, op func(s *groups, now time.Time, w *change)) error {
+	p := c.partition(groupID)
+	if c.cfg.Owns != nil && !c.cfg.Owns(p) {
+		return kerr.NotCoordinator
+	}
+	err := c.rt.Do(p, groupID, func(s *groups, now time.Time) ([]shard.Record, func(error)) {
+		w := new(change)
+		op(s, now, w)
+		return w.records, w.complete
+	})
+	return runtimeError(err)
+}
+
+// read runs fn on every shard, for a view across groups.
+func (c *Coordinator) read(fn func(s *groups)) {
+	for _, p := range c.rt.Partitions() {
+		if c.owns(p) {
+			_ = c.rt.Read(p, fn) // a shard that went away shows nothing
 		}
 	}
 }
 
-func (c *Coordinator) shutdown() {
-	for _, g := range c.snapshot() {
-		g.mu.Lock()
-		for _, m := range g.members {
-			m.answerJoin(JoinResult{Err: kerr.NotCoordinator, Generation: -1})
-			m.answerSync(SyncResult{Err: kerr.NotCoordinator})
-		}
-		g.mu.Unlock()
-	}
-}
-
-// persistError is the code a failed Store write answers.
-func persistError(err error) error {
-	if err == nil {
+func runtimeError(err error) error {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, shard.ErrLoading):
+		return kerr.CoordinatorLoadInProgress
+	case errors.Is(err, shard.ErrNotCoordinator):
+		return kerr.NotCoordinator
+	}
+	return err
+}
+
+// change is what one operation writes: records, and what to do when the
+// log acknowledged them (applied) or did not (failed). An operation
+// leaves the state its records describe alone; applied changes it.
+type change struct {
+	records []shard.Record
+	applied []func()
+	failed  []func(error)
+}
+
+// write adds records with their outcomes (either may be nil). Every part
+// is computed against the state before the operation: an operation writes
+// once.
+func (w *change) write(records []shard.Record, applied func(), failed func(error)) {
+	w.records = append(w.records, records...)
+	if applied != nil {
+		w.applied = append(w.applied, applied)
+	}
+	if failed != nil {
+		w.failed = append(w.failed, failed)
+	}
+}
+
+func (w *change) complete(err error) {
+	if err == nil {
+		for _, f := range w.applied {
+			f()
+		}
+		return
+	}
+	for _, f := range w.failed {
+		f(err)
+	}
+}
+
+// persistError is the code a failed write answers: NOT_COORDINATOR when
+// the partition's leadership moved, else COORDINATOR_NOT_AVAILABLE.
+func persistError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, shard.ErrNotCoordinator):
+		return kerr.NotCoordinator
 	}
 	return kerr.CoordinatorNotAvailable
 }

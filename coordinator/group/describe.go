@@ -3,6 +3,7 @@ package group
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -20,13 +21,14 @@ type Listing struct {
 // List returns every group, sorted by id.
 func (c *Coordinator) List() []Listing {
 	var out []Listing
-	for _, g := range c.snapshot() {
-		g.mu.Lock()
-		if g.state != Dead {
-			out = append(out, Listing{ID: g.id, ProtocolType: g.protocolType, State: g.publicState(), Type: g.groupType()})
+	c.read(func(s *groups) {
+		for _, g := range s.byID {
+			if g.state != Dead {
+				out = append(out, Listing{ID: g.id, ProtocolType: g.protocolType, State: g.publicState(), Type: g.groupType()})
+			}
 		}
-		g.mu.Unlock()
-	}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
@@ -54,12 +56,17 @@ type MemberDescription struct {
 // Describe returns a group; ok is false for an unknown group (Kafka
 // describes it as Dead).
 func (c *Coordinator) Describe(id string) (d Description, ok bool) {
-	g := c.lookup(id, false)
-	if g == nil {
-		return Description{ID: id, State: Dead}, false
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	d = Description{ID: id, State: Dead}
+	_ = c.do(id, func(s *groups, now time.Time, _ *change) {
+		if g := s.lookup(id, false, now); g != nil {
+			d, ok = c.describe(g)
+		}
+	})
+	return d, ok
+}
+
+func (c *Coordinator) describe(g *group) (d Description, ok bool) {
+	id := g.id
 	if g.consumer != nil {
 		return c.describeConsumerAsClassic(g), g.state != Dead
 	}
@@ -82,32 +89,31 @@ func (c *Coordinator) Describe(id string) (d Description, ok bool) {
 // Delete handles DeleteGroups for one group: only an empty group can go,
 // with its offsets.
 func (c *Coordinator) Delete(id string) error {
-	if !c.Owns(id) {
-		return kerr.NotCoordinator
+	var res error
+	err := c.do(id, func(s *groups, now time.Time, w *change) {
+		g := s.lookup(id, false, now)
+		switch {
+		case g == nil || g.state == Dead:
+			res = kerr.GroupIDNotFound
+			return
+		case !g.empty():
+			res = kerr.NonEmptyGroup
+			return
+		}
+		recs := groupTombstones(g.id)
+		for tp := range g.offsets {
+			recs = append(recs, Record{Key: offsetKey(g.id, tp)})
+		}
+		w.write(recs, func() {
+			g.offsets = map[TopicPartition]Committed{}
+			g.transition(Dead, c.cfg.Now())
+			s.remove(g)
+		}, func(err error) { res = persistError(err) })
+	})
+	if err != nil {
+		return err
 	}
-	g := c.lookup(id, false)
-	if g == nil {
-		return kerr.GroupIDNotFound
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	switch {
-	case g.state == Dead:
-		return kerr.GroupIDNotFound
-	case !g.empty():
-		return kerr.NonEmptyGroup
-	}
-	recs := groupTombstones(g.id)
-	for tp := range g.offsets {
-		recs = append(recs, Record{Key: offsetKey(g.id, tp)})
-	}
-	if err := c.store.Append(c.partition(g.id), recs); err != nil {
-		return persistError(err)
-	}
-	g.offsets = map[TopicPartition]Committed{}
-	g.transition(Dead, c.cfg.Now())
-	c.remove(g)
-	return nil
+	return res
 }
 
 // groupTombstones deletes a group's metadata of either protocol.
@@ -142,32 +148,32 @@ type ConsumerMemberDescription struct {
 // DescribeConsumerGroup returns a KIP-848 group: GROUP_ID_NOT_FOUND for an
 // unknown group or a classic one.
 func (c *Coordinator) DescribeConsumerGroup(id string) (ConsumerDescription, error) {
-	if !c.Owns(id) {
-		return ConsumerDescription{}, kerr.NotCoordinator
-	}
-	g := c.lookup(id, false)
-	if g == nil {
-		return ConsumerDescription{}, kerr.GroupIDNotFound
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.consumer == nil || g.state == Dead {
-		return ConsumerDescription{}, kerr.GroupIDNotFound
-	}
-	cg := g.consumer
-	d := ConsumerDescription{ID: id, State: cg.state(), Epoch: cg.epoch, AssignmentEpoch: cg.targetEpoch, Assignor: cg.assignor()}
-	for _, m := range cg.sortedMembers() {
-		md := ConsumerMemberDescription{
-			MemberID: m.ID, InstanceID: m.InstanceID, RackID: m.RackID, MemberEpoch: m.Epoch,
-			ClientID: m.ClientID, ClientHost: m.ClientHost, SubscribedTopics: m.Subscribed,
-			Assignment: m.Assigned.byTopic(), TargetAssignment: cg.target[m.ID].byTopic(),
+	var d ConsumerDescription
+	res := error(kerr.GroupIDNotFound)
+	err := c.do(id, func(s *groups, now time.Time, _ *change) {
+		g := s.lookup(id, false, now)
+		if g == nil || g.consumer == nil || g.state == Dead {
+			return
 		}
-		if m.Regex != "" {
-			md.SubscribedRegex = &m.Regex
+		cg := g.consumer
+		d = ConsumerDescription{ID: id, State: cg.state(), Epoch: cg.epoch, AssignmentEpoch: cg.targetEpoch, Assignor: cg.assignor()}
+		for _, m := range cg.sortedMembers() {
+			md := ConsumerMemberDescription{
+				MemberID: m.ID, InstanceID: m.InstanceID, RackID: m.RackID, MemberEpoch: m.Epoch,
+				ClientID: m.ClientID, ClientHost: m.ClientHost, SubscribedTopics: m.Subscribed,
+				Assignment: m.Assigned.byTopic(), TargetAssignment: cg.target[m.ID].byTopic(),
+			}
+			if m.Regex != "" {
+				md.SubscribedRegex = &m.Regex
+			}
+			d.Members = append(d.Members, md)
 		}
-		d.Members = append(d.Members, md)
+		res = nil
+	})
+	if err != nil {
+		return ConsumerDescription{}, err
 	}
-	return d, nil
+	return d, res
 }
 
 // describeConsumerAsClassic renders a KIP-848 group for DescribeGroups, so

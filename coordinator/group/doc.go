@@ -1,7 +1,8 @@
-// Package group is the classic consumer-group coordinator (Kafka's
-// GroupCoordinator): membership, rebalances, assignments handed from the
-// leader to the members, and committed offsets, persisted in the compacted
-// internal topic __consumer_offsets and rebuilt from it on start.
+// Package group is the consumer-group coordinator (Kafka's
+// GroupCoordinator), for classic groups and KIP-848 consumer groups:
+// membership, rebalances, assignments, and committed offsets, persisted in
+// the compacted internal topic __consumer_offsets and rebuilt from a
+// partition of it when this broker becomes the partition's leader.
 //
 // # Protocol
 //
@@ -24,9 +25,10 @@
 //
 // # Time
 //
-// Time is an input: Config.Now is the clock and Tick does every timed step
+// Time is an input: Config.Now is the clock, and every timed step
 // (session expiry, rebalance and sync deadlines, the initial delay, offset
-// retention). Run calls Tick on a ticker; tests call it with a fake clock.
+// retention) is a timer of the coordinator runtime, run as an operation on
+// its group. Run ticks on a ticker; tests call Tick with a fake clock.
 //
 // # Persistence
 //
@@ -35,22 +37,38 @@
 // Kafka's does and compacts by key. A group lives in partition
 // abs(javaHashCode(group)) % offsets.topic.num.partitions. Group metadata is
 // written when a generation completes (the leader's assignment, or an empty
-// group) and when a static member is replaced; an offset commit is answered
-// after its batch is appended through Store, whose durability is the topic's
-// (the broker sets flush.messages=1 on it: commits are fsynced before the
-// answer). A deletion (DeleteGroups, OffsetDelete, expiry) writes tombstones.
-// In-memory state changes only after Store.Append succeeds.
+// group) and when a static member is replaced; a KIP-848 group's snapshot
+// whenever its membership, subscriptions or assignments change; an offset
+// commit is answered after its batch is appended through Store with
+// acks=all (and, the broker setting flush.messages=1 on the topic, fsynced).
+// A deletion (DeleteGroups, OffsetDelete, expiry) writes tombstones. The
+// state a record describes changes only once the log acknowledged it: an
+// operation computes its records against the group as it is, and its
+// completion applies them; a failed write leaves the group as it was and
+// answers COORDINATOR_NOT_AVAILABLE (NOT_COORDINATOR if the partition's
+// leadership moved). A failed timed write (an empty generation, expired
+// members or offsets) is tried again at the next tick or check.
 //
 // # Errors
 //
 // Outcomes are the classic group protocol's error codes, so methods return
 // kerr values (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, ...) that the handlers
-// put on the wire unchanged; a Store failure becomes COORDINATOR_NOT_AVAILABLE.
+// put on the wire unchanged.
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use. Each group has its own lock;
-// the coordinator's lock guards only the group map and is taken after a
-// group's lock, never before it. Store.Append is called with the group's lock
-// held, so one group's commits are ordered as they were answered.
+// The coordinator runs on the coordinator runtime (package
+// coordinator/shard): each offsets partition this broker leads is a shard,
+// loaded from the log by LoadPartition and dropped by UnloadPartition, and
+// one goroutine per shard runs every operation on its groups, one at a
+// time. Groups have no locks. Every request on a group is an operation
+// keyed by the group id: while the group has a write in flight, its later
+// requests (and its timers) wait for the write's completion, so each sees
+// the ones before it applied and one group's commits are answered in the
+// order they were appended. No lock is held while the log appends: the
+// shard's writer appends, and meanwhile the shard serves the partition's
+// other groups and runs their timers, so a slow ISR delays only the groups
+// that write. JoinGroup and SyncGroup park on a channel outside the shard
+// until their rebalance step completes. All methods are safe for
+// concurrent use.
 package group

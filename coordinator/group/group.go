@@ -2,7 +2,6 @@ package group
 
 import (
 	"bytes"
-	"sync"
 	"time"
 )
 
@@ -88,9 +87,9 @@ type TopicPartition struct {
 	Partition int32
 }
 
+// group is one group's state, owned by its partition's shard: only
+// operations of the coordinator runtime touch it, one at a time.
 type group struct {
-	mu sync.Mutex
-
 	id           string
 	state        State
 	stateSince   time.Time
@@ -127,6 +126,27 @@ type group struct {
 	// consumer is set for a KIP-848 group (ConsumerGroupHeartbeat); the
 	// classic fields above then stay empty.
 	consumer *consumerGroup
+
+	// retentionRound is the shard's retention check this group's offsets
+	// last went through.
+	retentionRound int
+}
+
+// timed reports whether the group has timed steps other than offset
+// retention: sessions, a rebalance or handed-out member ids.
+func (g *group) timed() bool {
+	if g.consumer != nil {
+		return len(g.consumer.members) > 0
+	}
+	return len(g.members) > 0 || len(g.pending) > 0 || g.state == PreparingRebalance || g.state == CompletingRebalance
+}
+
+// answerAll answers every parked JoinGroup and SyncGroup with err.
+func (g *group) answerAll(err error) {
+	for _, m := range g.members {
+		m.answerJoin(JoinResult{Err: err, MemberID: m.id, Generation: -1})
+		m.answerSync(SyncResult{Err: err})
+	}
 }
 
 // empty reports whether the group has no members of either protocol.

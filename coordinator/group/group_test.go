@@ -12,16 +12,28 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// memStore is an in-memory offsets topic with an injectable failure.
+// memStore is an in-memory offsets topic with an injectable failure, and
+// appends that can be held (a slow disk or a lagging ISR).
 type memStore struct {
-	mu    sync.Mutex
-	parts map[int32][]Record
-	fail  error
+	mu      sync.Mutex
+	parts   map[int32][]Record
+	fail    error
+	gate    chan struct{}
+	started chan struct{}
 }
 
-func newMemStore() *memStore { return &memStore{parts: map[int32][]Record{}} }
+func newMemStore() *memStore {
+	return &memStore{parts: map[int32][]Record{}, started: make(chan struct{}, 100)}
+}
 
 func (s *memStore) Append(p int32, recs []Record) error {
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		s.started <- struct{}{}
+		<-gate
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -29,6 +41,38 @@ func (s *memStore) Append(p int32, recs []Record) error {
 	}
 	s.parts[p] = append(s.parts[p], recs...)
 	return nil
+}
+
+func (s *memStore) setFail(err error) {
+	s.mu.Lock()
+	s.fail = err
+	s.mu.Unlock()
+}
+
+// hold makes appends wait until the returned function is called.
+func (s *memStore) hold() (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.gate = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.gate = nil
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+func (s *memStore) waitStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no append started")
+	}
 }
 
 func (s *memStore) Load(p int32, fn func(Record) error) error {
@@ -68,12 +112,62 @@ func newFixture(t *testing.T, delay time.Duration) *fixture {
 	return f
 }
 
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// coordinator returns a coordinator of every partition, loaded from the
+// fixture's store.
 func (f *fixture) coordinator(delay time.Duration) *Coordinator {
 	cfg := DefaultConfig()
 	cfg.OffsetsPartitions = 3
 	cfg.InitialRebalanceDelay = delay
 	cfg.Now = f.clock.Now
-	return New(cfg, f.store)
+	return f.start(cfg)
+}
+
+// start returns a coordinator that leads every partition of the store.
+func (f *fixture) start(cfg Config) *Coordinator {
+	f.t.Helper()
+	c := New(cfg, f.store)
+	f.t.Cleanup(c.Close)
+	if err := c.Load(); err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// unloaded returns a coordinator that leads no partition yet.
+func (f *fixture) unloaded() *Coordinator {
+	cfg := DefaultConfig()
+	cfg.OffsetsPartitions = 3
+	cfg.InitialRebalanceDelay = 0
+	cfg.Now = f.clock.Now
+	c := New(cfg, f.store)
+	f.t.Cleanup(c.Close)
+	return c
+}
+
+// inspect runs fn on a group on its shard's goroutine.
+func inspect(t *testing.T, c *Coordinator, id string, fn func(g *group)) {
+	t.Helper()
+	err := c.do(id, func(s *groups, now time.Time, _ *change) {
+		if g := s.lookup(id, false, now); g != nil {
+			fn(g)
+		} else {
+			t.Errorf("no group %s", id)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func consumerMeta(topics ...string) []byte {
@@ -306,9 +400,6 @@ func TestLeaveAndDelete(t *testing.T) {
 	}
 	// The tombstones keep it deleted across a reload.
 	c2 := f.coordinator(0)
-	if err := c2.Load(); err != nil {
-		t.Fatal(err)
-	}
 	if len(c2.List()) != 0 || len(c2.Offsets("g")) != 0 {
 		t.Fatalf("deleted group came back: %+v %+v", c2.List(), c2.Offsets("g"))
 	}
@@ -340,7 +431,7 @@ func TestCommitRules(t *testing.T) {
 	if errs[0] != nil || !errors.Is(errs[1], kerr.OffsetMetadataTooLarge) {
 		t.Fatalf("per-partition errors: %v", errs)
 	}
-	f.store.fail = errors.New("disk gone")
+	f.store.setFail(errors.New("disk gone"))
 	errs = f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: tp, Offset: 99}})
 	if !errors.Is(errs[0], kerr.CoordinatorNotAvailable) || f.c.Offsets("g")[tp].Offset != 1 {
 		t.Fatalf("failed write must not change the offset: %v %+v", errs, f.c.Offsets("g")[tp])
@@ -357,9 +448,6 @@ func TestReloadKeepsGroupsAndOffsets(t *testing.T) {
 		}
 	}
 	c2 := f.coordinator(0)
-	if err := c2.Load(); err != nil {
-		t.Fatal(err)
-	}
 	if got := c2.Offsets("g")[tp].Offset; got != 30 {
 		t.Fatalf("offset after reload %d", got)
 	}
@@ -420,7 +508,7 @@ func TestLeaderSyncFailureRebalances(t *testing.T) {
 	a, b := f.newMemberID("g"), f.newMemberID("g")
 	ca, cb := f.joinAsync(joinReq("g", a, 4)), f.joinAsync(joinReq("g", b, 4))
 	ra, rb := wait(f, ca), wait(f, cb)
-	f.store.fail = errors.New("disk gone")
+	f.store.setFail(errors.New("disk gone"))
 	res := f.syncAll("g", ra.Generation, ra.Leader, a, b)
 	if !errors.Is(res[ra.Leader].Err, kerr.CoordinatorNotAvailable) {
 		t.Fatalf("leader sync with a failing store: %+v (joins %+v, %+v)", res, ra, rb)
@@ -449,9 +537,6 @@ func TestOffsetExpiry(t *testing.T) {
 		t.Fatalf("groups %+v", l)
 	}
 	c2 := f.coordinator(0)
-	if err := c2.Load(); err != nil {
-		t.Fatal(err)
-	}
 	if len(c2.Offsets("old")) != 0 {
 		t.Fatal("expired offsets came back after a reload")
 	}
@@ -513,10 +598,16 @@ func TestLoadAndUnloadOnePartition(t *testing.T) {
 	if errs := f.c.CommitOffsets(g1, gen1, a1, nil, []OffsetCommit{{TopicPartition: tp, Offset: 7}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	// Another broker's coordinator (empty) becomes leader of partition 0.
-	other := f.coordinator(0)
-	if err := other.LoadPartition(PartitionFor(g1, 3)); err != nil {
+	// Another broker's coordinator becomes leader of partition 0.
+	other := f.unloaded()
+	if other.Owns(g1) {
+		t.Fatal("a coordinator that loaded nothing owns a group")
+	}
+	if err := <-other.LoadPartition(PartitionFor(g1, 3)); err != nil {
 		t.Fatal(err)
+	}
+	if !other.Owns(g1) || other.Owns(g2) {
+		t.Fatal("ownership after loading one partition")
 	}
 	if got := other.Offsets(g1)[tp].Offset; got != 7 {
 		t.Fatalf("offset after loading the partition: %d", got)
@@ -524,14 +615,225 @@ func TestLoadAndUnloadOnePartition(t *testing.T) {
 	if d, _ := other.Describe(g1); d.State != Stable || len(d.Members) != 2 {
 		t.Fatalf("group after loading its partition: %+v", d)
 	}
-	// The first coordinator loses partition 1: its group there is gone.
-	f.stableGroup(g2)
+	// The first coordinator loses partition 1: its group there is gone,
+	// and a member waiting in JoinGroup is sent to the new coordinator.
+	a2, _, _ := f.stableGroup(g2)
+	req := joinReq(g2, a2, 4)
+	req.Protocols = []Protocol{{Name: "range", Metadata: consumerMeta("t", "u")}} // a new subscription rebalances
+	rejoin := f.joinAsync(req)
+	waitFor(t, func() bool {
+		d, _ := f.c.Describe(g2)
+		return d.State == PreparingRebalance
+	}, "the rejoin to start a rebalance")
 	f.c.UnloadPartition(PartitionFor(g2, 3))
+	if r := <-rejoin; !errors.Is(r.Err, kerr.NotCoordinator) {
+		t.Fatalf("JoinGroup parked at unload: %+v", r)
+	}
 	if d, _ := f.c.Describe(g2); len(d.Members) != 0 {
 		t.Fatalf("unloaded group still described with members: %+v", d)
+	}
+	if err := f.c.Heartbeat(g2, 1, a2, nil); !errors.Is(err, kerr.NotCoordinator) {
+		t.Fatalf("heartbeat to an unloaded group: %v", err)
 	}
 	// The first coordinator keeps the group of partition 0.
 	if got := f.c.Offsets(g1)[tp].Offset; got != 7 {
 		t.Fatalf("unloading partition 1 dropped partition 0's offsets: %d", got)
+	}
+}
+
+// groupsIn returns n group ids that share an offsets partition (of 3),
+// sorted.
+func groupsIn(n int) []string {
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		if id := fmt.Sprint("group-", i); PartitionFor(id, 3) == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// async runs fn on its own goroutine; the channel closes when it returned.
+func async(fn func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	return done
+}
+
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not return", what)
+	}
+}
+
+// A commit stuck in the log (an ISR that does not acknowledge) must not
+// hold up the other groups of its partition: their heartbeats are
+// answered and their sessions expire on time. Before the coordinator
+// runtime, CommitOffsets appended with its group's lock held and Tick
+// took every group's lock in turn, so Tick (and every later session
+// expiry) waited behind the slow append.
+func TestSlowAppendDoesNotStallOtherGroups(t *testing.T) {
+	f := newFixture(t, 0)
+	ids := groupsIn(2)
+	slow, other := ids[0], ids[1] // the slow group comes first in a Tick
+	if err := f.c.CommitOffsets(slow, -1, "", nil, []OffsetCommit{{TopicPartition: TopicPartition{"t", 0}, Offset: 1}}); err[0] != nil {
+		t.Fatal(err[0])
+	}
+	a, _, gen := f.stableGroup(other)
+	release := f.store.hold()
+	defer release()
+	var errs []error
+	committed := async(func() {
+		errs = f.c.CommitOffsets(slow, -1, "", nil, []OffsetCommit{{TopicPartition: TopicPartition{"t", 0}, Offset: 5}})
+	})
+	f.store.waitStarted(t)
+	// a heartbeats, b goes silent: after its session (10 s) the group
+	// rebalances, while the slow commit still waits for the log.
+	for i := 0; i < 3; i++ {
+		f.clock.advance(4 * time.Second)
+		if err := f.c.Heartbeat(other, gen, a, nil); err != nil {
+			t.Fatalf("heartbeat %d: %v", i, err)
+		}
+		within(t, async(f.c.Tick), "Tick during a slow append")
+	}
+	if err := f.c.Heartbeat(other, gen, a, nil); !errors.Is(err, kerr.RebalanceInProgress) {
+		t.Fatalf("b's session did not expire during the slow append: %v", err)
+	}
+	select {
+	case <-committed:
+		t.Fatal("the commit was answered before the log acknowledged it")
+	default:
+	}
+	release()
+	within(t, committed, "the slow commit")
+	if errs[0] != nil || f.c.Offsets(slow)[TopicPartition{"t", 0}].Offset != 5 {
+		t.Fatalf("slow commit: %v, offsets %v", errs, f.c.Offsets(slow))
+	}
+}
+
+// committed reads a group's offsets as the shard holds them now, without
+// waiting for the group's write in flight.
+func committed(t *testing.T, c *Coordinator, id string) map[TopicPartition]Committed {
+	t.Helper()
+	out := map[TopicPartition]Committed{}
+	if err := c.rt.Read(c.partition(id), func(s *groups) {
+		if g := s.byID[id]; g != nil {
+			for tp, o := range g.offsets {
+				out[tp] = o
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// State changes and answers wait for the log: a commit, and the leader's
+// assignment (SyncGroup), are neither in memory nor answered while their
+// append is in flight, and the group's next request waits for it.
+func TestWritesApplyAfterTheLogAcknowledged(t *testing.T) {
+	f := newFixture(t, 0)
+	tp := TopicPartition{"t", 0}
+	a, b := f.newMemberID("g"), f.newMemberID("g")
+	ca, cb := f.joinAsync(joinReq("g", a, 4)), f.joinAsync(joinReq("g", b, 4))
+	ra := wait(f, ca)
+	wait(f, cb)
+	gen, leader, follower := ra.Generation, ra.Leader, b
+	if leader == b {
+		follower = a
+	}
+
+	release := f.store.hold()
+	syncs := map[string]<-chan struct{}{}
+	results := map[string]*SyncResult{}
+	for _, m := range []string{follower, leader} {
+		res := new(SyncResult)
+		results[m] = res
+		req := SyncRequest{Group: "g", Generation: gen, MemberID: m}
+		if m == leader {
+			req.Assignments = map[string][]byte{a: []byte("A"), b: []byte("B")}
+		}
+		syncs[m] = async(func() { *res = f.c.Sync(context.Background(), req) })
+		if m == follower {
+			waitFor(t, func() bool {
+				synced := false
+				f.c.rt.Read(f.c.partition("g"), func(s *groups) { synced = s.byID["g"].synced[follower] })
+				return synced
+			}, "the follower to wait in SyncGroup")
+		}
+	}
+	f.store.waitStarted(t)
+	f.c.rt.Read(f.c.partition("g"), func(s *groups) {
+		g := s.byID["g"]
+		if g.state != CompletingRebalance || g.members[leader].assignment != nil {
+			t.Errorf("the assignment is in memory before it was written: %s %q", g.state, g.members[leader].assignment)
+		}
+	})
+	hb := async(func() { f.c.Heartbeat("g", gen, follower, nil) })
+	time.Sleep(20 * time.Millisecond)
+	for m, ch := range syncs {
+		select {
+		case <-ch:
+			t.Fatalf("%s answered before the assignment was written", m)
+		default:
+		}
+	}
+	select {
+	case <-hb:
+		t.Fatal("the group's heartbeat ran while its write was in flight")
+	default:
+	}
+	release()
+	for m, ch := range syncs {
+		within(t, ch, "SyncGroup of "+m)
+		if want := map[string]string{a: "A", b: "B"}[m]; results[m].Err != nil || string(results[m].Assignment) != want {
+			t.Fatalf("sync of %s: %+v", m, results[m])
+		}
+	}
+	within(t, hb, "the heartbeat")
+
+	release = f.store.hold()
+	done := async(func() { f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: tp, Offset: 9}}) })
+	f.store.waitStarted(t)
+	if o := committed(t, f.c, "g"); len(o) != 0 {
+		t.Fatalf("the commit is in memory before the log has it: %v", o)
+	}
+	release()
+	within(t, done, "the commit")
+	if o := committed(t, f.c, "g"); o[tp].Offset != 9 {
+		t.Fatalf("after the acknowledgement: %v", o)
+	}
+}
+
+// A KIP-848 heartbeat whose snapshot cannot be written changes nothing:
+// the member is not in the group (a join) or keeps its subscription.
+func TestConsumerGroupFailedWriteChangesNothing(t *testing.T) {
+	f := newConsumerFixture(t, fakeTopics{"t": {Name: "t", ID: topicID(1), Partitions: 2}, "u": {Name: "u", ID: topicID(2), Partitions: 2}})
+	f.store.setFail(errors.New("not enough replicas"))
+	if r := f.beat(&client848{id: "a"}, "t"); !errors.Is(r.Err, kerr.CoordinatorNotAvailable) {
+		t.Fatalf("join with a failing log: %+v", r)
+	}
+	if _, err := f.c.DescribeConsumerGroup("cg"); !errors.Is(err, kerr.GroupIDNotFound) {
+		t.Fatalf("a join that was not written left a group: %v", err)
+	}
+	f.store.setFail(nil)
+	a := &client848{id: "a"}
+	if r := f.beat(a, "t"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	f.store.setFail(errors.New("not enough replicas"))
+	r := f.c.ConsumerHeartbeat(ConsumerHeartbeat{Group: "cg", MemberID: "a", MemberEpoch: a.epoch, SubscribedTopics: []string{"t", "u"}})
+	if !errors.Is(r.Err, kerr.CoordinatorNotAvailable) {
+		t.Fatalf("resubscribe with a failing log: %+v", r)
+	}
+	d, err := f.c.DescribeConsumerGroup("cg")
+	if err != nil || len(d.Members) != 1 || len(d.Members[0].SubscribedTopics) != 1 || d.Epoch != 1 {
+		t.Fatalf("a failed write changed the group: %+v %v", d, err)
 	}
 }

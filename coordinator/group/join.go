@@ -2,9 +2,11 @@ package group
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // JoinRequest is a JoinGroup.
@@ -50,21 +52,25 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResult {
 	switch {
 	case req.Group == "":
 		return fail(kerr.InvalidGroupID)
-	case !c.Owns(req.Group):
-		return fail(kerr.NotCoordinator)
 	case req.SessionTimeout < c.cfg.MinSessionTimeout || req.SessionTimeout > c.cfg.MaxSessionTimeout:
 		return fail(kerr.InvalidSessionTimeout)
 	}
 	if req.RebalanceTimeout <= 0 {
 		req.RebalanceTimeout = req.SessionTimeout // v0 has none
 	}
-	g := c.lookup(req.Group, req.MemberID == "")
-	if g == nil {
-		return fail(kerr.UnknownMemberID)
+	var wait <-chan JoinResult
+	var res JoinResult
+	err := c.do(req.Group, func(s *groups, now time.Time, w *change) {
+		g := s.lookup(req.Group, req.MemberID == "", now)
+		if g == nil {
+			res = fail(kerr.UnknownMemberID)
+			return
+		}
+		wait = c.joinLocked(g, req, now, w, &res)
+	})
+	if err != nil {
+		return fail(err)
 	}
-	g.mu.Lock()
-	wait, res := c.joinLocked(g, req, c.cfg.Now())
-	g.mu.Unlock()
 	return await(ctx, wait, res, fail(kerr.RebalanceInProgress))
 }
 
@@ -83,11 +89,12 @@ func await[T any](ctx context.Context, wait <-chan T, res, canceled T) T {
 	}
 }
 
-// joinLocked returns either a channel the answer will arrive on or the
-// answer itself.
-func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-chan JoinResult, JoinResult) {
-	fail := func(err error) (<-chan JoinResult, JoinResult) {
-		return nil, JoinResult{Err: err, MemberID: req.MemberID, Generation: -1}
+// joinLocked returns the channel the answer will arrive on, or nil when
+// *res is the answer (set by w's completion when the join writes).
+func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time, w *change, res *JoinResult) <-chan JoinResult {
+	fail := func(err error) <-chan JoinResult {
+		*res = JoinResult{Err: err, MemberID: req.MemberID, Generation: -1}
+		return nil
 	}
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable)
@@ -105,13 +112,13 @@ func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-ch
 		g.protocolType = req.ProtocolType
 	}
 	if req.MemberID == "" {
-		return c.joinNewMember(g, req, now)
+		return c.joinNewMember(g, req, now, w, res)
 	}
 	if _, ok := g.pending[req.MemberID]; ok {
 		// The rejoin that follows MEMBER_ID_REQUIRED.
 		m := newMember(req.MemberID, req, now)
 		g.addMember(m)
-		return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+		return c.awaitJoin(g, m, req.Version, now, w)
 	}
 	if req.InstanceID != nil {
 		if cur, ok := g.instances[*req.InstanceID]; ok && cur != req.MemberID {
@@ -128,11 +135,12 @@ func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time) (<-ch
 		// Same protocols and not the leader (whose rejoin asks for a new
 		// assignment): the member missed its answer; repeat it.
 		if sameProtocols(m.protocols, req.Protocols) && (g.state == CompletingRebalance || m.id != g.leader) {
-			return nil, c.joinAnswer(g, m)
+			*res = c.joinAnswer(g, m)
+			return nil
 		}
 	}
 	m.protocols = req.Protocols
-	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+	return c.awaitJoin(g, m, req.Version, now, w)
 }
 
 // refresh takes a rejoining member's client and timeouts from its
@@ -156,14 +164,15 @@ func newMember(id string, req JoinRequest, now time.Time) *member {
 	}
 }
 
-func (c *Coordinator) joinNewMember(g *group, req JoinRequest, now time.Time) (<-chan JoinResult, JoinResult) {
+func (c *Coordinator) joinNewMember(g *group, req JoinRequest, now time.Time, w *change, res *JoinResult) <-chan JoinResult {
 	if req.InstanceID != nil {
 		if old, ok := g.instances[*req.InstanceID]; ok {
-			return c.rejoinStatic(g, req, old, now)
+			return c.rejoinStatic(g, req, old, now, w, res)
 		}
 	}
 	if c.cfg.MaxGroupSize > 0 && len(g.members)+len(g.pending) >= c.cfg.MaxGroupSize {
-		return nil, JoinResult{Err: kerr.GroupMaxSizeReached, Generation: -1}
+		*res = JoinResult{Err: kerr.GroupMaxSizeReached, Generation: -1}
+		return nil
 	}
 	prefix := req.ClientID
 	if req.InstanceID != nil {
@@ -172,43 +181,58 @@ func (c *Coordinator) joinNewMember(g *group, req JoinRequest, now time.Time) (<
 	id := prefix + "-" + newUUID()
 	if req.InstanceID == nil && req.Version >= 4 {
 		g.pending[id] = now.Add(req.SessionTimeout)
-		return nil, JoinResult{Err: kerr.MemberIDRequired, MemberID: id, Generation: -1}
+		*res = JoinResult{Err: kerr.MemberIDRequired, MemberID: id, Generation: -1}
+		return nil
 	}
 	m := newMember(id, req, now)
 	g.addMember(m)
-	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+	return c.awaitJoin(g, m, req.Version, now, w)
 }
 
 // rejoinStatic handles a known group.instance.id joining with no member id:
 // a restarted static member. It gets a new id and the old one is fenced;
 // with unchanged protocols in a Stable group it keeps its assignment and
-// no rebalance happens.
-func (c *Coordinator) rejoinStatic(g *group, req JoinRequest, old string, now time.Time) (<-chan JoinResult, JoinResult) {
+// no rebalance happens: the generation with the new id is written first,
+// and nothing changes (nobody is fenced) if that fails.
+func (c *Coordinator) rejoinStatic(g *group, req JoinRequest, old string, now time.Time, w *change, res *JoinResult) <-chan JoinResult {
 	prev := g.members[old]
-	fenced := JoinResult{Err: kerr.FencedInstanceID, MemberID: old, Generation: -1}
-	prev.answerJoin(fenced)
-	prev.answerSync(SyncResult{Err: kerr.FencedInstanceID})
 	newID := *req.InstanceID + "-" + newUUID()
-	m := g.replaceMemberID(old, newID)
-	saved := *m
-	m.refresh(req, now)
-	if g.state == Stable && sameProtocols(m.protocols, req.Protocols) {
-		if err := c.persistGroup(g); err != nil {
-			*m = saved
-			g.replaceMemberID(newID, old)
-			return nil, JoinResult{Err: persistError(err), Generation: -1}
-		}
-		res := c.joinAnswer(g, m)
-		res.SkipAssignment = m.id == g.leader && req.Version >= 9
-		return nil, res
+	replace := func() *member {
+		prev.answerJoin(JoinResult{Err: kerr.FencedInstanceID, MemberID: old, Generation: -1})
+		prev.answerSync(SyncResult{Err: kerr.FencedInstanceID})
+		m := g.replaceMemberID(old, newID)
+		m.refresh(req, now)
+		return m
 	}
+	if g.state == Stable && sameProtocols(prev.protocols, req.Protocols) {
+		v := groupValue(g, nil)
+		for i := range v.Members {
+			if vm := &v.Members[i]; vm.MemberID == old {
+				vm.MemberID, vm.ClientID, vm.ClientHost = newID, req.ClientID, req.ClientHost
+				vm.SessionTimeoutMillis = int32(req.SessionTimeout.Milliseconds())
+				vm.RebalanceTimeoutMillis = int32(req.RebalanceTimeout.Milliseconds())
+			}
+		}
+		if g.leader == old {
+			v.Leader = kmsg.StringPtr(newID)
+		}
+		w.write(groupRecord(g.id, v), func() {
+			m := replace()
+			*res = c.joinAnswer(g, m)
+			res.SkipAssignment = m.id == g.leader && req.Version >= 9
+		}, func(err error) {
+			*res = JoinResult{Err: persistError(err), Generation: -1}
+		})
+		return nil
+	}
+	m := replace()
 	m.protocols = req.Protocols
-	return c.awaitJoin(g, m, req.Version, now), JoinResult{}
+	return c.awaitJoin(g, m, req.Version, now, w)
 }
 
 // awaitJoin parks m's JoinGroup until the rebalance completes, starting one
 // if the group is not already rebalancing.
-func (c *Coordinator) awaitJoin(g *group, m *member, version int16, now time.Time) <-chan JoinResult {
+func (c *Coordinator) awaitJoin(g *group, m *member, version int16, now time.Time, w *change) <-chan JoinResult {
 	if m.joinWait != nil {
 		// A second JoinGroup from the same member (a retry on a new
 		// connection) replaces the first.
@@ -221,7 +245,7 @@ func (c *Coordinator) awaitJoin(g *group, m *member, version int16, now time.Tim
 	} else {
 		c.prepareRebalance(g, now)
 	}
-	c.maybeCompleteJoin(g, now)
+	c.maybeCompleteJoin(g, now, w)
 	return wait
 }
 
@@ -267,7 +291,7 @@ func (c *Coordinator) prepareRebalance(g *group, now time.Time) {
 // maybeCompleteJoin ends PreparingRebalance once every member has rejoined
 // or the rebalance timeout passed; the first rebalance of an empty group
 // instead waits out its initial delay, extended while members arrive.
-func (c *Coordinator) maybeCompleteJoin(g *group, now time.Time) {
+func (c *Coordinator) maybeCompleteJoin(g *group, now time.Time, w *change) {
 	if g.state != PreparingRebalance {
 		return
 	}
@@ -280,11 +304,11 @@ func (c *Coordinator) maybeCompleteJoin(g *group, now time.Time) {
 			g.joinedDuringDelay = false
 			return
 		}
-		c.completeJoin(g, now)
+		c.completeJoin(g, now, w)
 		return
 	}
 	if g.allJoined() || !now.Before(g.rebalanceDeadline) {
-		c.completeJoin(g, now)
+		c.completeJoin(g, now, w)
 	}
 }
 
@@ -296,22 +320,31 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // completeJoin starts the next generation with the members that rejoined.
-func (c *Coordinator) completeJoin(g *group, now time.Time) {
-	for _, id := range append([]string(nil), g.order...) {
+// With none, the group becomes Empty at the next generation once that is
+// written; if the write fails the group stays as it is and the next tick
+// tries again.
+func (c *Coordinator) completeJoin(g *group, now time.Time, w *change) {
+	if !slices.ContainsFunc(g.order, func(id string) bool { return g.members[id].awaitingJoin() }) {
+		v := kmsg.GroupMetadataValue{Version: groupValueVersion, ProtocolType: g.protocolType,
+			Generation: g.generation + 1, CurrentStateTimestamp: now.UnixMilli()}
+		w.write(groupRecord(g.id, v), func() {
+			for _, id := range slices.Clone(g.order) {
+				g.removeMember(id)
+			}
+			g.initialDelayUntil = time.Time{}
+			g.generation++
+			g.protocol, g.leader = "", ""
+			g.transition(Empty, now)
+		}, nil)
+		return
+	}
+	for _, id := range slices.Clone(g.order) {
 		if !g.members[id].awaitingJoin() {
 			g.removeMember(id)
 		}
 	}
 	g.initialDelayUntil = time.Time{}
 	g.generation++
-	if len(g.members) == 0 {
-		g.protocol, g.leader = "", ""
-		g.transition(Empty, now)
-		// A failed write leaves the previous generation on disk; its
-		// members expire after a reload like any silent member.
-		_ = c.persistGroup(g)
-		return
-	}
 	g.protocol = g.selectProtocol()
 	if g.members[g.leader] == nil {
 		g.leader = g.order[0]

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -28,6 +29,7 @@ type Committed struct {
 // for success). A generation below 0 commits for a group that does not use
 // the coordinator's membership (admin tools, manual assignment): allowed
 // while the group has no members. Members commit with their generation.
+// The offsets are the group's once the log acknowledged them.
 func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID string, instanceID *string, commits []OffsetCommit) []error {
 	errs := make([]error, len(commits))
 	fill := func(err error) []error {
@@ -39,39 +41,55 @@ func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID s
 	if groupID == "" {
 		return fill(kerr.InvalidGroupID)
 	}
-	if !c.Owns(groupID) {
-		return fill(kerr.NotCoordinator)
+	err := c.do(groupID, func(s *groups, now time.Time, w *change) {
+		c.commitLocked(s, groupID, generation, memberID, instanceID, commits, errs, now, w)
+	})
+	if err != nil {
+		return fill(err)
 	}
-	g := c.lookup(groupID, generation < 0)
+	return errs
+}
+
+func (c *Coordinator) commitLocked(s *groups, groupID string, generation int32, memberID string, instanceID *string, commits []OffsetCommit, errs []error, now time.Time, w *change) {
+	fill := func(err error) {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	created := s.byID[groupID] == nil
+	g := s.lookup(groupID, generation < 0, now)
 	if g == nil {
-		return fill(kerr.IllegalGeneration)
+		fill(kerr.IllegalGeneration)
+		return
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := c.cfg.Now()
 	switch {
 	case g.state == Dead:
-		return fill(kerr.CoordinatorNotAvailable)
+		fill(kerr.CoordinatorNotAvailable)
+		return
 	case g.consumer != nil:
 		if generation >= 0 || len(g.consumer.members) > 0 {
 			if err := g.consumer.checkCommit(memberID, generation); err != nil {
-				return fill(err)
+				fill(err)
+				return
 			}
 		}
 	case generation < 0 && g.state == Empty:
 		if instanceID != nil {
 			if cur, ok := g.instances[*instanceID]; ok && cur != memberID {
-				return fill(kerr.FencedInstanceID)
+				fill(kerr.FencedInstanceID)
+				return
 			}
 		}
 	case g.state == CompletingRebalance:
 		// Offsets of the old generation's assignment are void until the
 		// new one is handed out.
-		return fill(kerr.RebalanceInProgress)
+		fill(kerr.RebalanceInProgress)
+		return
 	default:
 		m, err := g.checkMember(memberID, instanceID, generation)
 		if err != nil {
-			return fill(err)
+			fill(err)
+			return
 		}
 		m.deadline = now.Add(m.sessionTimeout)
 	}
@@ -87,34 +105,32 @@ func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID s
 		ok = append(ok, i)
 	}
 	if len(recs) == 0 {
-		return errs
+		return
 	}
-	if err := c.store.Append(c.partition(g.id), recs); err != nil {
+	w.write(recs, func() {
+		for _, i := range ok {
+			oc := commits[i]
+			g.offsets[oc.TopicPartition] = Committed{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommitTime: now.UnixMilli()}
+		}
+	}, func(err error) {
 		for _, i := range ok {
 			errs[i] = persistError(err)
 		}
-		return errs
-	}
-	for _, i := range ok {
-		oc := commits[i]
-		g.offsets[oc.TopicPartition] = Committed{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommitTime: now.UnixMilli()}
-	}
-	return errs
+		if created {
+			s.forgetCreated(g)
+		}
+	})
 }
 
 // Offsets returns every committed offset of a group (none for an unknown
 // group: Kafka answers those with -1 and no error).
 func (c *Coordinator) Offsets(groupID string) map[TopicPartition]Committed {
 	out := map[TopicPartition]Committed{}
-	g := c.lookup(groupID, false)
-	if g == nil {
-		return out
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for tp, o := range g.offsets {
-		out[tp] = o
-	}
+	_ = c.do(groupID, func(s *groups, now time.Time, _ *change) {
+		if g := s.lookup(groupID, false, now); g != nil {
+			maps.Copy(out, g.offsets)
+		}
+	})
 	return out
 }
 
@@ -123,48 +139,45 @@ func (c *Coordinator) Offsets(groupID string) map[TopicPartition]Committed {
 // group are subscribed to stay (GROUP_SUBSCRIBED_TO_TOPIC).
 func (c *Coordinator) DeleteOffsets(groupID string, tps []TopicPartition) (error, []error) {
 	errs := make([]error, len(tps))
-	if !c.Owns(groupID) {
-		return kerr.NotCoordinator, errs
-	}
-	g := c.lookup(groupID, false)
-	if g == nil {
-		return kerr.GroupIDNotFound, errs
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.state == Dead {
-		return kerr.GroupIDNotFound, errs
-	}
-	var subscribed map[string]bool
-	if g.consumer != nil {
-		subscribed = c.consumerSubscribedTopics(g.consumer)
-	} else if g.state != Empty {
-		if g.protocolType != "consumer" {
-			return kerr.NonEmptyGroup, errs
+	var top error
+	err := c.do(groupID, func(s *groups, now time.Time, w *change) {
+		g := s.lookup(groupID, false, now)
+		if g == nil || g.state == Dead {
+			top = kerr.GroupIDNotFound
+			return
 		}
-		subscribed = g.subscribedTopics()
-	}
-	var recs []Record
-	var gone []TopicPartition
-	for i, tp := range tps {
-		if subscribed[tp.Topic] {
-			errs[i] = kerr.GroupSubscribedToTopic
-			continue
+		var subscribed map[string]bool
+		if g.consumer != nil {
+			subscribed = c.consumerSubscribedTopics(g.consumer)
+		} else if g.state != Empty {
+			if g.protocolType != "consumer" {
+				top = kerr.NonEmptyGroup
+				return
+			}
+			subscribed = g.subscribedTopics()
 		}
-		if _, ok := g.offsets[tp]; ok {
-			recs = append(recs, Record{Key: offsetKey(g.id, tp)})
-			gone = append(gone, tp)
+		var recs []Record
+		var gone []TopicPartition
+		for i, tp := range tps {
+			if subscribed[tp.Topic] {
+				errs[i] = kerr.GroupSubscribedToTopic
+				continue
+			}
+			if _, ok := g.offsets[tp]; ok {
+				recs = append(recs, Record{Key: offsetKey(g.id, tp)})
+				gone = append(gone, tp)
+			}
 		}
+		w.write(recs, func() {
+			for _, tp := range gone {
+				delete(g.offsets, tp)
+			}
+		}, func(err error) { top = persistError(err) })
+	})
+	if err != nil {
+		return err, errs
 	}
-	if len(recs) > 0 {
-		if err := c.store.Append(c.partition(g.id), recs); err != nil {
-			return persistError(err), errs
-		}
-	}
-	for _, tp := range gone {
-		delete(g.offsets, tp)
-	}
-	return nil, errs
+	return top, errs
 }
 
 // subscribedTopics is the topics a consumer group's members subscribe to,
@@ -188,8 +201,9 @@ func (g *group) subscribedTopics() map[string]bool {
 // KIP-211 rule): for an empty group, counted from when it became empty (or
 // from the commit, for groups that never had members); for a consumer group
 // with members, only offsets of topics no member subscribes to, counted from
-// the commit. An empty group with no offsets left is removed.
-func (c *Coordinator) expireOffsets(g *group, now time.Time) {
+// the commit. An empty group with no offsets left is removed. A failed
+// write is tried again at the next check.
+func (c *Coordinator) expireOffsets(s *groups, g *group, now time.Time, w *change) {
 	if g.state == Dead {
 		return
 	}
@@ -222,32 +236,30 @@ func (c *Coordinator) expireOffsets(g *group, now time.Time) {
 	if removeGroup {
 		recs = append(recs, groupTombstones(g.id)...)
 	}
-	if len(recs) == 0 {
-		return
-	}
-	if err := c.store.Append(c.partition(g.id), recs); err != nil {
-		return // tried again at the next check
-	}
-	for _, tp := range gone {
-		delete(g.offsets, tp)
-	}
-	if removeGroup {
-		g.transition(Dead, now)
-		c.remove(g)
-	}
+	w.write(recs, func() {
+		for _, tp := range gone {
+			delete(g.offsets, tp)
+		}
+		if removeGroup {
+			g.transition(Dead, now)
+			s.remove(g)
+		}
+	}, nil)
 }
 
 // CheckMemberEpoch validates an OffsetFetch (v9+) that names a member of a
 // KIP-848 group, as a commit is validated. Classic and unknown groups pass.
 func (c *Coordinator) CheckMemberEpoch(groupID, memberID string, epoch int32) error {
-	g := c.lookup(groupID, false)
-	if g == nil {
-		return nil
+	var res error
+	err := c.do(groupID, func(s *groups, now time.Time, _ *change) {
+		g := s.lookup(groupID, false, now)
+		if g == nil || g.consumer == nil || g.state == Dead {
+			return
+		}
+		res = g.consumer.checkCommit(memberID, epoch)
+	})
+	if err != nil {
+		return err
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.consumer == nil || g.state == Dead {
-		return nil
-	}
-	return g.consumer.checkCommit(memberID, epoch)
+	return res
 }

@@ -3,7 +3,6 @@ package group
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -36,7 +35,10 @@ func groupKey(group string) []byte {
 	return k.AppendTo(nil)
 }
 
-func groupValue(g *group) []byte {
+// groupValue is g's current generation as GroupMetadataValue;
+// assignments, when set, stand for the members' own (the leader's
+// SyncGroup, before it is written).
+func groupValue(g *group, assignments map[string][]byte) kmsg.GroupMetadataValue {
 	v := kmsg.GroupMetadataValue{
 		Version:               groupValueVersion,
 		ProtocolType:          g.protocolType,
@@ -51,6 +53,10 @@ func groupValue(g *group) []byte {
 	}
 	for _, id := range g.order {
 		m := g.members[id]
+		assignment := m.assignment
+		if assignments != nil {
+			assignment = assignments[id]
+		}
 		v.Members = append(v.Members, kmsg.GroupMetadataValueMember{
 			MemberID:               m.id,
 			InstanceID:             m.instanceID,
@@ -59,15 +65,15 @@ func groupValue(g *group) []byte {
 			RebalanceTimeoutMillis: int32(m.rebalanceTimeout.Milliseconds()),
 			SessionTimeoutMillis:   int32(m.sessionTimeout.Milliseconds()),
 			Subscription:           m.metadataFor(g.protocol),
-			Assignment:             m.assignment,
+			Assignment:             assignment,
 		})
 	}
-	return v.AppendTo(nil)
+	return v
 }
 
-// persistGroup writes g's current generation.
-func (c *Coordinator) persistGroup(g *group) error {
-	return c.store.Append(c.partition(g.id), []Record{{Key: groupKey(g.id), Value: groupValue(g)}})
+// groupRecord is the record of a group's generation.
+func groupRecord(id string, v kmsg.GroupMetadataValue) []Record {
+	return []Record{{Key: groupKey(id), Value: v.AppendTo(nil)}}
 }
 
 // loaded is what replaying the offsets topic leaves for one group.
@@ -80,177 +86,121 @@ type loaded struct {
 	offsets              map[TopicPartition]Committed
 }
 
-// Load replays every partition of the offsets topic, replacing the
-// coordinator's groups. A group with members comes back Stable, its members'
-// sessions starting now, so members that are still running carry on with
-// their heartbeats and the others expire. Records that do not decode are
-// skipped and counted in the error, which leaves the rest loaded.
-func (c *Coordinator) Load() error {
-	all := make([]int32, c.cfg.OffsetsPartitions)
-	for p := range all {
-		all[p] = int32(p)
-	}
-	groups, err := c.load(all)
-	if groups != nil {
-		c.mu.Lock()
-		c.mu.groups = groups
-		c.mu.Unlock()
-	}
-	return err
+// replay is a partition's records read so far, by group.
+type replay struct {
+	state    map[string]*loaded
+	bad, seq int
 }
 
-// LoadPartition replays one offsets partition, replacing the groups it
-// holds: this broker became its leader and now coordinates them (a
-// cluster moves coordination with the partition's leadership).
-func (c *Coordinator) LoadPartition(p int32) error {
-	groups, err := c.load([]int32{p})
-	if groups == nil {
-		return err
+func newReplay() *replay { return &replay{state: map[string]*loaded{}} }
+
+func (r *replay) get(id string) *loaded {
+	l := r.state[id]
+	if l == nil {
+		l = &loaded{offsets: map[TopicPartition]Committed{}}
+		r.state[id] = l
 	}
-	c.dropPartition(p)
-	c.mu.Lock()
-	for id, g := range groups {
-		c.mu.groups[id] = g
-	}
-	c.mu.Unlock()
-	return err
+	return l
 }
 
-// UnloadPartition forgets the groups of an offsets partition this broker
-// no longer leads; members waiting on them are answered NOT_COORDINATOR
-// and find the new coordinator.
-func (c *Coordinator) UnloadPartition(p int32) {
-	for _, g := range c.dropPartition(p) {
-		g.mu.Lock()
-		for _, m := range g.members {
-			m.answerJoin(JoinResult{Err: kerr.NotCoordinator, Generation: -1})
-			m.answerSync(SyncResult{Err: kerr.NotCoordinator})
+// Replay applies one record of the partition while it loads. Records that
+// do not decode are counted and skipped.
+func (s *groups) Replay(rec Record) {
+	r := s.replay
+	r.seq++
+	if len(rec.Key) < 2 {
+		r.bad++
+		return
+	}
+	switch version := int16(rec.Key[0])<<8 | int16(rec.Key[1]); version {
+	case 0, 1:
+		var k kmsg.OffsetCommitKey
+		if k.ReadFrom(rec.Key) != nil {
+			r.bad++
+			return
 		}
-		g.mu.Unlock()
+		tp := TopicPartition{Topic: k.Topic, Partition: k.Partition}
+		if rec.Value == nil {
+			delete(r.get(k.Group).offsets, tp)
+			return
+		}
+		var v kmsg.OffsetCommitValue
+		if v.ReadFrom(rec.Value) != nil {
+			r.bad++
+			return
+		}
+		epoch := v.LeaderEpoch
+		if v.Version < 3 {
+			epoch = -1
+		}
+		r.get(k.Group).offsets[tp] = Committed{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp}
+	case 2:
+		var k kmsg.GroupMetadataKey
+		if k.ReadFrom(rec.Key) != nil {
+			r.bad++
+			return
+		}
+		if rec.Value == nil {
+			// A deleted group: its offsets were tombstoned with it.
+			delete(r.state, k.Group)
+			return
+		}
+		v := new(kmsg.GroupMetadataValue)
+		if v.ReadFrom(rec.Value) != nil {
+			r.bad++
+			return
+		}
+		l := r.get(k.Group)
+		l.meta, l.metaSeq = v, r.seq
+	case consumerGroupKeyVersion:
+		var k kmsg.GroupMetadataKey
+		if k.ReadFrom(rec.Key) != nil {
+			r.bad++
+			return
+		}
+		if rec.Value == nil {
+			if l := r.state[k.Group]; l != nil {
+				l.consumer = nil
+			}
+			return
+		}
+		snap := new(consumerSnapshot)
+		if json.Unmarshal(rec.Value, snap) != nil {
+			r.bad++
+			return
+		}
+		l := r.get(k.Group)
+		l.consumer, l.consumerSeq = snap, r.seq
+	default:
+		r.bad++
 	}
 }
 
-// dropPartition removes and returns the groups of offsets partition p.
-func (c *Coordinator) dropPartition(p int32) []*group {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []*group
-	for id, g := range c.mu.groups {
-		if c.partition(id) == p {
-			out = append(out, g)
-			delete(c.mu.groups, id)
-		}
-	}
-	return out
-}
-
-// load replays offsets partitions into groups. A read error returns no
-// groups; records that do not decode are skipped and counted in the error.
-func (c *Coordinator) load(parts []int32) (map[string]*group, error) {
-	state := map[string]*loaded{}
-	get := func(id string) *loaded {
-		l := state[id]
-		if l == nil {
-			l = &loaded{offsets: map[TopicPartition]Committed{}}
-			state[id] = l
-		}
-		return l
-	}
-	bad, seq := 0, 0
-	apply := func(r Record) error {
-		seq++
-		if len(r.Key) < 2 {
-			bad++
-			return nil
-		}
-		switch version := int16(r.Key[0])<<8 | int16(r.Key[1]); version {
-		case 0, 1:
-			var k kmsg.OffsetCommitKey
-			if k.ReadFrom(r.Key) != nil {
-				bad++
-				return nil
-			}
-			tp := TopicPartition{Topic: k.Topic, Partition: k.Partition}
-			if r.Value == nil {
-				delete(get(k.Group).offsets, tp)
-				return nil
-			}
-			var v kmsg.OffsetCommitValue
-			if v.ReadFrom(r.Value) != nil {
-				bad++
-				return nil
-			}
-			epoch := v.LeaderEpoch
-			if v.Version < 3 {
-				epoch = -1
-			}
-			get(k.Group).offsets[tp] = Committed{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp}
-		case 2:
-			var k kmsg.GroupMetadataKey
-			if k.ReadFrom(r.Key) != nil {
-				bad++
-				return nil
-			}
-			if r.Value == nil {
-				// A deleted group: its offsets were tombstoned with it.
-				delete(state, k.Group)
-				return nil
-			}
-			v := new(kmsg.GroupMetadataValue)
-			if v.ReadFrom(r.Value) != nil {
-				bad++
-				return nil
-			}
-			l := get(k.Group)
-			l.meta, l.metaSeq = v, seq
-		case consumerGroupKeyVersion:
-			var k kmsg.GroupMetadataKey
-			if k.ReadFrom(r.Key) != nil {
-				bad++
-				return nil
-			}
-			if r.Value == nil {
-				if l := state[k.Group]; l != nil {
-					l.consumer = nil
-				}
-				return nil
-			}
-			snap := new(consumerSnapshot)
-			if json.Unmarshal(r.Value, snap) != nil {
-				bad++
-				return nil
-			}
-			l := get(k.Group)
-			l.consumer, l.consumerSeq = snap, seq
-		default:
-			bad++
-		}
-		return nil
-	}
-	for _, p := range parts {
-		if err := c.store.Load(p, apply); err != nil {
-			return nil, fmt.Errorf("group: loading offsets partition %d: %w", p, err)
-		}
-	}
-	now := c.cfg.Now()
-	groups := map[string]*group{}
-	for id, l := range state {
+// Loaded builds the partition's groups from what was replayed. A group
+// with members comes back Stable, its members' sessions starting now, so
+// members that are still running carry on with their heartbeats and the
+// others expire.
+func (s *groups) Loaded(now time.Time) error {
+	r := s.replay
+	s.replay = nil
+	s.lastRetentionCheck = now
+	for id, l := range r.state {
 		if l.meta == nil && l.consumer == nil && len(l.offsets) == 0 {
 			continue
 		}
 		if l.consumer != nil && l.consumerSeq > l.metaSeq {
 			g := newGroup(id, now)
 			g.offsets = l.offsets
-			restoreConsumer(g, l.consumer, now, c.cfg.ConsumerSessionTimeout)
-			groups[id] = g
+			restoreConsumer(g, l.consumer, now, s.c.cfg.ConsumerSessionTimeout)
+			s.byID[id] = g
 			continue
 		}
-		groups[id] = restore(id, l, now)
+		s.byID[id] = restore(id, l, now)
 	}
-	if bad > 0 {
-		return groups, fmt.Errorf("group: skipped %d offsets-topic records that do not decode", bad)
+	if r.bad > 0 {
+		return fmt.Errorf("group: skipped %d records of offsets partition %d that do not decode", r.bad, s.p)
 	}
-	return groups, nil
+	return nil
 }
 
 func restore(id string, l *loaded, now time.Time) *group {

@@ -50,22 +50,25 @@ func (g *group) checkMember(memberID string, instanceID *string, generation int3
 }
 
 // Sync handles SyncGroup: members wait for the leader's assignment, which
-// is persisted before anyone is answered.
+// is written before anyone is answered.
 func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResult {
-	if !c.Owns(req.Group) {
-		return SyncResult{Err: kerr.NotCoordinator}
+	var wait <-chan SyncResult
+	var res SyncResult
+	err := c.do(req.Group, func(s *groups, now time.Time, w *change) {
+		g := s.lookup(req.Group, false, now)
+		if g == nil {
+			res = SyncResult{Err: kerr.UnknownMemberID}
+			return
+		}
+		wait, res = c.syncLocked(g, req, now, w)
+	})
+	if err != nil {
+		return SyncResult{Err: err}
 	}
-	g := c.lookup(req.Group, false)
-	if g == nil {
-		return SyncResult{Err: kerr.UnknownMemberID}
-	}
-	g.mu.Lock()
-	wait, res := c.syncLocked(g, req, c.cfg.Now())
-	g.mu.Unlock()
 	return await(ctx, wait, res, SyncResult{Err: kerr.RebalanceInProgress})
 }
 
-func (c *Coordinator) syncLocked(g *group, req SyncRequest, now time.Time) (<-chan SyncResult, SyncResult) {
+func (c *Coordinator) syncLocked(g *group, req SyncRequest, now time.Time, w *change) (<-chan SyncResult, SyncResult) {
 	m, err := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	if err != nil {
 		return nil, SyncResult{Err: err}
@@ -90,21 +93,20 @@ func (c *Coordinator) syncLocked(g *group, req SyncRequest, now time.Time) (<-ch
 	if m.id != g.leader {
 		return wait, SyncResult{}
 	}
-	for id, o := range g.members {
-		o.assignment = req.Assignments[id]
-	}
-	if err := c.persistGroup(g); err != nil {
+	w.write(groupRecord(g.id, groupValue(g, req.Assignments)), func() {
+		for id, o := range g.members {
+			o.assignment = req.Assignments[id]
+		}
+		g.transition(Stable, c.cfg.Now())
 		for _, o := range g.members {
-			o.assignment = nil
+			o.answerSync(g.syncAnswer(o))
+		}
+	}, func(err error) {
+		for _, o := range g.members {
 			o.answerSync(SyncResult{Err: persistError(err)})
 		}
-		c.prepareRebalance(g, now)
-		return wait, SyncResult{}
-	}
-	g.transition(Stable, now)
-	for _, o := range g.members {
-		o.answerSync(g.syncAnswer(o))
-	}
+		c.prepareRebalance(g, c.cfg.Now())
+	})
 	return wait, SyncResult{}
 }
 
@@ -119,27 +121,27 @@ func (g *group) syncAnswer(m *member) SyncResult {
 // Heartbeat handles Heartbeat: it keeps the member's session alive and
 // tells it when to rejoin (REBALANCE_IN_PROGRESS).
 func (c *Coordinator) Heartbeat(groupID string, generation int32, memberID string, instanceID *string) error {
-	if !c.Owns(groupID) {
-		return kerr.NotCoordinator
-	}
-	g := c.lookup(groupID, false)
-	if g == nil {
-		return kerr.UnknownMemberID
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.state == Empty {
-		return kerr.UnknownMemberID
-	}
-	m, err := g.checkMember(memberID, instanceID, generation)
+	var res error
+	err := c.do(groupID, func(s *groups, now time.Time, _ *change) {
+		g := s.lookup(groupID, false, now)
+		if g == nil || g.state == Empty {
+			res = kerr.UnknownMemberID
+			return
+		}
+		m, err := g.checkMember(memberID, instanceID, generation)
+		if err != nil {
+			res = err
+			return
+		}
+		m.deadline = now.Add(m.sessionTimeout)
+		if g.state == PreparingRebalance {
+			res = kerr.RebalanceInProgress
+		}
+	})
 	if err != nil {
 		return err
 	}
-	m.deadline = c.cfg.Now().Add(m.sessionTimeout)
-	if g.state == PreparingRebalance {
-		return kerr.RebalanceInProgress
-	}
-	return nil
+	return res
 }
 
 // LeaveMember names a member leaving: by id, by group.instance.id, or both
@@ -153,22 +155,27 @@ type LeaveMember struct {
 // has one entry per member.
 func (c *Coordinator) Leave(groupID string, leaving []LeaveMember) (error, []error) {
 	errs := make([]error, len(leaving))
-	if !c.Owns(groupID) {
-		return kerr.NotCoordinator, errs
-	}
-	g := c.lookup(groupID, false)
-	if g == nil {
-		for i := range errs {
-			errs[i] = kerr.UnknownMemberID
+	var top error
+	err := c.do(groupID, func(s *groups, now time.Time, w *change) {
+		g := s.lookup(groupID, false, now)
+		if g == nil {
+			for i := range errs {
+				errs[i] = kerr.UnknownMemberID
+			}
+			return
 		}
-		return nil, errs
+		top = c.leaveLocked(g, leaving, errs, now, w)
+	})
+	if err != nil {
+		return err, errs
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	return top, errs
+}
+
+func (c *Coordinator) leaveLocked(g *group, leaving []LeaveMember, errs []error, now time.Time, w *change) error {
 	if g.state == Dead {
-		return kerr.CoordinatorNotAvailable, errs
+		return kerr.CoordinatorNotAvailable
 	}
-	now := c.cfg.Now()
 	removed := false
 	for i, lm := range leaving {
 		id := lm.MemberID
@@ -201,14 +208,14 @@ func (c *Coordinator) Leave(groupID string, leaving []LeaveMember) (error, []err
 	if removed && (g.state == Stable || g.state == CompletingRebalance) {
 		c.prepareRebalance(g, now)
 	}
-	c.maybeCompleteJoin(g, now)
-	return nil, errs
+	c.maybeCompleteJoin(g, now, w)
+	return nil
 }
 
 // tickGroup runs g's timed steps: lapsed member ids, expired sessions, a
 // CompletingRebalance whose members did not all sync in time, and the end
 // of a PreparingRebalance.
-func (c *Coordinator) tickGroup(g *group, now time.Time) {
+func (c *Coordinator) tickGroup(g *group, now time.Time, w *change) {
 	for id, until := range g.pending {
 		if !now.Before(until) {
 			delete(g.pending, id)
@@ -236,5 +243,5 @@ func (c *Coordinator) tickGroup(g *group, now time.Time) {
 	if expired && (g.state == Stable || g.state == CompletingRebalance) {
 		c.prepareRebalance(g, now)
 	}
-	c.maybeCompleteJoin(g, now)
+	c.maybeCompleteJoin(g, now, w)
 }

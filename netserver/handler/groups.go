@@ -1,8 +1,13 @@
 package handler
 
-// The group coordinator's home in the broker: the offsets topic it persists
-// to (created on first use, as Kafka does on the first FindCoordinator), and
-// its start and stop.
+// The coordinators' home in the broker. A coordinator (package
+// coordinator/group today; the transaction and share coordinators later)
+// runs on the coordinator runtime (coordinator/shard): one shard per
+// partition of its internal topic, loaded when this broker becomes the
+// partition's leader (PartitionLeadership, called by the broker runtime)
+// and written through the partition's replica with acks=all
+// (internalLog). Here too: the offsets topic (created on first use, as
+// Kafka does on the first FindCoordinator), and the coordinators' clock.
 
 import (
 	"context"
@@ -14,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/coordinator/shard"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/replication/metadata"
@@ -40,9 +46,6 @@ func offsetsTopicConfigs() map[string]string {
 // isInternalTopic reports topics clients may read but not write or delete.
 func isInternalTopic(name string) bool { return name == OffsetsTopic }
 
-// offsetsStore is group.Store over the broker's engine.
-type offsetsStore struct{ b *Broker }
-
 // ensureOffsetsTopic creates the offsets topic when it does not exist.
 func (b *Broker) ensureOffsetsTopic() error {
 	if _, ok := b.topic(OffsetsTopic); ok {
@@ -56,10 +59,20 @@ func (b *Broker) ensureOffsetsTopic() error {
 	return err
 }
 
-func (s offsetsStore) Append(p int32, recs []group.Record) error {
-	if err := s.b.ensureOffsetsTopic(); err != nil {
-		return err
-	}
+// coordinatorAppendTimeout bounds a coordinator's append: how long the
+// in-sync replicas have to acknowledge it.
+const coordinatorAppendTimeout = 10 * time.Second
+
+// internalLog is an internal topic as a coordinator runtime writes and
+// reads it (shard.Log): appends go through this broker's replica of the
+// partition with acks=all, loads read the partition's local log. The
+// runtime uses it only for partitions this broker leads.
+type internalLog struct {
+	b     *Broker
+	topic string
+}
+
+func (l internalLog) Append(p int32, recs []shard.Record) error {
 	now := time.Now().UnixMilli()
 	fr := make([]format.Record, len(recs))
 	for i, r := range recs {
@@ -72,34 +85,34 @@ func (s offsetsStore) Append(p int32, recs []group.Record) error {
 	if err != nil {
 		return err
 	}
-	rep, code := s.b.replicaOf(OffsetsTopic, p)
+	rep, code := l.b.replicaOf(l.topic, p)
 	if code != nil {
 		return code
 	}
-	// A group's state is as safe as acks=all makes it: every ISR member
-	// has it before the coordinator answers.
-	_, wait, err := rep.Append(batch, true, 10*time.Second)
+	// A coordinator's state is as safe as acks=all makes it: every ISR
+	// member has it before the coordinator applies it and answers.
+	_, wait, err := rep.Append(batch, true, coordinatorAppendTimeout)
 	if err != nil {
 		return err
 	}
-	s.b.appended.Notify()
+	l.b.appended.Notify()
 	return <-wait
 }
 
-func (s offsetsStore) Load(p int32, fn func(group.Record) error) error {
-	if _, ok := s.b.topic(OffsetsTopic); !ok {
+func (l internalLog) Load(p int32, fn func(shard.Record) error) error {
+	if _, ok := l.b.topic(l.topic); !ok {
 		return nil
 	}
-	l, err := s.b.engine.Partition(engine.TopicPartition{Topic: OffsetsTopic, Partition: p})
+	lg, err := l.b.engine.Partition(engine.TopicPartition{Topic: l.topic, Partition: p})
 	if errors.Is(err, engine.ErrUnknownPartition) {
-		return nil // in a cluster, another broker holds it
+		return nil // not created here yet
 	}
 	if err != nil {
 		return err
 	}
-	off := l.LogStartOffset()
-	for off < l.LogEndOffset() {
-		r, err := l.Read(off, 1<<20, -1, true)
+	off := lg.LogStartOffset()
+	for off < lg.LogEndOffset() {
+		r, err := lg.Read(off, 1<<20, -1, true)
 		if err != nil {
 			return err
 		}
@@ -124,7 +137,7 @@ func (s offsetsStore) Load(p int32, fn func(group.Record) error) error {
 				continue
 			}
 			if err := b.ForEachRecord(func(rec format.Record) error {
-				return fn(group.Record{Key: rec.Key, Value: rec.Value})
+				return fn(shard.Record{Key: rec.Key, Value: rec.Value})
 			}); err != nil {
 				return err
 			}
@@ -133,12 +146,21 @@ func (s offsetsStore) Load(p int32, fn func(group.Record) error) error {
 	return nil
 }
 
-// StartGroups loads the groups from the offsets topic and starts the
-// coordinator's clock. Call it once, after Reconcile; Close stops it.
+// offsetsStore is the group coordinator's log: __consumer_offsets.
+type offsetsStore struct{ b *Broker }
+
+func (s offsetsStore) Append(p int32, recs []shard.Record) error {
+	return internalLog{s.b, OffsetsTopic}.Append(p, recs)
+}
+
+func (s offsetsStore) Load(p int32, fn func(shard.Record) error) error {
+	return internalLog{s.b, OffsetsTopic}.Load(p, fn)
+}
+
+// StartGroups starts the group coordinator's clock. Call it once, after
+// the broker runtime started (its partitions' leadership loads the
+// groups); Close stops it.
 func (b *Broker) StartGroups() error {
-	if err := b.groups.Load(); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	b.stopGroups = func() {
@@ -162,30 +184,57 @@ func (b *Broker) Close() {
 }
 
 // ownsOffsetsPartition reports whether this broker coordinates the groups
-// of an offsets-topic partition: when it leads that partition and has
-// loaded its groups.
+// of an offsets-topic partition: whether it leads the partition, as the
+// last leadership change told (the coordinator also checks that it has
+// the partition's shard).
 func (b *Broker) ownsOffsetsPartition(p int32) bool {
-	_, loaded := b.coordinated.Load(p)
-	return loaded
+	_, leading := b.coordinated.Load(p)
+	return leading
+}
+
+// partitionCoordinator is a coordinator whose shards are the partitions
+// of an internal topic.
+type partitionCoordinator interface {
+	LoadPartition(p int32) <-chan error
+	UnloadPartition(p int32)
+}
+
+// coordinatorOf is the coordinator of an internal topic, nil for other
+// topics.
+func (b *Broker) coordinatorOf(topic string) partitionCoordinator {
+	switch topic {
+	case OffsetsTopic:
+		return b.groups
+	}
+	return nil
 }
 
 // PartitionLeadership is told when this broker starts or stops leading a
-// partition. For an offsets-topic partition the coordinator
-// loads its groups before serving them, and drops them when another
-// broker takes over.
+// partition. For a partition of a coordinator's internal topic the
+// coordinator loads the partition's shard (replaying it before serving
+// it) or drops it when another broker takes over; a new leader epoch
+// while leading loads it again.
 func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
-	if topic != OffsetsTopic {
+	c := b.coordinatorOf(topic)
+	if c == nil {
 		return
 	}
 	if !leading {
-		b.coordinated.Delete(p)
-		b.groups.UnloadPartition(p)
+		if topic == OffsetsTopic {
+			b.coordinated.Delete(p)
+		}
+		c.UnloadPartition(p)
 		return
 	}
-	if err := b.groups.LoadPartition(p); err != nil {
-		b.logf("loading the groups of %s-%d: %v", OffsetsTopic, p, err)
+	loaded := c.LoadPartition(p)
+	if topic == OffsetsTopic {
+		b.coordinated.Store(p, struct{}{})
 	}
-	b.coordinated.Store(p, struct{}{})
+	go func() {
+		if err := <-loaded; err != nil && !errors.Is(err, shard.ErrNotCoordinator) {
+			b.logf("loading %s-%d: %v", topic, p, err)
+		}
+	}()
 }
 
 // errorCode is the wire code of a coordinator outcome.

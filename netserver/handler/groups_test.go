@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/netserver/wire"
 )
@@ -100,5 +101,44 @@ func TestGroupHandlers(t *testing.T) {
 	dr := handle[*kmsg.DeleteGroupsResponse](t, b, del, 3)
 	if dr.Groups[0].ErrorCode != 0 || dr.Groups[1].ErrorCode != kerr.GroupIDNotFound.Code || dr.Groups[1].ErrorMessage == nil {
 		t.Fatalf("delete groups: %+v", dr.Groups)
+	}
+}
+
+// The group coordinator follows the offsets partitions' leadership: a
+// partition this broker stops leading answers NOT_COORDINATOR, and when it
+// leads it again its groups come back from the log.
+func TestGroupsFollowLeadership(t *testing.T) {
+	b, closeBroker, err := NewInMemory(map[string]int32{"t": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeBroker()
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey = "g"
+	if fr := handle[*kmsg.FindCoordinatorResponse](t, b, fc, 3); fr.ErrorCode != 0 {
+		t.Fatalf("find coordinator: %+v", fr)
+	}
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Group, oc.Generation = "g", -1
+	oc.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 7}}}}
+	if cr := handle[*kmsg.OffsetCommitResponse](t, b, oc, 8); cr.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("commit: %+v", cr.Topics)
+	}
+	fetch := func() kmsg.OffsetFetchResponseGroup {
+		of := kmsg.NewPtrOffsetFetchRequest()
+		of.Groups = []kmsg.OffsetFetchRequestGroup{{Group: "g"}}
+		return handle[*kmsg.OffsetFetchResponse](t, b, of, 8).Groups[0]
+	}
+	p := group.PartitionFor("g", b.cfg.Groups.OffsetsPartitions)
+	b.PartitionLeadership(OffsetsTopic, p, false)
+	if g := fetch(); g.ErrorCode != kerr.NotCoordinator.Code {
+		t.Fatalf("fetch from a partition no longer led: %+v", g)
+	}
+	if cr := handle[*kmsg.OffsetCommitResponse](t, b, oc, 8); cr.Topics[0].Partitions[0].ErrorCode != kerr.NotCoordinator.Code {
+		t.Fatalf("commit to a partition no longer led: %+v", cr.Topics)
+	}
+	b.PartitionLeadership(OffsetsTopic, p, true)
+	if g := fetch(); g.ErrorCode != 0 || len(g.Topics) != 1 || g.Topics[0].Partitions[0].Offset != 7 {
+		t.Fatalf("fetch after leading again: %+v", g)
 	}
 }
