@@ -39,8 +39,9 @@ type Cluster interface {
 	Topics() []metadata.Topic
 	Partition(topic string, p int32) (metadata.Partition, bool)
 	// CreateTopic creates a topic (assignment: CreateTopics' replica
-	// assignment, or nil to let the controller place it).
-	CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string, assignment [][]int32) error
+	// assignment, or nil to let the controller place it) and returns the
+	// id the controller gave it.
+	CreateTopic(ctx context.Context, name string, partitions int32, rf int16, configs map[string]string, assignment [][]int32) ([16]byte, error)
 	// AlterTopicConfigs replaces a topic's config overrides.
 	AlterTopicConfigs(ctx context.Context, name string, configs map[string]string) error
 	// WaitTopic waits until cond holds for the topic as this broker has
@@ -98,8 +99,7 @@ const adminTimeout = 10 * time.Second
 func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, configs map[string]string, assignment [][]int32) (metadata.Topic, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	id := metadata.NewTopicID()
-	err := b.cluster.CreateTopic(ctx, name, id, partitions, rf, configs, assignment)
+	id, err := b.cluster.CreateTopic(ctx, name, partitions, rf, configs, assignment)
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return metadata.Topic{}, err
 	}

@@ -2,11 +2,12 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
@@ -23,6 +24,9 @@ type LifecycleConfig struct {
 	Heartbeat, Session time.Duration
 	// Call sends one request (transport.Call).
 	Call node.Caller
+	// Applied is the metadata offset the broker has applied (its
+	// heartbeats' CurrentMetadataOffset); nil: 0.
+	Applied func() uint64
 	// Logf logs; nil discards.
 	Logf func(string, ...any)
 }
@@ -39,6 +43,14 @@ type LifecycleConfig struct {
 // backoff, not a whole interval. A new active controller gives every
 // broker a full session, so a broker reaches it with most of its session
 // left.
+//
+// It speaks Kafka's messages (package node): BrokerRegistration with the
+// broker's listener, rack and incarnation id, then BrokerHeartbeat with
+// the metadata offset it has applied as CurrentMetadataOffset. An answer
+// carries the metadata offset the active controller had applied (node's
+// MetadataOffsetTag; the heartbeat's IsCaughtUp says whether the broker
+// had it already), and the Session leads only from metadata that new.
+// BROKER_ID_NOT_REGISTERED makes it register again.
 type Lifecycle struct {
 	cfg     LifecycleConfig
 	changed *signal.Signal
@@ -46,7 +58,8 @@ type Lifecycle struct {
 	mu      sync.Mutex
 	session *Session
 	expiry  *time.Timer
-	leading bool // session.Alive as last published
+	leading bool  // session.Alive as last published
+	epoch   int64 // the registration's broker epoch; -1: none yet
 }
 
 // NewLifecycle returns a broker's lifecycle; Run drives it.
@@ -54,7 +67,7 @@ func NewLifecycle(cfg LifecycleConfig) *Lifecycle {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Lifecycle{cfg: cfg, changed: signal.New(), session: NewSession(cfg.Session)}
+	return &Lifecycle{cfg: cfg, changed: signal.New(), session: NewSession(cfg.Session), epoch: -1}
 }
 
 // MayLead reports whether the broker may act as leader now, with its
@@ -108,6 +121,62 @@ func (l *Lifecycle) expired() {
 	l.changed.Notify()
 }
 
+// BrokerEpoch is the epoch the active controller gave the broker's
+// registration (-1 before one is answered).
+func (l *Lifecycle) BrokerEpoch() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.epoch
+}
+
+// registration is the broker's BrokerRegistration.
+func (l *Lifecycle) registration() *kmsg.BrokerRegistrationRequest {
+	info := l.cfg.Info
+	req := kmsg.NewPtrBrokerRegistrationRequest()
+	req.BrokerID, req.IncarnationID = info.ID, node.IncarnationID(info.Incarnation)
+	ln := kmsg.NewBrokerRegistrationRequestListener()
+	ln.Name, ln.Host, ln.Port = "PLAINTEXT", info.Host, uint16(info.Port)
+	req.Listeners = []kmsg.BrokerRegistrationRequestListener{ln}
+	if info.Rack != "" {
+		req.Rack = kmsg.StringPtr(info.Rack)
+	}
+	return req
+}
+
+// heartbeat is the broker's BrokerHeartbeat, with the metadata offset it
+// has applied.
+func (l *Lifecycle) heartbeat() *kmsg.BrokerHeartbeatRequest {
+	req := kmsg.NewPtrBrokerHeartbeatRequest()
+	req.BrokerID, req.BrokerEpoch = l.cfg.Info.ID, l.BrokerEpoch()
+	if l.cfg.Applied != nil {
+		req.CurrentMetadataOffset = int64(l.cfg.Applied())
+	}
+	return req
+}
+
+// answerOffset is the metadata offset the active controller had applied
+// when it answered a registration or heartbeat: the one Rill's nodes
+// carry in node.MetadataOffsetTag. Without it (a controller that does not
+// send it), a registration's broker epoch (Kafka: its record's offset), or
+// for a heartbeat the offset the broker sent when the answer says it is
+// caught up, else one past it.
+func answerOffset(req kmsg.Request, resp kmsg.Response) uint64 {
+	if offset, ok := node.MetadataOffset(resp); ok {
+		return offset
+	}
+	switch r := resp.(type) {
+	case *kmsg.BrokerRegistrationResponse:
+		return uint64(max(r.BrokerEpoch, 0))
+	case *kmsg.BrokerHeartbeatResponse:
+		sent := uint64(max(req.(*kmsg.BrokerHeartbeatRequest).CurrentMetadataOffset, 0))
+		if r.IsCaughtUp {
+			return sent
+		}
+		return sent + 1
+	}
+	return 0
+}
+
 // Run registers and heartbeats until ctx ends.
 func (l *Lifecycle) Run(ctx context.Context) {
 	defer func() {
@@ -120,35 +189,40 @@ func (l *Lifecycle) Run(ctx context.Context) {
 	registered := false
 	next := 0
 	for {
-		op := "heartbeat"
-		if !registered {
-			op = "register"
-		}
-		b, _ := json.Marshal(node.BrokerRequest{Op: op, Broker: l.cfg.Info})
 		answered, justRegistered := false, false
 		for tries := 0; tries < len(l.cfg.Controllers) && !answered; tries++ {
+			var req kmsg.Request = l.heartbeat()
+			if !registered {
+				req = l.registration()
+			}
 			addr := l.cfg.Controllers[next%len(l.cfg.Controllers)]
 			sent := time.Now()
 			cctx, cancel := context.WithTimeout(ctx, l.attemptTimeout())
-			resp, err := l.cfg.Call(cctx, addr, b)
+			resp, err := node.Ask(cctx, l.cfg.Call, addr, req)
 			cancel()
-			var r node.BrokerReply
-			if err == nil {
-				err = json.Unmarshal(resp, &r)
+			if err != nil {
+				next++
+				continue
 			}
-			if err != nil || r.ErrorCode == kerr.NotController.Code {
+			err = node.ResponseError(resp)
+			if errors.Is(err, kerr.NotController) {
 				next++
 				continue
 			}
 			answered = true
 			switch {
-			case r.ErrorCode == 0:
-				l.answered(sent, r.MetadataIndex)
+			case err == nil:
+				if !registered {
+					l.mu.Lock()
+					l.epoch = resp.(*kmsg.BrokerRegistrationResponse).BrokerEpoch
+					l.mu.Unlock()
+				}
+				l.answered(sent, answerOffset(req, resp))
 				if !registered {
 					registered, justRegistered = true, true
 					l.cfg.Logf("broker %d registered with the controller at %s", l.cfg.Info.ID, addr)
 				}
-			case r.ErrorCode == kerr.BrokerIDNotRegistered.Code:
+			case errors.Is(err, kerr.BrokerIDNotRegistered):
 				registered = false
 			}
 		}

@@ -2,13 +2,14 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
@@ -43,13 +44,15 @@ func TestSessionRules(t *testing.T) {
 
 // fakeControllers answers broker requests like controller nodes: the
 // address in active answers (with index), others NOT_CONTROLLER, and
-// addresses in hung never answer (an unreachable host).
+// addresses in hung never answer (an unreachable host). With untagged it
+// answers as a controller that does not send node.MetadataOffsetTag.
 type fakeControllers struct {
-	mu     sync.Mutex
-	active string
-	hung   map[string]bool
-	index  uint64
-	calls  atomic.Int64
+	mu       sync.Mutex
+	active   string
+	hung     map[string]bool
+	index    uint64
+	untagged bool
+	calls    atomic.Int64
 }
 
 func (f *fakeControllers) call(ctx context.Context, addr string, req []byte) ([]byte, error) {
@@ -61,14 +64,37 @@ func (f *fakeControllers) call(ctx context.Context, addr string, req []byte) ([]
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	var r node.BrokerRequest
-	if err := json.Unmarshal(req, &r); err != nil {
+	correlationID, r, err := node.ParseRequest(req)
+	if err != nil {
 		return nil, err
 	}
-	if !active {
-		return json.Marshal(node.BrokerReply{ErrorCode: kerr.NotController.Code})
+	var resp kmsg.Response
+	switch r := r.(type) {
+	case *kmsg.BrokerRegistrationRequest:
+		a := r.ResponseKind().(*kmsg.BrokerRegistrationResponse)
+		if a.BrokerEpoch = int64(index); !active {
+			a.ErrorCode = kerr.NotController.Code
+		}
+		resp = a
+	case *kmsg.BrokerHeartbeatRequest:
+		a := r.ResponseKind().(*kmsg.BrokerHeartbeatResponse)
+		if !active {
+			a.ErrorCode = kerr.NotController.Code
+		}
+		a.IsCaughtUp = r.CurrentMetadataOffset >= int64(index)
+		resp = a
+	default:
+		return nil, fmt.Errorf("unexpected %T", r)
 	}
-	return json.Marshal(node.BrokerReply{MetadataIndex: index})
+	if !f.untagged { // Rill's nodes carry their offset
+		switch a := resp.(type) {
+		case *kmsg.BrokerRegistrationResponse:
+			node.SetMetadataOffset(&a.UnknownTags, index)
+		case *kmsg.BrokerHeartbeatResponse:
+			node.SetMetadataOffset(&a.UnknownTags, index)
+		}
+	}
+	return node.AppendResponse(nil, correlationID, resp), nil
 }
 
 func (f *fakeControllers) set(active string, index uint64, hung ...string) {
@@ -80,9 +106,13 @@ func (f *fakeControllers) set(active string, index uint64, hung ...string) {
 	}
 }
 
-func startLifecycle(t *testing.T, f *fakeControllers, heartbeat, session time.Duration) *Lifecycle {
-	l := NewLifecycle(LifecycleConfig{Info: controller.BrokerInfo{ID: 1}, Controllers: []string{"a", "b", "c"},
-		Heartbeat: heartbeat, Session: session, Call: f.call, Logf: t.Logf})
+func startLifecycle(t *testing.T, f *fakeControllers, heartbeat, session time.Duration, applied ...func() uint64) *Lifecycle {
+	cfg := LifecycleConfig{Info: controller.BrokerInfo{ID: 1}, Controllers: []string{"a", "b", "c"},
+		Heartbeat: heartbeat, Session: session, Call: f.call, Logf: t.Logf}
+	if len(applied) > 0 {
+		cfg.Applied = applied[0]
+	}
+	l := NewLifecycle(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx) }()
@@ -157,5 +187,40 @@ func TestLifecycleStepsDownWithoutQuorum(t *testing.T) {
 	waitLead(t, l, 9, true, 5*time.Second)
 	if l.MayLead(8) {
 		t.Fatal("leads again from metadata older than the controller's")
+	}
+}
+
+// The metadata offset a controller's answer gives the session: the one
+// node.MetadataOffsetTag carries; from a controller that does not send it,
+// a registration's broker epoch, or for a heartbeat the offset the broker
+// sent when IsCaughtUp says it had the controller's metadata, else one
+// past it.
+func TestAnswerOffset(t *testing.T) {
+	hb := kmsg.NewPtrBrokerHeartbeatRequest()
+	hb.CurrentMetadataOffset = 7
+	tagged := kmsg.NewPtrBrokerHeartbeatResponse()
+	node.SetMetadataOffset(&tagged.UnknownTags, 12)
+	caughtUp, behind := kmsg.NewPtrBrokerHeartbeatResponse(), kmsg.NewPtrBrokerHeartbeatResponse()
+	caughtUp.IsCaughtUp = true
+	reg := kmsg.NewPtrBrokerRegistrationResponse()
+	reg.BrokerEpoch = 9
+	for _, c := range []struct {
+		req  kmsg.Request
+		resp kmsg.Response
+		want uint64
+	}{
+		{hb, tagged, 12},
+		{hb, caughtUp, 7},
+		{hb, behind, 8},
+		{kmsg.NewPtrBrokerRegistrationRequest(), reg, 9},
+	} {
+		// Through the wire, as a broker receives it.
+		got, err := node.ParseResponse(node.AppendResponse(nil, 1, c.resp), 1, c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off := answerOffset(c.req, got); off != c.want {
+			t.Errorf("%T: offset %d, want %d", c.resp, off, c.want)
+		}
 	}
 }

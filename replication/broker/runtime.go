@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/engine"
@@ -164,11 +163,13 @@ func Start(cfg Config) (*Runtime, error) {
 		goRun(func() { remote.Run(ctx) })
 		r.source = remote
 	}
-	if cfg.Self.Incarnation == "" {
-		cfg.Self.Incarnation = rand.Text()
+	if cfg.Self.Incarnation == "" { // BrokerRegistration's incarnation id, as hex
+		var id [16]byte
+		rand.Read(id[:])
+		cfg.Self.Incarnation = node.IncarnationString(id)
 	}
 	r.lifecycle = NewLifecycle(LifecycleConfig{Info: cfg.Self, Controllers: addrs, Heartbeat: cfg.Heartbeat,
-		Session: cfg.Session, Call: r.call, Logf: cfg.Logf})
+		Session: cfg.Session, Call: r.call, Applied: r.source.Applied, Logf: cfg.Logf})
 	r.replicas = r.startReplicas()
 	goRun(func() { r.publish(ctx) })
 	goRun(func() { r.lifecycle.Run(ctx) })
@@ -232,8 +233,7 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 		if n := target.Load(); n != nil {
 			return n.HandleRPC(b)
 		}
-		reply, _ := json.Marshal(node.BrokerReply{ErrorCode: kerr.NotController.Code}) // while starting
-		return reply
+		return node.NotController(b) // while starting
 	}
 	tr, err := transport.Listen(self, cfg.Voters, deliver, handle, cfg.Logf)
 	if err != nil {
@@ -293,16 +293,33 @@ func (r *Runtime) startReplicas() *replica.Manager {
 	})
 }
 
-// alterPartition sends a leader's ISR change to the active controller.
+// alterPartition sends a leader's ISR change to the active controller
+// (AlterPartition, by topic id).
 func (r *Runtime) alterPartition(ctx context.Context, tp replica.TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
-	_, err := r.ask(ctx, node.BrokerRequest{Op: "alter-partition", Broker: controller.BrokerInfo{ID: leader},
-		Partition: &node.PartitionRequest{Topic: tp.Topic, Partition: tp.Partition, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, ISR: isr}})
+	var id [16]byte
+	r.source.View(func(im *controller.Image) {
+		if t, ok := im.Topics[tp.Topic]; ok {
+			id = t.ID
+		}
+	})
+	p := kmsg.NewAlterPartitionRequestTopicPartition()
+	p.Partition, p.LeaderEpoch, p.PartitionEpoch = tp.Partition, leaderEpoch, partitionEpoch
+	for _, b := range isr {
+		e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
+		e.BrokerID, e.BrokerEpoch = b, -1 // broker epochs are not checked
+		p.NewEpochISR = append(p.NewEpochISR, e)
+	}
+	t := kmsg.NewAlterPartitionRequestTopic()
+	t.TopicID, t.Partitions = id, []kmsg.AlterPartitionRequestTopicPartition{p}
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.BrokerID, req.BrokerEpoch, req.Topics = leader, r.lifecycle.BrokerEpoch(), []kmsg.AlterPartitionRequestTopic{t}
+	_, err := r.ask(ctx, req)
 	return err
 }
 
 // ask asks the controllers in turn until the active one answers, and
-// returns its answer with its error as a Kafka error.
-func (r *Runtime) ask(ctx context.Context, req node.BrokerRequest) (node.BrokerReply, error) {
+// returns its answer with its error (node.ResponseError).
+func (r *Runtime) ask(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	return askControllers(ctx, r.call, r.controllers, req, r.activeIndex())
 }
 

@@ -101,8 +101,8 @@ func (s *single) waitTopic(name string, cond func(metadata.Topic, bool) bool) {
 func TestSingleNodeTopicLifecycle(t *testing.T) {
 	s := startSingle(t, vfs.NewMemFS(), false)
 	ctx := context.Background()
-	id := metadata.NewTopicID()
-	if err := s.rt.CreateTopic(ctx, "t", id, 2, 1, map[string]string{"retention.ms": "1000"}, nil); err != nil {
+	id, err := s.rt.CreateTopic(ctx, "t", 2, 1, map[string]string{"retention.ms": "1000"}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	s.waitTopic("t", func(tp metadata.Topic, ok bool) bool { return ok && tp.ID == id })
@@ -154,7 +154,7 @@ func TestPartitionCreationFailureIsReportedAndRetried(t *testing.T) {
 	fs := &errorfs.FS{Inner: vfs.NewMemFS(), Inject: errorfs.OnOp(errorfs.OpOpen, "f-1/00000000000000000000.log", &failing)}
 	s := startSingle(t, fs, false)
 	failing.Store(true)
-	if err := s.rt.CreateTopic(context.Background(), "f", metadata.NewTopicID(), 2, 1, nil, nil); err != nil {
+	if _, err := s.rt.CreateTopic(context.Background(), "f", 2, 1, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.waitTopic("f", func(_ metadata.Topic, ok bool) bool { return ok })

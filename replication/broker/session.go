@@ -18,9 +18,9 @@ import "time"
 // controller can fence it.
 //
 // Back in session, the broker leads again only from metadata at least as
-// new as what the controller had applied when it answered (MetadataIndex):
-// an older image may still name it leader of partitions the controller
-// has since moved.
+// new as what the controller had applied when it answered (the offset its
+// BrokerHeartbeat answer carries, see Lifecycle): an older image may still
+// name it leader of partitions the controller has since moved.
 type Session struct {
 	timeout time.Duration
 	sentAt  time.Time // when the last answered heartbeat was sent

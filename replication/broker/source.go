@@ -3,10 +3,13 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
@@ -31,7 +34,8 @@ type Source interface {
 
 // Remote is a broker-only node's copy of the cluster metadata
 // (process.roles=broker): it asks the controller nodes in turn for their
-// image every 100 ms and keeps the newest. Any controller that has
+// image every 100 ms (FetchSnapshot, see package node) and keeps the
+// newest. Any controller that has
 // replayed its log answers, so the copy is a committed state, at most a
 // poll behind.
 type Remote struct {
@@ -85,10 +89,10 @@ func (r *Remote) Applied() uint64 {
 func (r *Remote) Run(ctx context.Context) {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		reply, err := askControllers(cctx, r.call, r.controllers, node.BrokerRequest{Op: "metadata"})
+		resp, err := askControllers(cctx, r.call, r.controllers, r.snapshotRequest())
 		cancel()
-		if err == nil && reply.Metadata != nil {
-			r.take(reply.Metadata)
+		if err == nil {
+			r.take(resp.(*kmsg.FetchSnapshotResponse))
 		}
 		select {
 		case <-ctx.Done():
@@ -98,23 +102,50 @@ func (r *Remote) Run(ctx context.Context) {
 	}
 }
 
-// take keeps a copy newer than the one held.
-func (r *Remote) take(m *node.MetadataReply) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.leader = m.Leader
-	if r.fetched && m.Index <= r.index {
+// snapshotRequest asks for the metadata image (FetchSnapshot of
+// __cluster_metadata-0, see package node) if it is newer than the copy
+// held.
+func (r *Remote) snapshotRequest() *kmsg.FetchSnapshotRequest {
+	p := kmsg.NewFetchSnapshotRequestTopicPartition()
+	p.CurrentLeaderEpoch, p.SnapshotID.EndOffset, p.SnapshotID.Epoch = -1, -1, -1
+	r.mu.RLock()
+	if r.fetched {
+		p.SnapshotID.EndOffset = int64(r.index)
+	}
+	r.mu.RUnlock()
+	t := kmsg.NewFetchSnapshotRequestTopic()
+	t.Topic, t.Partitions = node.MetadataSnapshotTopic, []kmsg.FetchSnapshotRequestTopicPartition{p}
+	req := kmsg.NewPtrFetchSnapshotRequest()
+	req.ReplicaID, req.MaxBytes, req.Topics = -1, math.MaxInt32, []kmsg.FetchSnapshotRequestTopic{t}
+	return req
+}
+
+// take keeps a copy newer than the one held, and the active controller
+// the answering node knows.
+func (r *Remote) take(resp *kmsg.FetchSnapshotResponse) {
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
 		return
 	}
+	p := resp.Topics[0].Partitions[0]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.leader = 0
+	if p.CurrentLeader.LeaderID > 0 {
+		r.leader = uint64(p.CurrentLeader.LeaderID)
+	}
+	index := uint64(max(p.SnapshotID.EndOffset, 0))
+	if r.fetched && index <= r.index || len(p.Bytes) == 0 {
+		return // not newer (a node at our index sends no bytes)
+	}
 	im := controller.NewImage()
-	if err := json.Unmarshal(m.Image, im); err != nil {
+	if err := json.Unmarshal(p.Bytes, im); err != nil {
 		r.logf("cluster: a controller's metadata does not decode: %v", err)
 		return
 	}
 	if !r.fetched {
-		r.logf("cluster: metadata copied from the controllers at index %d", m.Index)
+		r.logf("cluster: metadata copied from the controllers at index %d", index)
 	}
-	r.image, r.index, r.fetched = im, m.Index, true
+	r.image, r.index, r.fetched = im, index, true
 	r.changed.Notify()
 }
 
@@ -125,10 +156,10 @@ const askAttempt = time.Second
 // askControllers asks the controller nodes in turn, starting with first
 // (the active controller's index, when known), again every 100 ms until
 // ctx ends, for an answer other than NOT_CONTROLLER, and returns it with
-// its error code as a Kafka error (REQUEST_TIMED_OUT when none came). One
-// attempt waits at most askAttempt.
-func askControllers(ctx context.Context, call node.Caller, controllers []string, r node.BrokerRequest, first ...int) (node.BrokerReply, error) {
-	req, _ := json.Marshal(r)
+// its error (node.ResponseError: a Kafka error with the controller's
+// message; REQUEST_TIMED_OUT when no answer came). One attempt waits at
+// most askAttempt.
+func askControllers(ctx context.Context, call node.Caller, controllers []string, req kmsg.Request, first ...int) (kmsg.Response, error) {
 	start := 0
 	if len(first) > 0 && first[0] > 0 {
 		start = first[0]
@@ -137,20 +168,19 @@ func askControllers(ctx context.Context, call node.Caller, controllers []string,
 		for i := range controllers {
 			addr := controllers[(start+i)%len(controllers)]
 			actx, cancel := context.WithTimeout(ctx, askAttempt)
-			resp, err := call(actx, addr, req)
+			resp, err := node.Ask(actx, call, addr, req)
 			cancel()
 			if err != nil {
 				continue
 			}
-			var r node.BrokerReply
-			if json.Unmarshal(resp, &r) != nil || r.ErrorCode == kerr.NotController.Code {
+			if err = node.ResponseError(resp); errors.Is(err, kerr.NotController) {
 				continue
 			}
-			return r, kerr.ErrorForCode(r.ErrorCode)
+			return resp, err
 		}
 		select {
 		case <-ctx.Done():
-			return node.BrokerReply{}, kerr.RequestTimedOut
+			return nil, kerr.RequestTimedOut
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

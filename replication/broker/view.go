@@ -1,19 +1,22 @@
 package broker
 
 // The handlers' view of the cluster (netserver/handler.Cluster): read from
-// the metadata image, changed through the active controller.
+// the metadata image, changed through the active controller with Kafka's
+// admin requests (package node lists them). Errors are the controller's
+// answers: Kafka errors with its message (node.Error).
 
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"sort"
+	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
-	"github.com/rillmq/rill/replication/node"
 	"github.com/rillmq/rill/replication/replica"
 )
 
@@ -113,51 +116,107 @@ func topicView(ti *controller.TopicInfo) metadata.Topic {
 }
 
 // CreateTopic asks the active controller to create a topic (assignment:
-// CreateTopics' replica assignment, or nil).
-func (r *Runtime) CreateTopic(ctx context.Context, name string, id [16]byte, partitions int32, rf int16, configs map[string]string, assignment [][]int32) error {
-	_, err := r.ask(ctx, node.BrokerRequest{Op: "create-topic", Topic: &node.TopicRequest{Name: name, ID: id, Partitions: partitions,
-		ReplicationFactor: rf, Configs: configs, Assignment: assignment}})
-	return err
+// CreateTopics' replica assignment, or nil) and returns the id the
+// controller gave it.
+func (r *Runtime) CreateTopic(ctx context.Context, name string, partitions int32, rf int16, configs map[string]string, assignment [][]int32) ([16]byte, error) {
+	t := kmsg.NewCreateTopicsRequestTopic()
+	t.Topic, t.NumPartitions, t.ReplicationFactor = name, partitions, rf
+	if assignment != nil { // Kafka's rule: the assignment gives both
+		t.NumPartitions, t.ReplicationFactor = -1, -1
+		for i, replicas := range assignment {
+			a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+			a.Partition, a.Replicas = int32(i), replicas
+			t.ReplicaAssignment = append(t.ReplicaAssignment, a)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(configs)) {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = k, kmsg.StringPtr(configs[k])
+		t.Configs = append(t.Configs, c)
+	}
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.Topics, req.TimeoutMillis = []kmsg.CreateTopicsRequestTopic{t}, timeoutMillis(ctx)
+	resp, err := r.ask(ctx, req)
+	if err != nil {
+		return [16]byte{}, err
+	}
+	return resp.(*kmsg.CreateTopicsResponse).Topics[0].TopicID, nil
+}
+
+// timeoutMillis is a request's TimeoutMillis for ctx's deadline.
+func timeoutMillis(ctx context.Context) int32 {
+	if dl, ok := ctx.Deadline(); ok {
+		return int32(min(max(time.Until(dl).Milliseconds(), 1), math.MaxInt32))
+	}
+	return 30000
 }
 
 // AlterTopicConfigs replaces a topic's config overrides through the active
-// controller.
+// controller (AlterConfigs).
 func (r *Runtime) AlterTopicConfigs(ctx context.Context, name string, configs map[string]string) error {
-	_, err := r.ask(ctx, node.BrokerRequest{Op: "alter-configs", Topic: &node.TopicRequest{Name: name, Configs: configs}})
+	res := kmsg.NewAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, name
+	for _, k := range slices.Sorted(maps.Keys(configs)) {
+		c := kmsg.NewAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = k, kmsg.StringPtr(configs[k])
+		res.Configs = append(res.Configs, c)
+	}
+	req := kmsg.NewPtrAlterConfigsRequest()
+	req.Resources = []kmsg.AlterConfigsRequestResource{res}
+	_, err := r.ask(ctx, req)
 	return err
 }
 
 // AllocateProducerIDs takes a block of producer ids from the active
 // controller.
 func (r *Runtime) AllocateProducerIDs(ctx context.Context) (int64, int32, error) {
-	reply, err := r.ask(ctx, node.BrokerRequest{Op: "producer-ids", Broker: controller.BrokerInfo{ID: r.self}})
+	req := kmsg.NewPtrAllocateProducerIDsRequest()
+	req.BrokerID, req.BrokerEpoch = r.self, r.lifecycle.BrokerEpoch()
+	resp, err := r.ask(ctx, req)
 	if err != nil {
 		return 0, 0, err
 	}
-	if reply.ProducerIDs == nil {
-		return 0, 0, kerr.UnknownServerError
-	}
-	return reply.ProducerIDs.First, reply.ProducerIDs.Size, nil
+	block := resp.(*kmsg.AllocateProducerIDsResponse)
+	return block.ProducerIDStart, block.ProducerIDLen, nil
 }
 
 // DeleteTopic deletes a topic through the active controller.
 func (r *Runtime) DeleteTopic(ctx context.Context, name string) error {
-	_, err := r.ask(ctx, node.BrokerRequest{Op: "delete-topic", Topic: &node.TopicRequest{Name: name}})
+	t := kmsg.NewDeleteTopicsRequestTopic()
+	t.Topic = kmsg.StringPtr(name)
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.Topics, req.TimeoutMillis = []kmsg.DeleteTopicsRequestTopic{t}, timeoutMillis(ctx)
+	_, err := r.ask(ctx, req)
 	return err
 }
 
 // CreatePartitions grows a topic through the active controller.
 func (r *Runtime) CreatePartitions(ctx context.Context, name string, count int32, assignment [][]int32) error {
-	_, err := r.ask(ctx, node.BrokerRequest{Op: "create-partitions", Topic: &node.TopicRequest{Name: name, Partitions: count,
-		Assignment: assignment}})
+	t := kmsg.NewCreatePartitionsRequestTopic()
+	t.Topic, t.Count = name, count
+	if assignment != nil { // nil: placed by the controller
+		t.Assignment = make([]kmsg.CreatePartitionsRequestTopicAssignment, len(assignment))
+		for i, replicas := range assignment {
+			t.Assignment[i] = kmsg.NewCreatePartitionsRequestTopicAssignment()
+			t.Assignment[i].Replicas = replicas
+		}
+	}
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.Topics, req.TimeoutMillis = []kmsg.CreatePartitionsRequestTopic{t}, timeoutMillis(ctx)
+	_, err := r.ask(ctx, req)
 	return err
 }
 
 // Reassign moves a partition through the active controller (nil target:
 // cancel).
 func (r *Runtime) Reassign(ctx context.Context, topic string, p int32, target []int32) error {
-	_, err := r.ask(ctx, node.BrokerRequest{Op: "reassign", Reassign: &node.ReassignRequest{Topic: topic, Partition: p,
-		Replicas: target, Cancel: target == nil}})
+	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rp.Partition, rp.Replicas = p, target
+	rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	rt.Topic, rt.Partitions = topic, []kmsg.AlterPartitionAssignmentsRequestTopicPartition{rp}
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	req.Topics, req.TimeoutMillis = []kmsg.AlterPartitionAssignmentsRequestTopic{rt}, timeoutMillis(ctx)
+	_, err := r.ask(ctx, req)
 	return err
 }
 
@@ -179,20 +238,29 @@ func (r *Runtime) Reassignments() map[metadata.PartitionRef]metadata.Partition {
 
 // ElectLeaders runs an election through the active controller.
 func (r *Runtime) ElectLeaders(ctx context.Context, typ int8, parts []metadata.PartitionRef) (map[metadata.PartitionRef]int16, error) {
-	req := node.BrokerRequest{Op: "elect-leaders", Elect: &node.ElectRequest{Type: typ}}
-	if parts != nil {
-		req.Elect.Partitions = make([]controller.PartitionRef, len(parts))
-		for i, p := range parts {
-			req.Elect.Partitions[i] = controller.PartitionRef{Topic: p.Topic, Partition: p.Partition}
+	req := kmsg.NewPtrElectLeadersRequest()
+	req.ElectionType, req.TimeoutMillis = typ, timeoutMillis(ctx)
+	if parts != nil { // nil: all partitions
+		req.Topics = []kmsg.ElectLeadersRequestTopic{}
+		for _, p := range parts {
+			if n := len(req.Topics); n == 0 || req.Topics[n-1].Topic != p.Topic {
+				t := kmsg.NewElectLeadersRequestTopic()
+				t.Topic = p.Topic
+				req.Topics = append(req.Topics, t)
+			}
+			t := &req.Topics[len(req.Topics)-1]
+			t.Partitions = append(t.Partitions, p.Partition)
 		}
 	}
-	reply, err := r.ask(ctx, req)
+	resp, err := r.ask(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	out := map[metadata.PartitionRef]int16{}
-	for _, e := range reply.Elected {
-		out[metadata.PartitionRef{Topic: e.Topic, Partition: e.Partition}] = e.ErrorCode
+	for _, t := range resp.(*kmsg.ElectLeadersResponse).Topics {
+		for _, p := range t.Partitions {
+			out[metadata.PartitionRef{Topic: t.Topic, Partition: p.Partition}] = p.ErrorCode
+		}
 	}
 	return out, nil
 }

@@ -3,8 +3,14 @@
 // frame is a 4-byte big-endian length, a kind byte and a body:
 //
 //	kind 0  a protobuf raftpb.Message (one way)
-//	kind 1  a request for the node's Handle; answered on the same
-//	        connection by a kind 2 frame with Handle's reply
+//	kind 1  a broker's request: a Kafka request as on a Kafka connection
+//	        (request header, then the kmsg-encoded body), the frame's
+//	        length standing in for Kafka's size prefix; answered on the
+//	        same connection by a kind 2 frame holding the Kafka response
+//	        (correlation id, response header, body). Handle (package
+//	        node's HandleRPC) makes the answer; a request it does not
+//	        answer (not a request a controller serves) closes the
+//	        connection, as Kafka does.
 //
 // Raft messages are best effort, as raft expects:
 // one connection per peer, dialled on demand, messages dropped (and the
@@ -34,7 +40,8 @@ const MaxFrame = 16 << 20
 type Transport struct {
 	ln      net.Listener
 	deliver func(*pb.Message)
-	// Handle answers requests (kind 1 frames); nil refuses them.
+	// Handle answers requests (kind 1 frames); nil refuses them all, a nil
+	// answer one.
 	handle func([]byte) []byte
 	logf   func(string, ...any)
 
@@ -125,8 +132,13 @@ func (t *Transport) read(c net.Conn) {
 			if t.handle == nil {
 				return
 			}
+			reply := t.handle(body)
+			if reply == nil {
+				t.logf("controller transport: closing %s: a request that is not served", c.RemoteAddr())
+				return
+			}
 			w := bufio.NewWriter(c)
-			if writeFrame(w, kindResponse, t.handle(body)) != nil || w.Flush() != nil {
+			if writeFrame(w, kindResponse, reply) != nil || w.Flush() != nil {
 				return
 			}
 		default:
@@ -166,8 +178,8 @@ func writeFrame(w io.Writer, kind byte, body []byte) error {
 	return err
 }
 
-// Call sends one request to addr on its own connection and returns the
-// reply.
+// Call sends one request (a kind 1 frame's body) to addr on its own
+// connection and returns the reply (the kind 2 frame's body).
 func Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)

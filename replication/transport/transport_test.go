@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/replication/controller"
@@ -113,5 +115,62 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+// A broker's Kafka requests reach a controller node over the listener
+// (kind 1 frames) and its Kafka responses come back; bytes that are not a
+// request the node serves close the connection.
+func TestBrokerRequestsOverTCP(t *testing.T) {
+	var target atomic.Pointer[node.Node]
+	tr, err := Listen("127.0.0.1:0", nil, func(*pb.Message) {}, func(b []byte) []byte {
+		if n := target.Load(); n != nil {
+			return n.HandleRPC(b)
+		}
+		return node.NotController(b)
+	}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	addr := tr.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg := kmsg.NewPtrBrokerRegistrationRequest()
+	reg.BrokerID = 1
+	reg.Listeners = []kmsg.BrokerRegistrationRequestListener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}
+	resp, err := node.Ask(ctx, Call, addr, reg)
+	if err != nil || !errors.Is(node.ResponseError(resp), kerr.NotController) {
+		t.Fatalf("before the node started: %v, %v", err, node.ResponseError(resp))
+	}
+
+	n, err := node.Start(node.Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, Send: tr.Send, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	target.Store(n)
+	for !n.IsActive() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	hb := kmsg.NewPtrBrokerHeartbeatRequest()
+	hb.BrokerID = 1
+	ct := kmsg.NewPtrCreateTopicsRequest()
+	ct.Topics = []kmsg.CreateTopicsRequestTopic{{Topic: "t", NumPartitions: 1, ReplicationFactor: 1}}
+	for _, req := range []kmsg.Request{reg, hb, ct} {
+		resp, err := node.Ask(ctx, Call, addr, req)
+		if err == nil {
+			err = node.ResponseError(resp)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", kmsg.NameForKey(req.Key()), err)
+		}
+		if c, ok := resp.(*kmsg.CreateTopicsResponse); ok && c.Topics[0].TopicID == ([16]byte{}) {
+			t.Fatal("no topic id in the answer")
+		}
+	}
+	produce := (&kmsg.RequestFormatter{}).AppendRequest(nil, kmsg.NewPtrProduceRequest(), 1)[4:]
+	if reply, err := Call(ctx, addr, produce); err == nil {
+		t.Fatalf("a Produce on the controller listener was answered: %x", reply)
 	}
 }
