@@ -8,32 +8,51 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/replication/isr"
 	"github.com/rillmq/rill/replication/metadata"
+	"github.com/rillmq/rill/replication/replica"
 )
 
-// toKerr maps domain errors to Kafka error codes: the one table where
-// Go errors become wire codes.
+// errorCodes is the one table where the domain errors the handlers meet
+// (the engine's, the replicas', the metadata's) become Kafka codes. The
+// controller's errors are mapped where a controller node answers
+// (replication/node's rpc.go): the handlers get them as Kafka errors.
+var errorCodes = []struct {
+	err  error
+	code *kerr.Error
+}{
+	{log.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{log.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{log.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{log.ErrBatchTooLarge, kerr.MessageTooLarge},
+	{format.ErrCorrupt, kerr.CorruptMessage},
+	{engine.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{metadata.ErrTopicExists, kerr.TopicAlreadyExists},
+	{engine.ErrPartitionExists, kerr.TopicAlreadyExists},
+	{log.ErrClosed, kerr.KafkaStorageError},
+	{log.ErrFailed, kerr.KafkaStorageError},
+	{replica.ErrNotLeader, kerr.NotLeaderForPartition},
+	{replica.ErrLeaderNotAvailable, kerr.LeaderNotAvailable},
+	{replica.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{replica.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	{isr.ErrNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{isr.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+	{isr.ErrAckTimeout, kerr.RequestTimedOut},
+}
+
+// toKerr maps an error to its Kafka error code: a Kafka error as it is
+// (the handlers' own checks, a controller's answer), a domain error by
+// errorCodes, anything else KAFKA_STORAGE_ERROR.
 func toKerr(err error) *kerr.Error {
 	var ke *kerr.Error
-	switch {
-	case errors.As(err, &ke):
+	if errors.As(err, &ke) {
 		return ke
-	case errors.Is(err, log.ErrOffsetOutOfRange):
-		return kerr.OffsetOutOfRange
-	case errors.Is(err, log.ErrInvalidProducerEpoch):
-		return kerr.InvalidProducerEpoch
-	case errors.Is(err, log.ErrOutOfOrderSequence):
-		return kerr.OutOfOrderSequenceNumber
-	case errors.Is(err, log.ErrBatchTooLarge):
-		return kerr.MessageTooLarge
-	case errors.Is(err, format.ErrCorrupt):
-		return kerr.CorruptMessage
-	case errors.Is(err, engine.ErrUnknownPartition), errors.Is(err, metadata.ErrUnknownTopic):
-		return kerr.UnknownTopicOrPartition
-	case errors.Is(err, metadata.ErrTopicExists), errors.Is(err, engine.ErrPartitionExists):
-		return kerr.TopicAlreadyExists
-	case errors.Is(err, log.ErrClosed), errors.Is(err, log.ErrFailed):
-		return kerr.KafkaStorageError
+	}
+	for _, e := range errorCodes {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
 	}
 	return kerr.KafkaStorageError
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
@@ -294,14 +296,9 @@ func (r *Runtime) startReplicas() *replica.Manager {
 }
 
 // alterPartition sends a leader's ISR change to the active controller
-// (AlterPartition, by topic id).
-func (r *Runtime) alterPartition(ctx context.Context, tp replica.TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
-	var id [16]byte
-	r.source.View(func(im *controller.Image) {
-		if t, ok := im.Topics[tp.Topic]; ok {
-			id = t.ID
-		}
-	})
+// (AlterPartition, by topic id). A refusal is the controller's answer other
+// than REQUEST_TIMED_OUT (which, like no answer, is retried later).
+func (r *Runtime) alterPartition(ctx context.Context, tp replica.TP, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
 	p := kmsg.NewAlterPartitionRequestTopicPartition()
 	p.Partition, p.LeaderEpoch, p.PartitionEpoch = tp.Partition, leaderEpoch, partitionEpoch
 	for _, b := range isr {
@@ -310,10 +307,13 @@ func (r *Runtime) alterPartition(ctx context.Context, tp replica.TP, leader, lea
 		p.NewEpochISR = append(p.NewEpochISR, e)
 	}
 	t := kmsg.NewAlterPartitionRequestTopic()
-	t.TopicID, t.Partitions = id, []kmsg.AlterPartitionRequestTopicPartition{p}
+	t.TopicID, t.Partitions = topicID, []kmsg.AlterPartitionRequestTopicPartition{p}
 	req := kmsg.NewPtrAlterPartitionRequest()
 	req.BrokerID, req.BrokerEpoch, req.Topics = leader, r.lifecycle.BrokerEpoch(), []kmsg.AlterPartitionRequestTopic{t}
 	_, err := r.ask(ctx, req)
+	if answer := (*node.Error)(nil); errors.As(err, &answer) && answer.Kafka != kerr.RequestTimedOut {
+		return fmt.Errorf("%w: %w", replica.ErrISRChangeRefused, err)
+	}
 	return err
 }
 

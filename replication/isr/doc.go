@@ -25,10 +25,11 @@
 // replica.lag.time.max.ms is proposed for removal. Until the controller
 // answers, the leader acts on the maximal ISR and proposes nothing else.
 //
-// acks=all: an append is refused with NOT_ENOUGH_REPLICAS while the ISR is
+// acks=all: an append is refused (ErrNotEnoughReplicas) while the ISR is
 // smaller than min.insync.replicas; a waiting append completes when the HW
-// passes it, with NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below
-// the minimum meanwhile.
+// passes it, with ErrNotEnoughReplicasAfterAppend if the ISR shrank below
+// the minimum meanwhile. Errors are the package's sentinels (errors.go);
+// the broker's handlers map them to Kafka codes.
 //
 // # Epochs
 //

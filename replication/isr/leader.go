@@ -4,8 +4,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // ReplicaID is a broker id.
@@ -59,7 +57,7 @@ type ackWait struct {
 }
 
 // AckResult is a finished acks=all wait: Err is nil,
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT.
+// ErrNotEnoughReplicasAfterAppend or ErrAckTimeout.
 type AckResult struct {
 	ID  uint64
 	Err error
@@ -140,7 +138,7 @@ func (l *Leader) maximalISR() []ReplicaID {
 // hold min.insync.replicas.
 func (l *Leader) CheckAppend(acksAll bool) error {
 	if acksAll && len(l.isr) < l.cfg.MinInSync {
-		return kerr.NotEnoughReplicas
+		return ErrNotEnoughReplicas
 	}
 	return nil
 }
@@ -230,11 +228,11 @@ func (l *Leader) completeWaits(now time.Time) {
 		case l.hw >= w.offset:
 			var err error
 			if len(l.isr) < l.cfg.MinInSync {
-				err = kerr.NotEnoughReplicasAfterAppend
+				err = ErrNotEnoughReplicasAfterAppend
 			}
 			l.done = append(l.done, AckResult{ID: w.id, Err: err})
 		case !now.IsZero() && !now.Before(w.deadline):
-			l.done = append(l.done, AckResult{ID: w.id, Err: kerr.RequestTimedOut})
+			l.done = append(l.done, AckResult{ID: w.id, Err: ErrAckTimeout})
 		default:
 			kept = append(kept, w)
 		}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/rillmq/rill/engine/log"
 )
 
@@ -42,7 +40,7 @@ func TestHighWatermarkIsTheSlowestInSyncReplica(t *testing.T) {
 
 func TestMinInSyncReplicas(t *testing.T) {
 	l := newTestLeader(2, 1)
-	if err := l.CheckAppend(true); !errors.Is(err, kerr.NotEnoughReplicas) {
+	if err := l.CheckAppend(true); !errors.Is(err, ErrNotEnoughReplicas) {
 		t.Fatalf("ISR of 1 with min 2: %v", err)
 	}
 	if err := l.CheckAppend(false); err != nil {
@@ -57,7 +55,7 @@ func TestMinInSyncReplicas(t *testing.T) {
 		t.Fatalf("shrink proposal: %+v", ch)
 	}
 	l.PartitionState(ch.ISR, 8)
-	if d := l.TakeDone(); len(d) != 1 || d[0].ID != id || !errors.Is(d[0].Err, kerr.NotEnoughReplicasAfterAppend) {
+	if d := l.TakeDone(); len(d) != 1 || d[0].ID != id || !errors.Is(d[0].Err, ErrNotEnoughReplicasAfterAppend) {
 		t.Fatalf("wait after the ISR shrank below the minimum: %+v", d)
 	}
 }
@@ -118,7 +116,7 @@ func TestWaitsTimeOut(t *testing.T) {
 	l := newTestLeader(1, 1, 2)
 	id := l.Appended(101, true, t0.Add(time.Second))
 	l.Tick(t0.Add(2 * time.Second))
-	if d := l.TakeDone(); len(d) != 1 || d[0].ID != id || !errors.Is(d[0].Err, kerr.RequestTimedOut) {
+	if d := l.TakeDone(); len(d) != 1 || d[0].ID != id || !errors.Is(d[0].Err, ErrAckTimeout) {
 		t.Fatalf("timed out wait: %+v", d)
 	}
 }

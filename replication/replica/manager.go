@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/log"
@@ -26,8 +25,11 @@ type Config struct {
 	// Log finds a partition's local log; an error means it does not exist
 	// yet (the manager tries again at the next Sync).
 	Log func(TP) (*log.Log, error)
-	// AlterPartition asks the active controller for an ISR change.
-	AlterPartition func(ctx context.Context, tp TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error
+	// AlterPartition asks the active controller for an ISR change of the
+	// partition (topicID: the topic it belongs to). An error that wraps
+	// ErrISRChangeRefused is the controller's refusal; any other, no
+	// answer.
+	AlterPartition func(ctx context.Context, tp TP, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error
 	// Fetch sends a follower's Fetch to a broker (addr from Sync); nil
 	// means a franz-go client per broker (KafkaFetch).
 	Fetch FetchFunc
@@ -120,7 +122,7 @@ func (m *Manager) Close() {
 	for _, p := range m.parts {
 		p.role.Lock()
 		p.mu.Lock()
-		p.failWaitsLocked(kerr.NotLeaderForPartition)
+		p.failWaitsLocked(ErrNotLeader)
 		p.lead = nil
 		p.mu.Unlock()
 		p.role.Unlock()
@@ -253,7 +255,7 @@ func (m *Manager) run() {
 				defer m.wg.Done()
 				ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 				defer cancel()
-				err := m.cfg.AlterPartition(ctx, p.tp, m.cfg.Self, epoch, ch.PartitionEpoch, isr)
+				err := m.cfg.AlterPartition(ctx, p.tp, p.peekState().TopicID, m.cfg.Self, epoch, ch.PartitionEpoch, isr)
 				if err != nil {
 					m.cfg.Logf("replica: %s-%d: ISR change to %v: %v", p.tp.Topic, p.tp.Partition, isr, err)
 				}

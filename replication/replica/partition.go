@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/replication/isr"
 )
@@ -87,7 +85,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 	switch {
 	case s.Leader == self && (p.lead == nil || p.lead.LeaderEpoch() != s.LeaderEpoch):
 		p.mu.Lock()
-		p.failWaitsLocked(kerr.NotLeaderForPartition)
+		p.failWaitsLocked(ErrNotLeader)
 		leo := p.log.LogEndOffset()
 		hw := min(p.hw, leo)
 		if p.lead != nil {
@@ -110,7 +108,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 	case p.lead != nil:
 		p.mu.Lock()
 		p.hw = p.lead.HighWatermark()
-		p.failWaitsLocked(kerr.NotLeaderForPartition)
+		p.failWaitsLocked(ErrNotLeader)
 		p.lead = nil
 		p.mu.Unlock()
 		p.m.cfg.Logf("replica: %s-%d now led by %d at epoch %d", p.tp.Topic, p.tp.Partition, s.Leader, s.LeaderEpoch)
@@ -179,9 +177,9 @@ func (p *Partition) Append(batch []byte, acksAll bool, timeout time.Duration) (l
 // notLeader is the error for a request only the leader serves.
 func (p *Partition) notLeader() error {
 	if p.state.Leader < 0 {
-		return kerr.LeaderNotAvailable
+		return ErrLeaderNotAvailable
 	}
-	return kerr.NotLeaderForPartition
+	return ErrNotLeader
 }
 
 // CheckEpoch compares a client's idea of the leader epoch (-1: none) with
@@ -197,9 +195,9 @@ func (p *Partition) checkEpochLocked(current int32) error {
 	case current < 0:
 		return nil
 	case current < p.state.LeaderEpoch:
-		return kerr.FencedLeaderEpoch
+		return ErrFencedLeaderEpoch
 	case current > p.state.LeaderEpoch:
-		return kerr.UnknownLeaderEpoch
+		return ErrUnknownLeaderEpoch
 	}
 	return nil
 }
@@ -307,13 +305,12 @@ func (p *Partition) altered(err error, leaderEpoch int32, now time.Time) {
 	if p.lead == nil || p.lead.LeaderEpoch() != leaderEpoch {
 		return
 	}
-	var ke *kerr.Error
 	switch {
 	case err == nil:
 		// Committed: the metadata will show it; resend only if it does
 		// not within a while (the controller then refuses it as stale).
 		p.alter.retryAt = now.Add(2 * time.Second)
-	case errors.As(err, &ke) && ke != kerr.RequestTimedOut: // an answer, not a failure to get one
+	case errors.Is(err, ErrISRChangeRefused): // an answer, not a failure to get one
 		// Refused (a stale partition epoch, an ineligible replica):
 		// start again from what is published.
 		p.lead.PartitionState(toIDs(p.state.ISR), p.state.PartitionEpoch)

@@ -17,6 +17,7 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/replication/controller"
+	"github.com/rillmq/rill/replication/isr"
 )
 
 // testCluster is three brokers' replica managers of one partition ("t",
@@ -65,7 +66,7 @@ func newTestCluster(t *testing.T, minISR int) *testCluster {
 		c.mgrs[id] = NewManager(Config{
 			Self: id, LagTimeMax: 300 * time.Millisecond, FetchMaxWait: 20 * time.Millisecond,
 			Log: func(TP) (*log.Log, error) { return c.logs[self], nil },
-			AlterPartition: func(_ context.Context, tp TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
+			AlterPartition: func(_ context.Context, tp TP, _ [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
 				return c.alterPartition(tp, leader, leaderEpoch, partitionEpoch, isr)
 			},
 			Fetch: func(ctx context.Context, addr string, req *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
@@ -118,10 +119,11 @@ func (c *testCluster) alterPartition(_ TP, leader, leaderEpoch, partitionEpoch i
 		}
 	}
 	c.mu.Unlock()
-	if err == nil {
-		go c.sync()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrISRChangeRefused, err) // the controller's answer
 	}
-	return err
+	go c.sync()
+	return nil
 }
 
 // setOffline cuts a broker off: its fetches fail and fetches to it fail.
@@ -156,9 +158,7 @@ func (c *testCluster) serveFetch(ctx context.Context, self int32, addr string, r
 			hw, div, err := p.FollowerFetch(req.ReplicaID, rp.FetchOffset, rp.LastFetchedEpoch, rp.CurrentLeaderEpoch)
 			switch {
 			case err != nil:
-				var ke *kerr.Error
-				errors.As(err, &ke)
-				sp.ErrorCode = ke.Code
+				sp.ErrorCode = fetchErrorCode(err)
 			case div != nil:
 				sp.HighWatermark = hw
 				sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, max(div.EndOffset, 0)
@@ -277,7 +277,7 @@ func TestAcksAllWaitsForTheISR(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the ISR to shrink to the leader", func() bool { return len(c.state().ISR) == 1 })
-	if _, _, err := p.Append(batch(t, "d"), true, time.Second); !errors.Is(err, kerr.NotEnoughReplicas) {
+	if _, _, err := p.Append(batch(t, "d"), true, time.Second); !errors.Is(err, isr.ErrNotEnoughReplicas) {
 		t.Fatalf("acks=all with an ISR of 1 and min.insync.replicas=2: %v", err)
 	}
 	if _, _, err := p.Append(batch(t, "d"), false, time.Second); err != nil {
@@ -368,17 +368,17 @@ func TestNotLeaderAndEpochChecks(t *testing.T) {
 		}
 	}
 	fp := c.mgrs[follower].Partition("t", 0)
-	if _, _, err := fp.Append(batch(t, "x"), false, time.Second); !errors.Is(err, kerr.NotLeaderForPartition) {
+	if _, _, err := fp.Append(batch(t, "x"), false, time.Second); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("produce on a follower: %v", err)
 	}
-	if _, err := fp.HighWatermark(); !errors.Is(err, kerr.NotLeaderForPartition) {
+	if _, err := fp.HighWatermark(); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("consumer read on a follower: %v", err)
 	}
 	lp := c.leader()
-	if err := lp.CheckEpoch(s.LeaderEpoch + 1); !errors.Is(err, kerr.UnknownLeaderEpoch) {
+	if err := lp.CheckEpoch(s.LeaderEpoch + 1); !errors.Is(err, ErrUnknownLeaderEpoch) {
 		t.Fatalf("newer epoch: %v", err)
 	}
-	if _, _, err := lp.FollowerFetch(follower, 0, -1, s.LeaderEpoch-1); s.LeaderEpoch > 0 && !errors.Is(err, kerr.FencedLeaderEpoch) {
+	if _, _, err := lp.FollowerFetch(follower, 0, -1, s.LeaderEpoch-1); s.LeaderEpoch > 0 && !errors.Is(err, ErrFencedLeaderEpoch) {
 		t.Fatalf("older epoch: %v", err)
 	}
 	if err := lp.CheckEpoch(-1); err != nil {
@@ -396,7 +396,7 @@ func TestHighWatermarkCheckpoint(t *testing.T) {
 	}
 	var saved map[TP]int64
 	cfg := Config{Self: 1, Log: func(TP) (*log.Log, error) { return l, nil },
-		AlterPartition: func(context.Context, TP, int32, int32, int32, []int32) error { return nil },
+		AlterPartition: func(context.Context, TP, [16]byte, int32, int32, int32, []int32) error { return nil },
 		Fetch: func(context.Context, string, *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
 			return nil, errors.New("no network here")
 		},
@@ -419,4 +419,23 @@ func TestHighWatermarkCheckpoint(t *testing.T) {
 	if hw := m.Partition("t", 0).highWatermark(); hw != 3 {
 		t.Fatalf("restored HW %d, want 3", hw)
 	}
+}
+
+// fetchErrorCode is the code a leader's Fetch handler answers a follower
+// with for a replica error (netserver/handler's toKerr).
+func fetchErrorCode(err error) int16 {
+	for _, e := range []struct {
+		err  error
+		code *kerr.Error
+	}{
+		{ErrNotLeader, kerr.NotLeaderForPartition},
+		{ErrLeaderNotAvailable, kerr.LeaderNotAvailable},
+		{ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+		{ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	} {
+		if errors.Is(err, e.err) {
+			return e.code.Code
+		}
+	}
+	return kerr.UnknownServerError.Code
 }
