@@ -149,9 +149,10 @@ func assignUniform(in assignInput) map[string]partitionSet {
 			all = append(all, idPartition{t, p})
 		}
 	}
-	// share is the most any member should hold: with identical
-	// subscriptions this is ceil(partitions/members), and a member that
-	// can take fewer topics simply holds less.
+	// Balance is base partitions per member, and base+1 for extra of
+	// them: with identical subscriptions ceil(partitions/members) for some
+	// and floor for the rest (a member that can take fewer topics simply
+	// holds less).
 	eligible := 0
 	for _, m := range in.members {
 		if len(canTake[m]) > 0 {
@@ -161,7 +162,7 @@ func assignUniform(in assignInput) map[string]partitionSet {
 	if eligible == 0 {
 		return out
 	}
-	share := (len(all) + eligible - 1) / eligible
+	base, extra := len(all)/eligible, len(all)%eligible
 	owner := map[idPartition]string{}
 	for _, m := range in.members {
 		prev := in.previous[m]
@@ -173,10 +174,13 @@ func assignUniform(in assignInput) map[string]partitionSet {
 		}
 		sort.Slice(kept, func(i, j int) bool { return lessPartition(kept[i], kept[j]) })
 		for _, p := range kept {
-			if len(out[m]) >= share {
+			if len(out[m]) >= base && (len(out[m]) > base || extra == 0) {
 				break
 			}
 			if _, taken := owner[p]; !taken {
+				if len(out[m]) == base {
+					extra-- // m keeps one over the base
+				}
 				owner[p] = m
 				out[m][p] = true
 			}

@@ -264,3 +264,54 @@ func TestConsumerGroupRandomized(t *testing.T) {
 		})
 	}
 }
+
+// The uniform assignor keeps partitions where they are only up to a
+// balanced share: four partitions over three members are 2, 1 and 1, also
+// when the third joins after the first two split them 2 and 2 (it used to
+// get nothing: each kept its ceil(4/3) = 2).
+func TestUniformAssignorMakesRoomForAJoiningMember(t *testing.T) {
+	tid := topicID(1)
+	previous := map[string]partitionSet{
+		"a": setOf(map[[16]byte][]int32{tid: {0, 1}}),
+		"b": setOf(map[[16]byte][]int32{tid: {2, 3}}),
+	}
+	in := assignInput{members: []string{"a", "b", "c"}, partitions: map[[16]byte]int32{tid: 4}, previous: previous,
+		subscribed: map[string][][16]byte{"a": {tid}, "b": {tid}, "c": {tid}}}
+	out := assignUniform(in)
+	if len(out["a"])+len(out["b"]) != 3 || len(out["c"]) != 1 || len(out["a"]) == 0 || len(out["b"]) == 0 {
+		t.Fatalf("assignment %v", out)
+	}
+	// Sticky: a and b keep what they keep from their previous partitions.
+	for _, m := range []string{"a", "b"} {
+		for p := range out[m] {
+			if !previous[m][p] {
+				t.Fatalf("%s was given %v, not one of its own", m, p)
+			}
+		}
+	}
+
+	// The same through heartbeats: members joining one by one settle at
+	// 2, 1, 1.
+	f := newConsumerFixture(t, fakeTopics{"t": {Name: "t", ID: tid, Partitions: 4}})
+	members := []*client848{{id: "a"}, {id: "b"}, {id: "c"}}
+	for i, cl := range members {
+		if r := f.beat(cl, "t"); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		for round := 0; round < 4; round++ {
+			for _, o := range members[:i+1] {
+				if r := f.beat(o); r.Err != nil {
+					t.Fatal(r.Err)
+				}
+			}
+		}
+	}
+	var counts []int
+	for _, cl := range members {
+		counts = append(counts, count(cl.owned))
+	}
+	if fmt.Sprint(counts) != "[2 1 1]" && fmt.Sprint(counts) != "[1 2 1]" {
+		t.Fatalf("members own %v partitions", counts)
+	}
+	checkExclusive(t, f.c)
+}
