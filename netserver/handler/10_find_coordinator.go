@@ -2,8 +2,8 @@ package handler
 
 // FindCoordinator (key 10), v0-v6.
 //
-// Every group's coordinator is this broker; in a cluster, the leader of
-// the group's offsets-topic partition. Looking one up creates the
+// A group's coordinator is the leader of the group's offsets-topic
+// partition (this broker, on a single node). Looking one up creates the
 // offsets topic when it does not exist yet, as Kafka does; if that fails
 // the answer is COORDINATOR_NOT_AVAILABLE. v4+ batches keys
 // (CoordinatorKeys) and answers each. Transaction coordinators (key type 1)
