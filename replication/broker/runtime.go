@@ -361,8 +361,15 @@ func (r *Runtime) syncReplicas() {
 		for name, ti := range im.Topics {
 			for i, p := range ti.Partitions {
 				if slices.Contains(p.Replicas, r.self) {
+					var fenced []int32
+					for _, id := range p.Replicas {
+						if b, ok := im.Brokers[id]; !ok || b.Fenced {
+							fenced = append(fenced, id)
+						}
+					}
 					states[replica.TP{Topic: name, Partition: int32(i)}] = replica.State{TopicID: ti.ID, Leader: r.asServed(p.Leader, mayLead),
-						LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, Replicas: slices.Clone(p.Replicas), ISR: slices.Clone(p.ISR)}
+						LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, Replicas: slices.Clone(p.Replicas), ISR: slices.Clone(p.ISR),
+						Fenced: fenced}
 				}
 			}
 		}

@@ -197,7 +197,7 @@ func (p *Partition) peekState() State {
 
 func sameState(a, b State) bool {
 	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch && a.PartitionEpoch == b.PartitionEpoch &&
-		slices.Equal(a.ISR, b.ISR) && slices.Equal(a.Replicas, b.Replicas)
+		slices.Equal(a.ISR, b.ISR) && slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.Fenced, b.Fenced)
 }
 
 // startFetchers starts a fetcher for every leader broker this broker

@@ -20,6 +20,9 @@ type State struct {
 	TopicID                             [16]byte
 	Leader, LeaderEpoch, PartitionEpoch int32
 	Replicas, ISR                       []int32
+	// Fenced are the replicas whose brokers the controller has fenced: a
+	// leader never proposes them for the ISR (KIP-841).
+	Fenced []int32
 }
 
 // Partition is one local replica.
@@ -93,11 +96,15 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		}
 		cfg := isr.Config{Self: isr.ReplicaID(self), LagTimeMax: p.m.cfg.LagTimeMax, MinInSync: p.log.Config().MinInsyncReplicas}
 		p.lead = isr.NewLeader(cfg, s.LeaderEpoch, s.PartitionEpoch, toIDs(s.Replicas), toIDs(s.ISR), leo, hw, now)
+		p.lead.SetIneligible(toIDs(s.Fenced))
 		p.alter = alterState{}
 		p.mu.Unlock()
 		p.m.cfg.Logf("replica: leading %s-%d at epoch %d from offset %d (HW %d, ISR %v)", p.tp.Topic, p.tp.Partition, s.LeaderEpoch, leo, hw, s.ISR)
 		return becameLeader
 	case s.Leader == self:
+		p.mu.Lock()
+		p.lead.SetIneligible(toIDs(s.Fenced))
+		p.mu.Unlock()
 		if s.PartitionEpoch == old.PartitionEpoch {
 			return // a pending change stays pending
 		}
