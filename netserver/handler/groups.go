@@ -23,6 +23,7 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/replication/metadata"
+	"github.com/rillmq/rill/replication/replica"
 )
 
 // OffsetsTopic is Kafka's internal topic of group metadata and offsets.
@@ -87,16 +88,27 @@ func (l internalLog) Append(p int32, recs []shard.Record) error {
 	}
 	rep, code := l.b.replicaOf(l.topic, p)
 	if code != nil {
-		return code
+		return notCoordinator(code)
 	}
 	// A coordinator's state is as safe as acks=all makes it: every ISR
 	// member has it before the coordinator applies it and answers.
 	_, wait, err := rep.Append(batch, true, coordinatorAppendTimeout)
 	if err != nil {
-		return err
+		return notCoordinator(err)
 	}
 	l.b.appended.Notify()
-	return <-wait
+	return notCoordinator(<-wait)
+}
+
+// notCoordinator marks an append that failed because this broker does not
+// (or no longer) lead the partition as shard.ErrNotCoordinator, which the
+// coordinators answer NOT_COORDINATOR (Kafka's mapping of
+// NOT_LEADER_OR_FOLLOWER for coordinator writes); other errors stay.
+func notCoordinator(err error) error {
+	if errors.Is(err, replica.ErrNotLeader) || errors.Is(err, replica.ErrLeaderNotAvailable) || errors.Is(err, kerr.LeaderNotAvailable) {
+		return fmt.Errorf("%w: %w", shard.ErrNotCoordinator, err)
+	}
+	return err
 }
 
 func (l internalLog) Load(p int32, fn func(shard.Record) error) error {

@@ -2,14 +2,17 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/coordinator/shard"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/netserver/wire"
+	"github.com/rillmq/rill/replication/replica"
 )
 
 func handle[T kmsg.Response](t *testing.T, b *Broker, req kmsg.Request, version int16) T {
@@ -140,5 +143,22 @@ func TestGroupsFollowLeadership(t *testing.T) {
 	b.PartitionLeadership(OffsetsTopic, p, true)
 	if g := fetch(); g.ErrorCode != 0 || len(g.Topics) != 1 || g.Topics[0].Partitions[0].Offset != 7 {
 		t.Fatalf("fetch after leading again: %+v", g)
+	}
+}
+
+// A coordinator's append that fails because leadership moved is
+// NOT_COORDINATOR to the coordinator; other failures stay what they are.
+func TestCoordinatorAppendLeadershipErrors(t *testing.T) {
+	for _, err := range []error{replica.ErrNotLeader, replica.ErrLeaderNotAvailable, kerr.LeaderNotAvailable} {
+		if got := notCoordinator(err); !errors.Is(got, shard.ErrNotCoordinator) || !errors.Is(got, err) {
+			t.Errorf("%v became %v", err, got)
+		}
+	}
+	other := errors.New("disk full")
+	if got := notCoordinator(other); got != other {
+		t.Errorf("%v became %v", other, got)
+	}
+	if notCoordinator(nil) != nil {
+		t.Error("nil became an error")
 	}
 }
