@@ -26,9 +26,7 @@ var forbidden = map[string][]string{
 // exempt are imports against the policy that are allowed for now, each
 // with why; an exemption no import uses any more fails the test, so it is
 // removed with the import.
-var exempt = map[string]string{
-	"github.com/rillmq/rill/replication/group -> github.com/rillmq/rill/coordinator/group": "aliases for netserver/handler/handler.go until it imports coordinator/group",
-}
+var exempt = map[string]string{}
 
 func TestImportLayering(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "github.com/rillmq/rill/...").Output()

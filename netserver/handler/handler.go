@@ -96,6 +96,7 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}
 	gc.Owns = b.ownsOffsetsPartition
+	gc.Logf = logf
 	b.groups = group.New(gc, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
