@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"testing"
 
@@ -52,7 +53,7 @@ func benchAppend(b *testing.B, ioe string, syncAck bool, parts, recordSize int) 
 	defer e.Close()
 	logs := make([]*log.Log, parts)
 	for p := range logs {
-		if logs[p], err = e.CreatePartition(TopicPartition{"bench", int32(p)}, cfg.Log); err != nil {
+		if logs[p], err = e.CreatePartition(kafka.TopicPartition{Topic: "bench", Partition: int32(p)}, cfg.Log); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -99,7 +100,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	l, _ := e.CreatePartition(TopicPartition{"bench", 0}, cfg.Log)
+	l, _ := e.CreatePartition(kafka.TopicPartition{Topic: "bench", Partition: 0}, cfg.Log)
 	proto, _ := batchOf(1024)
 	for i := 0; i < 16384; i++ { // 256 MiB
 		buf := append([]byte(nil), proto...)
@@ -146,7 +147,7 @@ func BenchmarkRecovery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l, _ := e.CreatePartition(TopicPartition{"bench", 0}, cfg.Log)
+	l, _ := e.CreatePartition(kafka.TopicPartition{Topic: "bench", Partition: 0}, cfg.Log)
 	proto, _ := batchOf(1024)
 	for l.Size() < 1<<30 {
 		buf := append([]byte(nil), proto...)
@@ -170,7 +171,7 @@ func BenchmarkRecovery(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		l, _ := e.Partition(TopicPartition{"bench", 0})
+		l, _ := e.Partition(kafka.TopicPartition{Topic: "bench", Partition: 0})
 		if l.LogEndOffset() != leo {
 			b.Fatalf("recovered LEO %d, want %d", l.LogEndOffset(), leo)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,46 +29,22 @@ const (
 
 // WriteHighWatermarks replaces the high watermark checkpoint (atomically:
 // temp file, fsync, rename, directory sync).
-func (e *Engine) WriteHighWatermarks(hws map[TopicPartition]int64) error {
+func (e *Engine) WriteHighWatermarks(hws map[kafka.TopicPartition]int64) error {
 	return writeCheckpoint(e.fs, e.cfg.DataDir, highWatermarkFile, hws)
 }
 
 // ReadHighWatermarks returns the last high watermark checkpoint (empty when
 // there is none).
-func (e *Engine) ReadHighWatermarks() (map[TopicPartition]int64, error) {
+func (e *Engine) ReadHighWatermarks() (map[kafka.TopicPartition]int64, error) {
 	hws, err := readCheckpoint(e.fs, e.cfg.DataDir, highWatermarkFile)
 	if hws == nil {
-		hws = map[TopicPartition]int64{}
+		hws = map[kafka.TopicPartition]int64{}
 	}
 	return hws, err
 }
 
-// TopicPartition names a partition.
-type TopicPartition struct {
-	Topic     string
-	Partition int32
-}
-
-func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
-
-// DirName is the partition's directory name, as Kafka names it.
-func (tp TopicPartition) DirName() string { return tp.String() }
-
-// ParseDirName splits "<topic>-<partition>"; topics may contain '-'.
-func ParseDirName(name string) (TopicPartition, bool) {
-	i := strings.LastIndexByte(name, '-')
-	if i <= 0 {
-		return TopicPartition{}, false
-	}
-	p, err := strconv.ParseInt(name[i+1:], 10, 32)
-	if err != nil || p < 0 {
-		return TopicPartition{}, false
-	}
-	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
-}
-
-func writeCheckpoint(fs vfs.FS, dir, name string, offsets map[TopicPartition]int64) error {
-	tps := make([]TopicPartition, 0, len(offsets))
+func writeCheckpoint(fs vfs.FS, dir, name string, offsets map[kafka.TopicPartition]int64) error {
+	tps := make([]kafka.TopicPartition, 0, len(offsets))
 	for tp := range offsets {
 		tps = append(tps, tp)
 	}
@@ -87,7 +64,7 @@ func writeCheckpoint(fs vfs.FS, dir, name string, offsets map[TopicPartition]int
 
 // readCheckpoint returns nil (not an error) when the file is missing; a
 // malformed file is an error, since guessing offsets could skip recovery.
-func readCheckpoint(fs vfs.FS, dir, name string) (map[TopicPartition]int64, error) {
+func readCheckpoint(fs vfs.FS, dir, name string) (map[kafka.TopicPartition]int64, error) {
 	data, err := vfs.ReadFile(fs, dir+"/"+name)
 	if err != nil {
 		if !vfs.Exists(fs, dir+"/"+name) {
@@ -107,7 +84,7 @@ func readCheckpoint(fs vfs.FS, dir, name string) (map[TopicPartition]int64, erro
 	if err != nil || n != len(lines)-2 {
 		return nil, fmt.Errorf("engine: checkpoint %s: expected %s entries, found %d", name, lines[1], len(lines)-2)
 	}
-	out := make(map[TopicPartition]int64, n)
+	out := make(map[kafka.TopicPartition]int64, n)
 	for _, line := range lines[2:] {
 		f := strings.Fields(line)
 		if len(f) != 3 {
@@ -118,7 +95,7 @@ func readCheckpoint(fs vfs.FS, dir, name string) (map[TopicPartition]int64, erro
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("engine: checkpoint %s: bad line %q", name, line)
 		}
-		out[TopicPartition{f[0], int32(p)}] = o
+		out[kafka.TopicPartition{Topic: f[0], Partition: int32(p)}] = o
 	}
 	return out, nil
 }

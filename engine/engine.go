@@ -35,6 +35,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -69,7 +70,7 @@ type Config struct {
 	CleanerBackoffMs         int64 // log.cleaner.backoff.ms
 	FlushSchedulerIntervalMs int64 // log.flush.scheduler.interval.ms
 	// LogConfigFor returns a partition's config at open; nil uses Log.
-	LogConfigFor func(tp TopicPartition) log.Config
+	LogConfigFor func(tp kafka.TopicPartition) log.Config
 	// Logf receives background errors and notable events.
 	Logf func(format string, args ...any)
 	// Lock is the data directory's lock when the caller already holds it
@@ -106,7 +107,7 @@ type Engine struct {
 
 	mu struct {
 		sync.RWMutex
-		logs   map[TopicPartition]*log.Log
+		logs   map[kafka.TopicPartition]*log.Log
 		closed bool
 	}
 	// ckptMu serializes checkpoint writes.
@@ -151,7 +152,7 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, fs: cfg.FS, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
 		lock: lock, ownsLock: owns, stop: make(chan struct{}), done: make(chan struct{})}
-	e.mu.logs = map[TopicPartition]*log.Log{}
+	e.mu.logs = map[kafka.TopicPartition]*log.Log{}
 	if err := e.load(); err != nil {
 		e.closeLogs(false)
 		ioe.Close()
@@ -210,7 +211,7 @@ func (e *Engine) load() error {
 			}
 			continue
 		}
-		tp, ok := ParseDirName(name)
+		tp, ok := kafka.ParseDirName(name)
 		if !ok {
 			continue
 		}
@@ -230,14 +231,14 @@ func (e *Engine) load() error {
 	return nil
 }
 
-func (e *Engine) configFor(tp TopicPartition) log.Config {
+func (e *Engine) configFor(tp kafka.TopicPartition) log.Config {
 	if e.cfg.LogConfigFor != nil {
 		return e.cfg.LogConfigFor(tp)
 	}
 	return e.cfg.Log
 }
 
-func (e *Engine) openLog(tp TopicPartition, cfg log.Config, recover bool, rp, lso int64) (*log.Log, error) {
+func (e *Engine) openLog(tp kafka.TopicPartition, cfg log.Config, recover bool, rp, lso int64) (*log.Log, error) {
 	return log.Open(log.Options{
 		FS: e.fs, Dir: filepath.Join(e.cfg.DataDir, tp.DirName()), Config: cfg, Clock: e.clock,
 		Syncer: e.committer, NeedsRecovery: recover, RecoveryPoint: rp, LogStartOffset: lso,
@@ -258,7 +259,7 @@ func (e *Engine) IOEngine() string { return e.io.Name() }
 func (e *Engine) Committer() *wio.GroupCommitter { return e.committer }
 
 // CreatePartition creates an empty log for tp with cfg.
-func (e *Engine) CreatePartition(tp TopicPartition, cfg log.Config) (*log.Log, error) {
+func (e *Engine) CreatePartition(tp kafka.TopicPartition, cfg log.Config) (*log.Log, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.mu.closed {
@@ -280,7 +281,7 @@ func (e *Engine) CreatePartition(tp TopicPartition, cfg log.Config) (*log.Log, e
 }
 
 // Partition returns tp's log.
-func (e *Engine) Partition(tp TopicPartition) (*log.Log, error) {
+func (e *Engine) Partition(tp kafka.TopicPartition) (*log.Log, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	l, ok := e.mu.logs[tp]
@@ -291,10 +292,10 @@ func (e *Engine) Partition(tp TopicPartition) (*log.Log, error) {
 }
 
 // Partitions lists the partitions, sorted.
-func (e *Engine) Partitions() []TopicPartition {
+func (e *Engine) Partitions() []kafka.TopicPartition {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make([]TopicPartition, 0, len(e.mu.logs))
+	out := make([]kafka.TopicPartition, 0, len(e.mu.logs))
 	for tp := range e.mu.logs {
 		out = append(out, tp)
 	}
@@ -310,7 +311,7 @@ func (e *Engine) Partitions() []TopicPartition {
 // DeletePartition closes tp's log and removes its directory. The directory
 // is renamed first (Kafka's "-delete" suffix) so a crash mid-removal does
 // not resurrect a half-deleted log.
-func (e *Engine) DeletePartition(tp TopicPartition) error {
+func (e *Engine) DeletePartition(tp kafka.TopicPartition) error {
 	e.mu.Lock()
 	l, ok := e.mu.logs[tp]
 	delete(e.mu.logs, tp)
@@ -330,10 +331,10 @@ func (e *Engine) DeletePartition(tp TopicPartition) error {
 	return errors.Join(cerr, e.fs.RemoveAll(dst))
 }
 
-func (e *Engine) logs() map[TopicPartition]*log.Log {
+func (e *Engine) logs() map[kafka.TopicPartition]*log.Log {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make(map[TopicPartition]*log.Log, len(e.mu.logs))
+	out := make(map[kafka.TopicPartition]*log.Log, len(e.mu.logs))
 	for tp, l := range e.mu.logs {
 		out[tp] = l
 	}
@@ -344,7 +345,7 @@ func (e *Engine) logs() map[TopicPartition]*log.Log {
 func (e *Engine) Checkpoint() error {
 	e.ckptMu.Lock()
 	defer e.ckptMu.Unlock()
-	rps, lsos := map[TopicPartition]int64{}, map[TopicPartition]int64{}
+	rps, lsos := map[kafka.TopicPartition]int64{}, map[kafka.TopicPartition]int64{}
 	for tp, l := range e.logs() {
 		rps[tp], lsos[tp] = l.RecoveryPoint(), l.LogStartOffset()
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"testing"
 
@@ -38,13 +39,13 @@ func TestCleanShutdownAndReopen(t *testing.T) {
 				t.Fatal(err)
 			}
 			for p := int32(0); p < 3; p++ {
-				l, err := e.CreatePartition(TopicPartition{"my-topic", p}, cfg.Log)
+				l, err := e.CreatePartition(kafka.TopicPartition{Topic: "my-topic", Partition: p}, cfg.Log)
 				if err != nil {
 					t.Fatal(err)
 				}
 				produce(t, l, 100*int(p+1), "x")
 			}
-			if _, err := e.CreatePartition(TopicPartition{"my-topic", 0}, cfg.Log); err != ErrPartitionExists {
+			if _, err := e.CreatePartition(kafka.TopicPartition{Topic: "my-topic", Partition: 0}, cfg.Log); err != ErrPartitionExists {
 				t.Fatalf("duplicate create: %v", err)
 			}
 			if err := e.Close(); err != nil {
@@ -58,17 +59,17 @@ func TestCleanShutdownAndReopen(t *testing.T) {
 			if !e.WasCleanShutdown() {
 				t.Fatal("clean shutdown not detected")
 			}
-			if got := e.Partitions(); len(got) != 3 || got[2] != (TopicPartition{"my-topic", 2}) {
+			if got := e.Partitions(); len(got) != 3 || got[2] != (kafka.TopicPartition{Topic: "my-topic", Partition: 2}) {
 				t.Fatalf("partitions %v", got)
 			}
-			l, _ := e.Partition(TopicPartition{"my-topic", 2})
+			l, _ := e.Partition(kafka.TopicPartition{Topic: "my-topic", Partition: 2})
 			if l.LogEndOffset() != 300 {
 				t.Fatalf("LEO %d", l.LogEndOffset())
 			}
-			if err := e.DeletePartition(TopicPartition{"my-topic", 1}); err != nil {
+			if err := e.DeletePartition(kafka.TopicPartition{Topic: "my-topic", Partition: 1}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.Partition(TopicPartition{"my-topic", 1}); err == nil {
+			if _, err := e.Partition(kafka.TopicPartition{Topic: "my-topic", Partition: 1}); err == nil {
 				t.Fatal("deleted partition still there")
 			}
 		})
@@ -88,7 +89,7 @@ func TestGroupCommitDurability(t *testing.T) {
 	const parts, per = 8, 50
 	var wg sync.WaitGroup
 	for p := int32(0); p < parts; p++ {
-		l, err := e.CreatePartition(TopicPartition{"t", p}, cfg.Log)
+		l, err := e.CreatePartition(kafka.TopicPartition{Topic: "t", Partition: p}, cfg.Log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func TestGroupCommitDurability(t *testing.T) {
 		t.Fatal("crash taken for a clean shutdown")
 	}
 	for p := int32(0); p < parts; p++ {
-		l, err := e2.Partition(TopicPartition{"t", p})
+		l, err := e2.Partition(kafka.TopicPartition{Topic: "t", Partition: p})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,15 +130,15 @@ func TestGroupCommitDurability(t *testing.T) {
 func TestCheckpointRoundTrip(t *testing.T) {
 	fs := vfs.NewMemFS()
 	fs.MkdirAll("/d", 0o755)
-	in := map[TopicPartition]int64{{"a-b-c", 3}: 42, {"z", 0}: 0}
+	in := map[kafka.TopicPartition]int64{{Topic: "a-b-c", Partition: 3}: 42, {Topic: "z", Partition: 0}: 0}
 	if err := writeCheckpoint(fs, "/d", "cp", in); err != nil {
 		t.Fatal(err)
 	}
 	out, err := readCheckpoint(fs, "/d", "cp")
-	if err != nil || len(out) != 2 || out[TopicPartition{"a-b-c", 3}] != 42 {
+	if err != nil || len(out) != 2 || out[kafka.TopicPartition{Topic: "a-b-c", Partition: 3}] != 42 {
 		t.Fatalf("%v %v", out, err)
 	}
-	if tp, ok := ParseDirName("a-b-c-3"); !ok || tp.Topic != "a-b-c" || tp.Partition != 3 {
+	if tp, ok := kafka.ParseDirName("a-b-c-3"); !ok || tp.Topic != "a-b-c" || tp.Partition != 3 {
 		t.Fatalf("%v", tp)
 	}
 }

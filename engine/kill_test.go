@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"os"
 	"os/exec"
 	"strconv"
@@ -38,7 +39,7 @@ func killWriter(dir string) {
 		fmt.Println("ERR", err)
 		os.Exit(1)
 	}
-	tp := TopicPartition{"kill", 0}
+	tp := kafka.TopicPartition{Topic: "kill", Partition: 0}
 	l, err := e.Partition(tp)
 	if err != nil {
 		l, err = e.CreatePartition(tp, cfg.Log)
@@ -143,7 +144,7 @@ func verifyAcked(t *testing.T, dir string, acked map[int64]string) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	l, err := e.Partition(TopicPartition{"kill", 0})
+	l, err := e.Partition(kafka.TopicPartition{Topic: "kill", Partition: 0})
 	if err != nil {
 		if len(acked) == 0 {
 			return

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"github.com/rillmq/rill/internal/kafka"
 	"path/filepath"
 	"testing"
 
@@ -21,7 +22,7 @@ func TestSecondOpenOfADataDirFails(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tp := TopicPartition{"t", 0}
+			tp := kafka.TopicPartition{Topic: "t", Partition: 0}
 			l, err := e.CreatePartition(tp, cfg.Log)
 			if err != nil {
 				t.Fatal(err)
@@ -118,7 +119,7 @@ func TestNoCleanMarkerWithoutTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := e.CreatePartition(TopicPartition{"t", 0}, cfg.Log)
+	l, err := e.CreatePartition(kafka.TopicPartition{Topic: "t", Partition: 0}, cfg.Log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"os"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func TestRecoveryLogsTheCut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tp := TopicPartition{"orders", 3}
+			tp := kafka.TopicPartition{Topic: "orders", Partition: 3}
 			l, err := e.CreatePartition(tp, cfg.Log)
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,7 @@ package fuzz
 import (
 	"context"
 	"encoding/binary"
+	"github.com/rillmq/rill/internal/kafka"
 	"testing"
 	"time"
 
@@ -97,8 +98,8 @@ func FuzzGroupLoad(f *testing.F) {
 		ProtocolType: "consumer", Protocols: []group.Protocol{{Name: "range", Metadata: meta.AppendTo(nil)}}})
 	c.Sync(context.Background(), group.SyncRequest{Group: "g", Generation: r.Generation, MemberID: r.MemberID,
 		Assignments: map[string][]byte{r.MemberID: []byte("a")}})
-	c.CommitOffsets("g", r.Generation, r.MemberID, nil, []group.OffsetCommit{{TopicPartition: group.TopicPartition{Topic: "t", Partition: 0}, Offset: 9, Metadata: "m"}})
-	c.CommitOffsets("solo", -1, "", nil, []group.OffsetCommit{{TopicPartition: group.TopicPartition{Topic: "t", Partition: 1}, Offset: 3}})
+	c.CommitOffsets("g", r.Generation, r.MemberID, nil, []group.OffsetCommit{{TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 0}, Offset: 9, Metadata: "m"}})
+	c.CommitOffsets("solo", -1, "", nil, []group.OffsetCommit{{TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 1}, Offset: 3}})
 	// A KIP-848 group's snapshot record.
 	c.ConsumerHeartbeat(group.ConsumerHeartbeat{Group: "next", MemberID: "m", SubscribedTopics: []string{"t"}})
 	f.Add(joinRecords(seed.recs))

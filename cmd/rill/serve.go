@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	stdlog "log"
 	"os"
 	"os/signal"
@@ -88,7 +89,7 @@ func runServe(args []string) error {
 	}
 	ec.Logf = logger.Printf
 	defaults := ec.Log
-	ec.LogConfigFor = func(tp engine.TopicPartition) log.Config {
+	ec.LogConfigFor = func(tp kafka.TopicPartition) log.Config {
 		if t, ok := local.Get(tp.Topic); ok {
 			return metadata.LogConfig(defaults, t)
 		}

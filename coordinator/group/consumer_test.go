@@ -3,6 +3,7 @@ package group
 import (
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"math/rand"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func TestConsumerGroupRevokesBeforeReassigning(t *testing.T) {
 	if r := f.c.ConsumerHeartbeat(ConsumerHeartbeat{Group: "cg", MemberID: "a", MemberEpoch: 7}); !errors.Is(r.Err, kerr.FencedMemberEpoch) {
 		t.Fatalf("future epoch: %+v", r)
 	}
-	tp := TopicPartition{"t", 0}
+	tp := kafka.TopicPartition{Topic: "t", Partition: 0}
 	if errs := f.c.CommitOffsets("cg", 2, "a", nil, []OffsetCommit{{TopicPartition: tp, Offset: 5}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}

@@ -2,6 +2,7 @@ package group
 
 import (
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sort"
 	"time"
 
@@ -105,7 +106,7 @@ func (c *Coordinator) Delete(id string) error {
 			recs = append(recs, Record{Key: offsetKey(g.id, tp)})
 		}
 		w.write(recs, func() {
-			g.offsets = map[TopicPartition]Committed{}
+			g.offsets = map[kafka.TopicPartition]Committed{}
 			g.transition(Dead, c.cfg.Now())
 			s.remove(g)
 		}, func(err error) { res = persistError(err) })

@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"github.com/rillmq/rill/internal/kafka"
 	"time"
 )
 
@@ -81,12 +82,6 @@ func sameProtocols(a, b []Protocol) bool {
 	return true
 }
 
-// TopicPartition names a partition.
-type TopicPartition struct {
-	Topic     string
-	Partition int32
-}
-
 // group is one group's state, owned by its partition's shard: only
 // operations of the coordinator runtime touch it, one at a time.
 type group struct {
@@ -121,7 +116,7 @@ type group struct {
 	syncDeadline time.Time
 	synced       map[string]bool
 
-	offsets map[TopicPartition]Committed
+	offsets map[kafka.TopicPartition]Committed
 
 	// consumer is set for a KIP-848 group (ConsumerGroupHeartbeat); the
 	// classic fields above then stay empty.
@@ -181,7 +176,7 @@ func newGroup(id string, now time.Time) *group {
 		members:    map[string]*member{},
 		pending:    map[string]time.Time{},
 		instances:  map[string]string{},
-		offsets:    map[TopicPartition]Committed{},
+		offsets:    map[kafka.TopicPartition]Committed{},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"testing"
 	"time"
@@ -373,7 +374,7 @@ func TestInitialDelayGathersMembers(t *testing.T) {
 func TestLeaveAndDelete(t *testing.T) {
 	f := newFixture(t, 0)
 	a, b, gen := f.stableGroup("g")
-	if errs := f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: TopicPartition{"t", 0}, Offset: 42}}); errs[0] != nil {
+	if errs := f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 0}, Offset: 42}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	if err := f.c.Delete("g"); !errors.Is(err, kerr.NonEmptyGroup) {
@@ -407,7 +408,7 @@ func TestLeaveAndDelete(t *testing.T) {
 
 func TestCommitRules(t *testing.T) {
 	f := newFixture(t, 0)
-	tp := TopicPartition{"t", 1}
+	tp := kafka.TopicPartition{Topic: "t", Partition: 1}
 	// A group with no coordinator membership commits with generation -1.
 	if errs := f.c.CommitOffsets("simple", -1, "", nil, []OffsetCommit{{TopicPartition: tp, Offset: 7, LeaderEpoch: 3, Metadata: "m"}}); errs[0] != nil {
 		t.Fatal(errs[0])
@@ -427,7 +428,7 @@ func TestCommitRules(t *testing.T) {
 		t.Fatalf("wrong generation: %v", errs[0])
 	}
 	long := make([]byte, 5000)
-	errs := f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: tp, Offset: 1}, {TopicPartition: TopicPartition{"t", 2}, Offset: 2, Metadata: string(long)}})
+	errs := f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: tp, Offset: 1}, {TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 2}, Offset: 2, Metadata: string(long)}})
 	if errs[0] != nil || !errors.Is(errs[1], kerr.OffsetMetadataTooLarge) {
 		t.Fatalf("per-partition errors: %v", errs)
 	}
@@ -441,7 +442,7 @@ func TestCommitRules(t *testing.T) {
 func TestReloadKeepsGroupsAndOffsets(t *testing.T) {
 	f := newFixture(t, 0)
 	a, b, gen := f.stableGroup("g")
-	tp := TopicPartition{"t", 0}
+	tp := kafka.TopicPartition{Topic: "t", Partition: 0}
 	for _, o := range []int64{10, 20, 30} {
 		if errs := f.c.CommitOffsets("g", gen, a, nil, []OffsetCommit{{TopicPartition: tp, Offset: o}}); errs[0] != nil {
 			t.Fatal(errs[0])
@@ -520,7 +521,7 @@ func TestLeaderSyncFailureRebalances(t *testing.T) {
 
 func TestOffsetExpiry(t *testing.T) {
 	f := newFixture(t, 0)
-	tp := TopicPartition{"t", 0}
+	tp := kafka.TopicPartition{Topic: "t", Partition: 0}
 	if errs := f.c.CommitOffsets("old", -1, "", nil, []OffsetCommit{{TopicPartition: tp, Offset: 1}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
@@ -545,11 +546,11 @@ func TestOffsetExpiry(t *testing.T) {
 func TestDeleteOffsetsKeepsSubscribedTopics(t *testing.T) {
 	f := newFixture(t, 0)
 	a, _, gen := f.stableGroup("g")
-	commits := []OffsetCommit{{TopicPartition: TopicPartition{"t", 0}, Offset: 1}, {TopicPartition: TopicPartition{"other", 0}, Offset: 2}}
+	commits := []OffsetCommit{{TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 0}, Offset: 1}, {TopicPartition: kafka.TopicPartition{Topic: "other", Partition: 0}, Offset: 2}}
 	if errs := f.c.CommitOffsets("g", gen, a, nil, commits); errs[0] != nil || errs[1] != nil {
 		t.Fatal(errs)
 	}
-	top, errs := f.c.DeleteOffsets("g", []TopicPartition{{"t", 0}, {"other", 0}})
+	top, errs := f.c.DeleteOffsets("g", []kafka.TopicPartition{{Topic: "t", Partition: 0}, {Topic: "other", Partition: 0}})
 	if top != nil || !errors.Is(errs[0], kerr.GroupSubscribedToTopic) || errs[1] != nil {
 		t.Fatalf("delete offsets: %v %v", top, errs)
 	}
@@ -593,7 +594,7 @@ func TestLoadAndUnloadOnePartition(t *testing.T) {
 			}
 		}
 	}
-	tp := TopicPartition{"t", 0}
+	tp := kafka.TopicPartition{Topic: "t", Partition: 0}
 	a1, _, gen1 := f.stableGroup(g1)
 	if errs := f.c.CommitOffsets(g1, gen1, a1, nil, []OffsetCommit{{TopicPartition: tp, Offset: 7}}); errs[0] != nil {
 		t.Fatal(errs[0])
@@ -682,7 +683,7 @@ func TestSlowAppendDoesNotStallOtherGroups(t *testing.T) {
 	f := newFixture(t, 0)
 	ids := groupsIn(2)
 	slow, other := ids[0], ids[1] // the slow group comes first in a Tick
-	if err := f.c.CommitOffsets(slow, -1, "", nil, []OffsetCommit{{TopicPartition: TopicPartition{"t", 0}, Offset: 1}}); err[0] != nil {
+	if err := f.c.CommitOffsets(slow, -1, "", nil, []OffsetCommit{{TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 0}, Offset: 1}}); err[0] != nil {
 		t.Fatal(err[0])
 	}
 	a, _, gen := f.stableGroup(other)
@@ -690,7 +691,7 @@ func TestSlowAppendDoesNotStallOtherGroups(t *testing.T) {
 	defer release()
 	var errs []error
 	committed := async(func() {
-		errs = f.c.CommitOffsets(slow, -1, "", nil, []OffsetCommit{{TopicPartition: TopicPartition{"t", 0}, Offset: 5}})
+		errs = f.c.CommitOffsets(slow, -1, "", nil, []OffsetCommit{{TopicPartition: kafka.TopicPartition{Topic: "t", Partition: 0}, Offset: 5}})
 	})
 	f.store.waitStarted(t)
 	// a heartbeats, b goes silent: after its session (10 s) the group
@@ -712,16 +713,16 @@ func TestSlowAppendDoesNotStallOtherGroups(t *testing.T) {
 	}
 	release()
 	within(t, committed, "the slow commit")
-	if errs[0] != nil || f.c.Offsets(slow)[TopicPartition{"t", 0}].Offset != 5 {
+	if errs[0] != nil || f.c.Offsets(slow)[kafka.TopicPartition{Topic: "t", Partition: 0}].Offset != 5 {
 		t.Fatalf("slow commit: %v, offsets %v", errs, f.c.Offsets(slow))
 	}
 }
 
 // committed reads a group's offsets as the shard holds them now, without
 // waiting for the group's write in flight.
-func committed(t *testing.T, c *Coordinator, id string) map[TopicPartition]Committed {
+func committed(t *testing.T, c *Coordinator, id string) map[kafka.TopicPartition]Committed {
 	t.Helper()
-	out := map[TopicPartition]Committed{}
+	out := map[kafka.TopicPartition]Committed{}
 	if err := c.rt.Read(c.partition(id), func(s *groups) {
 		if g := s.byID[id]; g != nil {
 			for tp, o := range g.offsets {
@@ -739,7 +740,7 @@ func committed(t *testing.T, c *Coordinator, id string) map[TopicPartition]Commi
 // append is in flight, and the group's next request waits for it.
 func TestWritesApplyAfterTheLogAcknowledged(t *testing.T) {
 	f := newFixture(t, 0)
-	tp := TopicPartition{"t", 0}
+	tp := kafka.TopicPartition{Topic: "t", Partition: 0}
 	a, b := f.newMemberID("g"), f.newMemberID("g")
 	ca, cb := f.joinAsync(joinReq("g", a, 4)), f.joinAsync(joinReq("g", b, 4))
 	ra := wait(f, ca)

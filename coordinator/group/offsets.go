@@ -1,6 +1,7 @@
 package group
 
 import (
+	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 
 // OffsetCommit is one partition's commit.
 type OffsetCommit struct {
-	TopicPartition
+	kafka.TopicPartition
 	Offset      int64
 	LeaderEpoch int32
 	Metadata    string
@@ -124,8 +125,8 @@ func (c *Coordinator) commitLocked(s *groups, groupID string, generation int32, 
 
 // Offsets returns every committed offset of a group (none for an unknown
 // group: Kafka answers those with -1 and no error).
-func (c *Coordinator) Offsets(groupID string) map[TopicPartition]Committed {
-	out := map[TopicPartition]Committed{}
+func (c *Coordinator) Offsets(groupID string) map[kafka.TopicPartition]Committed {
+	out := map[kafka.TopicPartition]Committed{}
 	_ = c.do(groupID, func(s *groups, now time.Time, _ *change) {
 		if g := s.lookup(groupID, false, now); g != nil {
 			maps.Copy(out, g.offsets)
@@ -137,7 +138,7 @@ func (c *Coordinator) Offsets(groupID string) map[TopicPartition]Committed {
 // DeleteOffsets handles OffsetDelete: the first error is the request's,
 // then one per partition. Offsets of topics the members of a consumer
 // group are subscribed to stay (GROUP_SUBSCRIBED_TO_TOPIC).
-func (c *Coordinator) DeleteOffsets(groupID string, tps []TopicPartition) (error, []error) {
+func (c *Coordinator) DeleteOffsets(groupID string, tps []kafka.TopicPartition) (error, []error) {
 	errs := make([]error, len(tps))
 	var top error
 	err := c.do(groupID, func(s *groups, now time.Time, w *change) {
@@ -157,7 +158,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, tps []TopicPartition) (error
 			subscribed = g.subscribedTopics()
 		}
 		var recs []Record
-		var gone []TopicPartition
+		var gone []kafka.TopicPartition
 		for i, tp := range tps {
 			if subscribed[tp.Topic] {
 				errs[i] = kerr.GroupSubscribedToTopic
@@ -220,7 +221,7 @@ func (c *Coordinator) expireOffsets(s *groups, g *group, now time.Time, w *chang
 		return
 	}
 	var recs []Record
-	var gone []TopicPartition
+	var gone []kafka.TopicPartition
 	for tp, o := range g.offsets {
 		base := o.CommitTime
 		if g.empty() && g.protocolType != "" {

@@ -3,6 +3,7 @@ package group
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -20,7 +21,7 @@ const (
 	groupValueVersion  = 3
 )
 
-func offsetKey(group string, tp TopicPartition) []byte {
+func offsetKey(group string, tp kafka.TopicPartition) []byte {
 	k := kmsg.OffsetCommitKey{Version: offsetKeyVersion, Group: group, Topic: tp.Topic, Partition: tp.Partition}
 	return k.AppendTo(nil)
 }
@@ -83,7 +84,7 @@ type loaded struct {
 	// metaSeq and consumerSeq order the two kinds of metadata: a group
 	// that changed protocol has both, and the later one is current.
 	metaSeq, consumerSeq int
-	offsets              map[TopicPartition]Committed
+	offsets              map[kafka.TopicPartition]Committed
 }
 
 // replay is a partition's records read so far, by group.
@@ -97,7 +98,7 @@ func newReplay() *replay { return &replay{state: map[string]*loaded{}} }
 func (r *replay) get(id string) *loaded {
 	l := r.state[id]
 	if l == nil {
-		l = &loaded{offsets: map[TopicPartition]Committed{}}
+		l = &loaded{offsets: map[kafka.TopicPartition]Committed{}}
 		r.state[id] = l
 	}
 	return l
@@ -119,7 +120,7 @@ func (s *groups) Replay(rec Record) {
 			r.bad++
 			return
 		}
-		tp := TopicPartition{Topic: k.Topic, Partition: k.Partition}
+		tp := kafka.TopicPartition{Topic: k.Topic, Partition: k.Partition}
 		if rec.Value == nil {
 			delete(r.get(k.Group).offsets, tp)
 			return

@@ -14,6 +14,7 @@ package handler
 // applies.
 
 import (
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -56,7 +57,7 @@ func (b *Broker) offsetCommit(req *kmsg.OffsetCommitRequest) kmsg.Response {
 				code = kerr.UnknownTopicOrPartition.Code
 			default:
 				k = len(commits)
-				oc := group.OffsetCommit{TopicPartition: group.TopicPartition{Topic: t.Name, Partition: rp.Partition}, Offset: rp.Offset, LeaderEpoch: -1}
+				oc := group.OffsetCommit{TopicPartition: kafka.TopicPartition{Topic: t.Name, Partition: rp.Partition}, Offset: rp.Offset, LeaderEpoch: -1}
 				if req.Version >= 6 {
 					oc.LeaderEpoch = rp.LeaderEpoch
 				}

@@ -12,12 +12,11 @@ package handler
 // STALE_MEMBER_EPOCH, FENCED_MEMBER_EPOCH).
 
 import (
+	"github.com/rillmq/rill/internal/kafka"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/coordinator/group"
 )
 
 // fetchTopic is one topic of an OffsetFetch, in any version's shape.
@@ -70,7 +69,7 @@ func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID bool) ([
 			fp := fetchedPartition{partition: p, offset: -1, leaderEpoch: -1}
 			if terr != nil {
 				fp.code = terr.Code
-			} else if c, ok := committed[group.TopicPartition{Topic: name, Partition: p}]; ok {
+			} else if c, ok := committed[kafka.TopicPartition{Topic: name, Partition: p}]; ok {
 				fp.offset, fp.leaderEpoch, fp.metadata = c.Offset, c.LeaderEpoch, c.Metadata
 			}
 			out[i] = append(out[i], fp)

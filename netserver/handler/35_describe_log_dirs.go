@@ -8,11 +8,10 @@ package handler
 // bytes.
 
 import (
+	"github.com/rillmq/rill/internal/kafka"
 	"golang.org/x/sys/unix"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/engine"
 )
 
 func (b *Broker) describeLogDirs(req *kmsg.DescribeLogDirsRequest) kmsg.Response {
@@ -26,10 +25,10 @@ func (b *Broker) describeLogDirs(req *kmsg.DescribeLogDirsRequest) kmsg.Response
 	} else {
 		dir.TotalBytes, dir.UsableBytes = -1, -1
 	}
-	want := map[engine.TopicPartition]bool{}
+	want := map[kafka.TopicPartition]bool{}
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {
-			want[engine.TopicPartition{Topic: t.Topic, Partition: p}] = true
+			want[kafka.TopicPartition{Topic: t.Topic, Partition: p}] = true
 		}
 	}
 	byTopic := map[string]int{}

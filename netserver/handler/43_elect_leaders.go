@@ -16,7 +16,7 @@ package handler
 
 import (
 	"context"
-	"github.com/rillmq/rill/replication/metadata"
+	"github.com/rillmq/rill/internal/kafka"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,12 +25,12 @@ import (
 
 func (b *Broker) electLeaders(req *kmsg.ElectLeadersRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
-	var parts []metadata.PartitionRef
+	var parts []kafka.TopicPartition
 	if req.Topics != nil {
-		parts = []metadata.PartitionRef{}
+		parts = []kafka.TopicPartition{}
 		for _, t := range req.Topics {
 			for _, p := range t.Partitions {
-				parts = append(parts, metadata.PartitionRef{Topic: t.Topic, Partition: p})
+				parts = append(parts, kafka.TopicPartition{Topic: t.Topic, Partition: p})
 			}
 		}
 	}
@@ -41,7 +41,7 @@ func (b *Broker) electLeaders(req *kmsg.ElectLeadersRequest) kmsg.Response {
 		resp.ErrorCode = toKerr(err).Code
 		return resp
 	}
-	refs := make([]metadata.PartitionRef, 0, len(results))
+	refs := make([]kafka.TopicPartition, 0, len(results))
 	for ref, code := range results {
 		if req.Topics == nil && code == kerr.ElectionNotNeeded.Code {
 			continue

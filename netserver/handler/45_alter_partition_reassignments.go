@@ -18,7 +18,7 @@ package handler
 
 import (
 	"context"
-	"github.com/rillmq/rill/replication/metadata"
+	"github.com/rillmq/rill/internal/kafka"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -62,17 +62,17 @@ func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignments
 func (b *Broker) listPartitionReassignments(req *kmsg.ListPartitionReassignmentsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
 	moving := b.cluster.Reassignments()
-	want := func(metadata.PartitionRef) bool { return true }
+	want := func(kafka.TopicPartition) bool { return true }
 	if req.Topics != nil {
-		asked := map[metadata.PartitionRef]bool{}
+		asked := map[kafka.TopicPartition]bool{}
 		for _, t := range req.Topics {
 			for _, p := range t.Partitions {
-				asked[metadata.PartitionRef{Topic: t.Topic, Partition: p}] = true
+				asked[kafka.TopicPartition{Topic: t.Topic, Partition: p}] = true
 			}
 		}
-		want = func(r metadata.PartitionRef) bool { return asked[r] }
+		want = func(r kafka.TopicPartition) bool { return asked[r] }
 	}
-	refs := make([]metadata.PartitionRef, 0, len(moving))
+	refs := make([]kafka.TopicPartition, 0, len(moving))
 	for ref := range moving {
 		if want(ref) {
 			refs = append(refs, ref)

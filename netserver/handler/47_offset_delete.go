@@ -9,15 +9,14 @@ package handler
 // Unknown topics are UNKNOWN_TOPIC_OR_PARTITION.
 
 import (
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/coordinator/group"
 )
 
 func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
-	var tps []group.TopicPartition
+	var tps []kafka.TopicPartition
 	// slot[i][j] is the index of topic i partition j in tps, or -1 when
 	// the partition does not exist.
 	slot := make([][]int, len(req.Topics))
@@ -29,7 +28,7 @@ func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {
 				continue
 			}
 			slot[i] = append(slot[i], len(tps))
-			tps = append(tps, group.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+			tps = append(tps, kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
 		}
 	}
 	top, errs := b.groups.DeleteOffsets(req.Group, tps)

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
 )
@@ -59,7 +59,7 @@ type Cluster interface {
 	AllocateProducerIDs(ctx context.Context) (first int64, size int32, err error)
 	// ElectLeaders runs a leader election (Kafka's election type) on
 	// partitions (nil: all), returning each one's error code.
-	ElectLeaders(ctx context.Context, typ int8, parts []metadata.PartitionRef) (map[metadata.PartitionRef]int16, error)
+	ElectLeaders(ctx context.Context, typ int8, parts []kafka.TopicPartition) (map[kafka.TopicPartition]int16, error)
 	// DeleteTopic deletes a topic.
 	DeleteTopic(ctx context.Context, name string) error
 	// CreatePartitions grows a topic to count partitions (assignment nil:
@@ -68,13 +68,13 @@ type Cluster interface {
 	// Reassign moves a partition to target replicas (nil: cancel the move).
 	Reassign(ctx context.Context, topic string, p int32, target []int32) error
 	// Reassignments lists the partitions being moved.
-	Reassignments() map[metadata.PartitionRef]metadata.Partition
+	Reassignments() map[kafka.TopicPartition]metadata.Partition
 }
 
 // sortRefs orders partitions by topic, then partition: the order answers
 // list them in, one topic entry per run of a topic.
-func sortRefs(refs []metadata.PartitionRef) {
-	slices.SortFunc(refs, func(a, b metadata.PartitionRef) int {
+func sortRefs(refs []kafka.TopicPartition) {
+	slices.SortFunc(refs, func(a, b kafka.TopicPartition) int {
 		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
 			return c
 		}
@@ -142,7 +142,7 @@ func (b *Broker) waitTopic(ctx context.Context, name string, cond func(t metadat
 func (b *Broker) topic(name string) (metadata.Topic, bool)     { return b.cluster.Topic(name) }
 func (b *Broker) topicByID(id [16]byte) (metadata.Topic, bool) { return b.cluster.TopicByID(id) }
 func (b *Broker) topics() []metadata.Topic                     { return b.cluster.Topics() }
-func (b *Broker) partitionFailure(tp engine.TopicPartition) error {
+func (b *Broker) partitionFailure(tp kafka.TopicPartition) error {
 	return b.cluster.PartitionFailure(tp.Topic, tp.Partition)
 }
 

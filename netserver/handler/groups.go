@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"strconv"
 	"time"
 
@@ -115,7 +116,7 @@ func (l internalLog) Load(p int32, fn func(shard.Record) error) error {
 	if _, ok := l.b.topic(l.topic); !ok {
 		return nil
 	}
-	lg, err := l.b.engine.Partition(engine.TopicPartition{Topic: l.topic, Partition: p})
+	lg, err := l.b.engine.Partition(kafka.TopicPartition{Topic: l.topic, Partition: p})
 	if errors.Is(err, engine.ErrUnknownPartition) {
 		return nil // not created here yet
 	}

@@ -18,6 +18,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"sync/atomic"
 
@@ -199,7 +200,7 @@ func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, par
 	if e := b.leaderHere(t.Name, partition); e != nil {
 		return nil, e
 	}
-	tp := engine.TopicPartition{Topic: t.Name, Partition: partition}
+	tp := kafka.TopicPartition{Topic: t.Name, Partition: partition}
 	l, err := b.engine.Partition(tp)
 	if errors.Is(err, engine.ErrUnknownPartition) {
 		if failure := b.partitionFailure(tp); failure != nil {

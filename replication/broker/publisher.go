@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"slices"
 	"sort"
@@ -87,16 +88,16 @@ func (r *Runtime) publish(ctx context.Context) {
 
 // wanted reads the image: every topic with its local partitions, and the
 // set of partitions assigned here.
-func (r *Runtime) wanted() (map[string]wantTopic, map[engine.TopicPartition]bool) {
+func (r *Runtime) wanted() (map[string]wantTopic, map[kafka.TopicPartition]bool) {
 	want := map[string]wantTopic{}
-	assigned := map[engine.TopicPartition]bool{}
+	assigned := map[kafka.TopicPartition]bool{}
 	r.source.View(func(im *controller.Image) {
 		for name, ti := range im.Topics {
 			w := wantTopic{topic: metadata.Topic{Name: name, ID: ti.ID, Partitions: int32(len(ti.Partitions)), Configs: maps.Clone(ti.Configs)}}
 			for i, p := range ti.Partitions {
 				if slices.Contains(p.Replicas, r.self) {
 					w.local = append(w.local, int32(i))
-					assigned[engine.TopicPartition{Topic: name, Partition: int32(i)}] = true
+					assigned[kafka.TopicPartition{Topic: name, Partition: int32(i)}] = true
 				}
 			}
 			want[name] = w
@@ -138,7 +139,7 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 		}
 		if !maps.Equal(rec.Configs, w.topic.Configs) {
 			for _, p := range w.local {
-				if l, err := r.cfg.Engine.Partition(engine.TopicPartition{Topic: name, Partition: p}); err == nil {
+				if l, err := r.cfg.Engine.Partition(kafka.TopicPartition{Topic: name, Partition: p}); err == nil {
 					l.SetConfig(lc)
 				}
 			}
@@ -147,7 +148,7 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 	}
 	var errs []error
 	for _, p := range w.local {
-		tp := engine.TopicPartition{Topic: name, Partition: p}
+		tp := kafka.TopicPartition{Topic: name, Partition: p}
 		if _, err := r.cfg.Engine.Partition(tp); err == nil {
 			continue
 		}
@@ -168,7 +169,7 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 // removeTopic deletes a topic's local logs, then its local record.
 func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
 	for p := int32(0); p < t.Partitions; p++ {
-		tp := engine.TopicPartition{Topic: t.Name, Partition: p}
+		tp := kafka.TopicPartition{Topic: t.Name, Partition: p}
 		r.setFailure(tp, nil)
 		err := r.cfg.Engine.DeletePartition(tp)
 		switch {
@@ -188,7 +189,7 @@ func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
 // removeUnassigned deletes what the image no longer assigns here: topics
 // it does not have (or has under another id), and partitions reassigned
 // away.
-func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[engine.TopicPartition]bool) {
+func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[kafka.TopicPartition]bool) {
 	for _, rec := range r.cfg.Local.List() {
 		w, ok := want[rec.Name]
 		if ok && w.topic.ID == rec.ID && len(w.local) > 0 {
@@ -221,7 +222,7 @@ func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[engin
 
 // setFailure remembers (err non-nil) or forgets why a partition could not
 // be created.
-func (r *Runtime) setFailure(tp engine.TopicPartition, err error) {
+func (r *Runtime) setFailure(tp kafka.TopicPartition, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err == nil {
@@ -236,7 +237,7 @@ func (r *Runtime) setFailure(tp engine.TopicPartition, err error) {
 func (r *Runtime) PartitionFailure(topic string, p int32) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.failures[engine.TopicPartition{Topic: topic, Partition: p}]
+	return r.failures[kafka.TopicPartition{Topic: topic, Partition: p}]
 }
 
 // published records a finished pass: the topics it applied, and wakes

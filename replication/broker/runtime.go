@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"net"
 	"path/filepath"
 	"slices"
@@ -99,7 +100,7 @@ type Runtime struct {
 	imported atomic.Bool
 	mu       sync.Mutex
 	// failures are partitions assigned here that could not be created.
-	failures map[engine.TopicPartition]error
+	failures map[kafka.TopicPartition]error
 	// applied are the topics the publisher's last pass applied.
 	applied map[string]metadata.Topic
 
@@ -139,7 +140,7 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("node.id %d is not in controller.quorum.voters", cfg.Self.ID)
 	}
 	r := &Runtime{cfg: cfg, self: cfg.Self.ID, controllers: addrs, voterIDs: ids, call: transport.Call, done: make(chan struct{}),
-		passes: signal.New(), failures: map[engine.TopicPartition]error{}}
+		passes: signal.New(), failures: map[kafka.TopicPartition]error{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	var running []chan struct{}
@@ -267,16 +268,16 @@ func (r *Runtime) startReplicas() *replica.Manager {
 	if err != nil {
 		r.cfg.Logf("replica: high watermark checkpoint unreadable, starting from 0: %v", err)
 	}
-	hws := make(map[replica.TP]int64, len(saved))
+	hws := make(map[kafka.TopicPartition]int64, len(saved))
 	for tp, hw := range saved {
-		hws[replica.TP{Topic: tp.Topic, Partition: tp.Partition}] = hw
+		hws[kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = hw
 	}
 	return replica.NewManager(replica.Config{
 		HighWatermarks: hws,
-		SaveHighWatermarks: func(hws map[replica.TP]int64) error {
-			out := make(map[engine.TopicPartition]int64, len(hws))
+		SaveHighWatermarks: func(hws map[kafka.TopicPartition]int64) error {
+			out := make(map[kafka.TopicPartition]int64, len(hws))
 			for tp, hw := range hws {
-				out[engine.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = hw
+				out[kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = hw
 			}
 			return eng.WriteHighWatermarks(out)
 		},
@@ -285,12 +286,12 @@ func (r *Runtime) startReplicas() *replica.Manager {
 		LagTimeMax:            r.cfg.LagTimeMax,
 		FetchMaxWait:          r.cfg.FetchMaxWait,
 		FetchMaxBytes:         r.cfg.FetchMaxBytes,
-		Log: func(tp replica.TP) (*log.Log, error) {
-			return eng.Partition(engine.TopicPartition{Topic: tp.Topic, Partition: tp.Partition})
+		Log: func(tp kafka.TopicPartition) (*log.Log, error) {
+			return eng.Partition(kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition})
 		},
 		AlterPartition: r.alterPartition,
 		Advanced:       l.HighWatermarkMoved,
-		Leadership:     func(tp replica.TP, leading bool) { l.PartitionLeadership(tp.Topic, tp.Partition, leading) },
+		Leadership:     func(tp kafka.TopicPartition, leading bool) { l.PartitionLeadership(tp.Topic, tp.Partition, leading) },
 		Logf:           r.cfg.Logf,
 	})
 }
@@ -298,7 +299,7 @@ func (r *Runtime) startReplicas() *replica.Manager {
 // alterPartition sends a leader's ISR change to the active controller
 // (AlterPartition, by topic id). A refusal is the controller's answer other
 // than REQUEST_TIMED_OUT (which, like no answer, is retried later).
-func (r *Runtime) alterPartition(ctx context.Context, tp replica.TP, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
+func (r *Runtime) alterPartition(ctx context.Context, tp kafka.TopicPartition, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
 	p := kmsg.NewAlterPartitionRequestTopicPartition()
 	p.Partition, p.LeaderEpoch, p.PartitionEpoch = tp.Partition, leaderEpoch, partitionEpoch
 	for _, b := range isr {
@@ -351,7 +352,7 @@ func (r *Runtime) mayLead() bool { return r.lifecycle.MayLead(r.source.Applied()
 // syncReplicas hands the replica manager the state of every partition
 // with a replica on this broker.
 func (r *Runtime) syncReplicas() {
-	states := map[replica.TP]replica.State{}
+	states := map[kafka.TopicPartition]replica.State{}
 	addrs := map[int32]string{}
 	mayLead := r.mayLead()
 	r.source.View(func(im *controller.Image) {
@@ -367,7 +368,7 @@ func (r *Runtime) syncReplicas() {
 							fenced = append(fenced, id)
 						}
 					}
-					states[replica.TP{Topic: name, Partition: int32(i)}] = replica.State{TopicID: ti.ID, Leader: r.asServed(p.Leader, mayLead),
+					states[kafka.TopicPartition{Topic: name, Partition: int32(i)}] = replica.State{TopicID: ti.ID, Leader: r.asServed(p.Leader, mayLead),
 						LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, Replicas: slices.Clone(p.Replicas), ISR: slices.Clone(p.ISR),
 						Fenced: fenced}
 				}

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,7 @@ type listener struct {
 func (l *listener) PartitionLeadership(topic string, p int32, leading bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.leading[engine.TopicPartition{Topic: topic, Partition: p}.String()] = leading
+	l.leading[kafka.TopicPartition{Topic: topic, Partition: p}.String()] = leading
 }
 
 func (l *listener) HighWatermarkMoved() {}
@@ -107,7 +108,7 @@ func TestSingleNodeTopicLifecycle(t *testing.T) {
 	}
 	s.waitTopic("t", func(tp metadata.Topic, ok bool) bool { return ok && tp.ID == id })
 	for _, p := range []int32{0, 1} {
-		if _, err := s.eng.Partition(engine.TopicPartition{Topic: "t", Partition: p}); err != nil {
+		if _, err := s.eng.Partition(kafka.TopicPartition{Topic: "t", Partition: p}); err != nil {
 			t.Fatalf("partition %d: %v", p, err)
 		}
 		if s.rt.Replica("t", p) == nil || !s.l.leads("t-"+string(rune('0'+p))) {
@@ -122,7 +123,7 @@ func TestSingleNodeTopicLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitTopic("t", func(tp metadata.Topic, ok bool) bool { return tp.Configs["retention.ms"] == "5000" })
-	l, _ := s.eng.Partition(engine.TopicPartition{Topic: "t", Partition: 0})
+	l, _ := s.eng.Partition(kafka.TopicPartition{Topic: "t", Partition: 0})
 	if got, _ := l.Config().Get("retention.ms"); got != "5000" {
 		t.Fatalf("the open log runs with retention.ms=%s", got)
 	}
@@ -131,7 +132,7 @@ func TestSingleNodeTopicLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitTopic("t", func(tp metadata.Topic, ok bool) bool { return tp.Partitions == 3 })
-	if _, err := s.eng.Partition(engine.TopicPartition{Topic: "t", Partition: 2}); err != nil {
+	if _, err := s.eng.Partition(kafka.TopicPartition{Topic: "t", Partition: 2}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -172,7 +173,7 @@ func TestPartitionCreationFailureIsReportedAndRetried(t *testing.T) {
 		}
 		<-s.rt.Published()
 	}
-	if _, err := s.eng.Partition(engine.TopicPartition{Topic: "f", Partition: 1}); err != nil {
+	if _, err := s.eng.Partition(kafka.TopicPartition{Topic: "f", Partition: 1}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -199,7 +200,7 @@ func TestCatalogImportThenOrphansDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tp := range []engine.TopicPartition{{Topic: "old", Partition: 0}, {Topic: "old", Partition: 1}, {Topic: "orphan", Partition: 0}} {
+	for _, tp := range []kafka.TopicPartition{{Topic: "old", Partition: 0}, {Topic: "old", Partition: 1}, {Topic: "orphan", Partition: 0}} {
 		if _, err := eng.CreatePartition(tp, ec.Log); err != nil {
 			t.Fatal(err)
 		}

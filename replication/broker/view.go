@@ -7,6 +7,7 @@ package broker
 
 import (
 	"context"
+	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"math"
 	"slices"
@@ -222,13 +223,13 @@ func (r *Runtime) Reassign(ctx context.Context, topic string, p int32, target []
 
 // Reassignments lists the partitions being moved, from this broker's
 // image.
-func (r *Runtime) Reassignments() map[metadata.PartitionRef]metadata.Partition {
-	out := map[metadata.PartitionRef]metadata.Partition{}
+func (r *Runtime) Reassignments() map[kafka.TopicPartition]metadata.Partition {
+	out := map[kafka.TopicPartition]metadata.Partition{}
 	r.source.View(func(im *controller.Image) {
 		for name, t := range im.Topics {
 			for i, p := range t.Partitions {
 				if p.Reassigning() {
-					out[metadata.PartitionRef{Topic: name, Partition: int32(i)}] = partitionView(p)
+					out[kafka.TopicPartition{Topic: name, Partition: int32(i)}] = partitionView(p)
 				}
 			}
 		}
@@ -237,7 +238,7 @@ func (r *Runtime) Reassignments() map[metadata.PartitionRef]metadata.Partition {
 }
 
 // ElectLeaders runs an election through the active controller.
-func (r *Runtime) ElectLeaders(ctx context.Context, typ int8, parts []metadata.PartitionRef) (map[metadata.PartitionRef]int16, error) {
+func (r *Runtime) ElectLeaders(ctx context.Context, typ int8, parts []kafka.TopicPartition) (map[kafka.TopicPartition]int16, error) {
 	req := kmsg.NewPtrElectLeadersRequest()
 	req.ElectionType, req.TimeoutMillis = typ, timeoutMillis(ctx)
 	if parts != nil { // nil: all partitions
@@ -256,10 +257,10 @@ func (r *Runtime) ElectLeaders(ctx context.Context, typ int8, parts []metadata.P
 	if err != nil {
 		return nil, err
 	}
-	out := map[metadata.PartitionRef]int16{}
+	out := map[kafka.TopicPartition]int16{}
 	for _, t := range resp.(*kmsg.ElectLeadersResponse).Topics {
 		for _, p := range t.Partitions {
-			out[metadata.PartitionRef{Topic: t.Topic, Partition: p.Partition}] = p.ErrorCode
+			out[kafka.TopicPartition{Topic: t.Topic, Partition: p.Partition}] = p.ErrorCode
 		}
 	}
 	return out, nil

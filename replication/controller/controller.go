@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"slices"
 	"sort"
@@ -400,12 +401,12 @@ func (c *Controller) revert(topic string, partition int32, p PartitionState) (Pa
 }
 
 // Reassignments lists the partitions being moved.
-func (c *Controller) Reassignments() map[PartitionRef]PartitionState {
-	out := map[PartitionRef]PartitionState{}
+func (c *Controller) Reassignments() map[kafka.TopicPartition]PartitionState {
+	out := map[kafka.TopicPartition]PartitionState{}
 	for name, t := range c.image.Topics {
 		for i, p := range t.Partitions {
 			if p.Reassigning() {
-				out[PartitionRef{name, int32(i)}] = p.clone()
+				out[kafka.TopicPartition{Topic: name, Partition: int32(i)}] = p.clone()
 			}
 		}
 	}
@@ -612,12 +613,6 @@ const (
 	UncleanElection   int8 = 1
 )
 
-// PartitionRef names a partition.
-type PartitionRef struct {
-	Topic     string
-	Partition int32
-}
-
 // ElectLeaders runs Kafka's ElectLeaders on the named partitions (nil: all
 // of them). A preferred election moves leadership to the first replica
 // when it is live and in the ISR; an unclean one gives a leaderless
@@ -628,16 +623,16 @@ type PartitionRef struct {
 // ErrInvalidElectionType. A
 // partition named twice is decided once: two elections decided on the
 // same state would not build on each other.
-func (c *Controller) ElectLeaders(typ int8, parts []PartitionRef) ([]Record, map[PartitionRef]error) {
+func (c *Controller) ElectLeaders(typ int8, parts []kafka.TopicPartition) ([]Record, map[kafka.TopicPartition]error) {
 	if parts == nil {
 		for _, name := range c.topicNames() {
 			for i := range c.image.Topics[name].Partitions {
-				parts = append(parts, PartitionRef{name, int32(i)})
+				parts = append(parts, kafka.TopicPartition{Topic: name, Partition: int32(i)})
 			}
 		}
 	}
 	var recs []Record
-	out := map[PartitionRef]error{}
+	out := map[kafka.TopicPartition]error{}
 	for _, ref := range parts {
 		if _, done := out[ref]; done {
 			continue

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"testing"
 	"time"
@@ -257,9 +258,9 @@ func TestElectLeadersOutcomes(t *testing.T) {
 	recs, _ := cl.c.CreateTopic("t", [16]byte{1}, 1, 2, nil, nil)
 	cl.commit(recs)
 	s := cl.partition(0)
-	ref := PartitionRef{"t", 0}
-	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref, {"nope", 0}}); !errors.Is(res[ref], ErrElectionNotNeeded) ||
-		!errors.Is(res[PartitionRef{"nope", 0}], ErrUnknownTopic) {
+	ref := kafka.TopicPartition{Topic: "t", Partition: 0}
+	if _, res := cl.c.ElectLeaders(PreferredElection, []kafka.TopicPartition{ref, {Topic: "nope", Partition: 0}}); !errors.Is(res[ref], ErrElectionNotNeeded) ||
+		!errors.Is(res[kafka.TopicPartition{Topic: "nope", Partition: 0}], ErrUnknownTopic) {
 		t.Fatalf("preferred on a preferred leader: %v", res)
 	}
 	// The follower falls out of the ISR, then the leader dies: leaderless,
@@ -274,10 +275,10 @@ func TestElectLeadersOutcomes(t *testing.T) {
 	if p := cl.partition(0); p.Leader != -1 {
 		t.Fatalf("elected outside the ISR without being asked: %+v", p)
 	}
-	if _, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref}); !errors.Is(res[ref], ErrPreferredLeaderNotAvailable) {
+	if _, res := cl.c.ElectLeaders(PreferredElection, []kafka.TopicPartition{ref}); !errors.Is(res[ref], ErrPreferredLeaderNotAvailable) {
 		t.Fatalf("preferred with the preferred replica dead: %v", res)
 	}
-	recs, res := cl.c.ElectLeaders(UncleanElection, []PartitionRef{ref})
+	recs, res := cl.c.ElectLeaders(UncleanElection, []kafka.TopicPartition{ref})
 	if res[ref] != nil {
 		t.Fatalf("unclean: %v", res)
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"testing"
 	"time"
@@ -158,8 +159,8 @@ func TestElectLeadersDecidesAPartitionNamedTwiceOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl.commit(recs)
-	ref := PartitionRef{"t", 0}
-	recs, res := cl.c.ElectLeaders(PreferredElection, []PartitionRef{ref, ref})
+	ref := kafka.TopicPartition{Topic: "t", Partition: 0}
+	recs, res := cl.c.ElectLeaders(PreferredElection, []kafka.TopicPartition{ref, ref})
 	if len(recs) != 1 || res[ref] != nil {
 		t.Fatalf("%d records, outcome %v", len(recs), res[ref])
 	}

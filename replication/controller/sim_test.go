@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -440,8 +441,8 @@ func (s *sim) setUp() {
 	s.logf("broker %d up: %v", id, s.brokers[id-1].up)
 }
 
-func (s *sim) partitions() []PartitionRef {
-	var refs []PartitionRef
+func (s *sim) partitions() []kafka.TopicPartition {
+	var refs []kafka.TopicPartition
 	im := s.view()
 	names := make([]string, 0, len(im.Topics))
 	for name := range im.Topics {
@@ -450,7 +451,7 @@ func (s *sim) partitions() []PartitionRef {
 	slices.Sort(names)
 	for _, name := range names {
 		for i := range im.Topics[name].Partitions {
-			refs = append(refs, PartitionRef{name, int32(i)})
+			refs = append(refs, kafka.TopicPartition{Topic: name, Partition: int32(i)})
 		}
 	}
 	return refs
@@ -562,13 +563,13 @@ func (s *sim) electLeaders() error {
 	if s.rng.IntN(3) == 0 {
 		typ = UncleanElection
 	}
-	var parts []PartitionRef
+	var parts []kafka.TopicPartition
 	if refs := s.partitions(); len(refs) > 0 && s.rng.IntN(2) == 0 {
 		for range 1 + s.rng.IntN(4) {
 			parts = append(parts, refs[s.rng.IntN(len(refs))])
 		}
 		if s.rng.IntN(5) == 0 {
-			parts = append(parts, PartitionRef{"gone", 0})
+			parts = append(parts, kafka.TopicPartition{Topic: "gone", Partition: 0})
 		}
 	}
 	recs, _ := s.ctl.ElectLeaders(typ, parts)

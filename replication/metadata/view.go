@@ -1,6 +1,8 @@
 package metadata
 
-import "github.com/rillmq/rill/engine/log"
+import (
+	"github.com/rillmq/rill/engine/log"
+)
 
 // The broker's view of the cluster metadata, as the handlers read it
 // (package broker serves it from the metadata image).
@@ -20,12 +22,6 @@ type Partition struct {
 	Replicas, ISR       []int32
 	// Adding and Removing are a reassignment in progress.
 	Adding, Removing []int32
-}
-
-// PartitionRef names a partition.
-type PartitionRef struct {
-	Topic     string
-	Partition int32
 }
 
 // LogConfig is a topic's effective log config: the broker's defaults

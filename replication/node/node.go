@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -493,8 +494,8 @@ func (n *Node) Reassign(ctx context.Context, topic string, partition int32, targ
 
 // ElectLeaders runs an election on partitions (nil: all) and returns
 // each one's outcome.
-func (n *Node) ElectLeaders(ctx context.Context, typ int8, parts []controller.PartitionRef) (map[controller.PartitionRef]error, error) {
-	var out map[controller.PartitionRef]error
+func (n *Node) ElectLeaders(ctx context.Context, typ int8, parts []kafka.TopicPartition) (map[kafka.TopicPartition]error, error) {
+	var out map[kafka.TopicPartition]error
 	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
 		recs, res := c.ElectLeaders(typ, parts)
 		out = res

@@ -55,6 +55,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"slices"
 	"sort"
@@ -415,12 +416,12 @@ func (n *Node) electLeaders(ctx context.Context, r *kmsg.ElectLeadersRequest, re
 		resp.ErrorCode = code(refused)
 		return resp
 	}
-	var parts []controller.PartitionRef // nil: all
+	var parts []kafka.TopicPartition // nil: all
 	if r.Topics != nil {
-		parts = []controller.PartitionRef{}
+		parts = []kafka.TopicPartition{}
 		for _, t := range r.Topics {
 			for _, p := range t.Partitions {
-				parts = append(parts, controller.PartitionRef{Topic: t.Topic, Partition: p})
+				parts = append(parts, kafka.TopicPartition{Topic: t.Topic, Partition: p})
 			}
 		}
 	}

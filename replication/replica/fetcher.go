@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"time"
 
@@ -131,7 +132,7 @@ func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error
 	}
 	// Answers come in request order, topic by topic (by ID from v13, so
 	// the names are the request's).
-	byTP := make(map[TP]fetchPosition, len(positions))
+	byTP := make(map[kafka.TopicPartition]fetchPosition, len(positions))
 	for _, pos := range positions {
 		byTP[pos.p.tp] = pos
 	}
@@ -141,7 +142,7 @@ func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error
 			break
 		}
 		for _, rp := range rt.Partitions {
-			pos, ok := byTP[TP{req.Topics[ti].Topic, rp.Partition}]
+			pos, ok := byTP[kafka.TopicPartition{Topic: req.Topics[ti].Topic, Partition: rp.Partition}]
 			if !ok {
 				continue
 			}

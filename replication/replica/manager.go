@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"sync"
 	"time"
@@ -24,12 +25,12 @@ type Config struct {
 	FetchMaxBytes int32
 	// Log finds a partition's local log; an error means it does not exist
 	// yet (the manager tries again at the next Sync).
-	Log func(TP) (*log.Log, error)
+	Log func(kafka.TopicPartition) (*log.Log, error)
 	// AlterPartition asks the active controller for an ISR change of the
 	// partition (topicID: the topic it belongs to). An error that wraps
 	// ErrISRChangeRefused is the controller's refusal; any other, no
 	// answer.
-	AlterPartition func(ctx context.Context, tp TP, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error
+	AlterPartition func(ctx context.Context, tp kafka.TopicPartition, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error
 	// Fetch sends a follower's Fetch to a broker (addr from Sync); nil
 	// means a franz-go client per broker (KafkaFetch).
 	Fetch FetchFunc
@@ -38,13 +39,13 @@ type Config struct {
 	Advanced func()
 	// Leadership is called (from Sync, in order) when this broker starts
 	// or stops leading a partition, after the replica acts on it.
-	Leadership func(tp TP, leading bool)
+	Leadership func(tp kafka.TopicPartition, leading bool)
 	// HighWatermarks are the checkpointed high watermarks a replica starts
 	// from (capped at its log end); SaveHighWatermarks writes them every
 	// HighWatermarkInterval (replica.high.watermark.checkpoint.interval.ms,
 	// 5 s) and at Close. Nil: not kept.
-	HighWatermarks        map[TP]int64
-	SaveHighWatermarks    func(map[TP]int64) error
+	HighWatermarks        map[kafka.TopicPartition]int64
+	SaveHighWatermarks    func(map[kafka.TopicPartition]int64) error
 	HighWatermarkInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now  func() time.Time
@@ -62,7 +63,7 @@ type Manager struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	parts    map[TP]*Partition
+	parts    map[kafka.TopicPartition]*Partition
 	addrs    map[int32]string
 	fetchers map[int32]bool // leader brokers with a running fetcher
 	// closeFetch closes the default Fetch's clients.
@@ -84,7 +85,7 @@ func NewManager(cfg Config) *Manager {
 		cfg.Advanced = func() {}
 	}
 	if cfg.Leadership == nil {
-		cfg.Leadership = func(TP, bool) {}
+		cfg.Leadership = func(kafka.TopicPartition, bool) {}
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -92,7 +93,7 @@ func NewManager(cfg Config) *Manager {
 	if cfg.HighWatermarkInterval <= 0 {
 		cfg.HighWatermarkInterval = 5 * time.Second
 	}
-	m := &Manager{cfg: cfg, parts: map[TP]*Partition{}, addrs: map[int32]string{}, fetchers: map[int32]bool{}}
+	m := &Manager{cfg: cfg, parts: map[kafka.TopicPartition]*Partition{}, addrs: map[int32]string{}, fetchers: map[int32]bool{}}
 	m.closeFetch = func() {}
 	if m.cfg.Fetch == nil {
 		kf := newKafkaFetch(cfg.Self)
@@ -133,13 +134,13 @@ func (m *Manager) Close() {
 func (m *Manager) Partition(topic string, partition int32) *Partition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.parts[TP{topic, partition}]
+	return m.parts[kafka.TopicPartition{Topic: topic, Partition: partition}]
 }
 
 // Sync acts on the published state of every partition with a replica
 // here, and the brokers' addresses. A partition missing from states stops
 // being led or followed here.
-func (m *Manager) Sync(states map[TP]State, addrs map[int32]string) {
+func (m *Manager) Sync(states map[kafka.TopicPartition]State, addrs map[int32]string) {
 	now := m.now()
 	m.mu.Lock()
 	m.addrs = addrs
@@ -271,7 +272,7 @@ func (m *Manager) saveHighWatermarks() {
 		return
 	}
 	m.mu.Lock()
-	hws := make(map[TP]int64, len(m.parts))
+	hws := make(map[kafka.TopicPartition]int64, len(m.parts))
 	for tp, p := range m.parts {
 		hws[tp] = p.highWatermark()
 	}

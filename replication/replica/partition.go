@@ -2,18 +2,13 @@ package replica
 
 import (
 	"errors"
+	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"time"
 
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/replication/isr"
 )
-
-// TP names a partition.
-type TP struct {
-	Topic     string
-	Partition int32
-}
 
 // State is a partition's state as the controller published it.
 type State struct {
@@ -27,7 +22,7 @@ type State struct {
 
 // Partition is one local replica.
 type Partition struct {
-	tp  TP
+	tp  kafka.TopicPartition
 	log *log.Log
 	m   *Manager
 
@@ -53,7 +48,7 @@ type alterState struct {
 	retryAt time.Time
 }
 
-func newPartition(m *Manager, tp TP, l *log.Log) *Partition {
+func newPartition(m *Manager, tp kafka.TopicPartition, l *log.Log) *Partition {
 	return &Partition{tp: tp, log: l, m: m, state: State{Leader: -1}, waiters: map[uint64]chan error{}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rillmq/rill/internal/kafka"
 	"io"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ type testCluster struct {
 	offline map[int32]bool // a broker neither fetching nor answering
 }
 
-var tp = TP{"t", 0}
+var tp = kafka.TopicPartition{Topic: "t", Partition: 0}
 
 func newTestCluster(t *testing.T, minISR int) *testCluster {
 	c := &testCluster{t: t, image: controller.NewImage(), logs: map[int32]*log.Log{}, mgrs: map[int32]*Manager{}, offline: map[int32]bool{}}
@@ -65,8 +66,8 @@ func newTestCluster(t *testing.T, minISR int) *testCluster {
 		self := id
 		c.mgrs[id] = NewManager(Config{
 			Self: id, LagTimeMax: 300 * time.Millisecond, FetchMaxWait: 20 * time.Millisecond,
-			Log: func(TP) (*log.Log, error) { return c.logs[self], nil },
-			AlterPartition: func(_ context.Context, tp TP, _ [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
+			Log: func(kafka.TopicPartition) (*log.Log, error) { return c.logs[self], nil },
+			AlterPartition: func(_ context.Context, tp kafka.TopicPartition, _ [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
 				return c.alterPartition(tp, leader, leaderEpoch, partitionEpoch, isr)
 			},
 			Fetch: func(ctx context.Context, addr string, req *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
@@ -105,12 +106,12 @@ func (c *testCluster) sync() {
 		off := c.offline[id]
 		c.mu.Unlock()
 		if !off {
-			m.Sync(map[TP]State{tp: s}, addrs)
+			m.Sync(map[kafka.TopicPartition]State{tp: s}, addrs)
 		}
 	}
 }
 
-func (c *testCluster) alterPartition(_ TP, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
+func (c *testCluster) alterPartition(_ kafka.TopicPartition, leader, leaderEpoch, partitionEpoch int32, isr []int32) error {
 	c.mu.Lock()
 	recs, err := c.ctl.AlterPartition("t", 0, leader, leaderEpoch, partitionEpoch, isr)
 	if err == nil {
@@ -394,15 +395,15 @@ func TestHighWatermarkCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var saved map[TP]int64
-	cfg := Config{Self: 1, Log: func(TP) (*log.Log, error) { return l, nil },
-		AlterPartition: func(context.Context, TP, [16]byte, int32, int32, int32, []int32) error { return nil },
+	var saved map[kafka.TopicPartition]int64
+	cfg := Config{Self: 1, Log: func(kafka.TopicPartition) (*log.Log, error) { return l, nil },
+		AlterPartition: func(context.Context, kafka.TopicPartition, [16]byte, int32, int32, int32, []int32) error { return nil },
 		Fetch: func(context.Context, string, *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
 			return nil, errors.New("no network here")
 		},
-		SaveHighWatermarks: func(hws map[TP]int64) error { saved = hws; return nil }}
+		SaveHighWatermarks: func(hws map[kafka.TopicPartition]int64) error { saved = hws; return nil }}
 	m := NewManager(cfg)
-	m.Sync(map[TP]State{tp: {Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}}, nil)
+	m.Sync(map[kafka.TopicPartition]State{tp: {Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}}, nil)
 	for i := 0; i < 3; i++ {
 		if _, _, err := m.Partition("t", 0).Append(batch(t, "x"), false, time.Second); err != nil {
 			t.Fatal(err)
@@ -412,10 +413,10 @@ func TestHighWatermarkCheckpoint(t *testing.T) {
 	if saved[tp] != 3 {
 		t.Fatalf("checkpointed %v, want HW 3", saved)
 	}
-	cfg.HighWatermarks = map[TP]int64{tp: 5} // past the log end: capped
+	cfg.HighWatermarks = map[kafka.TopicPartition]int64{tp: 5} // past the log end: capped
 	m = NewManager(cfg)
 	defer m.Close()
-	m.Sync(map[TP]State{tp: {Leader: 2, LeaderEpoch: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}}}, map[int32]string{2: "b2"})
+	m.Sync(map[kafka.TopicPartition]State{tp: {Leader: 2, LeaderEpoch: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}}}, map[int32]string{2: "b2"})
 	if hw := m.Partition("t", 0).highWatermark(); hw != 3 {
 		t.Fatalf("restored HW %d, want 3", hw)
 	}
