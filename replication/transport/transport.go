@@ -239,9 +239,14 @@ func (t *Transport) peerLocked(id uint64) *peer {
 	return p
 }
 
+// peerTimeout bounds how long raft messages to a peer may go unacknowledged
+// (or a write block) before the connection is dropped and redialled.
+const peerTimeout = 2 * time.Second
+
 // write sends a peer's queue over one connection, redialling as needed.
 func (t *Transport) write(addr string, p *peer) {
 	defer t.wg.Done()
+	dialer := net.Dialer{Timeout: time.Second, Control: setUserTimeout(peerTimeout)}
 	var c net.Conn
 	var w *bufio.Writer
 	defer func() {
@@ -252,12 +257,13 @@ func (t *Transport) write(addr string, p *peer) {
 	for m := range p.queue {
 		if c == nil {
 			var err error
-			c, err = net.DialTimeout("tcp", addr, time.Second)
+			c, err = dialer.Dial("tcp", addr)
 			if err != nil {
 				continue // dropped; raft retries
 			}
 			w = bufio.NewWriterSize(c, 64<<10)
 		}
+		c.SetWriteDeadline(time.Now().Add(peerTimeout))
 		if err := t.writeFrame(w, m); err == nil && len(p.queue) == 0 {
 			err = w.Flush()
 			if err != nil {
