@@ -121,7 +121,12 @@ func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error
 		rp.PartitionMaxBytes = m.cfg.FetchMaxBytes
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.FetchMaxWait+10*time.Second)
+	// A leader that does not answer within its long poll plus a few
+	// seconds is taken for unreachable (a dead connection after a network
+	// partition would otherwise hold the follower for kgo's 10 s request
+	// overhead after the partition healed): the fetch fails, and is
+	// retried on a fresh connection.
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.FetchMaxWait+fetchOverhead)
 	defer cancel()
 	resp, err := m.cfg.Fetch(ctx, addr, req)
 	if err != nil {
@@ -234,6 +239,10 @@ func (p *Partition) outOfRangeLocked(r *kmsg.FetchResponseTopicPartition) (bool,
 	return false, kerr.OffsetOutOfRange
 }
 
+// fetchOverhead is how much longer than its long poll a follower waits
+// for a leader's Fetch answer.
+const fetchOverhead = 4 * time.Second
+
 // kafkaFetch sends Fetch requests with one franz-go client per broker
 // address.
 type kafkaFetch struct {
@@ -252,7 +261,7 @@ func (k *kafkaFetch) fetch(ctx context.Context, addr string, req *kmsg.FetchRequ
 	if cl == nil {
 		var err error
 		cl, err = kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-replica-%d", k.self)),
-			kgo.DialTimeout(2*time.Second))
+			kgo.DialTimeout(2*time.Second), kgo.RequestTimeoutOverhead(fetchOverhead))
 		if err != nil {
 			k.mu.Unlock()
 			return nil, err
