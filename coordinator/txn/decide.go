@@ -14,13 +14,17 @@ type InitProducerID struct {
 	TransactionalID string
 	// Timeout is transaction.timeout.ms.
 	Timeout time.Duration
-	// ProducerID and ProducerEpoch are the producer's current identity
-	// for KIP-360 recovery (InitProducerId v3+); -1/-1 when it has none.
-	ProducerID    int64
-	ProducerEpoch int16
+	// Current is the producer's identity for KIP-360 recovery
+	// (InitProducerId v3+); nil when the request has -1/-1. (KafkaApis
+	// answers INVALID_REQUEST when only one of the two is -1.)
+	Current *Producer
 }
 
-func (r InitProducerID) expected() bool { return r.ProducerID != NoProducerID || r.ProducerEpoch != NoProducerEpoch }
+// Producer is a producer id and epoch.
+type Producer struct {
+	ID    int64
+	Epoch int16
+}
 
 // InitProducerID decides an InitProducerId (Kafka's
 // TransactionCoordinator.handleInitProducerId and
@@ -59,8 +63,9 @@ func (p *Partition) InitProducerID(r InitProducerID, now time.Time) Decision {
 		}
 		return Decision{Write: &Transit{To: to}, Answer: Answer{ProducerID: pid, ProducerEpoch: 0}}
 	}
-	if r.expected() && !(m.ProducerEpoch == NoProducerEpoch || r.ProducerID == m.ProducerID ||
-		r.ProducerID == m.PreviousProducerID && epochExhausted(r.ProducerEpoch)) {
+	exp := r.Current
+	if exp != nil && !(m.ProducerEpoch == NoProducerEpoch || exp.ID == m.ProducerID ||
+		exp.ID == m.PreviousProducerID && epochExhausted(exp.Epoch)) {
 		return fail(ErrProducerFenced)
 	}
 	switch m.State {
@@ -81,24 +86,24 @@ func (p *Partition) InitProducerID(r InitProducerID, now time.Time) Decision {
 	to.State, to.Partitions, to.Start, to.LastUpdate = Empty, nil, time.Time{}, now
 	to.Timeout = r.Timeout
 	to.PreviousProducerID, to.NextProducerID = m.ProducerID, NoProducerID
-	if epochExhausted(m.ProducerEpoch) && (!r.expected() || r.ProducerEpoch == m.ProducerEpoch) {
+	if epochExhausted(m.ProducerEpoch) && (exp == nil || exp.Epoch == m.ProducerEpoch) {
 		// Rotation (prepareProducerIdRotation): a new producer id.
 		pid, err := p.allocate()
 		if err != nil {
 			return fail(err)
 		}
 		to.ProducerID, to.ProducerEpoch, to.LastProducerEpoch = pid, 0, NoProducerEpoch
-		if r.expected() {
+		if exp != nil {
 			to.LastProducerEpoch = m.ProducerEpoch
 		}
 	} else {
 		// prepareIncrementProducerEpoch.
 		switch {
-		case !r.expected():
+		case exp == nil:
 			to.ProducerEpoch, to.LastProducerEpoch = m.ProducerEpoch+1, NoProducerEpoch
-		case m.ProducerEpoch == NoProducerEpoch || r.ProducerEpoch == m.ProducerEpoch:
+		case m.ProducerEpoch == NoProducerEpoch || exp.Epoch == m.ProducerEpoch:
 			to.ProducerEpoch, to.LastProducerEpoch = m.ProducerEpoch+1, m.ProducerEpoch
-		case r.ProducerEpoch == m.LastProducerEpoch:
+		case exp.Epoch == m.LastProducerEpoch:
 			// A retry of a bump that succeeded: answer it again.
 			to.ProducerEpoch, to.LastProducerEpoch = m.ProducerEpoch, m.LastProducerEpoch
 		default:
