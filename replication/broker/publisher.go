@@ -52,8 +52,18 @@ func (r *Runtime) publish(ctx context.Context) {
 		if r.source.Replayed() && !r.imported.Load() {
 			r.importCatalog(ctx)
 		}
+		// Nothing on disk changes before the image is current: while the
+		// metadata log replays, the image passes through old states (a
+		// topic under the id it had before it was deleted and created
+		// again, say), and acting on one would delete live logs. Current
+		// means as new as the active controller's when this broker's
+		// session began (see ready).
+		current := r.isReady.Load() || r.ready()
 		want, assigned := r.wanted()
 		names := slices.Sorted(maps.Keys(want))
+		if !current {
+			names = nil
+		}
 		for _, name := range names {
 			if err := r.ensureTopic(want[name]); err != nil {
 				if time.Since(failedAt[name]) >= 30*time.Second {
@@ -68,14 +78,10 @@ func (r *Runtime) publish(ctx context.Context) {
 			}
 		}
 		r.syncReplicas()
-		if r.isReady.Load() {
-			// Only from an image as new as the active controller's when
-			// this broker's session began: a node whose metadata log was
-			// lost replays nothing and must not take its empty image for
-			// the cluster's.
+		if current {
 			r.removeUnassigned(want, assigned)
 		}
-		r.published(want)
+		r.published(want, current)
 		select {
 		case <-ctx.Done():
 			return
@@ -242,7 +248,7 @@ func (r *Runtime) PartitionFailure(topic string, p int32) error {
 
 // published records a finished pass: the topics it applied, and wakes
 // WaitTopic and Ready.
-func (r *Runtime) published(want map[string]wantTopic) {
+func (r *Runtime) published(want map[string]wantTopic, current bool) {
 	applied := make(map[string]metadata.Topic, len(want))
 	for name, w := range want {
 		applied[name] = w.topic
@@ -250,11 +256,19 @@ func (r *Runtime) published(want map[string]wantTopic) {
 	r.mu.Lock()
 	r.applied = applied
 	r.mu.Unlock()
-	if !r.isReady.Load() && r.source.Replayed() && r.imported.Load() && r.mayLead() && r.unfenced() {
+	if current && !r.isReady.Load() {
 		r.isReady.Store(true)
 		r.cfg.Logf("broker %d: metadata applied up to index %d; serving", r.self, r.source.Applied())
 	}
 	r.passes.Notify()
+}
+
+// ready reports whether the image is current enough to act on and serve
+// from: replayed (and a single node's old catalog imported), this broker
+// in session with the controller quorum at the metadata the controller
+// had when it answered, and unfenced in it.
+func (r *Runtime) ready() bool {
+	return r.source.Replayed() && r.imported.Load() && r.mayLead() && r.unfenced()
 }
 
 // unfenced reports whether the image has this broker registered and

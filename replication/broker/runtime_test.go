@@ -3,15 +3,18 @@ package broker
 import (
 	"context"
 	"errors"
-	"github.com/rillmq/rill/internal/kafka"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/vfs/errorfs"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -228,5 +231,56 @@ func TestCatalogImportThenOrphansDeleted(t *testing.T) {
 	}
 	if !s.l.leads("old-1") {
 		t.Fatal("imported partition not led here")
+	}
+}
+
+// A restart replays the metadata log through old states: a topic deleted
+// and created again under the same name shows its old id for a moment.
+// The publisher must not act on that (it once deleted the live topic's
+// logs): nothing on disk changes before the image is current.
+func TestRestartReplayKeepsARecreatedTopic(t *testing.T) {
+	fs := vfs.NewMemFS()
+	s := startSingle(t, fs, false)
+	ctx := context.Background()
+	create := func(name string) [16]byte {
+		id, err := s.rt.CreateTopic(ctx, name, 1, 1, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.waitTopic(name, func(tp metadata.Topic, ok bool) bool { return ok && tp.ID == id })
+		return id
+	}
+	create("t")
+	for i := range 60 {
+		create(fmt.Sprintf("pad-%d", i))
+	}
+	if err := s.rt.DeleteTopic(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitTopic("t", func(_ metadata.Topic, ok bool) bool { return !ok })
+	id := create("t")
+	l, err := s.eng.Partition(kafka.TopicPartition{Topic: "t", Partition: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := format.BuildBatch(format.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1},
+		[]format.Record{{OffsetDelta: 0, Value: []byte("a")}, {OffsetDelta: 1, Value: []byte("b")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(batch, log.AppendOptions{AssignOffsets: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	for round := range 5 {
+		s = startSingle(t, fs, false)
+		l, err := s.eng.Partition(kafka.TopicPartition{Topic: "t", Partition: 0})
+		if err != nil || l.LogEndOffset() != 2 {
+			t.Fatalf("restart %d: t-0 %v, log end %d", round, err, l.LogEndOffset())
+		}
+		if rec, ok := s.local.Get("t"); !ok || rec.ID != id {
+			t.Fatalf("restart %d: local record %+v %v", round, rec, ok)
+		}
+		s.close()
 	}
 }
