@@ -34,7 +34,9 @@ func ack(p *Partition, d Decision) Decision {
 	return d
 }
 
-func tp(topic string, n int32) kafka.TopicPartition { return kafka.TopicPartition{Topic: topic, Partition: n} }
+func tp(topic string, n int32) kafka.TopicPartition {
+	return kafka.TopicPartition{Topic: topic, Partition: n}
+}
 
 // put installs m as if replayed.
 func put(p *Partition, m Metadata) {
