@@ -66,6 +66,11 @@ func runServe(args []string) error {
 		addr = cfg.get("listeners", "127.0.0.1:9092")
 	}
 	logger := stdlog.New(os.Stderr, "rill ", stdlog.LstdFlags|stdlog.Lmicroseconds)
+	// From here on SIGTERM and SIGINT mean a clean shutdown, even one that
+	// arrives while the broker is still starting.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
 	ec, err := cfg.engineConfig(dir)
 	if err != nil {
 		return err
@@ -85,6 +90,21 @@ func runServe(args []string) error {
 	// configs, for recovery before the metadata log is replayed).
 	local, err := metadata.Open(vfs.Default, dir)
 	if err != nil {
+		return err
+	}
+	// Whose data is this? Another node's or cluster's logs would be
+	// deleted as unassigned: refuse before opening them.
+	nodeID, err := cfg.int64("node.id", 1)
+	if err != nil {
+		return err
+	}
+	var voters map[uint64]string
+	if v := cfg.get("controller.quorum.voters", ""); v != "" {
+		if voters, err = parseVoters(v); err != nil {
+			return err
+		}
+	}
+	if err := checkDataIdentity(dir, identityFor(nodeID, voters), len(local.List()) > 0); err != nil {
 		return err
 	}
 	ec.Logf = logger.Printf
@@ -114,8 +134,6 @@ func runServe(args []string) error {
 		eng.Close()
 		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
 	stopController()

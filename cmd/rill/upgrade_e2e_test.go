@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,6 +162,49 @@ func TestSingleNodeCatalogImport(t *testing.T) {
 	check(b)
 	if strings.Contains(b.log(), "imported") {
 		t.Fatalf("the catalog was imported again:\n%s", b.log())
+	}
+	b.stop()
+}
+
+// refusedServe runs `rill serve` expecting it to refuse the data directory:
+// it must exit non-zero, quickly, saying why.
+func refusedServe(t *testing.T, dir string, want string, extra ...string) {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rillBin, args...).CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("rill serve %v did not refuse the data directory (err %v):\n%s", extra, err, out)
+	}
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("refusal does not say %q:\n%s", want, out)
+	}
+}
+
+// A data directory whose logs belong to another node or cluster is refused
+// before anything in it is opened: the broker deletes logs its metadata
+// does not assign to it. A single node's old directory joined to a
+// cluster, a node started under another node.id, and a node of one
+// cluster started in another are refused; the directory stays intact.
+func TestDataDirectoryIdentity(t *testing.T) {
+	root := t.TempDir()
+	untar(t, "testdata/single-node-catalog.tar.gz", root)
+	dir := filepath.Join(root, "data")
+	voters := "controller.quorum.voters=1@127.0.0.1:1"
+	refusedServe(t, dir, "written by a single-node broker", "--set", "process.roles=broker,controller", "--set", voters)
+
+	b := startBroker(t, dir, "--set", "offsets.topic.num.partitions=2")
+	b.stop()
+	refusedServe(t, dir, "belongs to node.id 1", "--set", "node.id=2")
+	refusedServe(t, dir, `cluster "single"`, "--set", "process.roles=broker,controller", "--set", voters)
+	b = startBroker(t, dir, "--set", "offsets.topic.num.partitions=2")
+	ends, err := kadm.NewClient(client(t, b.addr)).ListEndOffsets(context.Background(), "legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("legacy", 1); o.Offset != 35 {
+		t.Fatalf("legacy-1 ends at %d after the refusals, want 35", o.Offset)
 	}
 	b.stop()
 }
