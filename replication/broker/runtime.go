@@ -162,7 +162,7 @@ func Start(cfg Config) (*Runtime, error) {
 			r.call = func(_ context.Context, _ string, req []byte) ([]byte, error) { return n.HandleRPC(req), nil }
 		}
 	} else {
-		remote := NewRemote(addrs, r.call, cfg.Logf)
+		remote := NewRemote(addrs, ids, r.call, cfg.Logf)
 		goRun(func() { remote.Run(ctx) })
 		r.source = remote
 	}

@@ -34,12 +34,13 @@ type Source interface {
 
 // Remote is a broker-only node's copy of the cluster metadata
 // (process.roles=broker): it asks the controller nodes in turn for their
-// image every 100 ms (FetchSnapshot, see package node) and keeps the
-// newest. Any controller that has
-// replayed its log answers, so the copy is a committed state, at most a
-// poll behind.
+// image every 100 ms (FetchSnapshot, see package node), the active
+// controller first, and keeps the newest. Any controller that has
+// replayed its log answers, so the copy is a committed state; the active
+// controller's is the newest, at most a poll behind.
 type Remote struct {
 	controllers []string
+	ids         []uint64 // the controllers' node ids, in the same order
 	call        node.Caller
 	changed     *signal.Signal
 	logf        func(string, ...any)
@@ -51,9 +52,10 @@ type Remote struct {
 	fetched bool
 }
 
-// NewRemote returns a copy that Run keeps fresh.
-func NewRemote(controllers []string, call node.Caller, logf func(string, ...any)) *Remote {
-	return &Remote{controllers: controllers, call: call, image: controller.NewImage(), changed: signal.New(), logf: logf}
+// NewRemote returns a copy that Run keeps fresh; ids are the controllers'
+// node ids, in the order of their addresses.
+func NewRemote(controllers []string, ids []uint64, call node.Caller, logf func(string, ...any)) *Remote {
+	return &Remote{controllers: controllers, ids: ids, call: call, image: controller.NewImage(), changed: signal.New(), logf: logf}
 }
 
 func (r *Remote) View(fn func(*controller.Image)) {
@@ -88,16 +90,44 @@ func (r *Remote) Applied() uint64 {
 // Run polls until ctx ends.
 func (r *Remote) Run(ctx context.Context) {
 	for {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, err := askControllers(cctx, r.call, r.controllers, r.snapshotRequest())
-		cancel()
-		if err == nil {
-			r.take(resp.(*kmsg.FetchSnapshotResponse))
-		}
+		r.poll(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// poll asks the controller nodes for a newer image, the active controller
+// first: a node that has nothing newer is not the last word unless it is
+// the active controller itself (a voter cut off from the quorum answers
+// from a stale image, and a copy taken only from it would never catch up),
+// so the others are asked in turn.
+func (r *Remote) poll(ctx context.Context) {
+	start := 0
+	if leader := r.Leader(); leader != 0 {
+		for i, id := range r.ids {
+			if id == leader {
+				start = i
+			}
+		}
+	}
+	for i := range r.controllers {
+		j := (start + i) % len(r.controllers)
+		actx, cancel := context.WithTimeout(ctx, askAttempt)
+		resp, err := node.Ask(actx, r.call, r.controllers[j], r.snapshotRequest())
+		cancel()
+		if err != nil || node.ResponseError(resp) != nil {
+			continue
+		}
+		fs, ok := resp.(*kmsg.FetchSnapshotResponse)
+		if !ok {
+			continue
+		}
+		newer, leader := r.take(fs)
+		if newer || (j < len(r.ids) && leader == r.ids[j]) {
+			return
 		}
 	}
 }
@@ -120,33 +150,34 @@ func (r *Remote) snapshotRequest() *kmsg.FetchSnapshotRequest {
 	return req
 }
 
-// take keeps a copy newer than the one held, and the active controller
-// the answering node knows.
-func (r *Remote) take(resp *kmsg.FetchSnapshotResponse) {
+// take keeps a copy newer than the one held (newer), and the active
+// controller the answering node knows (leader, 0: none).
+func (r *Remote) take(resp *kmsg.FetchSnapshotResponse) (newer bool, leader uint64) {
 	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		return
+		return false, 0
 	}
 	p := resp.Topics[0].Partitions[0]
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.leader = 0
 	if p.CurrentLeader.LeaderID > 0 {
-		r.leader = uint64(p.CurrentLeader.LeaderID)
+		leader = uint64(p.CurrentLeader.LeaderID)
+		r.leader = leader
 	}
 	index := uint64(max(p.SnapshotID.EndOffset, 0))
 	if r.fetched && index <= r.index || len(p.Bytes) == 0 {
-		return // not newer (a node at our index sends no bytes)
+		return false, leader // not newer (a node at our index sends no bytes)
 	}
 	im := controller.NewImage()
 	if err := json.Unmarshal(p.Bytes, im); err != nil {
 		r.logf("cluster: a controller's metadata does not decode: %v", err)
-		return
+		return false, leader
 	}
 	if !r.fetched {
 		r.logf("cluster: metadata copied from the controllers at index %d", index)
 	}
 	r.image, r.index, r.fetched = im, index, true
 	r.changed.Notify()
+	return true, leader
 }
 
 // askAttempt bounds one request to one controller node, so a node that
