@@ -67,7 +67,20 @@ func NewLifecycle(cfg LifecycleConfig) *Lifecycle {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Lifecycle{cfg: cfg, changed: signal.New(), session: NewSession(cfg.Session), epoch: -1}
+	return &Lifecycle{cfg: cfg, changed: signal.New(), session: NewSession(cfg.Session - stepDownMargin(cfg.Session)), epoch: -1}
+}
+
+// stepDownMargin is how much sooner than its session timeout a broker
+// gives up leadership. A controller cut off from its quorum goes on
+// answering heartbeats (of unfenced brokers, which need no quorum round
+// trip) until raft's check-quorum notices, up to two election timeouts
+// (2 s at Rill's 100 ms tick and 10-tick elections), while the majority
+// may elect a new controller, which fences the broker a session after
+// becoming active, after one. Stepping down this much earlier keeps the
+// broker's leadership from outliving that fence; a third of the session
+// at most, so short test sessions still work.
+func stepDownMargin(session time.Duration) time.Duration {
+	return min(2*time.Second, session/3)
 }
 
 // MayLead reports whether the broker may act as leader now, with its

@@ -14,8 +14,10 @@ import "time"
 // serving from stale metadata; clients then write to a leader the
 // majority has replaced). The session is measured from when the answered
 // heartbeat was sent, not when its answer came: the controller saw it
-// between the two, so the broker gives up leadership no later than the
-// controller can fence it.
+// between the two. Lifecycle gives the Session a timeout shorter than the
+// session by a margin (stepDownMargin), for a controller that answers
+// heartbeats after it lost its quorum without knowing it yet; so the
+// broker gives up leadership before a new controller can fence it.
 //
 // Back in session, the broker leads again only from metadata at least as
 // new as what the controller had applied when it answered (the offset its
