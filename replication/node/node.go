@@ -115,6 +115,7 @@ type Node struct {
 	ctl           *controller.Controller
 	lastRebalance time.Time
 	inflight      string
+	inflightTerm  uint64 // raft's term when the batch in flight was proposed
 	waiting       []chan error
 	queued        []request
 	age           int
@@ -295,10 +296,24 @@ func (n *Node) decide() {
 		n.lastRebalance = now
 	}
 	if n.inflight != "" {
-		if n.age > 100 { // the batch was lost with a leadership blip
+		switch {
+		case n.member.Term() != n.inflightTerm:
+			// Leadership changed and came back: had the batch committed,
+			// it would have been applied before this term's first entry,
+			// which CaughtUp needs. It was lost; decide again.
 			n.fail(ErrNotCommitted)
+		case n.age > 100 && len(n.waiting) > 0:
+			// Slow to commit: answer the requests, but decide nothing
+			// more until it applies (or the term changes), so no decision
+			// builds on an image without it.
+			for _, w := range n.waiting {
+				w <- ErrNotCommitted
+			}
+			n.waiting = nil
+			return
+		default:
+			return
 		}
-		return
 	}
 	var recs []controller.Record
 	var waiting []chan error
@@ -349,7 +364,7 @@ func (n *Node) decide() {
 		}
 		return
 	}
-	n.inflight, n.waiting, n.age = hex.EncodeToString(nonce), waiting, 0
+	n.inflight, n.waiting, n.age, n.inflightTerm = hex.EncodeToString(nonce), waiting, 0, n.member.Term()
 }
 
 // apply is the quorum's Apply: every node applies every committed batch.

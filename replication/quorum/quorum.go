@@ -156,6 +156,9 @@ func (m *Member) Propose(data []byte) error { return m.rn.Propose(data) }
 // Leader is the leader this member knows (0: none).
 func (m *Member) Leader() uint64 { return m.rn.Status().Lead }
 
+// Term is raft's current term.
+func (m *Member) Term() uint64 { return m.rn.Status().GetTerm() }
+
 // IsLeader reports whether this member leads.
 func (m *Member) IsLeader() bool { return m.rn.Status().RaftState == raft.StateLeader }
 
