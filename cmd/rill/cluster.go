@@ -68,11 +68,11 @@ func startRuntime(cfg *brokerConfig, dataDir, host string, port int32, eng *engi
 	rc.Self.Host, rc.Self.Port = host, port
 	rc.DataDir, rc.Local, rc.LogDefaults = dataDir, local, h.LogDefaults()
 	rc.Engine, rc.Listener, rc.Logf = eng, h, logger.Printf
+	rc.Attach = func(rt *brokerrt.Runtime) { h.SetCluster(rt) }
 	rt, err := brokerrt.Start(rc)
 	if err != nil {
 		return nil, err
 	}
-	h.SetCluster(rt)
 	if err := h.StartGroups(); err != nil {
 		// Undecodable records were skipped; a read failure leaves the
 		// groups it did not reach empty. Either way the broker serves.

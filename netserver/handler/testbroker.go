@@ -45,12 +45,11 @@ func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func()
 		NumPartitions: 1, DefaultReplicationFactor: 1, OffsetsReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}, eng, nil)
 	rt, err := broker.Start(broker.Config{Self: controller.BrokerInfo{ID: 1, Host: "127.0.0.1", Port: 9092}, DataDir: dir, FS: fs,
 		Local: local, LogDefaults: ec.Log, Heartbeat: 200 * time.Millisecond, Session: 9 * time.Second, SnapshotEvery: 1000,
-		Engine: eng, Listener: b})
+		Engine: eng, Listener: b, Attach: func(rt *broker.Runtime) { b.SetCluster(rt) }})
 	if err != nil {
 		eng.Close()
 		return nil, nil, err
 	}
-	b.SetCluster(rt)
 	closeAll := func() error {
 		b.Close()
 		rt.Close()

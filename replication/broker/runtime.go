@@ -79,7 +79,11 @@ type Config struct {
 	FetchMaxBytes                                   int32
 	Engine                                          *engine.Engine
 	Listener                                        Listener
-	Logf                                            func(string, ...any)
+	// Attach, when set, is called with the runtime before any of its
+	// goroutines runs, so the Listener can be given the runtime (its view
+	// of the metadata) before the runtime calls it.
+	Attach func(*Runtime)
+	Logf   func(string, ...any)
 }
 
 // Runtime is a running broker's cluster side.
@@ -174,6 +178,9 @@ func Start(cfg Config) (*Runtime, error) {
 	r.lifecycle = NewLifecycle(LifecycleConfig{Info: cfg.Self, Controllers: addrs, Heartbeat: cfg.Heartbeat,
 		Session: cfg.Session, Call: r.call, Applied: r.source.Applied, Logf: cfg.Logf})
 	r.replicas = r.startReplicas()
+	if cfg.Attach != nil {
+		cfg.Attach(r) // before anything can call the Listener
+	}
 	goRun(func() { r.publish(ctx) })
 	goRun(func() { r.lifecycle.Run(ctx) })
 	go func() {
