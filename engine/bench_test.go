@@ -2,12 +2,12 @@ package engine
 
 import (
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"testing"
 
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // batchOf builds a batch of n records of size bytes each (uncompressed),

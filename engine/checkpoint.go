@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Checkpoint files, in Kafka's text format:

@@ -35,7 +35,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -46,6 +45,7 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/wio"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // ErrUnknownPartition is returned for partitions the engine does not hold.

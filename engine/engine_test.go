@@ -2,13 +2,13 @@ package engine
 
 import (
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"testing"
 
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 func testConfig(fs vfs.FS, ioEngine string) Config {

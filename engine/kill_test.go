@@ -3,7 +3,6 @@ package engine
 import (
 	"bufio"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"os"
 	"os/exec"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // The writer half of TestSIGKILLDuringAppend: when this test binary runs

@@ -2,12 +2,12 @@ package engine
 
 import (
 	"errors"
-	"github.com/rillmq/rill/internal/kafka"
 	"path/filepath"
 	"testing"
 
 	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // A second Open of a data directory an engine holds fails before it reads

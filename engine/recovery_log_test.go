@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"os"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // logLines collects what the engine logs.

@@ -3,13 +3,13 @@ package fuzz
 import (
 	"context"
 	"encoding/binary"
-	"github.com/rillmq/rill/internal/kafka"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // recordStore is a group.Store (the coordinator runtime's log) holding

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	stdlog "log"
 	"os"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/metadata"
 )
 

@@ -14,11 +14,11 @@ package handler
 // applies.
 
 import (
-	"github.com/rillmq/rill/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/metadata"
 )
 

@@ -12,11 +12,12 @@ package handler
 // STALE_MEMBER_EPOCH, FENCED_MEMBER_EPOCH).
 
 import (
-	"github.com/rillmq/rill/internal/kafka"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // fetchTopic is one topic of an OffsetFetch, in any version's shape.

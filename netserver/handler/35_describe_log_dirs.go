@@ -8,10 +8,11 @@ package handler
 // bytes.
 
 import (
-	"github.com/rillmq/rill/internal/kafka"
 	"golang.org/x/sys/unix"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 func (b *Broker) describeLogDirs(req *kmsg.DescribeLogDirsRequest) kmsg.Response {

@@ -18,11 +18,12 @@ package handler
 
 import (
 	"context"
-	"github.com/rillmq/rill/internal/kafka"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignmentsRequest) kmsg.Response {

@@ -9,9 +9,10 @@ package handler
 // Unknown topics are UNKNOWN_TOPIC_OR_PARTITION.
 
 import (
-	"github.com/rillmq/rill/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"strconv"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/rillmq/rill/coordinator/shard"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
 )

@@ -18,7 +18,6 @@ package handler
 import (
 	"context"
 	"errors"
-	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"sync/atomic"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/wire"
 	"github.com/rillmq/rill/replication/metadata"
@@ -171,7 +171,7 @@ func Supports(key, version int16) bool {
 // cluster, a partition the metadata has but this broker has not created
 // yet is LEADER_NOT_AVAILABLE, which clients retry, not unknown; when the
 // metadata names this broker its leader, the request waits up to a second
-// for the reconciler instead (a topic just created: clients that got
+// for the publisher instead (a topic just created: clients that got
 // CreateTopics' answer produce at once, and a retry would cost them a
 // metadata refresh, 5 s in franz-go).
 func (b *Broker) partitionLog(name string, t metadata.Topic, known bool, partition int32) (*log.Log, *kerr.Error) {

@@ -24,13 +24,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
 )

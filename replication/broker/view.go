@@ -7,7 +7,6 @@ package broker
 
 import (
 	"context"
-	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"math"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"

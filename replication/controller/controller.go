@@ -2,11 +2,12 @@ package controller
 
 import (
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Controller decides; it reads the image and returns records to propose.

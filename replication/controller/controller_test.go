@@ -2,10 +2,11 @@ package controller
 
 import (
 	"errors"
-	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 var t0 = time.Unix(1_700_000_000, 0)

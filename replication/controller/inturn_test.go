@@ -2,10 +2,11 @@ package controller
 
 import (
 	"errors"
-	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Two brokers whose sessions expire in one tick are fenced in turn, the

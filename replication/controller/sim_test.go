@@ -3,7 +3,6 @@ package controller
 import (
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // TestControllerSimulation drives the controller with random, seeded

@@ -26,13 +26,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/quorum"

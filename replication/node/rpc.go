@@ -55,7 +55,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"slices"
 	"sort"
@@ -64,6 +63,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/controller"
 )
 

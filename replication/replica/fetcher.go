@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/isr"
 )
 

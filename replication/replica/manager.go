@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"github.com/rillmq/rill/internal/kafka"
 	"slices"
 	"sync"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Config configures a broker's replicas.

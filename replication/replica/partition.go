@@ -2,11 +2,11 @@ package replica
 
 import (
 	"errors"
-	"github.com/rillmq/rill/internal/kafka"
 	"sync"
 	"time"
 
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/isr"
 )
 

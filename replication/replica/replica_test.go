@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"io"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/isr"
 )
