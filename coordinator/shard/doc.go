@@ -11,28 +11,44 @@
 // Load starts a partition's shard when this broker becomes the
 // partition's leader; the shard replays the partition's records from the
 // Log into a new State (State.Replay, then State.Loaded) before it runs
-// anything else. Unload stops it when the broker stops leading: operations
-// that have not run answer ErrNotCoordinator, writes still in the log's
-// hands complete with ErrNotCoordinator, then State.Unloaded is called (to
-// answer requests the coordinator parked). Load of a partition that has a
-// shard (a new leader epoch) replaces it; the new shard replays the log
-// only after the old one has stopped and its last append has returned, so
-// no write of the old shard lands behind the new shard's load. Operations
-// that arrive while a shard loads wait for the load; a load that fails
-// (the log cannot be read) answers them ErrLoading and is tried again.
+// anything else. Operations that arrive while a shard loads wait for the
+// load; a load that fails (the log cannot be read) answers them ErrLoading
+// and is tried again.
+//
+// Unload stops the shard when the broker stops leading, and returns at
+// once. From then on no operation or timer starts on the shard (one
+// running finishes; the rest, queued or waiting for a key, answer
+// ErrNotCoordinator) and its writer takes no batch, so writes queued
+// behind an append in flight are never appended. The shard's goroutine
+// runs the completions of its writes, with their append's outcome when it
+// came back first and ErrNotCoordinator for those still in the log's
+// hands (such a write may still land: a later load replays it), then
+// calls State.Unloaded (to answer requests the coordinator parked). It
+// does not wait for the log: the batch the writer took before Unload may
+// still be in Log.Append, or about to enter it, after Unload returned.
+// Until that append returned and both goroutines exited, the stopped
+// shard is draining.
+//
+// Load of a partition that has a shard (a new leader epoch) stops and
+// replaces it as Unload would. Either way, the new shard reads the log
+// only after the partition's previous shard, replaced or unloaded and
+// still draining, has exited and its last append has returned, so no write
+// of an old shard lands behind the new shard's load: not on a new epoch
+// while leading, nor when leadership is lost and comes back (Unload, then
+// Load).
 //
 // # Operations and writes
 //
-// Every shard has one goroutine that runs everything touching its state,
-// one at a time: operations (Do), reads (Read), timers (State.Tick) and
-// write completions. No lock is held while an operation runs, so an
-// operation needs none.
+// Every loaded shard has two goroutines. The shard's goroutine runs
+// everything touching its state, one at a time: operations (Do), reads
+// (Read), timers (State.Tick) and write completions. No lock is held
+// while an operation runs, so an operation needs none.
 //
 // An operation returns the records it writes and a completion (Op). The
-// records go to the shard's writer, a second goroutine that appends them
-// to the log (Log.Append: acks=all, so the append returns once every
-// in-sync replica has them) while the shard's goroutine goes on with other
-// work. When the append returns, the completion runs on the shard's
+// records go to the shard's writer, the second goroutine, which appends
+// them to the log (Log.Append: acks=all, so the append returns once every
+// in-sync replica has them) while the shard's goroutine goes on with
+// other work. When the append returns, the completion runs on the shard's
 // goroutine with the append's outcome: it changes the state and answers
 // the request only then, so the in-memory state never holds what the log
 // does not. (Kafka replays a write into its state at once and keeps
@@ -63,7 +79,12 @@
 //
 // Runtime's methods are safe for concurrent use, but must not be called
 // from an operation, a completion or a State method (they run on a shard's
-// goroutine, which would wait for itself). The runtime's own locks guard
-// only its shard map and each shard's event queue; Log.Append and Log.Load
-// are never called with one held.
+// goroutine, which would wait for itself). The runtime has three kinds
+// of lock: the runtime's (its live and draining shard maps), each shard's
+// queue lock (its event queue) and each writer's lock (its queued writes
+// and whether it stopped). The last two may be taken inside the first
+// (Load, Unload, Close and Run stop or tick shards under it), never the
+// other way, and never inside each other. Log.Append and Log.Load are
+// never called with one held, and Load and Unload never wait for the log
+// (a new shard's goroutine waits for its predecessor, not Load).
 package shard

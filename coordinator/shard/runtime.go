@@ -95,8 +95,14 @@ type Runtime[S State[S]] struct {
 	cfg Config[S]
 	mu  struct {
 		sync.Mutex
+		// shards is the partitions' live shards (loading or loaded).
 		shards map[int32]*shard[S]
-		closed bool
+		// draining is the stopped shards whose goroutines have not exited
+		// yet (their writer may be in Log.Append), by partition: a Load of
+		// the partition waits for it. A shard leaves it when it exited or
+		// when a newer shard of the partition took it as its prev.
+		draining map[int32]*shard[S]
+		closed   bool
 	}
 	// running counts the shards' goroutines, for Close.
 	running sync.WaitGroup
@@ -118,12 +124,16 @@ func New[S State[S]](cfg Config[S]) *Runtime[S] {
 	}
 	r := &Runtime[S]{cfg: cfg}
 	r.mu.shards = map[int32]*shard[S]{}
+	r.mu.draining = map[int32]*shard[S]{}
 	return r
 }
 
 // Load starts partition p's shard: this broker now leads p. A shard
 // already there is replaced (a new leader epoch: the log is replayed
-// again). The channel receives the first load's outcome: nil, the
+// again) and stopped as Unload does. The new shard reads the log only
+// once the partition's previous shard, live or unloaded and still
+// draining, has exited: its writer's last Log.Append has returned. The
+// channel receives the first load's outcome: nil, the
 // State.Loaded error, the log's read error (the load is then tried again),
 // or ErrNotCoordinator if the shard stopped before it loaded.
 func (r *Runtime[S]) Load(p int32) <-chan error {
@@ -137,7 +147,12 @@ func (r *Runtime[S]) Load(p int32) <-chan error {
 	prev := r.mu.shards[p]
 	if prev != nil {
 		prev.stop()
+	} else {
+		// Each shard waits for its own prev before it exits, so waiting
+		// for the newest stopped shard waits for all of them.
+		prev = r.mu.draining[p]
 	}
+	delete(r.mu.draining, p)
 	s := newShard(r, p, prev)
 	r.mu.shards[p] = s
 	r.running.Add(1)
@@ -146,13 +161,33 @@ func (r *Runtime[S]) Load(p int32) <-chan error {
 }
 
 // Unload stops partition p's shard: this broker no longer leads p. It
-// returns at once; no append of the shard starts after it returned.
+// returns at once, without waiting for the log. Once it returned, no
+// operation or timer starts on the shard (one running finishes; the rest
+// answer ErrNotCoordinator) and its writer takes no batch: writes queued
+// behind an append in flight are never appended. The shard's goroutine
+// then runs the completions of its writes (with their append's outcome
+// when it came back first, else ErrNotCoordinator, though that append may
+// still land) and State.Unloaded, without waiting for the log. The one
+// batch the writer took before Unload may still be in Log.Append, or
+// about to enter it, after Unload returned; the shard stays draining
+// until that append returned, and a later Load of p reads the log only
+// after that.
 func (r *Runtime[S]) Unload(p int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s := r.mu.shards[p]; s != nil {
 		delete(r.mu.shards, p)
+		r.mu.draining[p] = s
 		s.stop()
+	}
+}
+
+// exited forgets s, whose goroutines exited, if it is draining.
+func (r *Runtime[S]) exited(s *shard[S]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.draining[s.p] == s {
+		delete(r.mu.draining, s.p)
 	}
 }
 
@@ -245,13 +280,15 @@ func (r *Runtime[S]) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Close stops every shard, as Unload does, and waits until they stopped.
+// Close stops every shard, as Unload does, and waits until every shard's
+// goroutines exited, draining ones included (so every append returned).
 // Load after Close starts nothing.
 func (r *Runtime[S]) Close() {
 	r.mu.Lock()
 	r.mu.closed = true
 	for p, s := range r.mu.shards {
 		delete(r.mu.shards, p)
+		r.mu.draining[p] = s
 		s.stop()
 	}
 	r.mu.Unlock()

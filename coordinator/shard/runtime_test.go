@@ -18,6 +18,7 @@ type memLog struct {
 	appends   [][]Record
 	fail      error
 	loadFails int
+	loads     int // calls of Load
 	gate      chan struct{}
 	started   chan struct{}
 }
@@ -65,6 +66,7 @@ func (l *memLog) Append(p int32, recs []Record) error {
 
 func (l *memLog) Load(p int32, fn func(Record) error) error {
 	l.mu.Lock()
+	l.loads++
 	if l.loadFails > 0 {
 		l.loadFails--
 		l.mu.Unlock()
@@ -78,6 +80,12 @@ func (l *memLog) Load(p int32, fn func(Record) error) error {
 		}
 	}
 	return nil
+}
+
+func (l *memLog) loadCalls() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loads
 }
 
 func (l *memLog) appendCalls() int {
@@ -480,6 +488,51 @@ func TestReloadWaitsForTheOldShardsAppend(t *testing.T) {
 	}
 	if v, _ := f.get(0, "k"); v != "old" {
 		t.Fatalf("the new shard replayed before the old append landed: %q", v)
+	}
+}
+
+// Leadership lost and regained (Unload, then Load): the new shard reads
+// the log only after the old shard's append in flight at Unload returned,
+// and the writes queued behind that append are never appended.
+func TestLoadAfterUnloadWaitsForTheOldShardsAppend(t *testing.T) {
+	f := newFixture(t)
+	f.load(0)
+	release := f.log.hold()
+	defer release()
+	var out, queuedOut error
+	old := async(func() { f.rt.Do(0, "k", set("k", "old", &out)) })
+	f.log.waitStarted(t)
+	// Another key's write queues at the writer behind the stuck append.
+	queued := async(func() { f.rt.Do(0, "q", set("q", "x", &queuedOut)) })
+	waitFor(t, func() bool { return f.writesInFlight(0) == 2 }, "the second write to reach the writer")
+	loads := f.log.loadCalls()
+	f.rt.Unload(0)
+	within(t, old, "the stuck write")
+	within(t, queued, "the queued write")
+	if !errors.Is(out, ErrNotCoordinator) || !errors.Is(queuedOut, ErrNotCoordinator) {
+		t.Fatalf("writes cut off by Unload: %v, %v", out, queuedOut)
+	}
+	loaded := f.rt.Load(0)
+	select {
+	case err := <-loaded:
+		t.Fatalf("the new shard loaded (%v) while the old shard's append was in flight", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if n := f.log.loadCalls(); n != loads {
+		t.Fatalf("Log.Load ran while the old shard's append was in flight")
+	}
+	release()
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.get(0, "k"); v != "old" {
+		t.Fatalf("the new shard replayed before the old append landed: %q", v)
+	}
+	if _, ok := f.get(0, "q"); ok {
+		t.Fatal("a write queued at Unload was appended")
+	}
+	if n := f.log.appendCalls(); n != 1 {
+		t.Fatalf("%d appends: an append started after Unload", n)
 	}
 }
 

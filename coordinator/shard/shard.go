@@ -12,12 +12,14 @@ import (
 type shard[S State[S]] struct {
 	r *Runtime[S]
 	p int32
-	// prev is the partition's previous shard: this one loads once it has
-	// stopped.
+	// prev is the partition's previous shard (replaced, or unloaded and
+	// draining): this one reads the log only once prev has exited, and
+	// exits only after it.
 	prev *shard[S]
 	// loaded receives the first load's outcome.
 	loaded chan error
-	// exited is closed when the shard's goroutine and its writer are done.
+	// exited is closed when the shard's goroutine and its writer are done
+	// (the writer's last Log.Append returned), and after prev's.
 	exited chan struct{}
 
 	// queue is what other goroutines hand the shard's goroutine.
@@ -134,8 +136,11 @@ func (s *shard[S]) tickAsync() {
 	s.signal()
 }
 
-// stop makes the shard stop: no append starts after it returns, and the
-// shard's goroutine answers what is queued and exits.
+// stop makes the shard stop: once it returned, the writer takes no
+// batch (one it took before may still be appended), push refuses events,
+// and the shard's goroutine starts nothing (an operation it is running
+// finishes), answers what is queued and exits once the writer did. It
+// does not wait.
 func (s *shard[S]) stop() {
 	s.stopOnce.Do(func() {
 		s.w.stop()
@@ -171,9 +176,18 @@ func (s *shard[S]) take() (evs []event[S], ok bool) {
 	}
 }
 
+// requeue puts events taken but not handled back in front of the queue,
+// in order.
+func (s *shard[S]) requeue(evs []event[S]) {
+	s.queue.Lock()
+	s.queue.events = append(evs[:len(evs):len(evs)], s.queue.events...)
+	s.queue.Unlock()
+}
+
 // run is the shard's goroutine.
 func (s *shard[S]) run() {
 	defer s.r.running.Done()
+	defer s.r.exited(s)
 	defer close(s.exited)
 	if s.prev != nil {
 		<-s.prev.exited // its last append has returned
@@ -191,7 +205,12 @@ func (s *shard[S]) run() {
 			s.shutdown(true)
 			return
 		}
-		for _, ev := range evs {
+		for i, ev := range evs {
+			if s.stopping() {
+				// Nothing starts after stop: shutdown answers the rest.
+				s.requeue(evs[i:])
+				break
+			}
 			s.handle(ev)
 		}
 	}
@@ -208,6 +227,10 @@ func (s *shard[S]) load() bool {
 		}
 	}
 	for {
+		if s.stopping() { // stopped while it waited for prev or a retry
+			report(ErrNotCoordinator)
+			return false
+		}
 		start := time.Now()
 		state := s.r.cfg.New(s.p)
 		n := 0
@@ -366,11 +389,15 @@ func (s *shard[S]) complete(a *acked[S]) {
 }
 
 // release runs the operations that waited for key's write, in order,
-// until one of them writes again.
+// until one of them writes again or the shard stops.
 func (s *shard[S]) release(key string) {
 	q := s.busy[key]
 	delete(s.busy, key)
 	for len(q.ops) > 0 {
+		if s.stopping() {
+			s.busy[key] = q // shutdown answers them
+			return
+		}
 		o := q.ops[0]
 		q.ops = q.ops[1:]
 		if s.runOp(o) {
@@ -380,8 +407,8 @@ func (s *shard[S]) release(key string) {
 	}
 }
 
-// tick runs the state's due timers. reply, when set, gets the completions
-// of the timers whose writes went out.
+// tick runs the state's due timers, until the shard stops. reply, when
+// set, gets the completions of the timers whose writes went out.
 func (s *shard[S]) tick(reply chan []<-chan error) {
 	if reply == nil {
 		s.queue.Lock()
@@ -390,6 +417,9 @@ func (s *shard[S]) tick(reply chan []<-chan error) {
 	}
 	var wait []<-chan error
 	for _, t := range s.state.Tick(s.r.cfg.Now()) {
+		if s.stopping() {
+			break
+		}
 		o := &operation[S]{key: t.Key, fn: t.Op, timer: true}
 		if reply != nil {
 			o.done = make(chan error, 1)
@@ -434,7 +464,10 @@ func (w *writer[S]) stop() {
 }
 
 // next waits for writes and takes the next batch: the oldest write and
-// those after it while they fit in max bytes. Nil once stopped.
+// those after it while they fit in max bytes. Nil once stopped: stop and
+// next exclude each other, so after stop returned no batch is taken; the
+// batch taken before is appended with no lock held (and may enter
+// Log.Append after stop returned).
 func (w *writer[S]) next(max int) []*write[S] {
 	for {
 		w.mu.Lock()
@@ -459,7 +492,10 @@ func (w *writer[S]) next(max int) []*write[S] {
 }
 
 // write is the writer's goroutine. The batch is taken under the writer's
-// lock, checked against stop there, and appended with no lock held.
+// lock, checked against stop there, and appended with no lock held; the
+// goroutine exits at the first next after stop, so at most one append
+// (the batch taken before stop) outlives stop, and exited closes after it
+// returned.
 func (s *shard[S]) write() {
 	defer close(s.w.exited)
 	for {
