@@ -66,7 +66,7 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) JoinResult {
 			res = fail(kerr.UnknownMemberID)
 			return
 		}
-		wait = c.joinLocked(g, req, now, w, &res)
+		wait = c.join(g, req, now, w, &res)
 	})
 	if err != nil {
 		return fail(err)
@@ -89,9 +89,9 @@ func await[T any](ctx context.Context, wait <-chan T, res, canceled T) T {
 	}
 }
 
-// joinLocked returns the channel the answer will arrive on, or nil when
+// join returns the channel the answer will arrive on, or nil when
 // *res is the answer (set by w's completion when the join writes).
-func (c *Coordinator) joinLocked(g *group, req JoinRequest, now time.Time, w *change, res *JoinResult) <-chan JoinResult {
+func (c *Coordinator) join(g *group, req JoinRequest, now time.Time, w *change, res *JoinResult) <-chan JoinResult {
 	fail := func(err error) <-chan JoinResult {
 		*res = JoinResult{Err: err, MemberID: req.MemberID, Generation: -1}
 		return nil

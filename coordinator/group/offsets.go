@@ -43,7 +43,7 @@ func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID s
 		return fill(kerr.InvalidGroupID)
 	}
 	err := c.do(groupID, func(s *groups, now time.Time, w *change) {
-		c.commitLocked(s, groupID, generation, memberID, instanceID, commits, errs, now, w)
+		c.commit(s, groupID, generation, memberID, instanceID, commits, errs, now, w)
 	})
 	if err != nil {
 		return fill(err)
@@ -51,7 +51,9 @@ func (c *Coordinator) CommitOffsets(groupID string, generation int32, memberID s
 	return errs
 }
 
-func (c *Coordinator) commitLocked(s *groups, groupID string, generation int32, memberID string, instanceID *string, commits []OffsetCommit, errs []error, now time.Time, w *change) {
+// commit validates and stages groupID's offset commits on the shard's
+// goroutine; errs gets each commit's answer when w's write completes.
+func (c *Coordinator) commit(s *groups, groupID string, generation int32, memberID string, instanceID *string, commits []OffsetCommit, errs []error, now time.Time, w *change) {
 	fill := func(err error) {
 		for i := range errs {
 			errs[i] = err

@@ -60,7 +60,7 @@ func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResult {
 			res = SyncResult{Err: kerr.UnknownMemberID}
 			return
 		}
-		wait, res = c.syncLocked(g, req, now, w)
+		wait, res = c.sync(g, req, now, w)
 	})
 	if err != nil {
 		return SyncResult{Err: err}
@@ -68,7 +68,9 @@ func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResult {
 	return await(ctx, wait, res, SyncResult{Err: kerr.RebalanceInProgress})
 }
 
-func (c *Coordinator) syncLocked(g *group, req SyncRequest, now time.Time, w *change) (<-chan SyncResult, SyncResult) {
+// sync handles a SyncGroup on the shard's goroutine: the answer, or the
+// channel it will arrive on once the leader's assignment is written.
+func (c *Coordinator) sync(g *group, req SyncRequest, now time.Time, w *change) (<-chan SyncResult, SyncResult) {
 	m, err := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	if err != nil {
 		return nil, SyncResult{Err: err}
@@ -164,7 +166,7 @@ func (c *Coordinator) Leave(groupID string, leaving []LeaveMember) (error, []err
 			}
 			return
 		}
-		top = c.leaveLocked(g, leaving, errs, now, w)
+		top = c.leave(g, leaving, errs, now, w)
 	})
 	if err != nil {
 		return err, errs
@@ -172,7 +174,9 @@ func (c *Coordinator) Leave(groupID string, leaving []LeaveMember) (error, []err
 	return top, errs
 }
 
-func (c *Coordinator) leaveLocked(g *group, leaving []LeaveMember, errs []error, now time.Time, w *change) error {
+// leave removes the leaving members of g on the shard's goroutine; errs
+// gets each member's answer, the result is the request's.
+func (c *Coordinator) leave(g *group, leaving []LeaveMember, errs []error, now time.Time, w *change) error {
 	if g.state == Dead {
 		return kerr.CoordinatorNotAvailable
 	}
