@@ -3,12 +3,13 @@ package group
 import (
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"math/rand"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 type fakeTopics map[string]TopicInfo

@@ -2,12 +2,13 @@ package group
 
 import (
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"sort"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Listing is a group as ListGroups shows it.

@@ -2,8 +2,9 @@ package group
 
 import (
 	"bytes"
-	"github.com/rillmq/rill/internal/kafka"
 	"time"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // State is a classic group's state, named as Kafka names it on the wire.

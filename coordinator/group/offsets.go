@@ -1,12 +1,13 @@
 package group
 
 import (
-	"github.com/rillmq/rill/internal/kafka"
 	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // OffsetCommit is one partition's commit.

@@ -3,10 +3,11 @@ package group
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/rillmq/rill/internal/kafka"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Key versions of the offsets topic: 0 and 1 are offset commits, 2 is
