@@ -138,7 +138,7 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 // describeTopicConfigs lists every topic-level config with its effective
 // value and source: 1 = dynamic topic config, 5 = default.
 func describeTopicConfigs(defaults log.Config, overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
-	lc := LogConfig(defaults, metadata.Topic{Configs: overrides})
+	lc := metadata.LogConfig(defaults, metadata.Topic{Configs: overrides})
 	var out []kmsg.CreateTopicsResponseTopicConfig
 	for _, name := range log.ConfigNames {
 		v, _ := lc.Get(name)

@@ -53,7 +53,7 @@ func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map
 // configs (source 1), the rest as defaults (source 5), or static broker
 // configs (source 4) where the broker's properties set them.
 func (b *Broker) topicConfigEntries(t metadata.Topic, names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
-	lc := LogConfig(b.cfg.LogDefaults, t)
+	lc := metadata.LogConfig(b.cfg.LogDefaults, t)
 	if names == nil {
 		names = log.ConfigNames
 	}

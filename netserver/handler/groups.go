@@ -196,15 +196,6 @@ func (b *Broker) Close() {
 	}
 }
 
-// ownsOffsetsPartition reports whether this broker coordinates the groups
-// of an offsets-topic partition: whether it leads the partition, as the
-// last leadership change told (the coordinator also checks that it has
-// the partition's shard).
-func (b *Broker) ownsOffsetsPartition(p int32) bool {
-	_, leading := b.coordinated.Load(p)
-	return leading
-}
-
 // partitionCoordinator is a coordinator whose shards are the partitions
 // of an internal topic.
 type partitionCoordinator interface {
@@ -233,16 +224,10 @@ func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
 		return
 	}
 	if !leading {
-		if topic == OffsetsTopic {
-			b.coordinated.Delete(p)
-		}
 		c.UnloadPartition(p)
 		return
 	}
 	loaded := c.LoadPartition(p)
-	if topic == OffsetsTopic {
-		b.coordinated.Store(p, struct{}{})
-	}
 	go func() {
 		if err := <-loaded; err != nil && !errors.Is(err, shard.ErrNotCoordinator) {
 			b.logf("loading %s-%d: %v", topic, p, err)

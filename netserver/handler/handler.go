@@ -75,9 +75,6 @@ type Broker struct {
 	cluster Cluster
 	// pids is this broker's block of producer ids.
 	pids producerIDBlock
-	// coordinated holds the offsets partitions whose groups this broker
-	// has loaded as their leader (groups.go).
-	coordinated sync.Map // int32 → struct{}
 	// faults rate limits storage fault logs (storage_faults.go).
 	faults storageFaults
 	// serving is closed by Serve: requests wait for it.
@@ -96,7 +93,6 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	b := &Broker{cfg: cfg, engine: eng, logf: logf, appended: signal.New(), serving: make(chan struct{})}
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}
-	gc.Owns = b.ownsOffsetsPartition
 	gc.Logf = logf
 	b.groups = group.New(gc, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
@@ -119,12 +115,6 @@ type endpoint struct {
 func (b *Broker) Advertised() (string, int32) {
 	e := b.advertised.Load()
 	return e.host, e.port
-}
-
-// LogConfig returns the effective log config of a topic: broker defaults
-// overlaid with the topic's overrides.
-func LogConfig(defaults log.Config, t metadata.Topic) log.Config {
-	return metadata.LogConfig(defaults, t)
 }
 
 // Handle answers one request through the API table (api_table.go). The
