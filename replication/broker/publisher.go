@@ -27,6 +27,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rillmq/rill/engine"
@@ -44,6 +45,10 @@ type wantTopic struct {
 // publish runs the publisher until ctx ends.
 func (r *Runtime) publish(ctx context.Context) {
 	failedAt := map[string]time.Time{} // topic → when its failure was last logged
+	// done is what each topic was last ensured as; a pass skips topics
+	// that have not changed since (the 200 ms tick only retries failures),
+	// so an idle pass costs no engine or record look-ups per partition.
+	done := map[string]string{}
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -65,16 +70,27 @@ func (r *Runtime) publish(ctx context.Context) {
 			names = nil
 		}
 		for _, name := range names {
+			sig := want[name].signature()
+			if done[name] == sig {
+				continue
+			}
 			if err := r.ensureTopic(want[name]); err != nil {
+				delete(done, name)
 				if time.Since(failedAt[name]) >= 30*time.Second {
 					failedAt[name] = time.Now()
 					r.cfg.Logf("topic %s: %v (retrying; logged once per 30s)", name, err)
 				}
 				continue
 			}
+			done[name] = sig
 			if _, failed := failedAt[name]; failed {
 				delete(failedAt, name)
 				r.cfg.Logf("topic %s: every local partition created", name)
+			}
+		}
+		for name := range done {
+			if _, ok := want[name]; !ok {
+				delete(done, name)
 			}
 		}
 		r.syncReplicas()
@@ -90,6 +106,17 @@ func (r *Runtime) publish(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// signature is what ensureTopic acts on, as a comparable string.
+func (w wantTopic) signature() string {
+	keys := slices.Sorted(maps.Keys(w.topic.Configs))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%x/%d/%v", w.topic.ID, w.topic.Partitions, w.local)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "/%s=%s", k, w.topic.Configs[k])
+	}
+	return b.String()
 }
 
 // wanted reads the image: every topic with its local partitions, and the
