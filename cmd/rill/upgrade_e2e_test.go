@@ -65,7 +65,7 @@ func untar(t *testing.T, archive, dir string) {
 // log existed (testdata/single-node-catalog.tar.gz, made by `rill serve`
 // at be6258b: topics legacy (3 partitions, 90 records) and kept (1
 // partition, 5 records, two config overrides), group g1 with committed
-// offsets (offsets.topic.num.partitions=2), producer ids handed out up to 1) opens as a cluster of one: the
+// offsets in a 2-partition offsets topic, producer ids handed out up to 1) opens as a cluster of one: the
 // catalog is imported into the metadata log once, and every topic id,
 // config, record and committed offset is still there, on the first start
 // and after a restart.
@@ -149,9 +149,10 @@ func TestSingleNodeCatalogImport(t *testing.T) {
 			t.Fatalf("new producer id %v (error %v): ids up to 1 were handed out before", resp, err)
 		}
 	}
-	// The old broker ran with offsets.topic.num.partitions=2; as in
-	// Kafka, the setting must not change once the topic exists.
-	settings := []string{"--set", "offsets.topic.num.partitions=2"}
+	// The old broker ran with offsets.topic.num.partitions=2; this one
+	// keeps the default (50): as in Kafka, groups follow the topic's own
+	// partition count.
+	var settings []string
 	b := startBroker(t, dir, settings...)
 	check(b)
 	if !strings.Contains(b.log(), "imported 3 topics of this broker's catalog into the metadata log") {
@@ -194,11 +195,11 @@ func TestDataDirectoryIdentity(t *testing.T) {
 	voters := "controller.quorum.voters=1@127.0.0.1:1"
 	refusedServe(t, dir, "written by a single-node broker", "--set", "process.roles=broker,controller", "--set", voters)
 
-	b := startBroker(t, dir, "--set", "offsets.topic.num.partitions=2")
+	b := startBroker(t, dir)
 	b.stop()
 	refusedServe(t, dir, "belongs to node.id 1", "--set", "node.id=2")
 	refusedServe(t, dir, `cluster "single"`, "--set", "process.roles=broker,controller", "--set", voters)
-	b = startBroker(t, dir, "--set", "offsets.topic.num.partitions=2")
+	b = startBroker(t, dir)
 	ends, err := kadm.NewClient(client(t, b.addr)).ListEndOffsets(context.Background(), "legacy")
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,14 @@ import (
 
 // Config is the coordinator's part of the broker config, under Kafka's names.
 type Config struct {
-	// OffsetsPartitions is offsets.topic.num.partitions (50).
+	// OffsetsPartitions is offsets.topic.num.partitions (50): the count
+	// the offsets topic is created with.
 	OffsetsPartitions int32
+	// Partitions, when set, is the offsets topic's partition count as it
+	// exists (0: not created yet, OffsetsPartitions applies). As in Kafka,
+	// a group's partition follows the topic, so changing
+	// offsets.topic.num.partitions later moves no group.
+	Partitions func() int32
 	// InitialRebalanceDelay is group.initial.rebalance.delay.ms (3000).
 	InitialRebalanceDelay time.Duration
 	// MinSessionTimeout and MaxSessionTimeout bound a member's session
@@ -122,8 +128,21 @@ func PartitionFor(groupID string, partitions int32) int32 {
 }
 
 func (c *Coordinator) partition(groupID string) int32 {
-	return PartitionFor(groupID, c.cfg.OffsetsPartitions)
+	return PartitionFor(groupID, c.partitions())
 }
+
+// partitions is the offsets topic's partition count.
+func (c *Coordinator) partitions() int32 {
+	if c.cfg.Partitions != nil {
+		if n := c.cfg.Partitions(); n > 0 {
+			return n
+		}
+	}
+	return c.cfg.OffsetsPartitions
+}
+
+// PartitionOf is the offsets partition that holds groupID.
+func (c *Coordinator) PartitionOf(groupID string) int32 { return c.partition(groupID) }
 
 // owns reports whether this coordinator serves the groups of partition p.
 func (c *Coordinator) owns(p int32) bool {
@@ -157,7 +176,7 @@ func (c *Coordinator) UnloadPartition(p int32) {
 func (c *Coordinator) Load() error {
 	var errs []error
 	var waits []<-chan error
-	for p := range c.cfg.OffsetsPartitions {
+	for p := range c.partitions() {
 		waits = append(waits, c.rt.Load(p))
 	}
 	for _, w := range waits {

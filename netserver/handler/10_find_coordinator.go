@@ -13,8 +13,6 @@ package handler
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/rillmq/rill/coordinator/group"
 )
 
 func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response {
@@ -38,7 +36,7 @@ func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response
 			b.logf("find coordinator: %v", err)
 			return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
 		}
-		cp, ok := b.cluster.Partition(OffsetsTopic, group.PartitionFor(key, b.cfg.Groups.OffsetsPartitions))
+		cp, ok := b.cluster.Partition(OffsetsTopic, b.groups.PartitionOf(key))
 		if !ok || cp.Leader < 0 {
 			return fail(kerr.CoordinatorNotAvailable, "the group's offsets partition has no leader")
 		}

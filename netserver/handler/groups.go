@@ -45,6 +45,16 @@ func offsetsTopicConfigs() map[string]string {
 	}
 }
 
+// offsetsPartitions is the offsets topic's partition count as it exists
+// (0 before it is created).
+func (b *Broker) offsetsPartitions() int32 {
+	if b.cluster == nil {
+		return 0
+	}
+	t, _ := b.topic(OffsetsTopic)
+	return t.Partitions
+}
+
 // isInternalTopic reports topics clients may read but not write or delete.
 func isInternalTopic(name string) bool { return name == OffsetsTopic }
 

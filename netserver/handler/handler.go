@@ -94,6 +94,7 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}
 	gc.Logf = logf
+	gc.Partitions = b.offsetsPartitions
 	b.groups = group.New(gc, offsetsStore{b})
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
