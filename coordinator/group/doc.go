@@ -35,7 +35,8 @@
 // Records use Kafka's own formats (kmsg.OffsetCommitKey v1 / OffsetCommitValue
 // v3, kmsg.GroupMetadataKey v2 / GroupMetadataValue v3), so the topic reads as
 // Kafka's does and compacts by key. A group lives in partition
-// abs(javaHashCode(group)) % offsets.topic.num.partitions. Group metadata is
+// abs(javaHashCode(group)) % the offsets topic's partition count (as it
+// exists; offsets.topic.num.partitions before it does). Group metadata is
 // written when a generation completes (the leader's assignment, or an empty
 // group) and when a static member is replaced; a KIP-848 group's snapshot
 // whenever its membership, subscriptions or assignments change; an offset
