@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rillmq/rill/coordinator/shard"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // Config is the coordinator's part of the broker config, under Kafka's names.
@@ -104,27 +105,10 @@ func New(cfg Config, store Store) *Coordinator {
 	return c
 }
 
-// PartitionFor is the offsets-topic partition that holds a group: Kafka's
-// Utils.abs(groupId.hashCode()) % partitions, so a group lands where Kafka
-// would put it.
+// PartitionFor is the offsets-topic partition that holds a group, where
+// Kafka would put it (kafka.PartitionFor).
 func PartitionFor(groupID string, partitions int32) int32 {
-	var h int32
-	for _, r := range groupID {
-		// Java hashes UTF-16 code units.
-		if r >= 0x10000 {
-			r -= 0x10000
-			h = 31*h + int32(0xD800+(r>>10))
-			h = 31*h + int32(0xDC00+(r&0x3FF))
-			continue
-		}
-		h = 31*h + int32(r)
-	}
-	if h == -1<<31 {
-		h = 0
-	} else if h < 0 {
-		h = -h
-	}
-	return h % partitions
+	return kafka.PartitionFor(groupID, partitions)
 }
 
 func (c *Coordinator) partition(groupID string) int32 {

@@ -22,29 +22,10 @@ const keyVersion = 0
 var ErrCorrupt = errors.New("txn: corrupt __transaction_state record")
 
 // PartitionFor is the __transaction_state partition that holds a
-// transactional id: Kafka's Utils.abs(transactionalId.hashCode()) %
-// partitions (TransactionStateManager.partitionFor). It duplicates
-// coordinator/group.PartitionFor (both hash as Java's String.hashCode);
-// a shared helper in internal/kafka would serve both.
+// transactional id, where Kafka would put it
+// (TransactionStateManager.partitionFor, kafka.PartitionFor).
 func PartitionFor(id string, partitions int32) int32 {
-	var h int32
-	for _, r := range id {
-		// Java hashes UTF-16 code units.
-		if r >= 0x10000 {
-			r -= 0x10000
-			h = 31*h + int32(0xD800+(r>>10))
-			h = 31*h + int32(0xDC00+(r&0x3FF))
-			continue
-		}
-		h = 31*h + int32(r)
-	}
-	// Kafka's Utils.abs maps Integer.MIN_VALUE to 0.
-	if h == -1<<31 {
-		h = 0
-	} else if h < 0 {
-		h = -h
-	}
-	return h % partitions
+	return kafka.PartitionFor(id, partitions)
 }
 
 // Key is the record key of a transactional id (TransactionLogKey v0).

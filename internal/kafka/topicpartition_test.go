@@ -15,3 +15,22 @@ func TestDirNameRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Java's String.hashCode, abs, modulo: values computed with Kafka's
+// Utils.abs("...".hashCode()) % n.
+func TestPartitionForMatchesJava(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		n    int32
+		want int32
+	}{
+		{"", 50, 0},
+		{"a", 50, 47},                 // "a".hashCode() = 97
+		{"group", 50, 13},             // 98629247 % 50
+		{"polygenelubricants", 50, 0}, // hashCode() = Integer.MIN_VALUE → abs 0
+	} {
+		if got := PartitionFor(c.key, c.n); got != c.want {
+			t.Errorf("PartitionFor(%q, %d) = %d, want %d", c.key, c.n, got, c.want)
+		}
+	}
+}
