@@ -26,7 +26,7 @@ func TestPartitionForMatchesJava(t *testing.T) {
 	}{
 		{"", 50, 0},
 		{"a", 50, 47},                 // "a".hashCode() = 97
-		{"group", 50, 13},             // 98629247 % 50
+		{"group", 50, 47},             // "group".hashCode() = 98629247
 		{"polygenelubricants", 50, 0}, // hashCode() = Integer.MIN_VALUE → abs 0
 	} {
 		if got := PartitionFor(c.key, c.n); got != c.want {
