@@ -533,25 +533,7 @@ func readBack(t *testing.T, c *netCluster, h *history.History, topic string) {
 		return true
 	})
 	cons := netClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	next := map[int32]int64{}
-	done := func() bool {
-		for p, end := range want {
-			if next[p] < end {
-				return false
-			}
-		}
-		return true
-	}
-	for !done() {
-		fs := cons.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read up to %v of %v\n%s", next, want, c.logs())
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
-			next[r.Partition] = r.Offset + 1
-		})
-	}
+	readToEnds(t, ctx, cons, want, h, c.logs)
 	cons.Close()
 }
 

@@ -224,6 +224,19 @@ func (w *writer) finish() history.Report {
 	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(w.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	readToEnds(t, cctx, cons, want, &w.h, c.logs)
+	report := w.h.Check()
+	if !report.OK() {
+		t.Fatalf("%v\n%s", report, c.logs())
+	}
+	return report
+}
+
+// readToEnds polls cons until every partition has been read up to its end
+// in want, recording each record in h as read; it fails the test (with
+// logs()) when ctx ends first.
+func readToEnds(t *testing.T, ctx context.Context, cons *kgo.Client, want map[int32]int64, h *history.History, logs func() string) {
+	t.Helper()
 	next := map[int32]int64{}
 	done := func() bool {
 		for p, end := range want {
@@ -234,20 +247,15 @@ func (w *writer) finish() history.Report {
 		return true
 	}
 	for !done() {
-		fs := cons.PollFetches(cctx)
-		if cctx.Err() != nil {
-			t.Fatalf("read up to %v of %v\n%s", next, want, c.logs())
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read up to %v of %v\n%s", next, want, logs())
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			w.h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			h.Saw(history.Read{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
 			next[r.Partition] = r.Offset + 1
 		})
 	}
-	report := w.h.Check()
-	if !report.OK() {
-		t.Fatalf("%v\n%s", report, c.logs())
-	}
-	return report
 }
 
 // The failover test: three nodes, a topic with replication factor
