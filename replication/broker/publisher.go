@@ -3,19 +3,21 @@ package broker
 // The publisher: one goroutine that applies each new metadata image to
 // this broker, in order.
 //
-//  1. Topics with partitions assigned here get those partitions created
+//  1. Once the image is no older than what this broker acted on before
+//     (Source.Replayed), logs the image no longer assigns here are deleted:
+//     topics deleted while the broker was down or running, partitions
+//     reassigned away, and a topic deleted and created again under the
+//     same name (a new id). This comes first, so the descriptors and disk
+//     they hold are free for what the pass creates; the replica manager
+//     lets go of them before they close.
+//  2. Topics with partitions assigned here get those partitions created
 //     in the engine (with the topic's configs), and are recorded in the
 //     local record (metadata.Store: which topic id the logs on disk belong
 //     to). A partition that cannot be created is remembered (requests for
 //     it answer KAFKA_STORAGE_ERROR) and retried at the next pass.
-//  2. Topic config changes are applied to the open logs.
-//  3. The replica manager gets every local partition's state; it starts
+//  3. Topic config changes are applied to the open logs.
+//  4. The replica manager gets every local partition's state; it starts
 //     and stops leading, and tells the Listener.
-//  4. Once the image is no older than what this broker acted on before
-//     (Source.Replayed), logs the image no longer assigns here are deleted:
-//     topics deleted while the broker was down or running, partitions
-//     reassigned away, and a topic deleted and created again under the
-//     same name (a new id).
 //
 // The publisher wakes on every image change, on session changes, and every
 // 200 ms for what time alone changes (a failed creation's retry).
@@ -69,6 +71,12 @@ func (r *Runtime) publish(ctx context.Context) {
 		if !current {
 			names = nil
 		}
+		// Removals first: a topic deleted and another created in the
+		// same pass frees its descriptors and disk before the new one
+		// takes them.
+		if current {
+			r.removeUnassigned(want, assigned)
+		}
 		for _, name := range names {
 			sig := want[name].signature()
 			if done[name] == sig {
@@ -94,9 +102,6 @@ func (r *Runtime) publish(ctx context.Context) {
 			}
 		}
 		r.syncReplicas()
-		if current {
-			r.removeUnassigned(want, assigned)
-		}
 		r.published(want, current)
 		select {
 		case <-ctx.Done():
@@ -193,14 +198,23 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 		}
 		r.setFailure(tp, nil)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d of %d local partitions not created: %w", len(errs), len(w.local), errors.Join(errs...))
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("1 of %d local partitions not created: %w", len(w.local), errs[0])
 	}
-	return nil
+	// One reason is enough for the log (the others are alike, and
+	// PartitionFailure has each).
+	return fmt.Errorf("%d of %d local partitions not created: %w (and %d more)", len(errs), len(w.local), errs[0], len(errs)-1)
 }
 
-// removeTopic deletes a topic's local logs, then its local record.
+// removeTopic deletes a topic's local logs, then its local record. It
+// goes on past a partition it cannot delete, so every log that can be
+// closed is (and its descriptors freed); the record stays until all are
+// gone, and the next pass retries.
 func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
+	var errs []error
 	for p := int32(0); p < t.Partitions; p++ {
 		tp := kafka.TopicPartition{Topic: t.Name, Partition: p}
 		r.setFailure(tp, nil)
@@ -209,8 +223,11 @@ func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
 		case err == nil:
 			r.cfg.Logf("deleted %s, %s", tp, why)
 		case !errors.Is(err, engine.ErrUnknownPartition):
-			return err
+			errs = append(errs, fmt.Errorf("%s: %w", tp, err))
 		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	if err := r.cfg.Local.Delete(t.Name); err != nil && !errors.Is(err, metadata.ErrUnknownTopic) {
 		return err
@@ -223,11 +240,27 @@ func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
 // it does not have (or has under another id), and partitions reassigned
 // away.
 func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[kafka.TopicPartition]bool) {
+	var topics []metadata.Topic
 	for _, rec := range r.cfg.Local.List() {
-		w, ok := want[rec.Name]
-		if ok && w.topic.ID == rec.ID && len(w.local) > 0 {
-			continue
+		if w, ok := want[rec.Name]; !ok || w.topic.ID != rec.ID || len(w.local) == 0 {
+			topics = append(topics, rec)
 		}
+	}
+	var partitions []kafka.TopicPartition
+	for _, tp := range r.cfg.Engine.Partitions() {
+		if !assigned[tp] {
+			partitions = append(partitions, tp)
+		}
+	}
+	if len(topics) == 0 && len(partitions) == 0 {
+		return
+	}
+	// The replica manager lets go of these partitions (it leads or
+	// follows nothing the image does not assign here) before their logs
+	// close.
+	r.syncReplicas()
+	for _, rec := range topics {
+		w, ok := want[rec.Name]
 		why := "reassigned away from this broker"
 		switch {
 		case !ok:
@@ -241,11 +274,11 @@ func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[kafka
 			r.cfg.Logf("topic %s: deleting its local logs: %v", rec.Name, err)
 		}
 	}
-	for _, tp := range r.cfg.Engine.Partitions() {
-		if assigned[tp] {
-			continue
-		}
+	for _, tp := range partitions {
 		if err := r.cfg.Engine.DeletePartition(tp); err != nil {
+			if errors.Is(err, engine.ErrUnknownPartition) {
+				continue // its topic's removal above deleted it
+			}
 			r.cfg.Logf("deleting %s, not assigned to this broker: %v", tp, err)
 			continue
 		}
