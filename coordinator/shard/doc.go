@@ -66,6 +66,23 @@
 // the log together as one batch (up to Config.MaxBatchBytes), which
 // completes or fails as a whole.
 //
+// DoAfterWrites runs an operation once the writes in flight when it
+// arrived have completed, for a change the shard learns of after the log
+// has it: the transaction coordinator appends an end-transaction marker
+// to the partition itself, then has the group coordinator apply it, and
+// the shard's own writes that may precede the marker in the log must be
+// applied first.
+//
+// # Transactions
+//
+// A Record may carry a Producer: it is part of that producer's
+// transaction, and the Log writes it in a transactional batch of the
+// producer (one batch per run of records with the same producer, in
+// order, when an append mixes them). On load the Log hands such records
+// back with Producer set, and every end-transaction marker as a Record
+// with Control set (Key and Value nil). Coordinators that take no part in
+// transactions never write them and skip them on replay.
+//
 // # Time
 //
 // Time is an input: Config.Now is the clock. Each shard's State.Tick

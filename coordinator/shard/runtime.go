@@ -20,8 +20,36 @@ var (
 
 // Record is one key/value of an internal topic; a nil Value is a
 // tombstone.
+//
+// Producer and Control are set only for a coordinator that takes part in
+// transactions (the group coordinator's transactional offset commits);
+// the others never write them, and skip records that carry them when
+// they replay.
 type Record struct {
 	Key, Value []byte
+	// Producer, when set, marks a record written as part of a
+	// transaction of that producer: the Log puts it in a transactional
+	// batch of the producer, and Load hands it back with Producer set.
+	// Records of several producers (and none) may share one Append: the
+	// Log splits them into consecutive runs, one batch each, in order.
+	Producer *Producer
+	// Control is set, by Load only, for an end-transaction marker: Key
+	// and Value are nil, and Producer is the producer whose transaction
+	// it ends. Coordinators never write one; the transaction coordinator
+	// appends markers through the partition, and tells the coordinator
+	// (the group coordinator's CompleteTransaction).
+	Control *Control
+}
+
+// Producer is the transactional producer of a record.
+type Producer struct {
+	ID    int64
+	Epoch int16
+}
+
+// Control is an end-transaction marker: Commit, or an abort.
+type Control struct {
+	Commit bool
 }
 
 // Log is the internal topic's partitions as the runtime writes and reads
@@ -224,6 +252,25 @@ func (r *Runtime[S]) Do(p int32, key string, op Op[S]) error {
 		return ErrNotCoordinator
 	}
 	o := &operation[S]{key: key, fn: op, done: make(chan error, 1)}
+	if !s.push(event[S]{op: o}) {
+		return ErrNotCoordinator
+	}
+	return <-o.done
+}
+
+// DoAfterWrites runs op on partition p's shard, keyed by no key, once
+// every write handed to the shard's writer before op arrived has
+// completed (its completion ran); writes made after op arrived are not
+// waited for. It returns once op's completion ran, as Do does. It orders
+// a change made outside the shard's writer (the transaction coordinator
+// appended a marker to the partition) after the shard's own writes that
+// may precede it in the log.
+func (r *Runtime[S]) DoAfterWrites(p int32, op Op[S]) error {
+	s := r.shard(p)
+	if s == nil {
+		return ErrNotCoordinator
+	}
+	o := &operation[S]{fn: op, afterWrites: true, done: make(chan error, 1)}
 	if !s.push(event[S]{op: o}) {
 		return ErrNotCoordinator
 	}

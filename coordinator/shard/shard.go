@@ -62,6 +62,9 @@ type operation[S State[S]] struct {
 	key   string
 	fn    Op[S]
 	timer bool
+	// afterWrites makes the operation wait for the writes in flight when
+	// it arrives (DoAfterWrites).
+	afterWrites bool
 	// done receives the operation's outcome (nil once it ran and its
 	// completion ran); nil for background timers.
 	done chan error
@@ -87,6 +90,9 @@ type write[S State[S]] struct {
 	records []Record
 	done    func(error)
 	bytes   int
+	// after is the operations (DoAfterWrites) that run once this write,
+	// and so every write before it, completed.
+	after []*operation[S]
 }
 
 // acked is the outcome of one append: the writes it carried, in order.
@@ -303,6 +309,9 @@ func (s *shard[S]) shutdown(loaded bool) {
 				w.done(ev.acked.err)
 			}
 			w.op.finish(nil)
+			for _, o := range w.after {
+				o.finish(ErrNotCoordinator)
+			}
 		}
 	}
 	for _, w := range s.inflight {
@@ -310,6 +319,9 @@ func (s *shard[S]) shutdown(loaded bool) {
 			w.done(ErrNotCoordinator)
 		}
 		w.op.finish(nil)
+		for _, o := range w.after {
+			o.finish(ErrNotCoordinator)
+		}
 	}
 	s.inflight = nil
 	for _, q := range s.busy {
@@ -340,6 +352,16 @@ func (s *shard[S]) handle(ev event[S]) {
 // runOp runs an operation, or queues it behind its key's write. It
 // reports whether the operation's write is now in flight.
 func (s *shard[S]) runOp(o *operation[S]) bool {
+	if o.afterWrites {
+		// It runs once the last write in flight completed (appends
+		// complete in order), without waiting again for writes made
+		// meanwhile.
+		o.afterWrites = false
+		if n := len(s.inflight); n > 0 {
+			s.inflight[n-1].after = append(s.inflight[n-1].after, o)
+			return false
+		}
+	}
 	if o.key != "" {
 		if q := s.busy[o.key]; q != nil {
 			if o.timer && q.hasTimer() {
@@ -382,6 +404,13 @@ func (s *shard[S]) complete(a *acked[S]) {
 			w.done(a.err)
 		}
 		w.op.finish(nil)
+		for _, o := range w.after {
+			if s.stopping() {
+				o.finish(ErrNotCoordinator)
+				continue
+			}
+			s.runOp(o)
+		}
 		if w.op.key != "" {
 			s.release(w.op.key)
 		}
