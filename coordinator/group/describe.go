@@ -103,10 +103,25 @@ func (c *Coordinator) Delete(id string) error {
 			return
 		}
 		recs := groupTombstones(g.id)
+		var gone []kafka.TopicPartition
 		for tp := range g.offsets {
+			gone = append(gone, tp)
+		}
+		// Pending transactional offsets go too (Kafka's deleteAllOffsets);
+		// a transaction still open may commit offsets again, which
+		// brings the group back.
+		for tp := range s.txn.partitions(g.id) {
+			if _, ok := g.offsets[tp]; !ok {
+				gone = append(gone, tp)
+			}
+		}
+		for _, tp := range gone {
 			recs = append(recs, Record{Key: offsetKey(g.id, tp)})
 		}
 		w.write(recs, func() {
+			for _, tp := range gone {
+				s.txn.drop(g.id, tp)
+			}
 			g.offsets = map[kafka.TopicPartition]Committed{}
 			g.transition(Dead, c.cfg.Now())
 			s.remove(g)

@@ -50,6 +50,20 @@
 // leadership moved). A failed timed write (an empty generation, expired
 // members or offsets) is tried again at the next tick or check.
 //
+// # Transactions
+//
+// TxnOffsetCommit (KIP-98, KIP-447) writes offsets as part of a producer's
+// transaction: the same records as a commit, in a transactional batch of
+// the producer. Once acknowledged they are pending, not fetched (an
+// OffsetFetch requiring stable offsets answers UNSTABLE_OFFSET_COMMIT for
+// their partitions), until the transaction coordinator appends the
+// transaction's marker to the partition and calls CompleteTransaction: a
+// commit makes them committed unless a later plain commit of the same
+// partition was, an abort drops them. A load replays the same from the
+// batches and markers. Offsets with a transaction's pending do not expire,
+// and a group with one open stays; deleting offsets or a group deletes
+// the pending ones too (Kafka's OffsetMetadataManager). See txn.go.
+//
 // # Errors
 //
 // Outcomes are the classic group protocol's error codes, so methods return

@@ -1,7 +1,6 @@
 package group
 
 import (
-	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,6 +24,10 @@ type Committed struct {
 	Metadata    string
 	// CommitTime is Unix milliseconds.
 	CommitTime int64
+	// record is the position of the offset's record in the partition's
+	// log (in log order, not the offset), for the rule by which a
+	// committed transaction's offset replaces a committed one (txn.go).
+	record int64
 }
 
 // CommitOffsets handles OffsetCommit and answers one error per commit (nil
@@ -114,7 +117,7 @@ func (c *Coordinator) commit(s *groups, groupID string, generation int32, member
 	w.write(recs, func() {
 		for _, i := range ok {
 			oc := commits[i]
-			g.offsets[oc.TopicPartition] = Committed{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommitTime: now.UnixMilli()}
+			g.offsets[oc.TopicPartition] = Committed{Offset: oc.Offset, LeaderEpoch: oc.LeaderEpoch, Metadata: oc.Metadata, CommitTime: now.UnixMilli(), record: s.nextRecord()}
 		}
 	}, func(err error) {
 		for _, i := range ok {
@@ -129,13 +132,27 @@ func (c *Coordinator) commit(s *groups, groupID string, generation int32, member
 // Offsets returns every committed offset of a group (none for an unknown
 // group: Kafka answers those with -1 and no error).
 func (c *Coordinator) Offsets(groupID string) map[kafka.TopicPartition]Committed {
+	out, _ := c.OffsetsAndPending(groupID)
+	return out
+}
+
+// OffsetsAndPending returns every committed offset of a group, as Offsets
+// does, and the partitions that have a transactional offset pending (an
+// OffsetFetch that requires stable offsets answers them
+// UNSTABLE_OFFSET_COMMIT), read together.
+func (c *Coordinator) OffsetsAndPending(groupID string) (map[kafka.TopicPartition]Committed, map[kafka.TopicPartition]bool) {
 	out := map[kafka.TopicPartition]Committed{}
+	var pending map[kafka.TopicPartition]bool
 	_ = c.do(groupID, func(s *groups, now time.Time, _ *change) {
 		if g := s.lookup(groupID, false, now); g != nil {
-			maps.Copy(out, g.offsets)
+			for tp, o := range g.offsets {
+				o.record = 0
+				out[tp] = o
+			}
 		}
+		pending = s.txn.partitions(groupID)
 	})
-	return out
+	return out, pending
 }
 
 // DeleteOffsets handles OffsetDelete: the first error is the request's,
@@ -167,7 +184,8 @@ func (c *Coordinator) DeleteOffsets(groupID string, tps []kafka.TopicPartition) 
 				errs[i] = kerr.GroupSubscribedToTopic
 				continue
 			}
-			if _, ok := g.offsets[tp]; ok {
+			// A pending transactional offset is deleted too (Kafka).
+			if _, ok := g.offsets[tp]; ok || s.txn.pending(g.id, tp) {
 				recs = append(recs, Record{Key: offsetKey(g.id, tp)})
 				gone = append(gone, tp)
 			}
@@ -175,6 +193,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, tps []kafka.TopicPartition) 
 		w.write(recs, func() {
 			for _, tp := range gone {
 				delete(g.offsets, tp)
+				s.txn.drop(g.id, tp)
 			}
 		}, func(err error) { top = persistError(err) })
 	})
@@ -205,8 +224,10 @@ func (g *group) subscribedTopics() map[string]bool {
 // KIP-211 rule): for an empty group, counted from when it became empty (or
 // from the commit, for groups that never had members); for a consumer group
 // with members, only offsets of topics no member subscribes to, counted from
-// the commit. An empty group with no offsets left is removed. A failed
-// write is tried again at the next check.
+// the commit. An offset with a transactional one pending stays, and so
+// does a group with a transaction open (Kafka's cleanupExpiredOffsets). An
+// empty group with no offsets left is removed. A failed write is tried
+// again at the next check.
 func (c *Coordinator) expireOffsets(s *groups, g *group, now time.Time, w *change) {
 	if g.state == Dead {
 		return
@@ -230,19 +251,20 @@ func (c *Coordinator) expireOffsets(s *groups, g *group, now time.Time, w *chang
 		if g.empty() && g.protocolType != "" {
 			base = max(base, g.stateSince.UnixMilli())
 		}
-		if subscribed[tp.Topic] || nowMs-base < retention {
+		if subscribed[tp.Topic] || nowMs-base < retention || s.txn.pending(g.id, tp) {
 			continue
 		}
 		recs = append(recs, Record{Key: offsetKey(g.id, tp)})
 		gone = append(gone, tp)
 	}
-	removeGroup := g.empty() && len(g.offsets) == len(gone) && len(g.pending) == 0
+	removeGroup := g.empty() && len(g.offsets) == len(gone) && len(g.pending) == 0 && !s.txn.open(g.id)
 	if removeGroup {
 		recs = append(recs, groupTombstones(g.id)...)
 	}
 	w.write(recs, func() {
 		for _, tp := range gone {
 			delete(g.offsets, tp)
+			s.txn.drop(g.id, tp)
 		}
 		if removeGroup {
 			g.transition(Dead, now)

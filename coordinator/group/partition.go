@@ -23,12 +23,17 @@ type groups struct {
 	// group's offsets are checked once in it.
 	lastRetentionCheck time.Time
 	retentionRound     int
+	// txn is the offsets of open transactions (txn.go).
+	txn txnOffsets
+	// records is the position of the last offset record applied, in log
+	// order (Committed.record).
+	records int64
 }
 
 var _ shard.State[*groups] = (*groups)(nil)
 
 func newGroups(c *Coordinator, p int32) *groups {
-	return &groups{c: c, p: p, byID: map[string]*group{}, replay: newReplay()}
+	return &groups{c: c, p: p, byID: map[string]*group{}, replay: newReplay(), txn: txnOffsets{}}
 }
 
 // lookup returns a group, creating an Empty one when create is set.
@@ -52,7 +57,7 @@ func (s *groups) remove(g *group) {
 // forgetCreated removes a group an operation created for a write that
 // failed, if nothing else came of it.
 func (s *groups) forgetCreated(g *group) {
-	if g.state == Empty && g.consumer == nil && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && g.generation == 0 {
+	if g.state == Empty && g.consumer == nil && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && g.generation == 0 && !s.txn.open(g.id) {
 		s.remove(g)
 	}
 }

@@ -106,10 +106,22 @@ func (r *replay) get(id string) *loaded {
 }
 
 // Replay applies one record of the partition while it loads. Records that
-// do not decode are counted and skipped.
+// do not decode are counted and skipped. An offset commit of a
+// transactional batch is pending for its producer, and an end-transaction
+// marker applies or drops the producer's pending offsets (txn.go); other
+// records of a transactional batch are read as any other (Kafka writes
+// none).
 func (s *groups) Replay(rec Record) {
 	r := s.replay
 	r.seq++
+	if rec.Control != nil {
+		if rec.Producer != nil {
+			s.endTxn(rec.Producer.ID, rec.Control.Commit, func(id string) map[kafka.TopicPartition]Committed {
+				return r.get(id).offsets
+			})
+		}
+		return
+	}
 	if len(rec.Key) < 2 {
 		r.bad++
 		return
@@ -124,6 +136,7 @@ func (s *groups) Replay(rec Record) {
 		tp := kafka.TopicPartition{Topic: k.Topic, Partition: k.Partition}
 		if rec.Value == nil {
 			delete(r.get(k.Group).offsets, tp)
+			s.txn.drop(k.Group, tp)
 			return
 		}
 		var v kmsg.OffsetCommitValue
@@ -135,7 +148,15 @@ func (s *groups) Replay(rec Record) {
 		if v.Version < 3 {
 			epoch = -1
 		}
-		r.get(k.Group).offsets[tp] = Committed{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp}
+		o := Committed{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp, record: int64(r.seq)}
+		if rec.Producer != nil {
+			// The group is there from the commit on, as Kafka's simple
+			// group (Loaded keeps it while the transaction is open).
+			r.get(k.Group)
+			s.txn.add(k.Group, rec.Producer.ID, tp, o)
+			return
+		}
+		r.get(k.Group).offsets[tp] = o
 	case 2:
 		var k kmsg.GroupMetadataKey
 		if k.ReadFrom(rec.Key) != nil {
@@ -186,8 +207,9 @@ func (s *groups) Loaded(now time.Time) error {
 	r := s.replay
 	s.replay = nil
 	s.lastRetentionCheck = now
+	s.records = int64(r.seq)
 	for id, l := range r.state {
-		if l.meta == nil && l.consumer == nil && len(l.offsets) == 0 {
+		if l.meta == nil && l.consumer == nil && len(l.offsets) == 0 && !s.txn.open(id) {
 			continue
 		}
 		if l.consumer != nil && l.consumerSeq > l.metaSeq {
