@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/engine/vfs"
 )
 
@@ -149,7 +150,7 @@ func (l *Log) loadEpochsLocked() error {
 		}
 	}
 	var c EpochCache
-	err = l.forEachBatchLocked(0, func(b format.Batch) {
+	err = l.forEachBatchLocked(0, func(_ *segment.Segment, b format.Batch) {
 		if e := b.LeaderEpoch(); e > c.Latest() {
 			c.Assign(e, b.BaseOffset())
 		}

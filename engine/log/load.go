@@ -36,6 +36,7 @@ func (l *Log) load(opts Options) error {
 	}
 	var bases []int64
 	hasIndex := map[int64]bool{}
+	hasTxnIndex := map[int64]bool{}
 	for _, name := range names {
 		path := filepath.Join(l.dir, name)
 		switch {
@@ -53,12 +54,17 @@ func (l *Log) load(opts Options) error {
 				bases = append(bases, base)
 			} else if base, ok := format.ParseFileName(name, format.IndexSuffix); ok {
 				hasIndex[base] = true
+			} else if base, ok := format.ParseFileName(name, format.TxnIndexSuffix); ok {
+				hasTxnIndex[base] = true
 			}
 		}
 	}
 	cfg := l.config.Load()
 	segCfg := cfg.segmentConfig()
 	var segs []*segment.Segment
+	// rescanned holds the segments recovery validated batch by batch:
+	// their transaction indexes are rebuilt from the batches.
+	rescanned := map[int64]bool{}
 	dropFrom := -1
 	var dropWhy string
 	for i, base := range bases {
@@ -95,6 +101,9 @@ func (l *Log) load(opts Options) error {
 			break
 		}
 		segs = append(segs, s)
+		if recover {
+			rescanned[base] = true
+		}
 		if !active && s.NextOffset() < bases[i+1] {
 			// Segments are contiguous (the cleaner keeps each segment's
 			// last offset), so a hole means this segment lost its tail:
@@ -115,7 +124,7 @@ func (l *Log) load(opts Options) error {
 			}
 			logf("log: recovery of partition %s dropped segment %s (%d bytes) and its indexes: %s",
 				partition, logPath, size, dropWhy)
-			for _, p := range segment.AllPaths(l.dir, base) {
+			for _, p := range append(segment.AllPaths(l.dir, base), txnIndexPath(l.dir, base)) {
 				if err := l.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return err
 				}
@@ -142,7 +151,10 @@ func (l *Log) load(opts Options) error {
 	leo := segs[len(segs)-1].NextOffset()
 	l.logEndOffset.Store(leo)
 	l.logStartOffset.Store(min(max(opts.LogStartOffset, segs[0].BaseOffset()), leo))
-	if err := l.rebuildProducersLocked(); err != nil {
+	if err := l.openTxnIndexesLocked(hasTxnIndex, rescanned, logf); err != nil {
+		return err
+	}
+	if err := l.rebuildProducersLocked(rescanned); err != nil {
 		return err
 	}
 	if err := l.loadEpochsLocked(); err != nil {
@@ -155,5 +167,39 @@ func (l *Log) load(opts Options) error {
 		return l.Flush()
 	}
 	l.recoveryPoint.Store(leo)
+	return nil
+}
+
+// openTxnIndexesLocked opens the transaction index of every segment that
+// recovery did not rescan (those it did are rebuilt by the producer state
+// replay) and removes index files whose segment is gone.
+func (l *Log) openTxnIndexesLocked(files, rescanned map[int64]bool, logf func(string, ...any)) error {
+	live := map[int64]*segment.Segment{}
+	for _, s := range l.mu.segments {
+		live[s.BaseOffset()] = s
+	}
+	for base := range files {
+		path := txnIndexPath(l.dir, base)
+		s := live[base]
+		if s == nil {
+			if err := l.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		if rescanned[base] {
+			continue
+		}
+		t, cut, err := openTxnIndex(l.fs, path, base, s.NextOffset())
+		if err != nil {
+			return err
+		}
+		if cut > 0 {
+			logf("log: partition %s: transaction index %s cut by %d bytes: a torn or invalid entry",
+				filepath.Base(l.dir), path, cut)
+		}
+		l.mu.txnIndexes[base] = t
+		l.mu.txnEntries += t.n
+	}
 	return nil
 }

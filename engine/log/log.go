@@ -84,13 +84,25 @@ type Log struct {
 		unflushed int64
 		failed    bool
 		closed    bool
-		// producers is the idempotent-producer state (producer.go).
-		producers producerState
+		// producers is the idempotent-producer and transaction state
+		// (producer.go).
+		producers *producerState
+		// txnIndexes are the segments' transaction indexes by base
+		// offset (txnindex.go); txnEntries counts their entries.
+		txnIndexes map[int64]*txnIndex
+		txnEntries int
+		// txnDirUnsynced is set when a transaction index file was
+		// created since the directory was last synced.
+		txnDirUnsynced bool
 		// epochs is the leader epoch cache (epochs.go).
 		epochs EpochCache
 	}
 	// maint serializes retention, compaction, truncation, DeleteRecords.
 	maint sync.Mutex
+
+	// txnCount mirrors mu.producers.txnCount(), so that LastStableOffset
+	// answers without a lock when no transaction is in flight.
+	txnCount atomic.Int64
 
 	logStartOffset atomic.Int64
 	logEndOffset   atomic.Int64
@@ -105,6 +117,7 @@ type Log struct {
 
 type pendingDelete struct {
 	seg   *segment.Segment
+	txn   *txnIndex // the segment's transaction index (nil: none)
 	at    int64
 	purge bool // remove the files too (false: files were replaced in place)
 }
@@ -115,6 +128,8 @@ func Open(opts Options) (*Log, error) {
 		opts.Syncer = DirectSyncer
 	}
 	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer}
+	l.mu.producers = newProducerState()
+	l.mu.txnIndexes = map[int64]*txnIndex{}
 	cfg := opts.Config
 	l.config.Store(&cfg)
 	if err := l.fs.MkdirAll(opts.Dir, 0o755); err != nil {
@@ -222,8 +237,21 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 	}
 	now := l.clock()
 	leo := l.logEndOffset.Load()
+	var ctrl *format.ControlRecord
+	if b.IsControl() {
+		c, err := b.Control()
+		switch {
+		case err == nil:
+			ctrl = &c
+		case opts.AssignOffsets:
+			// The leader takes only markers it can read; a follower
+			// copies what its leader wrote.
+			l.mu.Unlock()
+			return res, fmt.Errorf("log: control batch: %w", err)
+		}
+	}
 	if opts.AssignOffsets && b.ProducerID() >= 0 {
-		dup, err := l.mu.producers.check(b)
+		dup, err := l.mu.producers.check(b, ctrl)
 		if err != nil {
 			l.mu.Unlock()
 			return res, err
@@ -250,6 +278,17 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 		l.mu.Unlock()
 		return res, err
 	}
+	// An ABORT marker's transaction index entry is written before the
+	// marker, and counted only once the marker is in the log.
+	var aborted *AbortedTxn
+	if done := l.mu.producers.ending(b, ctrl); done != nil && done.Aborted {
+		aborted = &AbortedTxn{ProducerID: done.ProducerID, FirstOffset: done.FirstOffset,
+			LastOffset: done.LastOffset, LastStableOffset: l.mu.producers.lastStableAfter(done)}
+		if err := l.writeTxnEntryLocked(l.active().BaseOffset(), *aborted); err != nil {
+			l.mu.Unlock()
+			return res, err
+		}
+	}
 	if err := l.active().Append(b); err != nil {
 		if !errors.Is(err, ErrFailed) && l.active().Size() != l.sizeOnDisk() {
 			l.mu.failed = true
@@ -258,7 +297,13 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 		return res, err
 	}
 	l.logEndOffset.Store(b.NextOffset())
-	l.mu.producers.update(b)
+	if aborted != nil {
+		l.commitTxnEntryLocked(l.active().BaseOffset(), *aborted)
+	}
+	if b.ProducerID() >= 0 {
+		l.mu.producers.update(b, ctrl)
+		l.noteTxnCountLocked()
+	}
 	if err := l.noteEpochLocked(b); err != nil {
 		// The batch is written; a stale checkpoint is rebuilt from the
 		// batches when the log opens next.
@@ -335,7 +380,7 @@ func (l *Log) rollLocked(base int64, now int64) error {
 	}
 	l.mu.segments = append(l.mu.segments, seg)
 	l.mu.created = now
-	if len(l.mu.producers) > 0 {
+	if len(l.mu.producers.byID) > 0 {
 		// Best effort: a missing snapshot only lengthens the next open's scan.
 		_ = l.writeSnapshotLocked(base)
 	}
@@ -431,16 +476,29 @@ func (l *Log) Flush() error {
 	target := l.logEndOffset.Load()
 	segs := l.mu.segments
 	l.mu.unflushed = 0
-	l.mu.Unlock()
 	rp := l.recoveryPoint.Load()
 	if rp >= target {
+		l.mu.Unlock()
 		return nil
 	}
-	var files []vfs.File
+	// Transaction index entries are written before their marker, so every
+	// entry of a marker below target is in these files.
+	files, txns, txnDir := l.unsyncedTxnFilesLocked()
+	l.mu.Unlock()
 	for i := max(segmentFor(segs, rp), 0); i < len(segs); i++ {
 		files = append(files, segs[i].File())
 	}
-	if err := l.syncer.Sync(files); err != nil {
+	err := l.syncer.Sync(files)
+	if err == nil && txnDir {
+		err = l.fs.SyncDir(l.dir)
+	}
+	if err != nil {
+		l.mu.Lock()
+		for _, t := range txns {
+			t.unsynced = true
+		}
+		l.mu.txnDirUnsynced = l.mu.txnDirUnsynced || txnDir
+		l.mu.Unlock()
 		return fmt.Errorf("log %s: flush: %w", l.dir, err)
 	}
 	for {
@@ -476,7 +534,7 @@ func (l *Log) Close(clean bool) error {
 		}
 	}
 	l.mu.Lock()
-	if clean && err == nil && len(l.mu.producers) > 0 {
+	if clean && err == nil && len(l.mu.producers.byID) > 0 {
 		err = l.writeSnapshotLocked(l.logEndOffset.Load())
 	}
 	l.mu.closed = true
@@ -491,6 +549,12 @@ func (l *Log) closeSegments(trim bool) error {
 	var err error
 	for _, s := range l.mu.segments {
 		err = errors.Join(err, s.Close(trim))
+	}
+	for _, t := range l.mu.txnIndexes {
+		if t.f != nil {
+			err = errors.Join(err, t.f.Close())
+			t.f = nil
+		}
 	}
 	return err
 }

@@ -10,65 +10,151 @@ import (
 	"strings"
 
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/engine/vfs"
 )
 
-// Idempotent-producer errors (Kafka's INVALID_PRODUCER_EPOCH and
-// OUT_OF_ORDER_SEQUENCE_NUMBER).
+// Idempotent-producer and transaction errors (Kafka's
+// INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER,
+// TRANSACTION_COORDINATOR_FENCED and INVALID_TXN_STATE).
 var (
 	ErrInvalidProducerEpoch = errors.New("log: producer epoch is older than the current one")
 	ErrOutOfOrderSequence   = errors.New("log: out of order sequence number")
+	// ErrTransactionCoordinatorFenced rejects a transaction marker whose
+	// coordinator epoch is older than the last one the producer saw.
+	ErrTransactionCoordinatorFenced = errors.New("log: transaction marker from a fenced coordinator epoch")
+	// ErrInvalidTxnState rejects a non-transactional batch from a producer
+	// whose transaction is still open.
+	ErrInvalidTxnState = errors.New("log: non-transactional batch from a producer with an open transaction")
 )
+
+// noSequence is Kafka's NO_SEQUENCE: batches written by a coordinator
+// (transaction markers, transactional offset commits) carry it and skip the
+// sequence checks.
+const noSequence = -1
 
 // producerBatches is how many recent batches per producer are remembered
 // for duplicate detection, as in Kafka (max.in.flight of an idempotent
 // producer is at most 5).
 const producerBatches = 5
 
+// maxUnreplicatedTxns bounds the completed transactions kept for
+// LastStableOffset when no caller reports a high watermark (a follower):
+// past it the oldest are forgotten.
+const maxUnreplicatedTxns = 1 << 16
+
 type batchMeta struct {
 	FirstSeq, LastSeq int32
 	Base, Last        int64
 }
 
+// producerEntry is one producer's state, as Kafka's ProducerStateEntry. It
+// is also the JSON of a producer in a snapshot; snapshots written before
+// transactions lack the last three fields, which then read as "none".
 type producerEntry struct {
 	Epoch   int16       `json:"epoch"`
 	Batches []batchMeta `json:"batches"` // oldest first, at most producerBatches
+	// CoordinatorEpoch is the coordinator epoch of the last transaction
+	// marker (-1: none yet).
+	CoordinatorEpoch int32 `json:"coordinator_epoch"`
+	// LastTimestamp is the max timestamp of the producer's last batch or
+	// marker (-1: none).
+	LastTimestamp int64 `json:"last_timestamp"`
+	// TxnFirstOffset is the first offset of the producer's open
+	// transaction (-1: none).
+	TxnFirstOffset int64 `json:"txn_first_offset"`
 }
 
-// producerState maps producer IDs to their recent batches. It is guarded by
-// the log's mu.
-type producerState map[int64]*producerEntry
+func newProducerEntry(epoch int16) *producerEntry {
+	return &producerEntry{Epoch: epoch, CoordinatorEpoch: -1, LastTimestamp: -1, TxnFirstOffset: -1}
+}
 
-// check validates a batch of an idempotent producer against the state. It
+// UnmarshalJSON reads fields an older snapshot lacks as "none".
+func (e *producerEntry) UnmarshalJSON(data []byte) error {
+	type plain producerEntry
+	p := plain(*newProducerEntry(0))
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*e = producerEntry(p)
+	return nil
+}
+
+// completedTxn is a transaction a COMMIT or ABORT marker ended.
+type completedTxn struct {
+	ProducerID, FirstOffset, LastOffset int64
+	Aborted                             bool
+}
+
+// producerState is the idempotent-producer and transaction state, as
+// Kafka's ProducerStateManager. It is guarded by the log's mu.
+type producerState struct {
+	byID map[int64]*producerEntry
+	// ongoing maps each producer with an open transaction to the
+	// transaction's first offset (byID[pid].TxnFirstOffset).
+	ongoing map[int64]int64
+	// unreplicated holds completed transactions in marker order whose
+	// marker may not be below the high watermark yet (Kafka's
+	// unreplicatedTxns): until it is, they hold the last stable offset
+	// back. LastStableOffset drops those below the high watermark.
+	unreplicated []completedTxn
+}
+
+func newProducerState() *producerState {
+	return &producerState{byID: map[int64]*producerEntry{}, ongoing: map[int64]int64{}}
+}
+
+// txnCount is how many transactions can hold the last stable offset back.
+func (ps *producerState) txnCount() int { return len(ps.ongoing) + len(ps.unreplicated) }
+
+// check validates a batch of a producer (id >= 0) on the leader against the
+// state. ctrl is the decoded marker of a control batch (nil otherwise). It
 // returns the earlier batch when this one is a retry of it (the caller
 // answers with that batch's offsets and writes nothing).
-func (ps producerState) check(b format.Batch) (*batchMeta, error) {
+func (ps *producerState) check(b format.Batch, ctrl *format.ControlRecord) (*batchMeta, error) {
 	pid, epoch, first := b.ProducerID(), b.ProducerEpoch(), b.BaseSequence()
-	last := lastSeq(first, b.LastOffsetDelta())
-	e := ps[pid]
+	e := ps.byID[pid]
 	if e == nil {
 		return nil, nil // unknown (new or expired) producer: accept any sequence, as Kafka does since KIP-360
 	}
 	if epoch < e.Epoch {
 		return nil, fmt.Errorf("%w: producer %d epoch %d < %d", ErrInvalidProducerEpoch, pid, epoch, e.Epoch)
 	}
+	if b.IsControl() {
+		if ctrl != nil && isEndTxn(ctrl) && ctrl.CoordinatorEpoch < e.CoordinatorEpoch {
+			return nil, fmt.Errorf("%w: producer %d marker coordinator epoch %d < %d",
+				ErrTransactionCoordinatorFenced, pid, ctrl.CoordinatorEpoch, e.CoordinatorEpoch)
+		}
+		return nil, nil
+	}
+	if first == noSequence {
+		return nil, nil // written by a coordinator: no sequence to check
+	}
+	last := lastSeq(first, b.LastOffsetDelta())
 	if epoch > e.Epoch {
 		if first != 0 {
 			return nil, fmt.Errorf("%w: producer %d bumped epoch to %d with sequence %d, not 0", ErrOutOfOrderSequence, pid, epoch, first)
 		}
-		return nil, nil
-	}
-	for i := range e.Batches {
-		if m := &e.Batches[i]; m.FirstSeq == first && m.LastSeq == last {
-			return m, nil
+	} else {
+		for i := range e.Batches {
+			if m := &e.Batches[i]; m.FirstSeq == first && m.LastSeq == last {
+				return m, nil
+			}
+		}
+		if n := len(e.Batches); n > 0 {
+			if want := e.Batches[n-1].LastSeq + 1; first != want && !(want < 0 && first == 0) {
+				return nil, fmt.Errorf("%w: producer %d expected sequence %d, got %d", ErrOutOfOrderSequence, pid, want, first)
+			}
 		}
 	}
-	if n := len(e.Batches); n > 0 {
-		if want := e.Batches[n-1].LastSeq + 1; first != want && !(want < 0 && first == 0) {
-			return nil, fmt.Errorf("%w: producer %d expected sequence %d, got %d", ErrOutOfOrderSequence, pid, want, first)
-		}
+	if e.TxnFirstOffset >= 0 && !b.IsTransactional() {
+		return nil, fmt.Errorf("%w: producer %d, transaction open since offset %d", ErrInvalidTxnState, pid, e.TxnFirstOffset)
 	}
 	return nil, nil
+}
+
+func isEndTxn(c *format.ControlRecord) bool {
+	return c.Type == format.ControlAbort || c.Type == format.ControlCommit
 }
 
 // lastSeq is the sequence of a batch's last record; sequences wrap at
@@ -81,31 +167,142 @@ func lastSeq(first, delta int32) int32 {
 	return int32(s)
 }
 
-// update records an appended batch of an idempotent producer.
-func (ps producerState) update(b format.Batch) {
+// ending returns the transaction the batch (appended at its base offset)
+// completes, without changing the state: a COMMIT or ABORT marker of a
+// producer with an open transaction. A marker for a producer without one
+// (a coordinator's retry) completes nothing.
+func (ps *producerState) ending(b format.Batch, ctrl *format.ControlRecord) *completedTxn {
+	if !b.IsControl() || ctrl == nil || !isEndTxn(ctrl) {
+		return nil
+	}
+	first, ok := ps.ongoing[b.ProducerID()]
+	if !ok {
+		return nil
+	}
+	return &completedTxn{ProducerID: b.ProducerID(), FirstOffset: first, LastOffset: b.BaseOffset(), Aborted: ctrl.Type == format.ControlAbort}
+}
+
+// lastStableAfter is the last stable offset once done completes, as
+// Kafka's ProducerStateManager.lastStableOffset(CompletedTxn): the first
+// offset of the earliest other open transaction, or the offset after the
+// marker.
+func (ps *producerState) lastStableAfter(done *completedTxn) int64 {
+	lso := done.LastOffset + 1
+	for pid, first := range ps.ongoing {
+		if pid != done.ProducerID && first < lso {
+			lso = first
+		}
+	}
+	return lso
+}
+
+// update records an appended batch (leader, follower or replay alike) and
+// returns the transaction it completed, if any. ctrl is the decoded marker
+// of a control batch (nil when it has none or did not decode: such a batch
+// changes nothing).
+func (ps *producerState) update(b format.Batch, ctrl *format.ControlRecord) *completedTxn {
 	pid := b.ProducerID()
-	if pid < 0 || b.IsControl() {
-		return
+	if pid < 0 {
+		return nil
 	}
-	e := ps[pid]
-	if e == nil || b.ProducerEpoch() > e.Epoch {
-		e = &producerEntry{Epoch: b.ProducerEpoch()}
-		ps[pid] = e
-	} else if b.ProducerEpoch() < e.Epoch {
-		return
+	epoch := b.ProducerEpoch()
+	e := ps.byID[pid]
+	if e == nil {
+		e = newProducerEntry(epoch)
+		ps.byID[pid] = e
 	}
-	m := batchMeta{FirstSeq: b.BaseSequence(), LastSeq: lastSeq(b.BaseSequence(), b.LastOffsetDelta()), Base: b.BaseOffset(), Last: b.LastOffset()}
-	e.Batches = append(e.Batches, m)
-	if len(e.Batches) > producerBatches {
-		e.Batches = e.Batches[len(e.Batches)-producerBatches:]
+	if b.IsControl() {
+		if ctrl == nil || !isEndTxn(ctrl) {
+			return nil
+		}
+		done := ps.ending(b, ctrl)
+		if epoch > e.Epoch {
+			e.Epoch, e.Batches = epoch, nil
+		}
+		e.TxnFirstOffset = -1
+		delete(ps.ongoing, pid)
+		e.CoordinatorEpoch = ctrl.CoordinatorEpoch
+		e.LastTimestamp = b.MaxTimestamp()
+		if done != nil {
+			ps.unreplicated = append(ps.unreplicated, *done)
+			if n := len(ps.unreplicated); n > maxUnreplicatedTxns {
+				ps.unreplicated = append([]completedTxn(nil), ps.unreplicated[n-maxUnreplicatedTxns/2:]...)
+			}
+		}
+		return done
 	}
+	if epoch < e.Epoch {
+		return nil
+	}
+	if epoch > e.Epoch {
+		e.Epoch, e.Batches = epoch, nil
+	}
+	if b.BaseSequence() != noSequence {
+		m := batchMeta{FirstSeq: b.BaseSequence(), LastSeq: lastSeq(b.BaseSequence(), b.LastOffsetDelta()), Base: b.BaseOffset(), Last: b.LastOffset()}
+		e.Batches = append(e.Batches, m)
+		if len(e.Batches) > producerBatches {
+			e.Batches = e.Batches[len(e.Batches)-producerBatches:]
+		}
+	}
+	e.LastTimestamp = b.MaxTimestamp()
+	if b.IsTransactional() && e.TxnFirstOffset < 0 {
+		e.TxnFirstOffset = b.BaseOffset()
+		ps.ongoing[pid] = e.TxnFirstOffset
+	}
+	return nil
+}
+
+// firstUnstable returns min(hw, the first offset of every open transaction
+// and of every completed one whose marker is at or past hw), and whether
+// some completed transaction is below hw and may be dropped.
+func (ps *producerState) firstUnstable(hw int64) (int64, bool) {
+	lso, prunable := hw, false
+	for _, first := range ps.ongoing {
+		lso = min(lso, first)
+	}
+	for _, t := range ps.unreplicated {
+		if t.LastOffset >= hw {
+			lso = min(lso, t.FirstOffset)
+		} else {
+			prunable = true
+		}
+	}
+	return lso, prunable
+}
+
+// dropCompletedBelow forgets completed transactions whose marker is below
+// offset (the high watermark or the log start offset).
+func (ps *producerState) dropCompletedBelow(offset int64) {
+	keep := ps.unreplicated[:0]
+	for _, t := range ps.unreplicated {
+		if t.LastOffset >= offset {
+			keep = append(keep, t)
+		}
+	}
+	ps.unreplicated = keep
+}
+
+// controlRecord decodes a control batch's marker; nil for data batches and
+// for control batches that hold none or do not decode.
+func controlRecord(b format.Batch) *format.ControlRecord {
+	if !b.IsControl() {
+		return nil
+	}
+	c, err := b.Control()
+	if err != nil {
+		return nil
+	}
+	return &c
 }
 
 // Producer state snapshots: <offset>.snapshot holds the state of every
 // producer as of that offset (JSON), written atomically. Like Kafka's, they
 // are written when a segment rolls and at clean shutdown, and let opening
 // a log rebuild the state by scanning only the batches after the newest
-// snapshot at or below the log end.
+// snapshot at or below the log end. A snapshot carries each producer's open
+// transaction (its first offset) and coordinator epoch, so the transaction
+// indexes of the segments below it and the snapshot agree: both hold every
+// marker before the snapshot's offset.
 const snapshotSuffix = ".snapshot"
 
 type snapshot struct {
@@ -121,7 +318,7 @@ func (l *Log) snapshotPath(offset int64) string {
 // and offset is the log end) and removes older snapshots but the last two.
 func (l *Log) writeSnapshotLocked(offset int64) error {
 	s := snapshot{Offset: offset, Producers: map[string]producerEntry{}}
-	for pid, e := range l.mu.producers {
+	for pid, e := range l.mu.producers.byID {
 		s.Producers[strconv.FormatInt(pid, 10)] = *e
 	}
 	data, err := json.Marshal(s)
@@ -154,9 +351,18 @@ func (l *Log) snapshotOffsets() []int64 {
 // rebuildProducersLocked loads the newest readable snapshot at or below the
 // log end, drops snapshots above it, and replays batch headers from the
 // snapshot's offset (or the log start) to the end.
-func (l *Log) rebuildProducersLocked() error {
+//
+// rebuild names segments (by base offset) whose transaction index recovery
+// must rebuild. Then the snapshot must also be at or below the first of
+// them, so that the replay knows every transaction open at its start, and
+// the replay writes each ABORT marker it meets in them to their new index.
+func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	leo := l.logEndOffset.Load()
-	state := producerState{}
+	limit := leo
+	for base := range rebuild {
+		limit = min(limit, base)
+	}
+	state := newProducerState()
 	from := int64(-1)
 	offs := l.snapshotOffsets()
 	for i := len(offs) - 1; i >= 0; i-- {
@@ -165,7 +371,7 @@ func (l *Log) rebuildProducersLocked() error {
 			l.fs.Remove(l.snapshotPath(o))
 			continue
 		}
-		if from >= 0 {
+		if from >= 0 || o > limit {
 			continue
 		}
 		data, err := vfs.ReadFile(l.fs, l.snapshotPath(o))
@@ -176,36 +382,62 @@ func (l *Log) rebuildProducersLocked() error {
 		}
 		for k, e := range s.Producers {
 			pid, err := strconv.ParseInt(k, 10, 64)
-			if err != nil {
+			if err != nil || pid < 0 {
 				continue
 			}
 			e := e
-			state[pid] = &e
+			state.byID[pid] = &e
+			if e.TxnFirstOffset >= 0 {
+				state.ongoing[pid] = e.TxnFirstOffset
+			}
 		}
 		from = o
 	}
-	err := l.forEachBatchLocked(max(from, 0), func(b format.Batch) {
-		if b.LastOffset() >= from {
-			state.update(b)
+	rebuilt := map[int64][]AbortedTxn{}
+	err := l.forEachBatchLocked(max(from, 0), func(s *segment.Segment, b format.Batch) {
+		if b.LastOffset() < from {
+			return
+		}
+		ctrl := controlRecord(b)
+		done := state.ending(b, ctrl)
+		var lastStable int64
+		if done != nil {
+			lastStable = state.lastStableAfter(done)
+		}
+		state.update(b, ctrl)
+		if done != nil && done.Aborted && rebuild[s.BaseOffset()] {
+			rebuilt[s.BaseOffset()] = append(rebuilt[s.BaseOffset()], AbortedTxn{
+				ProducerID: done.ProducerID, FirstOffset: done.FirstOffset,
+				LastOffset: done.LastOffset, LastStableOffset: lastStable})
 		}
 	})
 	if err != nil {
 		return err
 	}
+	state.dropCompletedBelow(l.logStartOffset.Load())
 	l.mu.producers = state
+	l.noteTxnCountLocked()
+	for base := range rebuild {
+		if err := l.rewriteTxnIndexLocked(base, rebuilt[base]); err != nil {
+			return err
+		}
+	}
+	if len(rebuild) > 0 {
+		return l.fs.SyncDir(l.dir)
+	}
 	return nil
 }
 
 // forEachBatchLocked walks the batch headers of the segments that reach
 // past offset from, in order, as the rebuilds of producer state and leader
 // epochs do. A batch cut short at a segment's end ends that segment's walk.
-func (l *Log) forEachBatchLocked(from int64, fn func(format.Batch)) error {
+func (l *Log) forEachBatchLocked(from int64, fn func(*segment.Segment, format.Batch)) error {
 	for _, s := range l.mu.segments {
 		if s.NextOffset() <= from {
 			continue
 		}
 		err := s.ForEachBatch(0, func(_ int64, b format.Batch) error {
-			fn(b)
+			fn(s, b)
 			return nil
 		})
 		if err != nil && !strings.Contains(err.Error(), "EOF") {

@@ -102,6 +102,10 @@ func (l *Log) deleteSegmentsLocked(pick func([]*segment.Segment) int) (int, erro
 	if l.mu.closed {
 		return 0, ErrClosed
 	}
+	// As Kafka's onLogStartOffsetIncremented: completed transactions
+	// below the log start no longer hold the LSO back.
+	l.mu.producers.dropCompletedBelow(l.logStartOffset.Load())
+	l.noteTxnCountLocked()
 	n := pick(l.mu.segments)
 	if n <= 0 {
 		return 0, nil
@@ -117,6 +121,8 @@ func (l *Log) deleteSegmentsLocked(pick func([]*segment.Segment) int) (int, erro
 	if start := l.mu.segments[0].BaseOffset(); start > l.logStartOffset.Load() {
 		l.logStartOffset.Store(start)
 	}
+	l.mu.producers.dropCompletedBelow(l.logStartOffset.Load())
+	l.noteTxnCountLocked()
 	return n, l.scheduleDeleteLocked(drop)
 }
 
@@ -126,14 +132,20 @@ func (l *Log) deleteSegmentsLocked(pick func([]*segment.Segment) int) (int, erro
 func (l *Log) scheduleDeleteLocked(segs []*segment.Segment) error {
 	at := l.clock() + l.config.Load().FileDeleteDelayMs
 	var err error
-	for _, s := range segs {
+	txns := make([]*txnIndex, len(segs))
+	for i, s := range segs {
 		if e := s.MarkDeleted(); e != nil {
 			err = errors.Join(err, e)
 		}
+		// After MarkDeleted: a crash in between leaves an index whose
+		// segment is gone, which the next open removes.
+		t, e := l.dropTxnIndexLocked(s.BaseOffset())
+		err = errors.Join(err, e)
+		txns[i] = t
 	}
 	l.deletedMu.Lock()
-	for _, s := range segs {
-		l.deleted = append(l.deleted, pendingDelete{seg: s, at: at, purge: true})
+	for i, s := range segs {
+		l.deleted = append(l.deleted, pendingDelete{seg: s, txn: txns[i], at: at, purge: true})
 	}
 	l.deletedMu.Unlock()
 	return err
@@ -163,6 +175,9 @@ func (l *Log) reapDeleted(now int64, force bool) error {
 	l.deletedMu.Unlock()
 	var err error
 	for _, d := range due {
+		if d.txn != nil && d.txn.f != nil {
+			err = errors.Join(err, d.txn.f.Close())
+		}
 		if d.purge {
 			err = errors.Join(err, d.seg.Delete())
 		} else {

@@ -31,6 +31,11 @@ func (l *Log) TruncateTo(offset int64) error {
 		l.mu.failed = true
 		return fmt.Errorf("log %s: truncate: %w", l.dir, err)
 	}
+	// Markers at or past the new log end are gone: so are their entries.
+	if err := l.truncateTxnIndexLocked(keep[i].BaseOffset(), keep[i].NextOffset()); err != nil {
+		l.mu.failed = true
+		return fmt.Errorf("log %s: truncate transaction index: %w", l.dir, err)
+	}
 	if len(drop) > 0 {
 		if err := keep[i].Reactivate(l.config.Load().segmentConfig()); err != nil {
 			l.mu.failed = true
@@ -48,7 +53,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		// The cut fell inside the batch that holds the log start.
 		l.logStartOffset.Store(leo)
 	}
-	if err := l.rebuildProducersLocked(); err != nil {
+	if err := l.rebuildProducersLocked(nil); err != nil {
 		l.mu.failed = true
 		return err
 	}
@@ -93,7 +98,8 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	for _, o := range l.snapshotOffsets() {
 		l.fs.Remove(l.snapshotPath(o))
 	}
-	l.mu.producers = producerState{}
+	l.mu.producers = newProducerState()
+	l.noteTxnCountLocked()
 	if l.mu.epochs.TruncateFrom(0) {
 		return l.persistEpochsLocked()
 	}
