@@ -6,10 +6,14 @@ package handler
 // answers offset -1, leader epoch -1, empty metadata and no error, as Kafka
 // does. Null topics (v2+) ask for every offset the group has. v8+ batches
 // groups; v10 names topics by id (offsets of a topic that no longer exists
-// are left out of an all-topics answer there). RequireStable (v7+) never
-// waits: there are no pending transactional offsets. A v9+ group naming a
-// member of a KIP-848 group is checked like a commit (UNKNOWN_MEMBER_ID,
-// STALE_MEMBER_EPOCH, FENCED_MEMBER_EPOCH).
+// are left out of an all-topics answer there). With RequireStable (v7+) a
+// partition that has a transactional offset pending (TxnOffsetCommit of a
+// transaction not ended yet) answers UNSTABLE_OFFSET_COMMIT with offset
+// -1, as Kafka's OffsetMetadataManager.fetchOffsets does; the client
+// retries. An all-topics answer lists the partitions with a committed
+// offset, as Kafka's does. A v9+ group naming a member of a KIP-848 group
+// is checked like a commit (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH,
+// FENCED_MEMBER_EPOCH).
 
 import (
 	"sort"
@@ -37,8 +41,10 @@ type fetchedPartition struct {
 }
 
 // fetchOffsets answers one group: topics nil means all of its offsets.
-func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID bool) ([]fetchTopic, [][]fetchedPartition) {
-	committed := b.groups.Offsets(groupID)
+// requireStable answers UNSTABLE_OFFSET_COMMIT for partitions with a
+// transactional offset pending.
+func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID, requireStable bool) ([]fetchTopic, [][]fetchedPartition) {
+	committed, pending := b.groups.OffsetsAndPending(groupID)
 	if topics == nil {
 		byTopic := map[string][]int32{}
 		for tp := range committed {
@@ -68,9 +74,12 @@ func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID bool) ([
 		}
 		for _, p := range ft.partitions {
 			fp := fetchedPartition{partition: p, offset: -1, leaderEpoch: -1}
+			tp := kafka.TopicPartition{Topic: name, Partition: p}
 			if terr != nil {
 				fp.code = terr.Code
-			} else if c, ok := committed[kafka.TopicPartition{Topic: name, Partition: p}]; ok {
+			} else if requireStable && pending[tp] {
+				fp.code = kerr.UnstableOffsetCommit.Code
+			} else if c, ok := committed[tp]; ok {
 				fp.offset, fp.leaderEpoch, fp.metadata = c.Offset, c.LeaderEpoch, c.Metadata
 			}
 			out[i] = append(out[i], fp)
@@ -104,7 +113,7 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 					continue
 				}
 			}
-			topics, parts := b.fetchOffsets(rg.Group, topics, req.Version >= 10)
+			topics, parts := b.fetchOffsets(rg.Group, topics, req.Version >= 10, req.RequireStable)
 			for i, ft := range topics {
 				st := kmsg.NewOffsetFetchResponseGroupTopic()
 				st.Topic, st.TopicID = ft.name, ft.id
@@ -130,7 +139,7 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 		resp.ErrorCode = kerr.NotCoordinator.Code
 		return resp
 	}
-	topics, parts := b.fetchOffsets(req.Group, topics, false)
+	topics, parts := b.fetchOffsets(req.Group, topics, false, req.Version >= 7 && req.RequireStable)
 	for i, ft := range topics {
 		st := kmsg.NewOffsetFetchResponseTopic()
 		st.Topic = ft.name

@@ -44,6 +44,7 @@ var apis = []api{
 	{21, 0, 2, plain((*Broker).deleteRecords)},               // DeleteRecords
 	{22, 0, 5, plain((*Broker).initProducerID)},              // InitProducerId
 	{23, 0, 4, plain((*Broker).offsetForLeaderEpoch)},        // OffsetForLeaderEpoch
+	{28, 0, 5, plain((*Broker).txnOffsetCommit)},             // TxnOffsetCommit
 	{32, 0, 4, plain((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, plain((*Broker).alterConfigs)},                // AlterConfigs
 	{35, 0, 4, plain((*Broker).describeLogDirs)},             // DescribeLogDirs

@@ -84,31 +84,78 @@ type internalLog struct {
 	topic string
 }
 
+// Append writes recs as one batch per run of consecutive records with the
+// same producer: a plain batch (producer id -1) for records without one, a
+// transactional batch of the producer (its id and epoch, no sequence, as
+// Kafka's coordinators write them) for the records of a transaction. The
+// batches go in order, each acknowledged by the in-sync replicas before
+// the next is appended; the first that fails ends the append with its
+// error (the batches before it are in the log, the ones after are not
+// written).
 func (l internalLog) Append(p int32, recs []shard.Record) error {
+	rep, code := l.b.replicaOf(l.topic, p)
+	if code != nil {
+		return notCoordinator(code)
+	}
+	for len(recs) > 0 {
+		n := 1
+		for n < len(recs) && sameProducer(recs[n].Producer, recs[0].Producer) {
+			n++
+		}
+		batch, err := coordinatorBatch(recs[:n], recs[0].Producer)
+		if err != nil {
+			return err
+		}
+		recs = recs[n:]
+		// A coordinator's state is as safe as acks=all makes it: every ISR
+		// member has it before the coordinator applies it and answers.
+		_, wait, err := rep.Append(batch, true, coordinatorAppendTimeout)
+		if err == nil {
+			l.b.appended.Notify()
+			err = <-wait
+		}
+		if err != nil {
+			return appendError(err)
+		}
+	}
+	return nil
+}
+
+// appendError is a failed coordinator append as the coordinators read it:
+// a producer fenced by the partition's producer state carries Kafka's code
+// (a transactional offset commit answers it), a lost leadership is
+// shard.ErrNotCoordinator.
+func appendError(err error) error {
+	if ke := toKerr(err); ke == kerr.InvalidProducerEpoch {
+		return fmt.Errorf("%w: %w", ke, err)
+	}
+	return notCoordinator(err)
+}
+
+func sameProducer(a, b *shard.Producer) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// coordinatorBatch builds the batch of one run of records: plain, or
+// transactional for producer.
+func coordinatorBatch(recs []shard.Record, producer *shard.Producer) ([]byte, error) {
 	now := time.Now().UnixMilli()
 	fr := make([]format.Record, len(recs))
 	for i, r := range recs {
 		fr[i] = format.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
 	}
-	batch, err := format.BuildBatch(format.BatchHeader{
+	h := format.BatchHeader{
 		BaseTimestamp: now, MaxTimestamp: now,
 		ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
-	}, fr)
-	if err != nil {
-		return err
 	}
-	rep, code := l.b.replicaOf(l.topic, p)
-	if code != nil {
-		return notCoordinator(code)
+	if producer != nil {
+		h.ProducerID, h.ProducerEpoch = producer.ID, producer.Epoch
+		h.Attributes = format.AttrTransactional
 	}
-	// A coordinator's state is as safe as acks=all makes it: every ISR
-	// member has it before the coordinator applies it and answers.
-	_, wait, err := rep.Append(batch, true, coordinatorAppendTimeout)
-	if err != nil {
-		return notCoordinator(err)
-	}
-	l.b.appended.Notify()
-	return notCoordinator(<-wait)
+	return format.BuildBatch(h, fr)
 }
 
 // notCoordinator marks an append that failed because this broker does not
@@ -122,6 +169,10 @@ func notCoordinator(err error) error {
 	return err
 }
 
+// Load replays partition p from this broker's log. Records of a
+// transactional batch come with their Producer; an end-transaction marker
+// (a control batch, COMMIT or ABORT) comes as one Record with Control and
+// Producer set and no key or value. Other control records are skipped.
 func (l internalLog) Load(p int32, fn func(shard.Record) error) error {
 	if _, ok := l.b.topic(l.topic); !ok {
 		return nil
@@ -156,17 +207,40 @@ func (l internalLog) Load(p int32, fn func(shard.Record) error) error {
 				continue
 			}
 			off = b.NextOffset()
+			var producer *shard.Producer
+			if b.IsTransactional() && b.ProducerID() >= 0 {
+				producer = &shard.Producer{ID: b.ProducerID(), Epoch: b.ProducerEpoch()}
+			}
 			if b.IsControl() {
+				if err := replayControl(b, producer, fn); err != nil {
+					return err
+				}
 				continue
 			}
 			if err := b.ForEachRecord(func(rec format.Record) error {
-				return fn(shard.Record{Key: rec.Key, Value: rec.Value})
+				return fn(shard.Record{Key: rec.Key, Value: rec.Value, Producer: producer})
 			}); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// replayControl hands fn a control batch's end-transaction marker; other
+// control records (and a batch compaction emptied) are nothing to a
+// coordinator.
+func replayControl(b format.Batch, producer *shard.Producer, fn func(shard.Record) error) error {
+	c, err := b.Control()
+	switch {
+	case errors.Is(err, format.ErrEmptyControlBatch):
+		return nil
+	case err != nil:
+		return err
+	case producer == nil || (c.Type != format.ControlCommit && c.Type != format.ControlAbort):
+		return nil
+	}
+	return fn(shard.Record{Producer: producer, Control: &shard.Control{Commit: c.Type == format.ControlCommit}})
 }
 
 // offsetsStore is the group coordinator's log: __consumer_offsets.

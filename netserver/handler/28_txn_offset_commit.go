@@ -1,0 +1,89 @@
+package handler
+
+// TxnOffsetCommit (key 28), v0-v5.
+//
+// Commits a group's offsets as part of a producer's transaction (KIP-98;
+// v3+ names the group member, KIP-447). The records go to the group's
+// offsets partition in a transactional batch of the producer, appended
+// with acks=all before the answer; the offsets stay pending (OffsetFetch
+// does not show them, and answers UNSTABLE_OFFSET_COMMIT for them when it
+// requires stable offsets) until the transaction's marker reaches the
+// partition (WriteTxnMarkers, then the group coordinator's
+// CompleteTransaction). Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION,
+// OFFSET_METADATA_TOO_LARGE, and the group's INVALID_GROUP_ID,
+// NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS (COORDINATOR_NOT_AVAILABLE
+// before v2, as Kafka answers clients older than KAFKA-7296),
+// COORDINATOR_NOT_AVAILABLE, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+// FENCED_INSTANCE_ID, INVALID_PRODUCER_EPOCH. The producer id and epoch
+// are taken as given: the transaction coordinator's AddOffsetsToTxn
+// admitted the group to the transaction, and the partition's producer
+// state fences an older epoch.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/internal/kafka"
+)
+
+func (b *Broker) txnOffsetCommit(req *kmsg.TxnOffsetCommitRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	var commits []group.OffsetCommit
+	// codes[i][j] is topic i partition j's code; slot[i][j] its index in
+	// commits, or -1.
+	codes := make([][]int16, len(req.Topics))
+	slot := make([][]int, len(req.Topics))
+	for i, rt := range req.Topics {
+		t, terr := b.resolveTopic(rt.Topic, [16]byte{}, false)
+		for _, rp := range rt.Partitions {
+			code, k := int16(0), -1
+			switch {
+			case terr != nil:
+				code = terr.Code
+			case rp.Partition < 0 || rp.Partition >= t.Partitions:
+				code = kerr.UnknownTopicOrPartition.Code
+			default:
+				k = len(commits)
+				oc := group.OffsetCommit{TopicPartition: kafka.TopicPartition{Topic: t.Name, Partition: rp.Partition}, Offset: rp.Offset, LeaderEpoch: -1}
+				if req.Version >= 2 {
+					oc.LeaderEpoch = rp.LeaderEpoch
+				}
+				if rp.Metadata != nil {
+					oc.Metadata = *rp.Metadata
+				}
+				commits = append(commits, oc)
+			}
+			codes[i] = append(codes[i], code)
+			slot[i] = append(slot[i], k)
+		}
+	}
+	var errs []error
+	if len(commits) > 0 {
+		errs = b.groups.TxnOffsetCommit(req.Group, group.TxnCommit{
+			TransactionalID: req.TransactionalID,
+			ProducerID:      req.ProducerID,
+			ProducerEpoch:   req.ProducerEpoch,
+			Generation:      req.Generation,
+			MemberID:        req.MemberID,
+			InstanceID:      req.InstanceID,
+		}, commits)
+	}
+	for i, rt := range req.Topics {
+		st := kmsg.NewTxnOffsetCommitResponseTopic()
+		st.Topic = rt.Topic
+		for j, rp := range rt.Partitions {
+			sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]
+			if k := slot[i][j]; k >= 0 {
+				sp.ErrorCode = errorCode(errs[k])
+			}
+			if req.Version < 2 && sp.ErrorCode == kerr.CoordinatorLoadInProgress.Code {
+				sp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
