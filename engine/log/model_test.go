@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -38,6 +39,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 	codecs := []format.Codec{format.CodecNone, format.CodecGzip, format.CodecSnappy, format.CodecLZ4, format.CodecZstd}
 	var model []string // model[offset] = value
 	var lso, durable int64
+	var txns []txnEvent // producer batches, in offset order
 	l := e.open(false, 0, 0)
 	defer func() { l.Close(false) }()
 	check := func(op string) {
@@ -56,7 +58,48 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		}
 	}
 	for step := 0; step < steps; step++ {
-		switch p := rng.IntN(100); {
+		p := rng.IntN(100)
+		if os.Getenv("MODEL_TRACE") != "" {
+			var bases []int64
+			for _, sg := range l.Segments() {
+				bases = append(bases, sg.BaseOffset())
+			}
+			t.Logf("step %d op %d leo %d lso %d segs %v snaps %v txns %v producers %+v", step, p, l.LogEndOffset(), lso, bases, l.snapshotOffsets(), txns, l.Producers())
+		}
+		switch {
+		case p < 20: // a transactional batch or a marker (a coordinator's: no sequence)
+			pid := int64(1 + rng.IntN(3))
+			var b []byte
+			var vals []string
+			ev := txnEvent{pid: pid}
+			if _, ok := modelOpenTxns(txns)[pid]; ok && rng.IntN(3) == 0 {
+				commit := rng.IntN(2) == 0
+				b = format.ControlBatch(pid, 0, commit, 0, e.clock.now)
+				vals = []string{"\x00\x00\x00\x00\x00\x00"}
+				ev.kind = txnAbort
+				if commit {
+					ev.kind = txnCommit
+				}
+			} else {
+				n := 1 + rng.IntN(4)
+				recs := make([]format.Record, n)
+				for i := range recs {
+					vals = append(vals, fmt.Sprintf("t%d-s%d-o%d", pid, step, len(model)+i))
+					recs[i] = format.Record{OffsetDelta: int32(i), Value: []byte(vals[i])}
+				}
+				b, _ = format.BuildBatch(format.BatchHeader{Attributes: format.AttrTransactional, ProducerID: pid,
+					BaseSequence: -1, BaseTimestamp: e.clock.now, MaxTimestamp: e.clock.now}, recs)
+			}
+			res, err := l.Append(b, AppendOptions{AssignOffsets: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.BaseOffset != int64(len(model)) {
+				t.Fatalf("assigned %d, want %d", res.BaseOffset, len(model))
+			}
+			ev.base = res.BaseOffset
+			txns = append(txns, ev)
+			model = append(model, vals...)
 		case p < 55: // append a batch
 			n := 1 + rng.IntN(8)
 			vals := make([][]byte, n)
@@ -150,7 +193,139 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				verify(lso + rng.Int64N(int64(len(model))-lso))
 			}
 		}
+		txns = modelTxnsBelow(txns, int64(len(model)))
 		check(fmt.Sprintf("step %d", step))
+		checkTxns(t, l, txns, lso, step)
 	}
 	verify(lso)
+}
+
+const (
+	txnDataBatch = iota
+	txnCommit
+	txnAbort
+)
+
+// txnEvent is a producer batch the model appended.
+type txnEvent struct {
+	base, pid int64
+	kind      int
+}
+
+func modelTxnsBelow(evs []txnEvent, leo int64) []txnEvent {
+	for len(evs) > 0 && evs[len(evs)-1].base >= leo {
+		evs = evs[:len(evs)-1]
+	}
+	return evs
+}
+
+// modelOpenTxns replays the events: each producer's open transaction.
+func modelOpenTxns(evs []txnEvent) map[int64]int64 {
+	open, _ := modelReplay(evs)
+	return open
+}
+
+// modelReplay is Kafka's transaction bookkeeping over the events: the open
+// transactions and every aborted one with its last stable offset.
+func modelReplay(evs []txnEvent) (map[int64]int64, []AbortedTxn) {
+	open := map[int64]int64{}
+	var aborted []AbortedTxn
+	for _, ev := range evs {
+		first, isOpen := open[ev.pid]
+		switch {
+		case ev.kind == txnDataBatch && !isOpen:
+			open[ev.pid] = ev.base
+		case ev.kind == txnAbort && isOpen:
+			delete(open, ev.pid)
+			lso := ev.base + 1
+			for _, f := range open {
+				lso = min(lso, f)
+			}
+			aborted = append(aborted, AbortedTxn{ProducerID: ev.pid, FirstOffset: first, LastOffset: ev.base, LastStableOffset: lso})
+		case ev.kind == txnCommit:
+			delete(open, ev.pid)
+		}
+	}
+	return open, aborted
+}
+
+// checkTxns compares the log's transaction state with the model's. Once
+// segments were deleted (base0 > 0), the log may not know transactions
+// that began before its first segment (as Kafka, which rebuilds from the
+// log start when no snapshot covers it): such a transaction may show as
+// starting at its first batch at or after base0, or, when it has none
+// there, not at all. Everything else must match exactly.
+func checkTxns(t *testing.T, l *Log, evs []txnEvent, logStart int64, step int) {
+	t.Helper()
+	open, aborted := modelReplay(evs)
+	leo := l.LogEndOffset()
+	base0 := l.Segments()[0].BaseOffset()
+	// A rebuild that lost a transaction's start (at an earlier first
+	// segment, or this one) opens it at a later batch of it: isBatchOf
+	// reports whether x is a data batch of the transaction [first, last),
+	// hasBatchFrom whether it has one at or after base0.
+	isBatchOf := func(pid, x, first, last int64) bool {
+		for _, ev := range evs {
+			if ev.pid == pid && ev.kind == txnDataBatch && ev.base == x && x >= first && x < last {
+				return true
+			}
+		}
+		return false
+	}
+	hasBatchFrom := func(pid, first, last int64) bool {
+		for _, ev := range evs {
+			if ev.pid == pid && ev.kind == txnDataBatch && ev.base >= max(first, base0) && ev.base < last {
+				return true
+			}
+		}
+		return false
+	}
+	got := l.AbortedTransactions(logStart, leo+1)
+	want := abortedModel(aborted, logStart, leo+1)
+	if base0 == 0 {
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("step %d: AbortedTransactions(%d, %d) =\n%+v\nwant\n%+v", step, logStart, leo+1, got, want)
+		}
+	} else {
+		byMarker := map[int64]AbortedTxn{}
+		for _, a := range got {
+			byMarker[a.LastOffset] = a
+		}
+		for _, w := range want {
+			g, ok := byMarker[w.LastOffset]
+			delete(byMarker, w.LastOffset)
+			switch {
+			case ok && g.ProducerID == w.ProducerID && g.FirstOffset == w.FirstOffset:
+			case w.FirstOffset < base0 && ok && g.ProducerID == w.ProducerID && isBatchOf(w.ProducerID, g.FirstOffset, w.FirstOffset, w.LastOffset):
+			case w.FirstOffset < base0 && !ok && !hasBatchFrom(w.ProducerID, w.FirstOffset, w.LastOffset):
+			default:
+				t.Fatalf("step %d (first segment %d): aborted %+v, log has %+v (%v); all %+v", step, base0, w, g, ok, got)
+			}
+		}
+		if len(byMarker) > 0 {
+			t.Fatalf("step %d: log invented aborted transactions %+v", step, byMarker)
+		}
+	}
+	wantLSO := leo
+	for pid := int64(1); pid <= 3; pid++ {
+		p := producerByID(l, pid)
+		gotFirst := int64(-1)
+		if p.ProducerID >= 0 {
+			gotFirst = p.TxnStartOffset
+		}
+		if gotFirst >= 0 {
+			wantLSO = min(wantLSO, gotFirst)
+		}
+		first, ok := open[pid]
+		switch {
+		case !ok && gotFirst < 0, ok && gotFirst == first:
+		case ok && first < base0 && gotFirst >= 0 && isBatchOf(pid, gotFirst, first, leo):
+		case ok && first < base0 && gotFirst < 0 && !hasBatchFrom(pid, first, leo):
+		default:
+			t.Fatalf("step %d (first segment %d): producer %d open at %d, model %d (open %v)", step, base0, pid, gotFirst, first, ok)
+		}
+	}
+	if got := l.LastStableOffset(leo); got != wantLSO {
+		t.Fatalf("step %d: LSO %d, model %d", step, got, wantLSO)
+	}
 }

@@ -362,16 +362,27 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	for base := range rebuild {
 		limit = min(limit, base)
 	}
+	// A snapshot below the first segment cannot be replayed from: the
+	// batches between it and the segment are gone (retention,
+	// DeleteRecords), markers included. Like Kafka, which drops snapshots
+	// below the log start, rebuild from the first segment then.
+	oldest := l.mu.segments[0].BaseOffset()
 	state := newProducerState()
 	from := int64(-1)
+	removed := false
 	offs := l.snapshotOffsets()
 	for i := len(offs) - 1; i >= 0; i-- {
 		o := offs[i]
 		if o > leo {
+			// A snapshot past the log end describes batches a
+			// truncation (or a crash) took; should its removal not
+			// survive a crash, a later open could replay on top of it
+			// after the offsets were reused, so the removal is synced.
 			l.fs.Remove(l.snapshotPath(o))
+			removed = true
 			continue
 		}
-		if from >= 0 || o > limit {
+		if from >= 0 || o > limit || o < oldest {
 			continue
 		}
 		data, err := vfs.ReadFile(l.fs, l.snapshotPath(o))
@@ -413,6 +424,11 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	})
 	if err != nil {
 		return err
+	}
+	if removed {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return err
+		}
 	}
 	state.dropCompletedBelow(l.logStartOffset.Load())
 	l.mu.producers = state

@@ -85,6 +85,12 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 		l.mu.failed = true
 		return err
 	}
+	// Snapshots describe the old history: they go before the new segment
+	// is created, whose directory sync makes their removal durable (else
+	// a crash could bring one back under the new history's offsets).
+	for _, o := range l.snapshotOffsets() {
+		l.fs.Remove(l.snapshotPath(o))
+	}
 	seg, err := segment.Create(l.fs, l.dir, offset, l.config.Load().segmentConfig())
 	if err != nil {
 		l.mu.failed = true
@@ -95,9 +101,6 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.logStartOffset.Store(offset)
 	l.logEndOffset.Store(offset)
 	l.recoveryPoint.Store(offset)
-	for _, o := range l.snapshotOffsets() {
-		l.fs.Remove(l.snapshotPath(o))
-	}
 	l.mu.producers = newProducerState()
 	l.noteTxnCountLocked()
 	if l.mu.epochs.TruncateFrom(0) {
