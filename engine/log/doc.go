@@ -2,8 +2,18 @@
 // (package segment) with a log start offset and a log end offset.
 //
 //	dir/<topic>-<partition>/
-//	    00000000000000000000.log .index .timeindex
+//	    00000000000000000000.log .index .timeindex [.txnindex]
 //	    00000000000000052341.log .index .timeindex   ← active segment
+//	    00000000000000052341.snapshot                 producer state
+//
+// Producers and transactions (producer.go, txn.go, txnindex.go): the log
+// keeps each producer's recent batches (idempotence), its open transaction
+// and the coordinator epoch of its last marker, as Kafka's
+// ProducerStateManager; snapshots of it are written at rolls and clean
+// shutdown. An ABORT marker adds the aborted transaction to its segment's
+// .txnindex (Kafka's TransactionIndex format), which AbortedTransactions
+// reads for read_committed fetches; LastStableOffset gives Kafka's LSO.
+// docs/design/durability.md says when each of these files is synced.
 //
 // Offsets: the log start offset (LSO) is the first offset a reader may see
 // (DeleteRecords and retention move it forward); the log end offset (LEO) is
