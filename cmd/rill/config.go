@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/netserver/handler"
@@ -190,7 +191,57 @@ func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, e
 	if hc.Groups, err = c.groupConfig(); err != nil {
 		return hc, err
 	}
+	if hc.Txn, err = c.txnConfig(hc.Groups.OffsetsPartitions); err != nil {
+		return hc, err
+	}
+	txnRF, err := c.int64("transaction.state.log.replication.factor", 3)
+	if err != nil {
+		return hc, err
+	}
+	txnISR, err := c.int64("transaction.state.log.min.isr", 2)
+	if err != nil {
+		return hc, err
+	}
+	if txnRF < 1 || txnRF > 1<<15-1 || txnISR < 1 || txnISR > 1<<15-1 {
+		return hc, fmt.Errorf("config transaction.state.log.replication.factor %d / min.isr %d: must be in [1, 32767]", txnRF, txnISR)
+	}
+	hc.TxnStateReplicationFactor, hc.TxnStateMinISR = int16(txnRF), int16(txnISR)
 	return hc, nil
+}
+
+// txnConfig builds the transaction coordinator's config from Kafka's
+// names.
+func (c *brokerConfig) txnConfig(offsetsPartitions int32) (txn.Config, error) {
+	tc := txn.DefaultConfig()
+	tc.OffsetsPartitions = offsetsPartitions
+	tc.LogVersion = txn.TV0 // transaction version 2 is not served yet (EndTxn v5, Produce v12)
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{
+		{"transaction.max.timeout.ms", &tc.MaxTimeout},
+		{"transactional.id.expiration.ms", &tc.IDExpiration},
+		{"transaction.abort.timed.out.transaction.cleanup.interval.ms", &tc.AbortInterval},
+		{"transaction.remove.expired.transaction.cleanup.interval.ms", &tc.ExpireInterval},
+	} {
+		n, err := c.int64(d.key, d.dst.Milliseconds())
+		if err != nil {
+			return tc, err
+		}
+		if n < 1 {
+			return tc, fmt.Errorf("config %s: %d is not positive", d.key, n)
+		}
+		*d.dst = time.Duration(n) * time.Millisecond
+	}
+	parts, err := c.int64("transaction.state.log.num.partitions", int64(tc.StatePartitions))
+	if err != nil {
+		return tc, err
+	}
+	if parts < 1 || parts > 1<<16 {
+		return tc, fmt.Errorf("config transaction.state.log.num.partitions: %d is outside [1, 65536]", parts)
+	}
+	tc.StatePartitions = int32(parts)
+	return tc, nil
 }
 
 // groupConfig builds the group coordinator's config from Kafka's names.

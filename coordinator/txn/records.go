@@ -152,6 +152,9 @@ func Decode(rec shard.Record) (string, *Metadata, error) {
 // last record of an id is its state, a tombstone removes it. Records that
 // do not decode are counted and skipped, and reported by Loaded.
 func (p *Partition) Replay(rec shard.Record) {
+	if rec.Producer != nil || rec.Control != nil {
+		return // transactional records and markers: never the coordinator's own
+	}
 	id, m, err := Decode(rec)
 	switch {
 	case err != nil:

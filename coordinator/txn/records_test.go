@@ -73,7 +73,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	for _, bad := range []shard.Record{{Key: []byte{0}}, {Key: []byte{0, 1, 0, 1, 'x'}}, {Key: Key("x"), Value: []byte{0, 0, 1}}, {Key: Key("x"), Value: []byte{0, 5}}} {
 		if _, _, err := Decode(bad); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("%x: %v", bad, err)
+			t.Fatalf("%x/%x: %v", bad.Key, bad.Value, err)
 		}
 	}
 }

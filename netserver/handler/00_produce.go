@@ -19,8 +19,17 @@ package handler
 // sequences as one of its last five) is answered with the original offsets
 // and no error, and not written again. LogAppendTime (v2+) and
 // LogStartOffset (v5+) are filled in. Internal topics (__consumer_offsets)
-// answer INVALID_TOPIC_EXCEPTION: only the coordinator writes them. Transactional batches are refused (INVALID_RECORD) until
-// transactions exist.
+// answer INVALID_TOPIC_EXCEPTION: only the coordinators write them.
+//
+// Transactional batches (a request with a transactional id, a batch with
+// the transactional bit and a producer id) are appended like idempotent
+// ones; the log opens the producer's transaction at the first one, and
+// the partition's last stable offset stays below it until the
+// coordinator's COMMIT or ABORT marker. A batch of an epoch older than
+// the producer's (a zombie fenced by InitProducerId or a coordinator
+// abort) is INVALID_PRODUCER_EPOCH. Control batches from clients are
+// INVALID_RECORD. Not yet: the leader's check with the coordinator that
+// the partition is in the transaction (KIP-890 part 1).
 
 import (
 	"context"
@@ -63,7 +72,10 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if len(batch) != len(rp.Records) {
 					return kerr.InvalidRecord
 				}
-				if batch.Attributes()&format.AttrTransactional != 0 || batch.IsControl() {
+				if batch.IsControl() {
+					return kerr.InvalidRecord // markers come from transaction coordinators only
+				}
+				if batch.Attributes()&format.AttrTransactional != 0 && (batch.ProducerID() < 0 || req.TransactionID == nil) {
 					return kerr.InvalidRecord
 				}
 				rep, code := b.replicaOf(rt.Topic, rp.Partition)

@@ -13,7 +13,17 @@ package handler
 // request (SessionID 0) gets SessionID 0, so clients keep sending full
 // requests; an incremental request names a session we never created and
 // gets FETCH_SESSION_ID_NOT_FOUND. Topic IDs replace names from v13
-// (UNKNOWN_TOPIC_ID). Through package replica consumers read below the leader's high watermark, CurrentLeaderEpoch is checked
+// (UNKNOWN_TOPIC_ID).
+//
+// Isolation: a read_uncommitted consumer reads below the high watermark; a
+// read_committed one (IsolationLevel 1) below the last stable offset (no
+// open transaction's records), and gets the aborted transactions of the
+// range it reads (AbortedTransactions), so it can drop their records.
+// Only read_committed fetches get that list: franz-go, given one on a
+// read_uncommitted fetch, skips those records. LastStableOffset is filled
+// in for every consumer.
+//
+// Through package replica consumers read below the leader's high watermark, CurrentLeaderEpoch is checked
 // against the leader's (FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH), and a
 // follower's fetch (ReplicaID >= 0, ReplicaState from v15) reads up to the
 // log end, reports its position to the leader's ISR, and gets a
@@ -132,7 +142,7 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 				code = kerr.UnknownTopicID
 			default:
 				var r segment.FileRange
-				r, code = b.readPartition(rt.Topic, t, ok, replicaID, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
+				r, code = b.readPartition(rt.Topic, t, ok, replicaID, req.IsolationLevel == 1, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)
 				n := int(r.Len)
 				if n > 0 {
 					resp.Ranges = append(resp.Ranges, FetchRange{Topic: len(resp.Topics), Partition: len(st.Partitions), FileRange: r})
@@ -156,7 +166,7 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 // maxBytes of data from rp.FetchOffset. Consumers (replicaID -1) read below
 // the high watermark; in a cluster a follower reads up to the log end, and
 // its fetch offset is its log end for the leader's ISR.
-func (b *Broker) readPartition(name string, t metadata.Topic, known bool, replicaID int32, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
+func (b *Broker) readPartition(name string, t metadata.Topic, known bool, replicaID int32, readCommitted bool, rp kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, maxBytes int, minOne bool) (segment.FileRange, *kerr.Error) {
 	l, code := b.partitionLog(name, t, known, rp.Partition)
 	if code != nil {
 		return segment.FileRange{}, code
@@ -189,13 +199,33 @@ func (b *Broker) readPartition(name string, t metadata.Topic, known bool, replic
 	if err != nil {
 		return segment.FileRange{}, toKerr(err)
 	}
-	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, l.LogStartOffset()
+	lso := hw
+	if replicaID < 0 {
+		lso = l.LastStableOffset(hw)
+		if readCommitted {
+			limit = lso
+		}
+	}
+	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, lso, l.LogStartOffset()
 	if maxBytes <= 0 && !minOne {
 		return segment.FileRange{}, nil
 	}
 	r, err := l.Read(rp.FetchOffset, max(maxBytes, 0), limit, minOne)
 	if err != nil {
 		return segment.FileRange{}, toKerr(err)
+	}
+	if readCommitted && replicaID < 0 && r.Len > 0 {
+		// Every aborted transaction that overlaps what can be read: the
+		// client drops those producers' records until their markers. The
+		// range may reach past the data returned, which clients ignore.
+		for _, a := range l.AbortedTransactions(rp.FetchOffset, limit) {
+			at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+			at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+			sp.AbortedTransactions = append(sp.AbortedTransactions, at)
+		}
+		if sp.AbortedTransactions == nil {
+			sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+		}
 	}
 	return r, nil
 }

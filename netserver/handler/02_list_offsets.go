@@ -2,7 +2,8 @@ package handler
 
 // ListOffsets (key 2), v1-v8.
 //
-// Timestamp -1 (latest) answers the log end offset, -2 (earliest) and -4
+// Timestamp -1 (latest) answers the high watermark (the last stable offset
+// for read_committed, IsolationLevel 1), -2 (earliest) and -4
 // (earliest local) the log start offset, -3 (max timestamp, v7+) the offset
 // and timestamp of the record with the largest timestamp; any other
 // timestamp answers the first offset whose record timestamp is >= it, or
@@ -39,6 +40,9 @@ func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 				end, err := rep.HighWatermark()
 				if err != nil {
 					return toKerr(err)
+				}
+				if req.IsolationLevel == 1 {
+					end = l.LastStableOffset(end) // read_committed: no open transaction's records
 				}
 				sp.LeaderEpoch = rep.LeaderEpoch()
 				switch rp.Timestamp {

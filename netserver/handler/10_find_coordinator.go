@@ -2,15 +2,17 @@ package handler
 
 // FindCoordinator (key 10), v0-v6.
 //
-// A group's coordinator is the leader of the group's offsets-topic
-// partition (this broker, on a single node). Looking one up creates the
-// offsets topic when it does not exist yet, as Kafka does; if that fails
+// A group's coordinator (key type 0) is the leader of the group's
+// offsets-topic partition; a transactional id's (key type 1) is the leader
+// of its __transaction_state partition. Looking one up creates the
+// internal topic when it does not exist yet, as Kafka does; if that fails
 // the answer is COORDINATOR_NOT_AVAILABLE. v4+ batches keys
-// (CoordinatorKeys) and answers each. Transaction coordinators (key type 1)
-// answer COORDINATOR_NOT_AVAILABLE: transactions do not exist yet. Other key
-// types (share groups) are INVALID_REQUEST.
+// (CoordinatorKeys) and answers each. Other key types (share groups) are
+// INVALID_REQUEST.
 
 import (
+	"fmt"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -25,20 +27,30 @@ func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response
 			c.ErrorCode, c.ErrorMessage = e.Code, kmsg.StringPtr(msg)
 			return c
 		}
+		var topic string
+		var partition int32
 		switch req.CoordinatorType {
 		case 0:
+			if err := b.ensureOffsetsTopic(); err != nil {
+				b.logf("find coordinator: %v", err)
+				return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
+			}
+			topic, partition = OffsetsTopic, b.groups.PartitionOf(key)
 		case 1:
-			return fail(kerr.CoordinatorNotAvailable, "transactions are not supported")
+			if key == "" {
+				return fail(kerr.InvalidRequest, "empty transactional id")
+			}
+			if err := b.ensureTxnStateTopic(); err != nil {
+				b.logf("find coordinator: %v", err)
+				return fail(kerr.CoordinatorNotAvailable, fmt.Sprintf("the transaction state topic %s is not available: %v", TransactionStateTopic, err))
+			}
+			topic, partition = TransactionStateTopic, b.txns.PartitionOf(key)
 		default:
 			return fail(kerr.InvalidRequest, "unknown coordinator key type")
 		}
-		if err := b.ensureOffsetsTopic(); err != nil {
-			b.logf("find coordinator: %v", err)
-			return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
-		}
-		cp, ok := b.cluster.Partition(OffsetsTopic, b.groups.PartitionOf(key))
+		cp, ok := b.cluster.Partition(topic, partition)
 		if !ok || cp.Leader < 0 {
-			return fail(kerr.CoordinatorNotAvailable, "the group's offsets partition has no leader")
+			return fail(kerr.CoordinatorNotAvailable, fmt.Sprintf("the coordinator's partition %s-%d has no leader", topic, partition))
 		}
 		if cp.Leader == b.cfg.NodeID {
 			c.NodeID, c.Host, c.Port = b.cfg.NodeID, host, port

@@ -7,26 +7,33 @@ package handler
 // first), so IDs are never reused or shared. With
 // ProducerID and ProducerEpoch set (v3+, KIP-360), the same ID at the next
 // epoch, which lets a producer reset its sequences after an error; at the
-// largest epoch a fresh ID is handed out instead. A transactional ID is
-// refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactions are not
-// built yet.
+// largest epoch a fresh ID is handed out instead.
+//
+// With a transactional ID the transaction coordinator answers (this
+// broker must lead the id's __transaction_state partition, else
+// NOT_COORDINATOR): the id's producer id at its next epoch, which fences
+// older producers of the id (coordinator/txn's InitProducerID). KIP-588:
+// a fenced producer gets PRODUCER_FENCED from v4, INVALID_PRODUCER_EPOCH
+// before.
 //
 // Per-partition producer state (last five batches per producer, for
 // deduplication) lives in the engine's logs (engine/log/producer.go).
 
 import (
 	"math"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/coordinator/txn"
 )
 
 func (b *Broker) initProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return resp
+		return b.initTransactionalProducerID(req, resp)
 	}
 	if req.Version >= 3 && req.ProducerID >= 0 && req.ProducerEpoch >= 0 && req.ProducerEpoch < math.MaxInt16-1 {
 		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
@@ -39,5 +46,28 @@ func (b *Broker) initProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
 		return resp
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
+	return resp
+}
+
+func (b *Broker) initTransactionalProducerID(req *kmsg.InitProducerIDRequest, resp *kmsg.InitProducerIDResponse) kmsg.Response {
+	r := txn.InitProducerID{TransactionalID: *req.TransactionalID, Timeout: time.Duration(req.TransactionTimeoutMillis) * time.Millisecond}
+	if req.Version >= 3 {
+		switch {
+		case req.ProducerID >= 0 && req.ProducerEpoch >= 0:
+			r.Current = &txn.Producer{ID: req.ProducerID, Epoch: req.ProducerEpoch}
+		case req.ProducerID >= 0 || req.ProducerEpoch >= 0:
+			resp.ErrorCode = kerr.InvalidRequest.Code
+			return resp
+		}
+	}
+	a := b.txns.InitProducerID(r)
+	if e := txnError(a.Err, req.Version, 4); e != nil {
+		if e == kerr.UnknownServerError {
+			b.logf("init producer id of transactional id %q: %v", r.TransactionalID, a.Err)
+		}
+		resp.ErrorCode = e.Code
+		return resp
+	}
+	resp.ProducerID, resp.ProducerEpoch = a.ProducerID, a.ProducerEpoch
 	return resp
 }

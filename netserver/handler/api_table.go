@@ -44,6 +44,10 @@ var apis = []api{
 	{21, 0, 2, plain((*Broker).deleteRecords)},               // DeleteRecords
 	{22, 0, 5, plain((*Broker).initProducerID)},              // InitProducerId
 	{23, 0, 4, plain((*Broker).offsetForLeaderEpoch)},        // OffsetForLeaderEpoch
+	{24, 0, 5, plain((*Broker).addPartitionsToTxn)},          // AddPartitionsToTxn
+	{25, 0, 4, plain((*Broker).addOffsetsToTxn)},             // AddOffsetsToTxn
+	{26, 0, 4, plain((*Broker).endTxn)},                      // EndTxn (v5: transaction version 2, not yet)
+	{27, 0, 1, plain((*Broker).writeTxnMarkers)},             // WriteTxnMarkers
 	{28, 0, 5, plain((*Broker).txnOffsetCommit)},             // TxnOffsetCommit
 	{32, 0, 4, plain((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, plain((*Broker).alterConfigs)},                // AlterConfigs
@@ -56,6 +60,9 @@ var apis = []api{
 	{46, 0, 0, plain((*Broker).listPartitionReassignments)},  // ListPartitionReassignments
 	{47, 0, 0, plain((*Broker).offsetDelete)},                // OffsetDelete
 	{60, 0, 2, plain((*Broker).describeCluster)},             // DescribeCluster
+	{61, 0, 0, plain((*Broker).describeProducers)},           // DescribeProducers
+	{65, 0, 0, plain((*Broker).describeTransactions)},        // DescribeTransactions
+	{66, 0, 1, plain((*Broker).listTransactions)},            // ListTransactions
 	{68, 0, 1, withWire((*Broker).consumerGroupHeartbeat)},   // ConsumerGroupHeartbeat
 	{69, 0, 1, plain((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
 }

@@ -24,6 +24,8 @@ var errorCodes = []struct {
 	{log.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{log.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
 	{log.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{log.ErrTransactionCoordinatorFenced, kerr.TransactionCoordinatorFenced},
+	{log.ErrInvalidTxnState, kerr.InvalidTxnState},
 	{log.ErrBatchTooLarge, kerr.MessageTooLarge},
 	{format.ErrCorrupt, kerr.CorruptMessage},
 	{engine.ErrUnknownPartition, kerr.UnknownTopicOrPartition},

@@ -56,7 +56,9 @@ func (b *Broker) offsetsPartitions() int32 {
 }
 
 // isInternalTopic reports topics clients may read but not write or delete.
-func isInternalTopic(name string) bool { return name == OffsetsTopic }
+func isInternalTopic(name string) bool {
+	return name == OffsetsTopic || name == TransactionStateTopic
+}
 
 // ensureOffsetsTopic creates the offsets topic when it does not exist.
 func (b *Broker) ensureOffsetsTopic() error {
@@ -254,9 +256,10 @@ func (s offsetsStore) Load(p int32, fn func(shard.Record) error) error {
 	return internalLog{s.b, OffsetsTopic}.Load(p, fn)
 }
 
-// StartGroups starts the group coordinator's clock. Call it once, after
-// the broker runtime started (its partitions' leadership loads the
-// groups); Close stops it.
+// StartGroups starts the group and transaction coordinators' clocks (and
+// the transaction marker sender). Call it once, after the broker runtime
+// started (its partitions' leadership loads the groups and transactional
+// ids); Close stops them.
 func (b *Broker) StartGroups() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -268,6 +271,12 @@ func (b *Broker) StartGroups() error {
 		defer close(done)
 		b.groups.Run(ctx, groupTick)
 	}()
+	stopTxns := b.startTxns()
+	stop := b.stopGroups
+	b.stopGroups = func() {
+		stopTxns()
+		stop()
+	}
 	return nil
 }
 
@@ -293,6 +302,8 @@ func (b *Broker) coordinatorOf(topic string) partitionCoordinator {
 	switch topic {
 	case OffsetsTopic:
 		return b.groups
+	case TransactionStateTopic:
+		return b.txns
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
@@ -56,6 +57,15 @@ type Config struct {
 	// Groups configures the group coordinator; the zero value means
 	// Kafka's defaults (group.DefaultConfig).
 	Groups group.Config
+	// Txn configures the transaction coordinator; the zero value means
+	// Kafka's defaults (txn.DefaultConfig).
+	Txn txn.Config
+	// TxnStateReplicationFactor is
+	// transaction.state.log.replication.factor (3), capped at the live
+	// brokers when __transaction_state is created; TxnStateMinISR is
+	// transaction.state.log.min.isr (2), capped at the replication factor.
+	TxnStateReplicationFactor int16
+	TxnStateMinISR            int16
 }
 
 // Broker answers requests against one engine and the cluster metadata.
@@ -68,6 +78,9 @@ type Broker struct {
 	// groups is the group coordinator; stopGroups ends its clock.
 	groups     *group.Coordinator
 	stopGroups func()
+	// txns is the transaction coordinator, txnMarkers its marker writer.
+	txns       *txn.Coordinator
+	txnMarkers *markerWriter
 	// advertised is the host and port clients are told to use.
 	advertised atomic.Pointer[endpoint]
 	// cluster is the metadata the broker serves from (SetCluster, before
@@ -96,6 +109,7 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	gc.Logf = logf
 	gc.Partitions = b.offsetsPartitions
 	b.groups = group.New(gc, offsetsStore{b})
+	b.txns = b.newTxnCoordinator()
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// txnRound produces n records in one transaction of cl and commits or
+// aborts it.
+func txnRound(t *testing.T, ctx context.Context, cl *kgo.Client, prefix string, n int, commit bool) {
+	t.Helper()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := cl.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("%s-%d", prefix, i))).FirstErr(); err != nil {
+			t.Fatalf("produce %s-%d: %v", prefix, i, err)
+		}
+	}
+	if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+		t.Fatalf("end transaction %s (commit %v): %v", prefix, commit, err)
+	}
+}
+
+// readAll reads topic from the start with the isolation level until it has
+// want records, and a little longer to catch extra ones.
+func readAll(t *testing.T, addr, topic string, committed bool, want int) []string {
+	t.Helper()
+	iso := kgo.ReadUncommitted()
+	if committed {
+		iso = kgo.ReadCommitted()
+	}
+	cl := client(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(iso))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []string
+	extra := time.Time{}
+	for {
+		pctx := ctx
+		if len(out) >= want {
+			if extra.IsZero() {
+				extra = time.Now().Add(500 * time.Millisecond)
+			}
+			var c context.CancelFunc
+			pctx, c = context.WithDeadline(ctx, extra)
+			defer c()
+		}
+		fs := cl.PollFetches(pctx)
+		if pctx.Err() != nil {
+			if len(out) < want {
+				t.Fatalf("read %d of %d records (committed %v): %v", len(out), want, committed, out)
+			}
+			return out
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", topic, p, err) })
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)) })
+	}
+}
+
+// A transactional producer's committed transactions are read by
+// read_committed consumers and its aborted ones are not; read_uncommitted
+// consumers see both (never the markers); the coordinator describes the
+// transactional id.
+func TestTransactionsCommitAndAbort(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(client(t, b.addr))
+	if _, err := adm.CreateTopic(ctx, 3, 1, nil, "tx"); err != nil {
+		t.Fatal(err)
+	}
+	p := client(t, b.addr, kgo.TransactionalID("etl-1"), kgo.DefaultProduceTopic("tx"), kgo.TransactionTimeout(10*time.Second),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	txnRound(t, ctx, p, "a", 10, true)
+	txnRound(t, ctx, p, "b", 10, false)
+	txnRound(t, ctx, p, "c", 10, true)
+
+	got := readAll(t, b.addr, "tx", true, 20)
+	if len(got) != 20 {
+		t.Fatalf("read_committed read %d records, want 20: %v", len(got), got)
+	}
+	for _, v := range got {
+		if strings.HasPrefix(v, "b-") {
+			t.Fatalf("read_committed read aborted record %s\n%s", v, b.log())
+		}
+	}
+	if all := readAll(t, b.addr, "tx", false, 30); len(all) != 30 {
+		t.Fatalf("read_uncommitted read %d records, want 30", len(all))
+	}
+
+	described, err := adm.DescribeTransactions(ctx, "etl-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := described["etl-1"]
+	if !ok || d.Err != nil || d.State != "CompleteCommit" {
+		t.Fatalf("describe etl-1: %+v", described)
+	}
+	listed, err := adm.ListTransactions(ctx, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := listed["etl-1"]; !ok {
+		t.Fatalf("list transactions: %+v", listed)
+	}
+}
+
+// A second producer with the same transactional id fences the first: the
+// zombie's next write or commit fails, its open transaction is aborted,
+// and only the new producer's records are committed.
+func TestTransactionsFenceZombie(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(client(t, b.addr))
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "fence"); err != nil {
+		t.Fatal(err)
+	}
+	opts := []kgo.Opt{kgo.TransactionalID("fenced"), kgo.DefaultProduceTopic("fence"), kgo.TransactionTimeout(10 * time.Second)}
+	zombie := client(t, b.addr, opts...)
+	if err := zombie.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zombie.ProduceSync(ctx, kgo.StringRecord("zombie-0")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := client(t, b.addr, opts...)
+	txnRound(t, ctx, fresh, "fresh", 5, true)
+
+	err := zombie.ProduceSync(ctx, kgo.StringRecord("zombie-1")).FirstErr()
+	if err == nil {
+		err = zombie.EndTransaction(ctx, kgo.TryCommit)
+	}
+	if !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) && !errors.Is(err, kerr.InvalidProducerIDMapping) {
+		t.Fatalf("zombie's write or commit after the fence: %v (want PRODUCER_FENCED or INVALID_PRODUCER_EPOCH)", err)
+	}
+	got := readAll(t, b.addr, "fence", true, 5)
+	for _, v := range got {
+		if strings.HasPrefix(v, "zombie") {
+			t.Fatalf("read_committed read the zombie's %s: %v", v, got)
+		}
+	}
+	if len(got) != 5 {
+		t.Fatalf("read_committed read %v, want fresh-0..4", got)
+	}
+}
+
+// A transaction left open past its timeout is aborted by the coordinator:
+// read_committed consumers then read past it (its records never).
+func TestTransactionsTimeoutAborts(t *testing.T) {
+	b := startBroker(t, t.TempDir(), "--set", "transaction.abort.timed.out.transaction.cleanup.interval.ms=200")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(client(t, b.addr))
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "hang"); err != nil {
+		t.Fatal(err)
+	}
+	hung := client(t, b.addr, kgo.TransactionalID("hung"), kgo.DefaultProduceTopic("hang"), kgo.TransactionTimeout(time.Second))
+	if err := hung.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := hung.ProduceSync(ctx, kgo.StringRecord("hung-0")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	plain := client(t, b.addr, kgo.DefaultProduceTopic("hang"))
+	if err := plain.ProduceSync(ctx, kgo.StringRecord("after")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// The open transaction holds read_committed consumers before "after"
+	// until the coordinator aborts it.
+	got := readAll(t, b.addr, "hang", true, 1)
+	if len(got) != 1 || got[0] != "after" {
+		t.Fatalf("read_committed read %v, want [after]", got)
+	}
+	described, err := adm.DescribeTransactions(ctx, "hung")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := described["hung"]; d.State != "CompleteAbort" {
+		t.Fatalf("hung transaction is %+v, want CompleteAbort", d)
+	}
+}

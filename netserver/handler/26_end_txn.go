@@ -1,0 +1,42 @@
+package handler
+
+// EndTxn (key 26), v0-v4.
+//
+// A transactional producer commits or aborts its transaction: the
+// coordinator writes PrepareCommit or PrepareAbort to __transaction_state
+// and answers; the COMMIT or ABORT markers then go to every partition of
+// the transaction (the marker sender, txns.go), and the transaction
+// completes. A retry of an end already complete is answered again, one of
+// an end still writing its markers CONCURRENT_TRANSACTIONS. KIP-588: a
+// fenced producer gets PRODUCER_FENCED from v2, INVALID_PRODUCER_EPOCH
+// before. v5 (transaction version 2, the epoch bumps at every end) is not
+// served yet: ApiVersions advertises no transaction.version feature.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/coordinator/txn"
+)
+
+func (b *Broker) endTxn(req *kmsg.EndTxnRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	v := txn.TV0
+	if req.Version >= 5 {
+		v = txn.TV2
+	}
+	a := b.txns.EndTxn(txn.EndTxn{TransactionalID: req.TransactionalID, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch,
+		Commit: req.Commit, Version: v})
+	if e := txnError(a.Err, req.Version, 2); e != nil {
+		if e == kerr.UnknownServerError {
+			b.logf("end transaction %q: %v", req.TransactionalID, a.Err)
+		}
+		resp.ErrorCode = e.Code
+		return resp
+	}
+	if req.Version >= 5 {
+		resp.ProducerID, resp.ProducerEpoch = a.ProducerID, a.ProducerEpoch
+	}
+	return resp
+}

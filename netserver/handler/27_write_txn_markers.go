@@ -1,0 +1,46 @@
+package handler
+
+// WriteTxnMarkers (key 27), v0-v1.
+//
+// Sent by a transaction coordinator to a partition's leader: append a
+// COMMIT or ABORT control batch for the producer to each listed partition
+// this broker leads, and answer once its in-sync replicas have it (a
+// marker on a __consumer_offsets partition also commits or drops the
+// producer's transactional offsets there). Per partition: NOT_LEADER when
+// another broker leads it, UNKNOWN_TOPIC_OR_PARTITION for a deleted
+// topic, INVALID_PRODUCER_EPOCH for a marker older than the producer's
+// epoch, TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch.
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/internal/kafka"
+)
+
+func (b *Broker) writeTxnMarkers(req *kmsg.WriteTxnMarkersRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
+	for _, m := range req.Markers {
+		var tps []kafka.TopicPartition
+		for _, t := range m.Topics {
+			for _, p := range t.Partitions {
+				tps = append(tps, kafka.TopicPartition{Topic: t.Topic, Partition: p})
+			}
+		}
+		codes := b.appendMarkers(m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, tps, coordinatorAppendTimeout)
+		rm := kmsg.NewWriteTxnMarkersResponseMarker()
+		rm.ProducerID = m.ProducerID
+		for _, t := range m.Topics {
+			rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
+				rp.Partition = p
+				rp.ErrorCode = errorCodeOf(codes[kafka.TopicPartition{Topic: t.Topic, Partition: p}])
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			rm.Topics = append(rm.Topics, rt)
+		}
+		resp.Markers = append(resp.Markers, rm)
+	}
+	return resp
+}
