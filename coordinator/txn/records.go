@@ -115,6 +115,11 @@ func Decode(rec shard.Record) (string, *Metadata, error) {
 	if v.State < 0 || v.State > 7 {
 		return "", nil, fmt.Errorf("%w: state %d of %q", ErrCorrupt, v.State, k.TransactionalID)
 	}
+	// What no coordinator writes, and the state machine cannot move on
+	// from (found by fuzz/FuzzTxnStateLoad).
+	if v.ProducerID < 0 || v.ProducerEpoch < 0 || v.TimeoutMillis < 0 {
+		return "", nil, fmt.Errorf("%w: producer %d epoch %d timeout %d of %q", ErrCorrupt, v.ProducerID, v.ProducerEpoch, v.TimeoutMillis, k.TransactionalID)
+	}
 	m := &Metadata{
 		TransactionalID:    k.TransactionalID,
 		ProducerID:         v.ProducerID,
