@@ -6,6 +6,7 @@
 //	rill produce  --topic T [flags] < lines
 //	rill consume  --topic T [--group G] [flags]
 //	rill group    list|describe|reset-offsets|delete [flags] [GROUP...]
+//	rill txn      list|describe|describe-producers|find-hanging|abort [flags] [TRANSACTIONAL-ID...]
 //	rill bench    produce|consume|e2e|limits [flags]
 package main
 
@@ -24,6 +25,7 @@ commands:
   produce   produce stdin lines (key<sep>value with --key-separator)
   consume   print records from a starting point, or as a consumer group member (--group)
   group     list|describe|reset-offsets|delete consumer groups, with lag per partition
+  txn       list|describe|describe-producers|find-hanging|abort transactions (kafka-transactions.sh)
   bench     produce|consume|e2e workloads against any Kafka broker; limits of this machine
 
 Run "rill <command> -h" for a command's flags.
@@ -49,6 +51,8 @@ func main() {
 		err = runConsume(os.Args[2:], os.Stdout)
 	case "group":
 		err = runGroup(os.Args[2:], os.Stdout)
+	case "txn":
+		err = runTxn(os.Args[2:], os.Stdout)
 	case "bench":
 		err = runBench(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":

@@ -33,6 +33,7 @@ func runGroup(args []string, w io.Writer) error {
 	toDatetime := fs.String("to-datetime", "", "reset-offsets: to the first offset at or after this RFC 3339 time")
 	shiftBy := fs.Int64("shift-by", 0, "reset-offsets: move the committed offsets by this much (clamped to the log)")
 	execute := fs.Bool("execute", false, "reset-offsets: apply the plan (without it the plan is only printed)")
+	isolation := fs.String("isolation", "read_uncommitted", "describe: lag up to the high watermark (read_uncommitted) or to the last stable offset (read_committed, what a read_committed consumer can reach)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -57,7 +58,10 @@ func runGroup(args []string, w io.Writer) error {
 		if fs.NArg() == 0 {
 			return errors.New("group describe: name at least one group")
 		}
-		return describeGroups(ctx, adm, fs.Args(), w)
+		if *isolation != "read_uncommitted" && *isolation != "read_committed" {
+			return fmt.Errorf("group describe: --isolation %q: want read_uncommitted or read_committed", *isolation)
+		}
+		return describeGroups(ctx, adm, fs.Args(), *isolation == "read_committed", w)
 	case "delete":
 		if fs.NArg() == 0 {
 			return errors.New("group delete: name at least one group")
@@ -96,28 +100,60 @@ func runGroup(args []string, w io.Writer) error {
 	return fmt.Errorf("group: unknown subcommand %q", sub)
 }
 
-func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, w io.Writer) error {
+// describeGroups prints each group's members and, per partition, its
+// committed offset, the end offset and the lag between them. With
+// committed (--isolation read_committed) the end is the last stable
+// offset (ListOffsets with isolation level read_committed): what a
+// read_committed consumer can reach while a transaction is open; without
+// it the high watermark, as kafka-consumer-groups.sh measures.
+func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, committed bool, w io.Writer) error {
 	described, err := adm.DescribeGroups(ctx, groups...)
 	if err != nil {
 		return err
 	}
-	lags, err := adm.Lag(ctx, groups...)
-	if err != nil {
-		return err
+	for _, g := range groups {
+		if d := described[g]; d.Err != nil {
+			return fmt.Errorf("describe %s: %w", g, d.Err)
+		}
+	}
+	fetched := adm.FetchManyOffsets(ctx, groups...)
+	for _, g := range groups {
+		if f := fetched[g]; f.Err != nil {
+			return fmt.Errorf("offsets of %s: %w", g, f.Err)
+		}
+	}
+	parts := described.AssignedPartitions()
+	parts.MergeTopics(described.JoinTopics())
+	parts.Merge(fetched.CommittedPartitions())
+	var starts, ends kadm.ListedOffsets
+	if topics := parts.Topics(); len(topics) > 0 {
+		// Shard errors leave partitions out; their rows then carry the
+		// error, as kadm.Lag does.
+		if starts, err = adm.ListStartOffsets(ctx, topics...); err != nil && !isShardErr(err) {
+			return err
+		}
+		listEnd := adm.ListEndOffsets
+		if committed {
+			listEnd = adm.ListCommittedOffsets
+		}
+		if ends, err = listEnd(ctx, topics...); err != nil && !isShardErr(err) {
+			return err
+		}
+	}
+	endHeader := "LOG-END-OFFSET"
+	if committed {
+		endHeader = "LAST-STABLE-OFFSET"
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, g := range groups {
 		d := described[g]
-		if d.Err != nil {
-			return fmt.Errorf("describe %s: %w", g, d.Err)
-		}
 		fmt.Fprintf(tw, "Group: %s\tState: %s\tProtocol: %s/%s\tMembers: %d\n", g, d.State, d.ProtocolType, d.Protocol, len(d.Members))
-		fmt.Fprintln(tw, "TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tMEMBER-ID\tCLIENT-ID\tHOST")
-		l := lags[g]
-		if l.Error() != nil {
-			return fmt.Errorf("lag of %s: %w", g, l.Error())
-		}
-		for _, ml := range l.Lag.Sorted() {
+		fmt.Fprintf(tw, "TOPIC\tPARTITION\tCURRENT-OFFSET\t%s\tLAG\tMEMBER-ID\tCLIENT-ID\tHOST\n", endHeader)
+		lag := kadm.CalculateGroupLagWithStartOffsets(d, fetched[g].Fetched, starts, ends)
+		for _, ml := range lag.Sorted() {
+			if ml.Err != nil {
+				return fmt.Errorf("lag of %s on %s-%d: %w", g, ml.Topic, ml.Partition, ml.Err)
+			}
 			cur, member, client, host := "-", "-", "-", "-"
 			if ml.Commit.At >= 0 {
 				cur = strconv.FormatInt(ml.Commit.At, 10)
@@ -130,6 +166,11 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, w io
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+func isShardErr(err error) bool {
+	_, ok := errors.AsType[*kadm.ShardErrors](err)
+	return ok
 }
 
 // resetPlan is the target of reset-offsets: exactly one field is set.

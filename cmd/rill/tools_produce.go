@@ -17,6 +17,9 @@ import (
 
 // runProduce: rill produce --topic T reads lines from stdin, one record
 // each, optionally "key<sep>value", and waits for every acknowledgement.
+// With --transactional-id the invocation's records are one transaction,
+// committed once all are acknowledged (aborted with --abort, or when any
+// record failed).
 func runProduce(args []string, in io.Reader, w io.Writer) error {
 	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
 	var tf toolFlags
@@ -27,6 +30,9 @@ func runProduce(args []string, in io.Reader, w io.Writer) error {
 	partition := fs.Int("partition", -1, "with --partitioner manual: the partition")
 	compression := fs.String("compression", "none", "none, gzip, snappy, lz4 or zstd")
 	acks := fs.String("acks", "all", "0, 1 or all")
+	txnID := fs.String("transactional-id", "", "produce every record in one transaction of this transactional id, committed at the end")
+	txnTimeout := fs.Duration("transaction-timeout", time.Minute, "with --transactional-id: the coordinator aborts the transaction if it is open longer")
+	abort := fs.Bool("abort", false, "with --transactional-id: abort the transaction instead of committing it")
 	var headers multiFlag
 	fs.Var(&headers, "header", "header key=value for every record (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -34,6 +40,12 @@ func runProduce(args []string, in io.Reader, w io.Writer) error {
 	}
 	if *topic == "" {
 		return errors.New("produce: --topic is required")
+	}
+	if *txnID == "" && *abort {
+		return errors.New("produce: --abort needs --transactional-id")
+	}
+	if *txnID != "" && *acks != "all" && *acks != "-1" {
+		return errors.New("produce: transactions need --acks all")
 	}
 	opts := []kgo.Opt{kgo.DefaultProduceTopic(*topic), kgo.ProduceRequestTimeout(tf.timeout)}
 	switch *partitioner {
@@ -76,12 +88,20 @@ func runProduce(args []string, in io.Reader, w io.Writer) error {
 		}
 		hdrs = append(hdrs, kgo.RecordHeader{Key: k, Value: []byte(v)})
 	}
+	if *txnID != "" {
+		opts = append(opts, kgo.TransactionalID(*txnID), kgo.TransactionTimeout(*txnTimeout))
+	}
 	cl, err := tf.client(opts...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	ctx := context.Background()
+	if *txnID != "" {
+		if err := cl.BeginTransaction(); err != nil {
+			return err
+		}
+	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var firstErr error
@@ -105,22 +125,43 @@ func runProduce(args []string, in io.Reader, w io.Writer) error {
 		})
 		n++
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
+	readErr := sc.Err()
 	flushCtx, cancel := context.WithTimeout(ctx, tf.timeout)
 	defer cancel()
-	if err := cl.Flush(flushCtx); err != nil {
-		return err
-	}
+	flushErr := cl.Flush(flushCtx)
 	select {
 	case firstErr = <-errCh:
 	default:
 	}
-	if firstErr != nil {
+	if *txnID != "" {
+		commit := !*abort && readErr == nil && flushErr == nil && firstErr == nil
+		if err := cl.EndTransaction(flushCtx, kgo.TransactionEndTry(commit)); err != nil {
+			if commit {
+				// kgo: retry a failed commit as an abort.
+				cl.EndTransaction(flushCtx, kgo.TryAbort)
+			}
+			return fmt.Errorf("produce: ending the transaction (commit %v): %w", commit, err)
+		}
+		if !commit && !*abort {
+			fmt.Fprintf(os.Stderr, "aborted the transaction of %s\n", *txnID)
+		}
+	}
+	switch {
+	case readErr != nil:
+		return readErr
+	case flushErr != nil:
+		return flushErr
+	case firstErr != nil:
 		return fmt.Errorf("produce: %w", firstErr)
 	}
-	fmt.Fprintf(os.Stderr, "produced %d records to %s\n", n, *topic)
+	switch {
+	case *txnID == "":
+		fmt.Fprintf(os.Stderr, "produced %d records to %s\n", n, *topic)
+	case *abort:
+		fmt.Fprintf(os.Stderr, "produced %d records to %s in a transaction of %s, aborted\n", n, *topic, *txnID)
+	default:
+		fmt.Fprintf(os.Stderr, "produced %d records to %s in a transaction of %s, committed\n", n, *topic, *txnID)
+	}
 	return nil
 }
 
@@ -143,6 +184,7 @@ func runConsume(args []string, w io.Writer) error {
 	session := fs.Duration("session-timeout", 45*time.Second, "with --group: the member's session timeout")
 	balancer := fs.String("balancer", "cooperative-sticky", "with --group: range, roundrobin, sticky or cooperative-sticky (classic); range or uniform (consumer)")
 	groupProtocol := fs.String("group-protocol", "classic", "with --group: classic (client-side assignment) or consumer (KIP-848, the broker assigns)")
+	isolation := fs.String("isolation", "read_uncommitted", "read_uncommitted (every record) or read_committed (only committed transactions' records and non-transactional ones, up to the last stable offset)")
 	format := fs.String("format", "%v\n", "output: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp (ms), %h headers; \\n \\t")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -169,7 +211,11 @@ func runConsume(args []string, w io.Writer) error {
 		}
 		start = start.At(o)
 	}
-	opts := []kgo.Opt{}
+	iso, err := isolationLevel(*isolation)
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	opts := []kgo.Opt{kgo.FetchIsolationLevel(iso)}
 	if *groupID != "" {
 		if *partition >= 0 {
 			return errors.New("consume: --group and --partition exclude each other")
@@ -246,6 +292,17 @@ func runConsume(args []string, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// isolationLevel parses --isolation.
+func isolationLevel(s string) (kgo.IsolationLevel, error) {
+	switch s {
+	case "read_uncommitted":
+		return kgo.ReadUncommitted(), nil
+	case "read_committed":
+		return kgo.ReadCommitted(), nil
+	}
+	return kgo.ReadUncommitted(), fmt.Errorf("--isolation %q: want read_uncommitted or read_committed", s)
 }
 
 func formatRecord(layout string, r *kgo.Record) string {
