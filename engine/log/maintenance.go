@@ -1,7 +1,9 @@
 package log
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/rillmq/rill/engine/segment"
@@ -25,11 +27,17 @@ func (l *Log) ClosedSegments() []*segment.Segment {
 func (l *Log) CleaningPath() string { return filepath.Join(l.dir, CleaningDir) }
 
 // SwapCleaned replaces old with the segment of the same base offset that
-// the cleaner built, synced and closed under CleaningPath. The caller holds
-// the maintenance lock. Crash safety: the old index files go first (a
-// missing index is rebuilt at open), then the cleaned log is renamed over
-// the old one (atomic), then the cleaned indexes move in, then the
-// directory is synced. Readers holding the old file keep reading it until
+// the cleaner built, synced and closed under CleaningPath, and its
+// transaction index with the cleaned one (WriteCleanedTxnIndex; none: the
+// segment's goes). The caller holds the maintenance lock. Crash safety:
+// the old offset and time indexes go first and the removal is synced, so
+// that from then on an open rescans the segment (a segment without its
+// offset index is recovered) and rebuilds its transaction index from its
+// batches, whichever .log and .txnindex a crash leaves; then the cleaned
+// log is renamed over the old one (atomic) and the cleaned transaction
+// index moved in, and that is synced before the cleaned offset and time
+// indexes move in (which make the segment trusted again) and the directory
+// is synced. Readers holding the old files keep reading them until
 // file.delete.delay.ms passes.
 func (l *Log) SwapCleaned(old *segment.Segment) error {
 	base := old.BaseOffset()
@@ -47,11 +55,26 @@ func (l *Log) SwapCleaned(old *segment.Segment) error {
 	logPath, idxPath, tidxPath := segment.Paths(l.dir, base)
 	cLog, cIdx, cTidx := segment.Paths(l.CleaningPath(), base)
 	for _, p := range []string{idxPath, tidxPath} {
-		if err := l.fs.Remove(p); err != nil {
+		if err := l.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
-	for _, mv := range [][2]string{{cLog, logPath}, {cIdx, idxPath}, {cTidx, tidxPath}} {
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return err
+	}
+	if err := l.fs.Rename(cLog, logPath); err != nil {
+		l.mu.failed = true
+		return err
+	}
+	if err := l.moveCleanedTxnIndexLocked(base); err != nil {
+		l.mu.failed = true
+		return err
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		l.mu.failed = true
+		return err
+	}
+	for _, mv := range [][2]string{{cIdx, idxPath}, {cTidx, tidxPath}} {
 		if err := l.fs.Rename(mv[0], mv[1]); err != nil {
 			l.mu.failed = true
 			return err
@@ -66,9 +89,19 @@ func (l *Log) SwapCleaned(old *segment.Segment) error {
 		l.mu.failed = true
 		return err
 	}
+	oldTxn, err := l.reloadTxnIndexLocked(base, seg.NextOffset())
+	if err != nil {
+		seg.Close(false)
+		l.mu.failed = true
+		return err
+	}
 	segs := append([]*segment.Segment(nil), l.mu.segments...)
 	segs[idx] = seg
 	l.mu.segments = segs
-	l.scheduleClose(old)
+	// The old files close after the delete delay (scheduleClose, with the
+	// replaced transaction index, which a Flush may be syncing).
+	l.deletedMu.Lock()
+	l.deleted = append(l.deleted, pendingDelete{seg: old, txn: oldTxn, at: l.clock() + l.config.Load().FileDeleteDelayMs})
+	l.deletedMu.Unlock()
 	return nil
 }
