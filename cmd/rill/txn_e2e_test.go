@@ -11,6 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine/format"
 )
 
 // txnRound produces n records in one transaction of cl and commits or
@@ -186,5 +189,102 @@ func TestTransactionsTimeoutAborts(t *testing.T) {
 	}
 	if d := described["hung"]; d.State != "CompleteAbort" {
 		t.Fatalf("hung transaction is %+v, want CompleteAbort", d)
+	}
+}
+
+// A partition leader verifies the first transactional batch of a
+// transaction with the coordinator (KIP-890 part 1): a batch for a
+// partition the producer never added, or arriving after its transaction
+// was aborted, is refused with INVALID_TXN_STATE and opens no transaction
+// (the last stable offset is not held back by it).
+func TestTransactionalProduceVerified(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := client(t, b.addr)
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "verified"); err != nil {
+		t.Fatal(err)
+	}
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("raw"), 60000
+	ir, err := init.RequestWith(ctx, cl)
+	if err == nil {
+		err = kerr.ErrorForCode(ir.ErrorCode)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := int32(0)
+	produce := func() error {
+		batch, err := format.BuildBatch(format.BatchHeader{Attributes: format.AttrTransactional, ProducerID: ir.ProducerID,
+			ProducerEpoch: ir.ProducerEpoch, BaseSequence: seq, BaseTimestamp: time.Now().UnixMilli(), MaxTimestamp: time.Now().UnixMilli()},
+			[]format.Record{{Value: []byte("v")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := kmsg.NewPtrProduceRequest()
+		req.TransactionID, req.Acks, req.TimeoutMillis = kmsg.StringPtr("raw"), -1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "verified"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = batch
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
+		if err == nil {
+			seq++
+		}
+		return err
+	}
+	lastStable := func() int64 {
+		offs, err := adm.ListCommittedOffsets(ctx, "verified")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup("verified", 0)
+		return o.Offset
+	}
+	if err := produce(); !errors.Is(err, kerr.InvalidTxnState) {
+		t.Fatalf("produce to a partition not in the transaction: %v, want INVALID_TXN_STATE", err)
+	}
+	add := kmsg.NewPtrAddPartitionsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch = "raw", ir.ProducerID, ir.ProducerEpoch
+	at := kmsg.NewAddPartitionsToTxnRequestTopic()
+	at.Topic, at.Partitions = "verified", []int32{0}
+	add.Topics = append(add.Topics, at)
+	if ar, err := add.RequestWith(ctx, cl); err != nil || ar.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("add partition: %v %+v", err, ar)
+	}
+	if err := produce(); err != nil {
+		t.Fatalf("produce after adding the partition: %v", err)
+	}
+	if lso := lastStable(); lso != 0 {
+		t.Fatalf("open transaction: last stable offset %d, want 0", lso)
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "raw", ir.ProducerID, ir.ProducerEpoch, false
+	if er, err := end.RequestWith(ctx, cl); err != nil || er.ErrorCode != 0 {
+		t.Fatalf("abort: %v %+v", err, er)
+	}
+	// The marker goes out after the answer; wait for the partition to be stable.
+	deadline := time.Now().Add(10 * time.Second)
+	for lastStable() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("last stable offset %d after the abort, want 2 (data, marker)", lastStable())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A late batch of the aborted transaction (same epoch) is refused: it
+	// would open a transaction no marker ends.
+	if err := produce(); !errors.Is(err, kerr.InvalidTxnState) {
+		t.Fatalf("late produce after the abort: %v, want INVALID_TXN_STATE", err)
+	}
+	if lso := lastStable(); lso != 2 {
+		t.Fatalf("last stable offset %d after the refused batch, want 2", lso)
 	}
 }

@@ -96,6 +96,9 @@ type Log struct {
 		txnDirUnsynced bool
 		// epochs is the leader epoch cache (epochs.go).
 		epochs EpochCache
+		// guards are the pending transaction verifications, by
+		// producer id (txnguard.go).
+		guards map[int64]*VerificationGuard
 	}
 	// maint serializes retention, compaction, truncation, DeleteRecords.
 	maint sync.Mutex
@@ -189,6 +192,13 @@ type AppendOptions struct {
 	// AssignOffsets is true for produced data (leader); false for
 	// replicated batches that already carry offsets (follower).
 	AssignOffsets bool
+	// Guard, for a transactional batch a leader verified with the
+	// transaction coordinator (KIP-890), must still be registered when
+	// the batch opens the producer's transaction (txnguard.go).
+	Guard *VerificationGuard
+	// Verify makes a transactional data batch that would open a
+	// transaction require Guard.
+	Verify bool
 }
 
 // AppendResult describes an appended batch.
@@ -261,6 +271,12 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 			res.BaseOffset, res.LastOffset, res.Duplicate = dup.Base, dup.Last, true
 			return res, nil
 		}
+		if opts.Verify && b.IsTransactional() && ctrl == nil && !b.IsControl() {
+			if err := l.checkGuardLocked(b.ProducerID(), opts.Guard); err != nil {
+				l.mu.Unlock()
+				return res, err
+			}
+		}
 	}
 	if opts.AssignOffsets {
 		b.SetBaseOffset(leo)
@@ -303,6 +319,9 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 	if b.ProducerID() >= 0 {
 		l.mu.producers.update(b, ctrl)
 		l.noteTxnCountLocked()
+		if b.IsTransactional() && len(l.mu.guards) > 0 {
+			l.dropGuardLocked(b.ProducerID()) // opened, or ended by a marker
+		}
 	}
 	if err := l.noteEpochLocked(b); err != nil {
 		// The batch is written; a stale checkpoint is rebuilt from the

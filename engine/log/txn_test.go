@@ -573,3 +573,44 @@ func TestOldSnapshotReads(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+// A guard lets a verified batch open its producer's transaction; a marker
+// of the producer between the verification and the append voids it (the
+// batch would open a transaction nobody ends), and so does having none
+// when verification is required.
+func TestVerificationGuard(t *testing.T) {
+	e := newEnv(t, vfs.NewMemFS())
+	l := e.open(false, 0, 0)
+	defer l.Close(true)
+	const pid = 7
+	g := l.StartTxnVerification(pid)
+	if g == nil {
+		t.Fatal("no guard for a producer with no open transaction")
+	}
+	if g2 := l.StartTxnVerification(pid); g2 != g {
+		t.Fatal("a concurrent verification did not share the guard")
+	}
+	if _, err := l.Append(txnData(pid, 0, 0, 2), AppendOptions{AssignOffsets: true, Verify: true, Guard: g}); err != nil {
+		t.Fatalf("verified batch: %v", err)
+	}
+	if g := l.StartTxnVerification(pid); g != nil {
+		t.Fatal("a guard for a producer whose transaction is open")
+	}
+	if _, err := l.Append(format.ControlBatch(pid, 0, false, 0, 0), AppendOptions{AssignOffsets: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Verified, then the coordinator's marker lands before the batch.
+	g = l.StartTxnVerification(pid)
+	if _, err := l.Append(format.ControlBatch(pid, 0, false, 0, 0), AppendOptions{AssignOffsets: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(txnData(pid, 0, 2, 1), AppendOptions{AssignOffsets: true, Verify: true, Guard: g}); !errors.Is(err, ErrInvalidTxnState) {
+		t.Fatalf("batch after a marker voided its guard: %v, want ErrInvalidTxnState", err)
+	}
+	if _, err := l.Append(txnData(pid, 0, 2, 1), AppendOptions{AssignOffsets: true, Verify: true}); !errors.Is(err, ErrInvalidTxnState) {
+		t.Fatalf("unverified batch: %v, want ErrInvalidTxnState", err)
+	}
+	if got := l.LastStableOffset(l.LogEndOffset()); got != l.LogEndOffset() {
+		t.Fatalf("a refused batch left a transaction open: LSO %d, end %d", got, l.LogEndOffset())
+	}
+}

@@ -28,8 +28,10 @@ package handler
 // coordinator's COMMIT or ABORT marker. A batch of an epoch older than
 // the producer's (a zombie fenced by InitProducerId or a coordinator
 // abort) is INVALID_PRODUCER_EPOCH. Control batches from clients are
-// INVALID_RECORD. Not yet: the leader's check with the coordinator that
-// the partition is in the transaction (KIP-890 part 1).
+// INVALID_RECORD. The first batch of a transaction in a partition is
+// verified with the transaction coordinator first (KIP-890 part 1,
+// txn_verify.go): INVALID_TXN_STATE when the partition is not in the
+// producer's ongoing transaction.
 
 import (
 	"context"
@@ -40,9 +42,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
-func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Response {
+func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	appended := false
 	var waits []ackWait
@@ -82,7 +86,21 @@ func (b *Broker) produce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Respo
 				if code != nil {
 					return code
 				}
-				res, wait, err := rep.Append(rp.Records, req.Acks == -1, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+				timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
+				var res log.AppendResult
+				var wait <-chan error
+				if batch.IsTransactional() {
+					guard := l.StartTxnVerification(batch.ProducerID())
+					if guard != nil {
+						tp := kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
+						if code := b.verifyTxnPartition(ctx, *req.TransactionID, batch.ProducerID(), batch.ProducerEpoch(), tp); code != nil {
+							return code
+						}
+					}
+					res, wait, err = rep.AppendVerified(rp.Records, req.Acks == -1, timeout, guard)
+				} else {
+					res, wait, err = rep.Append(rp.Records, req.Acks == -1, timeout)
+				}
 				if wait != nil {
 					waits = append(waits, ackWait{topic: len(resp.Topics), index: len(st.Partitions), done: wait})
 				}

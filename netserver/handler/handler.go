@@ -78,9 +78,10 @@ type Broker struct {
 	// groups is the group coordinator; stopGroups ends its clock.
 	groups     *group.Coordinator
 	stopGroups func()
-	// txns is the transaction coordinator, txnMarkers its marker writer.
-	txns       *txn.Coordinator
-	txnMarkers *markerWriter
+	// txns is the transaction coordinator.
+	txns *txn.Coordinator
+	// peers are clients to other brokers (peers.go).
+	peers peers
 	// advertised is the host and port clients are told to use.
 	advertised atomic.Pointer[endpoint]
 	// cluster is the metadata the broker serves from (SetCluster, before
@@ -110,6 +111,7 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	gc.Partitions = b.offsetsPartitions
 	b.groups = group.New(gc, offsetsStore{b})
 	b.txns = b.newTxnCoordinator()
+	b.peers.self = cfg.NodeID
 	b.Advertise(cfg.Host, cfg.Port)
 	return b
 }

@@ -13,13 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/shard"
@@ -83,12 +81,11 @@ func (b *Broker) newTxnCoordinator() *txn.Coordinator {
 		tc.OffsetsPartitions = b.cfg.Groups.OffsetsPartitions
 		tc.LogVersion = txn.TV0 // no transaction.version feature is advertised
 	}
-	b.txnMarkers = &markerWriter{b: b, clients: map[string]*kgo.Client{}}
 	return txn.NewCoordinator(txn.CoordinatorConfig{
 		Config:           tc,
 		Log:              internalLog{b, TransactionStateTopic},
 		IDs:              brokerProducerIDs{b},
-		Markers:          b.txnMarkers,
+		Markers:          markerWriter{b},
 		Partitions:       b.txnStatePartitions,
 		OffsetsPartition: b.groups.PartitionOf,
 		CoordinatorEpoch: func(p int32) int32 { return b.leaderEpoch(TransactionStateTopic, p) },
@@ -113,7 +110,7 @@ func (b *Broker) startTxns() func() {
 	return func() {
 		cancel()
 		<-done
-		b.txnMarkers.close()
+		b.peers.close()
 	}
 }
 
@@ -160,13 +157,11 @@ func txnError(err error, v, fencedSince int16) *kerr.Error {
 // markerWriter is txn.MarkerWriter over the cluster: each partition's
 // markers go to its current leader.
 type markerWriter struct {
-	b       *Broker
-	mu      sync.Mutex
-	clients map[string]*kgo.Client // by leader address
+	b *Broker
 }
 
 // WriteMarkers writes mk to every partition (txn.MarkerWriter).
-func (w *markerWriter) WriteMarkers(ctx context.Context, mk txn.Markers, coordinatorEpoch int32) error {
+func (w markerWriter) WriteMarkers(ctx context.Context, mk txn.Markers, coordinatorEpoch int32) error {
 	byLeader := map[int32][]kafka.TopicPartition{}
 	for _, tp := range mk.Partitions {
 		if _, ok := w.b.topic(tp.Topic); !ok {
@@ -206,20 +201,7 @@ func markerTimeout(ctx context.Context) time.Duration {
 }
 
 // send writes markers through another broker's WriteTxnMarkers.
-func (w *markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, coordinatorEpoch int32, tps []kafka.TopicPartition) error {
-	var addr string
-	for _, br := range w.b.cluster.Brokers() {
-		if br.ID == leader {
-			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
-		}
-	}
-	if addr == "" {
-		return fmt.Errorf("leader %d is not registered", leader)
-	}
-	cl, err := w.client(addr)
-	if err != nil {
-		return err
-	}
+func (w markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, coordinatorEpoch int32, tps []kafka.TopicPartition) error {
 	req := kmsg.NewPtrWriteTxnMarkersRequest()
 	m := kmsg.NewWriteTxnMarkersRequestMarker()
 	m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch = mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch
@@ -236,7 +218,7 @@ func (w *markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, c
 		m.Topics[i].Partitions = append(m.Topics[i].Partitions, tp.Partition)
 	}
 	req.Markers = append(req.Markers, m)
-	resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+	resp, err := w.b.peerRequest(ctx, leader, req)
 	if err != nil {
 		return err
 	}
@@ -251,33 +233,6 @@ func (w *markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, c
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (w *markerWriter) client(addr string) (*kgo.Client, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if cl := w.clients[addr]; cl != nil {
-		return cl, nil
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-txn-markers-%d", w.b.cfg.NodeID)),
-		kgo.DialTimeout(2*time.Second))
-	if err != nil {
-		return nil, err
-	}
-	w.clients[addr] = cl
-	return cl, nil
-}
-
-func (w *markerWriter) close() {
-	if w == nil {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for addr, cl := range w.clients {
-		cl.Close()
-		delete(w.clients, addr)
-	}
 }
 
 // writeMarkersHere appends a COMMIT or ABORT control batch to each

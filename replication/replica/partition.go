@@ -144,6 +144,18 @@ func (p *Partition) deliverLocked() {
 // once the ISR has the batch (nil error), or the wait fails (timeout,
 // leadership lost, ISR shrank below the minimum).
 func (p *Partition) Append(batch []byte, acksAll bool, timeout time.Duration) (log.AppendResult, <-chan error, error) {
+	return p.appendAs(batch, acksAll, timeout, log.AppendOptions{})
+}
+
+// AppendVerified appends a transactional batch as Append does, opening
+// the producer's transaction only under guard, the verification the
+// caller made with the transaction coordinator (log.StartTxnVerification;
+// nil when the transaction was already open).
+func (p *Partition) AppendVerified(batch []byte, acksAll bool, timeout time.Duration, guard *log.VerificationGuard) (log.AppendResult, <-chan error, error) {
+	return p.appendAs(batch, acksAll, timeout, log.AppendOptions{Verify: true, Guard: guard})
+}
+
+func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, opts log.AppendOptions) (log.AppendResult, <-chan error, error) {
 	p.role.RLock()
 	defer p.role.RUnlock()
 	if p.lead == nil {
@@ -156,7 +168,8 @@ func (p *Partition) Append(batch []byte, acksAll bool, timeout time.Duration) (l
 	if err != nil {
 		return log.AppendResult{}, nil, err
 	}
-	res, err := p.log.Append(batch, log.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	opts.AssignOffsets, opts.LeaderEpoch = true, epoch
+	res, err := p.log.Append(batch, opts)
 	if err != nil {
 		return res, nil, err
 	}
