@@ -13,7 +13,7 @@
 // shutdown. An ABORT marker adds the aborted transaction to its segment's
 // .txnindex (Kafka's TransactionIndex format), which AbortedTransactions
 // reads for read_committed fetches; LastStableOffset gives Kafka's LSO.
-// docs/design/durability.md says when each of these files is synced.
+// docs/design/log-transactions.md says when each of these files is synced.
 //
 // Offsets: the log start offset (LSO) is the first offset a reader may see
 // (DeleteRecords and retention move it forward); the log end offset (LEO) is
