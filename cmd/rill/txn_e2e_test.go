@@ -288,3 +288,46 @@ func TestTransactionalProduceVerified(t *testing.T) {
 		t.Fatalf("last stable offset %d after the refused batch, want 2", lso)
 	}
 }
+
+// An open transaction survives a SIGKILL of its (single) broker: after the
+// restart the partition's log still holds it open (read_committed readers
+// stop before it), the coordinator still knows it, and the producer
+// commits it; committed and aborted transactions before it keep their
+// outcome through the log's recovery.
+func TestTransactionSurvivesBrokerKill(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	b := startBrokerAt(t, dir, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(client(t, addr))
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "survive"); err != nil {
+		t.Fatal(err)
+	}
+	p := client(t, addr, kgo.TransactionalID("survivor"), kgo.DefaultProduceTopic("survive"), kgo.TransactionTimeout(time.Minute))
+	txnRound(t, ctx, p, "committed", 3, true)
+	txnRound(t, ctx, p, "aborted", 3, false)
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := p.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("open-%d", i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.kill()
+	b = startBrokerAt(t, dir, addr)
+
+	// Before the commit: only the first transaction is visible.
+	if got := readAll(t, addr, "survive", true, 3); len(got) != 3 || !strings.HasPrefix(got[0], "committed") {
+		t.Fatalf("read_committed after the restart read %v, want committed-0..2 only\n%s", got, b.log())
+	}
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("commit after the broker restarted: %v\n%s", err, b.log())
+	}
+	got := readAll(t, addr, "survive", true, 7)
+	want := []string{"committed-0", "committed-1", "committed-2", "open-0", "open-1", "open-2", "open-3"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("read_committed read %v, want %v\n%s", got, want, b.log())
+	}
+}
