@@ -80,6 +80,37 @@ func seedRequests(f *testing.F) {
 	delOffsets := kmsg.NewPtrOffsetDeleteRequest()
 	delOffsets.Group = "g"
 	delOffsets.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 1}}}}
+	// Transactions.
+	fcTxn := kmsg.NewPtrFindCoordinatorRequest()
+	fcTxn.CoordinatorType, fcTxn.CoordinatorKey, fcTxn.CoordinatorKeys = 1, "tx", []string{"tx"}
+	initTxn := kmsg.NewPtrInitProducerIDRequest()
+	initTxn.TransactionalID, initTxn.TransactionTimeoutMillis = kmsg.StringPtr("tx"), 60000
+	addParts := kmsg.NewPtrAddPartitionsToTxnRequest()
+	addParts.TransactionalID = "tx"
+	addParts.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "t", Partitions: []int32{0, 1}}}
+	addParts.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{{TransactionalID: "tx", VerifyOnly: true,
+		Topics: []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: "t", Partitions: []int32{0}}}}}
+	addOffsets := kmsg.NewPtrAddOffsetsToTxnRequest()
+	addOffsets.TransactionalID, addOffsets.Group = "tx", "g"
+	endTxn := kmsg.NewPtrEndTxnRequest()
+	endTxn.TransactionalID, endTxn.Commit = "tx", true
+	markers := kmsg.NewPtrWriteTxnMarkersRequest()
+	markers.Markers = []kmsg.WriteTxnMarkersRequestMarker{{ProducerID: 1, Committed: true,
+		Topics: []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "t", Partitions: []int32{0}}}}}
+	txnCommit := kmsg.NewPtrTxnOffsetCommitRequest()
+	txnCommit.TransactionalID, txnCommit.Group, txnCommit.Generation = "tx", "g", -1
+	txnCommit.Topics = []kmsg.TxnOffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{{Partition: 0, Offset: 3}}}}
+	descTxn := kmsg.NewPtrDescribeTransactionsRequest()
+	descTxn.TransactionalIDs = []string{"tx"}
+	descProd := kmsg.NewPtrDescribeProducersRequest()
+	descProd.Topics = []kmsg.DescribeProducersRequestTopic{{Topic: "t", Partitions: []int32{0, 1}}}
+	for _, s := range []struct {
+		req kmsg.Request
+		v   int16
+	}{{fcTxn, 3}, {fcTxn, 4}, {initTxn, 3}, {addParts, 3}, {addParts, 4}, {addOffsets, 3}, {endTxn, 3}, {markers, 1},
+		{txnCommit, 3}, {descTxn, 0}, {kmsg.NewPtrListTransactionsRequest(), 1}, {descProd, 0}} {
+		f.Add(frame(s.req, s.v))
+	}
 	for _, s := range []struct {
 		req kmsg.Request
 		v   int16
