@@ -2,10 +2,12 @@
 // TransactionCoordinator, TransactionMetadata and TransactionLog): the
 // state of each transactional id, the decisions of InitProducerId,
 // AddPartitionsToTxn, AddOffsetsToTxn and EndTxn, the coordinator's own
-// aborts and expirations, and the records of __transaction_state. It is
-// pure: no goroutines, clock, log or sockets; time is an argument. It is
-// not yet wired to the broker: the handlers, the marker sender and the
-// runtime set-up are the next step.
+// aborts and expirations, and the records of __transaction_state. The
+// core (Partition) is pure: no goroutines, clock, log or sockets; time is
+// an argument. Coordinator (coordinator.go) runs the Partitions as shards
+// of the coordinator runtime over the broker's __transaction_state and
+// sends the markers through a MarkerWriter (the broker's,
+// netserver/handler/txns.go); it is safe for concurrent use.
 //
 // # Usage contract
 //
@@ -91,7 +93,7 @@
 //
 // # Concurrency
 //
-// None inside: a Partition's methods run on its shard's goroutine, one at
-// a time. ProducerIDs.NextProducerID is called from there and must not
+// None inside a Partition: its methods run on its shard's goroutine, one
+// at a time. ProducerIDs.NextProducerID is called from there and must not
 // wait on the runtime.
 package txn
