@@ -32,6 +32,13 @@ type Config struct {
 	Rate int `json:"rate,omitempty"`
 	// WarmupSeconds of latencies are left out of the percentiles.
 	WarmupSeconds int `json:"warmup_seconds,omitempty"`
+	// Transactional producers (each its own transactional id) commit a
+	// transaction every TxnRecords records or TxnMillis milliseconds,
+	// whichever comes first (0: no bound of that kind; with neither, one
+	// transaction per producer). Needs acks=all and idempotence.
+	Transactional bool `json:"transactional,omitempty"`
+	TxnRecords    int  `json:"txn_records,omitempty"`
+	TxnMillis     int  `json:"txn_ms,omitempty"`
 }
 
 // DefaultConfig is 100,000 records of 1 KiB over 4 partitions (replication
@@ -50,6 +57,10 @@ func (c Config) validate() error {
 		return errors.New("bench: records, partitions and producers must be positive and record size at least 8 bytes")
 	case c.Idempotent && c.Acks != "all":
 		return errors.New("bench: idempotence needs acks=all")
+	case c.Transactional && (!c.Idempotent || c.Acks != "all"):
+		return errors.New("bench: transactions need an idempotent producer with acks=all")
+	case c.TxnRecords < 0 || c.TxnMillis < 0:
+		return errors.New("bench: transaction bounds must not be negative")
 	}
 	return nil
 }

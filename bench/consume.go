@@ -72,8 +72,13 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 	if err != nil {
 		return res, err
 	}
+	iso := kgo.ReadUncommitted()
+	if cfg.Transactional {
+		// Latency to when a consumer can see a record: its commit.
+		iso = kgo.ReadCommitted()
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: start}),
-		kgo.FetchMaxWait(100*time.Millisecond))
+		kgo.FetchMaxWait(100*time.Millisecond), kgo.FetchIsolationLevel(iso))
 	if err != nil {
 		return res, err
 	}
@@ -82,7 +87,7 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 	m.Warmup(time.Duration(cfg.WarmupSeconds) * time.Second)
 	prodErr := make(chan error, 1)
 	go func() {
-		prodErr <- produceRecords(ctx, cfg, func(_ time.Time, _ int, err error) {
+		_, err := produceRecords(ctx, cfg, func(_ time.Time, _ int, err error) {
 			if err != nil {
 				select {
 				case prodErr <- err:
@@ -90,6 +95,7 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 				}
 			}
 		})
+		prodErr <- err
 	}()
 	err = poll(ctx, cl, cfg.Records, func(r *kgo.Record) {
 		if len(r.Value) >= 8 {

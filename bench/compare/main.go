@@ -309,8 +309,19 @@ func main() {
 	systems := flag.String("systems", "rill,kfake,jetstream", "systems to compare")
 	out := flag.String("out", "results", "directory for compare.json and the charts")
 	halfSeconds := flag.Int("half-seconds", 6, "length of the half-peak-rate runs")
+	txn := flag.Bool("txn", false, "instead: plain vs transactional produce side by side on the Kafka systems (rill, kfake, rill-rf3)")
+	txnRecords := flag.Int("txn-records", 1000, "with -txn: each producer commits every this many records")
+	txnMillis := flag.Int("txn-ms", 100, "with -txn: or once its transaction is this old")
 	flag.Parse()
 	cfg.Partitions = int32(*partitions)
+	if *txn {
+		cfg.TxnRecords, cfg.TxnMillis = *txnRecords, *txnMillis
+		if err := runTxn(cfg, *runs, strings.Split(*systems, ","), *out); err != nil {
+			fmt.Fprintln(os.Stderr, "compare:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(cfg, *runs, strings.Split(*systems, ","), *out, *halfSeconds); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)

@@ -162,3 +162,18 @@ func TestTxnTools(t *testing.T) {
 	want("read_committed after open-id commits", consume("read_committed"), "c0", "c1", "c2", "n0", "o0")
 	b.stop()
 }
+
+// rill bench produce --transactional against a real broker: every record
+// acknowledged and committed, in the transactions asked for.
+func TestTxnBench(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	bs := "--bootstrap=" + b.addr
+	out := rill(t, "", "bench", "produce", bs, "--topic", "tb", "--records", "3000", "--record-size", "100", "--transactional", "--txn-records", "500", "--txn-ms", "0")
+	if !strings.Contains(out, "produce: 3000 records") || !strings.Contains(out, "; 6 transactions") {
+		t.Fatalf("bench produce --transactional: %s", out)
+	}
+	if got := rill(t, "", "consume", bs, "--topic", "tb", "--isolation", "read_committed", "--count", "3000", "--format", `.`); len(got) != 3000 {
+		t.Fatalf("read_committed read %d of 3000 records", len(got))
+	}
+	b.stop()
+}
