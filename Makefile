@@ -78,8 +78,8 @@ bench-compare-replicated:
 
 # Plain (idempotent) vs transactional produce, Rill and kfake side by side:
 # each producer commits every 1000 records or 100 ms; medians of 3 runs of
-# 100,000 records of 1 KiB. Results: bench/compare/results-txn/.
-TXN_COMPARE_FLAGS ?= -systems rill,kfake -runs 3 -records 100000
+# 500,000 records of 1 KiB. Results: bench/compare/results-txn/.
+TXN_COMPARE_FLAGS ?= -systems rill,kfake -runs 3 -records 500000
 bench-compare-txn:
 	cd bench/compare && $(GO) run . -txn -out results-txn $(TXN_COMPARE_FLAGS)
 
