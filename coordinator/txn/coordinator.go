@@ -14,6 +14,7 @@ import (
 
 	"github.com/rillmq/rill/coordinator/shard"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/signal"
 )
 
 // MarkerWriter writes a transaction's COMMIT or ABORT markers to every
@@ -67,6 +68,8 @@ type Coordinator struct {
 	// outbox twice (a load while sending) is sent once.
 	sending map[sendKey]bool
 	wg      sync.WaitGroup
+	// completed is notified when a send completed a transaction.
+	completed *signal.Signal
 }
 
 type sendKey struct {
@@ -86,7 +89,7 @@ func NewCoordinator(cfg CoordinatorConfig) *Coordinator {
 	if cfg.StatePartitions <= 0 {
 		cfg.StatePartitions = DefaultConfig().StatePartitions
 	}
-	c := &Coordinator{cfg: cfg, kick: make(chan struct{}, 1), sending: map[sendKey]bool{}}
+	c := &Coordinator{cfg: cfg, kick: make(chan struct{}, 1), sending: map[sendKey]bool{}, completed: signal.New()}
 	c.rt = shard.New(shard.Config[*Partition]{
 		Log:  cfg.Log,
 		New:  func(p int32) *Partition { return NewPartition(cfg.Config, cfg.IDs, p) },
@@ -221,11 +224,42 @@ func (c *Coordinator) AddOffsets(id string, pid int64, epoch int16, group string
 }
 
 // EndTxn answers an EndTxn once the PrepareCommit or PrepareAbort is
-// written; the markers follow.
+// written. Kafka answers there and sends the markers after; the
+// producer's next request then meets CONCURRENT_TRANSACTIONS until they
+// are written, and retries after a backoff (20 ms and more in clients),
+// which bounds a transactional producer to a few dozen transactions a
+// second. So the answer also waits, up to endWait, for the markers and
+// the completion: the outcome is decided either way.
 func (c *Coordinator) EndTxn(r EndTxn) Answer {
 	a := c.do(r.TransactionalID, func(p *Partition, now time.Time) Decision { return p.EndTxn(r, now) })
 	c.wake()
+	if a.Err == nil {
+		c.awaitCompletion(r.TransactionalID, endWait)
+	}
 	return a
+}
+
+// endWait bounds how long an EndTxn answer waits for the markers.
+const endWait = 2 * time.Second
+
+// awaitCompletion waits until id's transaction is no longer preparing
+// (its markers written and completion applied), the coordinator cannot
+// tell, or d passed.
+func (c *Coordinator) awaitCompletion(id string, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		ch := c.completed.Wait() // before looking, so no completion is missed
+		m, err := c.Describe(id)
+		if err != nil || m == nil || !m.State.preparing() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 // Describe returns the metadata of each transactional id (nil: unknown
@@ -318,6 +352,7 @@ func (c *Coordinator) send(ctx context.Context, n int32, mk Markers) {
 	err := c.rt.Do(n, mk.TransactionalID, func(p *Partition, now time.Time) ([]shard.Record, func(error)) {
 		return p.Op(p.Complete(mk, now), func(a Answer) { cerr = a.Err })
 	})
+	c.completed.Notify()
 	switch {
 	case err != nil:
 		// Not coordinator any more: the next one completes it.
