@@ -3,10 +3,12 @@ package handler
 // EndTxn (key 26), v0-v4.
 //
 // A transactional producer commits or aborts its transaction: the
-// coordinator writes PrepareCommit or PrepareAbort to __transaction_state
-// and answers; the COMMIT or ABORT markers then go to every partition of
-// the transaction (the marker sender, txns.go), and the transaction
-// completes. A retry of an end already complete is answered again, one of
+// coordinator writes PrepareCommit or PrepareAbort to __transaction_state,
+// the COMMIT or ABORT markers then go to every partition of the
+// transaction (the marker sender, txns.go), and the transaction
+// completes; the answer waits for the completion, up to 2 s (Kafka
+// answers after the prepare, and the producer's next transaction then
+// retries on CONCURRENT_TRANSACTIONS). A retry of an end already complete is answered again, one of
 // an end still writing its markers CONCURRENT_TRANSACTIONS. KIP-588: a
 // fenced producer gets PRODUCER_FENCED from v2, INVALID_PRODUCER_EPOCH
 // before. v5 (transaction version 2, the epoch bumps at every end) is not
