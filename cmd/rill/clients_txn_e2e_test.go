@@ -678,8 +678,18 @@ func saramaETLRun(t *testing.T, addrs []string, rf int16, logs func() string) {
 	}
 	h := saramaETL{p: p, txnMu: &sync.Mutex{}, group: group, out: "sarama-out", mu: &sync.Mutex{}, done: map[string]bool{}, errs: make(chan error, 16)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var wg sync.WaitGroup
+	// Also on failure: stop the group and wait for its handlers before
+	// the deferred p.Close (a closed producer in use panics).
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			cancel()
+			cg.Close()
+			wg.Wait()
+		})
+	}
+	defer stop()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -699,7 +709,6 @@ func saramaETLRun(t *testing.T, addrs []string, rf int16, logs func() string) {
 		}
 		select {
 		case err := <-h.errs:
-			cancel()
 			t.Fatalf("sarama ETL after %d records: %v\n%s", done, err, logs())
 		case <-ctx.Done():
 			t.Fatalf("sarama ETL transformed %d of %d records\n%s", done, n, logs())
@@ -707,9 +716,7 @@ func saramaETLRun(t *testing.T, addrs []string, rf int16, logs func() string) {
 		}
 	}
 	requireCommittedToEnd(t, addrs[0], group)
-	cancel()
-	wg.Wait()
-	cg.Close()
+	stop()
 	out := readAll(t, addrs[0], "sarama-out", true, n)
 	requireSameValues(t, "kgo read_committed of sarama's output", out, fmtVals("out-v%d", n))
 	if all := readAll(t, addrs[0], "sarama-out", false, n); countPrefix(all, "junk-") == 0 {
