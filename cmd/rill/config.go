@@ -206,6 +206,15 @@ func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, e
 		return hc, fmt.Errorf("config transaction.state.log.replication.factor %d / min.isr %d: must be in [1, 32767]", txnRF, txnISR)
 	}
 	hc.TxnStateReplicationFactor, hc.TxnStateMinISR = int16(txnRF), int16(txnISR)
+	tv, err := c.int64("transaction.version", 2)
+	if err != nil {
+		return hc, err
+	}
+	if tv < 0 || tv > 2 {
+		return hc, fmt.Errorf("config transaction.version: %d is not 0, 1 or 2", tv)
+	}
+	hc.TransactionVersion = int16(tv)
+	hc.Txn.LogVersion = txn.Version(tv)
 	return hc, nil
 }
 
@@ -214,7 +223,6 @@ func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, e
 func (c *brokerConfig) txnConfig(offsetsPartitions int32) (txn.Config, error) {
 	tc := txn.DefaultConfig()
 	tc.OffsetsPartitions = offsetsPartitions
-	tc.LogVersion = txn.TV0 // transaction version 2 is not served yet (EndTxn v5, Produce v12)
 	for _, d := range []struct {
 		key string
 		dst *time.Duration

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/rillmq/rill/engine/format"
 )
@@ -196,9 +197,10 @@ func TestTransactionsTimeoutAborts(t *testing.T) {
 // transaction with the coordinator (KIP-890 part 1): a batch for a
 // partition the producer never added, or arriving after its transaction
 // was aborted, is refused with INVALID_TXN_STATE and opens no transaction
-// (the last stable offset is not held back by it).
+// (the last stable offset is not held back by it). The classic flow:
+// transaction.version 0, so Produce v12 adds nothing.
 func TestTransactionalProduceVerified(t *testing.T) {
-	b := startBroker(t, t.TempDir())
+	b := startBroker(t, t.TempDir(), "--set", "transaction.version=0")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl := client(t, b.addr)
@@ -329,5 +331,102 @@ func TestTransactionSurvivesBrokerKill(t *testing.T) {
 	want := []string{"committed-0", "committed-1", "committed-2", "open-0", "open-1", "open-2", "open-3"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("read_committed read %v, want %v\n%s", got, want, b.log())
+	}
+}
+
+// Transaction version 2 (KIP-890 part 2), the default: ApiVersions
+// finalizes transaction.version 2; a Produce v12 adds its partition to the
+// transaction itself (no AddPartitionsToTxn), EndTxn v5 answers the bumped
+// epoch the producer goes on with, and a late batch at the old epoch is
+// fenced by the markers' epoch.
+func TestTransactionVersion2(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := client(t, b.addr)
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "tv2"); err != nil {
+		t.Fatal(err)
+	}
+	av, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finalized := false
+	for _, f := range av.FinalizedFeatures {
+		finalized = finalized || (f.Name == "transaction.version" && f.MaxVersionLevel == 2)
+	}
+	if !finalized || av.FinalizedFeaturesEpoch < 0 {
+		t.Fatalf("ApiVersions finalized features %+v (epoch %d), want transaction.version 2", av.FinalizedFeatures, av.FinalizedFeaturesEpoch)
+	}
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("tv2"), 60000
+	ir, err := init.RequestWith(ctx, cl)
+	if err == nil {
+		err = kerr.ErrorForCode(ir.ErrorCode)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	v11 := kversion.Stable()
+	v11.SetMaxKeyVersion(int16(kmsg.Produce), 11)
+	cl11 := client(t, b.addr, kgo.MaxVersions(v11))
+	produce := func(epoch int16, seq int32, version int16) error {
+		batch, err := format.BuildBatch(format.BatchHeader{Attributes: format.AttrTransactional, ProducerID: ir.ProducerID,
+			ProducerEpoch: epoch, BaseSequence: seq, BaseTimestamp: time.Now().UnixMilli(), MaxTimestamp: time.Now().UnixMilli()},
+			[]format.Record{{Value: []byte("v")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := kmsg.NewPtrProduceRequest()
+		req.TransactionID, req.Acks, req.TimeoutMillis = kmsg.StringPtr("tv2"), -1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "tv2"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = batch
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		via := cl
+		if version < 12 {
+			via = cl11
+		}
+		resp, err := via.Request(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kerr.ErrorForCode(resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode)
+	}
+	// v11 still verifies (the classic flow needs its AddPartitionsToTxn).
+	if err := produce(ir.ProducerEpoch, 0, 11); !errors.Is(err, kerr.InvalidTxnState) {
+		t.Fatalf("Produce v11 of a partition not added: %v, want INVALID_TXN_STATE", err)
+	}
+	if err := produce(ir.ProducerEpoch, 0, 12); err != nil {
+		t.Fatalf("Produce v12 adding its partition: %v", err)
+	}
+	d, err := adm.DescribeTransactions(ctx, "tv2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d["tv2"]; s.State != "Ongoing" || len(s.Topics["tv2"]) != 1 {
+		t.Fatalf("after Produce v12: %+v, want Ongoing with tv2-0", s)
+	}
+	end := kmsg.NewPtrEndTxnRequest() // v5, the highest both sides speak
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "tv2", ir.ProducerID, ir.ProducerEpoch, true
+	endResp, err := end.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if endResp.ErrorCode != 0 || endResp.ProducerID != ir.ProducerID || endResp.ProducerEpoch != ir.ProducerEpoch+1 {
+		t.Fatalf("EndTxn v5: %+v, want producer %d epoch %d", endResp, ir.ProducerID, ir.ProducerEpoch+1)
+	}
+	if err := produce(ir.ProducerEpoch, 1, 12); !errors.Is(err, kerr.InvalidProducerEpoch) && !errors.Is(err, kerr.ProducerFenced) {
+		t.Fatalf("late batch at the old epoch: %v, want INVALID_PRODUCER_EPOCH", err)
+	}
+	if err := produce(endResp.ProducerEpoch, 0, 12); err != nil {
+		t.Fatalf("next transaction at the new epoch: %v", err)
+	}
+	got := readAll(t, b.addr, "tv2", true, 0)
+	if len(got) != 1 {
+		t.Fatalf("read_committed read %v, want the committed record only", got)
 	}
 }

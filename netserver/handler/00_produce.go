@@ -1,6 +1,6 @@
 package handler
 
-// Produce (key 0), v3-v11.
+// Produce (key 0), v3-v12.
 //
 // Each partition's records must be exactly one RecordBatch v2 (Kafka's rule
 // since v3). The engine validates it (length, magic, CRC-32C, record
@@ -31,7 +31,9 @@ package handler
 // INVALID_RECORD. The first batch of a transaction in a partition is
 // verified with the transaction coordinator first (KIP-890 part 1,
 // txn_verify.go): INVALID_TXN_STATE when the partition is not in the
-// producer's ongoing transaction.
+// producer's ongoing transaction. From v12 under transaction version 2
+// (KIP-890 part 2) the leader adds the partition to the transaction
+// instead: the client sends no AddPartitionsToTxn.
 
 import (
 	"context"
@@ -93,7 +95,8 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 					guard := l.StartTxnVerification(batch.ProducerID())
 					if guard != nil {
 						tp := kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
-						if code := b.verifyTxnPartition(ctx, *req.TransactionID, batch.ProducerID(), batch.ProducerEpoch(), tp); code != nil {
+						add := req.Version >= 12 && b.txnV2()
+						if code := b.verifyTxnPartition(ctx, *req.TransactionID, batch.ProducerID(), batch.ProducerEpoch(), tp, add); code != nil {
 							return code
 						}
 					}

@@ -3,7 +3,9 @@ package handler
 // ApiVersions (key 18), v0-v4.
 //
 // Answers the version ranges of the API table (api_table.go), capped by
-// what kmsg can decode.
+// what kmsg can decode, and (v3+) the transaction.version feature:
+// supported 0-2, finalized at the broker's transaction.version (none at
+// 0).
 // A request at a version we do not know is answered as Kafka does (KIP-511):
 // a v0 response with UNSUPPORTED_VERSION and the key list, so the client can
 // retry at a version both sides speak; the server builds that answer
@@ -21,6 +23,18 @@ var apiKeys []kmsg.ApiVersionsResponseApiKey
 func (b *Broker) apiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	resp.ApiKeys = append(resp.ApiKeys, apiKeys...)
+	// Features (v3+): transaction.version, which clients read to choose
+	// the KIP-890 part 2 flow. Every broker of a cluster is configured
+	// alike, so the broker's level is the cluster's.
+	f := kmsg.NewApiVersionsResponseSupportedFeature()
+	f.Name, f.MinVersion, f.MaxVersion = "transaction.version", 0, 2
+	resp.SupportedFeatures = append(resp.SupportedFeatures, f)
+	if tv := b.cfg.TransactionVersion; tv > 0 {
+		ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+		ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = "transaction.version", tv, tv
+		resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+	}
+	resp.FinalizedFeaturesEpoch = 0
 	return resp
 }
 

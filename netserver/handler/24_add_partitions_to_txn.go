@@ -10,7 +10,8 @@ package handler
 // Kafka does; otherwise every partition gets the coordinator's answer.
 // v4+ batches several transactional ids (sent by brokers, KIP-890), each
 // answered on its own; a VerifyOnly transaction is checked, not changed:
-// each partition is fine or TRANSACTION_ABORTABLE.
+// each partition is fine or TRANSACTION_ABORTABLE. A v5 add (not verify
+// only) is a partition leader's add for a transaction version 2 producer.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -118,7 +119,11 @@ func (b *Broker) addTxnPartitions(t txnPartitions, version int16) map[kafka.Topi
 		}
 		return codes
 	}
-	a := b.txns.AddPartitions(txn.AddPartitions{TransactionalID: t.id, ProducerID: t.pid, ProducerEpoch: t.epoch, Partitions: tps, Version: txn.TV0})
+	v := txn.TV0
+	if version >= 5 {
+		v = txn.TV2 // a leader's add for a Produce v12 (KIP-890 part 2)
+	}
+	a := b.txns.AddPartitions(txn.AddPartitions{TransactionalID: t.id, ProducerID: t.pid, ProducerEpoch: t.epoch, Partitions: tps, Version: v})
 	if e := txnError(a.Err, version, 2); e != nil {
 		if e == kerr.UnknownServerError {
 			b.logf("add partitions to transaction %q: %v", t.id, a.Err)

@@ -1,6 +1,6 @@
 package handler
 
-// EndTxn (key 26), v0-v4.
+// EndTxn (key 26), v0-v5.
 //
 // A transactional producer commits or aborts its transaction: the
 // coordinator writes PrepareCommit or PrepareAbort to __transaction_state,
@@ -11,8 +11,9 @@ package handler
 // retries on CONCURRENT_TRANSACTIONS). A retry of an end already complete is answered again, one of
 // an end still writing its markers CONCURRENT_TRANSACTIONS. KIP-588: a
 // fenced producer gets PRODUCER_FENCED from v2, INVALID_PRODUCER_EPOCH
-// before. v5 (transaction version 2, the epoch bumps at every end) is not
-// served yet: ApiVersions advertises no transaction.version feature.
+// before. v5 is transaction version 2 (KIP-890 part 2): every end bumps
+// the producer's epoch (a new producer id once it is exhausted), and the
+// answer carries the id and epoch the producer goes on with.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,7 +26,7 @@ func (b *Broker) endTxn(req *kmsg.EndTxnRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	v := txn.TV0
-	if req.Version >= 5 {
+	if req.Version >= 5 && b.txnV2() {
 		v = txn.TV2
 	}
 	a := b.txns.EndTxn(txn.EndTxn{TransactionalID: req.TransactionalID, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch,

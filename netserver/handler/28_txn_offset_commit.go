@@ -17,9 +17,13 @@ package handler
 // FENCED_INSTANCE_ID, INVALID_PRODUCER_EPOCH. The producer id and epoch
 // are taken as given: the transaction coordinator's AddOffsetsToTxn
 // admitted the group to the transaction, and the partition's producer
-// state fences an older epoch.
+// state fences an older epoch. From v5 under transaction version 2
+// (KIP-890 part 2) there is no AddOffsetsToTxn: the group's offsets
+// partition is added to the transaction here first.
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -27,8 +31,29 @@ import (
 	"github.com/rillmq/rill/internal/kafka"
 )
 
-func (b *Broker) txnOffsetCommit(req *kmsg.TxnOffsetCommitRequest) kmsg.Response {
+func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	if req.Version >= 5 && b.txnV2() {
+		// Transaction version 2: the client sent no AddOffsetsToTxn; the
+		// group's offsets partition joins the transaction here.
+		tp := kafka.TopicPartition{Topic: OffsetsTopic, Partition: b.groups.PartitionOf(req.Group)}
+		if e := b.verifyTxnPartition(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp, true); e != nil {
+			if e == kerr.NotEnoughReplicas {
+				e = kerr.CoordinatorNotAvailable // retriable for a group request
+			}
+			for _, rt := range req.Topics {
+				st := kmsg.NewTxnOffsetCommitResponseTopic()
+				st.Topic = rt.Topic
+				for _, rp := range rt.Partitions {
+					sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+					sp.Partition, sp.ErrorCode = rp.Partition, e.Code
+					st.Partitions = append(st.Partitions, sp)
+				}
+				resp.Topics = append(resp.Topics, st)
+			}
+			return resp
+		}
+	}
 	var commits []group.OffsetCommit
 	// codes[i][j] is topic i partition j's code; slot[i][j] its index in
 	// commits, or -1.

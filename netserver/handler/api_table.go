@@ -25,7 +25,7 @@ type handleFunc func(b *Broker, ctx context.Context, req *wire.Request) kmsg.Res
 // apis holds Kafka 4.x ranges where we implement them, older versions kept
 // where clients still send them. init caps max at what kmsg can decode.
 var apis = []api{
-	{0, 3, 11, withCtx((*Broker).produce)},                   // Produce (v3+: record batch v2; zstd from v7)
+	{0, 3, 12, withCtx((*Broker).produce)},                   // Produce (v3+: record batch v2; zstd from v7; v12: KIP-890 part 2)
 	{1, 4, 16, withCtx((*Broker).fetch)},                     // Fetch
 	{2, 1, 8, plain((*Broker).listOffsets)},                  // ListOffsets
 	{3, 0, 13, plain((*Broker).metadata)},                    // Metadata
@@ -46,9 +46,9 @@ var apis = []api{
 	{23, 0, 4, plain((*Broker).offsetForLeaderEpoch)},        // OffsetForLeaderEpoch
 	{24, 0, 5, plain((*Broker).addPartitionsToTxn)},          // AddPartitionsToTxn
 	{25, 0, 4, plain((*Broker).addOffsetsToTxn)},             // AddOffsetsToTxn
-	{26, 0, 4, plain((*Broker).endTxn)},                      // EndTxn (v5: transaction version 2, not yet)
+	{26, 0, 5, plain((*Broker).endTxn)},                      // EndTxn (v5: transaction version 2)
 	{27, 0, 1, plain((*Broker).writeTxnMarkers)},             // WriteTxnMarkers
-	{28, 0, 5, plain((*Broker).txnOffsetCommit)},             // TxnOffsetCommit
+	{28, 0, 5, withCtx((*Broker).txnOffsetCommit)},           // TxnOffsetCommit
 	{32, 0, 4, plain((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, plain((*Broker).alterConfigs)},                // AlterConfigs
 	{35, 0, 4, plain((*Broker).describeLogDirs)},             // DescribeLogDirs

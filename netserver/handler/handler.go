@@ -66,6 +66,11 @@ type Config struct {
 	// transaction.state.log.min.isr (2), capped at the replication factor.
 	TxnStateReplicationFactor int16
 	TxnStateMinISR            int16
+	// TransactionVersion is the finalized transaction.version feature
+	// (0-2) ApiVersions advertises: 2 is KIP-890 part 2 (Produce v12 adds
+	// partitions, EndTxn v5 bumps the epoch, TxnOffsetCommit v5 adds the
+	// group).
+	TransactionVersion int16
 }
 
 // Broker answers requests against one engine and the cluster metadata.

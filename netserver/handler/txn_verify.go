@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/internal/kafka"
 )
 
@@ -26,17 +27,24 @@ import (
 const txnVerifyTimeout = 5 * time.Second
 
 // verifyTxnPartition asks the transactional id's coordinator whether tp
-// is in the producer's ongoing transaction. The error is what the produce
-// answers: INVALID_TXN_STATE when it is not, INVALID_PRODUCER_EPOCH for a
-// fenced producer, NOT_ENOUGH_REPLICAS (which producers retry) when the
+// is in the producer's ongoing transaction, or (add, transaction version
+// 2: Produce v12 and TxnOffsetCommit v5 add their partition themselves)
+// adds it. The error is what the produce answers: INVALID_TXN_STATE when
+// it is not in the transaction, INVALID_PRODUCER_EPOCH for a fenced
+// producer, NOT_ENOUGH_REPLICAS (which producers retry) when the
 // coordinator cannot answer now, as Kafka maps them.
-func (b *Broker) verifyTxnPartition(ctx context.Context, id string, pid int64, epoch int16, tp kafka.TopicPartition) *kerr.Error {
+func (b *Broker) verifyTxnPartition(ctx context.Context, id string, pid int64, epoch int16, tp kafka.TopicPartition, add bool) *kerr.Error {
 	n := b.txns.PartitionOf(id)
 	cp, ok := b.cluster.Partition(TransactionStateTopic, n)
 	if !ok || cp.Leader < 0 {
 		return kerr.NotEnoughReplicas
 	}
 	if cp.Leader == b.cfg.NodeID {
+		if add {
+			a := b.txns.AddPartitions(txn.AddPartitions{TransactionalID: id, ProducerID: pid, ProducerEpoch: epoch,
+				Partitions: []kafka.TopicPartition{tp}, Version: txn.TV2})
+			return produceVerifyError(txnError(a.Err, 5, 2))
+		}
 		per, err := b.txns.VerifyPartitions(id, pid, epoch, []kafka.TopicPartition{tp})
 		if err == nil {
 			err = per[tp]
@@ -47,7 +55,9 @@ func (b *Broker) verifyTxnPartition(ctx context.Context, id string, pid int64, e
 	defer cancel()
 	req := kmsg.NewPtrAddPartitionsToTxnRequest()
 	t := kmsg.NewAddPartitionsToTxnRequestTransaction()
-	t.TransactionalID, t.ProducerID, t.ProducerEpoch, t.VerifyOnly = id, pid, epoch, true
+	// v5 and not verify only: a transaction version 2 add (the peer
+	// client negotiates v5, which every Rill broker serves).
+	t.TransactionalID, t.ProducerID, t.ProducerEpoch, t.VerifyOnly = id, pid, epoch, !add
 	rt := kmsg.NewAddPartitionsToTxnRequestTransactionTopic()
 	rt.Topic, rt.Partitions = tp.Topic, []int32{tp.Partition}
 	t.Topics = append(t.Topics, rt)

@@ -79,7 +79,7 @@ func (b *Broker) newTxnCoordinator() *txn.Coordinator {
 	if tc.StatePartitions <= 0 {
 		tc = txn.DefaultConfig()
 		tc.OffsetsPartitions = b.cfg.Groups.OffsetsPartitions
-		tc.LogVersion = txn.TV0 // no transaction.version feature is advertised
+		tc.LogVersion = txn.Version(b.cfg.TransactionVersion)
 	}
 	return txn.NewCoordinator(txn.CoordinatorConfig{
 		Config:           tc,
@@ -92,6 +92,10 @@ func (b *Broker) newTxnCoordinator() *txn.Coordinator {
 		Logf:             b.logf,
 	})
 }
+
+// txnV2 reports whether transaction version 2 (KIP-890 part 2) is in
+// effect: Produce v12 and TxnOffsetCommit v5 then add their partitions.
+func (b *Broker) txnV2() bool { return b.cfg.TransactionVersion >= 2 }
 
 // brokerProducerIDs is txn.ProducerIDs over this broker's block.
 type brokerProducerIDs struct{ b *Broker }
