@@ -325,6 +325,8 @@ func checkTxns(t *testing.T, l *Log, evs []txnEvent, logStart int64, step int) {
 			t.Fatalf("step %d (first segment %d): producer %d open at %d, model %d (open %v)", step, base0, pid, gotFirst, first, ok)
 		}
 	}
+	// Never below the log start (Kafka's max(firstUnstable, logStart)).
+	wantLSO = max(wantLSO, min(l.LogStartOffset(), leo))
 	if got := l.LastStableOffset(leo); got != wantLSO {
 		t.Fatalf("step %d: LSO %d, model %d", step, got, wantLSO)
 	}

@@ -30,6 +30,11 @@ func (l *Log) LastStableOffset(highWatermark int64) int64 {
 	l.mu.RLock()
 	lso, prunable := l.mu.producers.firstUnstable(highWatermark)
 	l.mu.RUnlock()
+	// A transaction whose start retention or DeleteRecords removed holds
+	// the LSO at the log start, never below it (Kafka's
+	// max(firstUnstableOffset, logStartOffset)): a reader given an LSO
+	// below the log start would loop on OFFSET_OUT_OF_RANGE.
+	lso = max(lso, min(l.logStartOffset.Load(), highWatermark))
 	if prunable {
 		l.mu.Lock()
 		l.mu.producers.dropCompletedBelow(highWatermark)

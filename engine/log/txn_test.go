@@ -614,3 +614,25 @@ func TestVerificationGuard(t *testing.T) {
 		t.Fatalf("a refused batch left a transaction open: LSO %d, end %d", got, l.LogEndOffset())
 	}
 }
+
+// An open transaction whose start retention or DeleteRecords removed
+// holds the last stable offset at the log start, never below it (a
+// reader would loop on OFFSET_OUT_OF_RANGE).
+func TestLastStableOffsetNotBelowLogStart(t *testing.T) {
+	e := newEnv(t, vfs.NewMemFS())
+	l := e.open(false, 0, 0)
+	defer l.Close(true)
+	x := newTxnLog(t, l)
+	x.data(1, 3) // 0..2, open
+	for range 5 {
+		if _, err := l.Append(format.SimpleBatch(format.CodecNone, 100, nil, [][]byte{[]byte("v")}), AppendOptions{AssignOffsets: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.DeleteRecords(5); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.LastStableOffset(l.LogEndOffset()); got != 5 {
+		t.Fatalf("LSO %d with the open transaction's start below the log start 5, want 5", got)
+	}
+}

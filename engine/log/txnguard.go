@@ -42,6 +42,19 @@ func (l *Log) StartTxnVerification(producerID int64) *VerificationGuard {
 	return g
 }
 
+// AbandonTxnVerification drops g when the verification it guarded
+// failed (the batch is not appended), unless a newer one replaced it.
+func (l *Log) AbandonTxnVerification(g *VerificationGuard) {
+	if g == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.guards[g.producerID] == g {
+		delete(l.mu.guards, g.producerID)
+	}
+}
+
 // checkGuardLocked is Append's check of a transactional data batch that
 // carries a guard: it may open the producer's transaction only while the
 // guard is the one registered (no marker of the producer came since).

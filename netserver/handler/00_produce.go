@@ -97,6 +97,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 						tp := kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
 						add := req.Version >= 12 && b.txnV2()
 						if code := b.verifyTxnPartition(ctx, *req.TransactionID, batch.ProducerID(), batch.ProducerEpoch(), tp, add); code != nil {
+							l.AbandonTxnVerification(guard)
 							return code
 						}
 					}

@@ -42,8 +42,11 @@ func TestGroupHandlers(t *testing.T) {
 	}
 	fc = kmsg.NewPtrFindCoordinatorRequest()
 	fc.CoordinatorKey, fc.CoordinatorType = "txn", 1
-	if fr := handle[*kmsg.FindCoordinatorResponse](t, b, fc, 2); fr.ErrorCode != kerr.CoordinatorNotAvailable.Code {
+	if fr := handle[*kmsg.FindCoordinatorResponse](t, b, fc, 2); fr.ErrorCode != 0 || fr.NodeID != 1 {
 		t.Fatalf("transaction coordinator: %+v", fr)
+	}
+	if _, ok := b.topic(TransactionStateTopic); !ok {
+		t.Fatal("FindCoordinator did not create the transaction state topic")
 	}
 
 	// Admin-style commit (generation -1) with one unknown topic and one

@@ -154,6 +154,12 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 			return nil // the connection closed before the broker was ready
 		}
 	}
+	if ctx.Err() != nil {
+		// The connection closed: a request read before that is not
+		// acted on late (a coordinator's WriteTxnMarkers it has since
+		// sent again, say).
+		return nil
+	}
 	if a := findAPI(req.Msg.Key()); a != nil {
 		return a.handle(b, ctx, req)
 	}

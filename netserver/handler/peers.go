@@ -52,7 +52,11 @@ func (p *peers) client(addr string) (*kgo.Client, error) {
 	if p.clients == nil {
 		p.clients = map[string]*kgo.Client{}
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-broker-%d", p.self)), kgo.DialTimeout(2*time.Second))
+	// The overhead outlasts the peer's own waits (a marker append waits up
+	// to coordinatorAppendTimeout for its replicas), so an answer is not
+	// given up on, and sent again, while the first request still runs.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-broker-%d", p.self)), kgo.DialTimeout(2*time.Second),
+		kgo.RequestTimeoutOverhead(2*coordinatorAppendTimeout+5*time.Second))
 	if err != nil {
 		return nil, err
 	}

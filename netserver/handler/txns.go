@@ -66,7 +66,11 @@ func (b *Broker) ensureTxnStateTopic() error {
 	if isr, _ := strconv.Atoi(cfg["min.insync.replicas"]); isr > int(rf) {
 		cfg["min.insync.replicas"] = strconv.Itoa(int(rf))
 	}
-	_, err := b.createTopicAnywhere(TransactionStateTopic, b.cfg.Txn.StatePartitions, rf, cfg, nil)
+	parts := b.cfg.Txn.StatePartitions
+	if parts <= 0 {
+		parts = txn.DefaultConfig().StatePartitions
+	}
+	_, err := b.createTopicAnywhere(TransactionStateTopic, parts, rf, cfg, nil)
 	if errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil
 	}
