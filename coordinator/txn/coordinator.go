@@ -21,11 +21,12 @@ import (
 // partition of mk (WriteTxnMarkers to each partition's leader, this broker
 // included) with coordinatorEpoch, and returns once each leader's in-sync
 // replicas have them. A partition whose topic no longer exists counts as
-// written. An error means some were not written; the coordinator sends
-// them all again (a marker written twice is harmless: the log records
-// only the first for an ongoing transaction).
+// written. Each partition is written on its own: one without a leader
+// delays no other. An error comes with the partitions not written, which
+// the coordinator sends again (a marker written twice is harmless: the
+// log records only the first for an ongoing transaction).
 type MarkerWriter interface {
-	WriteMarkers(ctx context.Context, mk Markers, coordinatorEpoch int32) error
+	WriteMarkers(ctx context.Context, mk Markers, coordinatorEpoch int32) (failed []kafka.TopicPartition, err error)
 }
 
 // CoordinatorConfig wires a Coordinator to the broker.
@@ -322,54 +323,59 @@ func (c *Coordinator) drain(ctx context.Context) {
 // markerTimeout bounds one attempt to write a transaction's markers.
 const markerTimeout = 10 * time.Second
 
-// send writes mk's markers until they are all written, then completes the
-// transaction. It gives up when this broker stops coordinating partition
-// n (the next coordinator sends them again) or ctx ends.
+// send writes mk's markers until they are all written (each attempt only
+// the partitions still owed), then completes the transaction, retrying
+// the completion's write until it lands. It gives up when this broker
+// stops coordinating partition n (the next coordinator sends the markers
+// again from the log) or ctx ends.
 func (c *Coordinator) send(ctx context.Context, n int32, mk Markers) {
+	owed := mk
 	backoff := 50 * time.Millisecond
+	wait := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+		return true
+	}
 	for attempt := 1; ; attempt++ {
 		if !c.rt.Owns(n) || ctx.Err() != nil {
 			return
 		}
-		actx, cancel := context.WithTimeout(ctx, markerTimeout)
-		err := c.cfg.Markers.WriteMarkers(actx, mk, c.cfg.CoordinatorEpoch(n))
-		cancel()
-		if err == nil {
-			break
+		if len(owed.Partitions) > 0 {
+			actx, cancel := context.WithTimeout(ctx, markerTimeout)
+			failed, err := c.cfg.Markers.WriteMarkers(actx, owed, c.cfg.CoordinatorEpoch(n))
+			cancel()
+			if err != nil {
+				owed.Partitions = failed
+				if attempt == 1 || attempt%20 == 0 {
+					c.cfg.Logf("transaction %s (producer %d epoch %d): writing %s markers, attempt %d: %v (retrying %d partitions)",
+						mk.TransactionalID, mk.ProducerID, mk.ProducerEpoch, outcome(mk.Commit), attempt, err, len(failed))
+				}
+				if !wait() {
+					return
+				}
+				continue
+			}
+			owed.Partitions = nil
+		}
+		var cerr error
+		err := c.rt.Do(n, mk.TransactionalID, func(p *Partition, now time.Time) ([]shard.Record, func(error)) {
+			return p.Op(p.Complete(mk, now), func(a Answer) { cerr = a.Err })
+		})
+		c.completed.Notify()
+		if err != nil || cerr == nil || errors.Is(cerr, ErrStaleMarkers) {
+			return // completed, completed before, or not coordinator any more
 		}
 		if attempt == 1 || attempt%20 == 0 {
-			c.cfg.Logf("transaction %s (producer %d epoch %d): writing %s markers, attempt %d: %v (retrying)",
-				mk.TransactionalID, mk.ProducerID, mk.ProducerEpoch, outcome(mk.Commit), attempt, err)
+			c.cfg.Logf("transaction %s: completing after its markers: %v (retrying)", mk.TransactionalID, cerr)
 		}
-		select {
-		case <-ctx.Done():
+		if !wait() {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Second)
 	}
-	var cerr error
-	err := c.rt.Do(n, mk.TransactionalID, func(p *Partition, now time.Time) ([]shard.Record, func(error)) {
-		return p.Op(p.Complete(mk, now), func(a Answer) { cerr = a.Err })
-	})
-	c.completed.Notify()
-	switch {
-	case err != nil:
-		// Not coordinator any more: the next one completes it.
-	case cerr != nil && !errors.Is(cerr, ErrStaleMarkers):
-		c.cfg.Logf("transaction %s: completing after its markers: %v (sent again later)", mk.TransactionalID, cerr)
-		c.requeue(n, mk)
-	}
-}
-
-// requeue puts a transaction whose completion failed to write back in its
-// partition's outbox, so the marker loop sends it again.
-func (c *Coordinator) requeue(n int32, mk Markers) {
-	c.rt.Read(n, func(p *Partition) {
-		if m, ok := p.Get(mk.TransactionalID); ok && m.State.preparing() && m.ProducerID == mk.ProducerID && m.ProducerEpoch == mk.ProducerEpoch {
-			p.outbox = append(p.outbox, mk)
-		}
-	})
 }
 
 func outcome(commit bool) string {

@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,30 +12,43 @@ import (
 	"github.com/rillmq/rill/internal/kafka"
 )
 
-// flakyMarkers is a MarkerWriter that fails its first fails writes and
-// records the rest.
+// flakyMarkers is a MarkerWriter that fails its first fails writes (of
+// the partition failOnly, when set, else of all) and records the rest.
 type flakyMarkers struct {
-	mu      sync.Mutex
-	fails   int
-	written []Markers
-	epochs  []int32
-	wrote   chan struct{}
+	mu       sync.Mutex
+	fails    int
+	failOnly *kafka.TopicPartition
+	written  []Markers
+	epochs   []int32
+	wrote    chan struct{}
 }
 
-func (w *flakyMarkers) WriteMarkers(_ context.Context, mk Markers, coordinatorEpoch int32) error {
+func (w *flakyMarkers) WriteMarkers(_ context.Context, mk Markers, coordinatorEpoch int32) ([]kafka.TopicPartition, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.fails > 0 {
 		w.fails--
-		return errors.New("leader not available")
+		if w.failOnly == nil {
+			return mk.Partitions, errors.New("leader not available")
+		}
+		var ok []kafka.TopicPartition
+		for _, tp := range mk.Partitions {
+			if tp != *w.failOnly {
+				ok = append(ok, tp)
+			}
+		}
+		w.written = append(w.written, Markers{TransactionalID: mk.TransactionalID, ProducerID: mk.ProducerID, ProducerEpoch: mk.ProducerEpoch, Commit: mk.Commit, Partitions: ok})
+		return []kafka.TopicPartition{*w.failOnly}, errors.New("leader not available")
 	}
 	w.written = append(w.written, mk)
 	w.epochs = append(w.epochs, coordinatorEpoch)
-	select {
-	case w.wrote <- struct{}{}:
-	default:
+	if w.wrote != nil {
+		select {
+		case w.wrote <- struct{}{}:
+		default:
+		}
 	}
-	return nil
+	return nil, nil
 }
 
 func newTestCoordinator(t *testing.T, w MarkerWriter) (*Coordinator, *memLog) {
@@ -155,5 +169,105 @@ func TestCoordinatorMovesWithMarkersOwed(t *testing.T) {
 	defer w.mu.Unlock()
 	if len(w.written) != 1 || w.written[0].Commit || w.epochs[0] != 8 {
 		t.Fatalf("next coordinator wrote %+v with epochs %v", w.written, w.epochs)
+	}
+}
+
+// A partition whose marker fails is retried alone: the others are written
+// once, not again with it.
+func TestCoordinatorRetriesOnlyFailedPartitions(t *testing.T) {
+	bad := tp("out", 2)
+	w := &flakyMarkers{fails: 3, failOnly: &bad}
+	c, _ := newTestCoordinator(t, w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, 10*time.Millisecond) }()
+	defer func() { cancel(); <-done }()
+	a := c.InitProducerID(InitProducerID{TransactionalID: "t", Timeout: time.Minute})
+	c.AddPartitions(AddPartitions{TransactionalID: "t", ProducerID: a.ProducerID, ProducerEpoch: a.ProducerEpoch,
+		Partitions: []kafka.TopicPartition{tp("out", 0), tp("out", 1), bad}})
+	if r := c.EndTxn(EndTxn{TransactionalID: "t", ProducerID: a.ProducerID, ProducerEpoch: a.ProducerEpoch, Commit: true}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	waitState(t, c, "t", CompleteCommit)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	count := map[kafka.TopicPartition]int{}
+	for _, mk := range w.written {
+		for _, p := range mk.Partitions {
+			count[p]++
+		}
+	}
+	if count[tp("out", 0)] != 1 || count[tp("out", 1)] != 1 || count[bad] != 1 {
+		t.Fatalf("markers written per partition %v, want each once", count)
+	}
+}
+
+// failingComplete is a log whose first append of each transactional id's
+// CompleteCommit record fails.
+type failingComplete struct {
+	memLog
+	failed map[string]bool
+}
+
+func (l *failingComplete) Append(p int32, recs []shard.Record) error {
+	for _, r := range recs {
+		if id, m, err := Decode(r); err == nil && m != nil && m.State == CompleteCommit {
+			l.mu.Lock()
+			first := !l.failed[id]
+			l.failed[id] = true
+			l.mu.Unlock()
+			if first {
+				return errors.New("not enough replicas")
+			}
+		}
+	}
+	return l.memLog.Append(p, recs)
+}
+
+// A completion whose write fails is retried by its sender: no transaction
+// is left preparing (before, the retry went back to the outbox while the
+// send still counted as running, and a drain in between dropped it).
+func TestCoordinatorRetriesFailedCompletion(t *testing.T) {
+	log := &failingComplete{memLog: memLog{recs: map[int32][]shard.Record{}}, failed: map[string]bool{}}
+	cfg := DefaultConfig()
+	cfg.StatePartitions = 3
+	c := NewCoordinator(CoordinatorConfig{Config: cfg, Log: log, IDs: &counter{}, Markers: &flakyMarkers{},
+		OffsetsPartition: func(string) int32 { return 0 }, CoordinatorEpoch: func(int32) int32 { return 1 }})
+	for p := range int32(3) {
+		if err := <-c.LoadPartition(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, 5*time.Millisecond) }()
+	defer func() { cancel(); <-done }()
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A failed append fails every write batched with it: the
+			// client retries, as it would on COORDINATOR_NOT_AVAILABLE.
+			id := fmt.Sprintf("t%d", i)
+			retry := func(f func() Answer) Answer {
+				for {
+					if a := f(); a.Err == nil || errors.Is(a.Err, ErrInvalidTxnState) {
+						return a
+					}
+				}
+			}
+			a := retry(func() Answer { return c.InitProducerID(InitProducerID{TransactionalID: id, Timeout: time.Minute}) })
+			retry(func() Answer {
+				return c.AddPartitions(AddPartitions{TransactionalID: id, ProducerID: a.ProducerID, ProducerEpoch: a.ProducerEpoch, Partitions: []kafka.TopicPartition{tp("out", 0)}})
+			})
+			retry(func() Answer {
+				return c.EndTxn(EndTxn{TransactionalID: id, ProducerID: a.ProducerID, ProducerEpoch: a.ProducerEpoch, Commit: true})
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range 60 {
+		waitState(t, c, fmt.Sprintf("t%d", i), CompleteCommit)
 	}
 }

@@ -3,16 +3,23 @@ package txn
 import (
 	"errors"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rillmq/rill/internal/kafka"
 )
 
-// counter is a producer id allocator: 1000, 1001, ...
-type counter struct{ next int64 }
+// counter is a producer id allocator: 1000, 1001, ... Safe for the
+// shards' goroutines, as the broker's is.
+type counter struct {
+	mu   sync.Mutex
+	next int64
+}
 
 func (c *counter) NextProducerID() (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.next == 0 {
 		c.next = 1000
 	}

@@ -168,9 +168,13 @@ type markerWriter struct {
 	b *Broker
 }
 
-// WriteMarkers writes mk to every partition (txn.MarkerWriter).
-func (w markerWriter) WriteMarkers(ctx context.Context, mk txn.Markers, coordinatorEpoch int32) error {
+// WriteMarkers writes mk to every partition (txn.MarkerWriter): to each
+// leader at once, this broker's own partitions through its replicas. A
+// partition without a leader is reported failed and delays no other.
+func (w markerWriter) WriteMarkers(ctx context.Context, mk txn.Markers, coordinatorEpoch int32) ([]kafka.TopicPartition, error) {
 	byLeader := map[int32][]kafka.TopicPartition{}
+	var failed []kafka.TopicPartition
+	var errs []error
 	for _, tp := range mk.Partitions {
 		if _, ok := w.b.topic(tp.Topic); !ok {
 			continue // deleted with its markers owed: nothing to end
@@ -180,23 +184,42 @@ func (w markerWriter) WriteMarkers(ctx context.Context, mk txn.Markers, coordina
 			continue
 		}
 		if cp.Leader < 0 {
-			return fmt.Errorf("%s has no leader", tp)
+			failed = append(failed, tp)
+			errs = append(errs, fmt.Errorf("%s has no leader", tp))
+			continue
 		}
 		byLeader[cp.Leader] = append(byLeader[cp.Leader], tp)
 	}
-	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for leader, tps := range byLeader {
-		var err error
-		if leader == w.b.cfg.NodeID {
-			err = w.b.writeMarkersHere(mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch, tps, markerTimeout(ctx))
-		} else {
-			err = w.send(ctx, leader, mk, coordinatorEpoch, tps)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("broker %d: %w", leader, err))
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var codes map[kafka.TopicPartition]*kerr.Error
+			var err error
+			if leader == w.b.cfg.NodeID {
+				codes = w.b.appendMarkers(mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch, tps, markerTimeout(ctx))
+			} else {
+				codes, err = w.send(ctx, leader, mk, coordinatorEpoch, tps)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, tps...)
+				errs = append(errs, fmt.Errorf("broker %d: %w", leader, err))
+				return
+			}
+			for _, tp := range tps {
+				if e := codes[tp]; e != nil && e != kerr.UnknownTopicOrPartition {
+					failed = append(failed, tp)
+					errs = append(errs, fmt.Errorf("%s on broker %d: %w", tp, leader, e))
+				}
+			}
+		}()
 	}
-	return errors.Join(errs...)
+	wg.Wait()
+	return failed, errors.Join(errs...)
 }
 
 // markerTimeout is how long a marker append waits for the in-sync
@@ -208,8 +231,9 @@ func markerTimeout(ctx context.Context) time.Duration {
 	return coordinatorAppendTimeout
 }
 
-// send writes markers through another broker's WriteTxnMarkers.
-func (w markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, coordinatorEpoch int32, tps []kafka.TopicPartition) error {
+// send writes markers through another broker's WriteTxnMarkers and
+// returns each partition's code.
+func (w markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, coordinatorEpoch int32, tps []kafka.TopicPartition) (map[kafka.TopicPartition]*kerr.Error, error) {
 	req := kmsg.NewPtrWriteTxnMarkersRequest()
 	m := kmsg.NewWriteTxnMarkersRequestMarker()
 	m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch = mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch
@@ -228,35 +252,23 @@ func (w markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, co
 	req.Markers = append(req.Markers, m)
 	resp, err := w.b.peerRequest(ctx, leader, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var errs []error
+	codes := make(map[kafka.TopicPartition]*kerr.Error, len(tps))
+	for _, tp := range tps {
+		codes[tp] = kerr.UnknownServerError // unless answered
+	}
 	for _, rm := range resp.(*kmsg.WriteTxnMarkersResponse).Markers {
 		for _, t := range rm.Topics {
 			for _, p := range t.Partitions {
-				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && e != kerr.UnknownTopicOrPartition {
-					errs = append(errs, fmt.Errorf("%s-%d: %w", t.Topic, p.Partition, e))
+				tp := kafka.TopicPartition{Topic: t.Topic, Partition: p.Partition}
+				if _, asked := codes[tp]; asked {
+					codes[tp] = asKerr(kerr.ErrorForCode(p.ErrorCode))
 				}
 			}
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// writeMarkersHere appends a COMMIT or ABORT control batch to each
-// partition this broker leads and waits until their in-sync replicas have
-// it; a marker on a __consumer_offsets partition then commits or drops the
-// producer's transactional offsets there. The error names every
-// partition that failed (per partition codes: markerErrors).
-func (b *Broker) writeMarkersHere(pid int64, epoch int16, commit bool, coordinatorEpoch int32, tps []kafka.TopicPartition, timeout time.Duration) error {
-	codes := b.appendMarkers(pid, epoch, commit, coordinatorEpoch, tps, timeout)
-	var errs []error
-	for _, tp := range tps {
-		if e := codes[tp]; e != nil && e != kerr.UnknownTopicOrPartition {
-			errs = append(errs, fmt.Errorf("%s: %w", tp, e))
-		}
-	}
-	return errors.Join(errs...)
+	return codes, nil
 }
 
 // appendMarkers appends the markers in parallel and returns each
