@@ -35,6 +35,11 @@ type TxnCommit struct {
 	Generation      int32
 	MemberID        string
 	InstanceID      *string
+	// Verification goes with the records to the Log
+	// (shard.Producer.Verification): the broker's proof that the
+	// transaction coordinator has the group's partition in the
+	// transaction.
+	Verification any
 }
 
 // TxnOffsetCommit handles TxnOffsetCommit and answers one error per
@@ -90,7 +95,7 @@ func (c *Coordinator) txnCommit(s *groups, groupID string, txn TxnCommit, commit
 		fill(err)
 		return
 	}
-	producer := &shard.Producer{ID: txn.ProducerID, Epoch: txn.ProducerEpoch}
+	producer := &shard.Producer{ID: txn.ProducerID, Epoch: txn.ProducerEpoch, Verification: txn.Verification}
 	var recs []Record
 	var ok []int
 	for i, oc := range commits {

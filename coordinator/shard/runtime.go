@@ -45,6 +45,10 @@ type Record struct {
 type Producer struct {
 	ID    int64
 	Epoch int16
+	// Verification is the Log's own token for the write (the broker's
+	// transaction verification guard, KIP-890), passed through
+	// unexamined; nil on Load.
+	Verification any
 }
 
 // Control is an end-transaction marker: Commit, or an abort.

@@ -17,9 +17,10 @@ package handler
 // FENCED_INSTANCE_ID, INVALID_PRODUCER_EPOCH. The producer id and epoch
 // are taken as given: the transaction coordinator's AddOffsetsToTxn
 // admitted the group to the transaction, and the partition's producer
-// state fences an older epoch. From v5 under transaction version 2
-// (KIP-890 part 2) there is no AddOffsetsToTxn: the group's offsets
-// partition is added to the transaction here first.
+// state fences an older epoch. The group's offsets partition must be in
+// the producer's transaction: checked with the transaction coordinator
+// (INVALID_TXN_STATE when it is not), or from v5 under transaction
+// version 2 (KIP-890 part 2, no AddOffsetsToTxn) added to it here.
 
 import (
 	"context"
@@ -28,16 +29,30 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
 )
 
 func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
-	if req.Version >= 5 && b.txnV2() {
-		// Transaction version 2: the client sent no AddOffsetsToTxn; the
-		// group's offsets partition joins the transaction here.
-		tp := kafka.TopicPartition{Topic: OffsetsTopic, Partition: b.groups.PartitionOf(req.Group)}
-		if e := b.verifyTxnPartition(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp, true); e != nil {
+	// The group's offsets partition must be in the producer's ongoing
+	// transaction (added by AddOffsetsToTxn, or here under transaction
+	// version 2, where the client sends no AddOffsetsToTxn), checked with
+	// the transaction coordinator under the partition log's verification
+	// guard as a produce is (KIP-890): a late commit of an ended
+	// transaction would otherwise open one no marker ends, and the next
+	// transaction would commit its offsets.
+	var guard *log.VerificationGuard
+	tp := kafka.TopicPartition{Topic: OffsetsTopic, Partition: b.groups.PartitionOf(req.Group)}
+	if lg, err := b.engine.Partition(tp); err == nil && b.leaderHere(tp.Topic, tp.Partition) == nil {
+		guard = lg.StartTxnVerification(req.ProducerID)
+	}
+	if guard != nil {
+		add := req.Version >= 5 && b.txnV2()
+		if e := b.verifyTxnPartition(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp, add); e != nil {
+			if lg, err := b.engine.Partition(tp); err == nil {
+				lg.AbandonTxnVerification(guard)
+			}
 			if e == kerr.NotEnoughReplicas {
 				e = kerr.CoordinatorNotAvailable // retriable for a group request
 			}
@@ -92,6 +107,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 			Generation:      req.Generation,
 			MemberID:        req.MemberID,
 			InstanceID:      req.InstanceID,
+			Verification:    guard,
 		}, commits)
 	}
 	for i, rt := range req.Topics {

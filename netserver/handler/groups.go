@@ -22,6 +22,7 @@ import (
 	"github.com/rillmq/rill/coordinator/shard"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
@@ -104,14 +105,25 @@ func (l internalLog) Append(p int32, recs []shard.Record) error {
 		for n < len(recs) && sameProducer(recs[n].Producer, recs[0].Producer) {
 			n++
 		}
-		batch, err := coordinatorBatch(recs[:n], recs[0].Producer)
+		producer := recs[0].Producer
+		batch, err := coordinatorBatch(recs[:n], producer)
 		if err != nil {
 			return err
 		}
 		recs = recs[n:]
 		// A coordinator's state is as safe as acks=all makes it: every ISR
 		// member has it before the coordinator applies it and answers.
-		_, wait, err := rep.Append(batch, true, coordinatorAppendTimeout)
+		var wait <-chan error
+		if producer != nil {
+			// A transaction's records open it in this partition only
+			// under the handler's verification with the transaction
+			// coordinator (txn_verify.go): a late TxnOffsetCommit of an
+			// ended transaction must not open one no marker ends.
+			guard, _ := producer.Verification.(*log.VerificationGuard)
+			_, wait, err = rep.AppendVerified(batch, true, coordinatorAppendTimeout, guard)
+		} else {
+			_, wait, err = rep.Append(batch, true, coordinatorAppendTimeout)
+		}
 		if err == nil {
 			l.b.appended.Notify()
 			err = <-wait

@@ -52,9 +52,38 @@ func TestTxnOffsetCommit(t *testing.T) {
 	}
 	p := b.groups.PartitionOf("g")
 
+	// begin starts a transaction of id with the group's offsets in it
+	// (InitProducerId, AddOffsetsToTxn), as a client does before
+	// TxnOffsetCommit.
+	begin := func(id string) int64 {
+		t.Helper()
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.CoordinatorKey, fc.CoordinatorType = id, 1
+		handle[*kmsg.FindCoordinatorResponse](t, b, fc, 3)
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			init := kmsg.NewPtrInitProducerIDRequest()
+			init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr(id), 60000
+			ir := handle[*kmsg.InitProducerIDResponse](t, b, init, 4)
+			if ir.ErrorCode != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("init %s: %v", id, kerr.ErrorForCode(ir.ErrorCode))
+				}
+				continue
+			}
+			add := kmsg.NewPtrAddOffsetsToTxnRequest()
+			add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = id, ir.ProducerID, ir.ProducerEpoch, "g"
+			if ar := handle[*kmsg.AddOffsetsToTxnResponse](t, b, add, 3); ar.ErrorCode != 0 {
+				t.Fatalf("add offsets %s: %v", id, kerr.ErrorForCode(ar.ErrorCode))
+			}
+			return ir.ProducerID
+		}
+	}
+	txnOf := map[int64]string{}
+	pid1, pid2 := begin("txn"), begin("txn2")
+	txnOf[pid1], txnOf[pid2] = "txn", "txn2"
 	commit := func(pid int64, epoch int16, version int16, first int32, offsets ...int64) *kmsg.TxnOffsetCommitResponse {
 		req := kmsg.NewPtrTxnOffsetCommitRequest()
-		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = "txn", "g", pid, epoch
+		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = txnOf[pid], "g", pid, epoch
 		rt := kmsg.TxnOffsetCommitRequestTopic{Topic: "t"}
 		for i, o := range offsets {
 			rt.Partitions = append(rt.Partitions, kmsg.TxnOffsetCommitRequestTopicPartition{Partition: first + int32(i), Offset: o, LeaderEpoch: 2})
@@ -100,7 +129,7 @@ func TestTxnOffsetCommit(t *testing.T) {
 	// The first commit may meet the partition still loading.
 	var r *kmsg.TxnOffsetCommitResponse
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		r = commit(1000, 0, 3, 0, 42, 43)
+		r = commit(pid1, 0, 3, 0, 42, 43)
 		if c := r.Topics[0].Partitions[0].ErrorCode; (c != kerr.CoordinatorLoadInProgress.Code && c != kerr.NotCoordinator.Code) || time.Now().After(deadline) {
 			break
 		}
@@ -110,10 +139,10 @@ func TestTxnOffsetCommit(t *testing.T) {
 	}
 	// A second commit of the same transaction (coordinator batches carry no
 	// sequence) and one of another producer.
-	if r := commit(1000, 0, 0, 0, 44); r.Topics[0].Partitions[0].ErrorCode != 0 {
+	if r := commit(pid1, 0, 0, 0, 44); r.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("second txn commit (v0): %+v", r.Topics)
 	}
-	if r := commit(2000, 0, 5, 1, 99); r.Topics[0].Partitions[0].ErrorCode != 0 {
+	if r := commit(pid2, 0, 5, 1, 99); r.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("another producer's commit: %+v", r.Topics)
 	}
 	for _, v := range []int16{7, 8} {
@@ -121,15 +150,15 @@ func TestTxnOffsetCommit(t *testing.T) {
 		expect(fmt.Sprintf("v%d fetch while pending", v), fetch(v, false), 0, -1, -1)
 	}
 
-	appendMarker(t, b, p, 1000, 0, true)
-	// t-1 is still pending for producer 2000; t-0 holds the v0 commit (no
+	appendMarker(t, b, p, pid1, 0, true)
+	// t-1 is still pending for the second producer; t-0 holds the v0 commit (no
 	// leader epoch before v2).
 	got := fetch(8, true)
 	expect("stable fetch after the commit", map[int32]kmsg.OffsetFetchResponseGroupTopicPartition{0: got[0]}, 0, 44)
 	if got[0].LeaderEpoch != -1 || got[1].ErrorCode != kerr.UnstableOffsetCommit.Code {
 		t.Fatalf("after the commit: %+v", got)
 	}
-	appendMarker(t, b, p, 2000, 0, false)
+	appendMarker(t, b, p, pid2, 0, false)
 	expect("stable fetch after the abort", fetch(8, true), 0, 44, 43)
 
 	// A coordinator loading the partition from the log sees the same.
@@ -155,7 +184,13 @@ func TestInternalLogSplitsProducers(t *testing.T) {
 	}
 	defer closeBroker()
 	l := internalLog{b, "internal"}
-	p7 := &shard.Producer{ID: 7, Epoch: 1}
+	lg, err := b.engine.Partition(kafka.TopicPartition{Topic: "internal", Partition: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first transactional run opens producer 7's transaction: only
+	// under a verification (the handler's, for TxnOffsetCommit).
+	p7 := &shard.Producer{ID: 7, Epoch: 1, Verification: lg.StartTxnVerification(7)}
 	rec := func(k string, p *shard.Producer) shard.Record {
 		return shard.Record{Key: []byte(k), Value: []byte("v"), Producer: p}
 	}
@@ -191,10 +226,6 @@ func TestInternalLogSplitsProducers(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Fatalf("loaded %v, want %s", got, want)
 	}
-	lg, err := b.engine.Partition(kafka.TopicPartition{Topic: "internal", Partition: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n := lg.LogEndOffset(); n != 6 {
 		t.Fatalf("log end %d, want 6 records", n)
 	}
@@ -202,5 +233,65 @@ func TestInternalLogSplitsProducers(t *testing.T) {
 	err = l.Append(0, []shard.Record{rec("f", &shard.Producer{ID: 7, Epoch: 0})})
 	if !errors.Is(err, kerr.InvalidProducerEpoch) {
 		t.Fatalf("append of a fenced epoch: %v", err)
+	}
+}
+
+// A TxnOffsetCommit that arrives after its transaction ended (queued
+// behind slow group writes while the client timed out and aborted) is
+// refused: it would open a transaction no marker ends, and the next
+// transaction's COMMIT would commit the aborted offsets (found in review).
+func TestLateTxnOffsetCommitRefused(t *testing.T) {
+	b, closeBroker, err := NewInMemory(map[string]int32{"t": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeBroker()
+	for _, ct := range []int8{0, 1} {
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.CoordinatorKey, fc.CoordinatorType = "late", ct
+		handle[*kmsg.FindCoordinatorResponse](t, b, fc, 3)
+	}
+	var ir *kmsg.InitProducerIDResponse
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		init := kmsg.NewPtrInitProducerIDRequest()
+		init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("late"), 60000
+		if ir = handle[*kmsg.InitProducerIDResponse](t, b, init, 4); ir.ErrorCode == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if ir.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(ir.ErrorCode))
+	}
+	addOffsets := func() {
+		add := kmsg.NewPtrAddOffsetsToTxnRequest()
+		add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = "late", ir.ProducerID, ir.ProducerEpoch, "late"
+		if ar := handle[*kmsg.AddOffsetsToTxnResponse](t, b, add, 3); ar.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(ar.ErrorCode))
+		}
+	}
+	end := func(commit bool) {
+		e := kmsg.NewPtrEndTxnRequest()
+		e.TransactionalID, e.ProducerID, e.ProducerEpoch, e.Commit = "late", ir.ProducerID, ir.ProducerEpoch, commit
+		if er := handle[*kmsg.EndTxnResponse](t, b, e, 3); er.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(er.ErrorCode))
+		}
+	}
+	txnCommit := func(offset int64) int16 {
+		req := kmsg.NewPtrTxnOffsetCommitRequest()
+		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch, req.Generation = "late", "late", ir.ProducerID, ir.ProducerEpoch, -1
+		req.Topics = []kmsg.TxnOffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{{Partition: 0, Offset: offset}}}}
+		return handle[*kmsg.TxnOffsetCommitResponse](t, b, req, 3).Topics[0].Partitions[0].ErrorCode
+	}
+	addOffsets()
+	end(false) // answered once the markers are written
+	if code := txnCommit(1000); code != kerr.InvalidTxnState.Code {
+		t.Fatalf("late TxnOffsetCommit after the abort: %v, want INVALID_TXN_STATE", kerr.ErrorForCode(code))
+	}
+	// The next transaction commits no offset of its own.
+	addOffsets()
+	end(true)
+	committed, pending := b.groups.OffsetsAndPending("late")
+	if o, ok := committed[kafka.TopicPartition{Topic: "t", Partition: 0}]; ok || len(pending) != 0 {
+		t.Fatalf("after the next commit: committed %+v (the aborted offset?), pending %v", o, pending)
 	}
 }
