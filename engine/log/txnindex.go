@@ -278,12 +278,23 @@ func (l *Log) unsyncedTxnFilesLocked() ([]vfs.File, []*txnIndex, bool) {
 // holding from that have entries in range, and stops, as Kafka does, at
 // the first entry whose last stable offset reaches upTo (no transaction
 // aborted later can have started below upTo). With no aborted transaction
-// in the log it returns nil without any reading.
+// in the log it returns nil without any reading. A transaction index
+// that cannot be read ends the list there (ReadAbortedTransactions
+// reports it).
 func (l *Log) AbortedTransactions(from, upTo int64) []AbortedTxn {
+	out, _ := l.ReadAbortedTransactions(from, upTo)
+	return out
+}
+
+// ReadAbortedTransactions is AbortedTransactions with the error of a
+// transaction index that could not be read: a read_committed fetch then
+// answers KAFKA_STORAGE_ERROR rather than a list that misses aborted
+// transactions (whose records the reader would take as committed).
+func (l *Log) ReadAbortedTransactions(from, upTo int64) ([]AbortedTxn, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.mu.txnEntries == 0 || from >= upTo {
-		return nil
+		return nil, nil
 	}
 	segs := l.mu.segments
 	var out []AbortedTxn
@@ -295,9 +306,7 @@ func (l *Log) AbortedTransactions(from, upTo int64) []AbortedTxn {
 		if t.maxLast >= from && t.minFirst < upTo {
 			all, err := t.entries()
 			if err != nil {
-				// A failing read of a rebuilt-on-recovery file: answer
-				// what was read, as Kafka answers an unknown error.
-				break
+				return out, fmt.Errorf("log: transaction index of segment %d: %w", segs[i].BaseOffset(), err)
 			}
 			for _, e := range all {
 				if e.LastOffset >= from && e.FirstOffset < upTo {
@@ -310,5 +319,5 @@ func (l *Log) AbortedTransactions(from, upTo int64) []AbortedTxn {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstOffset < out[j].FirstOffset })
-	return out
+	return out, nil
 }

@@ -218,7 +218,11 @@ func (b *Broker) readPartition(name string, t metadata.Topic, known bool, replic
 		// Every aborted transaction that overlaps what can be read: the
 		// client drops those producers' records until their markers. The
 		// range may reach past the data returned, which clients ignore.
-		for _, a := range l.AbortedTransactions(rp.FetchOffset, limit) {
+		aborted, err := l.ReadAbortedTransactions(rp.FetchOffset, limit)
+		if err != nil {
+			return segment.FileRange{}, kerr.KafkaStorageError
+		}
+		for _, a := range aborted {
 			at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
 			at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
 			sp.AbortedTransactions = append(sp.AbortedTransactions, at)

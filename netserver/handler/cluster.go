@@ -217,11 +217,20 @@ func (b *Broker) awaitLocal(ready func() bool) {
 
 // producerIDBlock is the block of producer ids this broker hands out.
 type producerIDBlock struct {
-	mu        sync.Mutex
-	next, end int64
+	mu sync.Mutex
+	// start, next and end are the current block: [start, end), next the
+	// id handed out next.
+	start, next, end int64
 	// refill is closed when a block being fetched from the controller
 	// has arrived (or failed); nil when none is being fetched.
 	refill chan struct{}
+	// spare is the next block, fetched ahead once half of the current
+	// one is used (spareEnd 0: none), so a caller rarely waits for the
+	// controller: the transaction coordinator takes ids on its shards'
+	// goroutines, where a wait stalls every transactional id of the
+	// partition.
+	spareNext, spareEnd int64
+	prefetching         bool
 }
 
 // producerID takes the next producer id of this broker's block. When the
@@ -230,9 +239,16 @@ type producerIDBlock struct {
 func (b *Broker) producerID() (int64, error) {
 	for {
 		b.pids.mu.Lock()
+		if b.pids.next >= b.pids.end && b.pids.spareEnd > 0 {
+			b.pids.start, b.pids.next, b.pids.end, b.pids.spareEnd = b.pids.spareNext, b.pids.spareNext, b.pids.spareEnd, 0
+		}
 		if b.pids.next < b.pids.end {
 			id := b.pids.next
 			b.pids.next++
+			if left := b.pids.end - b.pids.next; left*2 < b.pids.size() && b.pids.spareEnd == 0 && !b.pids.prefetching {
+				b.pids.prefetching = true
+				go b.prefetchProducerIDs()
+			}
 			b.pids.mu.Unlock()
 			return id, nil
 		}
@@ -249,7 +265,7 @@ func (b *Broker) producerID() (int64, error) {
 		cancel()
 		b.pids.mu.Lock()
 		if err == nil {
-			b.pids.next, b.pids.end = first, first+int64(size)
+			b.pids.start, b.pids.next, b.pids.end = first, first, first+int64(size)
 		}
 		b.pids.refill = nil
 		b.pids.mu.Unlock()
@@ -258,4 +274,22 @@ func (b *Broker) producerID() (int64, error) {
 			return 0, err
 		}
 	}
+}
+
+// size is the current block's length; the caller holds mu.
+func (p *producerIDBlock) size() int64 { return max(p.end-p.start, 1) }
+
+// prefetchProducerIDs fetches the next block ahead of need.
+func (b *Broker) prefetchProducerIDs() {
+	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	first, size, err := b.cluster.AllocateProducerIDs(ctx)
+	cancel()
+	b.pids.mu.Lock()
+	defer b.pids.mu.Unlock()
+	b.pids.prefetching = false
+	if err != nil {
+		b.logf("fetching the next block of producer ids ahead: %v (fetched when needed)", err)
+		return
+	}
+	b.pids.spareNext, b.pids.spareEnd = first, first+int64(size)
 }
