@@ -100,4 +100,3 @@ func unsecuredJWT(t testing.TB, claims map[string]any) string {
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-

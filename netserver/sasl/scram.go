@@ -210,7 +210,16 @@ func (s *scramServer) first(msg []byte) ([]byte, bool, error) {
 	}
 	s.conv = server.WithNonceGenerator(func() string { return nonce }).NewConversation()
 	s.username = cf.username
-	resp, err := s.conv.Step(string(msg))
+	// xdg-go/scram v1.1.2 rebuilds the gs2 header it compares the
+	// client-final's channel binding with as "n,<authzid>," and drops the
+	// "a=", so any authzid would fail. Giving it "a=a=<authzid>" makes the
+	// header "n,a=<authzid>,", what the client binds; the AuthMessage does
+	// not include the gs2 header. TestScramInterop covers it.
+	first := string(msg)
+	if cf.authzid != "" {
+		first = "n,a=" + first[len("n,"):]
+	}
+	resp, err := s.conv.Step(first)
 	if err != nil {
 		return nil, false, hiddenFailure("client-first-message: %v", err)
 	}
