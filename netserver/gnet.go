@@ -58,7 +58,7 @@ type gconn struct {
 }
 
 func listenGnet(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*gnetServer, error) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(handler.WithListener(context.Background(), cfg.Listener))
 	s := &gnetServer{cfg: cfg, broker: broker, logf: logf, ctx: ctx, cancel: cancel,
 		booted: make(chan struct{}), done: make(chan error, 1)}
 	go func() {

@@ -11,7 +11,8 @@
 // malformed frame, an unknown API key or an unsupported version (other
 // than ApiVersions, which gets Kafka's v0 fallback answer) closes that one
 // connection with a log line and touches no other. Each connection has its
-// own context, derived from the server's, which ends when the connection
+// own context, derived from the server's (which names its listener:
+// Config.Listener), which ends when the connection
 // closes; its requests run under it, so a long poll (Fetch, JoinGroup,
 // SyncGroup) ends with its connection, not at its deadline.
 //
@@ -40,6 +41,12 @@ import (
 // Config holds the server's limits, with Kafka's names.
 type Config struct {
 	Addr string
+	// Listener is the name of the listener this server serves (Kafka's
+	// listeners setting): every connection's context carries it
+	// (handler.WithListener), so clients are answered with that
+	// listener's advertised addresses. A broker with several listeners
+	// runs one server per listener.
+	Listener string
 	// Transport is "netconn" or "gnet" (rill's net.transport).
 	Transport string
 	// NoSendfile makes the netconn transport copy Fetch record data
@@ -110,7 +117,7 @@ func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(handler.WithListener(context.Background(), cfg.Listener))
 	s := &connServer{cfg: cfg, broker: broker, logf: logf, ln: ln, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()

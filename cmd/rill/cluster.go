@@ -11,6 +11,7 @@ import (
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/listeners"
 	"github.com/rillmq/rill/netserver/handler"
 	brokerrt "github.com/rillmq/rill/replication/broker"
 	"github.com/rillmq/rill/replication/controller"
@@ -41,7 +42,7 @@ func parseVoters(s string) (map[uint64]string, error) {
 // broker-only node copies the metadata from the controllers. The broker
 // answers clients once it has applied the metadata (Runtime.Ready). The
 // returned function stops it all.
-func startRuntime(cfg *brokerConfig, dataDir, host string, port int32, eng *engine.Engine, local *metadata.Store, h *handler.Broker, logger *stdlog.Logger) (func(), error) {
+func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *engine.Engine, local *metadata.Store, h *handler.Broker, logger *stdlog.Logger) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
 	votersSet := cfg.get("controller.quorum.voters", "") != ""
 	if !strings.Contains(roles, "broker") {
@@ -58,14 +59,21 @@ func startRuntime(cfg *brokerConfig, dataDir, host string, port int32, eng *engi
 			return nil, err
 		}
 		rc.Controller = strings.Contains(roles, "controller")
+		if l, ok := lc.ControllerListener(); ok && rc.Controller {
+			rc.ControllerListen = l.Addr() // else its address in the voters
+		}
 	} else {
+		if l, ok := lc.ControllerListener(); ok {
+			logger.Printf("controller listener %s is not bound: without controller.quorum.voters the quorum is this process alone", l)
+		}
 		marker := filepath.Join(dataDir, brokerrt.MetadataDir, catalogImported)
 		rc.ImportCatalog = !vfs.Exists(vfs.Default, marker)
 		rc.ImportDone = func() error {
 			return vfs.WriteFileAtomic(vfs.Default, filepath.Dir(marker), marker, []byte("the topic catalog of this data directory is in the metadata log\n"))
 		}
 	}
-	rc.Self.Host, rc.Self.Port = host, port
+	rc.Self.Host, rc.Self.Port = h.Advertised()
+	rc.Self.Listeners = registeredListeners(lc, h)
 	rc.DataDir, rc.Local, rc.LogDefaults = dataDir, local, h.LogDefaults()
 	rc.Engine, rc.Listener, rc.Logf = eng, h, logger.Printf
 	rc.Attach = func(rt *brokerrt.Runtime) { h.SetCluster(rt) }

@@ -12,7 +12,9 @@ import (
 	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/listeners"
 	"github.com/rillmq/rill/netserver/handler"
+	"github.com/rillmq/rill/replication/metadata"
 )
 
 // brokerConfig is the broker's configuration: Kafka's property names, read
@@ -159,9 +161,14 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 	return ec, nil
 }
 
-// handlerConfig builds the protocol handlers' config.
-func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, error) {
-	hc := handler.Config{Host: host, Port: port, BrokerConfigs: c.props}
+// handlerConfig builds the protocol handlers' config: the listeners'
+// advertised addresses (lc), the inter-broker one as Host and Port.
+func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, error) {
+	hc := handler.Config{BrokerConfigs: c.props}
+	for _, l := range lc.Brokers() {
+		hc.Listeners = append(hc.Listeners, metadata.Endpoint{Name: l.Name, Host: l.AdvertisedHost, Port: l.AdvertisedPort})
+	}
+	hc.Host, hc.Port = hc.Listeners[0].Host, hc.Listeners[0].Port
 	nodeID, err := c.int64("node.id", 1)
 	if err != nil {
 		return hc, err
@@ -184,9 +191,6 @@ func (c *brokerConfig) handlerConfig(host string, port int32) (handler.Config, e
 	hc.ClusterID = c.get("cluster.id", "rill-single-node")
 	if hc.LogDefaults, err = c.logConfig(); err != nil {
 		return hc, err
-	}
-	if h := c.get("advertised.host", ""); h != "" {
-		hc.Host = h
 	}
 	if hc.Groups, err = c.groupConfig(); err != nil {
 		return hc, err

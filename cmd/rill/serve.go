@@ -25,7 +25,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "data directory (log.dirs; default ./data)")
-	listen := fs.String("listen", "", "listen address (default 127.0.0.1:9092)")
+	listenAddr := fs.String("listen", "", "listen address HOST:PORT, short for listeners=PLAINTEXT://HOST:PORT (default 127.0.0.1:9092)")
 	configFile := fs.String("config", "", "Kafka-style properties file")
 	var sets multiFlag
 	fs.Var(&sets, "set", "key=value config override (repeatable)")
@@ -61,9 +61,9 @@ func runServe(args []string) error {
 	if dir == "" {
 		dir = cfg.get("log.dirs", cfg.get("log.dir", "./data"))
 	}
-	addr := *listen
-	if addr == "" {
-		addr = cfg.get("listeners", "127.0.0.1:9092")
+	lc, err := cfg.listenerConfig(*listenAddr)
+	if err != nil {
+		return err
 	}
 	logger := stdlog.New(os.Stderr, "rill ", stdlog.LstdFlags|stdlog.Lmicroseconds)
 	// From here on SIGTERM and SIGINT mean a clean shutdown, even one that
@@ -121,13 +121,12 @@ func runServe(args []string) error {
 	}
 	logger.Printf("storage engine open: data %s, %d partitions, io_engine %s, clean shutdown before: %v",
 		dir, len(eng.Partitions()), eng.IOEngine(), eng.WasCleanShutdown())
-	srv, broker, err := startServer(addr, eng, cfg, logger)
+	srv, broker, err := startServer(lc, eng, cfg, logger)
 	if err != nil {
 		eng.Close()
 		return err
 	}
-	host, port := broker.Advertised()
-	stopController, err := startRuntime(cfg, dir, host, port, eng, local, broker, logger)
+	stopController, err := startRuntime(cfg, lc, dir, eng, local, broker, logger)
 	if err != nil {
 		srv.Close()
 		broker.Close()

@@ -1,35 +1,25 @@
 package main
 
 import (
-	"fmt"
 	stdlog "log"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/rillmq/rill/engine"
+	"github.com/rillmq/rill/internal/listeners"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 )
 
-// startServer binds the Kafka protocol listener on addr.
+// startServer binds the Kafka protocol listeners of lc (one server each).
 // The returned broker must be closed (its group coordinator) after the
-// server and before the engine.
-func startServer(addr string, eng *engine.Engine, cfg *brokerConfig, logger *stdlog.Logger) (netserver.Server, *handler.Broker, error) {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen address %q: bad port", addr)
-	}
-	hc, err := cfg.handlerConfig(host, int32(port))
+// servers and before the engine.
+func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, logger *stdlog.Logger) (servers, *handler.Broker, error) {
+	hc, err := cfg.handlerConfig(lc)
 	if err != nil {
 		return nil, nil, err
 	}
 	broker := handler.New(hc, eng, logger.Printf)
-	sc := netserver.DefaultConfig(addr)
+	sc := netserver.DefaultConfig("")
 	sc.Transport = cfg.get("net.transport", sc.Transport)
 	if v, ok := cfg.props["net.sendfile"]; ok {
 		sc.NoSendfile = v != "true"
@@ -49,17 +39,10 @@ func startServer(addr string, eng *engine.Engine, cfg *brokerConfig, logger *std
 		return nil, nil, err
 	}
 	sc.IdleTimeout = time.Duration(idle) * time.Millisecond
-	srv, err := netserver.Listen(sc, broker, logger.Printf)
+	srv, err := listen(lc, sc, broker, hc.NodeID, logger)
 	if err != nil {
 		broker.Close()
 		return nil, nil, err
 	}
-	if port == 0 {
-		// An ephemeral port: advertise the one we got. No client can have
-		// learned the address before this line, so nothing was answered
-		// with port 0.
-		broker.Advertise(host, int32(srv.Addr().(*net.TCPAddr).Port))
-	}
-	logger.Printf("listening on %s (node.id %d, transport %s)", srv.Addr(), hc.NodeID, sc.Transport)
 	return srv, broker, nil
 }

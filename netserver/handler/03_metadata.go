@@ -10,24 +10,31 @@ package handler
 // always for v0-v3) and auto.create.topics.enable is on; otherwise they are
 // answered UNKNOWN_TOPIC_OR_PARTITION. Topics named by ID only (v10+) that
 // do not exist get UNKNOWN_TOPIC_ID.
+//
+// Brokers are given at their advertised address on the listener the
+// client connected to (WithListener); a broker without that listener is
+// left out, as Kafka does (its partitions still name it).
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/replication/metadata"
 )
 
-func (b *Broker) metadata(req *kmsg.MetadataRequest) kmsg.Response {
+func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	host, port := b.Advertised()
+	listener := ListenerOf(ctx)
 	resp.ClusterID = kmsg.StringPtr(b.cfg.ClusterID)
 	for _, cb := range b.cluster.Brokers() {
-		br := kmsg.NewMetadataResponseBroker()
-		br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
-		if cb.ID == b.cfg.NodeID {
-			br.Host, br.Port = host, port // as this listener advertises itself
+		host, port, ok := b.address(listener, cb)
+		if !ok {
+			continue
 		}
+		br := kmsg.NewMetadataResponseBroker()
+		br.NodeID, br.Host, br.Port = cb.ID, host, port
 		if cb.Rack != "" {
 			br.Rack = kmsg.StringPtr(cb.Rack)
 		}

@@ -8,18 +8,23 @@ package handler
 // internal topic when it does not exist yet, as Kafka does; if that fails
 // the answer is COORDINATOR_NOT_AVAILABLE. v4+ batches keys
 // (CoordinatorKeys) and answers each. Other key types (share groups) are
-// INVALID_REQUEST.
+// INVALID_REQUEST. The coordinator is given at its address on the
+// client's listener; one without that listener is COORDINATOR_NOT_AVAILABLE.
 
 import (
+	"context"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/replication/metadata"
 )
 
-func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response {
+func (b *Broker) findCoordinator(ctx context.Context, req *kmsg.FindCoordinatorRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	host, port := b.Advertised()
+	listener := ListenerOf(ctx)
 	answer := func(key string) kmsg.FindCoordinatorResponseCoordinator {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key, c.NodeID, c.Host, c.Port = key, -1, "", -1
@@ -52,13 +57,17 @@ func (b *Broker) findCoordinator(req *kmsg.FindCoordinatorRequest) kmsg.Response
 		if !ok || cp.Leader < 0 {
 			return fail(kerr.CoordinatorNotAvailable, fmt.Sprintf("the coordinator's partition %s-%d has no leader", topic, partition))
 		}
-		if cp.Leader == b.cfg.NodeID {
-			c.NodeID, c.Host, c.Port = b.cfg.NodeID, host, port
-			return c
+		brokers := b.cluster.Brokers()
+		if cp.Leader == b.cfg.NodeID && !slices.ContainsFunc(brokers, func(br metadata.Broker) bool { return br.ID == b.cfg.NodeID }) {
+			brokers = append(brokers, metadata.Broker{ID: b.cfg.NodeID}) // this broker, not yet in the image
 		}
-		for _, br := range b.cluster.Brokers() {
+		for _, br := range brokers {
 			if br.ID == cp.Leader {
-				c.NodeID, c.Host, c.Port = br.ID, br.Host, br.Port
+				host, port, ok := b.address(listener, br)
+				if !ok {
+					return fail(kerr.CoordinatorNotAvailable, fmt.Sprintf("the coordinator, broker %d, has no listener %s", br.ID, listener))
+				}
+				c.NodeID, c.Host, c.Port = br.ID, host, port
 				return c
 			}
 		}

@@ -2,11 +2,16 @@ package handler
 
 // DescribeCluster (key 60), v0-v2: this broker alone, as controller.
 // EndpointType 2 (controllers, v1+) answers the same broker: it is its own
-// controller.
+// controller. Brokers are given at their address on the client's listener,
+// and one without that listener is left out, as in Metadata.
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"context"
 
-func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response {
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func (b *Broker) describeCluster(ctx context.Context, req *kmsg.DescribeClusterRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.ClusterID = b.cfg.ClusterID
 	resp.EndpointType = req.EndpointType
@@ -15,13 +20,14 @@ func (b *Broker) describeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response
 	}
 	resp.ClusterAuthorizedOperations = -2147483648
 	resp.ControllerID = b.cluster.ControllerID()
-	host, port := b.Advertised()
+	listener := ListenerOf(ctx)
 	for _, cb := range b.cluster.Brokers() {
-		br := kmsg.NewDescribeClusterResponseBroker()
-		br.NodeID, br.Host, br.Port = cb.ID, cb.Host, cb.Port
-		if cb.ID == b.cfg.NodeID {
-			br.Host, br.Port = host, port
+		host, port, ok := b.address(listener, cb)
+		if !ok {
+			continue
 		}
+		br := kmsg.NewDescribeClusterResponseBroker()
+		br.NodeID, br.Host, br.Port = cb.ID, host, port
 		if cb.Rack != "" {
 			br.Rack = kmsg.StringPtr(cb.Rack)
 		}

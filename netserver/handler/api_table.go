@@ -28,10 +28,10 @@ var apis = []api{
 	{0, 3, 12, withCtx((*Broker).produce)},                   // Produce (v3+: record batch v2; zstd from v7; v12: KIP-890 part 2)
 	{1, 4, 16, withCtx((*Broker).fetch)},                     // Fetch
 	{2, 1, 8, plain((*Broker).listOffsets)},                  // ListOffsets
-	{3, 0, 13, plain((*Broker).metadata)},                    // Metadata
+	{3, 0, 13, withCtx((*Broker).metadata)},                  // Metadata
 	{8, 2, 10, plain((*Broker).offsetCommit)},                // OffsetCommit
 	{9, 1, 10, plain((*Broker).offsetFetch)},                 // OffsetFetch
-	{10, 0, 6, plain((*Broker).findCoordinator)},             // FindCoordinator
+	{10, 0, 6, withCtx((*Broker).findCoordinator)},           // FindCoordinator
 	{11, 0, 9, withCtxWire((*Broker).joinGroup)},             // JoinGroup
 	{12, 0, 4, plain((*Broker).heartbeat)},                   // Heartbeat
 	{13, 0, 5, plain((*Broker).leaveGroup)},                  // LeaveGroup
@@ -59,7 +59,7 @@ var apis = []api{
 	{45, 0, 1, plain((*Broker).alterPartitionReassignments)}, // AlterPartitionReassignments
 	{46, 0, 0, plain((*Broker).listPartitionReassignments)},  // ListPartitionReassignments
 	{47, 0, 0, plain((*Broker).offsetDelete)},                // OffsetDelete
-	{60, 0, 2, plain((*Broker).describeCluster)},             // DescribeCluster
+	{60, 0, 2, withCtx((*Broker).describeCluster)},           // DescribeCluster
 	{61, 0, 0, plain((*Broker).describeProducers)},           // DescribeProducers
 	{65, 0, 0, plain((*Broker).describeTransactions)},        // DescribeTransactions
 	{66, 0, 1, plain((*Broker).listTransactions)},            // ListTransactions

@@ -18,6 +18,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -36,9 +37,14 @@ import (
 
 // Config is the broker-level behaviour the handlers need.
 type Config struct {
-	NodeID    int32
-	Host      string
-	Port      int32
+	NodeID int32
+	// Host and Port are the inter-broker listener's advertised address.
+	Host string
+	Port int32
+	// Listeners are every listener's advertised address (nil: one
+	// listener, at Host:Port). A client is answered with the addresses of
+	// the listener it connected to (WithListener).
+	Listeners []metadata.Endpoint
 	ClusterID string
 	// AutoCreateTopics is auto.create.topics.enable.
 	AutoCreateTopics bool
@@ -87,8 +93,10 @@ type Broker struct {
 	txns *txn.Coordinator
 	// peers are clients to other brokers (peers.go).
 	peers peers
-	// advertised is the host and port clients are told to use.
+	// advertised is the inter-broker listener's address; listeners are
+	// every listener's, by name.
 	advertised atomic.Pointer[endpoint]
+	listeners  atomic.Pointer[map[string]endpoint]
 	// cluster is the metadata the broker serves from (SetCluster, before
 	// serving).
 	cluster Cluster
@@ -118,13 +126,79 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	b.txns = b.newTxnCoordinator()
 	b.peers.self = cfg.NodeID
 	b.Advertise(cfg.Host, cfg.Port)
+	byName := map[string]endpoint{}
+	for _, l := range cfg.Listeners {
+		byName[l.Name] = endpoint{host: l.Host, port: l.Port}
+	}
+	b.listeners.Store(&byName)
 	return b
 }
 
 // Advertise sets the address Metadata and DescribeCluster give clients
-// (e.g. once an ephemeral port is known). Safe while serving.
+// of a connection with no listener name, and brokers (e.g. once an
+// ephemeral port is known). Safe while serving.
 func (b *Broker) Advertise(host string, port int32) {
 	b.advertised.Store(&endpoint{host: host, port: port})
+}
+
+// AdvertiseListener sets the address clients of the named listener are
+// given (e.g. once its ephemeral port is known). Safe while serving.
+func (b *Broker) AdvertiseListener(name, host string, port int32) {
+	for {
+		old := b.listeners.Load()
+		next := maps.Clone(*old)
+		next[name] = endpoint{host: host, port: port}
+		if b.listeners.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// AdvertisedListeners are every listener's advertised address, in the
+// order of Config.Listeners.
+func (b *Broker) AdvertisedListeners() []metadata.Endpoint {
+	byName := *b.listeners.Load()
+	var out []metadata.Endpoint
+	for _, l := range b.cfg.Listeners {
+		e := byName[l.Name]
+		out = append(out, metadata.Endpoint{Name: l.Name, Host: e.host, Port: e.port})
+	}
+	return out
+}
+
+type listenerKey struct{}
+
+// WithListener names the listener a connection came in on: its requests
+// are answered with that listener's addresses (Metadata, FindCoordinator,
+// DescribeCluster).
+func WithListener(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, listenerKey{}, name)
+}
+
+// ListenerOf is the listener name WithListener gave ctx ("": none, the
+// inter-broker addresses answer).
+func ListenerOf(ctx context.Context) string {
+	name, _ := ctx.Value(listenerKey{}).(string)
+	return name
+}
+
+// address is where a client of the named listener reaches broker br; ok
+// is false when br has no such listener (Kafka leaves it out of the
+// answer). This broker answers with its own current advertised address.
+func (b *Broker) address(listener string, br metadata.Broker) (host string, port int32, ok bool) {
+	if br.ID == b.cfg.NodeID {
+		if listener != "" {
+			if e, found := (*b.listeners.Load())[listener]; found {
+				return e.host, e.port, true
+			}
+		}
+		if listener == "" || len(b.cfg.Listeners) == 0 {
+			host, port = b.Advertised()
+			return host, port, true
+		}
+		return "", 0, false
+	}
+	return br.Endpoint(listener)
 }
 
 type endpoint struct {

@@ -147,9 +147,17 @@ func (l *Lifecycle) registration() *kmsg.BrokerRegistrationRequest {
 	info := l.cfg.Info
 	req := kmsg.NewPtrBrokerRegistrationRequest()
 	req.BrokerID, req.IncarnationID = info.ID, node.IncarnationID(info.Incarnation)
-	ln := kmsg.NewBrokerRegistrationRequestListener()
-	ln.Name, ln.Host, ln.Port = "PLAINTEXT", info.Host, uint16(info.Port)
-	req.Listeners = []kmsg.BrokerRegistrationRequestListener{ln}
+	// Every listener, the inter-broker one first: the controller takes
+	// the first as the broker's Host and Port, which brokers dial.
+	endpoints := info.Listeners
+	if len(endpoints) == 0 {
+		endpoints = []controller.Endpoint{{Name: "PLAINTEXT", Host: info.Host, Port: info.Port}}
+	}
+	for _, e := range endpoints {
+		ln := kmsg.NewBrokerRegistrationRequestListener()
+		ln.Name, ln.Host, ln.Port, ln.SecurityProtocol = e.Name, e.Host, uint16(e.Port), e.Protocol
+		req.Listeners = append(req.Listeners, ln)
+	}
 	if info.Rack != "" {
 		req.Rack = kmsg.StringPtr(info.Rack)
 	}

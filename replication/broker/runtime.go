@@ -42,7 +42,9 @@ type Listener interface {
 
 // Config configures a broker's runtime.
 type Config struct {
-	// Self is this broker: id, advertised host and port, rack.
+	// Self is this broker: id, its inter-broker listener's advertised
+	// host and port, every listener's (Listeners, the inter-broker one
+	// first), rack.
 	Self controller.BrokerInfo
 	// DataDir holds the controller node's metadata log
 	// (<DataDir>/__cluster_metadata), on FS (vfs.Default when nil).
@@ -54,6 +56,10 @@ type Config struct {
 	// quorum runs in this process with no controller listener.
 	Voters     map[uint64]string
 	Controller bool
+	// ControllerListen is the address a quorum member binds (its
+	// controller listener, controller.listener.names); empty: its own
+	// address in Voters.
+	ControllerListen string
 	// Local is the record of the topics whose logs are on this broker's
 	// disk (which topic id they belong to, and their configs for the
 	// engine's recovery); the publisher keeps it.
@@ -245,7 +251,11 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 		}
 		return node.NotController(b) // while starting
 	}
-	tr, err := transport.Listen(self, cfg.Voters, deliver, handle, cfg.Logf)
+	bind := self
+	if cfg.ControllerListen != "" {
+		bind = cfg.ControllerListen
+	}
+	tr, err := transport.Listen(bind, cfg.Voters, deliver, handle, cfg.Logf)
 	if err != nil {
 		wal.Close()
 		return nil, nil, err
@@ -259,7 +269,7 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 		return nil, nil, err
 	}
 	target.Store(n)
-	cfg.Logf("controller %d: quorum member on %s, voters %v", cfg.Self.ID, self, cfg.Voters)
+	cfg.Logf("controller %d: quorum member on %s, voters %v", cfg.Self.ID, tr.Addr(), cfg.Voters)
 	return n, func() {
 		n.Stop()
 		tr.Close()

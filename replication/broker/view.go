@@ -35,7 +35,11 @@ func (r *Runtime) Brokers() []metadata.Broker {
 	r.source.View(func(im *controller.Image) {
 		for _, b := range im.Brokers {
 			if !b.Fenced {
-				out = append(out, metadata.Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})
+				mb := metadata.Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack}
+				for _, e := range b.Listeners {
+					mb.Listeners = append(mb.Listeners, metadata.Endpoint{Name: e.Name, Host: e.Host, Port: e.Port})
+				}
+				out = append(out, mb)
 			}
 		}
 	})

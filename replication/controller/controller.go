@@ -81,7 +81,7 @@ func (c *Controller) Register(b BrokerInfo, now time.Time) []Record {
 	switch {
 	case ok && old.Incarnation == b.Incarnation:
 		b.Fenced = old.Fenced
-		if b == old {
+		if b.Equal(old) {
 			return nil
 		}
 		return []Record{{RegisterBroker: &b}}

@@ -16,6 +16,25 @@ type BrokerInfo struct {
 	Fenced bool
 	// Incarnation tells one run of a broker process from the next.
 	Incarnation string `json:",omitempty"`
+	// Listeners are the broker's advertised listeners, the inter-broker
+	// one (Host and Port) first. A record written before listeners were
+	// registered has none: the broker is at Host:Port on every listener.
+	Listeners []Endpoint `json:",omitempty"`
+}
+
+// Endpoint is one advertised listener of a broker.
+type Endpoint struct {
+	Name string
+	Host string
+	Port int32
+	// Protocol is Kafka's security protocol id (0: PLAINTEXT).
+	Protocol int16 `json:",omitempty"`
+}
+
+// Equal reports whether two registrations are the same.
+func (b BrokerInfo) Equal(o BrokerInfo) bool {
+	return b.ID == o.ID && b.Host == o.Host && b.Port == o.Port && b.Rack == o.Rack && b.Fenced == o.Fenced &&
+		b.Incarnation == o.Incarnation && slices.Equal(b.Listeners, o.Listeners)
 }
 
 // PartitionState is one partition's replicas and leadership.

@@ -7,12 +7,38 @@ import (
 // The broker's view of the cluster metadata, as the handlers read it
 // (package broker serves it from the metadata image).
 
-// Broker is a live broker and where clients reach it.
+// Broker is a live broker and where clients reach it. Host and Port are
+// its inter-broker listener's advertised address; Listeners are all of its
+// listeners (none: a broker registered before listeners were, reached at
+// Host:Port on every listener).
 type Broker struct {
-	ID   int32
+	ID        int32
+	Host      string
+	Port      int32
+	Rack      string
+	Listeners []Endpoint
+}
+
+// Endpoint is a broker's advertised address on one listener.
+type Endpoint struct {
+	Name string
 	Host string
 	Port int32
-	Rack string
+}
+
+// Endpoint is the broker's advertised address on the named listener
+// (name "": its inter-broker address); ok is false when the broker has no
+// such listener.
+func (b Broker) Endpoint(name string) (host string, port int32, ok bool) {
+	if name == "" || len(b.Listeners) == 0 {
+		return b.Host, b.Port, true
+	}
+	for _, e := range b.Listeners {
+		if e.Name == name {
+			return e.Host, e.Port, true
+		}
+	}
+	return "", 0, false
 }
 
 // Partition is a partition's replicas and leadership as this broker acts

@@ -523,7 +523,7 @@ func (n *Node) ElectLeaders(ctx context.Context, typ int8, parts []kafka.TopicPa
 func (n *Node) logRecord(r controller.Record) {
 	switch {
 	case r.RegisterBroker != nil:
-		n.cfg.Logf("metadata: broker %d registered at %s:%d", r.RegisterBroker.ID, r.RegisterBroker.Host, r.RegisterBroker.Port)
+		n.cfg.Logf("metadata: broker %d registered at %s:%d (listeners %v)", r.RegisterBroker.ID, r.RegisterBroker.Host, r.RegisterBroker.Port, r.RegisterBroker.Listeners)
 	case r.FenceBroker != nil:
 		n.cfg.Logf("metadata: broker %d fenced", *r.FenceBroker)
 	case r.UnfenceBroker != nil:

@@ -164,8 +164,13 @@ func (n *Node) brokerRegistration(ctx context.Context, r *kmsg.BrokerRegistratio
 		err = fmt.Errorf("%w: broker %d registers no listener", kerr.InvalidRequest, r.BrokerID)
 	}
 	if err == nil {
+		// The first listener is the inter-broker one (package broker
+		// registers it first): its address is the broker's Host and Port.
 		l := r.Listeners[0]
 		info := controller.BrokerInfo{ID: r.BrokerID, Host: l.Host, Port: int32(l.Port), Incarnation: IncarnationString(r.IncarnationID)}
+		for _, l := range r.Listeners {
+			info.Listeners = append(info.Listeners, controller.Endpoint{Name: l.Name, Host: l.Host, Port: int32(l.Port), Protocol: l.SecurityProtocol})
+		}
 		if r.Rack != nil {
 			info.Rack = *r.Rack
 		}

@@ -87,7 +87,8 @@ func TestRPCBrokerLifecycle(t *testing.T) {
 	reg := kmsg.NewPtrBrokerRegistrationRequest()
 	reg.BrokerID, reg.Rack = 1, kmsg.StringPtr("r1")
 	reg.IncarnationID = IncarnationID("00112233445566778899aabbccddeeff")
-	reg.Listeners = []kmsg.BrokerRegistrationRequestListener{{Name: "PLAINTEXT", Host: "10.0.0.1", Port: 9092}}
+	reg.Listeners = []kmsg.BrokerRegistrationRequestListener{{Name: "INTERNAL", Host: "10.0.0.1", Port: 9092},
+		{Name: "EXTERNAL", Host: "kafka-1.example", Port: 19092}}
 	r, err := rpc[*kmsg.BrokerRegistrationResponse](t, n, reg)
 	wantCode(t, "register", err, nil)
 	if off, ok := MetadataOffset(r); !ok || off == 0 || r.BrokerEpoch != int64(off) || off > n.Applied() {
@@ -96,7 +97,8 @@ func TestRPCBrokerLifecycle(t *testing.T) {
 	var b controller.BrokerInfo
 	n.View(func(im *controller.Image) { b = im.Brokers[1] })
 	if want := (controller.BrokerInfo{ID: 1, Host: "10.0.0.1", Port: 9092, Rack: "r1", Fenced: true,
-		Incarnation: "00112233445566778899aabbccddeeff"}); b != want {
+		Incarnation: "00112233445566778899aabbccddeeff", Listeners: []controller.Endpoint{{Name: "INTERNAL", Host: "10.0.0.1", Port: 9092},
+			{Name: "EXTERNAL", Host: "kafka-1.example", Port: 19092}}}); !b.Equal(want) {
 		t.Fatalf("registered %+v, want %+v", b, want)
 	}
 

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	stdlog "log"
+	"net"
+	"strings"
+
+	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/netserver"
+	"github.com/rillmq/rill/netserver/handler"
+	"github.com/rillmq/rill/replication/controller"
+)
+
+// defaultListeners is where rill serve listens without listeners or
+// --listen: loopback only.
+const defaultListeners = "PLAINTEXT://127.0.0.1:9092"
+
+// listenerConfig reads Kafka's listener settings (package listeners has
+// the rules). listen, --listen HOST:PORT, is a shorthand for
+// listeners=PLAINTEXT://HOST:PORT and replaces the setting; so does a
+// listeners value that is a bare host:port (Rill's form before named
+// listeners). Only PLAINTEXT listeners are served for now.
+func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) {
+	s := listeners.Settings{
+		Listeners:                   c.get("listeners", defaultListeners),
+		AdvertisedListeners:         c.get("advertised.listeners", ""),
+		ProtocolMap:                 c.get("listener.security.protocol.map", ""),
+		InterBrokerListenerName:     c.get("inter.broker.listener.name", ""),
+		SecurityInterBrokerProtocol: c.get("security.inter.broker.protocol", ""),
+		ControllerListenerNames:     c.get("controller.listener.names", ""),
+		AdvertisedHost:              c.get("advertised.host", ""),
+		Controller:                  strings.Contains(c.get("process.roles", "broker"), "controller"),
+	}
+	if listen != "" {
+		s.Listeners = "PLAINTEXT://" + listen
+	} else if v := strings.TrimSpace(s.Listeners); v != "" && !strings.Contains(v, "://") && !strings.Contains(v, ",") {
+		if _, _, err := net.SplitHostPort(v); err == nil {
+			s.Listeners = "PLAINTEXT://" + v
+		}
+	}
+	lc, err := listeners.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := lc.PlaintextOnly(); err != nil {
+		return nil, err
+	}
+	return lc, nil
+}
+
+// servers are one protocol server per listener.
+type servers []netserver.Server
+
+func (s servers) Close() error {
+	var first error
+	for _, srv := range s {
+		if err := srv.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// listen binds every broker listener of lc (the inter-broker one first)
+// with sc's limits, and advertises the port bound where the listener's
+// was 0 and no advertised address was set.
+func listen(lc *listeners.Config, sc netserver.Config, broker *handler.Broker, nodeID int32, logger *stdlog.Logger) (servers, error) {
+	var out servers
+	for _, l := range lc.Brokers() {
+		sc.Addr, sc.Listener = l.Addr(), l.Name
+		srv, err := netserver.Listen(sc, broker, logger.Printf)
+		if err != nil {
+			out.Close()
+			return nil, fmt.Errorf("listener %s: %w", l, err)
+		}
+		out = append(out, srv)
+		if l.Port == 0 && !l.Advertised {
+			// An ephemeral port: advertise the one we got. No client can
+			// have learned the address before this line, so nothing was
+			// answered with port 0.
+			port := int32(srv.Addr().(*net.TCPAddr).Port)
+			broker.AdvertiseListener(l.Name, l.AdvertisedHost, port)
+			if l.Name == lc.InterBroker {
+				broker.Advertise(l.AdvertisedHost, port)
+			}
+		}
+		host, port := broker.Advertised()
+		for _, e := range broker.AdvertisedListeners() {
+			if e.Name == l.Name {
+				host, port = e.Host, e.Port
+			}
+		}
+		logger.Printf("listening on %s (listener %s, %s, advertised %s, node.id %d, transport %s)",
+			srv.Addr(), l.Name, l.Protocol, net.JoinHostPort(host, fmt.Sprint(port)), nodeID, sc.Transport)
+	}
+	return out, nil
+}
+
+// registeredListeners are the broker's advertised listeners as it
+// registers them with the controller, the inter-broker one first.
+func registeredListeners(lc *listeners.Config, broker *handler.Broker) []controller.Endpoint {
+	protocols := map[string]string{}
+	for _, l := range lc.Listeners {
+		protocols[l.Name] = l.Protocol
+	}
+	var out []controller.Endpoint
+	for _, e := range broker.AdvertisedListeners() {
+		out = append(out, controller.Endpoint{Name: e.Name, Host: e.Host, Port: e.Port, Protocol: listeners.ProtocolID(protocols[e.Name])})
+	}
+	return out
+}
