@@ -52,7 +52,10 @@
 //
 // OAUTHBEARER (RFC 7628, KIP-255) parses the client's initial response and
 // hands the token to a TokenValidator. UnsecuredValidator is Kafka's
-// OAuthBearerUnsecuredValidatorCallbackHandler (alg "none", for tests). A
+// OAuthBearerUnsecuredValidatorCallbackHandler (alg "none", for tests);
+// JWKSValidator verifies RS256/ES256 JWTs against a JSON Web Key Set with
+// github.com/go-jose/go-jose/v4, as Kafka's OAuthBearerValidatorCallbackHandler
+// (the caller fetches the JWKS and calls SetKeys on refresh). A
 // rejected token is answered, as in Kafka, with a JSON status
 // ({"status":"invalid_token"}) as a challenge; the client's "\x01" reply
 // then ends the exchange with SASL_AUTHENTICATION_FAILED carrying that JSON.

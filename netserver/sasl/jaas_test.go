@@ -116,7 +116,6 @@ func TestParseJAAS(t *testing.T) {
 	}
 }
 
-
 func TestJAASPropertyAndUsers(t *testing.T) {
 	two := `A required; B required;`
 	if entries, err := ParseJAAS(two); err != nil || len(entries) != 2 {
