@@ -19,13 +19,15 @@ type Config struct {
 	// AllowIfNoACL allows a request when no ACL at all applies to its
 	// resource (allow.everyone.if.no.acl.found).
 	AllowIfNoACL bool
-	// CacheSize bounds the decisions cached per ACL generation: 0 means
+	// CacheSize is the number of decision slots per ACL generation
+	// (rounded up to a power of two; 8 bytes each, allocated when the
+	// first request after an Add or Remove rebuilds the index): 0 means
 	// DefaultCacheSize, a negative value disables the cache.
 	CacheSize int
 }
 
 // DefaultCacheSize is the decision cache bound when Config.CacheSize is 0.
-const DefaultCacheSize = 1 << 16
+const DefaultCacheSize = 1 << 14
 
 // Resource is a concrete resource a request acts on.
 type Resource struct {
@@ -263,7 +265,7 @@ func (a *Authorizer) Authorize(r Request) Decision {
 	}
 	s := a.snapshot()
 	key := cacheKey{principal: r.Principal, host: r.Host, name: r.Resource.Name, op: r.Operation, typ: r.Resource.Type}
-	c := s.cache.Load()
+	c := s.cache
 	if c != nil {
 		if d, ok := c.get(key); ok {
 			return d
@@ -271,7 +273,7 @@ func (a *Authorizer) Authorize(r Request) Decision {
 	}
 	d := s.decide(r.Principal, canonicalHost(r.Host), r.Operation, r.Resource, a.allowIfNoACL)
 	if c != nil {
-		c.put(s, key, d)
+		c.put(key, d)
 	}
 	return d
 }
@@ -295,7 +297,7 @@ func (a *Authorizer) AuthorizeAny(principal, host string, op Operation, typ Reso
 	}
 	s := a.snapshot()
 	key := cacheKey{principal: principal, host: host, op: op, typ: typ, byType: true}
-	c := s.cache.Load()
+	c := s.cache
 	if c != nil {
 		if d, ok := c.get(key); ok {
 			return d
@@ -303,7 +305,7 @@ func (a *Authorizer) AuthorizeAny(principal, host string, op Operation, typ Reso
 	}
 	d := s.decideAny(principal, canonicalHost(host), op, typ)
 	if c != nil {
-		c.put(s, key, d)
+		c.put(key, d)
 	}
 	return d
 }
@@ -342,8 +344,8 @@ func (a *Authorizer) snapshot() *snapshot {
 // unmapped), so an ACL written with Java's spelling ("0:0:0:0:0:0:0:1")
 // matches a client Go reports as "::1". Anything else is kept as is.
 func canonicalHost(h string) string {
-	if h == Wildcard || h == "" {
-		return h
+	if strings.IndexByte(h, ':') < 0 {
+		return h // "*", a name, or IPv4 (which netip parses only in its canonical form)
 	}
 	addr, err := netip.ParseAddr(h)
 	if err != nil {

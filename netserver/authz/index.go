@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 )
 
@@ -24,8 +23,7 @@ import (
 type snapshot struct {
 	generation uint64
 	types      [ResourceUser + 1]*typeIndex
-	cache      atomic.Pointer[decisionCache] // nil when caching is off
-	cacheSize  int
+	cache      *decisionCache // nil when caching is off
 }
 
 type typeIndex struct {
@@ -51,7 +49,7 @@ type patternEntry struct {
 }
 
 func buildSnapshot(gen uint64, acls map[ID]Binding, cacheSize int) *snapshot {
-	s := &snapshot{generation: gen, cacheSize: cacheSize}
+	s := &snapshot{generation: gen}
 	for id, b := range acls {
 		ti := s.types[b.Pattern.Type]
 		if ti == nil {
@@ -75,7 +73,7 @@ func buildSnapshot(gen uint64, acls map[ID]Binding, cacheSize int) *snapshot {
 		}
 	}
 	if cacheSize > 0 {
-		s.cache.Store(newDecisionCache())
+		s.cache = newDecisionCache(cacheSize)
 	}
 	return s
 }
@@ -238,11 +236,12 @@ next:
 	return Decision{Reason: ReasonNoMatch}
 }
 
-// The decision cache of one snapshot. Reads take a shard's read lock; a
-// shard that outgrows its share of the bound is emptied (the working set
-// refills it).
-const cacheShards = 64
-
+// The decision cache of one snapshot: a direct-mapped table of slots,
+// each an atomic pointer to an immutable (key, decision) pair, so that
+// both a hit and a fill take no lock (hot keys are read by every core at
+// once on the produce path). A key's slot is its hash modulo the table
+// size; a colliding key evicts it, and the slot's key is compared, so a
+// collision costs a miss, never a wrong answer.
 type cacheKey struct {
 	principal, host, name string
 	op                    Operation
@@ -251,40 +250,43 @@ type cacheKey struct {
 }
 
 type decisionCache struct {
-	seed   maphash.Seed
-	shards [cacheShards]cacheShard
+	seed  maphash.Seed
+	mask  uint64
+	slots []atomic.Pointer[cacheSlot]
 }
 
-type cacheShard struct {
-	mu sync.RWMutex
-	m  map[cacheKey]Decision
-	_  [40]byte // keep shards on separate cache lines
+type cacheSlot struct {
+	key      cacheKey
+	decision Decision
 }
 
-func newDecisionCache() *decisionCache {
-	return &decisionCache{seed: maphash.MakeSeed()}
+// newDecisionCache has size slots, rounded up to a power of two.
+func newDecisionCache(size int) *decisionCache {
+	n := 1
+	for n < size {
+		n <<= 1
+	}
+	return &decisionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), slots: make([]atomic.Pointer[cacheSlot], n)}
 }
 
-func (c *decisionCache) shard(k *cacheKey) *cacheShard {
-	h := maphash.String(c.seed, k.name) ^ maphash.String(c.seed, k.principal)
-	return &c.shards[h%cacheShards]
+func (c *decisionCache) slot(k *cacheKey) *atomic.Pointer[cacheSlot] {
+	h := maphash.String(c.seed, k.name)
+	h = h*31 + maphash.String(c.seed, k.principal)
+	h = h*31 + maphash.String(c.seed, k.host)
+	h = h*31 + uint64(k.op)<<16 + uint64(k.typ)<<8
+	if k.byType {
+		h++
+	}
+	return &c.slots[h&c.mask]
 }
 
 func (c *decisionCache) get(k cacheKey) (Decision, bool) {
-	sh := c.shard(&k)
-	sh.mu.RLock()
-	d, ok := sh.m[k]
-	sh.mu.RUnlock()
-	return d, ok
+	if s := c.slot(&k).Load(); s != nil && s.key == k {
+		return s.decision, true
+	}
+	return Decision{}, false
 }
 
-func (c *decisionCache) put(s *snapshot, k cacheKey, d Decision) {
-	sh := c.shard(&k)
-	limit := s.cacheSize/cacheShards + 1
-	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= limit {
-		sh.m = make(map[cacheKey]Decision)
-	}
-	sh.m[k] = d
-	sh.mu.Unlock()
+func (c *decisionCache) put(k cacheKey, d Decision) {
+	c.slot(&k).Store(&cacheSlot{k, d})
 }
