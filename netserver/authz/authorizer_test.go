@@ -341,3 +341,47 @@ func TestAuthorizedOperations(t *testing.T) {
 		t.Fatalf("super user cluster operations = %b", got)
 	}
 }
+
+// TestConcurrent runs requests from several goroutines while ACLs come and
+// go (run with -race): every answer must be one of the two the ACL set
+// allows at some point, and the final state must be seen.
+func TestConcurrent(t *testing.T) {
+	a := newAuthorizer(t, Config{}, allow(pre(ResourceTopic, "t"), alice, "*", OpWrite))
+	r := req(alice, h1, OpWrite, ResourceTopic, "t1")
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if d := a.Authorize(r); d.Reason != ReasonAllowACL && d.Reason != ReasonDenyACL {
+					errs <- fmt.Errorf("unexpected decision %+v", d)
+					return
+				}
+				a.AuthorizeAny(alice, h1, OpWrite, ResourceTopic)
+			}
+		}()
+	}
+	for i := range 200 {
+		if err := a.Add(idOf(100+i), deny(lit(ResourceTopic, "t1"), alice, "*", OpWrite)); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Remove(idOf(100 + i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := a.Authorize(r); !d.Allowed {
+		t.Fatalf("final state not seen: %+v", d)
+	}
+}

@@ -40,6 +40,7 @@
 // generation (every Add or Remove starts a new one; the first request
 // after it rebuilds the index, O(n log n)), indexed by resource type,
 // exact name and a sorted slice of prefixes, and a decision cache of that
-// generation (sharded maps, bounded by Config.CacheSize) that makes a
-// repeated question one map lookup.
+// generation (a direct-mapped table of Config.CacheSize atomic slots, no
+// lock on a hit or a fill) that makes a repeated question one hash and
+// one atomic load.
 package authz
