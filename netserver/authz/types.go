@@ -200,7 +200,7 @@ func ParseSuperUsers(s string) ([]string, error) {
 	return out, nil
 }
 
-// impliedBy reports whether an ALLOW ACL for op grants the requested
+// allowGrants reports whether an ALLOW ACL for operation acl grants the requested
 // operation req: ALL grants everything, READ/WRITE/DELETE/ALTER grant
 // DESCRIBE, ALTER_CONFIGS grants DESCRIBE_CONFIGS. A DENY ACL denies only
 // its own operation (or everything, for ALL): denying READ does not deny
