@@ -31,7 +31,7 @@ cluster: build
 # Unit, model, crash and fuzz-corpus regression tests, with the race
 # detector, plus the lint checks.
 test: lint
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
 # Third-party clients the end-to-end tests drive (kcat comes from apt:
 # `apt-get install kcat`); tests skip a missing client outside CI.
