@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/rillmq/rill/engine/format"
 )
@@ -65,29 +64,10 @@ func (l *Log) ProducerTails() map[int64]ProducerTail {
 // from the one holding from, and fails on a read error instead of
 // answering what it read.
 func (l *Log) CleanerAbortedTxns(from, upTo int64) ([]AbortedTxn, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.mu.txnEntries == 0 || from >= upTo {
-		return nil, nil
+	out, err := l.abortedTxns(from, upTo, false)
+	if err != nil {
+		return nil, err
 	}
-	segs := l.mu.segments
-	var out []AbortedTxn
-	for i := max(segmentFor(segs, from), 0); i < len(segs); i++ {
-		t := l.mu.txnIndexes[segs[i].BaseOffset()]
-		if t == nil || t.n == 0 || t.maxLast < from || t.minFirst >= upTo {
-			continue
-		}
-		all, err := t.entries()
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range all {
-			if e.LastOffset >= from && e.FirstOffset < upTo {
-				out = append(out, e)
-			}
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstOffset < out[j].FirstOffset })
 	return out, nil
 }
 

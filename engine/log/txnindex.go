@@ -291,6 +291,14 @@ func (l *Log) AbortedTransactions(from, upTo int64) []AbortedTxn {
 // answers KAFKA_STORAGE_ERROR rather than a list that misses aborted
 // transactions (whose records the reader would take as committed).
 func (l *Log) ReadAbortedTransactions(from, upTo int64) ([]AbortedTxn, error) {
+	return l.abortedTxns(from, upTo, true)
+}
+
+// abortedTxns lists the aborted transactions in [from, upTo) (see
+// AbortedTransactions). With stopEarly it stops, as Kafka's fetch does, at
+// the first index whose last stable offset reaches upTo; without, it reads
+// every index from the one holding from (the cleaner's need).
+func (l *Log) abortedTxns(from, upTo int64, stopEarly bool) ([]AbortedTxn, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.mu.txnEntries == 0 || from >= upTo {
@@ -314,7 +322,7 @@ func (l *Log) ReadAbortedTransactions(from, upTo int64) ([]AbortedTxn, error) {
 				}
 			}
 		}
-		if t.maxLastStable >= upTo {
+		if stopEarly && t.maxLastStable >= upTo {
 			break
 		}
 	}
