@@ -38,31 +38,42 @@ func (b *Broker) resolveTopic(name string, id [16]byte, byID bool) (metadata.Top
 	return metadata.Topic{}, kerr.UnknownTopicOrPartition
 }
 
-func (b *Broker) offsetCommit(req *kmsg.OffsetCommitRequest) kmsg.Response {
-	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
-	byID := req.Version >= 10
-	var commits []group.OffsetCommit
-	// codes[i][j] is topic i partition j's code; slot[i][j] its index in
-	// commits, or -1.
-	codes := make([][]int16, len(req.Topics))
-	slot := make([][]int, len(req.Topics))
-	for i, rt := range req.Topics {
-		t, terr := b.resolveTopic(rt.Topic, rt.TopicID, byID)
-		for _, rp := range rt.Partitions {
+// commitTopic and commitPartition are a topic and partition of an
+// OffsetCommit or TxnOffsetCommit request (leaderEpoch -1 before the
+// version that carries it).
+type commitTopic struct {
+	name  string
+	id    [16]byte
+	parts []commitPartition
+}
+
+type commitPartition struct {
+	partition   int32
+	offset      int64
+	leaderEpoch int32
+	metadata    *string
+}
+
+// resolveCommits resolves the requested topics and partitions: the commits
+// to make, and for topic i partition j its error code (codes[i][j]) or the
+// index of its commit (slot[i][j]; -1: none).
+func (b *Broker) resolveCommits(topics []commitTopic, byID bool) (commits []group.OffsetCommit, codes [][]int16, slot [][]int) {
+	codes = make([][]int16, len(topics))
+	slot = make([][]int, len(topics))
+	for i, rt := range topics {
+		t, terr := b.resolveTopic(rt.name, rt.id, byID)
+		for _, rp := range rt.parts {
 			code, k := int16(0), -1
 			switch {
 			case terr != nil:
 				code = terr.Code
-			case rp.Partition < 0 || rp.Partition >= t.Partitions:
+			case rp.partition < 0 || rp.partition >= t.Partitions:
 				code = kerr.UnknownTopicOrPartition.Code
 			default:
 				k = len(commits)
-				oc := group.OffsetCommit{TopicPartition: kafka.TopicPartition{Topic: t.Name, Partition: rp.Partition}, Offset: rp.Offset, LeaderEpoch: -1}
-				if req.Version >= 6 {
-					oc.LeaderEpoch = rp.LeaderEpoch
-				}
-				if rp.Metadata != nil {
-					oc.Metadata = *rp.Metadata
+				oc := group.OffsetCommit{TopicPartition: kafka.TopicPartition{Topic: t.Name, Partition: rp.partition}, Offset: rp.offset, LeaderEpoch: rp.leaderEpoch}
+				if rp.metadata != nil {
+					oc.Metadata = *rp.metadata
 				}
 				commits = append(commits, oc)
 			}
@@ -70,6 +81,24 @@ func (b *Broker) offsetCommit(req *kmsg.OffsetCommitRequest) kmsg.Response {
 			slot[i] = append(slot[i], k)
 		}
 	}
+	return commits, codes, slot
+}
+
+func (b *Broker) offsetCommit(req *kmsg.OffsetCommitRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	byID := req.Version >= 10
+	topics := make([]commitTopic, len(req.Topics))
+	for i, rt := range req.Topics {
+		topics[i] = commitTopic{name: rt.Topic, id: rt.TopicID}
+		for _, rp := range rt.Partitions {
+			epoch := int32(-1)
+			if req.Version >= 6 {
+				epoch = rp.LeaderEpoch
+			}
+			topics[i].parts = append(topics[i].parts, commitPartition{rp.Partition, rp.Offset, epoch, rp.Metadata})
+		}
+	}
+	commits, codes, slot := b.resolveCommits(topics, byID)
 	var errs []error
 	if len(commits) > 0 {
 		errs = b.groups.CommitOffsets(req.Group, req.Generation, req.MemberID, req.InstanceID, commits)

@@ -69,35 +69,18 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 			return resp
 		}
 	}
-	var commits []group.OffsetCommit
-	// codes[i][j] is topic i partition j's code; slot[i][j] its index in
-	// commits, or -1.
-	codes := make([][]int16, len(req.Topics))
-	slot := make([][]int, len(req.Topics))
+	topics := make([]commitTopic, len(req.Topics))
 	for i, rt := range req.Topics {
-		t, terr := b.resolveTopic(rt.Topic, [16]byte{}, false)
+		topics[i] = commitTopic{name: rt.Topic}
 		for _, rp := range rt.Partitions {
-			code, k := int16(0), -1
-			switch {
-			case terr != nil:
-				code = terr.Code
-			case rp.Partition < 0 || rp.Partition >= t.Partitions:
-				code = kerr.UnknownTopicOrPartition.Code
-			default:
-				k = len(commits)
-				oc := group.OffsetCommit{TopicPartition: kafka.TopicPartition{Topic: t.Name, Partition: rp.Partition}, Offset: rp.Offset, LeaderEpoch: -1}
-				if req.Version >= 2 {
-					oc.LeaderEpoch = rp.LeaderEpoch
-				}
-				if rp.Metadata != nil {
-					oc.Metadata = *rp.Metadata
-				}
-				commits = append(commits, oc)
+			epoch := int32(-1)
+			if req.Version >= 2 {
+				epoch = rp.LeaderEpoch
 			}
-			codes[i] = append(codes[i], code)
-			slot[i] = append(slot[i], k)
+			topics[i].parts = append(topics[i].parts, commitPartition{rp.Partition, rp.Offset, epoch, rp.Metadata})
 		}
 	}
+	commits, codes, slot := b.resolveCommits(topics, false)
 	var errs []error
 	if len(commits) > 0 {
 		errs = b.groups.TxnOffsetCommit(req.Group, group.TxnCommit{
