@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 var rillBin string
@@ -255,4 +256,19 @@ func TestRestartKeepsAcknowledged(t *testing.T) {
 		t.Fatalf("after restarts: %d records, first %q last %q", len(got), got[0].val, got[len(got)-1].val)
 	}
 	b.stop()
+}
+
+// produceOne is an acks=all Produce of one batch to one partition (with
+// the transactional id, when given), for tests that speak the protocol
+// directly.
+func produceOne(topic string, partition int32, txnID *string, timeoutMillis int32, batch []byte) *kmsg.ProduceRequest {
+	req := kmsg.NewPtrProduceRequest()
+	req.TransactionID, req.Acks, req.TimeoutMillis = txnID, -1, timeoutMillis
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
 }

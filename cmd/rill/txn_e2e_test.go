@@ -219,20 +219,7 @@ func TestTransactionalProduceVerified(t *testing.T) {
 	}
 	seq := int32(0)
 	produce := func() error {
-		batch, err := format.BuildBatch(format.BatchHeader{Attributes: format.AttrTransactional, ProducerID: ir.ProducerID,
-			ProducerEpoch: ir.ProducerEpoch, BaseSequence: seq, BaseTimestamp: time.Now().UnixMilli(), MaxTimestamp: time.Now().UnixMilli()},
-			[]format.Record{{Value: []byte("v")}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := kmsg.NewPtrProduceRequest()
-		req.TransactionID, req.Acks, req.TimeoutMillis = kmsg.StringPtr("raw"), -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "verified"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = batch
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
+		req := produceOne("verified", 0, kmsg.StringPtr("raw"), 5000, txnBatch(t, ir.ProducerID, ir.ProducerEpoch, seq))
 		resp, err := req.RequestWith(ctx, cl)
 		if err != nil {
 			t.Fatal(err)
@@ -372,20 +359,7 @@ func TestTransactionVersion2(t *testing.T) {
 	v11.SetMaxKeyVersion(int16(kmsg.Produce), 11)
 	cl11 := client(t, b.addr, kgo.MaxVersions(v11))
 	produce := func(epoch int16, seq int32, version int16) error {
-		batch, err := format.BuildBatch(format.BatchHeader{Attributes: format.AttrTransactional, ProducerID: ir.ProducerID,
-			ProducerEpoch: epoch, BaseSequence: seq, BaseTimestamp: time.Now().UnixMilli(), MaxTimestamp: time.Now().UnixMilli()},
-			[]format.Record{{Value: []byte("v")}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := kmsg.NewPtrProduceRequest()
-		req.TransactionID, req.Acks, req.TimeoutMillis = kmsg.StringPtr("tv2"), -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "tv2"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = batch
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
+		req := produceOne("tv2", 0, kmsg.StringPtr("tv2"), 5000, txnBatch(t, ir.ProducerID, epoch, seq))
 		via := cl
 		if version < 12 {
 			via = cl11
@@ -429,4 +403,16 @@ func TestTransactionVersion2(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("read_committed read %v, want the committed record only", got)
 	}
+}
+
+// txnBatch is a one-record transactional batch of the producer.
+func txnBatch(t *testing.T, pid int64, epoch int16, seq int32) []byte {
+	t.Helper()
+	now := time.Now().UnixMilli()
+	batch, err := format.BuildBatch(format.BatchHeader{Attributes: format.AttrTransactional, ProducerID: pid,
+		ProducerEpoch: epoch, BaseSequence: seq, BaseTimestamp: now, MaxTimestamp: now}, []format.Record{{Value: []byte("v")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return batch
 }
