@@ -346,23 +346,13 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 	}
 	// All systems run side by side and take turns run by run, so the
 	// VM's drifting noise falls on each of them alike.
-	var syss []system
-	defer func() {
-		for _, sys := range syss {
-			sys.close()
-		}
-	}()
+	syss, err := startAll(systems, work)
+	defer closeAll(syss)
+	if err != nil {
+		return err
+	}
 	outcomes := make([]outcome, len(systems))
 	for i, name := range systems {
-		dir := filepath.Join(work, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		sys, err := start(name, dir)
-		if err != nil {
-			return err
-		}
-		syss = append(syss, sys)
 		outcomes[i].System = name
 	}
 	for r := 0; r < runs; r++ {
@@ -500,5 +490,30 @@ func report(w *os.File, cfg bench.Config, runs int, limits []bench.Limit, outcom
 	if len(outcomes) > 0 && outcomes[0].System == "rill" && len(limits) > 0 {
 		fmt.Fprintf(w, "rill produce is %.0f%% of buffered disk writes and %.0f%% of loopback TCP\n",
 			100*median(outcomes[0].Produce, mbps)/limits[0].MBPerSec, 100*median(outcomes[0].Produce, mbps)/limits[len(limits)-1].MBPerSec)
+	}
+}
+
+// startAll starts each named system in its own directory under work, in
+// order; on an error it returns the ones started so far with it (close
+// them with closeAll either way).
+func startAll(names []string, work string) ([]system, error) {
+	var syss []system
+	for _, name := range names {
+		dir := filepath.Join(work, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return syss, err
+		}
+		sys, err := start(name, dir)
+		if err != nil {
+			return syss, err
+		}
+		syss = append(syss, sys)
+	}
+	return syss, nil
+}
+
+func closeAll(syss []system) {
+	for _, sys := range syss {
+		sys.close()
 	}
 }

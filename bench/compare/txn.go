@@ -37,29 +37,20 @@ func runTxn(cfg bench.Config, runs int, systems []string, out string) error {
 	defer os.RemoveAll(work)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	started, err := startAll(systems, work)
+	defer closeAll(started)
+	if err != nil {
+		return err
+	}
 	var syss []*kafkaSystem
-	defer func() {
-		for _, s := range syss {
-			s.close()
-		}
-	}()
 	outcomes := make([]txnOutcome, len(systems))
-	for i, name := range systems {
-		dir := filepath.Join(work, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		sys, err := start(name, dir)
-		if err != nil {
-			return err
-		}
+	for i, sys := range started {
 		k, ok := sys.(*kafkaSystem)
 		if !ok {
-			sys.close()
-			return fmt.Errorf("%s has no Kafka transactions", name)
+			return fmt.Errorf("%s has no Kafka transactions", systems[i])
 		}
 		syss = append(syss, k)
-		outcomes[i].System = name
+		outcomes[i].System = systems[i]
 	}
 	for r := 0; r < runs; r++ {
 		for i, k := range syss {
