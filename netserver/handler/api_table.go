@@ -38,6 +38,7 @@ var apis = []api{
 	{14, 0, 5, withCtx((*Broker).syncGroup)},                 // SyncGroup
 	{15, 0, 6, plain((*Broker).describeGroups)},              // DescribeGroups
 	{16, 0, 5, plain((*Broker).listGroups)},                  // ListGroups
+	{17, 0, 1, plain((*Broker).saslHandshake)},               // SaslHandshake (SASL listeners answer it per connection: package netserver)
 	{18, 0, 4, plain((*Broker).apiVersions)},                 // ApiVersions
 	{19, 0, 7, plain((*Broker).createTopics)},                // CreateTopics
 	{20, 0, 6, plain((*Broker).deleteTopics)},                // DeleteTopics
@@ -52,6 +53,7 @@ var apis = []api{
 	{32, 0, 4, plain((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, plain((*Broker).alterConfigs)},                // AlterConfigs
 	{35, 0, 4, plain((*Broker).describeLogDirs)},             // DescribeLogDirs
+	{36, 0, 2, plain((*Broker).saslAuthenticate)},            // SaslAuthenticate (as SaslHandshake)
 	{37, 0, 3, plain((*Broker).createPartitions)},            // CreatePartitions
 	{42, 0, 3, plain((*Broker).deleteGroups)},                // DeleteGroups
 	{43, 0, 2, plain((*Broker).electLeaders)},                // ElectLeaders
