@@ -31,6 +31,7 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/signal"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/wire"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -77,6 +78,12 @@ type Config struct {
 	// partitions, EndTxn v5 bumps the epoch, TxnOffsetCommit v5 adds the
 	// group).
 	TransactionVersion int16
+	// Authorizer decides ACLs (authorizer.class.name set); nil means no
+	// authorizer: every request is allowed and the ACL APIs answer
+	// SECURITY_DISABLED, as in Kafka. The broker feeds it the ACLs of the
+	// metadata log (Add/Remove) and must have replayed them before
+	// Serve.
+	Authorizer *authz.Authorizer
 }
 
 // Broker answers requests against one engine and the cluster metadata.
