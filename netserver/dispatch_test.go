@@ -70,10 +70,10 @@ func requestFrame(req kmsg.Request, version int16, corr int32) []byte {
 // waiting.
 func TestUnsupportedRequestClosesWithOneLogLine(t *testing.T) {
 	requests := map[string][]byte{
-		"SaslHandshake v1 (no row)":  requestFrame(kmsg.NewPtrSASLHandshakeRequest(), 1, 1),
-		"Fetch v3 (below the range)": requestFrame(kmsg.NewPtrFetchRequest(), 3, 1),
-		"Produce v2 (below)":         requestFrame(kmsg.NewPtrProduceRequest(), 2, 1),
-		"key 999":                    {0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff},
+		"DescribeDelegationToken v1 (no row)": requestFrame(kmsg.NewPtrDescribeDelegationTokenRequest(), 1, 1),
+		"Fetch v3 (below the range)":          requestFrame(kmsg.NewPtrFetchRequest(), 3, 1),
+		"Produce v2 (below)":                  requestFrame(kmsg.NewPtrProduceRequest(), 2, 1),
+		"key 999":                             {0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff},
 	}
 	for _, transport := range transports {
 		t.Run(transport, func(t *testing.T) {

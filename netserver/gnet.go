@@ -114,8 +114,9 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	s.nconns.Add(1)
-	ctx, cancel := context.WithCancel(s.ctx)
-	gc := &gconn{c: c, ctx: ctx, cancel: cancel, remote: c.RemoteAddr().String(), host: clientHost(c.RemoteAddr()), wake: make(chan struct{}, 1)}
+	host := clientHost(c.RemoteAddr())
+	ctx, cancel := context.WithCancel(handler.WithIdentity(s.ctx, handler.Identity{Principal: handler.AnonymousPrincipal, Host: strings.TrimPrefix(host, "/")}))
+	gc := &gconn{c: c, ctx: ctx, cancel: cancel, remote: c.RemoteAddr().String(), host: host, wake: make(chan struct{}, 1)}
 	gc.lastActive.Store(time.Now().UnixNano())
 	c.SetContext(gc)
 	s.conns.Store(c, gc)

@@ -27,15 +27,18 @@ package netserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/rillmq/rill/netserver/handler"
+	"github.com/rillmq/rill/netserver/sasl"
 )
 
 // Config holds the server's limits, with Kafka's names.
@@ -60,7 +63,31 @@ type Config struct {
 	MaxConnections int
 	// IdleTimeout is connections.max.idle.ms.
 	IdleTimeout time.Duration
+
+	// TLS, when set, makes the listener speak TLS (an SSL or SASL_SSL
+	// listener): the handshake runs on accept, within
+	// TLSHandshakeTimeout, and a failed one closes the connection with a
+	// log line. Fetch data is then copied, never sent with sendfile.
+	TLS *tls.Config
+	// TLSHandshakeTimeout bounds the TLS handshake (0: 10 s).
+	TLSHandshakeTimeout time.Duration
+	// TLSPrincipal is the principal of a TLS client from its handshake
+	// (the certificate's subject, ssl.principal.mapping.rules); nil, or
+	// a client without a certificate, is User:ANONYMOUS. Used on SSL
+	// listeners; SASL_SSL takes the SASL principal.
+	TLSPrincipal func(tls.ConnectionState) string
+	// SASL, when set, makes every connection authenticate before any
+	// request but ApiVersions is served (SASL_PLAINTEXT, SASL_SSL; see
+	// sasl.go).
+	SASL *sasl.Authenticator
+	// FailedAuthenticationDelay is connection.failed.authentication.delay.ms:
+	// how long a failed authentication waits before its answer.
+	FailedAuthenticationDelay time.Duration
 }
+
+// secure reports whether the listener does TLS or SASL, which only the
+// netconn transport serves.
+func (c Config) secure() bool { return c.TLS != nil || c.SASL != nil }
 
 // DefaultConfig is Kafka's defaults on addr.
 func DefaultConfig(addr string) Config {
@@ -93,6 +120,11 @@ func Listen(cfg Config, broker *handler.Broker, logf func(string, ...any)) (Serv
 	case "", "netconn":
 		return listenConn(cfg, broker, logf)
 	case "gnet":
+		if cfg.secure() {
+			// TLS and SASL are per-connection state on the serving
+			// goroutine; the event loops only frame.
+			return listenConn(cfg, broker, logf)
+		}
 		return listenGnet(cfg, broker, logf)
 	}
 	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
@@ -116,6 +148,12 @@ func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TLS != nil {
+		cfg.NoSendfile = true
+		if cfg.TLSHandshakeTimeout <= 0 {
+			cfg.TLSHandshakeTimeout = 10 * time.Second
+		}
 	}
 	ctx, cancel := context.WithCancel(handler.WithListener(context.Background(), cfg.Listener))
 	s := &connServer{cfg: cfg, broker: broker, logf: logf, ln: ln, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
@@ -178,6 +216,23 @@ func (s *connServer) accept() {
 // is in flight (peerWatch).
 func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net.Conn) error {
 	host := clientHost(c.RemoteAddr())
+	id := handler.Identity{Principal: handler.AnonymousPrincipal, Host: strings.TrimPrefix(host, "/")}
+	if s.cfg.TLS != nil {
+		tc, err := s.handshake(ctx, c)
+		if err != nil {
+			return err
+		}
+		c = tc
+		if s.cfg.TLSPrincipal != nil {
+			id.Principal = s.cfg.TLSPrincipal(tc.ConnectionState())
+		}
+	}
+	var sc *saslConn
+	if s.cfg.SASL != nil {
+		sc = &saslConn{auth: s.cfg.SASL, delay: s.cfg.FailedAuthenticationDelay, host: id.Host}
+	} else {
+		ctx = handler.WithIdentity(ctx, id)
+	}
 	r := bufio.NewReaderSize(c, 64<<10)
 	watch := newPeerWatch(c, r, cancel)
 	defer watch.close()
@@ -219,6 +274,27 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		}
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
+		}
+		if sc != nil {
+			o, err := sc.handle(frame, time.Now())
+			if o.identity != nil {
+				ctx = handler.WithIdentity(ctx, *o.identity)
+			}
+			if !o.pass {
+				if err != nil && !o.closeAfter {
+					return err
+				}
+				if err := s.answerSASL(ctx, w, o); err != nil {
+					return err
+				}
+				if o.closeAfter {
+					if err == nil {
+						err = errors.New("closed after a refused SASL handshake")
+					}
+					return err
+				}
+				continue
+			}
 		}
 		watch.start()
 		resp, corr, err := respond(ctx, s.broker, frame, host)
@@ -323,4 +399,43 @@ func (w *peerWatch) watch() {
 			return
 		}
 	}
+}
+
+// handshake runs the TLS handshake of a new connection.
+func (s *connServer) handshake(ctx context.Context, c net.Conn) (*tls.Conn, error) {
+	tc := tls.Server(c, s.cfg.TLS)
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.TLSHandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
+}
+
+// answerSASL writes a SASL answer the connection gives itself, after the
+// failed-authentication delay when there is one.
+func (s *connServer) answerSASL(ctx context.Context, w *bufio.Writer, o saslOutcome) error {
+	if o.delay > 0 {
+		t := time.NewTimer(o.delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+	var out []byte
+	if o.resp != nil {
+		var err error
+		if out, err = appendResponse(nil, o.corr, o.resp); err != nil {
+			return err
+		}
+	} else if o.sendRaw {
+		out = binary.BigEndian.AppendUint32(nil, uint32(len(o.raw)))
+		out = append(out, o.raw...)
+	}
+	if _, err := w.Write(out); err != nil {
+		return err
+	}
+	return w.Flush()
 }
