@@ -21,6 +21,9 @@ import (
 // from a properties file and then overridden by --set key=value.
 type brokerConfig struct {
 	props map[string]string
+	// scram is what SASL listeners check SCRAM exchanges against: the
+	// broker runtime installs its view of the metadata log's credentials.
+	scram scramStoreRef
 }
 
 func newBrokerConfig() *brokerConfig { return &brokerConfig{props: map[string]string{}} }

@@ -20,7 +20,7 @@ const defaultListeners = "PLAINTEXT://127.0.0.1:9092"
 // the rules). listen, --listen HOST:PORT, is a shorthand for
 // listeners=PLAINTEXT://HOST:PORT and replaces the setting; so does a
 // listeners value that is a bare host:port (Rill's form before named
-// listeners). Only PLAINTEXT listeners are served for now.
+// listeners). Every listener's security settings are checked here.
 func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) {
 	s := listeners.Settings{
 		Listeners:                   c.get("listeners", defaultListeners),
@@ -43,8 +43,13 @@ func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := lc.PlaintextOnly(); err != nil {
-		return nil, err
+	// Check every listener's security settings before anything is
+	// opened; listen builds them again to serve.
+	for _, l := range lc.Brokers() {
+		var sc netserver.Config
+		if err := c.secure(&sc, l, func(string, ...any) {}); err != nil {
+			return nil, err
+		}
 	}
 	return lc, nil
 }
@@ -62,14 +67,37 @@ func (s servers) Close() error {
 	return first
 }
 
+// secure sets sc's TLS and SASL for listener l from the config.
+func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf func(string, ...any)) error {
+	auth, err := c.saslAuthenticator(l, &c.scram, logf)
+	if err != nil {
+		return err
+	}
+	sc.SASL = auth
+	delay, err := c.listenerMillis(l.Name, "connection.failed.authentication.delay.ms", netserver.DefaultFailedAuthenticationDelay.Milliseconds())
+	if err != nil {
+		return err
+	}
+	sc.FailedAuthenticationDelay = delay
+	if l.Protocol == listeners.SSL || l.Protocol == listeners.SASLSSL {
+		return fmt.Errorf("listener %s: security protocol %s is not served yet (TLS is the next step of issue 14)", l.Name, l.Protocol)
+	}
+	return nil
+}
+
 // listen binds every broker listener of lc (the inter-broker one first)
-// with sc's limits, and advertises the port bound where the listener's
-// was 0 and no advertised address was set.
-func listen(lc *listeners.Config, sc netserver.Config, broker *handler.Broker, nodeID int32, logger *stdlog.Logger) (servers, error) {
+// with sc's limits and cfg's security settings, and advertises the port
+// bound where the listener's was 0 and no advertised address was set.
+func listen(lc *listeners.Config, sc netserver.Config, cfg *brokerConfig, broker *handler.Broker, nodeID int32, logger *stdlog.Logger) (servers, error) {
 	var out servers
 	for _, l := range lc.Brokers() {
-		sc.Addr, sc.Listener = l.Addr(), l.Name
-		srv, err := netserver.Listen(sc, broker, logger.Printf)
+		lsc := sc
+		lsc.Addr, lsc.Listener = l.Addr(), l.Name
+		if err := cfg.secure(&lsc, l, logger.Printf); err != nil {
+			out.Close()
+			return nil, err
+		}
+		srv, err := netserver.Listen(lsc, broker, logger.Printf)
 		if err != nil {
 			out.Close()
 			return nil, fmt.Errorf("listener %s: %w", l, err)

@@ -144,7 +144,8 @@ func coordinatorAddr(t *testing.T, addr, group string) string {
 }
 
 // produceConsume writes n records through a client seeded with addr and
-// reads them back through one seeded with readAddr, in a group.
+// reads them back through one seeded with readAddr, in a group; opts
+// (SASL, TLS, producer settings) go to both clients.
 func produceConsume(t *testing.T, addr, readAddr, topic string, n int, opts ...kgo.Opt) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -155,7 +156,7 @@ func produceConsume(t *testing.T, addr, readAddr, topic string, n int, opts ...k
 			t.Fatalf("produce %d through %s: %v", i, addr, err)
 		}
 	}
-	cons := client(t, readAddr, kgo.ConsumeTopics(topic), kgo.ConsumerGroup("g-"+topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cons := client(t, readAddr, append([]kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumerGroup("g-" + topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)...)
 	seen := map[string]bool{}
 	for len(seen) < n {
 		fs := cons.PollFetches(ctx)
@@ -312,8 +313,14 @@ func TestListenerConfigErrors(t *testing.T) {
 			"EXTERNAL is not a listener"},
 		{"every interface, not advertised", []string{"listeners=PLAINTEXT://0.0.0.0:0"}, "binds every interface"},
 		{"SSL refused", []string{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0"}, "security protocol SSL is not served yet"},
-		{"SASL refused", []string{"listeners=A://127.0.0.1:0", "listener.security.protocol.map=A:SASL_PLAINTEXT"},
-			"security protocol SASL_PLAINTEXT is not served yet"},
+		{"SASL without mechanisms", []string{"listeners=A://127.0.0.1:0", "listener.security.protocol.map=A:SASL_PLAINTEXT"},
+			"listener A (SASL_PLAINTEXT): set sasl.enabled.mechanisms"},
+		{"SASL GSSAPI", []string{"listeners=A://127.0.0.1:0", "listener.security.protocol.map=A:SASL_PLAINTEXT", "sasl.enabled.mechanisms=GSSAPI"},
+			`unsupported mechanism "GSSAPI"`},
+		{"PLAIN without users", []string{"listeners=A://127.0.0.1:0", "listener.security.protocol.map=A:SASL_PLAINTEXT", "sasl.enabled.mechanisms=PLAIN"},
+			"listener A enables PLAIN without users"},
+		{"bad JAAS", []string{"listeners=A://127.0.0.1:0", "listener.security.protocol.map=A:SASL_PLAINTEXT", "sasl.enabled.mechanisms=PLAIN",
+			"listener.name.a.plain.sasl.jaas.config=PlainLoginModule required user_x=1;"}, "listener.name.a.plain.sasl.jaas.config"},
 		{"controller listener on a broker-only node", []string{"listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
 			"controller.listener.names=CONTROLLER"}, "broker-only node"},
 	} {

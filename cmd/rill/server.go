@@ -39,7 +39,7 @@ func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, lo
 		return nil, nil, err
 	}
 	sc.IdleTimeout = time.Duration(idle) * time.Millisecond
-	srv, err := listen(lc, sc, broker, hc.NodeID, logger)
+	srv, err := listen(lc, sc, cfg, broker, hc.NodeID, logger)
 	if err != nil {
 		broker.Close()
 		return nil, nil, err
