@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
@@ -84,6 +85,10 @@ type Config struct {
 	// metadata log (Add/Remove) and must have replayed them before
 	// Serve.
 	Authorizer *authz.Authorizer
+	// PeerClientOpts are added to the broker's clients of other brokers
+	// (transaction verification, marker writes): the inter-broker
+	// listener's security (TLS, SASL credentials).
+	PeerClientOpts []kgo.Opt
 }
 
 // Broker answers requests against one engine and the cluster metadata.
@@ -131,7 +136,7 @@ func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
 	gc.Partitions = b.offsetsPartitions
 	b.groups = group.New(gc, offsetsStore{b})
 	b.txns = b.newTxnCoordinator()
-	b.peers.self = cfg.NodeID
+	b.peers.self, b.peers.opts = cfg.NodeID, cfg.PeerClientOpts
 	b.Advertise(cfg.Host, cfg.Port)
 	byName := map[string]endpoint{}
 	for _, l := range cfg.Listeners {

@@ -21,6 +21,7 @@ import (
 // peers holds the clients to other brokers.
 type peers struct {
 	self    int32
+	opts    []kgo.Opt // the inter-broker listener's security
 	mu      sync.Mutex
 	clients map[string]*kgo.Client // by address
 }
@@ -55,8 +56,8 @@ func (p *peers) client(addr string) (*kgo.Client, error) {
 	// The overhead outlasts the peer's own waits (a marker append waits up
 	// to coordinatorAppendTimeout for its replicas), so an answer is not
 	// given up on, and sent again, while the first request still runs.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-broker-%d", p.self)), kgo.DialTimeout(2*time.Second),
-		kgo.RequestTimeoutOverhead(2*coordinatorAppendTimeout+5*time.Second))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-broker-%d", p.self)), kgo.DialTimeout(2 * time.Second),
+		kgo.RequestTimeoutOverhead(2*coordinatorAppendTimeout + 5*time.Second)}, p.opts...)...)
 	if err != nil {
 		return nil, err
 	}
