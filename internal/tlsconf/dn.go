@@ -13,8 +13,8 @@ import (
 // rfc2253Keywords are the attribute types Java's X500Principal.getName()
 // prints by name (sun.security.x509.AVAKeyword entries marked RFC 2253
 // compliant). Every other type is printed as its dotted OID with the
-// value in hex, so an e-mail address prints as
-// 1.2.840.113549.1.9.1=#16... where Go's pkix.Name would print it by name.
+// value in hex: an e-mail address attribute prints as
+// 1.2.840.113549.1.9.1=#16...
 var rfc2253Keywords = map[string]string{
 	"2.5.4.3":                    "CN",
 	"2.5.4.6":                    "C",
@@ -56,8 +56,8 @@ type attributeTypeAndValue struct {
 //     NUL as \00, and leading and trailing spaces (and CRs) with a
 //     backslash; everything else, non-ASCII included, is kept as is.
 //
-// Go's pkix.Name.String differs: it names more types (SERIALNUMBER,
-// emailAddress is printed by OID only in Java) and escapes differently.
+// Go's pkix.Name.String differs: it prints SERIALNUMBER and other types
+// by name where Java prints an OID and hex, and escapes differently.
 func DistinguishedName(rawName []byte) (string, error) {
 	var rdns []asn1.RawValue
 	rest, err := asn1.Unmarshal(rawName, &rdns)

@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"testing"
 )
@@ -98,5 +99,27 @@ func TestDistinguishedNameRejectsGarbage(t *testing.T) {
 		if got, err := DistinguishedName(raw); err == nil {
 			t.Errorf("%x: got %q, want an error", raw, got)
 		}
+	}
+}
+
+// Go's own rendering differs from Java's in ways that change principals;
+// this is why DistinguishedName exists.
+func TestDistinguishedNameIsNotPkixString(t *testing.T) {
+	raw := rawName(t, [][]ava{{{oidSerial, tagPrintableString, "123"}}, {utf8v(oidCN, "a#b")}}...)
+	var seq pkix.RDNSequence
+	if _, err := asn1.Unmarshal(raw, &seq); err != nil {
+		t.Fatal(err)
+	}
+	var name pkix.Name
+	name.FillFromRDNSequence(&seq)
+	java, err := DistinguishedName(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `CN=a\#b,2.5.4.5=#1303313233`; java != want {
+		t.Errorf("DistinguishedName = %q, want %q", java, want)
+	}
+	if goString := name.String(); goString == java {
+		t.Errorf("pkix.Name.String() = %q agrees; the test no longer shows why", goString)
 	}
 }
