@@ -41,7 +41,8 @@ func parseVoters(s string) (map[uint64]string, error) {
 // naming the controller role makes this process a quorum member; a
 // broker-only node copies the metadata from the controllers. The broker
 // answers clients once it has applied the metadata (Runtime.Ready). The
-// returned function stops it all.
+// returned function stops it all. The broker's authorizer (if any) is fed
+// the metadata log's ACLs before the broker serves.
 func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *engine.Engine, local *metadata.Store, h *handler.Broker, logger *stdlog.Logger) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
 	votersSet := cfg.get("controller.quorum.voters", "") != ""
@@ -76,6 +77,7 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 	rc.Self.Listeners = registeredListeners(lc, h)
 	rc.DataDir, rc.Local, rc.LogDefaults = dataDir, local, h.LogDefaults()
 	rc.Engine, rc.Listener, rc.Logf = eng, h, logger.Printf
+	rc.ACLs = h // into the handlers' authorizer (none: ignored)
 	rc.Attach = func(rt *brokerrt.Runtime) { h.SetCluster(rt) }
 	rt, err := brokerrt.Start(rc)
 	if err != nil {

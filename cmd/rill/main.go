@@ -53,6 +53,10 @@ func main() {
 		err = runGroup(os.Args[2:], os.Stdout)
 	case "txn":
 		err = runTxn(os.Args[2:], os.Stdout)
+	case "acl":
+		err = runACL(os.Args[2:], os.Stdout)
+	case "user":
+		err = runUser(os.Args[2:], os.Stdin, os.Stdout)
 	case "bench":
 		err = runBench(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":

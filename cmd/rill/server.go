@@ -18,7 +18,17 @@ func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, lo
 	if err != nil {
 		return nil, nil, err
 	}
+	if hc.Authorizer == nil {
+		// authorizer.class.name; the broker runtime feeds it the ACLs of
+		// the metadata log (startRuntime).
+		if hc.Authorizer, err = authorizerFromConfig(cfg.get); err != nil {
+			return nil, nil, err
+		}
+	}
 	broker := handler.New(hc, eng, logger.Printf)
+	// The SASL listeners' SCRAM credentials: the metadata log's, as this
+	// broker applies them (lookups wait until it serves).
+	cfg.scram.set(broker.ScramStore())
 	sc := netserver.DefaultConfig("")
 	sc.Transport = cfg.get("net.transport", sc.Transport)
 	if v, ok := cfg.props["net.sendfile"]; ok {

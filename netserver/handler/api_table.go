@@ -50,6 +50,9 @@ var apis = []api{
 	{26, 0, 5, plain((*Broker).endTxn)},                      // EndTxn (v5: transaction version 2)
 	{27, 0, 1, plain((*Broker).writeTxnMarkers)},             // WriteTxnMarkers
 	{28, 0, 5, withCtx((*Broker).txnOffsetCommit)},           // TxnOffsetCommit
+	{29, 0, 3, withCtx((*Broker).describeACLs)},              // DescribeAcls
+	{30, 0, 3, withCtx((*Broker).createACLs)},                // CreateAcls
+	{31, 0, 3, withCtx((*Broker).deleteACLs)},                // DeleteAcls
 	{32, 0, 4, plain((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, plain((*Broker).alterConfigs)},                // AlterConfigs
 	{35, 0, 4, plain((*Broker).describeLogDirs)},             // DescribeLogDirs
@@ -61,6 +64,8 @@ var apis = []api{
 	{45, 0, 1, plain((*Broker).alterPartitionReassignments)}, // AlterPartitionReassignments
 	{46, 0, 0, plain((*Broker).listPartitionReassignments)},  // ListPartitionReassignments
 	{47, 0, 0, plain((*Broker).offsetDelete)},                // OffsetDelete
+	{50, 0, 0, withCtx((*Broker).describeUserSCRAMs)},        // DescribeUserScramCredentials
+	{51, 0, 0, withCtx((*Broker).alterUserSCRAMs)},           // AlterUserScramCredentials
 	{60, 0, 2, withCtx((*Broker).describeCluster)},           // DescribeCluster
 	{61, 0, 0, plain((*Broker).describeProducers)},           // DescribeProducers
 	{65, 0, 0, plain((*Broker).describeTransactions)},        // DescribeTransactions

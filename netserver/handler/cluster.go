@@ -21,8 +21,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/netserver/sasl"
+	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
 )
@@ -69,6 +73,24 @@ type Cluster interface {
 	Reassign(ctx context.Context, topic string, p int32, target []int32) error
 	// Reassignments lists the partitions being moved.
 	Reassignments() map[kafka.TopicPartition]metadata.Partition
+	// CreateACLs creates ACLs through the active controller; errs[i] is
+	// acl i's outcome (nil: created, or equal to an ACL that exists), and
+	// it returns once this broker's authorizer has them.
+	CreateACLs(ctx context.Context, acls []controller.ACLBinding) (errs []error, err error)
+	// DeleteACLs deletes through the active controller the ACLs each
+	// filter matches, returning them per filter or the filter's error,
+	// once this broker's authorizer no longer has them.
+	DeleteACLs(ctx context.Context, filters []controller.ACLFilter) (matched [][]controller.ACLBinding, errs []error, err error)
+	// AlterScramCredentials deletes and upserts SCRAM credentials through
+	// the active controller and returns each user's outcome, once this
+	// broker has applied them.
+	AlterScramCredentials(ctx context.Context, deletions []controller.ScramDeletion, upsertions []controller.ScramUpsertion) ([]controller.ScramResult, error)
+	// ScramCredential is a user's credential for a SCRAM mechanism (its
+	// SASL name) in the metadata this broker has applied.
+	ScramCredential(mechanism, user string) (controller.ScramCredential, bool)
+	// ScramCredentials are the SCRAM credentials this broker has applied,
+	// by user.
+	ScramCredentials() map[string][]controller.ScramCredential
 }
 
 // sortRefs orders partitions by topic, then partition: the order answers
@@ -89,6 +111,103 @@ func (b *Broker) HighWatermarkMoved() { b.appended.Notify() }
 // SetCluster gives the broker the metadata it serves from; call it before
 // serving.
 func (b *Broker) SetCluster(c Cluster) { b.cluster = c }
+
+// AddACL and RemoveACL feed the broker's authorizer (Config.Authorizer)
+// the ACLs of the metadata log: the broker runtime's ACLSink
+// (replication/broker), which calls them from one goroutine and has fed
+// every ACL before the broker serves. Without an authorizer they do
+// nothing.
+func (b *Broker) AddACL(id controller.ACLID, acl controller.ACLBinding) error {
+	if b.cfg.Authorizer == nil {
+		return nil
+	}
+	return b.cfg.Authorizer.Add(authz.ID(id), authzBinding(acl))
+}
+
+func (b *Broker) RemoveACL(id controller.ACLID) error {
+	if b.cfg.Authorizer == nil {
+		return nil
+	}
+	return b.cfg.Authorizer.Remove(authz.ID(id))
+}
+
+// authzBinding and controllerBinding convert an ACL between the
+// authorizer's and the metadata's types (the same Kafka codes).
+func authzBinding(c controller.ACLBinding) authz.Binding {
+	return authz.Binding{
+		Pattern: authz.Pattern{Type: authz.ResourceType(c.ResourceType), Name: c.ResourceName, PatternType: authz.PatternType(c.PatternType)},
+		Entry: authz.Entry{Principal: c.Principal, Host: c.Host, Operation: authz.Operation(c.Operation),
+			Permission: authz.Permission(c.Permission)},
+	}
+}
+
+func controllerBinding(b authz.Binding) controller.ACLBinding {
+	return controller.ACLBinding{ResourceType: int8(b.Pattern.Type), ResourceName: b.Pattern.Name, PatternType: int8(b.Pattern.PatternType),
+		Principal: b.Entry.Principal, Host: b.Entry.Host, Operation: int8(b.Entry.Operation), Permission: int8(b.Entry.Permission)}
+}
+
+// ScramStore is the SCRAM credentials of the metadata this broker has
+// applied, for the SASL listeners' authenticators (sasl.Config.Scram); it
+// may be installed before the listeners bind. A lookup before the broker
+// serves (Serve: the metadata is applied) waits for it, as Kafka's
+// brokers process no request before then, up to scramWait; then the user
+// is unknown.
+func (b *Broker) ScramStore() sasl.ScramStore { return scramStore{b} }
+
+// scramWait bounds how long a SCRAM exchange waits for the broker to
+// serve.
+const scramWait = 10 * time.Second
+
+type scramStore struct{ b *Broker }
+
+// LookupScram implements sasl.ScramStore; safe from any goroutine.
+func (s scramStore) LookupScram(mechanism, user string) (sasl.ScramCredential, bool) {
+	select {
+	case <-s.b.serving: // after SetCluster
+	default:
+		t := time.NewTimer(scramWait)
+		defer t.Stop()
+		select {
+		case <-s.b.serving:
+		case <-t.C:
+			return sasl.ScramCredential{}, false
+		}
+	}
+	c, ok := s.b.cluster.ScramCredential(mechanism, user)
+	if !ok {
+		return sasl.ScramCredential{}, false
+	}
+	return sasl.ScramCredential{Salt: c.Salt, Iterations: int(c.Iterations), StoredKey: c.StoredKey, ServerKey: c.ServerKey}, true
+}
+
+// securityAdminAllowed reports whether the request's principal may
+// perform op on the cluster (true without an authorizer), the check of
+// the ACL and SCRAM APIs.
+func (b *Broker) securityAdminAllowed(ctx context.Context, op authz.Operation) bool {
+	a := b.cfg.Authorizer
+	if a == nil {
+		return true
+	}
+	id := IdentityOf(ctx)
+	return a.Authorize(authz.Request{Principal: id.Principal, Host: id.Host, Operation: op,
+		Resource: authz.Resource{Type: authz.ResourceCluster, Name: authz.ClusterName}}).Allowed
+}
+
+// securityErrorCode is the code and message of an ACL or SCRAM item's
+// error: a Kafka error (the controller's answer, an authorization
+// failure) as it is, else the authorizer's mapping (INVALID_REQUEST,
+// UNSUPPORTED_VERSION, SECURITY_DISABLED, UNKNOWN_SERVER_ERROR).
+func securityErrorCode(err error) (int16, *string) {
+	if err == nil {
+		return 0, nil
+	}
+	msg := kmsg.StringPtr(err.Error())
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code, msg
+	}
+	return authz.ErrorCode(err), msg
+}
 
 // adminTimeout bounds how long a topic admin request waits for the
 // controller and for this broker to apply the change.

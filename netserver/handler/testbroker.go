@@ -24,6 +24,13 @@ func NewInMemory(topics map[string]int32) (*Broker, func() error, error) {
 // node, as `rill serve` runs one: a one-voter controller quorum in
 // process, its metadata log on fs.
 func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func() error, error) {
+	return NewForTestConfig(fs, dir, topics, nil)
+}
+
+// NewForTestConfig is NewForTest with the broker's Config changed by
+// configure (when not nil) before it starts: an Authorizer, say, which
+// the broker feeds the metadata log's ACLs as `rill serve` does.
+func NewForTestConfig(fs vfs.FS, dir string, topics map[string]int32, configure func(*Config)) (*Broker, func() error, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -41,11 +48,15 @@ func NewForTest(fs vfs.FS, dir string, topics map[string]int32) (*Broker, func()
 	gc := group.DefaultConfig()
 	gc.OffsetsPartitions = 3 // a heap-backed index per partition on MemFS
 	gc.InitialRebalanceDelay = 0
-	b := New(Config{NodeID: 1, Host: "127.0.0.1", Port: 9092, ClusterID: "test", AutoCreateTopics: true,
-		NumPartitions: 1, DefaultReplicationFactor: 1, OffsetsReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}, eng, nil)
+	cfg := Config{NodeID: 1, Host: "127.0.0.1", Port: 9092, ClusterID: "test", AutoCreateTopics: true,
+		NumPartitions: 1, DefaultReplicationFactor: 1, OffsetsReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}
+	if configure != nil {
+		configure(&cfg)
+	}
+	b := New(cfg, eng, nil)
 	rt, err := broker.Start(broker.Config{Self: controller.BrokerInfo{ID: 1, Host: "127.0.0.1", Port: 9092}, DataDir: dir, FS: fs,
 		Local: local, LogDefaults: ec.Log, Heartbeat: 200 * time.Millisecond, Session: 9 * time.Second, SnapshotEvery: 1000,
-		Engine: eng, Listener: b, Attach: func(rt *broker.Runtime) { b.SetCluster(rt) }})
+		Engine: eng, Listener: b, ACLs: b, Attach: func(rt *broker.Runtime) { b.SetCluster(rt) }})
 	if err != nil {
 		eng.Close()
 		return nil, nil, err

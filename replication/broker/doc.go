@@ -11,8 +11,10 @@
 //     broker (creates and deletes the local partitions assigned to it,
 //     hands their state to the replica manager, package replica), publishes
 //     leadership changes to the coordinators and handlers through
-//     Listener, and answers the handlers' questions (which brokers, which
-//     leader, ask the controller to create a topic) from the image.
+//     Listener, feeds the image's ACLs to the authorizer (ACLSink) and
+//     keeps its SCRAM credentials for SASL, and answers the handlers'
+//     questions (which brokers, which leader, ask the controller to
+//     create a topic or an ACL) from the image.
 //
 // Concurrency: Runtime's methods are safe for concurrent use. The image is
 // read under the source's lock and copied out; no lock is held across disk

@@ -18,6 +18,9 @@ package broker
 //  3. Topic config changes are applied to the open logs.
 //  4. The replica manager gets every local partition's state; it starts
 //     and stops leading, and tells the Listener.
+//  5. The ACLs and SCRAM credentials are brought to the image's
+//     (security.go): the authorizer has every ACL before the pass that
+//     makes the broker ready.
 //
 // The publisher wakes on every image change, on session changes, and every
 // 200 ms for what time alone changes (a failed creation's retry).
@@ -102,6 +105,7 @@ func (r *Runtime) publish(ctx context.Context) {
 			}
 		}
 		r.syncReplicas()
+		r.syncSecurity()
 		r.published(want, current)
 		select {
 		case <-ctx.Done():

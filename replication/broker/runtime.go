@@ -85,6 +85,10 @@ type Config struct {
 	FetchMaxBytes                                   int32
 	Engine                                          *engine.Engine
 	Listener                                        Listener
+	// ACLs, when set, is fed the metadata's ACLs (security.go): the
+	// broker's authorizer, which has them all before the runtime is
+	// Ready.
+	ACLs ACLSink
 	// Attach, when set, is called with the runtime before any of its
 	// goroutines runs, so the Listener can be given the runtime (its view
 	// of the metadata) before the runtime calls it.
@@ -113,6 +117,8 @@ type Runtime struct {
 	failures map[kafka.TopicPartition]error
 	// applied are the topics the publisher's last pass applied.
 	applied map[string]metadata.Topic
+	// security is the ACLs and SCRAM credentials applied here.
+	security security
 
 	cancel context.CancelFunc
 	done   chan struct{}

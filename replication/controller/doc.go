@@ -29,6 +29,9 @@
 //     (preferred leader) replica across brokers.
 //   - ElectLeaders moves leadership back to the preferred replica when it
 //     is in the ISR and unfenced.
+//   - CreateACLs, DeleteACLs and AlterScramCredentials keep the cluster's
+//     ACLs and SCRAM credentials (security.go) as Kafka's controller does;
+//     new ACLs' ids come from the caller, so the decisions stay pure.
 //
 // Every change of a partition's leader or ISR bumps its partition epoch; a
 // change of leader bumps its leader epoch.

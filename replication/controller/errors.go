@@ -47,4 +47,21 @@ var (
 	// ErrInvalidElectionType: an election type other than preferred (0)
 	// and unclean (1).
 	ErrInvalidElectionType = errors.New("controller: invalid election type")
+	// ErrInvalidACL: an ACL binding or filter with an unknown or
+	// unsuitable code, or an empty resource name.
+	ErrInvalidACL = errors.New("controller: invalid acl")
+	// ErrACLIDInUse: a new ACL's id is already taken (the caller chose
+	// it).
+	ErrACLIDInUse = errors.New("controller: acl id in use")
+	// ErrUnsupportedScramMechanism: a SCRAM mechanism other than
+	// SCRAM-SHA-256 and SCRAM-SHA-512.
+	ErrUnsupportedScramMechanism = errors.New("controller: unsupported SCRAM mechanism")
+	// ErrUnacceptableCredential: a SCRAM credential with an empty user,
+	// iterations out of bounds, or no salt or salted password.
+	ErrUnacceptableCredential = errors.New("controller: unacceptable SCRAM credential")
+	// ErrScramCredentialNotFound: deleting a SCRAM credential that does
+	// not exist.
+	ErrScramCredentialNotFound = errors.New("controller: SCRAM credential not found")
+	// ErrDuplicateUser: a user named twice in one SCRAM alteration.
+	ErrDuplicateUser = errors.New("controller: user named twice")
 )

@@ -86,6 +86,14 @@ type Record struct {
 	ProducerIDs     *ProducerIDBlock `json:",omitempty"`
 	AddPartitions   *AddPartitions   `json:",omitempty"`
 	TopicConfigs    *TopicConfigs    `json:",omitempty"`
+	// CreateACL and RemoveACL are Kafka's AccessControlEntryRecord and
+	// RemoveAccessControlEntryRecord; UserScramCredential and
+	// RemoveUserScramCredential its UserScramCredentialRecord and
+	// RemoveUserScramCredentialRecord (security.go).
+	CreateACL                 *ACL             `json:",omitempty"`
+	RemoveACL                 *ACLID           `json:",omitempty"`
+	UserScramCredential       *ScramCredential `json:",omitempty"`
+	RemoveUserScramCredential *ScramKey        `json:",omitempty"`
 }
 
 // TopicConfigs replaces a topic's config overrides.
@@ -126,6 +134,10 @@ type Image struct {
 	Topics  map[string]*TopicInfo
 	// NextProducerID is the first producer id no block holds yet.
 	NextProducerID int64
+	// ACLs are the ACLs by id; Scram the SCRAM credentials by user, then
+	// mechanism. Images written before they existed have neither.
+	ACLs  map[ACLID]ACLBinding                `json:",omitempty"`
+	Scram map[string]map[int8]ScramCredential `json:",omitempty"`
 }
 
 // Clone is a deep copy, for deciding on records not yet committed.
@@ -143,6 +155,7 @@ func (im *Image) Clone() *Image {
 		}
 		c.Topics[name] = &tc
 	}
+	im.cloneSecurity(c)
 	return c
 }
 
@@ -153,6 +166,9 @@ func NewImage() *Image {
 
 // Apply changes the image by one committed record.
 func (im *Image) Apply(r Record) error {
+	if ok, err := im.applySecurity(r); ok {
+		return err
+	}
 	switch {
 	case r.RegisterBroker != nil:
 		im.Brokers[r.RegisterBroker.ID] = *r.RegisterBroker

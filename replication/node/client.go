@@ -34,6 +34,9 @@ var versions = map[int16]versionRange{
 	int16(kmsg.BrokerRegistration):        {0, 4},
 	int16(kmsg.BrokerHeartbeat):           {0, 2},
 	int16(kmsg.AllocateProducerIDs):       {0, 0},
+	int16(kmsg.CreateACLs):                {0, 3},
+	int16(kmsg.DeleteACLs):                {0, 3},
+	int16(kmsg.AlterUserSCRAMCredentials): {0, 0},
 }
 
 // MetadataSnapshotTopic is the topic and partition a FetchSnapshot names
@@ -45,8 +48,10 @@ const MetadataSnapshotTopic = "__cluster_metadata"
 // log offset it had applied when it answered (an int64). Kafka's
 // BrokerHeartbeatResponse says only IsCaughtUp; a broker back in session
 // needs the offset itself, to lead again as soon as its metadata reaches
-// it (see broker.Session). The tag is far above any Kafka uses; Kafka
-// clients skip tags they do not know.
+// it (see broker.Session). The answers to CreateAcls, DeleteAcls and
+// AlterUserScramCredentials carry it too: the offset that includes the
+// request's records, which the asking broker waits to apply. The tag is
+// far above any Kafka uses; Kafka clients skip tags they do not know.
 const MetadataOffsetTag = 10000
 
 // ErrMalformed marks bytes that are not a request a controller node
@@ -155,6 +160,10 @@ func (e *Error) Error() string {
 // see the code.
 func (e *Error) Unwrap() error { return e.Kafka }
 
+// AnswerError is the error of an item a controller node answered with a
+// code and message (nil for code 0): an *Error.
+func AnswerError(code int16, message *string) error { return answerError(code, message) }
+
 func answerError(code int16, message *string) error {
 	if code == 0 {
 		return nil
@@ -168,10 +177,30 @@ func answerError(code int16, message *string) error {
 
 // ResponseError is the error a controller node answered a request with:
 // the response's top-level error, else its first item's (the brokers'
-// requests name one item, except ElectLeaders, whose per-partition
-// outcomes are results, not the request's error). Nil: success.
+// requests name one item, except ElectLeaders, CreateAcls, DeleteAcls and
+// AlterUserScramCredentials, whose per-item outcomes are results, not the
+// request's error; for the last three a NOT_CONTROLLER item is the
+// request's refusal). Nil: success.
 func ResponseError(resp kmsg.Response) error {
 	switch r := resp.(type) {
+	case *kmsg.CreateACLsResponse:
+		for _, res := range r.Results {
+			if res.ErrorCode == kerr.NotController.Code {
+				return answerError(res.ErrorCode, res.ErrorMessage)
+			}
+		}
+	case *kmsg.DeleteACLsResponse:
+		for _, res := range r.Results {
+			if res.ErrorCode == kerr.NotController.Code {
+				return answerError(res.ErrorCode, res.ErrorMessage)
+			}
+		}
+	case *kmsg.AlterUserSCRAMCredentialsResponse:
+		for _, res := range r.Results {
+			if res.ErrorCode == kerr.NotController.Code {
+				return answerError(res.ErrorCode, res.ErrorMessage)
+			}
+		}
 	case *kmsg.BrokerRegistrationResponse:
 		return answerError(r.ErrorCode, nil)
 	case *kmsg.BrokerHeartbeatResponse:
@@ -246,14 +275,20 @@ func SetMetadataOffset(tags *kmsg.Tags, offset uint64) {
 	tags.Set(MetadataOffsetTag, kbin.AppendInt64(nil, int64(offset)))
 }
 
-// MetadataOffset is the metadata offset a BrokerRegistration or
-// BrokerHeartbeat answer carries in MetadataOffsetTag (ok false: none).
+// MetadataOffset is the metadata offset an answer carries in
+// MetadataOffsetTag (ok false: none).
 func MetadataOffset(resp kmsg.Response) (uint64, bool) {
 	var tags *kmsg.Tags
 	switch r := resp.(type) {
 	case *kmsg.BrokerRegistrationResponse:
 		tags = &r.UnknownTags
 	case *kmsg.BrokerHeartbeatResponse:
+		tags = &r.UnknownTags
+	case *kmsg.CreateACLsResponse:
+		tags = &r.UnknownTags
+	case *kmsg.DeleteACLsResponse:
+		tags = &r.UnknownTags
+	case *kmsg.AlterUserSCRAMCredentialsResponse:
 		tags = &r.UnknownTags
 	default:
 		return 0, false

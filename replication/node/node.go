@@ -255,7 +255,8 @@ func (n *Node) load(index uint64, data []byte) error {
 	n.applied.Store(index)
 	n.snapped = index
 	n.changed.Notify()
-	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics)", n.cfg.ID, index, len(im.Brokers), len(im.Topics))
+	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics, %d acls, %d SCRAM users)", n.cfg.ID, index,
+		len(im.Brokers), len(im.Topics), len(im.ACLs), len(im.Scram))
 	return nil
 }
 
@@ -519,6 +520,45 @@ func (n *Node) ElectLeaders(ctx context.Context, typ int8, parts []kafka.TopicPa
 	return out, err
 }
 
+// CreateACLs creates ACLs (ids: one per binding, see
+// controller.CreateACLs) and returns each one's outcome; the error is the
+// request's (not committed, not the controller), which every binding
+// shares.
+func (n *Node) CreateACLs(ctx context.Context, bindings []controller.ACLBinding, ids []controller.ACLID) ([]error, error) {
+	var errs []error
+	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		var recs []controller.Record
+		recs, errs = c.CreateACLs(bindings, ids)
+		return recs, nil
+	})
+	return errs, err
+}
+
+// DeleteACLs deletes the ACLs filters match and returns, per filter, the
+// ACLs it matched or its error (see controller.DeleteACLs).
+func (n *Node) DeleteACLs(ctx context.Context, filters []controller.ACLFilter) ([][]controller.ACL, []error, error) {
+	var matched [][]controller.ACL
+	var errs []error
+	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		var recs []controller.Record
+		recs, matched, errs = c.DeleteACLs(filters)
+		return recs, nil
+	})
+	return matched, errs, err
+}
+
+// AlterScramCredentials deletes and upserts SCRAM credentials and returns
+// each user's outcome (see controller.AlterScramCredentials).
+func (n *Node) AlterScramCredentials(ctx context.Context, deletions []controller.ScramDeletion, upsertions []controller.ScramUpsertion) ([]controller.ScramResult, error) {
+	var results []controller.ScramResult
+	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		var recs []controller.Record
+		recs, results = c.AlterScramCredentials(deletions, upsertions)
+		return recs, nil
+	})
+	return results, err
+}
+
 // logRecord says what a committed record changed.
 func (n *Node) logRecord(r controller.Record) {
 	switch {
@@ -537,5 +577,17 @@ func (n *Node) logRecord(r controller.Record) {
 	case r.PartitionChange != nil:
 		c := r.PartitionChange
 		n.cfg.Logf("metadata: %s-%d leader %d (epoch %d), isr %v", c.Topic, c.Partition, c.State.Leader, c.State.LeaderEpoch, c.State.ISR)
+	case r.CreateACL != nil:
+		b := r.CreateACL.Binding
+		n.cfg.Logf("metadata: acl %s added: resource type %d, %q (pattern type %d), principal %s, host %s, operation %d, permission %d",
+			r.CreateACL.ID, b.ResourceType, b.ResourceName, b.PatternType, b.Principal, b.Host, b.Operation, b.Permission)
+	case r.RemoveACL != nil:
+		n.cfg.Logf("metadata: acl %s removed", *r.RemoveACL)
+	case r.UserScramCredential != nil:
+		c := r.UserScramCredential
+		n.cfg.Logf("metadata: %s credential of user %q set (%d iterations)", controller.ScramMechanismName(c.Mechanism), c.User, c.Iterations)
+	case r.RemoveUserScramCredential != nil:
+		k := r.RemoveUserScramCredential
+		n.cfg.Logf("metadata: %s credential of user %q removed", controller.ScramMechanismName(k.Mechanism), k.User)
 	}
 }

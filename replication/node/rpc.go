@@ -16,6 +16,9 @@ package node
 //	move a partition         AlterPartitionReassignments (45)  0
 //	elect leaders            ElectLeaders (43)              0-2
 //	replace topic configs    AlterConfigs (33)              0-2
+//	create ACLs              CreateAcls (30)                0-3
+//	delete ACLs              DeleteAcls (31)                0-3
+//	SCRAM credentials        AlterUserScramCredentials (51) 0
 //	copy the metadata image  FetchSnapshot (59)             0-1
 //
 // Only the active controller answers, NOT_CONTROLLER elsewhere (the broker
@@ -45,6 +48,15 @@ package node
 //     SnapshotId.EndOffset is already that new gets no bytes.
 //   - Catalog import (a single node's pre-metadata-log topics) needs no
 //     message: only a single node imports, into its own node (Import).
+//   - CreateAcls, DeleteAcls and AlterUserScramCredentials are what a
+//     Kafka broker forwards to its controller: the node decides them as
+//     Kafka's controller does (package controller; ACL ids are random, as
+//     Kafka's) and answers them with the metadata offset of its decision
+//     in MetadataOffsetTag, so the broker can wait until it has applied
+//     it. Brokers validate ACLs fully before they ask (the node checks
+//     only what Kafka's controller checks) and answer DescribeAcls and
+//     DescribeUserScramCredentials from their own metadata, as Kafka's
+//     brokers do.
 //
 // Errors become codes in one table (errorCodes); the messages go in the
 // answers' ErrorMessage where Kafka has one.
@@ -136,6 +148,12 @@ func (n *Node) answer(ctx context.Context, req kmsg.Request, refused error) kmsg
 		return n.alterConfigs(ctx, r, refused)
 	case *kmsg.FetchSnapshotRequest:
 		return n.fetchSnapshot(r, refused)
+	case *kmsg.CreateACLsRequest:
+		return n.createACLs(ctx, r, refused)
+	case *kmsg.DeleteACLsRequest:
+		return n.deleteACLs(ctx, r, refused)
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		return n.alterUserSCRAMCredentials(ctx, r, refused)
 	}
 	// ParseRequest returns only the keys above.
 	panic(fmt.Sprintf("node: no answer for %s", kmsg.NameForKey(req.Key())))
@@ -526,6 +544,134 @@ func (n *Node) fetchSnapshot(r *kmsg.FetchSnapshotRequest, refused error) kmsg.R
 	return resp
 }
 
+// aclPattern is a request's pattern type: version 0 has none and means
+// LITERAL (for filters too, as Kafka reads them).
+func aclPattern(version int16, p kmsg.ACLResourcePatternType) int8 {
+	if version == 0 {
+		return controller.ACLPatternLiteral
+	}
+	return int8(p)
+}
+
+// newACLID is a fresh ACL id (Kafka's controller draws a random Uuid too).
+func newACLID() controller.ACLID {
+	var id controller.ACLID
+	rand.Read(id[:])
+	return id
+}
+
+func (n *Node) createACLs(ctx context.Context, r *kmsg.CreateACLsRequest, refused error) kmsg.Response {
+	resp := r.ResponseKind().(*kmsg.CreateACLsResponse)
+	bindings := make([]controller.ACLBinding, len(r.Creations))
+	ids := make([]controller.ACLID, len(r.Creations))
+	for i, c := range r.Creations {
+		bindings[i] = controller.ACLBinding{ResourceType: int8(c.ResourceType), ResourceName: c.ResourceName,
+			PatternType: aclPattern(r.Version, c.ResourcePatternType), Principal: c.Principal, Host: c.Host,
+			Operation: int8(c.Operation), Permission: int8(c.PermissionType)}
+		ids[i] = newACLID()
+	}
+	err := refused
+	var errs []error
+	if err == nil {
+		errs, err = n.CreateACLs(ctx, bindings, ids)
+	}
+	for i := range r.Creations {
+		e := err
+		if e == nil {
+			e = errs[i]
+		}
+		res := kmsg.NewCreateACLsResponseResult()
+		res.ErrorCode, res.ErrorMessage = code(e), message(e)
+		resp.Results = append(resp.Results, res)
+	}
+	if err == nil {
+		SetMetadataOffset(&resp.UnknownTags, n.Applied())
+	}
+	return resp
+}
+
+func (n *Node) deleteACLs(ctx context.Context, r *kmsg.DeleteACLsRequest, refused error) kmsg.Response {
+	resp := r.ResponseKind().(*kmsg.DeleteACLsResponse)
+	filters := make([]controller.ACLFilter, len(r.Filters))
+	for i, f := range r.Filters {
+		filters[i] = controller.ACLFilter{ResourceType: int8(f.ResourceType), ResourceName: f.ResourceName,
+			PatternType: aclPattern(r.Version, f.ResourcePatternType), Principal: f.Principal, Host: f.Host,
+			Operation: int8(f.Operation), Permission: int8(f.PermissionType)}
+	}
+	err := refused
+	var matched [][]controller.ACL
+	var errs []error
+	if err == nil {
+		matched, errs, err = n.DeleteACLs(ctx, filters)
+	}
+	for i := range r.Filters {
+		res := kmsg.NewDeleteACLsResponseResult()
+		e := err
+		if e == nil {
+			e = errs[i]
+		}
+		res.ErrorCode, res.ErrorMessage = code(e), message(e)
+		if e == nil {
+			for _, a := range matched[i] {
+				m := kmsg.NewDeleteACLsResponseResultMatchingACL()
+				b := a.Binding
+				m.ResourceType, m.ResourceName = kmsg.ACLResourceType(b.ResourceType), b.ResourceName
+				m.ResourcePatternType = kmsg.ACLResourcePatternType(b.PatternType)
+				m.Principal, m.Host = b.Principal, b.Host
+				m.Operation, m.PermissionType = kmsg.ACLOperation(b.Operation), kmsg.ACLPermissionType(b.Permission)
+				res.MatchingACLs = append(res.MatchingACLs, m)
+			}
+		}
+		resp.Results = append(resp.Results, res)
+	}
+	if err == nil {
+		SetMetadataOffset(&resp.UnknownTags, n.Applied())
+	}
+	return resp
+}
+
+func (n *Node) alterUserSCRAMCredentials(ctx context.Context, r *kmsg.AlterUserSCRAMCredentialsRequest, refused error) kmsg.Response {
+	resp := r.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
+	var deletions []controller.ScramDeletion
+	var upsertions []controller.ScramUpsertion
+	for _, d := range r.Deletions {
+		deletions = append(deletions, controller.ScramDeletion{User: d.Name, Mechanism: d.Mechanism})
+	}
+	for _, u := range r.Upsertions {
+		upsertions = append(upsertions, controller.ScramUpsertion{User: u.Name, Mechanism: u.Mechanism, Iterations: u.Iterations,
+			Salt: u.Salt, SaltedPassword: u.SaltedPassword})
+	}
+	err := refused
+	var results []controller.ScramResult
+	if err == nil {
+		results, err = n.AlterScramCredentials(ctx, deletions, upsertions)
+	}
+	if err != nil {
+		// Every user named gets the request's error, once, in name order
+		// (Kafka's getErrorResponse).
+		users := map[string]bool{}
+		for _, d := range deletions {
+			users[d.User] = true
+		}
+		for _, u := range upsertions {
+			users[u.User] = true
+		}
+		results = nil
+		for _, user := range slices.Sorted(maps.Keys(users)) {
+			results = append(results, controller.ScramResult{User: user, Err: err})
+		}
+	}
+	for _, res := range results {
+		rr := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
+		rr.User, rr.ErrorCode, rr.ErrorMessage = res.User, code(res.Err), message(res.Err)
+		resp.Results = append(resp.Results, rr)
+	}
+	if err == nil {
+		SetMetadataOffset(&resp.UnknownTags, n.Applied())
+	}
+	return resp
+}
+
 // errorCodes is the one table from the errors a controller node's
 // requests return (this package's and package controller's) to the Kafka
 // codes a broker sees: the wire edge of the controller.
@@ -552,6 +698,11 @@ var errorCodes = []struct {
 	{controller.ErrPreferredLeaderNotAvailable, kerr.PreferredLeaderNotAvailable},
 	{controller.ErrEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable},
 	{controller.ErrInvalidElectionType, kerr.InvalidRequest},
+	{controller.ErrInvalidACL, kerr.InvalidRequest},
+	{controller.ErrUnsupportedScramMechanism, kerr.UnsupportedSaslMechanism},
+	{controller.ErrUnacceptableCredential, kerr.UnacceptableCredential},
+	{controller.ErrScramCredentialNotFound, kerr.ResourceNotFound},
+	{controller.ErrDuplicateUser, kerr.DuplicateResource},
 }
 
 // KafkaError is the Kafka error a broker is answered with for err (nil

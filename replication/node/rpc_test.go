@@ -311,6 +311,9 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		&kmsg.CreatePartitionsRequest{Topics: []kmsg.CreatePartitionsRequestTopic{{Topic: "t"}}},
 		&kmsg.AlterConfigsRequest{Resources: []kmsg.AlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "t"}}},
 		kmsg.NewPtrAlterPartitionAssignmentsRequest(),
+		&kmsg.CreateACLsRequest{Creations: []kmsg.CreateACLsRequestCreation{kmsg.NewCreateACLsRequestCreation()}},
+		&kmsg.DeleteACLsRequest{Filters: []kmsg.DeleteACLsRequestFilter{kmsg.NewDeleteACLsRequestFilter()}},
+		&kmsg.AlterUserSCRAMCredentialsRequest{Deletions: []kmsg.AlterUserSCRAMCredentialsRequestDeletion{{Name: "u", Mechanism: 1}}},
 	}
 	if len(reqs) != len(versions) {
 		t.Fatalf("%d requests tested, %d served", len(reqs), len(versions))
@@ -323,6 +326,9 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		}
 		if err := ResponseError(resp); !errors.Is(err, kerr.NotController) {
 			t.Errorf("%s: %v, want NOT_CONTROLLER", kmsg.NameForKey(req.Key()), err)
+		}
+		if _, ok := MetadataOffset(resp); ok {
+			t.Errorf("%s: a refusal carries a metadata offset", kmsg.NameForKey(req.Key()))
 		}
 	}
 

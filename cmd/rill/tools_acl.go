@@ -1,0 +1,206 @@
+package main
+
+// rill acl: Kafka's kafka-acls.sh over CreateAcls, DescribeAcls and
+// DeleteAcls (kadm), with its flags:
+//
+//	rill acl create --allow-principal User:alice --operation Read --topic orders [--resource-pattern-type prefixed]
+//	rill acl list   [--topic orders] [--principal User:alice] [--resource-pattern-type match]
+//	rill acl delete --allow-principal User:alice --operation Read --topic orders
+//
+// Resources are --topic, --group, --transactional-id (repeatable) and
+// --cluster; principals --allow-principal and --deny-principal
+// (repeatable, "User:" added when no type is given), with --allow-host and
+// --deny-host (default "*" when creating, any when filtering). list and
+// delete with no resource select every resource (and every pattern type);
+// with no principal, every principal; with no --operation, every
+// operation. The broker needs an authorizer (authorizer.class.name).
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// runACL: rill acl create|list|delete.
+func runACL(args []string, w io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("acl: want create, list or delete")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("acl "+sub, flag.ContinueOnError)
+	var tf toolFlags
+	tf.register(fs)
+	var allow, deny, principals, allowHosts, denyHosts, ops, topics, groups, txnIDs multiFlag
+	fs.Var(&allow, "allow-principal", "principal to allow, Type:name (repeatable)")
+	fs.Var(&deny, "deny-principal", "principal to deny, Type:name (repeatable)")
+	fs.Var(&principals, "principal", "list/delete: principal, allowed or denied (repeatable)")
+	fs.Var(&allowHosts, "allow-host", "host allowed principals connect from (repeatable; default *)")
+	fs.Var(&denyHosts, "deny-host", "host denied principals connect from (repeatable; default *)")
+	fs.Var(&ops, "operation", "Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, All (repeatable)")
+	fs.Var(&topics, "topic", "topic name, or * (repeatable)")
+	fs.Var(&groups, "group", "consumer group id, or * (repeatable)")
+	fs.Var(&txnIDs, "transactional-id", "transactional id, or * (repeatable)")
+	cluster := fs.Bool("cluster", false, "the cluster resource")
+	patternFlag := fs.String("resource-pattern-type", "", "literal or prefixed (create, default literal); also match or any (list, delete)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("acl %s: unexpected arguments %v", sub, fs.Args())
+	}
+	var operations []kadm.ACLOperation
+	for _, o := range ops {
+		op, err := kmsg.ParseACLOperation(o)
+		if err != nil {
+			return fmt.Errorf("--operation %q: %w", o, err)
+		}
+		operations = append(operations, op)
+	}
+	pattern := kadm.ACLPatternLiteral
+	if *patternFlag != "" {
+		p, err := kmsg.ParseACLResourcePatternType(*patternFlag)
+		if err != nil {
+			return fmt.Errorf("--resource-pattern-type %q: %w", *patternFlag, err)
+		}
+		pattern = p
+	}
+	withType := func(ps []string) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			if !strings.Contains(p, ":") {
+				p = "User:" + p
+			}
+			out[i] = p
+		}
+		return out
+	}
+	allow, deny, principals = withType(allow), withType(deny), withType(principals)
+	hasResource := len(topics)+len(groups)+len(txnIDs) > 0 || *cluster
+	b := kadm.NewACLs().MaybeTopics(topics...).MaybeGroups(groups...).MaybeTransactionalIDs(txnIDs...).MaybeClusters(*cluster).
+		ResourcePatternType(pattern)
+	adm, ctx, done, err := tf.admin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	switch sub {
+	case "create":
+		switch {
+		case !hasResource:
+			return errors.New("acl create: name a resource (--topic, --group, --transactional-id or --cluster)")
+		case len(allow)+len(deny) == 0:
+			return errors.New("acl create: name a principal (--allow-principal or --deny-principal)")
+		case len(operations) == 0:
+			return errors.New("acl create: name an operation (--operation)")
+		case len(principals) > 0:
+			return errors.New("acl create: --principal filters list and delete; create with --allow-principal or --deny-principal")
+		}
+		b.MaybeAllow(allow...).MaybeAllowHosts(allowHosts...).MaybeDeny(deny...).MaybeDenyHosts(denyHosts...).Operations(operations...)
+		res, err := adm.CreateACLs(ctx, b)
+		if err != nil {
+			return err
+		}
+		var failed []string
+		for _, r := range res {
+			entry := aclEntry(r.Principal, r.Host, r.Operation, r.Permission)
+			if r.Err != nil {
+				failed = append(failed, fmt.Sprintf("%s on %s: %v %s", entry, aclResource(r.Type, r.Name, r.Pattern), r.Err, r.ErrMessage))
+				continue
+			}
+			fmt.Fprintf(w, "created %s on %s\n", entry, aclResource(r.Type, r.Name, r.Pattern))
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("acl create: %s", strings.Join(failed, "; "))
+		}
+	case "list", "delete":
+		if !hasResource {
+			b.AnyResource().ResourcePatternType(kadm.ACLPatternAny)
+		}
+		allow, deny = append(allow, principals...), append(deny, principals...)
+		if len(allow)+len(deny) == 0 {
+			b.Allow().AllowHosts().Deny().DenyHosts() // anyone, anywhere
+		} else {
+			if len(allow) > 0 {
+				b.MaybeAllow(allow...).AllowHosts(allowHosts...)
+			}
+			if len(deny) > 0 {
+				b.MaybeDeny(deny...).DenyHosts(denyHosts...)
+			}
+		}
+		b.Operations(operations...) // none: any
+		if sub == "list" {
+			return listACLs(ctx, w, adm, b)
+		}
+		res, err := adm.DeleteACLs(ctx, b)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, r := range res {
+			if r.Err != nil {
+				return fmt.Errorf("acl delete: %v %s", r.Err, r.ErrMessage)
+			}
+			for _, d := range r.Deleted {
+				if d.Err != nil {
+					return fmt.Errorf("acl delete: %v %s", d.Err, d.ErrMessage)
+				}
+				n++
+				fmt.Fprintf(w, "deleted %s on %s\n", aclEntry(d.Principal, d.Host, d.Operation, d.Permission), aclResource(d.Type, d.Name, d.Pattern))
+			}
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "no ACL matched")
+		}
+	default:
+		return fmt.Errorf("acl: unknown subcommand %q (want create, list or delete)", sub)
+	}
+	return nil
+}
+
+// listACLs prints the ACLs b matches, grouped by resource pattern as
+// kafka-acls.sh prints them.
+func listACLs(ctx context.Context, w io.Writer, adm *kadm.Client, b *kadm.ACLBuilder) error {
+	res, err := adm.DescribeACLs(ctx, b)
+	if err != nil {
+		return err
+	}
+	byResource := map[string]map[string]bool{}
+	for _, r := range res {
+		if r.Err != nil {
+			return fmt.Errorf("acl list: %v %s", r.Err, r.ErrMessage)
+		}
+		for _, d := range r.Described {
+			res := aclResource(d.Type, d.Name, d.Pattern)
+			if byResource[res] == nil {
+				byResource[res] = map[string]bool{}
+			}
+			byResource[res][aclEntry(d.Principal, d.Host, d.Operation, d.Permission)] = true
+		}
+	}
+	for _, res := range slices.Sorted(maps.Keys(byResource)) {
+		fmt.Fprintf(w, "Current ACLs for resource `%s`:\n", res)
+		for _, e := range slices.Sorted(maps.Keys(byResource[res])) {
+			fmt.Fprintf(w, "\t%s\n", e)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// aclResource and aclEntry print a resource pattern and an entry as
+// Kafka's ResourcePattern and AccessControlEntry print.
+func aclResource(typ kmsg.ACLResourceType, name string, pattern kadm.ACLPattern) string {
+	return fmt.Sprintf("ResourcePattern(resourceType=%s, name=%s, patternType=%s)", typ, name, pattern)
+}
+
+func aclEntry(principal, host string, op kadm.ACLOperation, perm kmsg.ACLPermissionType) string {
+	return fmt.Sprintf("(principal=%s, host=%s, operation=%s, permissionType=%s)", principal, host, op, perm)
+}
