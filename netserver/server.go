@@ -74,8 +74,9 @@ type Config struct {
 	// TLSPrincipal is the principal of a TLS client from its handshake
 	// (the certificate's subject, ssl.principal.mapping.rules); nil, or
 	// a client without a certificate, is User:ANONYMOUS. Used on SSL
-	// listeners; SASL_SSL takes the SASL principal.
-	TLSPrincipal func(tls.ConnectionState) string
+	// listeners; SASL_SSL takes the SASL principal. An error (no mapping
+	// rule matched) closes the connection.
+	TLSPrincipal func(tls.ConnectionState) (string, error)
 	// SASL, when set, makes every connection authenticate before any
 	// request but ApiVersions is served (SASL_PLAINTEXT, SASL_SSL; see
 	// sasl.go).
@@ -224,7 +225,9 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		}
 		c = tc
 		if s.cfg.TLSPrincipal != nil {
-			id.Principal = s.cfg.TLSPrincipal(tc.ConnectionState())
+			if id.Principal, err = s.cfg.TLSPrincipal(tc.ConnectionState()); err != nil {
+				return fmt.Errorf("TLS principal: %w", err)
+			}
 		}
 	}
 	var sc *saslConn

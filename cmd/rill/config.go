@@ -176,6 +176,13 @@ func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, erro
 	if err != nil {
 		return hc, err
 	}
+	inter, err := c.interBrokerClient(lc)
+	if err != nil {
+		return hc, err
+	}
+	if inter != nil {
+		hc.PeerClientOpts = inter.KgoOpts()
+	}
 	parts, err := c.int64("num.partitions", 1)
 	if err != nil {
 		return hc, err

@@ -78,7 +78,10 @@ func startBrokerCmd(t *testing.T, cmd *exec.Cmd) *broker {
 			b.logs.WriteString(line + "\n")
 			b.mu.Unlock()
 			if m := listening.FindStringSubmatch(line); m != nil {
-				addrCh <- m[1]
+				select {
+				case addrCh <- m[1]: // the first listener's address
+				default: // more listeners: never block the log reader
+				}
 			}
 		}
 		close(b.done)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	stdlog "log"
 	"net"
 	"strings"
 
+	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/tlsconf"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/controller"
@@ -51,6 +54,9 @@ func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) 
 			return nil, err
 		}
 	}
+	if _, err := c.interBrokerClient(lc); err != nil {
+		return nil, err
+	}
 	return lc, nil
 }
 
@@ -67,6 +73,26 @@ func (s servers) Close() error {
 	return first
 }
 
+// interBrokerClient is the security of the broker's own clients of other
+// brokers (replica fetchers, transaction verification and markers): the
+// inter-broker listener's protocol, with the broker's credentials from its
+// JAAS config for sasl.mechanism.inter.broker.protocol and its own key and
+// trust stores (clientconf.InterBroker has Kafka's rules). Nil on a
+// PLAINTEXT inter-broker listener.
+func (c *brokerConfig) interBrokerClient(lc *listeners.Config) (*clientconf.Config, error) {
+	for _, l := range lc.Listeners {
+		if l.Name != lc.InterBroker || l.Protocol == listeners.Plaintext {
+			continue
+		}
+		cc, err := clientconf.InterBroker(c.props, l.Name, l.Protocol)
+		if err != nil {
+			return nil, fmt.Errorf("inter-broker listener %s (%s): %w", l.Name, l.Protocol, err)
+		}
+		return cc, nil
+	}
+	return nil, nil
+}
+
 // secure sets sc's TLS and SASL for listener l from the config.
 func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf func(string, ...any)) error {
 	auth, err := c.saslAuthenticator(l, &c.scram, logf)
@@ -79,8 +105,21 @@ func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf f
 		return err
 	}
 	sc.FailedAuthenticationDelay = delay
-	if l.Protocol == listeners.SSL || l.Protocol == listeners.SASLSSL {
-		return fmt.Errorf("listener %s: security protocol %s is not served yet (TLS is the next step of issue 14)", l.Name, l.Protocol)
+	switch l.Protocol {
+	case listeners.SSL, listeners.SASLSSL:
+		props := tlsconf.ForListener(c.props, l.Name)
+		if l.Protocol == listeners.SASLSSL {
+			props = tlsconf.ForSASLSSLListener(c.props, l.Name)
+		}
+		tl, err := tlsconf.Server(props, tlsconf.WithLogf(logf))
+		if err != nil {
+			return fmt.Errorf("listener %s (%s): %w", l.Name, l.Protocol, err)
+		}
+		sc.TLS = tl.Config()
+		if l.Protocol == listeners.SSL {
+			mapper := tl.PrincipalMapper()
+			sc.TLSPrincipal = func(cs tls.ConnectionState) (string, error) { return tlsconf.Principal(cs, mapper) }
+		}
 	}
 	return nil
 }

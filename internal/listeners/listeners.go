@@ -442,14 +442,3 @@ func (c *Config) ControllerListener() (Listener, bool) {
 	}
 	return Listener{}, false
 }
-
-// PlaintextOnly refuses a listener whose security protocol Rill does not
-// serve yet.
-func (c *Config) PlaintextOnly() error {
-	for _, l := range c.Listeners {
-		if l.Protocol != Plaintext {
-			return errorf("listener %s: security protocol %s is not served yet; only PLAINTEXT listeners are (TLS and SASL are the later steps of issue 14)", l.Name, l.Protocol)
-		}
-	}
-	return nil
-}

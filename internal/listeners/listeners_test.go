@@ -117,17 +117,3 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestPlaintextOnly(t *testing.T) {
-	c, err := Parse(Settings{Listeners: "PLAINTEXT://127.0.0.1:9092"})
-	if err != nil || c.PlaintextOnly() != nil {
-		t.Fatal(err, c.PlaintextOnly())
-	}
-	c, err = Parse(Settings{Listeners: "PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.PlaintextOnly(); err == nil || !strings.Contains(err.Error(), "listener SSL: security protocol SSL is not served yet") ||
-		!strings.Contains(err.Error(), "issue 14") {
-		t.Fatalf("got %v", err)
-	}
-}
