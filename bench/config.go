@@ -13,11 +13,15 @@ import (
 
 // Config is a workload.
 type Config struct {
-	Brokers    []string `json:"-"`
-	Topic      string   `json:"topic"`
-	Records    int      `json:"records"`
-	RecordSize int      `json:"record_size"`
-	Partitions int32    `json:"partitions"`
+	Brokers []string `json:"-"`
+	// ClientOpts are kgo options every client of the workload takes
+	// before its own (TLS, SASL, client ID: rill bench --command-config);
+	// Brokers seeds them, overriding any seed brokers among these.
+	ClientOpts []kgo.Opt `json:"-"`
+	Topic      string    `json:"topic"`
+	Records    int       `json:"records"`
+	RecordSize int       `json:"record_size"`
+	Partitions int32     `json:"partitions"`
 	// ReplicationFactor is a created topic's (-1: the broker's default).
 	ReplicationFactor int16  `json:"replication_factor"`
 	Producers         int    `json:"producers"`
@@ -72,9 +76,9 @@ func (c Config) producerOpts() ([]kgo.Opt, error) {
 	if !ok {
 		return nil, fmt.Errorf("bench: unknown compression %q", c.Compression)
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.DefaultProduceTopic(c.Topic), kgo.ProducerBatchCompression(codec),
-		kgo.ProducerLinger(time.Duration(c.LingerMillis) * time.Millisecond), kgo.ProducerBatchMaxBytes(int32(c.BatchBytes)),
-		kgo.MaxBufferedRecords(max(10_000, 4*c.BatchBytes/c.RecordSize))}
+	opts := c.clientOpts(kgo.DefaultProduceTopic(c.Topic), kgo.ProducerBatchCompression(codec),
+		kgo.ProducerLinger(time.Duration(c.LingerMillis)*time.Millisecond), kgo.ProducerBatchMaxBytes(int32(c.BatchBytes)),
+		kgo.MaxBufferedRecords(max(10_000, 4*c.BatchBytes/c.RecordSize)))
 	switch c.Acks {
 	case "all", "-1":
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -91,10 +95,17 @@ func (c Config) producerOpts() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
+// clientOpts are the options of every client the workload makes:
+// ClientOpts, the seed brokers, then extra.
+func (c Config) clientOpts(extra ...kgo.Opt) []kgo.Opt {
+	opts := append(append([]kgo.Opt(nil), c.ClientOpts...), kgo.SeedBrokers(c.Brokers...))
+	return append(opts, extra...)
+}
+
 // EnsureTopic creates the topic with the configured partitions if it does
 // not exist.
 func EnsureTopic(ctx context.Context, c Config) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Brokers...))
+	cl, err := kgo.NewClient(c.clientOpts()...)
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,8 @@ func Consume(ctx context.Context, cfg Config, progress io.Writer) (Result, error
 	if len(cfg.Brokers) == 0 || cfg.Records <= 0 {
 		return res, errors.New("bench: consume needs brokers and a record count")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumeTopics(cfg.Topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(16<<20))
+	cl, err := kgo.NewClient(cfg.clientOpts(kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(16<<20))...)
 	if err != nil {
 		return res, err
 	}
@@ -77,8 +77,8 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 		// Latency to when a consumer can see a record: its commit.
 		iso = kgo.ReadCommitted()
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: start}),
-		kgo.FetchMaxWait(100*time.Millisecond), kgo.FetchIsolationLevel(iso))
+	cl, err := kgo.NewClient(cfg.clientOpts(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: start}),
+		kgo.FetchMaxWait(100*time.Millisecond), kgo.FetchIsolationLevel(iso))...)
 	if err != nil {
 		return res, err
 	}
@@ -114,7 +114,7 @@ func EndToEnd(ctx context.Context, cfg Config, progress io.Writer) (Result, erro
 // created a cluster's brokers may not all serve it yet (a retriable error
 // such as LEADER_NOT_AVAILABLE): it asks again for up to 10 s.
 func endOffsets(ctx context.Context, cfg Config) (map[int32]kgo.Offset, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	cl, err := kgo.NewClient(cfg.clientOpts()...)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,8 @@ func runBench(args []string, w io.Writer) error {
 	sub := args[0]
 	fs := flag.NewFlagSet("bench "+sub, flag.ContinueOnError)
 	cfg := bench.DefaultConfig()
-	bootstrap := fs.String("bootstrap", "127.0.0.1:9092", "broker address(es), comma separated")
+	var tf toolFlags
+	tf.registerConn(fs)
 	fs.StringVar(&cfg.Topic, "topic", cfg.Topic, "topic (created with --partitions if missing)")
 	fs.IntVar(&cfg.Records, "records", cfg.Records, "records to produce or consume")
 	fs.IntVar(&cfg.RecordSize, "record-size", cfg.RecordSize, "value bytes per record (at least 8)")
@@ -46,7 +47,14 @@ func runBench(args []string, w io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg.Brokers = strings.Split(*bootstrap, ",")
+	target := ""
+	if sub != "limits" {
+		seeds, opts, err := tf.conn()
+		if err != nil {
+			return err
+		}
+		cfg.Brokers, cfg.ClientOpts, target = seeds, opts, strings.Join(seeds, ",")
+	}
 	cfg.Partitions, cfg.ReplicationFactor = int32(*partitions), int16(*rf)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -74,7 +82,7 @@ func runBench(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.Target = *bootstrap
+	res.Target = target
 	fmt.Fprintln(w, res.Summary())
 	if *jsonOut != "" {
 		if err := bench.WriteJSON(*jsonOut, res); err != nil {
@@ -82,7 +90,7 @@ func runBench(args []string, w io.Writer) error {
 		}
 	}
 	if *chartOut != "" {
-		return bench.WriteChart(*chartOut, []bench.Result{res}, []string{res.Workload + " " + *bootstrap})
+		return bench.WriteChart(*chartOut, []bench.Result{res}, []string{res.Workload + " " + target})
 	}
 	return nil
 }

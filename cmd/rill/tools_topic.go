@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,37 +8,9 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// toolFlags are the flags every client tool shares.
-type toolFlags struct {
-	bootstrap string
-	timeout   time.Duration
-}
-
-func (tf *toolFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&tf.bootstrap, "bootstrap", "127.0.0.1:9092", "broker address(es), comma separated")
-	fs.DurationVar(&tf.timeout, "timeout", 30*time.Second, "give up after this long")
-}
-
-func (tf *toolFlags) client(opts ...kgo.Opt) (*kgo.Client, error) {
-	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(tf.bootstrap, ",")...)}, opts...)...)
-}
-
-// admin returns an admin client and a context bounded by --timeout; done
-// releases both.
-func (tf *toolFlags) admin() (*kadm.Client, context.Context, func(), error) {
-	cl, err := tf.client()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), tf.timeout)
-	return kadm.NewClient(cl), ctx, func() { cancel(); cl.Close() }, nil
-}
 
 // runTopic: rill topic create|list|describe|delete|alter.
 func runTopic(args []string, w io.Writer) error {
