@@ -34,6 +34,12 @@ package handler
 // producer's ongoing transaction. From v12 under transaction version 2
 // (KIP-890 part 2) the leader adds the partition to the transaction
 // instead: the client sends no AddPartitionsToTxn.
+//
+// Authorization (authorize.go): a request with transactional records
+// needs WRITE on its transactional id, else every partition answers
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; each topic needs WRITE, else its
+// partitions answer TOPIC_AUTHORIZATION_FAILED before any other check
+// (existence included), as Kafka's KafkaApis does.
 
 import (
 	"context"
@@ -46,21 +52,30 @@ import (
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	ac := b.access(ctx)
+	if req.TransactionID != nil && !ac.transactionalID(authz.OpWrite, *req.TransactionID) && hasTransactionalRecords(req) {
+		return produceError(req, resp, errTxnIDDenied)
+	}
 	appended := false
 	var waits []ackWait
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		t, topicOK := b.topic(rt.Topic)
+		allowed := ac.topic(authz.OpWrite, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
 			code := func() *kerr.Error {
+				if !allowed {
+					return errTopicDenied
+				}
 				if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 					return kerr.InvalidRequiredAcks
 				}
@@ -138,6 +153,39 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 	}
 	if req.Acks == 0 {
 		return nil
+	}
+	return resp
+}
+
+// hasTransactionalRecords reports whether a partition's records are a
+// transactional batch (Kafka's RequestUtils.hasTransactionalRecords).
+func hasTransactionalRecords(req *kmsg.ProduceRequest) bool {
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			if len(rp.Records) >= format.HeaderSize && format.Batch(rp.Records).IsTransactional() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// produceError answers every partition of req with e (nothing for
+// acks=0), as Kafka's ProduceRequest.getErrorResponse.
+func produceError(req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse, e *kerr.Error) kmsg.Response {
+	if req.Acks == 0 {
+		return nil
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, e.Code
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
 	}
 	return resp
 }

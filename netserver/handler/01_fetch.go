@@ -33,6 +33,14 @@ package handler
 // Record data leaves as file ranges (FetchResponse.Ranges): the net.Conn
 // transport sendfiles them from the segment files; gnet reads them once
 // from the page cache (Materialize).
+//
+// Authorization (authorize.go): a follower's fetch needs CLUSTER_ACTION
+// on the cluster, else every partition answers TOPIC_AUTHORIZATION_FAILED
+// (Kafka's answer there, not CLUSTER_AUTHORIZATION_FAILED); a consumer
+// needs READ on each topic, else its partitions answer
+// TOPIC_AUTHORIZATION_FAILED before the topic is looked up (a consumer's
+// topic id, v13+, that names no topic is UNKNOWN_TOPIC_ID first: there is
+// no name to authorize).
 
 import (
 	"context"
@@ -44,6 +52,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/segment"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
 )
@@ -84,11 +93,12 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return &FetchResponse{FetchResponse: resp}
 	}
+	ac := b.access(ctx)
 	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
 	var timer *time.Timer
 	for {
 		wake := b.appended.Wait() // before reading, so no append is missed
-		resp, size, failed := b.fetchOnce(req)
+		resp, size, failed := b.fetchOnce(ac, req)
 		if size >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
 			return resp
 		}
@@ -107,7 +117,7 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 
 // fetchOnce reads every requested partition once. failed reports a
 // partition-level error, which ends the long poll as Kafka does.
-func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
+func (b *Broker) fetchOnce(ac access, req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 	resp := &FetchResponse{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse)}
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
@@ -118,6 +128,7 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 	if req.Version >= 15 {
 		replicaID = req.ReplicaState.ID
 	}
+	followerDenied := replicaID >= 0 && !ac.cluster(authz.OpClusterAction)
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -128,6 +139,11 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 		} else {
 			t, ok = b.topic(rt.Topic)
 		}
+		name := rt.Topic
+		if req.Version >= 13 {
+			name = t.Name
+		}
+		denied := replicaID < 0 && (ok || req.Version < 13) && !ac.topic(authz.OpRead, name)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -138,8 +154,12 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*FetchResponse, int, bool) {
 			sp.RecordBatches = []byte{}
 			var code *kerr.Error
 			switch {
+			case followerDenied:
+				code = errTopicDenied
 			case !ok && req.Version >= 13:
 				code = kerr.UnknownTopicID
+			case denied:
+				code = errTopicDenied
 			default:
 				var r segment.FileRange
 				r, code = b.readPartition(rt.Topic, t, ok, replicaID, req.IsolationLevel == 1, rp, &sp, min(int(rp.PartitionMaxBytes), budget), !gotData)

@@ -9,23 +9,35 @@ package handler
 // timestamp answers the first offset whose record timestamp is >= it, or
 // offset -1 and timestamp -1 when there is none, as Kafka does. The leader
 // epoch is 0; a CurrentLeaderEpoch above 0 is UNKNOWN_LEADER_EPOCH.
+//
+// Authorization: DESCRIBE on each topic, else its partitions answer
+// TOPIC_AUTHORIZATION_FAILED (before the topic is looked up).
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
+func (b *Broker) listOffsets(ctx context.Context, req *kmsg.ListOffsetsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	ac := b.access(ctx)
 	for _, rt := range req.Topics {
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
 		t, ok := b.topic(rt.Topic)
+		allowed := ac.topic(authz.OpDescribe, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
 			code := func() *kerr.Error {
+				if !allowed {
+					return errTopicDenied
+				}
 				l, code := b.partitionLog(rt.Topic, t, ok, rp.Partition)
 				if code != nil {
 					return code

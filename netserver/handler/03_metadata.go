@@ -14,6 +14,16 @@ package handler
 // Brokers are given at their advertised address on the listener the
 // client connected to (WithListener); a broker without that listener is
 // left out, as Kafka does (its partitions still name it).
+//
+// Authorization: topics the principal may not DESCRIBE are left out of an
+// all-topics answer and answer TOPIC_AUTHORIZATION_FAILED when named (by
+// name: without saying whether they exist; by id: with the id only).
+// Auto-creating a named topic needs CREATE on the cluster or on the topic,
+// else TOPIC_AUTHORIZATION_FAILED. With an authorizer,
+// IncludeTopicAuthorizedOperations (v8+) fills each answered topic's
+// authorized operations and IncludeClusterAuthorizedOperations (v8-v10)
+// the cluster's (0 without DESCRIBE on the cluster); without one both keep
+// the schema's "unknown" value.
 
 import (
 	"context"
@@ -21,11 +31,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
 func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	ac := b.access(ctx)
 	listener := ListenerOf(ctx)
 	resp.ClusterID = kmsg.StringPtr(b.cfg.ClusterID)
 	for _, cb := range b.cluster.Brokers() {
@@ -41,10 +53,27 @@ func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.R
 		resp.Brokers = append(resp.Brokers, br)
 	}
 	resp.ControllerID = b.cluster.ControllerID()
+	if req.Version >= 8 && req.Version <= 10 && req.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = ac.clusterOperations()
+	}
+	topicOperations := req.Version >= 8 && req.IncludeTopicAuthorizedOperations && ac.enabled()
+	answer := func(st kmsg.MetadataResponseTopic) {
+		if topicOperations && st.Topic != nil {
+			st.AuthorizedOperations = ac.operations(authz.ResourceTopic, *st.Topic)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	failed := func(name *string, id [16]byte, e *kerr.Error) {
+		st := kmsg.NewMetadataResponseTopic()
+		st.Topic, st.TopicID, st.ErrorCode = name, id, e.Code
+		resp.Topics = append(resp.Topics, st)
+	}
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		for _, t := range b.topics() {
-			resp.Topics = append(resp.Topics, b.topicMetadata(t))
+			if ac.topic(authz.OpDescribe, t.Name) {
+				answer(b.topicMetadata(t))
+			}
 		}
 		return resp
 	}
@@ -53,15 +82,24 @@ func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.R
 		var t metadata.Topic
 		var ok bool
 		if rt.Topic != nil && *rt.Topic != "" {
-			t, ok = b.topic(*rt.Topic)
+			name := *rt.Topic
+			if !ac.topic(authz.OpDescribe, name) {
+				failed(rt.Topic, [16]byte{}, errTopicDenied) // whether it exists is not told
+				continue
+			}
+			t, ok = b.topic(name)
 			if !ok && autoCreate {
-				if err := validTopicName(*rt.Topic); err == nil {
-					_, err := b.createTopicAnywhere(*rt.Topic, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil, nil)
+				if !ac.cluster(authz.OpCreate) && !ac.topic(authz.OpCreate, name) {
+					failed(rt.Topic, [16]byte{}, errTopicDenied)
+					continue
+				}
+				if err := validTopicName(name); err == nil {
+					_, err := b.createTopicAnywhere(name, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil, nil)
 					if err == nil {
-						b.logf("auto-created topic %s with %d partitions (metadata v%d)", *rt.Topic, b.cfg.NumPartitions, req.Version)
+						b.logf("auto-created topic %s with %d partitions (metadata v%d)", name, b.cfg.NumPartitions, req.Version)
 					}
 					if err == nil || toKerr(err) == kerr.TopicAlreadyExists {
-						t, ok = b.topic(*rt.Topic)
+						t, ok = b.topic(name)
 					}
 				}
 			}
@@ -69,23 +107,24 @@ func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.R
 				st := kmsg.NewMetadataResponseTopic()
 				st.Topic = rt.Topic
 				st.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				if validTopicName(*rt.Topic) != nil {
+				if validTopicName(name) != nil {
 					st.ErrorCode = kerr.InvalidTopicException.Code
 				}
-				resp.Topics = append(resp.Topics, st)
+				answer(st)
 				continue
 			}
 		} else {
 			t, ok = b.topicByID(rt.TopicID)
 			if !ok {
-				st := kmsg.NewMetadataResponseTopic()
-				st.TopicID = rt.TopicID
-				st.ErrorCode = kerr.UnknownTopicID.Code
-				resp.Topics = append(resp.Topics, st)
+				failed(nil, rt.TopicID, kerr.UnknownTopicID)
+				continue
+			}
+			if !ac.topic(authz.OpDescribe, t.Name) {
+				failed(nil, rt.TopicID, errTopicDenied) // ids are not secret, names are
 				continue
 			}
 		}
-		resp.Topics = append(resp.Topics, b.topicMetadata(t))
+		answer(b.topicMetadata(t))
 	}
 	return resp
 }

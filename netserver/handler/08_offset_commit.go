@@ -12,13 +12,22 @@ package handler
 // REBALANCE_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE. The v2-v4 retention
 // time is ignored, as Kafka ignores it since 2.1: offsets.retention.minutes
 // applies.
+//
+// Authorization: READ on the group, else every partition answers
+// GROUP_AUTHORIZATION_FAILED; READ on each topic, else its partitions
+// answer TOPIC_AUTHORIZATION_FAILED before the topic is looked up (a v10
+// topic id that names no topic is UNKNOWN_TOPIC_ID: there is no name to
+// authorize).
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -56,12 +65,21 @@ type commitPartition struct {
 
 // resolveCommits resolves the requested topics and partitions: the commits
 // to make, and for topic i partition j its error code (codes[i][j]) or the
-// index of its commit (slot[i][j]; -1: none).
-func (b *Broker) resolveCommits(topics []commitTopic, byID bool) (commits []group.OffsetCommit, codes [][]int16, slot [][]int) {
+// index of its commit (slot[i][j]; -1: none). A topic the principal may
+// not READ is TOPIC_AUTHORIZATION_FAILED.
+func (b *Broker) resolveCommits(ac access, topics []commitTopic, byID bool) (commits []group.OffsetCommit, codes [][]int16, slot [][]int) {
 	codes = make([][]int16, len(topics))
 	slot = make([][]int, len(topics))
 	for i, rt := range topics {
 		t, terr := b.resolveTopic(rt.name, rt.id, byID)
+		if name := rt.name; terr == nil || !byID {
+			if byID {
+				name = t.Name
+			}
+			if !ac.topic(authz.OpRead, name) {
+				terr = errTopicDenied
+			}
+		}
 		for _, rp := range rt.parts {
 			code, k := int16(0), -1
 			switch {
@@ -84,8 +102,22 @@ func (b *Broker) resolveCommits(topics []commitTopic, byID bool) (commits []grou
 	return commits, codes, slot
 }
 
-func (b *Broker) offsetCommit(req *kmsg.OffsetCommitRequest) kmsg.Response {
+func (b *Broker) offsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	ac := b.access(ctx)
+	if !ac.group(authz.OpRead, req.Group) {
+		for _, rt := range req.Topics {
+			st := kmsg.NewOffsetCommitResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, errGroupDenied.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp
+	}
 	byID := req.Version >= 10
 	topics := make([]commitTopic, len(req.Topics))
 	for i, rt := range req.Topics {
@@ -98,7 +130,7 @@ func (b *Broker) offsetCommit(req *kmsg.OffsetCommitRequest) kmsg.Response {
 			topics[i].parts = append(topics[i].parts, commitPartition{rp.Partition, rp.Offset, epoch, rp.Metadata})
 		}
 	}
-	commits, codes, slot := b.resolveCommits(topics, byID)
+	commits, codes, slot := b.resolveCommits(ac, topics, byID)
 	var errs []error
 	if len(commits) > 0 {
 		errs = b.groups.CommitOffsets(req.Group, req.Generation, req.MemberID, req.InstanceID, commits)

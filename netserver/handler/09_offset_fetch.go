@@ -14,14 +14,23 @@ package handler
 // offset, as Kafka's does. A v9+ group naming a member of a KIP-848 group
 // is checked like a commit (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH,
 // FENCED_MEMBER_EPOCH).
+//
+// Authorization: DESCRIBE on each group, else the group answers
+// GROUP_AUTHORIZATION_FAILED (v8+ per group, v2-v7 at the top, v1 on
+// every requested partition, which has no other place for it), before
+// the coordinator is looked up. Named topics the principal may not
+// DESCRIBE answer TOPIC_AUTHORIZATION_FAILED (offset -1); an all-topics
+// answer leaves them out.
 
 import (
+	"context"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 // fetchTopic is one topic of an OffsetFetch, in any version's shape.
@@ -43,7 +52,7 @@ type fetchedPartition struct {
 // fetchOffsets answers one group: topics nil means all of its offsets.
 // requireStable answers UNSTABLE_OFFSET_COMMIT for partitions with a
 // transactional offset pending.
-func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID, requireStable bool) ([]fetchTopic, [][]fetchedPartition) {
+func (b *Broker) fetchOffsets(ac access, groupID string, topics []fetchTopic, byID, requireStable bool) ([]fetchTopic, [][]fetchedPartition) {
 	committed, pending := b.groups.OffsetsAndPending(groupID)
 	if topics == nil {
 		byTopic := map[string][]int32{}
@@ -51,6 +60,9 @@ func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID, require
 			byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
 		}
 		for name, parts := range byTopic {
+			if !ac.topic(authz.OpDescribe, name) {
+				continue // not disclosed
+			}
 			ft := fetchTopic{name: name, partitions: parts}
 			if byID {
 				t, ok := b.topic(name)
@@ -72,6 +84,9 @@ func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID, require
 			t, e := b.resolveTopic("", ft.id, true)
 			name, terr = t.Name, e
 		}
+		if terr == nil && !ac.topic(authz.OpDescribe, name) {
+			terr = errTopicDenied
+		}
 		for _, p := range ft.partitions {
 			fp := fetchedPartition{partition: p, offset: -1, leaderEpoch: -1}
 			tp := kafka.TopicPartition{Topic: name, Partition: p}
@@ -88,8 +103,9 @@ func (b *Broker) fetchOffsets(groupID string, topics []fetchTopic, byID, require
 	return topics, out
 }
 
-func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
+func (b *Broker) offsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	ac := b.access(ctx)
 	if req.Version >= 8 {
 		for _, rg := range req.Groups {
 			var topics []fetchTopic
@@ -101,6 +117,11 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 			}
 			sg := kmsg.NewOffsetFetchResponseGroup()
 			sg.Group = rg.Group
+			if !ac.group(authz.OpDescribe, rg.Group) {
+				sg.ErrorCode = errGroupDenied.Code
+				resp.Groups = append(resp.Groups, sg)
+				continue
+			}
 			if !b.groups.Owns(rg.Group) {
 				sg.ErrorCode = kerr.NotCoordinator.Code
 				resp.Groups = append(resp.Groups, sg)
@@ -113,7 +134,7 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 					continue
 				}
 			}
-			topics, parts := b.fetchOffsets(rg.Group, topics, req.Version >= 10, req.RequireStable)
+			topics, parts := b.fetchOffsets(ac, rg.Group, topics, req.Version >= 10, req.RequireStable)
 			for i, ft := range topics {
 				st := kmsg.NewOffsetFetchResponseGroupTopic()
 				st.Topic, st.TopicID = ft.name, ft.id
@@ -135,11 +156,27 @@ func (b *Broker) offsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 			topics = append(topics, fetchTopic{name: rt.Topic, partitions: rt.Partitions})
 		}
 	}
+	if !ac.group(authz.OpDescribe, req.Group) {
+		resp.ErrorCode = errGroupDenied.Code
+		if req.Version < 2 {
+			for _, ft := range topics {
+				st := kmsg.NewOffsetFetchResponseTopic()
+				st.Topic = ft.name
+				for _, p := range ft.partitions {
+					sp := kmsg.NewOffsetFetchResponseTopicPartition()
+					sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata, sp.ErrorCode = p, -1, -1, kmsg.StringPtr(""), errGroupDenied.Code
+					st.Partitions = append(st.Partitions, sp)
+				}
+				resp.Topics = append(resp.Topics, st)
+			}
+		}
+		return resp
+	}
 	if !b.groups.Owns(req.Group) {
 		resp.ErrorCode = kerr.NotCoordinator.Code
 		return resp
 	}
-	topics, parts := b.fetchOffsets(req.Group, topics, false, req.Version >= 7 && req.RequireStable)
+	topics, parts := b.fetchOffsets(ac, req.Group, topics, false, req.Version >= 7 && req.RequireStable)
 	for i, ft := range topics {
 		st := kmsg.NewOffsetFetchResponseTopic()
 		st.Topic = ft.name

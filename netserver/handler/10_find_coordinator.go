@@ -10,6 +10,10 @@ package handler
 // (CoordinatorKeys) and answers each. Other key types (share groups) are
 // INVALID_REQUEST. The coordinator is given at its address on the
 // client's listener; one without that listener is COORDINATOR_NOT_AVAILABLE.
+//
+// Authorization: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or
+// the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key,
+// before anything is looked up or created.
 
 import (
 	"context"
@@ -19,12 +23,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
 func (b *Broker) findCoordinator(ctx context.Context, req *kmsg.FindCoordinatorRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	listener := ListenerOf(ctx)
+	ac := b.access(ctx)
 	answer := func(key string) kmsg.FindCoordinatorResponseCoordinator {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key, c.NodeID, c.Host, c.Port = key, -1, "", -1
@@ -36,12 +42,18 @@ func (b *Broker) findCoordinator(ctx context.Context, req *kmsg.FindCoordinatorR
 		var partition int32
 		switch req.CoordinatorType {
 		case 0:
+			if !ac.group(authz.OpDescribe, key) {
+				return fail(errGroupDenied, "not authorized to describe group "+key)
+			}
 			if err := b.ensureOffsetsTopic(); err != nil {
 				b.logf("find coordinator: %v", err)
 				return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
 			}
 			topic, partition = OffsetsTopic, b.groups.PartitionOf(key)
 		case 1:
+			if !ac.transactionalID(authz.OpDescribe, key) {
+				return fail(errTxnIDDenied, "not authorized to describe transactional id "+key)
+			}
 			if key == "" {
 				return fail(kerr.InvalidRequest, "empty transactional id")
 			}

@@ -12,6 +12,7 @@ package handler
 // INVALID_SESSION_TIMEOUT (outside group.min/max.session.timeout.ms),
 // INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
 // GROUP_MAX_SIZE_REACHED, REBALANCE_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE.
+// Authorization: READ on the group, else GROUP_AUTHORIZATION_FAILED.
 
 import (
 	"context"
@@ -20,11 +21,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/wire"
 )
 
 func (b *Broker) joinGroup(ctx context.Context, wr *wire.Request, req *kmsg.JoinGroupRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	if !b.access(ctx).group(authz.OpRead, req.Group) {
+		resp.ErrorCode, resp.Generation = errGroupDenied.Code, -1
+		if req.Version < 7 {
+			resp.Protocol = kmsg.StringPtr("")
+		}
+		return resp
+	}
 	jr := group.JoinRequest{
 		Group:            req.Group,
 		MemberID:         req.MemberID,

@@ -4,14 +4,23 @@ package handler
 //
 // Keeps a member's session alive. REBALANCE_IN_PROGRESS tells it to rejoin;
 // UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and FENCED_INSTANCE_ID (v3+) that
-// it is out of the group.
+// it is out of the group. Authorization: READ on the group, else
+// GROUP_AUTHORIZATION_FAILED.
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) heartbeat(req *kmsg.HeartbeatRequest) kmsg.Response {
+func (b *Broker) heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	if !b.access(ctx).group(authz.OpRead, req.Group) {
+		resp.ErrorCode = errGroupDenied.Code
+		return resp
+	}
 	resp.ErrorCode = errorCode(b.groups.Heartbeat(req.Group, req.Generation, req.MemberID, req.InstanceID))
 	return resp
 }

@@ -5,16 +5,24 @@ package handler
 // v0-v2 remove the one MemberID; v3+ remove a batch of members by id or
 // group.instance.id, with an error per member (UNKNOWN_MEMBER_ID,
 // FENCED_INSTANCE_ID) and none at the top unless the group is unavailable.
-// Leaving starts a rebalance for the members that stay.
+// Leaving starts a rebalance for the members that stay. Authorization:
+// READ on the group, else GROUP_AUTHORIZATION_FAILED (at the top).
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) leaveGroup(req *kmsg.LeaveGroupRequest) kmsg.Response {
+func (b *Broker) leaveGroup(ctx context.Context, req *kmsg.LeaveGroupRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if !b.access(ctx).group(authz.OpRead, req.Group) {
+		resp.ErrorCode = errGroupDenied.Code
+		return resp
+	}
 	var leaving []group.LeaveMember
 	if req.Version < 3 {
 		leaving = []group.LeaveMember{{MemberID: req.MemberID}}

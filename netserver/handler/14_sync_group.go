@@ -8,6 +8,7 @@ package handler
 // protocol type and name against the group's (INCONSISTENT_GROUP_PROTOCOL)
 // and returns them. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 // FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE.
+// Authorization: READ on the group, else GROUP_AUTHORIZATION_FAILED.
 
 import (
 	"context"
@@ -15,10 +16,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 func (b *Broker) syncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+	if !b.access(ctx).group(authz.OpRead, req.Group) {
+		resp.ErrorCode = errGroupDenied.Code
+		return resp
+	}
 	sr := group.SyncRequest{
 		Group:        req.Group,
 		Generation:   req.Generation,

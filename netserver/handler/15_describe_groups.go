@@ -8,23 +8,35 @@ package handler
 // described too, their assignments in the consumer protocol's encoding, so
 // lag tools that only speak this API keep working (Kafka answers v6 with
 // GROUP_ID_NOT_FOUND for them).
-// With IncludeAuthorizedOperations (v3+) every group operation is allowed:
-// there are no ACLs.
+// Authorization: DESCRIBE on each group, else it answers
+// GROUP_AUTHORIZATION_FAILED. With IncludeAuthorizedOperations (v3+) a
+// group described without error gets the operations the principal may
+// perform on it; without an authorizer, READ, DELETE and DESCRIBE.
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 // groupOperations is READ, DELETE and DESCRIBE (ACL operation codes 3, 6
 // and 8), the operations a group has.
 const groupOperations = 1<<3 | 1<<6 | 1<<8
 
-func (b *Broker) describeGroups(req *kmsg.DescribeGroupsRequest) kmsg.Response {
+func (b *Broker) describeGroups(ctx context.Context, req *kmsg.DescribeGroupsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	ac := b.access(ctx)
 	for _, id := range req.Groups {
+		if !ac.group(authz.OpDescribe, id) {
+			rg := kmsg.NewDescribeGroupsResponseGroup()
+			rg.Group, rg.ErrorCode = id, errGroupDenied.Code
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
 		d, ok := b.groups.Describe(id)
 		rg := kmsg.NewDescribeGroupsResponseGroup()
 		rg.Group, rg.State, rg.ProtocolType, rg.Protocol = id, string(d.State), d.ProtocolType, d.Protocol
@@ -36,6 +48,9 @@ func (b *Broker) describeGroups(req *kmsg.DescribeGroupsRequest) kmsg.Response {
 		}
 		if req.IncludeAuthorizedOperations {
 			rg.AuthorizedOperations = groupOperations
+			if ac.enabled() && rg.ErrorCode == 0 {
+				rg.AuthorizedOperations = ac.operations(authz.ResourceGroup, id)
+			}
 		}
 		for _, m := range d.Members {
 			rm := kmsg.NewDescribeGroupsResponseGroupMember()

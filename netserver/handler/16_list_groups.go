@@ -4,16 +4,23 @@ package handler
 //
 // Lists every group this broker coordinates. v4 filters by state (compared
 // case-insensitively, as Kafka does), v5 by type: "classic" or "consumer"
-// (KIP-848).
+// (KIP-848). Authorization: with DESCRIBE on the cluster every group is
+// listed, else only the groups the principal may DESCRIBE; never an
+// error.
 
 import (
+	"context"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) listGroups(req *kmsg.ListGroupsRequest) kmsg.Response {
+func (b *Broker) listGroups(ctx context.Context, req *kmsg.ListGroupsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	ac := b.access(ctx)
+	everyGroup := ac.cluster(authz.OpDescribe)
 	match := func(filter []string, v string) bool {
 		if len(filter) == 0 {
 			return true
@@ -27,6 +34,9 @@ func (b *Broker) listGroups(req *kmsg.ListGroupsRequest) kmsg.Response {
 	}
 	for _, l := range b.groups.List() {
 		if !match(req.StatesFilter, string(l.State)) || !match(req.TypesFilter, l.Type) {
+			continue
+		}
+		if !everyGroup && !ac.group(authz.OpDescribe, l.ID) {
 			continue
 		}
 		rg := kmsg.NewListGroupsResponseGroup()

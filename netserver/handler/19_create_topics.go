@@ -15,8 +15,15 @@ package handler
 // limit, disk), the topic is deleted again and the answer is
 // KAFKA_STORAGE_ERROR with the reason. v5+ answers the partition count,
 // replication factor and configs (with their sources) of the topic.
+//
+// Authorization, as Kafka's controller: CREATE on the cluster, or on the
+// topic, else TOPIC_AUTHORIZATION_FAILED (checked after the duplicate
+// check, before any other); the answer's partition count, replication
+// factor and configs need DESCRIBE_CONFIGS on the topic, else they are
+// left out and ConfigErrorCode (v5+) is TOPIC_AUTHORIZATION_FAILED.
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 
@@ -24,6 +31,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -41,8 +49,10 @@ func validTopicName(name string) error {
 	return nil
 }
 
-func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
+func (b *Broker) createTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	ac := b.access(ctx)
+	anyTopic := ac.cluster(authz.OpCreate)
 	seen := map[string]int{}
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++
@@ -58,6 +68,10 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 		}
 		if seen[rt.Topic] > 1 {
 			fail(kerr.InvalidRequest, "topic named more than once in the request")
+			continue
+		}
+		if !anyTopic && !ac.topic(authz.OpCreate, rt.Topic) {
+			fail(errTopicDenied, "Authorization failed.")
 			continue
 		}
 		if err := validTopicName(rt.Topic); err != nil {
@@ -128,8 +142,12 @@ func (b *Broker) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 			}
 			st.TopicID = t.ID
 		}
-		st.NumPartitions, st.ReplicationFactor = parts, rf
-		st.Configs = describeTopicConfigs(b.cfg.LogDefaults, configs)
+		if ac.topic(authz.OpDescribeConfigs, rt.Topic) {
+			st.NumPartitions, st.ReplicationFactor = parts, rf
+			st.Configs = describeTopicConfigs(b.cfg.LogDefaults, configs)
+		} else {
+			st.ConfigErrorCode = errTopicDenied.Code
+		}
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp

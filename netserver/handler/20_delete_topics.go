@@ -6,6 +6,15 @@ package handler
 // The active controller deletes the topic from the metadata and every
 // broker then drops its replicas (their logs renamed to *-delete and
 // removed); the answer comes once this broker has.
+//
+// Authorization, as Kafka's controller: DELETE on the cluster allows
+// every topic; otherwise a topic named by name that the principal may not
+// DESCRIBE answers TOPIC_AUTHORIZATION_FAILED without saying whether it
+// exists, one it may describe but that does not exist
+// UNKNOWN_TOPIC_OR_PARTITION, one it may not DELETE
+// TOPIC_AUTHORIZATION_FAILED. A topic id that names no topic is
+// UNKNOWN_TOPIC_ID (ids are not secret); one the principal may not DELETE
+// is TOPIC_AUTHORIZATION_FAILED, with its name only if it may DESCRIBE it.
 
 import (
 	"context"
@@ -14,11 +23,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
-func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
+func (b *Broker) deleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	ac := b.access(ctx)
+	everyTopic := ac.cluster(authz.OpDelete)
+	describable := func(name string) bool { return everyTopic || ac.topic(authz.OpDescribe, name) }
+	deletable := func(name string) bool { return everyTopic || ac.topic(authz.OpDelete, name) }
 	type target struct {
 		name *string
 		id   [16]byte
@@ -38,15 +52,25 @@ func (b *Broker) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 		st.Topic, st.TopicID = tg.name, tg.id
 		var t metadata.Topic
 		var ok bool
-		if tg.name != nil {
+		switch {
+		case tg.name != nil && !describable(*tg.name):
+			st.ErrorCode = errTopicDenied.Code
+		case tg.name != nil:
 			t, ok = b.topic(*tg.name)
 			if !ok {
 				st.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			}
-		} else {
+		default:
 			t, ok = b.topicByID(tg.id)
 			if !ok {
 				st.ErrorCode = kerr.UnknownTopicID.Code
+			}
+		}
+		if ok && !deletable(t.Name) {
+			ok = false
+			st.ErrorCode = errTopicDenied.Code
+			if tg.name == nil && describable(t.Name) {
+				st.Topic = kmsg.StringPtr(t.Name)
 			}
 		}
 		if ok {

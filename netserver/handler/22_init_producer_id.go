@@ -18,8 +18,14 @@ package handler
 //
 // Per-partition producer state (last five batches per producer, for
 // deduplication) lives in the engine's logs (engine/log/producer.go).
+//
+// Authorization: with a transactional id, WRITE on it, else
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; without, IDEMPOTENT_WRITE on the
+// cluster or WRITE on some topic (KIP-679), else
+// CLUSTER_AUTHORIZATION_FAILED.
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -27,11 +33,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/txn"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) initProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
+func (b *Broker) initProducerID(ctx context.Context, req *kmsg.InitProducerIDRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	ac := b.access(ctx)
+	switch {
+	case req.TransactionalID != nil && !ac.transactionalID(authz.OpWrite, *req.TransactionalID):
+		resp.ErrorCode = errTxnIDDenied.Code
+		return resp
+	case req.TransactionalID == nil && !ac.cluster(authz.OpIdempotentWrite) && !ac.anyOfType(authz.OpWrite, authz.ResourceTopic):
+		resp.ErrorCode = errClusterDenied.Code
+		return resp
+	}
 	if req.TransactionalID != nil {
 		return b.initTransactionalProducerID(req, resp)
 	}

@@ -8,17 +8,36 @@ package handler
 // older than any the log has answers UNDEFINED (-1, -1) as Kafka does. A
 // CurrentLeaderEpoch (v2+) below the current one is FENCED_LEADER_EPOCH,
 // above it UNKNOWN_LEADER_EPOCH.
+//
+// Authorization: CLUSTER_ACTION on the cluster (followers), or else
+// DESCRIBE on each topic (consumers, KIP-320), else the topic's
+// partitions answer TOPIC_AUTHORIZATION_FAILED.
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kmsg.Response {
+func (b *Broker) offsetForLeaderEpoch(ctx context.Context, req *kmsg.OffsetForLeaderEpochRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	ac := b.access(ctx)
+	everyTopic := ac.cluster(authz.OpClusterAction)
 	for _, rt := range req.Topics {
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
+		if !everyTopic && !ac.topic(authz.OpDescribe, rt.Topic) {
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+				sp.Partition, sp.LeaderEpoch, sp.EndOffset, sp.ErrorCode = rp.Partition, -1, -1, errTopicDenied.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		t, ok := b.topic(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()

@@ -12,13 +12,25 @@ package handler
 // answered on its own; a VerifyOnly transaction is checked, not changed:
 // each partition is fine or TRANSACTION_ABORTABLE. A v5 add (not verify
 // only) is a partition leader's add for a transaction version 2 producer.
+//
+// Authorization, as Kafka's KafkaApis: v4+ comes from brokers and needs
+// CLUSTER_ACTION on the cluster, else the request answers
+// CLUSTER_AUTHORIZATION_FAILED at the top. Before v4 the client needs
+// WRITE on the transactional id, else every partition answers
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, and WRITE on each topic, else
+// its partitions answer TOPIC_AUTHORIZATION_FAILED (the internal topics
+// always, with an authorizer: clients never write them) and the
+// transaction's other partitions OPERATION_NOT_ATTEMPTED.
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 // txnPartitions is one transaction's partitions as a request lists them.
@@ -31,8 +43,13 @@ type txnPartitions struct {
 	order      []string
 }
 
-func (b *Broker) addPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) kmsg.Response {
+func (b *Broker) addPartitionsToTxn(ctx context.Context, req *kmsg.AddPartitionsToTxnRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
+	ac := b.access(ctx)
+	if req.Version >= 4 && !ac.cluster(authz.OpClusterAction) {
+		resp.ErrorCode = errClusterDenied.Code
+		return resp
+	}
 	if req.Version < 4 {
 		t := txnPartitions{id: req.TransactionalID, pid: req.ProducerID, epoch: req.ProducerEpoch, topics: map[string][]int32{}}
 		for _, rt := range req.Topics {
@@ -41,13 +58,19 @@ func (b *Broker) addPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) kmsg.Re
 			}
 			t.topics[rt.Topic] = append(t.topics[rt.Topic], rt.Partitions...)
 		}
-		codes := b.addTxnPartitions(t, req.Version)
+		var codes map[kafka.TopicPartition]int16
+		if ac.transactionalID(authz.OpWrite, t.id) {
+			codes = b.addTxnPartitions(ac, t, req.Version)
+		}
 		for _, name := range t.order {
 			rt := kmsg.NewAddPartitionsToTxnResponseTopic()
 			rt.Topic = name
 			for _, p := range t.topics[name] {
 				rp := kmsg.NewAddPartitionsToTxnResponseTopicPartition()
 				rp.Partition, rp.ErrorCode = p, codes[kafka.TopicPartition{Topic: name, Partition: p}]
+				if codes == nil {
+					rp.ErrorCode = errTxnIDDenied.Code
+				}
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			resp.Topics = append(resp.Topics, rt)
@@ -62,7 +85,7 @@ func (b *Broker) addPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) kmsg.Re
 			}
 			t.topics[rt.Topic] = append(t.topics[rt.Topic], rt.Partitions...)
 		}
-		codes := b.addTxnPartitions(t, req.Version)
+		codes := b.addTxnPartitions(ac, t, req.Version)
 		tx := kmsg.NewAddPartitionsToTxnResponseTransaction()
 		tx.TransactionalID = t.id
 		for _, name := range t.order {
@@ -81,19 +104,23 @@ func (b *Broker) addPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) kmsg.Re
 }
 
 // addTxnPartitions answers one transaction's partitions: the error code
-// of each.
-func (b *Broker) addTxnPartitions(t txnPartitions, version int16) map[kafka.TopicPartition]int16 {
+// of each. Before v4 (a client's request) each topic needs WRITE.
+func (b *Broker) addTxnPartitions(ac access, t txnPartitions, version int16) map[kafka.TopicPartition]int16 {
 	codes := map[kafka.TopicPartition]int16{}
 	var tps []kafka.TopicPartition
-	unknown := false
+	failed := false // a partition denied or unknown: none is added
 	for _, name := range t.order {
 		topic, ok := b.topic(name)
+		denied := version < 4 && ac.enabled() && (isInternalTopic(name) || !ac.topic(authz.OpWrite, name))
 		for _, p := range t.topics[name] {
 			tp := kafka.TopicPartition{Topic: name, Partition: p}
 			tps = append(tps, tp)
-			if !ok || p < 0 || p >= topic.Partitions {
+			if denied {
+				codes[tp] = errTopicDenied.Code
+				failed = true
+			} else if !ok || p < 0 || p >= topic.Partitions {
 				codes[tp] = kerr.UnknownTopicOrPartition.Code
-				unknown = true
+				failed = true
 			}
 		}
 	}
@@ -104,7 +131,7 @@ func (b *Broker) addTxnPartitions(t txnPartitions, version int16) map[kafka.Topi
 			}
 		}
 	}
-	if unknown {
+	if failed {
 		setAll(kerr.OperationNotAttempted)
 		return codes
 	}

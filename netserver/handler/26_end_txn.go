@@ -14,17 +14,26 @@ package handler
 // before. v5 is transaction version 2 (KIP-890 part 2): every end bumps
 // the producer's epoch (a new producer id once it is exhausted), and the
 // answer carries the id and epoch the producer goes on with.
+// Authorization: WRITE on the transactional id, else
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/txn"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) endTxn(req *kmsg.EndTxnRequest) kmsg.Response {
+func (b *Broker) endTxn(ctx context.Context, req *kmsg.EndTxnRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if !b.access(ctx).transactionalID(authz.OpWrite, req.TransactionalID) {
+		resp.ErrorCode = errTxnIDDenied.Code
+		return resp
+	}
 	v := txn.TV0
 	if req.Version >= 5 && b.txnV2() {
 		v = txn.TV2

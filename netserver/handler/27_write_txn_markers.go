@@ -10,15 +10,25 @@ package handler
 // another broker leads it, UNKNOWN_TOPIC_OR_PARTITION for a deleted
 // topic, INVALID_PRODUCER_EPOCH for a marker older than the producer's
 // epoch, TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch.
+//
+// Authorization: ALTER or CLUSTER_ACTION on the cluster (the
+// coordinator's broker), else every partition answers
+// CLUSTER_AUTHORIZATION_FAILED and nothing is written.
 
 import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) writeTxnMarkers(req *kmsg.WriteTxnMarkersRequest) kmsg.Response {
+func (b *Broker) writeTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMarkersRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
+	ac := b.access(ctx)
+	allowed := ac.cluster(authz.OpAlter) || ac.cluster(authz.OpClusterAction)
 	for _, m := range req.Markers {
 		var tps []kafka.TopicPartition
 		for _, t := range m.Topics {
@@ -26,7 +36,10 @@ func (b *Broker) writeTxnMarkers(req *kmsg.WriteTxnMarkersRequest) kmsg.Response
 				tps = append(tps, kafka.TopicPartition{Topic: t.Topic, Partition: p})
 			}
 		}
-		codes := b.appendMarkers(m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, tps, coordinatorAppendTimeout)
+		var codes map[kafka.TopicPartition]*kerr.Error
+		if allowed {
+			codes = b.appendMarkers(m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch, tps, coordinatorAppendTimeout)
+		}
 		rm := kmsg.NewWriteTxnMarkersResponseMarker()
 		rm.ProducerID = m.ProducerID
 		for _, t := range m.Topics {
@@ -36,6 +49,9 @@ func (b *Broker) writeTxnMarkers(req *kmsg.WriteTxnMarkersRequest) kmsg.Response
 				rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
 				rp.Partition = p
 				rp.ErrorCode = errorCodeOf(codes[kafka.TopicPartition{Topic: t.Topic, Partition: p}])
+				if !allowed {
+					rp.ErrorCode = errClusterDenied.Code
+				}
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			rm.Topics = append(rm.Topics, rt)

@@ -21,9 +21,16 @@ package handler
 // the producer's transaction: checked with the transaction coordinator
 // (INVALID_TXN_STATE when it is not), or from v5 under transaction
 // version 2 (KIP-890 part 2, no AddOffsetsToTxn) added to it here.
+//
+// Authorization, before anything else: WRITE on the transactional id,
+// else every partition answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+// READ on the group, else GROUP_AUTHORIZATION_FAILED; READ on each topic,
+// else its partitions answer TOPIC_AUTHORIZATION_FAILED (and when no
+// topic is allowed nothing is verified or written).
 
 import (
 	"context"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -31,10 +38,46 @@ import (
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	// deniedTopic[i]: the principal may not READ topic i (nil: all allowed).
+	var deniedTopic []bool
+	failAll := func(code int16) kmsg.Response {
+		for i, rt := range req.Topics {
+			st := kmsg.NewTxnOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			c := code
+			if deniedTopic != nil && deniedTopic[i] {
+				c = errTopicDenied.Code
+			}
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, c
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp
+	}
+	ac := b.access(ctx)
+	switch {
+	case !ac.transactionalID(authz.OpWrite, req.TransactionalID):
+		return failAll(errTxnIDDenied.Code)
+	case !ac.group(authz.OpRead, req.Group):
+		return failAll(errGroupDenied.Code)
+	}
+	if ac.enabled() && len(req.Topics) > 0 {
+		deniedTopic = make([]bool, len(req.Topics))
+		for i, rt := range req.Topics {
+			deniedTopic[i] = !ac.topic(authz.OpRead, rt.Topic)
+		}
+		if !slices.Contains(deniedTopic, false) {
+			return failAll(errTopicDenied.Code) // nothing to commit
+		}
+	}
 	// The group's offsets partition must be in the producer's ongoing
 	// transaction (added by AddOffsetsToTxn, or here under transaction
 	// version 2, where the client sends no AddOffsetsToTxn), checked with
@@ -56,17 +99,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 			if e == kerr.NotEnoughReplicas {
 				e = kerr.CoordinatorNotAvailable // retriable for a group request
 			}
-			for _, rt := range req.Topics {
-				st := kmsg.NewTxnOffsetCommitResponseTopic()
-				st.Topic = rt.Topic
-				for _, rp := range rt.Partitions {
-					sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-					sp.Partition, sp.ErrorCode = rp.Partition, e.Code
-					st.Partitions = append(st.Partitions, sp)
-				}
-				resp.Topics = append(resp.Topics, st)
-			}
-			return resp
+			return failAll(e.Code)
 		}
 	}
 	topics := make([]commitTopic, len(req.Topics))
@@ -80,7 +113,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 			topics[i].parts = append(topics[i].parts, commitPartition{rp.Partition, rp.Offset, epoch, rp.Metadata})
 		}
 	}
-	commits, codes, slot := b.resolveCommits(topics, false)
+	commits, codes, slot := b.resolveCommits(ac, topics, false)
 	var errs []error
 	if len(commits) > 0 {
 		errs = b.groups.TxnOffsetCommit(req.Group, group.TxnCommit{

@@ -7,17 +7,33 @@ package handler
 // default), synonyms when asked (v1+), types and documentation (v3+).
 // Broker resources (this broker's node id, or "") list the properties the
 // broker was started with, read-only.
+//
+// Authorization: DESCRIBE_CONFIGS on the cluster for broker (and
+// broker-logger, client-metrics) resources, else
+// CLUSTER_AUTHORIZATION_FAILED; on the topic for topic resources, else
+// TOPIC_AUTHORIZATION_FAILED (before the topic is looked up); on the
+// group for group resources, else GROUP_AUTHORIZATION_FAILED.
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) describeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response {
+func (b *Broker) describeConfigs(ctx context.Context, req *kmsg.DescribeConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	ac := b.access(ctx)
 	for _, r := range req.Resources {
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+		if e := ac.configResourceDenied(authz.OpDescribeConfigs, r.ResourceType, r.ResourceName); e != nil {
+			rr.ErrorCode, rr.ErrorMessage = e.Code, kmsg.StringPtr(e.Description)
+			resp.Resources = append(resp.Resources, rr)
+			continue
+		}
 		switch r.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
 			t, ok := b.topic(r.ResourceName)

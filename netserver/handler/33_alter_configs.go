@@ -9,8 +9,15 @@ package handler
 // topic's logs at once (size and time settings from the next roll or
 // retention pass). Broker resources answer INVALID_REQUEST: dynamic broker
 // configs are not supported.
+//
+// Authorization: ALTER_CONFIGS on the cluster for broker (and
+// broker-logger, client-metrics) resources, else
+// CLUSTER_AUTHORIZATION_FAILED; on the topic, else
+// TOPIC_AUTHORIZATION_FAILED (before the topic is looked up); on the
+// group, else GROUP_AUTHORIZATION_FAILED.
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -19,14 +26,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 var errBadConfig = errors.New("invalid config")
 
 // alterResource applies edit to a topic resource's overrides and answers
 // the per-resource error code and message; other resource types are
-// refused.
-func (b *Broker) alterResource(typ kmsg.ConfigResourceType, name string, validateOnly bool, edit func(map[string]string) error) (int16, *string) {
+// refused, after the principal's ALTER_CONFIGS on the resource is
+// checked.
+func (b *Broker) alterResource(ac access, typ kmsg.ConfigResourceType, name string, validateOnly bool, edit func(map[string]string) error) (int16, *string) {
+	if e := ac.configResourceDenied(authz.OpAlterConfigs, typ, name); e != nil {
+		return e.Code, nil
+	}
 	if typ != kmsg.ConfigResourceTypeTopic {
 		return kerr.InvalidRequest.Code, kmsg.StringPtr("only topic configs can be altered")
 	}
@@ -36,12 +48,13 @@ func (b *Broker) alterResource(typ kmsg.ConfigResourceType, name string, validat
 	return 0, nil
 }
 
-func (b *Broker) alterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response {
+func (b *Broker) alterConfigs(ctx context.Context, req *kmsg.AlterConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
+	ac := b.access(ctx)
 	for _, r := range req.Resources {
 		rr := kmsg.NewAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
-		rr.ErrorCode, rr.ErrorMessage = b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
+		rr.ErrorCode, rr.ErrorMessage = b.alterResource(ac, r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
 			clear(m) // AlterConfigs replaces the whole override set
 			for _, c := range r.Configs {
 				if c.Value != nil {
@@ -55,12 +68,13 @@ func (b *Broker) alterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response {
 	return resp
 }
 
-func (b *Broker) incrementalAlterConfigs(req *kmsg.IncrementalAlterConfigsRequest) kmsg.Response {
+func (b *Broker) incrementalAlterConfigs(ctx context.Context, req *kmsg.IncrementalAlterConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	ac := b.access(ctx)
 	for _, r := range req.Resources {
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
-		rr.ErrorCode, rr.ErrorMessage = b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
+		rr.ErrorCode, rr.ErrorMessage = b.alterResource(ac, r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
 			return b.applyIncremental(m, r.Configs)
 		})
 		resp.Resources = append(resp.Resources, rr)

@@ -5,18 +5,26 @@ package handler
 // One log directory (the data directory). A null topic list means every
 // partition. Size is each partition's bytes on disk; OffsetLag is 0 (there
 // are no future replicas). v4 adds the file system's total and usable
-// bytes.
+// bytes. Authorization: DESCRIBE on the cluster, else no directories and
+// (v3+) CLUSTER_AUTHORIZATION_FAILED.
 
 import (
+	"context"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) describeLogDirs(req *kmsg.DescribeLogDirsRequest) kmsg.Response {
+func (b *Broker) describeLogDirs(ctx context.Context, req *kmsg.DescribeLogDirsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !b.access(ctx).cluster(authz.OpDescribe) {
+		resp.ErrorCode = errClusterDenied.Code
+		return resp
+	}
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir = b.engine.DataDir()
 	var st unix.Statfs_t

@@ -7,7 +7,8 @@ package handler
 // with the topic's replication factor, or as assigned (registered
 // brokers, as many as the replication factor; INVALID_REPLICA_ASSIGNMENT
 // otherwise).
-// ValidateOnly creates nothing.
+// ValidateOnly creates nothing. Authorization: ALTER on each topic, else
+// TOPIC_AUTHORIZATION_FAILED (before the topic is looked up).
 
 import (
 	"context"
@@ -17,15 +18,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
-func (b *Broker) createPartitions(req *kmsg.CreatePartitionsRequest) kmsg.Response {
+func (b *Broker) createPartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	ac := b.access(ctx)
 	for _, rt := range req.Topics {
 		st := kmsg.NewCreatePartitionsResponseTopic()
 		st.Topic = rt.Topic
-		if e, msg := b.addPartitions(rt, req.ValidateOnly); e != nil {
+		if !ac.topic(authz.OpAlter, rt.Topic) {
+			st.ErrorCode = errTopicDenied.Code
+		} else if e, msg := b.addPartitions(rt, req.ValidateOnly); e != nil {
 			st.ErrorCode = e.Code
 			st.ErrorMessage = kmsg.StringPtr(msg)
 		}

@@ -13,6 +13,10 @@ package handler
 // (on a single node every partition already has its only possible leader:
 // ELECTION_NOT_NEEDED). A controller that cannot be reached within
 // the request's timeout answers REQUEST_TIMED_OUT at the top level.
+//
+// Authorization: ALTER on the cluster (Kafka's KafkaApis; its protocol
+// table says CLUSTER_ACTION), else CLUSTER_AUTHORIZATION_FAILED at the
+// top (v1+) and on every requested partition.
 
 import (
 	"context"
@@ -22,10 +26,26 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) electLeaders(req *kmsg.ElectLeadersRequest) kmsg.Response {
+func (b *Broker) electLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
+	if !b.access(ctx).cluster(authz.OpAlter) {
+		e := errClusterDenied
+		resp.ErrorCode = e.Code
+		for _, t := range req.Topics {
+			rt := kmsg.NewElectLeadersResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewElectLeadersResponseTopicPartition()
+				rp.Partition, rp.ErrorCode, rp.ErrorMessage = p, e.Code, kmsg.StringPtr(e.Description)
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}
 	var parts []kafka.TopicPartition
 	if req.Topics != nil {
 		parts = []kafka.TopicPartition{}

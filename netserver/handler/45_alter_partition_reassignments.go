@@ -15,6 +15,12 @@ package handler
 // metadata: the moving partitions with their replicas, adding and removing
 // ones; null topics lists all. A single node has nowhere to move a
 // partition: INVALID_REPLICA_ASSIGNMENT from the controller.
+//
+// Authorization: AlterPartitionReassignments needs ALTER on the cluster,
+// else CLUSTER_AUTHORIZATION_FAILED at the top and on every requested
+// partition; ListPartitionReassignments DESCRIBE on the cluster, else
+// CLUSTER_AUTHORIZATION_FAILED at the top (the requested partitions
+// listed back, as Kafka's error answer does).
 
 import (
 	"context"
@@ -24,11 +30,27 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignmentsRequest) kmsg.Response {
+func (b *Broker) alterPartitionReassignments(ctx context.Context, req *kmsg.AlterPartitionAssignmentsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
 	resp.AllowReplicationFactorChange = req.AllowReplicationFactorChange
+	if !b.access(ctx).cluster(authz.OpAlter) {
+		e := errClusterDenied
+		resp.ErrorCode, resp.ErrorMessage = e.Code, kmsg.StringPtr(e.Description)
+		for _, rt := range req.Topics {
+			st := kmsg.NewAlterPartitionAssignmentsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
+				sp.Partition, sp.ErrorCode, sp.ErrorMessage = rp.Partition, e.Code, kmsg.StringPtr(e.Description)
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp
+	}
 	c := b.cluster
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(req.TimeoutMillis, 1000))*time.Millisecond)
 	defer cancel()
@@ -60,8 +82,23 @@ func (b *Broker) alterPartitionReassignments(req *kmsg.AlterPartitionAssignments
 	return resp
 }
 
-func (b *Broker) listPartitionReassignments(req *kmsg.ListPartitionReassignmentsRequest) kmsg.Response {
+func (b *Broker) listPartitionReassignments(ctx context.Context, req *kmsg.ListPartitionReassignmentsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+	if !b.access(ctx).cluster(authz.OpDescribe) {
+		e := errClusterDenied
+		resp.ErrorCode, resp.ErrorMessage = e.Code, kmsg.StringPtr(e.Description)
+		for _, t := range req.Topics {
+			rt := kmsg.NewListPartitionReassignmentsResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewListPartitionReassignmentsResponseTopicPartition()
+				rp.Partition = p
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}
 	moving := b.cluster.Reassignments()
 	want := func(kafka.TopicPartition) bool { return true }
 	if req.Topics != nil {

@@ -7,23 +7,40 @@ package handler
 // (GROUP_SUBSCRIBED_TO_TOPIC per partition); a live group of another
 // protocol type is NON_EMPTY_GROUP; an unknown group GROUP_ID_NOT_FOUND.
 // Unknown topics are UNKNOWN_TOPIC_OR_PARTITION.
+//
+// Authorization: DELETE on the group, else GROUP_AUTHORIZATION_FAILED at
+// the top; READ on each topic, else its partitions answer
+// TOPIC_AUTHORIZATION_FAILED (before the topic is looked up).
 
 import (
+	"context"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {
+func (b *Broker) offsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
+	ac := b.access(ctx)
+	if !ac.group(authz.OpDelete, req.Group) {
+		resp.ErrorCode = errGroupDenied.Code
+		return resp
+	}
 	var tps []kafka.TopicPartition
 	// slot[i][j] is the index of topic i partition j in tps, or -1 when
-	// the partition does not exist.
+	// the partition does not exist, -2 when the topic is denied.
 	slot := make([][]int, len(req.Topics))
 	for i, rt := range req.Topics {
 		t, ok := b.topic(rt.Topic)
+		allowed := ac.topic(authz.OpRead, rt.Topic)
 		for _, rp := range rt.Partitions {
+			if !allowed {
+				slot[i] = append(slot[i], -2)
+				continue
+			}
 			if !ok || rp.Partition < 0 || rp.Partition >= t.Partitions {
 				slot[i] = append(slot[i], -1)
 				continue
@@ -41,6 +58,8 @@ func (b *Broker) offsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {
 			sp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			sp.Partition = rp.Partition
 			switch k := slot[i][j]; {
+			case k == -2:
+				sp.ErrorCode = errTopicDenied.Code
 			case k < 0:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case top == nil:

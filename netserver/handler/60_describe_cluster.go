@@ -4,6 +4,11 @@ package handler
 // EndpointType 2 (controllers, v1+) answers the same broker: it is its own
 // controller. Brokers are given at their address on the client's listener,
 // and one without that listener is left out, as in Metadata.
+//
+// Authorization: never an error. IncludeClusterAuthorizedOperations
+// answers, with an authorizer, the cluster's authorized operations if the
+// principal may DESCRIBE the cluster, else 0; without one the schema's
+// "unknown" value.
 
 import (
 	"context"
@@ -18,7 +23,10 @@ func (b *Broker) describeCluster(ctx context.Context, req *kmsg.DescribeClusterR
 	if resp.EndpointType == 0 {
 		resp.EndpointType = 1
 	}
-	resp.ClusterAuthorizedOperations = -2147483648
+	resp.ClusterAuthorizedOperations = unknownAuthorizedOperations
+	if req.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = b.access(ctx).clusterOperations()
+	}
 	resp.ControllerID = b.cluster.ControllerID()
 	listener := ListenerOf(ctx)
 	for _, cb := range b.cluster.Brokers() {

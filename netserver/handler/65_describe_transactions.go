@@ -6,22 +6,33 @@ package handler
 // producer id and epoch, timeout, start and partitions. An id whose
 // coordinator is another broker answers NOT_COORDINATOR (the admin client
 // asks each id's coordinator); an id unknown to its coordinator answers
-// TRANSACTIONAL_ID_NOT_FOUND.
+// TRANSACTIONAL_ID_NOT_FOUND. Authorization: DESCRIBE on each
+// transactional id, else it answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+// a transaction's partitions are listed only for the topics the
+// principal may DESCRIBE.
 
 import (
+	"context"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/txn"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) describeTransactions(req *kmsg.DescribeTransactionsRequest) kmsg.Response {
+func (b *Broker) describeTransactions(ctx context.Context, req *kmsg.DescribeTransactionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeTransactionsResponse)
+	ac := b.access(ctx)
 	for _, id := range req.TransactionalIDs {
 		st := kmsg.NewDescribeTransactionsResponseTransactionState()
 		st.TransactionalID, st.ProducerID, st.ProducerEpoch, st.StartTimestamp = id, -1, -1, -1
+		if !ac.transactionalID(authz.OpDescribe, id) {
+			st.ErrorCode = errTxnIDDenied.Code
+			resp.TransactionStates = append(resp.TransactionStates, st)
+			continue
+		}
 		m, err := b.txns.Describe(id)
 		switch {
 		case err != nil:
@@ -29,14 +40,16 @@ func (b *Broker) describeTransactions(req *kmsg.DescribeTransactionsRequest) kms
 		case m == nil:
 			st.ErrorCode = kerr.TransactionalIDNotFound.Code
 		default:
-			describeTxn(&st, m)
+			describeTxn(&st, m, func(topic string) bool { return ac.topic(authz.OpDescribe, topic) })
 		}
 		resp.TransactionStates = append(resp.TransactionStates, st)
 	}
 	return resp
 }
 
-func describeTxn(st *kmsg.DescribeTransactionsResponseTransactionState, m *txn.Metadata) {
+// describeTxn fills st from m, listing the partitions of the topics
+// visible allows.
+func describeTxn(st *kmsg.DescribeTransactionsResponseTransactionState, m *txn.Metadata, visible func(topic string) bool) {
 	st.State = m.State.String()
 	st.TimeoutMillis = int32(m.Timeout.Milliseconds())
 	st.ProducerID, st.ProducerEpoch = m.ProducerID, m.ProducerEpoch
@@ -45,7 +58,9 @@ func describeTxn(st *kmsg.DescribeTransactionsResponseTransactionState, m *txn.M
 	}
 	byTopic := map[string][]int32{}
 	for _, tp := range m.Partitions {
-		byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
+		if visible(tp.Topic) {
+			byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
+		}
 	}
 	names := make([]string, 0, len(byTopic))
 	for name := range byTopic {

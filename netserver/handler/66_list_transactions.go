@@ -6,18 +6,23 @@ package handler
 // (unknown names are listed back in UnknownStateFilters), producer ids,
 // and (v1+) a minimum running time: only transactions started at least
 // DurationFilterMillis ago (those with a start) pass a filter >= 0.
+// Authorization: only the transactional ids the principal may DESCRIBE
+// are listed; never an error.
 
 import (
+	"context"
 	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/txn"
+	"github.com/rillmq/rill/netserver/authz"
 )
 
-func (b *Broker) listTransactions(req *kmsg.ListTransactionsRequest) kmsg.Response {
+func (b *Broker) listTransactions(ctx context.Context, req *kmsg.ListTransactionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ListTransactionsResponse)
+	ac := b.access(ctx)
 	states := map[txn.State]bool{}
 	for _, name := range req.StateFilters {
 		s, ok := txn.ParseState(name)
@@ -43,6 +48,9 @@ func (b *Broker) listTransactions(req *kmsg.ListTransactionsRequest) kmsg.Respon
 			continue
 		}
 		if duration >= 0 && (m.Start.IsZero() || now.Sub(m.Start).Milliseconds() < duration) {
+			continue
+		}
+		if !ac.transactionalID(authz.OpDescribe, m.TransactionalID) {
 			continue
 		}
 		st := kmsg.NewListTransactionsResponseTransactionState()

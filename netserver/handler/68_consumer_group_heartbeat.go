@@ -11,19 +11,26 @@ package handler
 // Errors: INVALID_REQUEST, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
 // UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION,
 // GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (a classic group with
-// members), COORDINATOR_NOT_AVAILABLE.
+// members), COORDINATOR_NOT_AVAILABLE. Authorization: READ on the group,
+// else GROUP_AUTHORIZATION_FAILED.
 
 import (
+	"context"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/wire"
 )
 
-func (b *Broker) consumerGroupHeartbeat(wr *wire.Request, req *kmsg.ConsumerGroupHeartbeatRequest) kmsg.Response {
+func (b *Broker) consumerGroupHeartbeat(ctx context.Context, wr *wire.Request, req *kmsg.ConsumerGroupHeartbeatRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+	if !b.access(ctx).group(authz.OpRead, req.Group) {
+		resp.ErrorCode = errGroupDenied.Code
+		return resp
+	}
 	hb := group.ConsumerHeartbeat{
 		Group:            req.Group,
 		MemberID:         req.MemberID,

@@ -2,13 +2,20 @@ package handler
 
 // ConsumerGroupDescribe (key 69), v0-v1: KIP-848 groups with their epochs,
 // assignor, and each member's current and target assignment. A classic or
-// unknown group is GROUP_ID_NOT_FOUND.
+// unknown group is GROUP_ID_NOT_FOUND. Authorization: DESCRIBE on each
+// group (Kafka's KafkaApis; its protocol table says READ), else it
+// answers GROUP_AUTHORIZATION_FAILED. With IncludeAuthorizedOperations a
+// group described without error gets the operations the principal may
+// perform on it; without an authorizer, READ, DELETE and DESCRIBE.
 
 import (
 	"bytes"
+	"context"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/netserver/authz"
 )
 
 func sortedTopicIDs(m map[[16]byte][]int32) [][16]byte {
@@ -34,11 +41,17 @@ func (b *Broker) wireAssignment(a map[[16]byte][]int32) kmsg.Assignment {
 	return out
 }
 
-func (b *Broker) consumerGroupDescribe(req *kmsg.ConsumerGroupDescribeRequest) kmsg.Response {
+func (b *Broker) consumerGroupDescribe(ctx context.Context, req *kmsg.ConsumerGroupDescribeRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ConsumerGroupDescribeResponse)
+	ac := b.access(ctx)
 	for _, id := range req.Groups {
 		rg := kmsg.NewConsumerGroupDescribeResponseGroup()
 		rg.Group = id
+		if !ac.group(authz.OpDescribe, id) {
+			rg.ErrorCode = errGroupDenied.Code
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
 		d, err := b.groups.DescribeConsumerGroup(id)
 		if err != nil {
 			rg.ErrorCode = errorCode(err)
@@ -48,6 +61,9 @@ func (b *Broker) consumerGroupDescribe(req *kmsg.ConsumerGroupDescribeRequest) k
 		rg.State, rg.Epoch, rg.AssignmentEpoch, rg.AssignorName = string(d.State), d.Epoch, d.AssignmentEpoch, d.Assignor
 		if req.IncludeAuthorizedOperations {
 			rg.AuthorizedOperations = groupOperations
+			if ac.enabled() {
+				rg.AuthorizedOperations = ac.operations(authz.ResourceGroup, id)
+			}
 		}
 		for _, m := range d.Members {
 			rm := kmsg.NewConsumerGroupDescribeResponseGroupMember()

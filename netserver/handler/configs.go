@@ -10,8 +10,32 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 )
+
+// configResourceDenied checks op (DESCRIBE_CONFIGS or ALTER_CONFIGS) on a
+// config resource as Kafka's ConfigHelper and KafkaApis do: on the
+// cluster for broker, broker-logger and client-metrics resources, on the
+// topic or the group for theirs. It returns the denial's error, or nil;
+// other resource types are not checked (the handlers refuse them).
+func (ac access) configResourceDenied(op authz.Operation, typ kmsg.ConfigResourceType, name string) *kerr.Error {
+	switch typ {
+	case kmsg.ConfigResourceTypeBroker, kmsg.ConfigResourceTypeBrokerLogger, kmsg.ConfigResourceTypeClientMetrics:
+		if !ac.cluster(op) {
+			return errClusterDenied
+		}
+	case kmsg.ConfigResourceTypeTopic:
+		if !ac.topic(op, name) {
+			return errTopicDenied
+		}
+	case kmsg.ConfigResourceTypeGroupConfig:
+		if !ac.group(op, name) {
+			return errGroupDenied
+		}
+	}
+	return nil
+}
 
 // applyTopicConfigs validates a topic's new override set and records it
 // through the active controller, returning once this broker has applied it
