@@ -240,3 +240,45 @@ func withIdentity(ctx context.Context, id *handler.Identity) context.Context {
 	}
 	return handler.WithIdentity(ctx, *id)
 }
+
+// SASLExchange is the server side of a SASL exchange carried outside a
+// Kafka connection: next reads one request frame (header and body, no size
+// prefix) and reply writes one answer (correlation id, header, body), as
+// the controller transport frames them (replication/transport.Security).
+// It serves SaslHandshake v1 and SaslAuthenticate with the same rules as
+// a SASL listener and returns once the client is authenticated; any other
+// request, or a failed exchange, is an error after its answer.
+func SASLExchange(auth *sasl.Authenticator) func(next func() ([]byte, error), reply func([]byte) error) error {
+	return func(next func() ([]byte, error), reply func([]byte) error) error {
+		sc := &saslConn{auth: auth}
+		for {
+			frame, err := next()
+			if err != nil {
+				return err
+			}
+			o, err := sc.handle(frame, time.Now())
+			switch {
+			case o.pass:
+				return errors.New("a request other than SaslHandshake or SaslAuthenticate before authentication")
+			case o.sendRaw:
+				return errors.New("SaslHandshake v0 is not served here")
+			case err != nil && !o.closeAfter:
+				return err
+			}
+			if o.resp != nil {
+				if rerr := reply(wire.AppendResponse(nil, o.corr, o.resp)[4:]); rerr != nil {
+					return rerr
+				}
+			}
+			if o.closeAfter {
+				if err == nil {
+					err = errors.New("refused SASL handshake")
+				}
+				return err
+			}
+			if o.identity != nil {
+				return nil
+			}
+		}
+	}
+}

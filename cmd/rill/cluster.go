@@ -63,6 +63,9 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 		if l, ok := lc.ControllerListener(); ok && rc.Controller {
 			rc.ControllerListen = l.Addr() // else its address in the voters
 		}
+		if rc.ControllerSecurity, err = cfg.controllerSecurity(lc, rc.Controller, logger.Printf); err != nil {
+			return nil, err
+		}
 	} else {
 		if l, ok := lc.ControllerListener(); ok {
 			logger.Printf("controller listener %s is not bound: without controller.quorum.voters the quorum is this process alone", l)
@@ -78,6 +81,13 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 	rc.DataDir, rc.Local, rc.LogDefaults = dataDir, local, h.LogDefaults()
 	rc.Engine, rc.Listener, rc.Logf = eng, h, logger.Printf
 	rc.ACLs = h // into the handlers' authorizer (none: ignored)
+	inter, err := cfg.interBrokerClient(lc)
+	if err != nil {
+		return nil, err
+	}
+	if inter != nil {
+		rc.InterBrokerClientOpts = inter.KgoOpts()
+	}
 	rc.Attach = func(rt *brokerrt.Runtime) { h.SetCluster(rt) }
 	rt, err := brokerrt.Start(rc)
 	if err != nil {

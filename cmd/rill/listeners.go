@@ -57,6 +57,9 @@ func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) 
 	if _, err := c.interBrokerClient(lc); err != nil {
 		return nil, err
 	}
+	if _, err := c.controllerSecurity(lc, s.Controller, func(string, ...any) {}); err != nil {
+		return nil, err
+	}
 	return lc, nil
 }
 

@@ -150,7 +150,9 @@ func produceConsume(t *testing.T, addr, readAddr, topic string, n int, opts ...k
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	prod := client(t, addr, append([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation()}, opts...)...)
+	// A delivery timeout: kgo retries a buffered record for ever otherwise,
+	// past ctx (an acks=all produce whose ISR never forms, say).
+	prod := client(t, addr, append([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(25 * time.Second)}, opts...)...)
 	for i := 0; i < n; i++ {
 		if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("%s-%d", topic, i))).FirstErr(); err != nil {
 			t.Fatalf("produce %d through %s: %v", i, addr, err)

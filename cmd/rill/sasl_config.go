@@ -51,7 +51,9 @@ func (c *brokerConfig) listenerGet(l, key, def string) string {
 // the broker's view of the credentials in the metadata log, installed once
 // the broker runtime has it. Until then (no request is served before the
 // metadata is applied) no user exists.
-type scramStoreRef struct{ store atomic.Pointer[sasl.ScramStore] }
+type scramStoreRef struct {
+	store atomic.Pointer[sasl.ScramStore]
+}
 
 func (r *scramStoreRef) set(s sasl.ScramStore) { r.store.Store(&s) }
 

@@ -107,6 +107,10 @@ type Config struct {
 	InterBroker string
 	// ControllerNames is controller.listener.names.
 	ControllerNames []string
+	// Protocols is the security protocol of every listener name
+	// (listener.security.protocol.map or Kafka's default), including the
+	// controller listener a broker-only node only dials.
+	Protocols map[string]string
 }
 
 // Settings are the raw settings (empty: not set).
@@ -242,7 +246,7 @@ func Parse(s Settings) (*Config, error) {
 			}
 		}
 	}
-	cfg := &Config{ControllerNames: ctlNames}
+	cfg := &Config{ControllerNames: ctlNames, Protocols: protocols}
 	byName := map[string]int{}
 	for i, ep := range eps {
 		if _, dup := byName[ep.Name]; dup {

@@ -116,4 +116,3 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
-

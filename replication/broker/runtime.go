@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
@@ -60,6 +61,13 @@ type Config struct {
 	// controller listener, controller.listener.names); empty: its own
 	// address in Voters.
 	ControllerListen string
+	// ControllerSecurity secures the controller listener and every
+	// connection to a controller (controller.listener.names' protocol:
+	// TLS, and an authentication exchange).
+	ControllerSecurity transport.Security
+	// InterBrokerClientOpts are added to the replica fetchers' clients:
+	// the inter-broker listener's security (TLS, SASL credentials).
+	InterBrokerClientOpts []kgo.Opt
 	// Local is the record of the topics whose logs are on this broker's
 	// disk (which topic id they belong to, and their configs for the
 	// engine's recovery); the publisher keeps it.
@@ -155,7 +163,7 @@ func Start(cfg Config) (*Runtime, error) {
 	if cfg.Controller && !voter {
 		return nil, fmt.Errorf("node.id %d is not in controller.quorum.voters", cfg.Self.ID)
 	}
-	r := &Runtime{cfg: cfg, self: cfg.Self.ID, controllers: addrs, voterIDs: ids, call: transport.Call, done: make(chan struct{}),
+	r := &Runtime{cfg: cfg, self: cfg.Self.ID, controllers: addrs, voterIDs: ids, call: cfg.ControllerSecurity.Call, done: make(chan struct{}),
 		passes: signal.New(), failures: map[kafka.TopicPartition]error{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -261,7 +269,7 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 	if cfg.ControllerListen != "" {
 		bind = cfg.ControllerListen
 	}
-	tr, err := transport.Listen(bind, cfg.Voters, deliver, handle, cfg.Logf)
+	tr, err := transport.Listen(bind, cfg.Voters, cfg.ControllerSecurity, deliver, handle, cfg.Logf)
 	if err != nil {
 		wal.Close()
 		return nil, nil, err
@@ -313,6 +321,7 @@ func (r *Runtime) startReplicas() *replica.Manager {
 			return eng.Partition(kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition})
 		},
 		AlterPartition: r.alterPartition,
+		ClientOpts:     r.cfg.InterBrokerClientOpts,
 		Advanced:       l.HighWatermarkMoved,
 		Leadership:     func(tp kafka.TopicPartition, leading bool) { l.PartitionLeadership(tp.Topic, tp.Partition, leading) },
 		Logf:           r.cfg.Logf,

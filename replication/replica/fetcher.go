@@ -247,12 +247,13 @@ const fetchOverhead = 4 * time.Second
 // address.
 type kafkaFetch struct {
 	self    int32
+	opts    []kgo.Opt // the inter-broker listener's security
 	mu      sync.Mutex
 	clients map[string]*kgo.Client
 }
 
-func newKafkaFetch(self int32) *kafkaFetch {
-	return &kafkaFetch{self: self, clients: map[string]*kgo.Client{}}
+func newKafkaFetch(self int32, opts []kgo.Opt) *kafkaFetch {
+	return &kafkaFetch{self: self, opts: opts, clients: map[string]*kgo.Client{}}
 }
 
 func (k *kafkaFetch) fetch(ctx context.Context, addr string, req *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
@@ -260,8 +261,8 @@ func (k *kafkaFetch) fetch(ctx context.Context, addr string, req *kmsg.FetchRequ
 	cl := k.clients[addr]
 	if cl == nil {
 		var err error
-		cl, err = kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-replica-%d", k.self)),
-			kgo.DialTimeout(2*time.Second), kgo.RequestTimeoutOverhead(fetchOverhead))
+		cl, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("rill-replica-%d", k.self)),
+			kgo.DialTimeout(2 * time.Second), kgo.RequestTimeoutOverhead(fetchOverhead)}, k.opts...)...)
 		if err != nil {
 			k.mu.Unlock()
 			return nil, err

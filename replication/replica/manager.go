@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/log"
@@ -32,8 +33,10 @@ type Config struct {
 	// answer.
 	AlterPartition func(ctx context.Context, tp kafka.TopicPartition, topicID [16]byte, leader, leaderEpoch, partitionEpoch int32, isr []int32) error
 	// Fetch sends a follower's Fetch to a broker (addr from Sync); nil
-	// means a franz-go client per broker (KafkaFetch).
-	Fetch FetchFunc
+	// means a franz-go client per broker (KafkaFetch), with ClientOpts
+	// (the inter-broker listener's TLS and SASL).
+	Fetch      FetchFunc
+	ClientOpts []kgo.Opt
 	// Advanced is called when a leader's high watermark moves, so waiting
 	// consumer fetches look again.
 	Advanced func()
@@ -96,7 +99,7 @@ func NewManager(cfg Config) *Manager {
 	m := &Manager{cfg: cfg, parts: map[kafka.TopicPartition]*Partition{}, addrs: map[int32]string{}, fetchers: map[int32]bool{}}
 	m.closeFetch = func() {}
 	if m.cfg.Fetch == nil {
-		kf := newKafkaFetch(cfg.Self)
+		kf := newKafkaFetch(cfg.Self, cfg.ClientOpts)
 		m.cfg.Fetch, m.closeFetch = kf.fetch, kf.close
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())

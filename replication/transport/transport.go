@@ -12,6 +12,14 @@
 //	        answer (not a request a controller serves) closes the
 //	        connection, as Kafka does.
 //
+// A controller listener may be secured (Security): TLS on both ends, and
+// an authentication exchange at the start of every connection before any
+// other frame — kind 1 requests and kind 2 answers, as Kafka's SASL
+// exchange is carried on a Kafka connection (SaslHandshake,
+// SaslAuthenticate). The transport only frames the exchange; the hooks
+// speak it (package netserver for the server side, clientconf for the
+// client's). A connection whose exchange fails is closed with a log line.
+//
 // Raft messages are best effort, as raft expects:
 // one connection per peer, dialled on demand, messages dropped (and the
 // connection redialled later) when a peer is down or its queue is full.
@@ -22,6 +30,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -38,6 +47,7 @@ const MaxFrame = 16 << 20
 
 // Transport is one node's end.
 type Transport struct {
+	sec     Security
 	ln      net.Listener
 	deliver func(*pb.Message)
 	// Handle answers requests (kind 1 frames); nil refuses them all, a nil
@@ -63,10 +73,31 @@ const (
 	kindResponse = 2
 )
 
+// Security secures a controller listener and the connections to it. The
+// zero value is PLAINTEXT.
+type Security struct {
+	// ServerTLS wraps accepted connections and ClientTLS dialled ones
+	// (SSL, SASL_SSL); nil for none.
+	ServerTLS, ClientTLS *tls.Config
+	// Accept, when set, runs the authentication exchange of an accepted
+	// connection before anything else is served on it: next reads one
+	// kind 1 request body, reply writes one kind 2 answer body. An error
+	// closes the connection.
+	Accept func(next func() ([]byte, error), reply func([]byte) error) error
+	// Dial, when set, runs the client's side of that exchange on every
+	// dialled connection: call sends a request body and returns the
+	// answer body.
+	Dial func(ctx context.Context, call func(req []byte) ([]byte, error)) error
+}
+
+// handshakeTimeout bounds a connection's TLS handshake and authentication
+// exchange.
+const handshakeTimeout = 10 * time.Second
+
 // Listen serves addr and hands every received message to deliver and
 // every request to handle; addrs are the peers' controller addresses by
-// node id.
-func Listen(addr string, addrs map[uint64]string, deliver func(*pb.Message), handle func([]byte) []byte, logf func(string, ...any)) (*Transport, error) {
+// node id. sec secures the listener and the connections to peers.
+func Listen(addr string, addrs map[uint64]string, sec Security, deliver func(*pb.Message), handle func([]byte) []byte, logf func(string, ...any)) (*Transport, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -74,7 +105,7 @@ func Listen(addr string, addrs map[uint64]string, deliver func(*pb.Message), han
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{ln: ln, deliver: deliver, handle: handle, logf: logf, peers: map[uint64]*peer{}, addrs: addrs, conns: map[net.Conn]struct{}{}}
+	t := &Transport{sec: sec, ln: ln, deliver: deliver, handle: handle, logf: logf, peers: map[uint64]*peer{}, addrs: addrs, conns: map[net.Conn]struct{}{}}
 	t.wg.Add(1)
 	go t.accept()
 	return t, nil
@@ -112,6 +143,10 @@ func (t *Transport) read(c net.Conn) {
 		c.Close()
 	}()
 	r := bufio.NewReaderSize(c, 64<<10)
+	if err := t.secureAccepted(&c, &r); err != nil {
+		t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
+		return
+	}
 	for {
 		kind, body, err := readFrame(r)
 		if err != nil {
@@ -179,21 +214,31 @@ func writeFrame(w io.Writer, kind byte, body []byte) error {
 }
 
 // Call sends one request (a kind 1 frame's body) to addr on its own
-// connection and returns the reply (the kind 2 frame's body).
-func Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
+// connection, secured by sec, and returns the reply (the kind 2 frame's
+// body). It is a node.Caller.
+func (sec Security) Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer func() { c.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	}
+	r := bufio.NewReader(c)
+	if err := sec.secureDialled(ctx, addr, &c, &r); err != nil {
+		return nil, err
+	}
+	return roundTrip(c, r, req)
+}
+
+// roundTrip sends one request and reads its answer.
+func roundTrip(c io.Writer, r io.Reader, req []byte) ([]byte, error) {
 	if err := writeFrame(c, kindRequest, req); err != nil {
 		return nil, err
 	}
-	kind, body, err := readFrame(bufio.NewReader(c))
+	kind, body, err := readFrame(r)
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +306,18 @@ func (t *Transport) write(addr string, p *peer) {
 			if err != nil {
 				continue // dropped; raft retries
 			}
+			ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+			c.SetDeadline(time.Now().Add(handshakeTimeout))
+			r := bufio.NewReader(c)
+			err = t.sec.secureDialled(ctx, addr, &c, &r)
+			cancel()
+			if err != nil {
+				t.logf("controller transport: connection to %s: %v", addr, err)
+				c.Close()
+				c = nil
+				continue // dropped; raft retries
+			}
+			c.SetDeadline(time.Time{})
 			w = bufio.NewWriterSize(c, 64<<10)
 		}
 		c.SetWriteDeadline(time.Now().Add(peerTimeout))
@@ -300,4 +357,65 @@ func (t *Transport) Close() error {
 	err := t.ln.Close()
 	t.wg.Wait()
 	return err
+}
+
+// secureAccepted runs the TLS handshake and the authentication exchange
+// of an accepted connection, replacing *c and *r with the secured ones.
+func (t *Transport) secureAccepted(c *net.Conn, r **bufio.Reader) error {
+	if t.sec.ServerTLS == nil && t.sec.Accept == nil {
+		return nil
+	}
+	(*c).SetDeadline(time.Now().Add(handshakeTimeout))
+	defer func() { (*c).SetDeadline(time.Time{}) }()
+	if t.sec.ServerTLS != nil {
+		tc := tls.Server(*c, t.sec.ServerTLS)
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		*c, *r = tc, bufio.NewReaderSize(tc, 64<<10)
+	}
+	if t.sec.Accept == nil {
+		return nil
+	}
+	conn, rd := *c, *r
+	next := func() ([]byte, error) {
+		kind, body, err := readFrame(rd)
+		if err != nil {
+			return nil, err
+		}
+		if kind != kindRequest {
+			return nil, fmt.Errorf("frame kind %d before authentication", kind)
+		}
+		return body, nil
+	}
+	reply := func(b []byte) error { return writeFrame(conn, kindResponse, b) }
+	if err := t.sec.Accept(next, reply); err != nil {
+		return fmt.Errorf("authentication: %w", err)
+	}
+	return nil
+}
+
+// secureDialled is secureAccepted's client side, on a connection to addr.
+func (s Security) secureDialled(ctx context.Context, addr string, c *net.Conn, r **bufio.Reader) error {
+	if s.ClientTLS != nil {
+		cfg := s.ClientTLS
+		if cfg.ServerName == "" {
+			// As kgo does: verify the certificate against the host dialled.
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(*c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		*c, *r = tc, bufio.NewReader(tc)
+	}
+	if s.Dial == nil {
+		return nil
+	}
+	conn, rd := *c, *r
+	if err := s.Dial(ctx, func(req []byte) ([]byte, error) { return roundTrip(conn, rd, req) }); err != nil {
+		return fmt.Errorf("authentication: %w", err)
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 	trs := map[uint64]*Transport{}
 	for _, id := range ids {
 		var target atomic.Pointer[node.Node] // set once the node exists
-		tr, err := Listen(addrs[id], addrs, func(m *pb.Message) {
+		tr, err := Listen(addrs[id], addrs, Security{}, func(m *pb.Message) {
 			if n := target.Load(); n != nil {
 				n.Deliver(m)
 			}
@@ -123,7 +123,7 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 // request the node serves close the connection.
 func TestBrokerRequestsOverTCP(t *testing.T) {
 	var target atomic.Pointer[node.Node]
-	tr, err := Listen("127.0.0.1:0", nil, func(*pb.Message) {}, func(b []byte) []byte {
+	tr, err := Listen("127.0.0.1:0", nil, Security{}, func(*pb.Message) {}, func(b []byte) []byte {
 		if n := target.Load(); n != nil {
 			return n.HandleRPC(b)
 		}
@@ -139,7 +139,7 @@ func TestBrokerRequestsOverTCP(t *testing.T) {
 	reg := kmsg.NewPtrBrokerRegistrationRequest()
 	reg.BrokerID = 1
 	reg.Listeners = []kmsg.BrokerRegistrationRequestListener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}
-	resp, err := node.Ask(ctx, Call, addr, reg)
+	resp, err := node.Ask(ctx, Security{}.Call, addr, reg)
 	if err != nil || !errors.Is(node.ResponseError(resp), kerr.NotController) {
 		t.Fatalf("before the node started: %v, %v", err, node.ResponseError(resp))
 	}
@@ -158,7 +158,7 @@ func TestBrokerRequestsOverTCP(t *testing.T) {
 	ct := kmsg.NewPtrCreateTopicsRequest()
 	ct.Topics = []kmsg.CreateTopicsRequestTopic{{Topic: "t", NumPartitions: 1, ReplicationFactor: 1}}
 	for _, req := range []kmsg.Request{reg, hb, ct} {
-		resp, err := node.Ask(ctx, Call, addr, req)
+		resp, err := node.Ask(ctx, Security{}.Call, addr, req)
 		if err == nil {
 			err = node.ResponseError(resp)
 		}
@@ -170,7 +170,7 @@ func TestBrokerRequestsOverTCP(t *testing.T) {
 		}
 	}
 	produce := (&kmsg.RequestFormatter{}).AppendRequest(nil, kmsg.NewPtrProduceRequest(), 1)[4:]
-	if reply, err := Call(ctx, addr, produce); err == nil {
+	if reply, err := (Security{}).Call(ctx, addr, produce); err == nil {
 		t.Fatalf("a Produce on the controller listener was answered: %x", reply)
 	}
 }
