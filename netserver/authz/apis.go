@@ -58,7 +58,7 @@ var requirements = []Requirement{
 	{1, "Fetch", []Check{
 		{OpClusterAction, ResourceCluster, ScopeRequest, false, "replica_id >= 0 (a follower)"},
 		{OpRead, ResourceTopic, ScopeEach, false, "a consumer (replica_id < 0)"},
-	}, ""},
+	}, "a denied follower answers TOPIC_AUTHORIZATION_FAILED on every partition, as KafkaApis does"},
 	{2, "ListOffsets", []Check{{OpDescribe, ResourceTopic, ScopeEach, false, ""}}, ""},
 	{3, "Metadata", []Check{
 		{OpDescribe, ResourceTopic, ScopeEach, false, "named topics; when all topics are asked for, unauthorized ones are left out (ScopeList)"},
@@ -94,7 +94,7 @@ var requirements = []Requirement{
 		{OpCreate, ResourceTopic, ScopeEach, true, ""},
 		{OpDescribeConfigs, ResourceTopic, ScopeEach, false, "the answer's configs: denied, topic_config_error_code is TOPIC_AUTHORIZATION_FAILED"},
 	}, ""},
-	{20, "DeleteTopics", []Check{{OpDelete, ResourceTopic, ScopeEach, false, ""}}, "by topic id: a topic the principal may not DESCRIBE answers UNKNOWN_TOPIC_ID"},
+	{20, "DeleteTopics", []Check{{OpDelete, ResourceTopic, ScopeEach, false, ""}}, "as Kafka's ControllerApis, DELETE on the cluster (which only ALL grants: no ACL can name DELETE on CLUSTER) also allows every topic; a topic the principal may not DESCRIBE answers TOPIC_AUTHORIZATION_FAILED without saying whether it exists (by id: its name left out)"},
 	{21, "DeleteRecords", []Check{{OpDelete, ResourceTopic, ScopeEach, false, ""}}, ""},
 	{22, "InitProducerId", []Check{
 		{OpWrite, ResourceTransactionalID, ScopeRequest, false, "transactional_id is set"},
@@ -106,10 +106,10 @@ var requirements = []Requirement{
 		{OpDescribe, ResourceTopic, ScopeEach, true, ""},
 	}, ""},
 	{24, "AddPartitionsToTxn", []Check{
-		{OpWrite, ResourceTransactionalID, ScopeRequest, false, "per transaction in v4+"},
-		{OpWrite, ResourceTopic, ScopeEach, false, ""},
+		{OpWrite, ResourceTransactionalID, ScopeRequest, false, "v0-3 (a client)"},
+		{OpWrite, ResourceTopic, ScopeEach, false, "v0-3 (a client)"},
 		{OpClusterAction, ResourceCluster, ScopeRequest, false, "v4+ (a broker verifying)"},
-	}, "a denied partition fails the whole transaction's partitions: the others answer OPERATION_NOT_ATTEMPTED"},
+	}, "v0-3: a denied partition fails the whole transaction's partitions: the others answer OPERATION_NOT_ATTEMPTED"},
 	{25, "AddOffsetsToTxn", []Check{
 		{OpWrite, ResourceTransactionalID, ScopeRequest, false, ""},
 		{OpRead, ResourceGroup, ScopeRequest, false, ""},
