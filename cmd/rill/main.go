@@ -7,7 +7,13 @@
 //	rill consume  --topic T [--group G] [flags]
 //	rill group    list|describe|reset-offsets|delete [flags] [GROUP...]
 //	rill txn      list|describe|describe-producers|find-hanging|abort [flags] [TRANSACTIONAL-ID...]
+//	rill acl      create|list|delete [flags]
+//	rill user     create|list|delete [flags]
 //	rill bench    produce|consume|e2e|limits [flags]
+//
+// Client tools take --bootstrap HOST:PORT,... and --command-config FILE
+// (Kafka client properties: security.protocol, sasl.*, ssl.*, client.id,
+// bootstrap.servers).
 package main
 
 import (
@@ -26,7 +32,14 @@ commands:
   consume   print records from a starting point, or as a consumer group member (--group)
   group     list|describe|reset-offsets|delete consumer groups, with lag per partition
   txn       list|describe|describe-producers|find-hanging|abort transactions (kafka-transactions.sh)
+  acl       create|list|delete ACLs (kafka-acls.sh)
+  user      create|list|delete SCRAM users (kafka-configs.sh --entity-type users)
   bench     produce|consume|e2e workloads against any Kafka broker; limits of this machine
+
+Client tools (topic, produce, consume, group, txn, acl, user, bench) take
+--bootstrap HOST:PORT,... and --command-config FILE (Kafka client properties:
+security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*, client.id,
+bootstrap.servers).
 
 Run "rill <command> -h" for a command's flags.
 `)
