@@ -221,24 +221,29 @@ func TestAdvertisedListenerBehindProxy(t *testing.T) {
 	b.stop()
 }
 
-// Three nodes with two listeners each and a controller listener:
-// replication and the controller quorum run on INTERNAL and CONTROLLER,
-// clients use EXTERNAL through one proxy per broker, each broker
-// advertising its proxy. acks=all produce and a group consume work, and
-// clients are only ever told the proxies' addresses.
+// Five brokers (three controller quorum members and two broker-only
+// nodes) with two listeners each: replication and the controller quorum
+// run on INTERNAL and CONTROLLER, clients use EXTERNAL through one proxy
+// per broker that forwards another port, each broker advertising its
+// proxy. acks=all produce and a group consume work, and clients are only
+// ever told the proxies' addresses.
 func TestClusterListenersBehindProxies(t *testing.T) {
+	const n = 5
 	var internal, external, ctl []string
 	var proxies []*proxy
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
 		internal, external, ctl = append(internal, freePort(t)), append(external, freePort(t)), append(ctl, freePort(t))
 		proxies = append(proxies, startProxy(t, external[i]))
 	}
 	voters := fmt.Sprintf("1@%s,2@%s,3@%s", ctl[0], ctl[1], ctl[2])
 	var bs []*broker
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
+		roles, listen := "broker,controller", fmt.Sprintf("listeners=INTERNAL://%s,EXTERNAL://%s,CONTROLLER://%s", internal[i], external[i], ctl[i])
+		if i >= 3 {
+			roles, listen = "broker", fmt.Sprintf("listeners=INTERNAL://%s,EXTERNAL://%s", internal[i], external[i])
+		}
 		bs = append(bs, serveArgs(t, t.TempDir(), "--set", fmt.Sprintf("node.id=%d", i+1),
-			"--set", "process.roles=broker,controller", "--set", "controller.quorum.voters="+voters,
-			"--set", fmt.Sprintf("listeners=INTERNAL://%s,EXTERNAL://%s,CONTROLLER://%s", internal[i], external[i], ctl[i]),
+			"--set", "process.roles="+roles, "--set", "controller.quorum.voters="+voters, "--set", listen,
 			"--set", "advertised.listeners=EXTERNAL://"+proxies[i].addr,
 			"--set", "listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
 			"--set", "inter.broker.listener.name=INTERNAL", "--set", "controller.listener.names=CONTROLLER",
@@ -251,8 +256,10 @@ func TestClusterListenersBehindProxies(t *testing.T) {
 		}
 		return s.String()
 	}
-	wantExternal := map[int32]string{1: proxies[0].addr, 2: proxies[1].addr, 3: proxies[2].addr}
-	wantInternal := map[int32]string{1: internal[0], 2: internal[1], 3: internal[2]}
+	wantExternal, wantInternal := map[int32]string{}, map[int32]string{}
+	for i := 0; i < n; i++ {
+		wantExternal[int32(i+1)], wantInternal[int32(i+1)] = proxies[i].addr, internal[i]
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ext, in := metadataBrokers(t, proxies[0].addr), metadataBrokers(t, internal[1])
@@ -269,14 +276,18 @@ func TestClusterListenersBehindProxies(t *testing.T) {
 	}
 	ctx := context.Background()
 	adm := kadm.NewClient(client(t, proxies[1].addr))
-	if res, err := adm.CreateTopic(ctx, 3, 3, nil, "replicated"); err != nil || res.Err != nil {
+	if res, err := adm.CreateTopic(ctx, n, 3, nil, "replicated"); err != nil || res.Err != nil {
 		t.Fatalf("create: %v %v", err, res.Err)
 	}
 	coord := coordinatorAddr(t, proxies[0].addr, "g-replicated")
-	if !slices.Contains([]string{proxies[0].addr, proxies[1].addr, proxies[2].addr}, coord) {
+	var proxyAddrs []string
+	for _, p := range proxies {
+		proxyAddrs = append(proxyAddrs, p.addr)
+	}
+	if !slices.Contains(proxyAddrs, coord) {
 		t.Fatalf("coordinator through a proxy: %s", coord)
 	}
-	produceConsume(t, proxies[0].addr, proxies[2].addr, "replicated", 200, kgo.RequiredAcks(kgo.AllISRAcks()),
+	produceConsume(t, proxies[0].addr, proxies[4].addr, "replicated", 200, kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	// Every partition in sync on all three: the followers fetched over
 	// INTERNAL (the EXTERNAL addresses are proxies only clients use).
@@ -289,7 +300,7 @@ func TestClusterListenersBehindProxies(t *testing.T) {
 			t.Fatalf("partition %d: ISR %v\n%s", p.Partition, p.ISR, logs())
 		}
 	}
-	for i, b := range bs {
+	for i, b := range bs[:3] {
 		if !strings.Contains(b.log(), "quorum member on "+ctl[i]) {
 			t.Fatalf("node %d: the controller did not bind its CONTROLLER listener %s\n%s", i+1, ctl[i], b.log())
 		}
