@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -62,5 +65,65 @@ func TestSASLPlaintextListener(t *testing.T) {
 	}
 	// The plaintext listener is unaffected.
 	produceConsume(t, internal, internal, "plaintext-still", 5)
+	b.stop()
+}
+
+// OAUTHBEARER against a JWKS file (sasl.oauthbearer.jwks.endpoint.url):
+// a token signed with the set's key, with the expected issuer and
+// audience, is accepted; an unsigned one, one signed with another key and
+// one for another audience are refused.
+func TestOAuthBearerJWKS(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(k *rsa.PrivateKey, aud string) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		claims, _ := json.Marshal(map[string]any{"sub": "svc-orders", "iss": "https://idp.example", "aud": aud, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+		jws, err := signer.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := jws.CompactSerialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token
+	}
+	addr := freePort(t)
+	b := serveArgs(t, t.TempDir(), "--set", "listeners=SASL_PLAINTEXT://"+addr, "--set", "sasl.enabled.mechanisms=OAUTHBEARER",
+		"--set", "sasl.mechanism.inter.broker.protocol=OAUTHBEARER",
+		"--set", `sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";`,
+		"--set", "listener.name.sasl_plaintext.sasl.oauthbearer.jwks.endpoint.url=file://"+path,
+		"--set", "sasl.oauthbearer.expected.issuer=https://idp.example", "--set", "sasl.oauthbearer.expected.audience=rill")
+	produceConsume(t, addr, addr, "jwks", 10, kgo.SASL(oauth.Auth{Token: sign(key, "rill")}.AsMechanism()))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for name, token := range map[string]string{
+		"unsigned":       unsignedJWT("svc-orders", time.Hour),
+		"another key":    sign(other, "rill"),
+		"wrong audience": sign(key, "someone-else"),
+	} {
+		cl := client(t, addr, kgo.SASL(oauth.Auth{Token: token}.AsMechanism()), kgo.RequestRetries(0))
+		if err := cl.Ping(ctx); !errors.Is(err, kerr.SaslAuthenticationFailed) {
+			t.Fatalf("%s token: %v, want SASL_AUTHENTICATION_FAILED\n%s", name, err, b.log())
+		}
+	}
 	b.stop()
 }
