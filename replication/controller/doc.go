@@ -32,6 +32,9 @@
 //   - CreateACLs, DeleteACLs and AlterScramCredentials keep the cluster's
 //     ACLs and SCRAM credentials (security.go) as Kafka's controller does;
 //     new ACLs' ids come from the caller, so the decisions stay pure.
+//   - AlterClientQuotas keeps the client quotas (quotas.go) with the
+//     rules of Kafka's ClientQuotaControlManager; DescribeClientQuotas
+//     filters them as Kafka's ClientQuotasImage does, for brokers.
 //
 // Every change of a partition's leader or ISR bumps its partition epoch; a
 // change of leader bumps its leader epoch.

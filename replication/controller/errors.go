@@ -64,4 +64,13 @@ var (
 	ErrScramCredentialNotFound = errors.New("controller: SCRAM credential not found")
 	// ErrDuplicateUser: a user named twice in one SCRAM alteration.
 	ErrDuplicateUser = errors.New("controller: user named twice")
+	// ErrInvalidQuota: a client quota alteration Kafka's controller
+	// refuses (its entity, a key or a value; quotas.go).
+	ErrInvalidQuota = errors.New("controller: invalid client quota")
+	// ErrInvalidQuotaFilter: a DescribeClientQuotas filter Kafka refuses
+	// as an invalid request.
+	ErrInvalidQuotaFilter = errors.New("controller: invalid client quota filter")
+	// ErrUnsupportedQuotaFilter: a DescribeClientQuotas filter naming an
+	// entity type Kafka does not know.
+	ErrUnsupportedQuotaFilter = errors.New("controller: unsupported client quota entity type")
 )

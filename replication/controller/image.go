@@ -94,6 +94,8 @@ type Record struct {
 	RemoveACL                 *ACLID           `json:",omitempty"`
 	UserScramCredential       *ScramCredential `json:",omitempty"`
 	RemoveUserScramCredential *ScramKey        `json:",omitempty"`
+	// ClientQuota is Kafka's ClientQuotaRecord (quotas.go).
+	ClientQuota *ClientQuota `json:",omitempty"`
 }
 
 // TopicConfigs replaces a topic's config overrides.
@@ -138,6 +140,9 @@ type Image struct {
 	// mechanism. Images written before they existed have neither.
 	ACLs  map[ACLID]ACLBinding                `json:",omitempty"`
 	Scram map[string]map[int8]ScramCredential `json:",omitempty"`
+	// ClientQuotas are the client quotas by entity, then key; images
+	// written before them have none.
+	ClientQuotas map[QuotaEntity]map[string]float64 `json:",omitempty"`
 }
 
 // Clone is a deep copy, for deciding on records not yet committed.
@@ -156,6 +161,7 @@ func (im *Image) Clone() *Image {
 		c.Topics[name] = &tc
 	}
 	im.cloneSecurity(c)
+	im.cloneQuotas(c)
 	return c
 }
 
@@ -170,6 +176,8 @@ func (im *Image) Apply(r Record) error {
 		return err
 	}
 	switch {
+	case r.ClientQuota != nil:
+		return im.applyQuota(r.ClientQuota)
 	case r.RegisterBroker != nil:
 		im.Brokers[r.RegisterBroker.ID] = *r.RegisterBroker
 	case r.FenceBroker != nil, r.UnfenceBroker != nil:
