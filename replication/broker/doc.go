@@ -12,9 +12,10 @@
 //     hands their state to the replica manager, package replica), publishes
 //     leadership changes to the coordinators and handlers through
 //     Listener, feeds the image's ACLs to the authorizer (ACLSink) and
-//     keeps its SCRAM credentials for SASL, and answers the handlers'
-//     questions (which brokers, which leader, ask the controller to
-//     create a topic or an ACL) from the image.
+//     keeps its SCRAM credentials for SASL, hands its client quotas to the
+//     quota enforcement (QuotaSink), and answers the handlers' questions
+//     (which brokers, which leader, ask the controller to create a topic,
+//     an ACL or a quota) from the image.
 //
 // Concurrency: Runtime's methods are safe for concurrent use. The image is
 // read under the source's lock and copied out; no lock is held across disk

@@ -21,6 +21,8 @@ package broker
 //  5. The ACLs and SCRAM credentials are brought to the image's
 //     (security.go): the authorizer has every ACL before the pass that
 //     makes the broker ready.
+//  6. The client quotas are handed to the quota sink (quotas.go), also
+//     before that pass.
 //
 // The publisher wakes on every image change, on session changes, and every
 // 200 ms for what time alone changes (a failed creation's retry).
@@ -106,6 +108,7 @@ func (r *Runtime) publish(ctx context.Context) {
 		}
 		r.syncReplicas()
 		r.syncSecurity()
+		r.syncQuotas()
 		r.published(want, current)
 		select {
 		case <-ctx.Done():

@@ -125,8 +125,10 @@ type Runtime struct {
 	failures map[kafka.TopicPartition]error
 	// applied are the topics the publisher's last pass applied.
 	applied map[string]metadata.Topic
-	// security is the ACLs and SCRAM credentials applied here.
+	// security is the ACLs and SCRAM credentials applied here; quotas
+	// the client quotas.
 	security security
+	quotas   quotas
 
 	cancel context.CancelFunc
 	done   chan struct{}

@@ -46,7 +46,8 @@ type single struct {
 	eng   *engine.Engine
 	local *metadata.Store
 	l     *listener
-	acls  *aclSink
+	acls   *aclSink
+	quotas *quotaSink
 }
 
 func startSingle(t *testing.T, fs vfs.FS, importCatalog bool) *single {
@@ -61,11 +62,11 @@ func startSingle(t *testing.T, fs vfs.FS, importCatalog bool) *single {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &single{t: t, eng: eng, local: local, l: &listener{leading: map[string]bool{}}, acls: newACLSink()}
+	s := &single{t: t, eng: eng, local: local, l: &listener{leading: map[string]bool{}}, acls: newACLSink(), quotas: &quotaSink{}}
 	imported := false
 	rt, err := Start(Config{Self: controller.BrokerInfo{ID: 1, Host: "127.0.0.1", Port: 9092}, DataDir: "/data", FS: fs,
 		Local: local, LogDefaults: ec.Log, Heartbeat: 50 * time.Millisecond, Session: 5 * time.Second, SnapshotEvery: 1000,
-		Engine: eng, Listener: s.l, ACLs: s.acls, Logf: t.Logf, ImportCatalog: importCatalog, ImportDone: func() error { imported = true; return nil }})
+		Engine: eng, Listener: s.l, ACLs: s.acls, Attach: func(rt *Runtime) { rt.SetQuotaSink(s.quotas) }, Logf: t.Logf, ImportCatalog: importCatalog, ImportDone: func() error { imported = true; return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

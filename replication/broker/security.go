@@ -133,21 +133,22 @@ func (r *Runtime) ScramCredentials() map[string][]controller.ScramCredential {
 }
 
 // awaitApplied waits until this broker has synced its security metadata
+// (applied: the index its last sync read, the security's or the quotas')
 // from an image at the offset a controller answered resp with (none: no
 // wait), or ctx ends: the change is committed either way.
-func (r *Runtime) awaitApplied(ctx context.Context, resp kmsg.Response) {
+func (r *Runtime) awaitApplied(ctx context.Context, resp kmsg.Response, applied *atomic.Uint64) {
 	offset, ok := node.MetadataOffset(resp)
 	if !ok {
 		return
 	}
 	for {
 		ch := r.passes.Wait()
-		if r.security.applied.Load() >= offset {
+		if applied.Load() >= offset {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			r.cfg.Logf("security metadata at offset %d not applied here before the request's deadline (it is committed)", offset)
+			r.cfg.Logf("metadata at offset %d not applied here before the request's deadline (it is committed)", offset)
 			return
 		case <-ch:
 		}
@@ -183,7 +184,7 @@ func (r *Runtime) CreateACLs(ctx context.Context, bindings []controller.ACLBindi
 	for i, res := range results {
 		errs[i] = node.AnswerError(res.ErrorCode, res.ErrorMessage)
 	}
-	r.awaitApplied(ctx, resp)
+	r.awaitApplied(ctx, resp, &r.security.applied)
 	return errs, nil
 }
 
@@ -223,7 +224,7 @@ func (r *Runtime) DeleteACLs(ctx context.Context, filters []controller.ACLFilter
 				Permission: int8(m.PermissionType)})
 		}
 	}
-	r.awaitApplied(ctx, resp)
+	r.awaitApplied(ctx, resp, &r.security.applied)
 	return matched, errs, nil
 }
 
@@ -253,6 +254,6 @@ func (r *Runtime) AlterScramCredentials(ctx context.Context, deletions []control
 	for _, res := range resp.(*kmsg.AlterUserSCRAMCredentialsResponse).Results {
 		out = append(out, controller.ScramResult{User: res.User, Err: node.AnswerError(res.ErrorCode, res.ErrorMessage)})
 	}
-	r.awaitApplied(ctx, resp)
+	r.awaitApplied(ctx, resp, &r.security.applied)
 	return out, nil
 }

@@ -290,7 +290,7 @@ func (c *Controller) AlterClientQuotas(alterations []QuotaAlteration) ([]Record,
 		var keys []string
 		for _, op := range a.Ops {
 			if _, dup := ops[op.Key]; dup {
-				failed = fmt.Errorf("%w: Duplicate quota key %s not updating quota for this entity %s", ErrInvalidQuota, op.Key, describeParts(parts))
+				failed = quotaErr(ErrInvalidQuota, "Duplicate quota key %s not updating quota for this entity %s", op.Key, describeParts(parts))
 				continue
 			}
 			keys = append(keys, op.Key)
@@ -301,7 +301,7 @@ func (c *Controller) AlterClientQuotas(alterations []QuotaAlteration) ([]Record,
 			}
 		}
 		if seen || failed != nil {
-			res.Err = fmt.Errorf("%w: Ignoring duplicate entity %s", ErrInvalidQuota, describeParts(parts))
+			res.Err = quotaErr(ErrInvalidQuota, "Ignoring duplicate entity %s", describeParts(parts))
 			continue
 		}
 		entity, valid, err := checkQuotaEntity(parts)
@@ -355,29 +355,29 @@ func describeParts(parts []QuotaEntityPart) string {
 // configKeysForEntityType) and returns it with the keys it may hold.
 func checkQuotaEntity(parts []QuotaEntityPart) (QuotaEntity, map[string]quotaKeyType, error) {
 	if len(parts) == 0 {
-		return QuotaEntity{}, nil, fmt.Errorf("%w: Invalid empty client quota entity", ErrInvalidQuota)
+		return QuotaEntity{}, nil, quotaErr(ErrInvalidQuota, "Invalid empty client quota entity")
 	}
 	for _, p := range parts {
 		switch p.Type {
 		case QuotaUser, QuotaClientID, QuotaIP:
 		default:
-			return QuotaEntity{}, nil, fmt.Errorf("%w: Unhandled client quota entity type: %s", ErrInvalidQuota, p.Type)
+			return QuotaEntity{}, nil, quotaErr(ErrInvalidQuota, "Unhandled client quota entity type: %s", p.Type)
 		}
 		if p.Name != nil && *p.Name == "" {
-			return QuotaEntity{}, nil, fmt.Errorf("%w: Empty %s not supported", ErrInvalidQuota, p.Type)
+			return QuotaEntity{}, nil, quotaErr(ErrInvalidQuota, "Empty %s not supported", p.Type)
 		}
 	}
 	e, err := entityFromParts(parts)
 	if err != nil { // merged parts name each known type once
-		return QuotaEntity{}, nil, fmt.Errorf("%w: %v", ErrInvalidQuota, err)
+		return QuotaEntity{}, nil, quotaErr(ErrInvalidQuota, "%v", err)
 	}
 	if e.IP.Set {
 		if e.User.Set || e.ClientID.Set {
-			return QuotaEntity{}, nil, fmt.Errorf("%w: Invalid quota entity combination, IP entity should not be combined with User or ClientId", ErrInvalidQuota)
+			return QuotaEntity{}, nil, quotaErr(ErrInvalidQuota, "Invalid quota entity combination, IP entity should not be combined with User or ClientId")
 		}
 		if !e.IP.Default {
 			if _, err := netip.ParseAddr(e.IP.Name); err != nil {
-				return QuotaEntity{}, nil, fmt.Errorf("%w: %s is not a valid IP or resolvable host.", ErrInvalidQuota, e.IP.Name)
+				return QuotaEntity{}, nil, quotaErr(ErrInvalidQuota, "%s is not a valid IP or resolvable host.", e.IP.Name)
 			}
 		}
 		return e, ipQuotaKeys, nil
@@ -391,17 +391,17 @@ func checkQuotaValue(valid map[string]quotaKeyType, key string, v float64) error
 	typ, ok := valid[key]
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: Invalid configuration key %s", ErrInvalidQuota, key)
+		return quotaErr(ErrInvalidQuota, "Invalid configuration key %s", key)
 	case !(v > 0):
-		return fmt.Errorf("%w: Quota %s must be greater than 0", ErrInvalidQuota, key)
+		return quotaErr(ErrInvalidQuota, "Quota %s must be greater than 0", key)
 	case typ == quotaDouble:
 		return nil
 	case typ == quotaInt && v > math.MaxInt32:
-		return fmt.Errorf("%w: Proposed value for %s is too large for an INT.", ErrInvalidQuota, key)
+		return quotaErr(ErrInvalidQuota, "Proposed value for %s is too large for an INT.", key)
 	case typ == quotaLong && v > math.MaxInt64:
-		return fmt.Errorf("%w: Proposed value for %s is too large for a LONG.", ErrInvalidQuota, key)
+		return quotaErr(ErrInvalidQuota, "Proposed value for %s is too large for a LONG.", key)
 	case math.Abs(math.Mod(v, 1)) > 1e-6:
-		return fmt.Errorf("%w: %s cannot be a fractional value.", ErrInvalidQuota, key)
+		return quotaErr(ErrInvalidQuota, "%s cannot be a fractional value.", key)
 	}
 	return nil
 }
@@ -442,35 +442,35 @@ func DescribeClientQuotas(quotas map[QuotaEntity]map[string]float64, components 
 		t := comp.EntityType
 		switch _, dup := exact[t]; {
 		case t == "":
-			return nil, fmt.Errorf("%w: Invalid empty entity type.", ErrInvalidQuotaFilter)
+			return nil, quotaErr(ErrInvalidQuotaFilter, "Invalid empty entity type.")
 		case dup || typed[t]:
-			return nil, fmt.Errorf("%w: Entity type %s cannot appear more than once in the filter.", ErrInvalidQuotaFilter, t)
+			return nil, quotaErr(ErrInvalidQuotaFilter, "Entity type %s cannot appear more than once in the filter.", t)
 		case t != QuotaUser && t != QuotaClientID && t != QuotaIP:
-			return nil, fmt.Errorf("%w: Unsupported entity type %s", ErrUnsupportedQuotaFilter, t)
+			return nil, quotaErr(ErrUnsupportedQuotaFilter, "Unsupported entity type %s", t)
 		}
 		switch comp.MatchType {
 		case QuotaMatchExact:
 			if comp.Match == nil {
-				return nil, fmt.Errorf("%w: Request specified MATCH_TYPE_EXACT, but set match string to null.", ErrInvalidQuotaFilter)
+				return nil, quotaErr(ErrInvalidQuotaFilter, "Request specified MATCH_TYPE_EXACT, but set match string to null.")
 			}
 			exact[t] = Named(*comp.Match)
 		case QuotaMatchDefault:
 			if comp.Match != nil {
-				return nil, fmt.Errorf("%w: Request specified MATCH_TYPE_DEFAULT, but also specified a match string.", ErrInvalidQuotaFilter)
+				return nil, quotaErr(ErrInvalidQuotaFilter, "Request specified MATCH_TYPE_DEFAULT, but also specified a match string.")
 			}
 			exact[t] = DefaultName
 		case QuotaMatchSpecified:
 			if comp.Match != nil {
-				return nil, fmt.Errorf("%w: Request specified MATCH_TYPE_SPECIFIED, but also specified a match string.", ErrInvalidQuotaFilter)
+				return nil, quotaErr(ErrInvalidQuotaFilter, "Request specified MATCH_TYPE_SPECIFIED, but also specified a match string.")
 			}
 			typed[t] = true
 		default:
-			return nil, fmt.Errorf("%w: Unknown match type %d", ErrInvalidQuotaFilter, comp.MatchType)
+			return nil, quotaErr(ErrInvalidQuotaFilter, "Unknown match type %d", comp.MatchType)
 		}
 	}
 	has := func(t string) bool { _, ok := exact[t]; return ok || typed[t] }
 	if has(QuotaIP) && (has(QuotaUser) || has(QuotaClientID)) {
-		return nil, fmt.Errorf("%w: Invalid entity filter component combination. IP filter component should not be used with user or clientId filter component.", ErrInvalidQuotaFilter)
+		return nil, quotaErr(ErrInvalidQuotaFilter, "Invalid entity filter component combination. IP filter component should not be used with user or clientId filter component.")
 	}
 	if len(components) == 0 && strict {
 		return nil, nil
@@ -528,6 +528,20 @@ func compareEntities(a, b QuotaEntity) int {
 		}
 	}
 	return 0
+}
+
+// quotaError is a refusal with Kafka's message: Error is the message
+// alone (what the answer's ErrorMessage carries), errors.Is finds kind.
+type quotaError struct {
+	kind error
+	msg  string
+}
+
+func (e *quotaError) Error() string { return e.msg }
+func (e *quotaError) Unwrap() error { return e.kind }
+
+func quotaErr(kind error, format string, args ...any) error {
+	return &quotaError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
 // errNoQuotaRecord is a ClientQuota record that cannot apply.

@@ -37,6 +37,7 @@ var versions = map[int16]versionRange{
 	int16(kmsg.CreateACLs):                {0, 3},
 	int16(kmsg.DeleteACLs):                {0, 3},
 	int16(kmsg.AlterUserSCRAMCredentials): {0, 0},
+	int16(kmsg.AlterClientQuotas):         {1, 1}, // flexible: the answer's metadata offset tag
 }
 
 // MetadataSnapshotTopic is the topic and partition a FetchSnapshot names
@@ -48,8 +49,9 @@ const MetadataSnapshotTopic = "__cluster_metadata"
 // log offset it had applied when it answered (an int64). Kafka's
 // BrokerHeartbeatResponse says only IsCaughtUp; a broker back in session
 // needs the offset itself, to lead again as soon as its metadata reaches
-// it (see broker.Session). The answers to CreateAcls, DeleteAcls and
-// AlterUserScramCredentials carry it too: the offset that includes the
+// it (see broker.Session). The answers to CreateAcls, DeleteAcls,
+// AlterUserScramCredentials and AlterClientQuotas carry it too: the
+// offset that includes the
 // request's records, which the asking broker waits to apply. The tag is
 // far above any Kafka uses; Kafka clients skip tags they do not know.
 const MetadataOffsetTag = 10000
@@ -177,10 +179,10 @@ func answerError(code int16, message *string) error {
 
 // ResponseError is the error a controller node answered a request with:
 // the response's top-level error, else its first item's (the brokers'
-// requests name one item, except ElectLeaders, CreateAcls, DeleteAcls and
-// AlterUserScramCredentials, whose per-item outcomes are results, not the
-// request's error; for the last three a NOT_CONTROLLER item is the
-// request's refusal). Nil: success.
+// requests name one item, except ElectLeaders, CreateAcls, DeleteAcls,
+// AlterUserScramCredentials and AlterClientQuotas, whose per-item outcomes
+// are results, not the request's error; for the last four a
+// NOT_CONTROLLER item is the request's refusal). Nil: success.
 func ResponseError(resp kmsg.Response) error {
 	switch r := resp.(type) {
 	case *kmsg.CreateACLsResponse:
@@ -197,6 +199,12 @@ func ResponseError(resp kmsg.Response) error {
 		}
 	case *kmsg.AlterUserSCRAMCredentialsResponse:
 		for _, res := range r.Results {
+			if res.ErrorCode == kerr.NotController.Code {
+				return answerError(res.ErrorCode, res.ErrorMessage)
+			}
+		}
+	case *kmsg.AlterClientQuotasResponse:
+		for _, res := range r.Entries {
 			if res.ErrorCode == kerr.NotController.Code {
 				return answerError(res.ErrorCode, res.ErrorMessage)
 			}
@@ -289,6 +297,8 @@ func MetadataOffset(resp kmsg.Response) (uint64, bool) {
 	case *kmsg.DeleteACLsResponse:
 		tags = &r.UnknownTags
 	case *kmsg.AlterUserSCRAMCredentialsResponse:
+		tags = &r.UnknownTags
+	case *kmsg.AlterClientQuotasResponse:
 		tags = &r.UnknownTags
 	default:
 		return 0, false

@@ -255,8 +255,8 @@ func (n *Node) load(index uint64, data []byte) error {
 	n.applied.Store(index)
 	n.snapped = index
 	n.changed.Notify()
-	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics, %d acls, %d SCRAM users)", n.cfg.ID, index,
-		len(im.Brokers), len(im.Topics), len(im.ACLs), len(im.Scram))
+	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics, %d acls, %d SCRAM users, %d quota entities)", n.cfg.ID, index,
+		len(im.Brokers), len(im.Topics), len(im.ACLs), len(im.Scram), len(im.ClientQuotas))
 	return nil
 }
 
@@ -559,6 +559,22 @@ func (n *Node) AlterScramCredentials(ctx context.Context, deletions []controller
 	return results, err
 }
 
+// AlterClientQuotas alters client quotas and returns each entity's
+// outcome (see controller.AlterClientQuotas); validateOnly decides and
+// commits nothing.
+func (n *Node) AlterClientQuotas(ctx context.Context, alterations []controller.QuotaAlteration, validateOnly bool) ([]controller.QuotaResult, error) {
+	var results []controller.QuotaResult
+	err := n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		var recs []controller.Record
+		recs, results = c.AlterClientQuotas(alterations)
+		if validateOnly {
+			recs = nil
+		}
+		return recs, nil
+	})
+	return results, err
+}
+
 // logRecord says what a committed record changed.
 func (n *Node) logRecord(r controller.Record) {
 	switch {
@@ -589,5 +605,12 @@ func (n *Node) logRecord(r controller.Record) {
 	case r.RemoveUserScramCredential != nil:
 		k := r.RemoveUserScramCredential
 		n.cfg.Logf("metadata: %s credential of user %q removed", controller.ScramMechanismName(k.Mechanism), k.User)
+	case r.ClientQuota != nil:
+		q := r.ClientQuota
+		if q.Remove {
+			n.cfg.Logf("metadata: client quota %s of %s removed", q.Key, q.Entity)
+		} else {
+			n.cfg.Logf("metadata: client quota %s of %s set to %v", q.Key, q.Entity, q.Value)
+		}
 	}
 }

@@ -19,6 +19,7 @@ package node
 //	create ACLs              CreateAcls (30)                0-3
 //	delete ACLs              DeleteAcls (31)                0-3
 //	SCRAM credentials        AlterUserScramCredentials (51) 0
+//	client quotas            AlterClientQuotas (49)         1
 //	copy the metadata image  FetchSnapshot (59)             0-1
 //
 // Only the active controller answers, NOT_CONTROLLER elsewhere (the broker
@@ -57,6 +58,9 @@ package node
 //     only what Kafka's controller checks) and answer DescribeAcls and
 //     DescribeUserScramCredentials from their own metadata, as Kafka's
 //     brokers do.
+//   - AlterClientQuotas likewise (ValidateOnly decides and commits
+//     nothing); brokers answer DescribeClientQuotas from their metadata.
+//     Only v1 is served: the flexible answer carries the offset.
 //
 // Errors become codes in one table (errorCodes); the messages go in the
 // answers' ErrorMessage where Kafka has one.
@@ -154,6 +158,8 @@ func (n *Node) answer(ctx context.Context, req kmsg.Request, refused error) kmsg
 		return n.deleteACLs(ctx, r, refused)
 	case *kmsg.AlterUserSCRAMCredentialsRequest:
 		return n.alterUserSCRAMCredentials(ctx, r, refused)
+	case *kmsg.AlterClientQuotasRequest:
+		return n.alterClientQuotas(ctx, r, refused)
 	}
 	// ParseRequest returns only the keys above.
 	panic(fmt.Sprintf("node: no answer for %s", kmsg.NameForKey(req.Key())))
@@ -672,6 +678,44 @@ func (n *Node) alterUserSCRAMCredentials(ctx context.Context, r *kmsg.AlterUserS
 	return resp
 }
 
+func (n *Node) alterClientQuotas(ctx context.Context, r *kmsg.AlterClientQuotasRequest, refused error) kmsg.Response {
+	resp := r.ResponseKind().(*kmsg.AlterClientQuotasResponse)
+	alterations := make([]controller.QuotaAlteration, len(r.Entries))
+	for i, e := range r.Entries {
+		for _, p := range e.Entity {
+			alterations[i].Entity = append(alterations[i].Entity, controller.QuotaEntityPart{Type: p.Type, Name: p.Name})
+		}
+		for _, op := range e.Ops {
+			alterations[i].Ops = append(alterations[i].Ops, controller.QuotaOp{Key: op.Key, Value: op.Value, Remove: op.Remove})
+		}
+	}
+	err := refused
+	var results []controller.QuotaResult
+	if err == nil {
+		results, err = n.AlterClientQuotas(ctx, alterations, r.ValidateOnly)
+	}
+	if err != nil {
+		// Every entry gets the request's error, as named (Kafka's
+		// getErrorResponse).
+		results = nil
+		for _, a := range alterations {
+			results = append(results, controller.QuotaResult{Entity: a.Entity, Err: err})
+		}
+	}
+	for _, res := range results {
+		e := kmsg.NewAlterClientQuotasResponseEntry()
+		e.ErrorCode, e.ErrorMessage = code(res.Err), message(res.Err)
+		for _, p := range res.Entity {
+			e.Entity = append(e.Entity, kmsg.AlterClientQuotasResponseEntryEntity{Type: p.Type, Name: p.Name})
+		}
+		resp.Entries = append(resp.Entries, e)
+	}
+	if err == nil {
+		SetMetadataOffset(&resp.UnknownTags, n.Applied())
+	}
+	return resp
+}
+
 // errorCodes is the one table from the errors a controller node's
 // requests return (this package's and package controller's) to the Kafka
 // codes a broker sees: the wire edge of the controller.
@@ -703,6 +747,7 @@ var errorCodes = []struct {
 	{controller.ErrUnacceptableCredential, kerr.UnacceptableCredential},
 	{controller.ErrScramCredentialNotFound, kerr.ResourceNotFound},
 	{controller.ErrDuplicateUser, kerr.DuplicateResource},
+	{controller.ErrInvalidQuota, kerr.InvalidRequest},
 }
 
 // KafkaError is the Kafka error a broker is answered with for err (nil

@@ -314,6 +314,7 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		&kmsg.CreateACLsRequest{Creations: []kmsg.CreateACLsRequestCreation{kmsg.NewCreateACLsRequestCreation()}},
 		&kmsg.DeleteACLsRequest{Filters: []kmsg.DeleteACLsRequestFilter{kmsg.NewDeleteACLsRequestFilter()}},
 		&kmsg.AlterUserSCRAMCredentialsRequest{Deletions: []kmsg.AlterUserSCRAMCredentialsRequestDeletion{{Name: "u", Mechanism: 1}}},
+		&kmsg.AlterClientQuotasRequest{Entries: []kmsg.AlterClientQuotasRequestEntry{{Entity: []kmsg.AlterClientQuotasRequestEntryEntity{{Type: "user"}}}}},
 	}
 	if len(reqs) != len(versions) {
 		t.Fatalf("%d requests tested, %d served", len(reqs), len(versions))
