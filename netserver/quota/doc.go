@@ -14,10 +14,10 @@
 // controller_mutation_rate) the first entity with a quota of that kind in
 // Kafka's order applies to a request of user u and client id c:
 //
-//	1. /users/u/clients/c          5. /users/default/clients/default
-//	2. /users/u/clients/default    6. /users/default
-//	3. /users/u                    7. /clients/c
-//	4. /users/default/clients/c    8. /clients/default
+//	/users/u/clients/c          (1)   /users/default/clients/default (5)
+//	/users/u/clients/default    (2)   /users/default                 (6)
+//	/users/u                    (3)   /clients/c                     (7)
+//	/users/default/clients/c    (4)   /clients/default               (8)
 //
 // and its usage is shared by every request of the same (user, client id)
 // at levels 1, 2, 4 and 5, of the same user at 3 and 6, and of the same
