@@ -55,6 +55,8 @@ type gconn struct {
 	closed     bool
 	wake       chan struct{}
 	lastActive atomic.Int64
+	// quotas is the connection's client quota state (the worker's).
+	quotas *handler.QuotaConn
 }
 
 func listenGnet(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*gnetServer, error) {
@@ -116,7 +118,9 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s.nconns.Add(1)
 	host := clientHost(c.RemoteAddr())
 	ctx, cancel := context.WithCancel(handler.WithIdentity(s.ctx, handler.Identity{Principal: handler.AnonymousPrincipal, Host: strings.TrimPrefix(host, "/")}))
-	gc := &gconn{c: c, ctx: ctx, cancel: cancel, remote: c.RemoteAddr().String(), host: host, wake: make(chan struct{}, 1)}
+	gc := &gconn{c: c, ctx: ctx, cancel: cancel, remote: c.RemoteAddr().String(), host: host, wake: make(chan struct{}, 1),
+		quotas: s.broker.NewQuotaConn()}
+	gc.ctx = handler.WithQuotaConn(gc.ctx, gc.quotas)
 	gc.lastActive.Store(time.Now().UnixNano())
 	c.SetContext(gc)
 	s.conns.Store(c, gc)
@@ -210,7 +214,9 @@ func (s *gnetServer) work(gc *gconn) {
 			}
 			out = nil // AsyncWrite may still hold the previous buffer
 			for _, frame := range batch {
+				gc.quotas.Begin(frame)
 				resp, corr, err := respond(gc.ctx, s.broker, frame, gc.host)
+				mute := gc.quotas.End(gc.ctx, resp)
 				if err == nil && resp != nil {
 					out, err = appendResponse(out, corr, resp)
 				}
@@ -224,6 +230,20 @@ func (s *gnetServer) work(gc *gconn) {
 					gc.c.Close()
 					return
 				}
+				if mute > 0 {
+					// KIP-219: the answer goes now; the connection's
+					// next request waits out the throttle (the loop
+					// keeps queueing what arrives meanwhile).
+					if len(out) > 0 {
+						if err := gc.c.AsyncWrite(out, nil); err != nil {
+							return
+						}
+						out = nil
+					}
+					if !gc.mute(mute) {
+						return
+					}
+				}
 			}
 			if len(out) > 0 {
 				if err := gc.c.AsyncWrite(out, nil); err != nil {
@@ -231,6 +251,18 @@ func (s *gnetServer) work(gc *gconn) {
 				}
 			}
 		}
+	}
+}
+
+// mute waits d, or until the connection closes (false).
+func (gc *gconn) mute(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-gc.ctx.Done():
+		return false
 	}
 }
 

@@ -14,7 +14,11 @@
 // own context, derived from the server's (which names its listener:
 // Config.Listener), which ends when the connection
 // closes; its requests run under it, so a long poll (Fetch, JoinGroup,
-// SyncGroup) ends with its connection, not at its deadline.
+// SyncGroup) ends with its connection, not at its deadline. A client over
+// its quota (handler/quota.go) is answered at once with the throttle time
+// and its connection muted for it (KIP-219): the next request is not
+// read (netconn) or not handled (gnet, whose loops keep reading into the
+// connection's queue) until the throttle ends.
 //
 // Two transports serve the same handlers (Config.Transport): "netconn",
 // goroutine-per-connection on net.Conn (this file), and "gnet", gnet/v2
@@ -230,6 +234,11 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 			}
 		}
 	}
+	// quotas is the connection's client quota state: a request over its
+	// quota is answered at once and the connection muted for the
+	// throttle time (KIP-219): its next request is not read until then.
+	quotas := s.broker.NewQuotaConn()
+	ctx = handler.WithQuotaConn(ctx, quotas)
 	var sc *saslConn
 	if s.cfg.SASL != nil {
 		sc = &saslConn{auth: s.cfg.SASL, delay: s.cfg.FailedAuthenticationDelay, host: id.Host}
@@ -300,13 +309,22 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 			}
 		}
 		watch.start()
+		quotas.Begin(frame)
 		resp, corr, err := respond(ctx, s.broker, frame, host)
+		mute := quotas.End(ctx, resp)
 		watch.stop()
 		if err != nil {
 			return err
 		}
 		if resp == nil {
-			continue // acks=0 produce: Kafka sends nothing
+			// acks=0 produce: Kafka sends nothing, but mutes a throttled
+			// connection all the same.
+			if mute > 0 {
+				if err := muteFor(ctx, w, mute); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		if fr, ok := resp.(*handler.FetchResponse); ok && len(fr.Ranges) > 0 && !s.cfg.NoSendfile {
 			pieces, err := encodeFetch(corr, fr)
@@ -324,6 +342,12 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 				return err
 			}
 		}
+		if mute > 0 {
+			if err := muteFor(ctx, w, mute); err != nil {
+				return err
+			}
+			continue
+		}
 		// Flush unless a whole next request is already buffered:
 		// pipelined requests then share one write.
 		if !wholeFrameBuffered(r) {
@@ -331,6 +355,23 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 				return err
 			}
 		}
+	}
+}
+
+// muteFor sends what w holds and waits d before the connection's next
+// request is read (KIP-219's muted channel): a timer, or the connection
+// closing.
+func muteFor(ctx context.Context, w *bufio.Writer, d time.Duration) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -40,6 +40,11 @@ package handler
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED; each topic needs WRITE, else its
 // partitions answer TOPIC_AUTHORIZATION_FAILED before any other check
 // (existence included), as Kafka's KafkaApis does.
+//
+// Quotas (quota.go): the request's size counts against
+// producer_byte_rate once answered, its time (less the acks=all wait)
+// against request_percentage; over either, ThrottleMillis is set and the
+// connection muted for it (acks=0 too, which gets no answer).
 
 import (
 	"context"
@@ -145,11 +150,21 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 	}
 	// acks=all: answer once the ISR has every batch. The
 	// replica times each wait out at the request's timeout.
+	quotas := b.cfg.Quotas.AnyActive() // one atomic load without quotas
+	var qc *QuotaConn
+	var waitStart time.Time
+	if quotas && len(waits) > 0 {
+		qc, waitStart = quotaWaitStart(ctx)
+	}
 	for _, w := range waits {
 		if err := <-w.done; err != nil {
 			sp := &resp.Topics[w.topic].Partitions[w.index]
 			sp.ErrorCode = toKerr(err).Code
 		}
+	}
+	if quotas {
+		quotaWaited(qc, waitStart)
+		b.throttleProduce(ctx, req, resp)
 	}
 	if req.Acks == 0 {
 		return nil

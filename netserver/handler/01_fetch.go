@@ -41,6 +41,13 @@ package handler
 // TOPIC_AUTHORIZATION_FAILED before the topic is looked up (a consumer's
 // topic id, v13+, that names no topic is UNKNOWN_TOPIC_ID first: there is
 // no name to authorize).
+//
+// Quotas (quota.go): a consumer's fetch is bounded to what its
+// consumer_byte_rate allows over the quota window; its answer's size
+// counts against the quota and its time (less the long poll) against
+// request_percentage; over either, the data is not sent: an empty answer
+// carries ThrottleMillis and the connection is muted for it. Followers'
+// fetches are exempt.
 
 import (
 	"context"
@@ -93,6 +100,32 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return &FetchResponse{FetchResponse: resp}
 	}
+	replicaID := req.ReplicaID
+	if req.Version >= 15 {
+		replicaID = req.ReplicaState.ID
+	}
+	follower := replicaID >= 0
+	quotas := b.cfg.Quotas.AnyActive()
+	if quotas {
+		if bound, ok := b.fetchQuotaBytes(ctx, follower); ok {
+			// Kafka's fetch bound under a quota: what the quota allows
+			// over its window.
+			bound = max(bound, 1)
+			if req.MaxBytes <= 0 || int(req.MaxBytes) > bound {
+				req.MaxBytes = int32(bound)
+			}
+			req.MinBytes = min(req.MinBytes, req.MaxBytes)
+		}
+	}
+	resp := b.longPoll(ctx, req, quotas)
+	if quotas {
+		return b.throttleFetch(ctx, req, resp, follower)
+	}
+	return resp
+}
+
+// longPoll reads until MinBytes are ready or MaxWaitMillis passes.
+func (b *Broker) longPoll(ctx context.Context, req *kmsg.FetchRequest, quotas bool) *FetchResponse {
 	ac := b.access(ctx)
 	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
 	var timer *time.Timer
@@ -106,12 +139,18 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 			timer = time.NewTimer(time.Until(deadline))
 			defer timer.Stop()
 		}
+		var qc *QuotaConn
+		var waitStart time.Time
+		if quotas {
+			qc, waitStart = quotaWaitStart(ctx) // the wait is not handling time
+		}
 		select {
 		case <-wake:
 		case <-timer.C:
 		case <-ctx.Done():
 			return resp
 		}
+		quotaWaited(qc, waitStart)
 	}
 }
 

@@ -21,6 +21,11 @@ package handler
 // check, before any other); the answer's partition count, replication
 // factor and configs need DESCRIBE_CONFIGS on the topic, else they are
 // left out and ConfigErrorCode (v5+) is TOPIC_AUTHORIZATION_FAILED.
+//
+// Quotas (quota.go): each topic's partitions count against
+// controller_mutation_rate after its other checks (validate-only too);
+// from v6 a topic over the quota is THROTTLING_QUOTA_EXCEEDED, before v6
+// it is created; either way the answer carries the throttle time.
 
 import (
 	"context"
@@ -53,6 +58,8 @@ func (b *Broker) createTopics(ctx context.Context, req *kmsg.CreateTopicsRequest
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	ac := b.access(ctx)
 	anyTopic := ac.cluster(authz.OpCreate)
+	mutations := b.mutationQuota(ctx, req.Version, 6)
+	defer b.finishMutations(ctx, mutations, resp)
 	seen := map[string]int{}
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++
@@ -134,8 +141,14 @@ func (b *Broker) createTopics(ctx context.Context, req *kmsg.CreateTopicsRequest
 			fail(kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", rt.Topic))
 			continue
 		}
+		if err := mutations.Record(float64(parts), b.now()); err != nil {
+			fail(kerr.ThrottlingQuotaExceeded, throttlingQuotaMessage)
+			continue
+		}
 		if !req.ValidateOnly {
+			qc, waitStart := quotaWaitStart(ctx)
 			t, err := b.createTopicAnywhere(rt.Topic, parts, rf, configs, assignment)
+			quotaWaited(qc, waitStart)
 			if err != nil {
 				fail(toKerr(err), err.Error())
 				continue

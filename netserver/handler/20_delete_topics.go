@@ -15,6 +15,11 @@ package handler
 // TOPIC_AUTHORIZATION_FAILED. A topic id that names no topic is
 // UNKNOWN_TOPIC_ID (ids are not secret); one the principal may not DELETE
 // is TOPIC_AUTHORIZATION_FAILED, with its name only if it may DESCRIBE it.
+//
+// Quotas (quota.go): a deleted topic's partitions count against
+// controller_mutation_rate; from v5 a topic over the quota is
+// THROTTLING_QUOTA_EXCEEDED and stays, before v5 it is deleted; either
+// way the answer carries the throttle time.
 
 import (
 	"context"
@@ -31,6 +36,8 @@ func (b *Broker) deleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	ac := b.access(ctx)
 	everyTopic := ac.cluster(authz.OpDelete)
+	mutations := b.mutationQuota(ctx, req.Version, 5)
+	defer b.finishMutations(ctx, mutations, resp)
 	describable := func(name string) bool { return everyTopic || ac.topic(authz.OpDescribe, name) }
 	deletable := func(name string) bool { return everyTopic || ac.topic(authz.OpDelete, name) }
 	type target struct {
@@ -75,9 +82,17 @@ func (b *Broker) deleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest
 		}
 		if ok {
 			st.Topic, st.TopicID = kmsg.StringPtr(t.Name), t.ID
-			if err := b.deleteTopicAnywhere(t, req.TimeoutMillis); err != nil {
-				st.ErrorCode = toKerr(err).Code
-				st.ErrorMessage = kmsg.StringPtr(err.Error())
+			if err := mutations.Record(float64(t.Partitions), b.now()); err != nil {
+				st.ErrorCode = kerr.ThrottlingQuotaExceeded.Code
+				st.ErrorMessage = kmsg.StringPtr(throttlingQuotaMessage)
+			} else {
+				qc, waitStart := quotaWaitStart(ctx)
+				err := b.deleteTopicAnywhere(t, req.TimeoutMillis)
+				quotaWaited(qc, waitStart)
+				if err != nil {
+					st.ErrorCode = toKerr(err).Code
+					st.ErrorMessage = kmsg.StringPtr(err.Error())
+				}
 			}
 		}
 		resp.Topics = append(resp.Topics, st)

@@ -9,6 +9,11 @@ package handler
 // otherwise).
 // ValidateOnly creates nothing. Authorization: ALTER on each topic, else
 // TOPIC_AUTHORIZATION_FAILED (before the topic is looked up).
+//
+// Quotas (quota.go): the partitions added count against
+// controller_mutation_rate (validate-only too); from v3 a topic over the
+// quota is THROTTLING_QUOTA_EXCEEDED, before v3 it grows; either way the
+// answer carries the throttle time.
 
 import (
 	"context"
@@ -19,18 +24,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/netserver/quota"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
 func (b *Broker) createPartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	ac := b.access(ctx)
+	mutations := b.mutationQuota(ctx, req.Version, 3)
+	defer b.finishMutations(ctx, mutations, resp)
 	for _, rt := range req.Topics {
 		st := kmsg.NewCreatePartitionsResponseTopic()
 		st.Topic = rt.Topic
 		if !ac.topic(authz.OpAlter, rt.Topic) {
 			st.ErrorCode = errTopicDenied.Code
-		} else if e, msg := b.addPartitions(rt, req.ValidateOnly); e != nil {
+		} else if e, msg := b.addPartitions(ctx, rt, req.ValidateOnly, mutations); e != nil {
 			st.ErrorCode = e.Code
 			st.ErrorMessage = kmsg.StringPtr(msg)
 		}
@@ -42,16 +50,20 @@ func (b *Broker) createPartitions(ctx context.Context, req *kmsg.CreatePartition
 // addPartitions grows a topic through the active controller and returns
 // once this broker has applied the new count. Validation without creating
 // is answered from this broker's copy of the metadata.
-func (b *Broker) addPartitions(rt kmsg.CreatePartitionsRequestTopic, validateOnly bool) (*kerr.Error, string) {
+func (b *Broker) addPartitions(reqCtx context.Context, rt kmsg.CreatePartitionsRequestTopic, validateOnly bool, mutations *quota.Mutation) (*kerr.Error, string) {
 	t, ok := b.topic(rt.Topic)
 	switch {
 	case !ok:
 		return kerr.UnknownTopicOrPartition, "unknown topic"
 	case rt.Count <= t.Partitions:
 		return kerr.InvalidPartitions, fmt.Sprintf("topic has %d partitions; the new count must be larger, got %d", t.Partitions, rt.Count)
+	case mutations.Record(float64(rt.Count-t.Partitions), b.now()) != nil:
+		return kerr.ThrottlingQuotaExceeded, throttlingQuotaMessage
 	case validateOnly:
 		return nil, ""
 	}
+	qc, waitStart := quotaWaitStart(reqCtx)
+	defer quotaWaited(qc, waitStart)
 	var assignment [][]int32
 	if rt.Assignment != nil {
 		assignment = make([][]int32, len(rt.Assignment))

@@ -64,6 +64,8 @@ var apis = []api{
 	{45, 0, 1, withCtx((*Broker).alterPartitionReassignments)}, // AlterPartitionReassignments
 	{46, 0, 0, withCtx((*Broker).listPartitionReassignments)},  // ListPartitionReassignments
 	{47, 0, 0, withCtx((*Broker).offsetDelete)},                // OffsetDelete
+	{48, 0, 1, withCtx((*Broker).describeClientQuotas)},        // DescribeClientQuotas
+	{49, 0, 1, withCtx((*Broker).alterClientQuotas)},           // AlterClientQuotas
 	{50, 0, 0, withCtx((*Broker).describeUserSCRAMs)},          // DescribeUserScramCredentials
 	{51, 0, 0, withCtx((*Broker).alterUserSCRAMs)},             // AlterUserScramCredentials
 	{60, 0, 2, withCtx((*Broker).describeCluster)},             // DescribeCluster

@@ -503,6 +503,16 @@ func authzCases() []authzCase {
 			r.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "other", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}}}
 			return withVersion(r, 0)
 		}},
+		{name: "DescribeClientQuotas", key: 48, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			return withVersion(kmsg.NewPtrDescribeClientQuotasRequest(), 1)
+		}},
+		{name: "AlterClientQuotas", key: 49, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrAlterClientQuotasRequest()
+			r.ValidateOnly = true
+			r.Entries = []kmsg.AlterClientQuotasRequestEntry{{Entity: []kmsg.AlterClientQuotasRequestEntryEntity{{Type: "user", Name: kmsg.StringPtr("carol")}},
+				Ops: []kmsg.AlterClientQuotasRequestEntryOp{{Key: "producer_byte_rate", Value: 1024}}}}
+			return withVersion(r, 1)
+		}},
 		{name: "DescribeUserScramCredentials", key: 50, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
 			return withVersion(kmsg.NewPtrDescribeUserSCRAMCredentialsRequest(), 0)
 		}},

@@ -26,6 +26,7 @@ import (
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/sasl"
+	"github.com/rillmq/rill/replication/broker"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
@@ -91,6 +92,19 @@ type Cluster interface {
 	// ScramCredentials are the SCRAM credentials this broker has applied,
 	// by user.
 	ScramCredentials() map[string][]controller.ScramCredential
+	// AlterClientQuotas alters client quotas through the active
+	// controller and returns each entity's outcome, once this broker has
+	// applied them (validateOnly: nothing is changed).
+	AlterClientQuotas(ctx context.Context, alterations []controller.QuotaAlteration, validateOnly bool) ([]controller.QuotaResult, error)
+	// ClientQuotas are the client quotas this broker has applied, by
+	// entity; the map is shared and must not be changed.
+	ClientQuotas() map[controller.QuotaEntity]map[string]float64
+}
+
+// quotaFeed is a Cluster that feeds the broker the client quotas it
+// applies (the broker runtime): SetCluster hands it the broker.
+type quotaFeed interface {
+	SetQuotaSink(broker.QuotaSink)
 }
 
 // sortRefs orders partitions by topic, then partition: the order answers
@@ -110,7 +124,14 @@ func (b *Broker) HighWatermarkMoved() { b.appended.Notify() }
 
 // SetCluster gives the broker the metadata it serves from; call it before
 // serving.
-func (b *Broker) SetCluster(c Cluster) { b.cluster = c }
+// A Cluster that feeds client quotas (the broker runtime) is made to feed
+// them to this broker's enforcement (SetClientQuotas).
+func (b *Broker) SetCluster(c Cluster) {
+	b.cluster = c
+	if f, ok := c.(quotaFeed); ok {
+		f.SetQuotaSink(b)
+	}
+}
 
 // AddACL and RemoveACL feed the broker's authorizer (Config.Authorizer)
 // the ACLs of the metadata log: the broker runtime's ACLSink

@@ -21,6 +21,7 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -33,6 +34,7 @@ import (
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/netserver/quota"
 	"github.com/rillmq/rill/netserver/wire"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -89,6 +91,12 @@ type Config struct {
 	// (transaction verification, marker writes): the inter-broker
 	// listener's security (TLS, SASL credentials).
 	PeerClientOpts []kgo.Opt
+	// Quotas enforces the client quotas of the metadata log (quota.go:
+	// the broker feeds it, SetClientQuotas); nil enforces none, though
+	// DescribeClientQuotas and AlterClientQuotas still work.
+	Quotas *quota.Manager
+	// QuotaClock is the quotas' clock (nil: time.Now), for tests.
+	QuotaClock func() time.Time
 }
 
 // Broker answers requests against one engine and the cluster metadata.

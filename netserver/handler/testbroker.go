@@ -7,6 +7,7 @@ import (
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/netserver/quota"
 	"github.com/rillmq/rill/replication/broker"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
@@ -49,7 +50,8 @@ func NewForTestConfig(fs vfs.FS, dir string, topics map[string]int32, configure 
 	gc.OffsetsPartitions = 3 // a heap-backed index per partition on MemFS
 	gc.InitialRebalanceDelay = 0
 	cfg := Config{NodeID: 1, Host: "127.0.0.1", Port: 9092, ClusterID: "test", AutoCreateTopics: true,
-		NumPartitions: 1, DefaultReplicationFactor: 1, OffsetsReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc}
+		NumPartitions: 1, DefaultReplicationFactor: 1, OffsetsReplicationFactor: 1, LogDefaults: ec.Log, Groups: gc,
+		Quotas: quota.New(quota.DefaultConfig())}
 	if configure != nil {
 		configure(&cfg)
 	}
