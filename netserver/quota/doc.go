@@ -25,22 +25,24 @@
 //
 // # How much, how long
 //
-// Byte and request quotas are Kafka's windowed Rate: Samples windows of
-// Window each (quota.window.num = 11, quota.window.size.seconds = 1); a
-// window ends Window after it starts and the next starts on the grid its
-// predecessor's end sets; a window whose start is Samples windows old is
-// forgotten; the rate divides the windows' sum by the time since the
-// oldest window started, counted as at least Samples-1 windows (so a new
-// client may use up to Samples-1 windows' quota at once). Each request is
-// recorded first; if the rate is then above the quota Q the request is
-// throttled for
+// Byte and request quotas are Kafka's windowed Rate (SampledStat, as of
+// Kafka 4): Samples windows of Window each (quota.window.num = 11,
+// quota.window.size.seconds = 1). A record that finds its window Window
+// old opens the next one; Samples+1 windows are kept, and one without a
+// record for Samples windows is forgotten; the rate divides the windows'
+// sum by the time since the oldest window started, counted as at least
+// Samples-1 windows (so a new client may use up to Samples-1 windows'
+// quota at once). Each request is recorded first; if the rate is then
+// above the quota Q the request is throttled for
 //
 //	(rate - Q) / Q * window span
 //
 // the time that brings the rate back to Q (request quotas: at most one
 // Window). Fetch quotas also bound a fetch to Q * (Samples-1) * Window
 // bytes (MaxValueInWindow), and a throttled fetch is unrecorded: its data
-// is not sent.
+// is not sent. A client that always has more to send gets Q over each
+// span, in bursts: once the window holding a burst is forgotten, the next
+// burst goes through and the client then waits most of a span.
 //
 // Controller mutations are Kafka's TokenBucket: partitions created or
 // deleted spend tokens, refilled at Q per second up to a burst of Q *

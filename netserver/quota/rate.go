@@ -6,53 +6,53 @@ package quota
 
 import "math"
 
-// Rate is a windowed sum over at most samples windows of window
-// milliseconds, divided by the span it covers.
+// Rate is a windowed sum over samples windows of window milliseconds,
+// divided by the span it covers (Kafka's Rate over a WindowedSum).
 type Rate struct {
 	samples []sample
 	current int
 }
 
 type sample struct {
-	start int64 // when the window started (Kafka's lastWindowMs)
-	value float64
+	start     int64 // when the window started (its first record)
+	lastEvent int64 // its last record
+	value     float64
 }
+
+func (s *sample) reset(now int64) { *s = sample{start: now, lastEvent: now} }
 
 // currentSample is the window records go to, made at now if none is.
 func (r *Rate) currentSample(now int64) *sample {
 	if len(r.samples) == 0 {
-		r.samples = append(r.samples, sample{start: now})
+		r.samples = append(r.samples, sample{start: now, lastEvent: now})
 	}
 	return &r.samples[r.current]
 }
 
-// Record adds v at now. A window that has lasted window ms is done; the
-// next starts where the grid of windows after it puts now.
+// Record adds v at now. A window that has lasted window ms is done: the
+// next starts at now. samples+1 windows are kept (one may overlap the
+// measured span's start).
 func (r *Rate) Record(samples int, window int64, v float64, now int64) {
 	s := r.currentSample(now)
 	if now-s.start >= window {
-		end := s.start + window
-		s = r.advance(samples, now-(now-end)%window)
+		r.current = (r.current + 1) % (samples + 1)
+		if r.current >= len(r.samples) {
+			r.samples = append(r.samples, sample{start: now})
+		} else {
+			r.samples[r.current].reset(now)
+		}
+		s = &r.samples[r.current]
 	}
 	s.value += v
+	s.lastEvent = now
 }
 
-func (r *Rate) advance(samples int, start int64) *sample {
-	r.current = (r.current + 1) % samples
-	if r.current >= len(r.samples) {
-		r.samples = append(r.samples, sample{start: start})
-	} else {
-		r.samples[r.current] = sample{start: start}
-	}
-	return &r.samples[r.current]
-}
-
-// purge resets windows that started samples windows ago or more.
+// purge resets windows with no record for samples windows.
 func (r *Rate) purge(samples int, window int64, now int64) {
 	expire := int64(samples) * window
 	for i := range r.samples {
-		if now-r.samples[i].start >= expire {
-			r.samples[i] = sample{start: now}
+		if now-r.samples[i].lastEvent >= expire {
+			r.samples[i].reset(now)
 		}
 	}
 }
