@@ -229,6 +229,9 @@ func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, erro
 	}
 	hc.TransactionVersion = int16(tv)
 	hc.Txn.LogVersion = txn.Version(tv)
+	if hc.Quotas, err = c.quotaManager(); err != nil { // client quotas (quota_config.go)
+		return hc, err
+	}
 	return hc, nil
 }
 

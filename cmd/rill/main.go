@@ -70,6 +70,8 @@ func main() {
 		err = runACL(os.Args[2:], os.Stdout)
 	case "user":
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout)
+	case "quota":
+		err = runQuota(os.Args[2:], os.Stdout)
 	case "bench":
 		err = runBench(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
