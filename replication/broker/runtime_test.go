@@ -41,11 +41,11 @@ func (l *listener) leads(tp string) bool {
 
 // single is a one-node runtime (a cluster of one) over an engine on fs.
 type single struct {
-	t     *testing.T
-	rt    *Runtime
-	eng   *engine.Engine
-	local *metadata.Store
-	l     *listener
+	t      *testing.T
+	rt     *Runtime
+	eng    *engine.Engine
+	local  *metadata.Store
+	l      *listener
 	acls   *aclSink
 	quotas *quotaSink
 }
