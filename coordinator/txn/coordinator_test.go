@@ -75,7 +75,10 @@ func newTestCoordinator(t *testing.T, w MarkerWriter) (*Coordinator, *memLog) {
 // waitState polls the coordinator until id is in state.
 func waitState(t *testing.T, c *Coordinator, id string, state State) *Metadata {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: under the race detector on a loaded machine a completion
+	// retried behind others' failed batches (backoff up to 1 s) took over
+	// 5 s once.
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		m, err := c.Describe(id)
 		if err == nil && m != nil && m.State == state {
