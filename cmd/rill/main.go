@@ -9,6 +9,7 @@
 //	rill txn      list|describe|describe-producers|find-hanging|abort [flags] [TRANSACTIONAL-ID...]
 //	rill acl      create|list|delete [flags]
 //	rill user     create|list|delete [flags]
+//	rill quota    alter|describe [flags]
 //	rill bench    produce|consume|e2e|limits [flags]
 //
 // Client tools take --bootstrap HOST:PORT,... and --command-config FILE
@@ -34,9 +35,10 @@ commands:
   txn       list|describe|describe-producers|find-hanging|abort transactions (kafka-transactions.sh)
   acl       create|list|delete ACLs (kafka-acls.sh)
   user      create|list|delete SCRAM users (kafka-configs.sh --entity-type users)
+  quota     alter|describe client quotas (kafka-configs.sh --entity-type users|clients|ips)
   bench     produce|consume|e2e workloads against any Kafka broker; limits of this machine
 
-Client tools (topic, produce, consume, group, txn, acl, user, bench) take
+Client tools (topic, produce, consume, group, txn, acl, user, quota, bench) take
 --bootstrap HOST:PORT,... and --command-config FILE (Kafka client properties:
 security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*, client.id,
 bootstrap.servers).
