@@ -227,7 +227,7 @@ func TestSASLConnectionRules(t *testing.T) {
 // SaslHandshake v0 is followed by raw tokens (no request header), as Kafka
 // 0.10 clients send them; requests are served after the exchange.
 func TestSASLHandshakeV0RawTokens(t *testing.T) {
-	s, _ := startSASL(t, saslConfig(t, 0))
+	s, log := startSASL(t, saslConfig(t, 0))
 	c := dialRaw(t, s)
 	if resp := handshake(t, c, 0, "PLAIN"); resp.ErrorCode != 0 {
 		t.Fatalf("handshake v0: code %d", resp.ErrorCode)
@@ -240,6 +240,25 @@ func TestSASLHandshakeV0RawTokens(t *testing.T) {
 	saslExchange(t, c, kmsg.NewPtrMetadataRequest(), 9, 3, resp)
 	if len(resp.Brokers) != 1 {
 		t.Fatalf("metadata after v0 authentication: %d brokers", len(resp.Brokers))
+	}
+
+	// A token shorter than a request header is a token all the same.
+	short := dialRaw(t, s)
+	handshake(t, short, 0, "PLAIN")
+	token = []byte("\x00a\x00b")
+	short.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(token))), token...))
+	expectClosed(t, short, "a wrong 4-byte v0 token")
+	if len(log.containing("Invalid username or password")) == 0 {
+		t.Fatal("the short v0 token was not read as a token")
+	}
+
+	// Before authentication a frame over sasl.server.max.receive.size
+	// closes the connection unread.
+	big := dialRaw(t, s)
+	big.Write(binary.BigEndian.AppendUint32(nil, DefaultSASLMaxReceiveSize+1))
+	expectClosed(t, big, "an oversized frame before authentication")
+	if len(log.containing("sasl.server.max.receive.size")) == 0 {
+		t.Fatal("no log line for the oversized frame")
 	}
 
 	bad := dialRaw(t, s)

@@ -88,7 +88,15 @@ type Config struct {
 	// FailedAuthenticationDelay is connection.failed.authentication.delay.ms:
 	// how long a failed authentication waits before its answer.
 	FailedAuthenticationDelay time.Duration
+	// SASLMaxReceiveSize is sasl.server.max.receive.size: the largest
+	// frame a connection may send before it has authenticated (0:
+	// DefaultSASLMaxReceiveSize), so an unauthenticated client cannot
+	// make the broker allocate socket.request.max.bytes.
+	SASLMaxReceiveSize int32
 }
+
+// DefaultSASLMaxReceiveSize is Kafka's sasl.server.max.receive.size.
+const DefaultSASLMaxReceiveSize = 512 << 10
 
 // secure reports whether the listener does TLS or SASL, which only the
 // netconn transport serves.
@@ -153,6 +161,9 @@ func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SASLMaxReceiveSize <= 0 {
+		cfg.SASLMaxReceiveSize = DefaultSASLMaxReceiveSize
 	}
 	if cfg.TLS != nil {
 		cfg.NoSendfile = true
@@ -272,8 +283,15 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 			return err
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
-		if size < 8 || size > s.cfg.MaxRequestBytes {
-			return fmt.Errorf("request size %d outside [8, %d] (socket.request.max.bytes)", size, s.cfg.MaxRequestBytes)
+		minSize := int32(8) // a request header
+		if sc != nil && sc.raw {
+			minSize = 0 // a SaslHandshake v0 token has no header
+		}
+		if size < minSize || size > s.cfg.MaxRequestBytes {
+			return fmt.Errorf("request size %d outside [%d, %d] (socket.request.max.bytes)", size, minSize, s.cfg.MaxRequestBytes)
+		}
+		if sc != nil && sc.done == nil && size > s.cfg.SASLMaxReceiveSize {
+			return fmt.Errorf("%d-byte frame before authentication, over sasl.server.max.receive.size (%d)", size, s.cfg.SASLMaxReceiveSize)
 		}
 		var frame []byte
 		if key, err := r.Peek(2); err == nil && binary.BigEndian.Uint16(key) == 0 && size <= maxReusedFrame {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	stdlog "log"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/rillmq/rill/internal/clientconf"
@@ -108,6 +109,14 @@ func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf f
 		return err
 	}
 	sc.FailedAuthenticationDelay = delay
+	if auth != nil {
+		v := strings.TrimSpace(c.listenerGet(l.Name, "sasl.server.max.receive.size", fmt.Sprint(netserver.DefaultSASLMaxReceiveSize)))
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 8 {
+			return fmt.Errorf("sasl.server.max.receive.size=%q: want a number of bytes of at least 8", v)
+		}
+		sc.SASLMaxReceiveSize = int32(n)
+	}
 	switch l.Protocol {
 	case listeners.SSL, listeners.SASLSSL:
 		props := tlsconf.ForListener(c.props, l.Name)
