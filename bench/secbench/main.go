@@ -23,14 +23,18 @@
 //
 // It prints every command it runs, each run and the medians, and with
 // -json writes every run. -only and -conn-modes narrow the listeners and
-// modes (with -cpuprofile, to profile one of them).
+// modes (with -cpuprofile, to profile one of them). -limits measures the
+// machine's AES-128-GCM and loopback TLS rates instead.
 //
 // Usage: go run ./bench/secbench -rill /tmp/rill [-runs 7] [-records 1000000] [-conns 200] [-conn-rounds 5] [-json FILE]
 package main
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -144,6 +148,7 @@ func run() error {
 	connModes := flag.String("conn-modes", "", "comma-separated modes to time connection setup on (default: all)")
 	cpuprofile := flag.String("cpuprofile", "", "pass --cpuprofile FILE to rill serve")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	limits := flag.Bool("limits", false, "measure the machine's AES-128-GCM and loopback TLS limits instead (medians of -runs)")
 	warmup := flag.Bool("warmup", true, "first one produce and consume per listener, not counted")
 	flag.Parse()
 	bin, err := filepath.Abs(*rillBin)
@@ -151,6 +156,9 @@ func run() error {
 		return err
 	}
 	rep := report{Start: time.Now().UTC(), GoVersion: runtime.Version(), Args: os.Args[1:]}
+	if *limits {
+		return runLimits(*runs)
+	}
 
 	dir, err := os.MkdirTemp("", "secbench-")
 	if err != nil {
@@ -570,6 +578,137 @@ func negotiated(m mode) (tlsInfo, error) {
 	}
 	return tlsInfo{Listener: m.Listener.Name, Version: tls.VersionName(st.Version), CipherSuite: tls.CipherSuiteName(st.CipherSuite),
 		KeyExchange: st.CurveID.String(), ServerKey: key}, nil
+}
+
+// runLimits prints medians of runs measurements of what TLS can do on this
+// machine with Go's crypto/tls: sealing and opening 16 KiB records with
+// AES-128-GCM on one goroutine (TLS_AES_128_GCM_SHA256's cipher), and one
+// TLS 1.3 connection over loopback, 1 MiB writes one way, beside the
+// same over plain TCP.
+func runLimits(runs int) error {
+	dir, err := os.MkdirTemp("", "secbench-limits-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ca, err := testcerts.Generate(dir, testcerts.Options{})
+	if err != nil {
+		return err
+	}
+	server, err := ca.Server("broker")
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	srv := &tls.Config{Certificates: []tls.Certificate{server.TLS}}
+	cli := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+	names := []string{"AES-128-GCM seal, 16 KiB records, one goroutine", "AES-128-GCM open, 16 KiB records, one goroutine",
+		"loopback TCP, 1 MiB writes, one connection", "loopback TLS 1.3, 1 MiB writes, one connection"}
+	results := make([][]float64, len(names))
+	for r := 0; r < runs; r++ {
+		seal, open, err := aeadRate(time.Second)
+		if err != nil {
+			return err
+		}
+		tcp, err := loopbackRate(nil, nil, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		tlsRate, err := loopbackRate(srv, cli, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		for i, v := range []float64{seal, open, tcp, tlsRate} {
+			results[i] = append(results[i], v)
+			fmt.Printf("run %d %-50s %8.1f MB/s\n", r+1, names[i], v)
+		}
+	}
+	fmt.Printf("\nmedians of %d runs\n", runs)
+	for i, n := range names {
+		fmt.Printf("%-50s %8.1f MB/s\n", n, median(results[i]))
+	}
+	return nil
+}
+
+// aeadRate is AES-128-GCM's seal and open rate in MB/s over 16 KiB
+// records, each for d.
+func aeadRate(d time.Duration) (seal, open float64, err error) {
+	key := make([]byte, 16)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return 0, 0, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return 0, 0, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	plain := make([]byte, 16<<10)
+	sealed := aead.Seal(nil, nonce, plain, nil)
+	buf := make([]byte, 0, len(sealed))
+	for range 100 { // warm up
+		buf = aead.Seal(buf[:0], nonce, plain, nil)
+	}
+	var n int
+	start := time.Now()
+	for n = 0; time.Since(start) < d; n++ {
+		buf = aead.Seal(buf[:0], nonce, plain, nil)
+	}
+	seal = float64(n*len(plain)) / 1e6 / time.Since(start).Seconds()
+	out := make([]byte, 0, len(plain))
+	start = time.Now()
+	for n = 0; time.Since(start) < d; n++ {
+		if out, err = aead.Open(out[:0], nonce, sealed, nil); err != nil {
+			return 0, 0, err
+		}
+	}
+	open = float64(n*len(plain)) / 1e6 / time.Since(start).Seconds()
+	return seal, open, nil
+}
+
+// loopbackRate is MB/s of 1 MiB writes over one 127.0.0.1 connection for
+// d, read and discarded by the other end; TLS when srv and cli are set.
+func loopbackRate(srv, cli *tls.Config, d time.Duration) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- 0
+			return
+		}
+		if srv != nil {
+			c = tls.Server(c, srv)
+		}
+		n, _ := io.Copy(io.Discard, c)
+		c.Close()
+		got <- n
+	}()
+	var c net.Conn
+	if cli != nil {
+		c, err = tls.Dial("tcp", ln.Addr().String(), cli)
+	} else {
+		c, err = net.Dial("tcp", ln.Addr().String())
+	}
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 1<<20)
+	start := time.Now()
+	for time.Since(start) < d {
+		if _, err := c.Write(buf); err != nil {
+			c.Close()
+			return 0, err
+		}
+	}
+	c.Close()
+	n := <-got
+	return float64(n) / 1e6 / time.Since(start).Seconds(), nil
 }
 
 // procCPU is a process's user+system CPU seconds from /proc/<pid>/stat.
