@@ -68,7 +68,7 @@ func FuzzSASLConnection(f *testing.F) {
 			answers = append(answers, b)
 			return nil
 		}
-		if err := netserver.SASLExchange(auth)(next, reply); err == nil {
+		if _, err := netserver.SASLExchange(auth, 0)(next, reply); err == nil {
 			if len(answers) == 0 {
 				t.Fatal("authenticated without an answer")
 			}

@@ -246,38 +246,43 @@ func withIdentity(ctx context.Context, id *handler.Identity) context.Context {
 // prefix) and reply writes one answer (correlation id, header, body), as
 // the controller transport frames them (replication/transport.Security).
 // It serves SaslHandshake v1 and SaslAuthenticate with the same rules as
-// a SASL listener and returns once the client is authenticated; any other
-// request, or a failed exchange, is an error after its answer.
-func SASLExchange(auth *sasl.Authenticator) func(next func() ([]byte, error), reply func([]byte) error) error {
-	return func(next func() ([]byte, error), reply func([]byte) error) error {
+// a SASL listener and returns the principal once the client is
+// authenticated; any other request, or a failed exchange, is an error
+// after its answer (a failed one after delay,
+// connection.failed.authentication.delay.ms).
+func SASLExchange(auth *sasl.Authenticator, delay time.Duration) func(next func() ([]byte, error), reply func([]byte) error) (string, error) {
+	return func(next func() ([]byte, error), reply func([]byte) error) (string, error) {
 		sc := &saslConn{auth: auth}
 		for {
 			frame, err := next()
 			if err != nil {
-				return err
+				return "", err
 			}
 			o, err := sc.handle(frame, time.Now())
 			switch {
 			case o.pass:
-				return errors.New("a request other than SaslHandshake or SaslAuthenticate before authentication")
+				return "", errors.New("a request other than SaslHandshake or SaslAuthenticate before authentication")
 			case o.sendRaw:
-				return errors.New("SaslHandshake v0 is not served here")
+				return "", errors.New("SaslHandshake v0 is not served here")
 			case err != nil && !o.closeAfter:
-				return err
+				return "", err
+			}
+			if o.delay > 0 || (err != nil && delay > 0) {
+				time.Sleep(max(o.delay, delay)) // slows down password guessing, as on a listener
 			}
 			if o.resp != nil {
 				if rerr := reply(wire.AppendResponse(nil, o.corr, o.resp)[4:]); rerr != nil {
-					return rerr
+					return "", rerr
 				}
 			}
 			if o.closeAfter {
 				if err == nil {
 					err = errors.New("refused SASL handshake")
 				}
-				return err
+				return "", err
 			}
 			if o.identity != nil {
-				return nil
+				return o.identity.Principal, nil
 			}
 		}
 	}

@@ -250,6 +250,10 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 	// throttle time (KIP-219): its next request is not read until then.
 	quotas := s.broker.NewQuotaConn()
 	ctx = handler.WithQuotaConn(ctx, quotas)
+	// base is the context an authentication's identity is added to: a
+	// re-authentication replaces the identity instead of stacking one
+	// more context on every request's path.
+	base := ctx
 	var sc *saslConn
 	if s.cfg.SASL != nil {
 		sc = &saslConn{auth: s.cfg.SASL, delay: s.cfg.FailedAuthenticationDelay, host: id.Host}
@@ -308,7 +312,7 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		if sc != nil {
 			o, err := sc.handle(frame, time.Now())
 			if o.identity != nil {
-				ctx = handler.WithIdentity(ctx, *o.identity)
+				ctx = handler.WithIdentity(base, *o.identity)
 			}
 			if !o.pass {
 				if err != nil && !o.closeAfter {

@@ -63,7 +63,7 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 		if l, ok := lc.ControllerListener(); ok && rc.Controller {
 			rc.ControllerListen = l.Addr() // else its address in the voters
 		}
-		if rc.ControllerSecurity, err = cfg.controllerSecurity(lc, rc.Controller, logger.Printf); err != nil {
+		if rc.ControllerSecurity, err = cfg.controllerSecurity(lc, rc.Controller, h.Authorizer(), logger.Printf); err != nil {
 			return nil, err
 		}
 	} else {

@@ -13,7 +13,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/testcerts"
+	"github.com/rillmq/rill/replication/node"
+	"github.com/rillmq/rill/replication/transport"
 )
 
 // Three nodes whose every link is SASL_SSL: the controller quorum and the
@@ -27,7 +30,7 @@ func TestClusterOverSASLSSL(t *testing.T) {
 	ca := testcerts.New(t, testcerts.Options{})
 	server := ca.MustServer(t, "broker")
 	serverProps := ca.ServerProps(server, testcerts.PEMFiles)
-	const brokerJAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="broker-secret" user_broker="broker-secret";`
+	const brokerJAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="broker-secret" user_broker="broker-secret" user_intruder="intruder-secret";`
 	var internal, external, ctl []string
 	for i := 0; i < 3; i++ {
 		internal, external, ctl = append(internal, freePort(t)), append(external, freePort(t)), append(ctl, freePort(t))
@@ -46,7 +49,8 @@ func TestClusterOverSASLSSL(t *testing.T) {
 			"--set", "listener.name.internal.plain.sasl.jaas.config=" + brokerJAAS,
 			"--set", "listener.name.controller.plain.sasl.jaas.config=" + brokerJAAS,
 			"--set", "listener.name.external.sasl.enabled.mechanisms=SCRAM-SHA-512",
-			"--set", "min.insync.replicas=2", "--set", "default.replication.factor=3", "--set", "offsets.topic.replication.factor=3"}
+			"--set", "min.insync.replicas=2", "--set", "default.replication.factor=3", "--set", "offsets.topic.replication.factor=3",
+			"--set", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer", "--set", "super.users=User:broker"}
 		for _, l := range []string{"INTERNAL", "EXTERNAL", "CONTROLLER"} {
 			args = append(args, listenerSets(l, serverProps)...)
 		}
@@ -86,6 +90,10 @@ func TestClusterOverSASLSSL(t *testing.T) {
 	if res, err := adm.CreateTopic(ctx, 3, 3, nil, "secured"); err != nil || res.Err != nil {
 		t.Fatalf("create: %v %v\n%s", err, res.Err, logs())
 	}
+	acl, err := adm.CreateACLs(ctx, kadm.NewACLs().Allow("User:alice").Topics("secured").Groups("g-secured").Operations(kadm.OpAll))
+	if err != nil || acl[0].Err != nil {
+		t.Fatalf("ACLs for alice: %v %v", err, acl)
+	}
 	alice := maps.Clone(trust)
 	alice["security.protocol"], alice["sasl.mechanism"] = "SASL_SSL", "SCRAM-SHA-512"
 	alice["sasl.jaas.config"] = `org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";`
@@ -113,6 +121,29 @@ func TestClusterOverSASLSSL(t *testing.T) {
 			t.Fatalf("partition %d: ISR %v\n%s", p.Partition, p.ISR, logs())
 		}
 	}
+	// A principal the controller listener authenticates but that has no
+	// CLUSTER_ACTION (not a super user) is refused before any request.
+	intruder, err := clientconf.Parse(map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
+		"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="intruder" password="intruder-secret";`,
+		"ssl.truststore.type": trust["ssl.truststore.type"], "ssl.truststore.location": trust["ssl.truststore.location"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := transport.Security{ClientTLS: intruder.TLS(), Dial: func(ctx context.Context, call func([]byte) ([]byte, error)) error {
+		return clientconf.Authenticate(ctx, intruder.SASL(), "", call)
+	}}
+	reg := kmsg.NewPtrBrokerHeartbeatRequest()
+	if _, err := node.Ask(ctx, sec.Call, ctl[0], reg); err == nil {
+		t.Fatal("a principal without CLUSTER_ACTION was answered on the controller listener")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(bs[0].log(), "User:intruder refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line refusing User:intruder\n%s", bs[0].log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	c, err := net.Dial("tcp", ctl[1])
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +154,7 @@ func TestClusterOverSASLSSL(t *testing.T) {
 		t.Fatalf("a plaintext connection to the controller listener was answered %d bytes", n)
 	}
 	c.Close()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for !strings.Contains(bs[1].log(), "controller transport: closing") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no log line for the plaintext connection to the controller listener\n%s", bs[1].log())

@@ -24,6 +24,10 @@ type brokerConfig struct {
 	// scram is what SASL listeners check SCRAM exchanges against: the
 	// broker runtime installs its view of the metadata log's credentials.
 	scram scramStoreRef
+	// checking is set while the settings are only validated (before
+	// anything is opened): nothing that runs on is started then (the
+	// JWKS refresh).
+	checking bool
 }
 
 func newBrokerConfig() *brokerConfig { return &brokerConfig{props: map[string]string{}} }

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/listeners"
 	"github.com/rillmq/rill/internal/tlsconf"
 	"github.com/rillmq/rill/netserver"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/transport"
 )
 
@@ -26,8 +30,15 @@ import (
 //     store and trusting its trust store.
 //
 // SCRAM credentials live in the metadata log the controllers replicate, so
-// the controller listener authenticates with PLAIN or OAUTHBEARER.
-func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember bool, logf func(string, ...any)) (transport.Security, error) {
+// the controller listener authenticates with PLAIN or OAUTHBEARER only
+// (SCRAM is left out of the mechanisms it inherits). An SSL controller
+// listener requires client certificates. An authenticated principal may
+// use the listener only with CLUSTER_ACTION on the cluster when an
+// authorizer is configured (in practice: the brokers' principal in
+// super.users, since ACLs are only known once the log is replayed), as
+// Kafka's controllers check; authorizer is the broker's (nil: none, or
+// only validating the settings, which then starts nothing).
+func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember bool, authorizer *authz.Authorizer, logf func(string, ...any)) (transport.Security, error) {
 	var sec transport.Security
 	if len(lc.ControllerNames) == 0 {
 		return sec, nil
@@ -77,13 +88,45 @@ func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember boo
 			return sec, fmt.Errorf("controller listener %s (%s): %w", name, protocol, err)
 		}
 		sec.ServerTLS = tl.Config()
+		if protocol == listeners.SSL {
+			if props[tlsconf.ClientAuth] != "required" {
+				return sec, fmt.Errorf("controller listener %s (SSL): set listener.name.%s.ssl.client.auth=required (without SASL, client certificates are what authenticates brokers to the controllers)", name, strings.ToLower(name))
+			}
+			mapper := tl.PrincipalMapper()
+			sec.TLSPrincipal = func(cs tls.ConnectionState) (string, error) { return tlsconf.Principal(cs, mapper) }
+		}
 	}
 	if sasl {
-		auth, err := c.saslAuthenticator(l, &c.scram, logf)
+		var mechs []string
+		for _, m := range strings.Split(c.listenerGet(name, "sasl.enabled.mechanisms", ""), ",") {
+			if m = strings.TrimSpace(m); m != "" && !strings.HasPrefix(m, "SCRAM-") {
+				mechs = append(mechs, m)
+			}
+		}
+		if len(mechs) == 0 {
+			return sec, fmt.Errorf("controller listener %s (%s): set listener.name.%s.sasl.enabled.mechanisms to PLAIN or OAUTHBEARER (SCRAM is not offered there)", name, protocol, strings.ToLower(name))
+		}
+		own := &brokerConfig{props: maps.Clone(c.props), checking: c.checking}
+		own.props["listener.name."+strings.ToLower(name)+".sasl.enabled.mechanisms"] = strings.Join(mechs, ",")
+		auth, err := own.saslAuthenticator(l, nil, logf)
 		if err != nil {
 			return sec, err
 		}
-		sec.Accept = netserver.SASLExchange(auth)
+		delay, err := c.listenerMillis(name, "connection.failed.authentication.delay.ms", netserver.DefaultFailedAuthenticationDelay.Milliseconds())
+		if err != nil {
+			return sec, err
+		}
+		sec.Accept = netserver.SASLExchange(auth, delay)
+	}
+	if authorizer != nil {
+		sec.Allow = func(principal string) error {
+			d := authorizer.Authorize(authz.Request{Principal: principal, Host: "*", Operation: authz.OpClusterAction,
+				Resource: authz.Resource{Type: authz.ResourceCluster, Name: authz.ClusterName}})
+			if !d.Allowed {
+				return errors.New("no CLUSTER_ACTION on the cluster (put the brokers' principal in super.users)")
+			}
+			return nil
+		}
 	}
 	return sec, nil
 }

@@ -49,6 +49,8 @@ func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) 
 	}
 	// Check every listener's security settings before anything is
 	// opened; listen builds them again to serve.
+	c.checking = true
+	defer func() { c.checking = false }()
 	for _, l := range lc.Brokers() {
 		var sc netserver.Config
 		if err := c.secure(&sc, l, func(string, ...any) {}); err != nil {
@@ -58,7 +60,7 @@ func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) 
 	if _, err := c.interBrokerClient(lc); err != nil {
 		return nil, err
 	}
-	if _, err := c.controllerSecurity(lc, s.Controller, func(string, ...any) {}); err != nil {
+	if _, err := c.controllerSecurity(lc, s.Controller, nil, func(string, ...any) {}); err != nil {
 		return nil, err
 	}
 	return lc, nil

@@ -216,7 +216,7 @@ func (c *brokerConfig) oauthValidator(l string, logf func(string, ...any)) (sasl
 	if err != nil {
 		return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url %s: %w", url, err)
 	}
-	if refresh <= 0 {
+	if refresh <= 0 || c.checking {
 		return v, nil
 	}
 	// Refresh the keys as Kafka's RefreshingHttpsJwks does; a failed

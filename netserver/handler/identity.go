@@ -1,6 +1,10 @@
 package handler
 
-import "context"
+import (
+	"context"
+
+	"github.com/rillmq/rill/netserver/authz"
+)
 
 // AnonymousPrincipal is the principal of a connection that did not
 // authenticate (a PLAINTEXT listener, or SSL without a client
@@ -34,3 +38,7 @@ func IdentityOf(ctx context.Context) Identity {
 	}
 	return Identity{Principal: AnonymousPrincipal}
 }
+
+// Authorizer is the broker's authorizer (nil: none), which other links of
+// the broker (the controller listener) check principals with.
+func (b *Broker) Authorizer() *authz.Authorizer { return b.cfg.Authorizer }

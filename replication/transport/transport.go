@@ -81,9 +81,17 @@ type Security struct {
 	ServerTLS, ClientTLS *tls.Config
 	// Accept, when set, runs the authentication exchange of an accepted
 	// connection before anything else is served on it: next reads one
-	// kind 1 request body, reply writes one kind 2 answer body. An error
-	// closes the connection.
-	Accept func(next func() ([]byte, error), reply func([]byte) error) error
+	// kind 1 request body, reply writes one kind 2 answer body; it
+	// returns the authenticated principal. An error closes the
+	// connection.
+	Accept func(next func() ([]byte, error), reply func([]byte) error) (principal string, err error)
+	// TLSPrincipal is the principal of a TLS client without Accept (an
+	// SSL controller listener): its certificate's, mapped.
+	TLSPrincipal func(tls.ConnectionState) (string, error)
+	// Allow decides whether an authenticated principal may use the
+	// controller listener (Kafka checks CLUSTER_ACTION there); nil allows
+	// every one. A refused connection is closed with a log line.
+	Allow func(principal string) error
 	// Dial, when set, runs the client's side of that exchange on every
 	// dialled connection: call sends a request body and returns the
 	// answer body.
@@ -136,9 +144,10 @@ func (t *Transport) accept() {
 
 func (t *Transport) read(c net.Conn) {
 	defer t.wg.Done()
+	raw := c // the key in conns; c may become a *tls.Conn
 	defer func() {
 		t.mu.Lock()
-		delete(t.conns, c)
+		delete(t.conns, raw)
 		t.mu.Unlock()
 		c.Close()
 	}()
@@ -183,13 +192,15 @@ func (t *Transport) read(c net.Conn) {
 	}
 }
 
-func readFrame(r io.Reader) (byte, []byte, error) {
+func readFrame(r io.Reader) (byte, []byte, error) { return readFrameMax(r, MaxFrame) }
+
+func readFrameMax(r io.Reader, max uint32) (byte, []byte, error) {
 	var size [4]byte
 	if _, err := io.ReadFull(r, size[:]); err != nil {
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(size[:])
-	if n < 1 || n > MaxFrame {
+	if n < 1 || n > max {
 		return 0, nil, fmt.Errorf("%d-byte frame", n)
 	}
 	buf := make([]byte, n)
@@ -374,26 +385,44 @@ func (t *Transport) secureAccepted(c *net.Conn, r **bufio.Reader) error {
 		}
 		*c, *r = tc, bufio.NewReaderSize(tc, 64<<10)
 	}
-	if t.sec.Accept == nil {
-		return nil
-	}
-	conn, rd := *c, *r
-	next := func() ([]byte, error) {
-		kind, body, err := readFrame(rd)
+	principal := ""
+	if t.sec.Accept != nil {
+		conn, rd := *c, *r
+		next := func() ([]byte, error) {
+			kind, body, err := readFrameMax(rd, maxUnauthenticatedFrame)
+			if err != nil {
+				return nil, err
+			}
+			if kind != kindRequest {
+				return nil, fmt.Errorf("frame kind %d before authentication", kind)
+			}
+			return body, nil
+		}
+		reply := func(b []byte) error { return writeFrame(conn, kindResponse, b) }
+		p, err := t.sec.Accept(next, reply)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("authentication: %w", err)
 		}
-		if kind != kindRequest {
-			return nil, fmt.Errorf("frame kind %d before authentication", kind)
+		principal = p
+	} else if tc, ok := (*c).(*tls.Conn); ok && t.sec.TLSPrincipal != nil {
+		p, err := t.sec.TLSPrincipal(tc.ConnectionState())
+		if err != nil {
+			return fmt.Errorf("TLS principal: %w", err)
 		}
-		return body, nil
+		principal = p
 	}
-	reply := func(b []byte) error { return writeFrame(conn, kindResponse, b) }
-	if err := t.sec.Accept(next, reply); err != nil {
-		return fmt.Errorf("authentication: %w", err)
+	if t.sec.Allow != nil {
+		if err := t.sec.Allow(principal); err != nil {
+			return fmt.Errorf("%s refused: %w", principal, err)
+		}
 	}
 	return nil
 }
+
+// maxUnauthenticatedFrame bounds a frame before authentication (Kafka's
+// sasl.server.max.receive.size), so an unauthenticated peer cannot make
+// the node allocate MaxFrame.
+const maxUnauthenticatedFrame = 512 << 10
 
 // secureDialled is secureAccepted's client side, on a connection to addr.
 func (s Security) secureDialled(ctx context.Context, addr string, c *net.Conn, r **bufio.Reader) error {
