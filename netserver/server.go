@@ -342,7 +342,7 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 			// acks=0 produce: Kafka sends nothing, but mutes a throttled
 			// connection all the same.
 			if mute > 0 {
-				if err := muteFor(ctx, w, mute); err != nil {
+				if err := s.mute(ctx, w, watch, mute); err != nil {
 					return err
 				}
 			}
@@ -365,7 +365,7 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 			}
 		}
 		if mute > 0 {
-			if err := muteFor(ctx, w, mute); err != nil {
+			if err := s.mute(ctx, w, watch, mute); err != nil {
 				return err
 			}
 			continue
@@ -383,6 +383,20 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 // muteFor sends what w holds and waits d before the connection's next
 // request is read (KIP-219's muted channel): a timer, or the connection
 // closing.
+// mute mutes the connection for d after flushing its answer, watching
+// the peer meanwhile (a client that closes while throttled frees its
+// connection at once) and for at most connections.max.idle.ms (a
+// throttle longer than that is an idle connection; Kafka's byte-rate
+// throttles have no bound of their own).
+func (s *connServer) mute(ctx context.Context, w *bufio.Writer, watch *peerWatch, d time.Duration) error {
+	if s.cfg.IdleTimeout > 0 && d > s.cfg.IdleTimeout {
+		d = s.cfg.IdleTimeout
+	}
+	watch.start()
+	defer watch.stop()
+	return muteFor(ctx, w, d)
+}
+
 func muteFor(ctx context.Context, w *bufio.Writer, d time.Duration) error {
 	if err := w.Flush(); err != nil {
 		return err
