@@ -75,7 +75,9 @@ func TestThrottledConnectionIsMuted(t *testing.T) {
 			if throttle < 200*time.Millisecond || throttle > time.Second {
 				t.Fatalf("throttle %v, want about 400 ms", throttle)
 			}
-			if answered > throttle/2 {
+			// Answered before its throttle ran out (loose: a loaded
+			// machine under -race may take a while to answer at all).
+			if answered >= throttle {
 				t.Fatalf("the throttled produce was answered after %v (throttle %v): not at once", answered, throttle)
 			}
 			// Another client, meanwhile, is answered at once.
@@ -84,7 +86,7 @@ func TestThrottledConnectionIsMuted(t *testing.T) {
 			defer o.Close()
 			t0 := time.Now()
 			roundTrip(t, o, other)
-			if d := time.Since(t0); d > throttle/2 {
+			if d := time.Since(t0); d >= throttle {
 				t.Fatalf("another client waited %v", d)
 			}
 			readFrame(t, c) // the pipelined ApiVersions

@@ -192,7 +192,10 @@ func TestQuotasThrottleClients(t *testing.T) {
 	if !within(slowRate, produceQuota, 0.2) || !after {
 		t.Errorf("quota'd producer: %.0f B/s, want %d ±20%% (throttled after the response: %v)", slowRate, produceQuota, after)
 	}
-	if n, _, _ := freeHook.get(); n > 0 || !within(freeRate, 4<<20, 0.1) {
+	// Not throttled at all; its rate only has to be well above the
+	// quota'd one (the paced 4 MiB/s can fall short on a loaded machine
+	// under -race).
+	if n, _, _ := freeHook.get(); n > 0 || freeRate < 4*produceQuota {
 		t.Errorf("producer without a quota: %.0f B/s of the 4 MiB/s it offers, %d throttles", freeRate, n)
 	}
 	n, _, after = consumeHook.get()
