@@ -124,7 +124,7 @@ func TestClusterOverSASLSSL(t *testing.T) {
 	// A principal the controller listener authenticates but that has no
 	// CLUSTER_ACTION (not a super user) is refused before any request.
 	intruder, err := clientconf.Parse(map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
-		"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="intruder" password="intruder-secret";`,
+		"sasl.jaas.config":    `org.apache.kafka.common.security.plain.PlainLoginModule required username="intruder" password="intruder-secret";`,
 		"ssl.truststore.type": trust["ssl.truststore.type"], "ssl.truststore.location": trust["ssl.truststore.location"]})
 	if err != nil {
 		t.Fatal(err)
