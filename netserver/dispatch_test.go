@@ -55,6 +55,8 @@ func startLogged(t *testing.T, cfg Config) (Server, *logLines) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Real clients reach the broker at the port bound, after Metadata.
+	b.Advertise("127.0.0.1", int32(s.Addr().(*net.TCPAddr).Port))
 	t.Cleanup(func() { s.Close(); closeEngine() })
 	return s, log
 }

@@ -2,8 +2,6 @@ package netserver
 
 import (
 	"bytes"
-	"encoding/binary"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -12,19 +10,6 @@ import (
 
 	"github.com/rillmq/rill/engine/format"
 )
-
-func readFrame(t *testing.T, c net.Conn) []byte {
-	t.Helper()
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		t.Fatal(err)
-	}
-	resp := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c, resp); err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
 
 // KIP-219 on both transports: a produce over its client's quota is
 // answered at once with the throttle time, and the connection is muted

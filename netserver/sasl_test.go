@@ -20,7 +20,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/netserver/sasl"
 )
 
@@ -49,27 +48,6 @@ func saslConfig(t *testing.T, maxReauth time.Duration) Config {
 	return cfg
 }
 
-// startSASL is startLogged with the broker advertising the bound port, so
-// real clients reach it after Metadata.
-func startSASL(t *testing.T, cfg Config) (Server, *logLines) {
-	b, closeEngine, err := handler.NewInMemory(map[string]int32{"t": 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr = "127.0.0.1:0"
-	log := &logLines{}
-	s, err := Listen(cfg, b, func(format string, args ...any) {
-		log.logf(format, args...)
-		t.Logf(format, args...)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Advertise("127.0.0.1", int32(s.Addr().(*net.TCPAddr).Port))
-	t.Cleanup(func() { s.Close(); closeEngine() })
-	return s, log
-}
-
 func unsecuredToken(sub string, lifetime time.Duration) string {
 	now := time.Now()
 	claims, _ := json.Marshal(map[string]any{"sub": sub, "iat": now.Unix(), "exp": now.Add(lifetime).Unix()})
@@ -80,7 +58,7 @@ func unsecuredToken(sub string, lifetime time.Duration) string {
 // Every mechanism lets a real client (kgo) produce and consume; the wrong
 // password is answered SASL_AUTHENTICATION_FAILED.
 func TestSASLMechanismsWithKgo(t *testing.T) {
-	s, _ := startSASL(t, saslConfig(t, 0))
+	s, _ := startLogged(t, saslConfig(t, 0))
 	for name, mech := range map[string]kgosasl.Mechanism{
 		"PLAIN":         plain.Auth{User: "alice", Pass: "secret"}.AsMechanism(),
 		"SCRAM-SHA-512": scram.Auth{User: "alice", Pass: "secret"}.AsSha512Mechanism(),
@@ -173,7 +151,7 @@ func authenticate(t *testing.T, c net.Conn, version int16, token string) *kmsg.S
 // authentication, an unknown mechanism and a failed exchange answered and
 // then closed, a truncated frame closing only its connection.
 func TestSASLConnectionRules(t *testing.T) {
-	s, log := startSASL(t, saslConfig(t, 0))
+	s, log := startLogged(t, saslConfig(t, 0))
 
 	t.Run("request before authentication", func(t *testing.T) {
 		c := dialRaw(t, s)
@@ -227,7 +205,7 @@ func TestSASLConnectionRules(t *testing.T) {
 // SaslHandshake v0 is followed by raw tokens (no request header), as Kafka
 // 0.10 clients send them; requests are served after the exchange.
 func TestSASLHandshakeV0RawTokens(t *testing.T) {
-	s, log := startSASL(t, saslConfig(t, 0))
+	s, log := startLogged(t, saslConfig(t, 0))
 	c := dialRaw(t, s)
 	if resp := handshake(t, c, 0, "PLAIN"); resp.ErrorCode != 0 {
 		t.Fatalf("handshake v0: code %d", resp.ErrorCode)
@@ -274,7 +252,7 @@ func TestSASLHandshakeV0RawTokens(t *testing.T) {
 // the principal.
 func TestSASLReauthentication(t *testing.T) {
 	const lifetime = 700 * time.Millisecond
-	s, log := startSASL(t, saslConfig(t, lifetime))
+	s, log := startLogged(t, saslConfig(t, lifetime))
 
 	c := dialRaw(t, s)
 	handshake(t, c, 1, "PLAIN")

@@ -43,6 +43,12 @@ func roundTrip(t *testing.T, c net.Conn, frame []byte) []byte {
 	if _, err := c.Write(frame); err != nil {
 		t.Fatal(err)
 	}
+	return readFrame(t, c)
+}
+
+// readFrame reads one size-prefixed answer from c.
+func readFrame(t *testing.T, c net.Conn) []byte {
+	t.Helper()
 	var size [4]byte
 	if _, err := io.ReadFull(c, size[:]); err != nil {
 		t.Fatal(err)
