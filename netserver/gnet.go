@@ -52,6 +52,7 @@ type gconn struct {
 	host       string // clientHost(RemoteAddr), for group membership
 	mu         sync.Mutex
 	queue      [][]byte
+	queued     int // bytes in queue
 	closed     bool
 	wake       chan struct{}
 	lastActive atomic.Int64
@@ -168,8 +169,21 @@ func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 		frames = append(frames, append([]byte(nil), buf[4:]...))
 	}
 	if len(frames) > 0 {
+		n := 0
+		for _, f := range frames {
+			n += len(f)
+		}
 		gc.mu.Lock()
+		if gc.queued+n > int(s.cfg.MaxRequestBytes) {
+			// The worker is behind (a muted connection, a slow request)
+			// and the client keeps sending: bound what waits, as Kafka's
+			// muted channel stops reading.
+			gc.mu.Unlock()
+			s.logf("closing %s: over %d bytes of requests queued unanswered (socket.request.max.bytes)", c.RemoteAddr(), s.cfg.MaxRequestBytes)
+			return gnet.Close
+		}
 		gc.queue = append(gc.queue, frames...)
+		gc.queued += n
 		gc.mu.Unlock()
 		select {
 		case gc.wake <- struct{}{}:
@@ -204,7 +218,7 @@ func (s *gnetServer) work(gc *gconn) {
 		for {
 			gc.mu.Lock()
 			batch, closed := gc.queue, gc.closed
-			gc.queue = nil
+			gc.queue, gc.queued = nil, 0
 			gc.mu.Unlock()
 			if closed {
 				return

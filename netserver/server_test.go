@@ -157,3 +157,44 @@ func TestIdleTimeout(t *testing.T) {
 		})
 	}
 }
+
+// gnet: requests queued behind one still running (a long-poll Fetch here;
+// a muted connection alike) are bounded by socket.request.max.bytes: a
+// client that keeps sending past it is closed, with a log line, instead
+// of growing the queue.
+func TestGnetBoundsQueuedRequests(t *testing.T) {
+	cfg := cfgFor("gnet")
+	cfg.MaxRequestBytes = 64 << 10
+	s, log := startLogged(t, cfg)
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fetch := kmsg.NewPtrFetchRequest()
+	fetch.MaxWaitMillis, fetch.MinBytes, fetch.MaxBytes = 5000, 1, 1<<20
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "t"
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes = 1 << 20
+	ft.Partitions = append(ft.Partitions, fp)
+	fetch.Topics = append(fetch.Topics, ft)
+	start := time.Now()
+	c.Write(requestFrame(fetch, 12, 1))
+	filler := make([]byte, 8<<10) // never parsed: it only waits in the queue
+	for i := 0; i < 12; i++ {
+		c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(filler))), filler...))
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, err := c.Read(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	if waited := time.Since(start); waited > 4*time.Second {
+		t.Fatalf("closed after %v: the queue was not bounded while the Fetch waited", waited)
+	}
+	if len(log.containing("queued unanswered")) == 0 {
+		t.Fatal("no log line for the bound")
+	}
+}
