@@ -181,6 +181,9 @@ func TestGnetBoundsQueuedRequests(t *testing.T) {
 	fetch.Topics = append(fetch.Topics, ft)
 	start := time.Now()
 	c.Write(requestFrame(fetch, 12, 1))
+	// Let the worker take the Fetch alone (a batch it has taken is no
+	// longer queued), then queue past the bound.
+	time.Sleep(300 * time.Millisecond)
 	filler := make([]byte, 8<<10) // never parsed: it only waits in the queue
 	for i := 0; i < 12; i++ {
 		c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(filler))), filler...))
