@@ -177,6 +177,18 @@ func answerError(code int16, message *string) error {
 	return e
 }
 
+// notControllerItem is the request's refusal when one of its n items
+// (code and message of item i) answers NOT_CONTROLLER; nil otherwise (the
+// other items' errors are their own results).
+func notControllerItem(n int, item func(i int) (int16, *string)) error {
+	for i := range n {
+		if code, msg := item(i); code == kerr.NotController.Code {
+			return answerError(code, msg)
+		}
+	}
+	return nil
+}
+
 // ResponseError is the error a controller node answered a request with:
 // the response's top-level error, else its first item's (the brokers'
 // requests name one item, except ElectLeaders, CreateAcls, DeleteAcls,
@@ -186,29 +198,13 @@ func answerError(code int16, message *string) error {
 func ResponseError(resp kmsg.Response) error {
 	switch r := resp.(type) {
 	case *kmsg.CreateACLsResponse:
-		for _, res := range r.Results {
-			if res.ErrorCode == kerr.NotController.Code {
-				return answerError(res.ErrorCode, res.ErrorMessage)
-			}
-		}
+		return notControllerItem(len(r.Results), func(i int) (int16, *string) { return r.Results[i].ErrorCode, r.Results[i].ErrorMessage })
 	case *kmsg.DeleteACLsResponse:
-		for _, res := range r.Results {
-			if res.ErrorCode == kerr.NotController.Code {
-				return answerError(res.ErrorCode, res.ErrorMessage)
-			}
-		}
+		return notControllerItem(len(r.Results), func(i int) (int16, *string) { return r.Results[i].ErrorCode, r.Results[i].ErrorMessage })
 	case *kmsg.AlterUserSCRAMCredentialsResponse:
-		for _, res := range r.Results {
-			if res.ErrorCode == kerr.NotController.Code {
-				return answerError(res.ErrorCode, res.ErrorMessage)
-			}
-		}
+		return notControllerItem(len(r.Results), func(i int) (int16, *string) { return r.Results[i].ErrorCode, r.Results[i].ErrorMessage })
 	case *kmsg.AlterClientQuotasResponse:
-		for _, res := range r.Entries {
-			if res.ErrorCode == kerr.NotController.Code {
-				return answerError(res.ErrorCode, res.ErrorMessage)
-			}
-		}
+		return notControllerItem(len(r.Entries), func(i int) (int16, *string) { return r.Entries[i].ErrorCode, r.Entries[i].ErrorMessage })
 	case *kmsg.BrokerRegistrationResponse:
 		return answerError(r.ErrorCode, nil)
 	case *kmsg.BrokerHeartbeatResponse:
