@@ -4,11 +4,9 @@ import (
 	"context"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/replication/controller"
@@ -73,23 +71,7 @@ func TestClientQuotasRPC(t *testing.T) {
 func TestClientQuotasSurviveSnapshotAndReplay(t *testing.T) {
 	fs := vfs.NewMemFS()
 	fs.MkdirAll("/m", 0o755)
-	start := func() (*Node, *quorum.WAL) {
-		w, restored, err := quorum.OpenWAL(fs, "/m/1.wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := Start(Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, SessionTimeout: time.Hour, SnapshotEvery: 2,
-			Durable: w, Restore: restored, Send: func([]*pb.Message) {}, Logf: t.Logf})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(10 * time.Second); !n.IsActive() || !n.Replayed(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the node never became active")
-			}
-		}
-		return n, w
-	}
+	start := func() (*Node, *quorum.WAL) { return startSnapshotting(t, fs) }
 	n, w := start()
 	ctx := context.Background()
 	for i, user := range []string{"a", "b", "c", "d", "e"} {

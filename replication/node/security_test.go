@@ -106,23 +106,7 @@ func TestSecurityRPCs(t *testing.T) {
 func TestSecuritySurvivesSnapshotAndReplay(t *testing.T) {
 	fs := vfs.NewMemFS()
 	fs.MkdirAll("/m", 0o755)
-	start := func() (*Node, *quorum.WAL) {
-		w, restored, err := quorum.OpenWAL(fs, "/m/1.wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := Start(Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, SessionTimeout: time.Hour, SnapshotEvery: 2,
-			Durable: w, Restore: restored, Send: func([]*pb.Message) {}, Logf: t.Logf})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(10 * time.Second); !n.IsActive() || !n.Replayed(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the node never became active")
-			}
-		}
-		return n, w
-	}
+	start := func() (*Node, *quorum.WAL) { return startSnapshotting(t, fs) }
 	n, w := start()
 	ctx := context.Background()
 	for i := range 7 {
@@ -153,4 +137,26 @@ func TestSecuritySurvivesSnapshotAndReplay(t *testing.T) {
 	if len(before.ACLs) != 6 || len(before.Scram) != 7 || !reflect.DeepEqual(before.ACLs, after.ACLs) || !reflect.DeepEqual(before.Scram, after.Scram) {
 		t.Fatalf("before the restart %d acls, %d users; after %v %v", len(before.ACLs), len(before.Scram), after.ACLs, after.Scram)
 	}
+}
+
+// startSnapshotting starts a one-voter node on the WAL /m/1.wal of fs that
+// snapshots every two entries, and waits until it is active and has
+// replayed its log: the restart tests start it twice on the same fs.
+func startSnapshotting(t *testing.T, fs vfs.FS) (*Node, *quorum.WAL) {
+	t.Helper()
+	w, restored, err := quorum.OpenWAL(fs, "/m/1.wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, SessionTimeout: time.Hour, SnapshotEvery: 2,
+		Durable: w, Restore: restored, Send: func([]*pb.Message) {}, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !n.IsActive() || !n.Replayed(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the node never became active")
+		}
+	}
+	return n, w
 }
