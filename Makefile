@@ -6,10 +6,26 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-profile stress chaos clients clean
+.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-profile stress chaos clients clean
+
+# The version stamped into binaries (rill version; the broker logs it at
+# start): the nearest tag, or the commit, marked -dirty with local changes.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/rillmq/rill/internal/version.Version=$(VERSION) -X github.com/rillmq/rill/internal/version.Commit=$(COMMIT)
 
 build:
-	$(GO) build -o $(BIN) ./cmd/rill
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rill
+
+# Static linux binaries for amd64 and arm64 in dist/, with SHA-256 sums.
+release:
+	@mkdir -p dist
+	@for arch in amd64 arm64; do \
+	  echo "== linux/$$arch"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" \
+	    -o dist/rill-$(VERSION)-linux-$$arch ./cmd/rill || exit 1; \
+	done
+	cd dist && sha256sum rill-$(VERSION)-linux-* > SHA256SUMS
 
 run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --listen $(LISTEN)
