@@ -133,8 +133,17 @@ func runServe(args []string) error {
 		eng.Close()
 		return err
 	}
+	_, stopAdmin, err := startAdmin(cfg, eng, broker, srv, logger) // admin.go
+	if err != nil {
+		stopController()
+		srv.Close()
+		broker.Close()
+		eng.Close()
+		return err
+	}
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
+	stopAdmin()
 	stopController()
 	srv.Close()
 	broker.Close()

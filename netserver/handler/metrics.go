@@ -63,3 +63,6 @@ func (b *Broker) Cluster() Cluster { return b.cluster }
 // Groups is the broker's group coordinator, for the consumer lag
 // collector.
 func (b *Broker) Groups() *group.Coordinator { return b.groups }
+
+// ClusterID is the cluster id the broker reports (cluster.id).
+func (b *Broker) ClusterID() string { return b.cfg.ClusterID }

@@ -101,3 +101,56 @@ func (l *Lifecycle) controllerOffset() uint64 {
 	defer l.mu.Unlock()
 	return l.session.index
 }
+
+// Counts are the partition gauges Kafka's brokers report, from a Status.
+type Counts struct {
+	// Partitions is every partition in the image; Replicas those with a
+	// replica on this broker (Kafka's PartitionCount); Leaders those this
+	// broker leads (LeaderCount).
+	Partitions, Replicas, Leaders int
+	// UnderReplicated and UnderMinISR are partitions this broker leads
+	// whose ISR is smaller than their replicas, or than
+	// min.insync.replicas (Kafka reports both from the leader).
+	UnderReplicated, UnderMinISR int
+	// Offline is partitions with no leader, cluster-wide (Kafka's
+	// OfflinePartitionsCount, reported by the active controller);
+	// ClusterUnderReplicated is partitions whose ISR is smaller than
+	// their replicas, cluster-wide.
+	Offline, ClusterUnderReplicated int
+}
+
+// Counts computes the partition gauges; defaultMinISR is the broker's
+// min.insync.replicas for topics without an override.
+func (s Status) Counts(defaultMinISR int) Counts {
+	c := Counts{Partitions: len(s.Partitions)}
+	for _, p := range s.Partitions {
+		under := len(p.ISR) < len(p.Replicas)
+		if under {
+			c.ClusterUnderReplicated++
+		}
+		if p.Leader < 0 {
+			c.Offline++
+		}
+		for _, id := range p.Replicas {
+			if id == s.NodeID {
+				c.Replicas++
+				break
+			}
+		}
+		if p.Leader != s.NodeID {
+			continue
+		}
+		c.Leaders++
+		if under {
+			c.UnderReplicated++
+		}
+		minISR := p.MinISR
+		if minISR <= 0 {
+			minISR = defaultMinISR
+		}
+		if len(p.ISR) < minISR {
+			c.UnderMinISR++
+		}
+	}
+	return c
+}
