@@ -4,6 +4,7 @@ import (
 	"fmt"
 	stdlog "log"
 	"sort"
+	"strings"
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/internal/admin"
@@ -59,7 +60,12 @@ func startAdmin(cfg *brokerConfig, eng *engine.Engine, h *handler.Broker, srv se
 		return nil, nil, err
 	}
 	metrics.Set(sink)
-	logger.Printf("admin listener on %v: /metrics /health/live /health/ready /v1/cluster", addrs)
+	bound := make([]string, 0, len(addrs))
+	for _, a := range s.Addrs() {
+		bound = append(bound, a.String())
+	}
+	// Tests binding port 0 read the address from this line.
+	logger.Printf("admin listener on %s: /metrics /health/live /health/ready /v1/cluster", strings.Join(bound, ","))
 	return s, func() {
 		s.Close()
 		metrics.Set(nil)
