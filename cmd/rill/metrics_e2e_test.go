@@ -8,9 +8,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
@@ -144,8 +147,16 @@ const recordBatchOverhead = 61
 // bytes out cover what the consumer read, request, connection and log
 // size metrics move, a group's lag is the high watermark less its commit,
 // the probes answer and /v1/cluster describes the broker.
+// Both transports: their request paths report separately
+// (netserver/metrics.go).
 func TestAdminMetricsSingleBroker(t *testing.T) {
-	b := startBroker(t, t.TempDir(), adminOnAnyPort...)
+	for _, transport := range []string{"netconn", "gnet"} {
+		t.Run(transport, func(t *testing.T) { adminMetricsSingleBroker(t, transport) })
+	}
+}
+
+func adminMetricsSingleBroker(t *testing.T, transport string) {
+	b := startBroker(t, t.TempDir(), append([]string{"--set", "net.transport=" + transport}, adminOnAnyPort...)...)
 	base := adminURL(t, b)
 	if code, _ := httpGet(t, base+"/health/live"); code != http.StatusOK {
 		t.Fatalf("/health/live: %d", code)
@@ -315,5 +326,23 @@ func TestAdminMetricsUnderReplicated(t *testing.T) {
 	}
 	if m[`rill_cluster_brokers{state="live"}`] != 3 {
 		t.Errorf("live brokers %v, want 3", m[`rill_cluster_brokers{state="live"}`])
+	}
+}
+
+// An admin listener that cannot bind is a start-up error: the broker
+// exits non-zero, saying so.
+func TestAdminListenerBindFailure(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rillBin, "serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--set", "admin.listeners="+taken.Addr().String()).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() <= 0 || !strings.Contains(string(out), "admin listener "+taken.Addr().String()) {
+		t.Fatalf("rill serve with its admin port taken: %v, want a non-zero exit naming the admin listener\n%s", err, out)
 	}
 }

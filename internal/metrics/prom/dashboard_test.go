@@ -14,7 +14,10 @@ import (
 // (a vector without observations is absent from Gather).
 type recordingRegisterer struct{ cs []prometheus.Collector }
 
-func (r *recordingRegisterer) Register(c prometheus.Collector) error { r.cs = append(r.cs, c); return nil }
+func (r *recordingRegisterer) Register(c prometheus.Collector) error {
+	r.cs = append(r.cs, c)
+	return nil
+}
 func (r *recordingRegisterer) MustRegister(cs ...prometheus.Collector) {
 	r.cs = append(r.cs, cs...)
 }
