@@ -3,8 +3,13 @@ package main
 import (
 	"fmt"
 	stdlog "log"
+	"net/http"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/internal/admin"
@@ -19,57 +24,115 @@ import (
 // admin port.
 const defaultAdminListeners = "127.0.0.1:9644"
 
+// adminListener is the admin HTTP listener across start-up. startAdmin
+// binds it before the storage engine opens, so /health/live answers while
+// logs recover (a liveness probe must not kill a broker for recovering)
+// and a taken port fails start-up before any recovery; attach gives it the
+// running broker, after startRuntime. Until then /health/ready answers 503
+// and /metrics has the process's metrics and what recovery reported.
+type adminListener struct {
+	server *admin.Server
+	reg    *prometheus.Registry // nil: no listener
+	broker atomic.Pointer[attachedBroker]
+	close  func()
+}
+
+// attachedBroker is what the admin listener reads once the broker runs.
+type attachedBroker struct {
+	rt     *brokerrt.Runtime
+	h      *handler.Broker
+	minISR int
+}
+
 // startAdmin binds the admin HTTP listeners (admin.listeners; empty: none)
-// and serves metrics, health and cluster status from the running broker:
-// call it after startRuntime, so the broker has its cluster view. The
-// returned function stops the listener and uninstalls the metrics sink;
-// call it before the broker and engine close. A bind failure is a
-// start-up error.
-func startAdmin(cfg *brokerConfig, eng *engine.Engine, h *handler.Broker, srv servers, logger *stdlog.Logger) (*admin.Server, func(), error) {
+// and installs the metrics sink. A bind failure is a start-up error. Call
+// stop when the broker shuts down, before the runtime and engine close;
+// it may be called more than once.
+func startAdmin(cfg *brokerConfig, logger *stdlog.Logger) (*adminListener, error) {
 	addrs, err := admin.ParseListeners(cfg.get("admin.listeners", defaultAdminListeners))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	a := &adminListener{}
 	if len(addrs) == 0 {
 		// No listener: no sink either, so the hot paths measure nothing.
-		s, err := admin.New(admin.Config{})
-		return s, func() { s.Close() }, err
+		// Handle still works (mounts nothing that is served).
+		if a.server, err = admin.New(admin.Config{}); err != nil {
+			return nil, err
+		}
+		a.close = sync.OnceFunc(func() { a.server.Close() })
+		return a, nil
 	}
-	rt, ok := h.Cluster().(*brokerrt.Runtime)
-	if !ok {
-		return nil, nil, fmt.Errorf("admin listener: the broker has no cluster runtime")
-	}
-	reg := prom.NewRegistry()
-	sink := prom.NewSink(reg)
-	minISR := h.LogDefaults().MinInsyncReplicas
-	reg.MustRegister(prom.NewCollector(prom.Sources{
-		Status:        rt.Status,
-		DefaultMinISR: minISR,
-		Logs:          func() []prom.LogStat { return logStats(eng) },
-		GroupLag:      func() []prom.GroupLag { return groupLag(h, rt) },
-		Connections:   func() map[string]int { return connectionCounts(srv) },
-	}))
-	s, err := admin.New(admin.Config{
+	a.reg = prom.NewRegistry()
+	sink := prom.NewSink(a.reg)
+	a.server, err = admin.New(admin.Config{
 		Listeners: addrs,
-		Gatherer:  reg,
-		Ready:     func() (bool, string) { return readiness(rt.Status()) },
-		Cluster:   func() any { return clusterDocument(rt.Status(), h.ClusterID(), minISR) },
+		Gatherer:  a.reg,
+		Ready:     a.ready,
+		Cluster:   a.cluster,
 		Logf:      logger.Printf,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	metrics.Set(sink)
+	a.close = sync.OnceFunc(func() {
+		a.server.Close()
+		metrics.Set(nil)
+	})
 	bound := make([]string, 0, len(addrs))
-	for _, a := range s.Addrs() {
-		bound = append(bound, a.String())
+	for _, ad := range a.server.Addrs() {
+		bound = append(bound, ad.String())
 	}
 	// Tests binding port 0 read the address from this line.
 	logger.Printf("admin listener on %s: /metrics /health/live /health/ready /v1/cluster", strings.Join(bound, ","))
-	return s, func() {
-		s.Close()
-		metrics.Set(nil)
-	}, nil
+	return a, nil
+}
+
+// attach starts serving the broker's state: call it after startRuntime,
+// once the broker has its cluster view.
+func (a *adminListener) attach(eng *engine.Engine, h *handler.Broker, srv servers) error {
+	if a.reg == nil {
+		return nil
+	}
+	rt, ok := h.Cluster().(*brokerrt.Runtime)
+	if !ok {
+		return fmt.Errorf("admin listener: the broker has no cluster runtime")
+	}
+	b := &attachedBroker{rt: rt, h: h, minISR: h.LogDefaults().MinInsyncReplicas}
+	if err := a.reg.Register(prom.NewCollector(prom.Sources{
+		Status:        rt.Status,
+		DefaultMinISR: b.minISR,
+		Logs:          func() []prom.LogStat { return logStats(eng) },
+		GroupLag:      func() []prom.GroupLag { return groupLag(h, rt) },
+		Connections:   func() map[string]int { return connectionCounts(srv) },
+	})); err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	a.broker.Store(b)
+	return nil
+}
+
+// Handle mounts an endpoint on the admin listener (admin.Server.Handle).
+func (a *adminListener) Handle(pattern string, h http.Handler) { a.server.Handle(pattern, h) }
+
+// stop closes the listener and uninstalls the metrics sink.
+func (a *adminListener) stop() { a.close() }
+
+func (a *adminListener) ready() (bool, string) {
+	b := a.broker.Load()
+	if b == nil {
+		return false, "starting: opening and recovering the partition logs"
+	}
+	return readiness(b.rt.Status())
+}
+
+func (a *adminListener) cluster() any {
+	b := a.broker.Load()
+	if b == nil {
+		return map[string]any{"ready": false, "reason": "starting"}
+	}
+	return clusterDocument(b.rt.Status(), b.h.ClusterID(), b.minISR)
 }
 
 // readiness is /health/ready's answer: ready once the broker applied

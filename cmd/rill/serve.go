@@ -115,6 +115,11 @@ func runServe(args []string) error {
 		}
 		return defaults
 	}
+	adm, err := startAdmin(cfg, logger) // admin.go: live while the logs recover
+	if err != nil {
+		return err
+	}
+	defer adm.stop()
 	eng, err := engine.Open(ec)
 	if err != nil {
 		return err
@@ -133,8 +138,7 @@ func runServe(args []string) error {
 		eng.Close()
 		return err
 	}
-	_, stopAdmin, err := startAdmin(cfg, eng, broker, srv, logger) // admin.go
-	if err != nil {
+	if err := adm.attach(eng, broker, srv); err != nil {
 		stopController()
 		srv.Close()
 		broker.Close()
@@ -143,7 +147,7 @@ func runServe(args []string) error {
 	}
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
-	stopAdmin()
+	adm.stop()
 	stopController()
 	srv.Close()
 	broker.Close()
