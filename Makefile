@@ -31,7 +31,7 @@ run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --listen $(LISTEN)
 
 # Three nodes on 127.0.0.1 (Kafka on 9092-9094, controller quorum on
-# 19093-19095), data under ./data/nodeN. They form the controller quorum;
+# 19093-19095, admin HTTP on 9644-9646), data under ./data/nodeN. They form the controller quorum;
 # topics get replication factor 3 unless created with another
 # (docs/design/replication.md).
 VOTERS = 1@127.0.0.1:19093,2@127.0.0.1:19094,3@127.0.0.1:19095
@@ -41,7 +41,7 @@ cluster: build
 	for i in 1 2 3; do \
 	  bin/rill serve --data-dir data/node$$i --listen 127.0.0.1:909$$((i+1)) \
 	    --set process.roles=broker,controller --set node.id=$$i --set controller.quorum.voters=$(VOTERS) \
-	    --set default.replication.factor=3 & \
+	    --set default.replication.factor=3 --set admin.listeners=127.0.0.1:964$$((i+3)) & \
 	done; wait
 
 # Unit, model, crash and fuzz-corpus regression tests, with the race

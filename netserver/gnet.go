@@ -229,11 +229,12 @@ func (s *gnetServer) work(gc *gconn) {
 			out = nil // AsyncWrite may still hold the previous buffer
 			for _, frame := range batch {
 				gc.quotas.Begin(frame)
-				resp, corr, err := respond(gc.ctx, s.broker, frame, gc.host)
+				resp, corr, timing, err := timedRespond(gc.ctx, s.broker, frame, gc.host)
 				mute := gc.quotas.End(gc.ctx, resp)
 				if err == nil && resp != nil {
 					out, err = appendResponse(out, corr, resp)
 				}
+				timing.sent()
 				if err != nil {
 					if !errors.Is(err, context.Canceled) {
 						s.logf("closing %s: %v", gc.remote, err)

@@ -332,13 +332,14 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		}
 		watch.start()
 		quotas.Begin(frame)
-		resp, corr, err := respond(ctx, s.broker, frame, host)
+		resp, corr, timing, err := timedRespond(ctx, s.broker, frame, host)
 		mute := quotas.End(ctx, resp)
 		watch.stop()
 		if err != nil {
 			return err
 		}
 		if resp == nil {
+			timing.sent()
 			// acks=0 produce: Kafka sends nothing, but mutes a throttled
 			// connection all the same.
 			if mute > 0 {
@@ -364,6 +365,7 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 				return err
 			}
 		}
+		timing.sent()
 		if mute > 0 {
 			if err := s.mute(ctx, w, watch, mute); err != nil {
 				return err

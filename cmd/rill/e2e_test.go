@@ -64,6 +64,7 @@ func startBrokerAt(t *testing.T, dataDir, addr string, extra ...string) *broker 
 // wrapper such as a shell that sets limits) and waits until it listens.
 func startBrokerCmd(t *testing.T, cmd *exec.Cmd) *broker {
 	t.Helper()
+	cmd.Args = adminOffUnlessSet(cmd.Args) // metrics_e2e_test.go
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -115,6 +115,11 @@ func runServe(args []string) error {
 		}
 		return defaults
 	}
+	adm, err := startAdmin(cfg, logger) // admin.go: live while the logs recover
+	if err != nil {
+		return err
+	}
+	defer adm.stop()
 	eng, err := engine.Open(ec)
 	if err != nil {
 		return err
@@ -133,8 +138,16 @@ func runServe(args []string) error {
 		eng.Close()
 		return err
 	}
+	if err := adm.attach(eng, broker, srv); err != nil {
+		stopController()
+		srv.Close()
+		broker.Close()
+		eng.Close()
+		return err
+	}
 	s := <-sig
 	logger.Printf("%v: shutting down", s)
+	adm.stop()
 	stopController()
 	srv.Close()
 	broker.Close()

@@ -507,7 +507,7 @@ func (l *Log) Flush() error {
 	for i := max(segmentFor(segs, rp), 0); i < len(segs); i++ {
 		files = append(files, segs[i].File())
 	}
-	err := l.syncer.Sync(files)
+	err := timedSync(l.syncer, files)
 	if err == nil && txnDir {
 		err = l.fs.SyncDir(l.dir)
 	}

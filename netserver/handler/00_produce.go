@@ -57,6 +57,7 @@ import (
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/metrics"
 	"github.com/rillmq/rill/netserver/authz"
 )
 
@@ -135,6 +136,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 					return toKerr(err)
 				}
 				appended = true
+				metrics.Produced(rt.Topic, len(rp.Records), int(batch.RecordCount()))
 				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, l.LogStartOffset()
 				return nil
 			}()
@@ -156,12 +158,14 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 	if quotas && len(waits) > 0 {
 		qc, waitStart = quotaWaitStart(ctx)
 	}
+	parked := parkIf(ctx, metrics.ProducePurgatory, len(waits) > 0)
 	for _, w := range waits {
 		if err := <-w.done; err != nil {
 			sp := &resp.Topics[w.topic].Partitions[w.index]
 			sp.ErrorCode = toKerr(err).Code
 		}
 	}
+	parked()
 	if quotas {
 		quotaWaited(qc, waitStart)
 		b.throttleProduce(ctx, req, resp)

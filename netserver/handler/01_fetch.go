@@ -59,6 +59,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/segment"
+	"github.com/rillmq/rill/internal/metrics"
 	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
@@ -119,9 +120,9 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 	}
 	resp := b.longPoll(ctx, req, quotas)
 	if quotas {
-		return b.throttleFetch(ctx, req, resp, follower)
+		return b.fetched(b.throttleFetch(ctx, req, resp, follower), follower)
 	}
-	return resp
+	return b.fetched(resp, follower)
 }
 
 // longPoll reads until MinBytes are ready or MaxWaitMillis passes.
@@ -144,12 +145,15 @@ func (b *Broker) longPoll(ctx context.Context, req *kmsg.FetchRequest, quotas bo
 		if quotas {
 			qc, waitStart = quotaWaitStart(ctx) // the wait is not handling time
 		}
+		parked := metrics.Park(ctx, metrics.FetchPurgatory)
 		select {
 		case <-wake:
 		case <-timer.C:
 		case <-ctx.Done():
+			parked()
 			return resp
 		}
+		parked()
 		quotaWaited(qc, waitStart)
 	}
 }

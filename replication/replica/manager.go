@@ -260,6 +260,7 @@ func (m *Manager) run() {
 				ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 				defer cancel()
 				err := m.cfg.AlterPartition(ctx, p.tp, p.peekState().TopicID, m.cfg.Self, epoch, ch.PartitionEpoch, isr)
+				countISRChange(ch, err)
 				if err != nil {
 					m.cfg.Logf("replica: %s-%d: ISR change to %v: %v", p.tp.Topic, p.tp.Partition, isr, err)
 				}
