@@ -35,6 +35,12 @@ func New(t testing.TB) (*slog.Logger, *Recorder) {
 	return r.logger(), r
 }
 
+// Logger is New's logger, for tests that only want to see the lines.
+func Logger(t testing.TB) *slog.Logger {
+	l, _ := New(t)
+	return l
+}
+
 // Discarding records without echoing: for tests whose output would drown
 // the test log (fuzzing, simulations) but still want to assert on lines.
 func Discarding() (*slog.Logger, *Recorder) {
