@@ -193,6 +193,10 @@ func (s *connServer) Close() error {
 	return err
 }
 
+// errIdle ends a connection that sent nothing for connections.max.idle.ms:
+// routine, so it is logged at Debug, not with the failures.
+var errIdle = errors.New("idle past connections.max.idle.ms")
+
 func (s *connServer) accept() {
 	defer s.wg.Done()
 	for {
@@ -217,7 +221,10 @@ func (s *connServer) accept() {
 			defer s.wg.Done()
 			ctx, cancel := context.WithCancel(s.ctx)
 			defer cancel()
-			if err := s.serve(ctx, cancel, c); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			switch err := s.serve(ctx, cancel, c); {
+			case errors.Is(err, errIdle):
+				s.log.Debug("closing connection: idle", "remote", c.RemoteAddr().String(), "idle_timeout", s.cfg.IdleTimeout)
+			case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				s.log.Info("closing connection", "remote", c.RemoteAddr().String(), "err", err)
 			}
 			c.Close()
@@ -283,7 +290,7 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return fmt.Errorf("idle for %v", s.cfg.IdleTimeout)
+				return errIdle
 			}
 			return err
 		}

@@ -126,3 +126,11 @@ func (l *Logging) Levels() []ComponentLevel {
 
 // Format is the output encoding.
 func (l *Logging) Format() Format { return l.format }
+
+// Discard is a Logging that writes nothing, for code paths that build
+// what a running broker logs through but only validate settings.
+func Discard() *Logging {
+	l := New(io.Discard, DefaultSettings())
+	l.base.Set(slog.Level(1 << 10)) // above Error: Enabled is false for all
+	return l
+}
