@@ -425,11 +425,12 @@ func (b *Broker) prefetchProducerIDs() {
 	first, size, err := b.cluster.AllocateProducerIDs(ctx)
 	cancel()
 	b.pids.mu.Lock()
-	defer b.pids.mu.Unlock()
 	b.pids.prefetching = false
+	if err == nil {
+		b.pids.spareNext, b.pids.spareEnd = first, first+int64(size)
+	}
+	b.pids.mu.Unlock()
 	if err != nil {
 		b.log.Warn("fetching the next block of producer ids ahead failed (fetched when needed)", "err", err)
-		return
 	}
-	b.pids.spareNext, b.pids.spareEnd = first, first+int64(size)
 }

@@ -109,30 +109,32 @@ func (l *Lifecycle) retryBackoff() time.Duration {
 // session's expiry.
 func (l *Lifecycle) answered(sentAt time.Time, index uint64) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.session.Answered(sentAt, index)
 	if l.expiry != nil {
 		l.expiry.Stop()
 	}
 	l.expiry = time.AfterFunc(time.Until(l.session.Expires()), l.expired)
-	if !l.leading {
-		l.leading = true
+	began := !l.leading
+	l.leading = true
+	l.changed.Notify() // the index may have moved too
+	l.mu.Unlock()
+	if began { // logged after the unlock: no lock is held across a write
 		l.cfg.Logger.Info("in session with the controller quorum", "broker", l.cfg.Info.ID)
 	}
-	l.changed.Notify() // the index may have moved too
 }
 
 // expired runs when the session's end passes with no newer answer.
 func (l *Lifecycle) expired() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !l.leading || l.session.Alive(time.Now()) {
+		l.mu.Unlock()
 		return // a newer answer re-armed the timer
 	}
 	l.leading = false
+	l.changed.Notify()
+	l.mu.Unlock()
 	l.cfg.Logger.Warn("no heartbeat answered by the controller quorum: stepping down as leader until it has the current metadata",
 		"broker", l.cfg.Info.ID, "session", l.cfg.Session)
-	l.changed.Notify()
 }
 
 // BrokerEpoch is the epoch the active controller gave the broker's

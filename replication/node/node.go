@@ -376,17 +376,23 @@ func (n *Node) apply(index uint64, data []byte) error {
 	if err := json.Unmarshal(data, &b); err != nil {
 		return fmt.Errorf("metadata entry %d: %w", index, err)
 	}
+	// Each record's outcome is logged after the unlock, so the image's
+	// lock is never held across a log write.
+	errs := make([]error, len(b.Records))
 	n.mu.Lock()
-	for _, r := range b.Records {
-		if err := n.image.Apply(r); err != nil {
-			// Decided on a stale image by a deposed controller: skip it,
-			// as every node does, so images stay equal.
-			n.cfg.Logger.Warn("skipped a metadata record that does not apply", "node", n.cfg.ID, "index", index, "err", err)
+	for i, r := range b.Records {
+		// A record decided on a stale image by a deposed controller
+		// fails: skip it, as every node does, so images stay equal.
+		errs[i] = n.image.Apply(r)
+	}
+	n.mu.Unlock()
+	for i, r := range b.Records {
+		if errs[i] != nil {
+			n.cfg.Logger.Warn("skipped a metadata record that does not apply", "node", n.cfg.ID, "index", index, "err", errs[i])
 			continue
 		}
 		n.logRecord(r)
 	}
-	n.mu.Unlock()
 	n.applied.Store(index)
 	n.changed.Notify()
 	if b.Nonce != "" && b.Nonce == n.inflight {
