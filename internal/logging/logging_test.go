@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -152,4 +153,58 @@ func TestLevelsListsEveryComponent(t *testing.T) {
 			t.Errorf("%+v, want %+v", c, want)
 		}
 	}
+}
+
+// Level changes race with logging on other goroutines (run with -race):
+// the levels are atomics, and the component table's mutex is not taken
+// per record.
+func TestConcurrentLevelChanges(t *testing.T) {
+	var buf syncBuffer
+	l := New(&buf, DefaultSettings())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			l.SetComponentLevel("net", slog.Level(4*(i%4)-4))
+			l.SetLevel(slog.Level(4 * (i % 3)))
+			l.Levels()
+		}
+	}()
+	log := l.Component("net")
+	for range 1000 {
+		log.Debug("d")
+		log.Error("e")
+	}
+	<-done
+	if n := strings.Count(buf.String(), "level=ERROR msg=e component=net"); n != 1000 {
+		t.Fatalf("%d error records of 1000 (Error is at or above every level set)", n)
+	}
+}
+
+func TestDiscardWritesNothing(t *testing.T) {
+	l := Discard()
+	log := l.Component("engine")
+	if log.Enabled(t.Context(), slog.LevelError) {
+		t.Fatal("Discard's loggers are enabled at Error")
+	}
+	log.Error("dropped") // and no writer to reach
+}
+
+// syncBuffer is a bytes.Buffer safe for slog's concurrent writes and a
+// reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
