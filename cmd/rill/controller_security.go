@@ -5,12 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/rillmq/rill/internal/logging"
 	"maps"
 	"strings"
 
 	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/internal/tlsconf"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/authz"

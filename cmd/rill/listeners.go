@@ -3,13 +3,13 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
-	"github.com/rillmq/rill/internal/logging"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/internal/tlsconf"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"

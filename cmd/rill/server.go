@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/rillmq/rill/internal/logging"
 	"time"
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 )
