@@ -208,3 +208,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// SettingKeys is exactly what ParseSettings asks the getter for.
+func TestSettingKeysAreWhatParseReads(t *testing.T) {
+	asked := map[string]bool{}
+	if _, err := ParseSettings(func(k string) (string, bool) { asked[k] = true; return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	keys := SettingKeys()
+	if len(keys) != len(asked) {
+		t.Fatalf("SettingKeys %v, ParseSettings read %v", keys, asked)
+	}
+	for _, k := range keys {
+		if !asked[k] {
+			t.Errorf("%s listed but not read", k)
+		}
+	}
+}

@@ -28,6 +28,17 @@ type Settings struct {
 // DefaultSettings are text lines at info with no overrides.
 func DefaultSettings() Settings { return Settings{Format: Text, Level: slog.LevelInfo} }
 
+// SettingKeys are every key ParseSettings reads, for a config table that
+// refuses unknown keys: log.format, log.level and log.level.<component>
+// for each of Components.
+func SettingKeys() []string {
+	keys := []string{"log.format", "log.level"}
+	for _, c := range Components {
+		keys = append(keys, "log.level."+c)
+	}
+	return keys
+}
+
 // ParseSettings reads log.format, log.level and log.level.<component>
 // for each of Components through get, which reports whether a key is
 // set. Absent keys keep DefaultSettings; a bad value is an error naming
