@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 )
@@ -22,7 +23,7 @@ func broker(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := netserver.Listen(netserver.DefaultConfig("127.0.0.1:0"), b, t.Logf)
+	srv, err := netserver.Listen(netserver.DefaultConfig("127.0.0.1:0"), b, logtest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ port=$(( 20000 + RANDOM % 20000 ))
 bin/rill serve --data-dir "$dir/data" --listen "127.0.0.1:$port" 2>"$dir/serve.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 50); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "msg=listening" "$dir/serve.log" && break; sleep 0.1; done
 for i in $(seq "$runs"); do
   bin/rill bench produce --bootstrap "127.0.0.1:$port" --topic "latency-$i" --rate "$rate" --records $((rate * 6)) --warmup 1 2>/dev/null
   grep -E '^Dirty:' /proc/meminfo

@@ -10,7 +10,7 @@ trap 'rm -rf "$dir"' EXIT
 port=$(( 20000 + RANDOM % 20000 ))
 bin/rill serve --data-dir "$dir/data" --listen "127.0.0.1:$port" --cpuprofile "$dir/rill.prof" 2>"$dir/serve.log" &
 pid=$!
-for _ in $(seq 50); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "msg=listening" "$dir/serve.log" && break; sleep 0.1; done
 for i in 1 2 3; do
   bin/rill bench produce --bootstrap "127.0.0.1:$port" --records 300000 --topic "profile-$i" "$@" 2>/dev/null
 done

@@ -35,6 +35,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -71,8 +72,12 @@ type Config struct {
 	FlushSchedulerIntervalMs int64 // log.flush.scheduler.interval.ms
 	// LogConfigFor returns a partition's config at open; nil uses Log.
 	LogConfigFor func(tp kafka.TopicPartition) log.Config
-	// Logf receives background errors and notable events.
-	Logf func(format string, args ...any)
+	// Logger receives background errors and notable events (nil
+	// discards).
+	Logger *slog.Logger
+	// RecoveryLogger receives each partition log's recovery reports
+	// (log.Options.Logger); nil uses Logger.
+	RecoveryLogger *slog.Logger
 	// Lock is the data directory's lock when the caller already holds it
 	// (dirlock.Acquire on FS and DataDir): a process that keeps more in the
 	// directory than the engine (the broker's catalog and controller log)
@@ -128,8 +133,11 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = func() int64 { return time.Now().UnixMilli() }
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RecoveryLogger == nil {
+		cfg.RecoveryLogger = cfg.Logger
 	}
 	lock, owns := cfg.Lock, cfg.Lock == nil
 	if owns {
@@ -192,7 +200,7 @@ func (e *Engine) load() error {
 	}
 	rps, err := readCheckpoint(e.fs, dir, recoveryPointFile)
 	if err != nil {
-		e.cfg.Logf("engine: %v; recovering every log from its start", err)
+		e.cfg.Logger.Warn("recovery point checkpoint unreadable: recovering every log from its start", "err", err)
 		rps, e.wasClean = nil, false
 	}
 	lsos, err := readCheckpoint(e.fs, dir, logStartOffsetFile)
@@ -242,7 +250,7 @@ func (e *Engine) openLog(tp kafka.TopicPartition, cfg log.Config, recover bool, 
 	return log.Open(log.Options{
 		FS: e.fs, Dir: filepath.Join(e.cfg.DataDir, tp.DirName()), Config: cfg, Clock: e.clock,
 		Syncer: e.committer, NeedsRecovery: recover, RecoveryPoint: rp, LogStartOffset: lso,
-		Logf: e.cfg.Logf,
+		Logger: e.cfg.RecoveryLogger,
 	})
 }
 

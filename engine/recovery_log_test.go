@@ -4,38 +4,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/logging/logtest"
 )
-
-// logLines collects what the engine logs.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (c *logLines) logf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lines = append(c.lines, fmt.Sprintf(format, args...))
-}
-
-func (c *logLines) matching(sub string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, l := range c.lines {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
 
 // When recovery cuts a segment's tail it logs one line naming the
 // partition, the segment file, the byte position of the cut, the bytes
@@ -112,8 +88,8 @@ func TestRecoveryLogsTheCut(t *testing.T) {
 			}
 			f.Close()
 
-			var logs logLines
-			cfg.Logf = logs.logf
+			var logs *logtest.Recorder
+			cfg.Logger, logs = logtest.New(t)
 			e, err = Open(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -122,15 +98,16 @@ func TestRecoveryLogsTheCut(t *testing.T) {
 			if l, _ := e.Partition(tp); l.LogEndOffset() != leo-1 {
 				t.Fatalf("LEO %d after recovery, want %d (the last batch cut)", l.LogEndOffset(), leo-1)
 			}
-			got := logs.matching("recovery")
+			got := logs.Containing("recovery")
 			if len(got) != 1 {
 				t.Fatalf("want one recovery line, got %q", got)
 			}
 			for _, want := range []string{
-				"partition orders-3",
-				"segment " + logPath,
-				fmt.Sprintf("at byte %d,", lastPos),
-				fmt.Sprintf("dropping %d bytes", tc.dropped(size, lastPos)),
+				"level=WARN",
+				"partition=orders-3 ",
+				"segment=" + logPath + " ",
+				fmt.Sprintf("position=%d ", lastPos),
+				fmt.Sprintf("dropped_bytes=%d ", tc.dropped(size, lastPos)),
 				tc.reason,
 			} {
 				if !strings.Contains(got[0], want) {

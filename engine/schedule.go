@@ -37,7 +37,7 @@ func (e *Engine) schedule() {
 		}
 		if due(&lastCheckpoint, e.cfg.CheckpointIntervalMs) {
 			if err := e.Checkpoint(); err != nil {
-				e.cfg.Logf("engine: checkpoint: %v", err)
+				e.cfg.Logger.Error("checkpoint failed", "err", err)
 			}
 		}
 		e.ReapDeleted(now)
@@ -48,7 +48,7 @@ func (e *Engine) schedule() {
 func (e *Engine) FlushDue(now int64) {
 	for tp, l := range e.logs() {
 		if err := l.MaybeFlush(now); err != nil {
-			e.cfg.Logf("engine: flush %s: %v", tp, err)
+			e.cfg.Logger.Error("flush failed", "partition", tp, "err", err)
 		}
 	}
 }
@@ -60,9 +60,9 @@ func (e *Engine) ApplyRetention(now int64) {
 	for tp, l := range e.logs() {
 		n, reason, err := l.ApplyRetention(now, l.LogEndOffset())
 		if err != nil {
-			e.cfg.Logf("engine: retention %s: %v", tp, err)
+			e.cfg.Logger.Warn("retention failed", "partition", tp, "err", err)
 		} else if n > 0 {
-			e.cfg.Logf("engine: retention deleted %d segments of %s (%s)", n, tp, reason)
+			e.cfg.Logger.Info("retention deleted segments", "partition", tp, "segments", n, "reason", reason)
 		}
 	}
 }
@@ -72,10 +72,10 @@ func (e *Engine) Compact(now int64) {
 	for tp, l := range e.logs() {
 		st, err := compact.Clean(l, now)
 		if err != nil {
-			e.cfg.Logf("engine: compaction %s: %v", tp, err)
+			e.cfg.Logger.Warn("compaction failed", "partition", tp, "err", err)
 		} else if st.SegmentsCleaned > 0 {
-			e.cfg.Logf("engine: compacted %s: %d segments, %d records removed, %d→%d bytes",
-				tp, st.SegmentsCleaned, st.RecordsRemoved, st.BytesBefore, st.BytesAfter)
+			e.cfg.Logger.Info("compacted", "partition", tp, "segments", st.SegmentsCleaned,
+				"records_removed", st.RecordsRemoved, "bytes_before", st.BytesBefore, "bytes_after", st.BytesAfter)
 		}
 	}
 }
@@ -84,7 +84,7 @@ func (e *Engine) Compact(now int64) {
 func (e *Engine) ReapDeleted(now int64) {
 	for tp, l := range e.logs() {
 		if err := l.ReapDeleted(now); err != nil {
-			e.cfg.Logf("engine: deleting files of %s: %v", tp, err)
+			e.cfg.Logger.Warn("deleting files failed", "partition", tp, "err", err)
 		}
 	}
 }

@@ -3,55 +3,27 @@ package netserver
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/netserver/handler"
 )
 
-// logLines collects a server's log.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *logLines) containing(s string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range l.lines {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
-func startLogged(t *testing.T, cfg Config) (Server, *logLines) {
+func startLogged(t *testing.T, cfg Config) (Server, *logtest.Recorder) {
 	b, closeEngine, err := handler.NewInMemory(map[string]int32{"t": 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Addr = "127.0.0.1:0"
-	log := &logLines{}
-	s, err := Listen(cfg, b, func(format string, args ...any) {
-		log.logf(format, args...)
-		t.Logf(format, args...)
-	})
+	logger, log := logtest.New(t)
+	s, err := Listen(cfg, b, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +64,7 @@ func TestUnsupportedRequestClosesWithOneLogLine(t *testing.T) {
 				} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 					t.Fatalf("%s: connection neither answered nor closed", name)
 				}
-				lines := log.containing(c.LocalAddr().String())
+				lines := log.Containing(c.LocalAddr().String())
 				if len(lines) != 1 || !strings.Contains(lines[0], "unsupported request") {
 					t.Fatalf("%s: want one log line about an unsupported request, got %q", name, lines)
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -27,7 +28,7 @@ type gnetServer struct {
 	gnet.BuiltinEventEngine
 	cfg    Config
 	broker *handler.Broker
-	logf   func(string, ...any)
+	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -60,9 +61,9 @@ type gconn struct {
 	quotas *handler.QuotaConn
 }
 
-func listenGnet(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*gnetServer, error) {
+func listenGnet(cfg Config, broker *handler.Broker, log *slog.Logger) (*gnetServer, error) {
 	ctx, cancel := context.WithCancel(handler.WithListener(context.Background(), cfg.Listener))
-	s := &gnetServer{cfg: cfg, broker: broker, logf: logf, ctx: ctx, cancel: cancel,
+	s := &gnetServer{cfg: cfg, broker: broker, log: log, ctx: ctx, cancel: cancel,
 		booted: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
 		s.done <- gnet.Run(s, "tcp://"+cfg.Addr, gnet.WithMulticore(true), gnet.WithTicker(true),
@@ -113,7 +114,7 @@ func (s *gnetServer) OnBoot(eng gnet.Engine) gnet.Action {
 
 func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.cfg.MaxConnections > 0 && s.nconns.Load() >= int64(s.cfg.MaxConnections) {
-		s.logf("closing %s: max.connections (%d) reached", c.RemoteAddr(), s.cfg.MaxConnections)
+		s.log.Warn("closing connection: max.connections reached", "remote", c.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
 		return nil, gnet.Close
 	}
 	s.nconns.Add(1)
@@ -159,7 +160,7 @@ func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 		head, _ := c.Peek(4)
 		size := int32(binary.BigEndian.Uint32(head))
 		if size < 8 || size > s.cfg.MaxRequestBytes {
-			s.logf("closing %s: request size %d outside [8, %d] (socket.request.max.bytes)", c.RemoteAddr(), size, s.cfg.MaxRequestBytes)
+			s.log.Warn("closing connection: request size outside [8, socket.request.max.bytes]", "remote", c.RemoteAddr().String(), "size", size, "max_request_bytes", s.cfg.MaxRequestBytes)
 			return gnet.Close
 		}
 		if c.InboundBuffered() < 4+int(size) {
@@ -179,7 +180,7 @@ func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 			// and the client keeps sending: bound what waits, as Kafka's
 			// muted channel stops reading.
 			gc.mu.Unlock()
-			s.logf("closing %s: over %d bytes of requests queued unanswered (socket.request.max.bytes)", c.RemoteAddr(), s.cfg.MaxRequestBytes)
+			s.log.Warn("closing connection: requests queued unanswered over socket.request.max.bytes", "remote", c.RemoteAddr().String(), "max_request_bytes", s.cfg.MaxRequestBytes)
 			return gnet.Close
 		}
 		gc.queue = append(gc.queue, frames...)
@@ -199,7 +200,7 @@ func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
 		cutoff := time.Now().Add(-s.cfg.IdleTimeout).UnixNano()
 		s.conns.Range(func(k, v any) bool {
 			if gc := v.(*gconn); gc.lastActive.Load() < cutoff {
-				s.logf("closing %s: idle for %v", gc.remote, s.cfg.IdleTimeout)
+				s.log.Debug("closing connection: idle", "remote", gc.remote, "idle_timeout", s.cfg.IdleTimeout)
 				gc.c.Close()
 			}
 			return true
@@ -237,7 +238,7 @@ func (s *gnetServer) work(gc *gconn) {
 				timing.sent()
 				if err != nil {
 					if !errors.Is(err, context.Canceled) {
-						s.logf("closing %s: %v", gc.remote, err)
+						s.log.Info("closing connection", "remote", gc.remote, "err", err)
 					}
 					if len(out) > 0 {
 						gc.c.AsyncWrite(out, nil)

@@ -158,7 +158,7 @@ func TestSASLConnectionRules(t *testing.T) {
 		roundTrip(t, c, apiVersionsFrame(3, 1)) // served
 		c.Write(requestFrame(kmsg.NewPtrMetadataRequest(), 12, 2))
 		expectClosed(t, c, "Metadata before authentication")
-		if len(log.containing("unexpected Metadata request during SASL authentication")) == 0 {
+		if len(log.Containing("unexpected Metadata request during SASL authentication")) == 0 {
 			t.Fatal("no log line names the refused request")
 		}
 	})
@@ -226,7 +226,7 @@ func TestSASLHandshakeV0RawTokens(t *testing.T) {
 	token = []byte("\x00a\x00b")
 	short.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(token))), token...))
 	expectClosed(t, short, "a wrong 4-byte v0 token")
-	if len(log.containing("Invalid username or password")) == 0 {
+	if len(log.Containing("Invalid username or password")) == 0 {
 		t.Fatal("the short v0 token was not read as a token")
 	}
 
@@ -235,7 +235,7 @@ func TestSASLHandshakeV0RawTokens(t *testing.T) {
 	big := dialRaw(t, s)
 	big.Write(binary.BigEndian.AppendUint32(nil, DefaultSASLMaxReceiveSize+1))
 	expectClosed(t, big, "an oversized frame before authentication")
-	if len(log.containing("sasl.server.max.receive.size")) == 0 {
+	if len(log.Containing("sasl.server.max.receive.size")) == 0 {
 		t.Fatal("no log line for the oversized frame")
 	}
 
@@ -294,7 +294,7 @@ func TestSASLReauthentication(t *testing.T) {
 	// c never re-authenticated: its next request closes it.
 	c.Write(requestFrame(kmsg.NewPtrMetadataRequest(), 12, 4))
 	expectClosed(t, c, "a request after the session expired")
-	if len(log.containing("expired")) == 0 {
+	if len(log.Containing("expired")) == 0 {
 		t.Fatal("no log line says the session expired")
 	}
 

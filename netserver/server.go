@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -125,20 +126,20 @@ type Server interface {
 }
 
 // Listen binds cfg.Addr with cfg.Transport and starts serving.
-func Listen(cfg Config, broker *handler.Broker, logf func(string, ...any)) (Server, error) {
-	if logf == nil {
-		logf = func(string, ...any) {}
+func Listen(cfg Config, broker *handler.Broker, log *slog.Logger) (Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	switch cfg.Transport {
 	case "", "netconn":
-		return listenConn(cfg, broker, logf)
+		return listenConn(cfg, broker, log)
 	case "gnet":
 		if cfg.secure() {
 			// TLS and SASL are per-connection state on the serving
 			// goroutine; the event loops only frame.
-			return listenConn(cfg, broker, logf)
+			return listenConn(cfg, broker, log)
 		}
-		return listenGnet(cfg, broker, logf)
+		return listenGnet(cfg, broker, log)
 	}
 	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
 }
@@ -147,7 +148,7 @@ func Listen(cfg Config, broker *handler.Broker, logf func(string, ...any)) (Serv
 type connServer struct {
 	cfg    Config
 	broker *handler.Broker
-	logf   func(string, ...any)
+	log    *slog.Logger
 	ln     net.Listener
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -157,7 +158,7 @@ type connServer struct {
 	wg    sync.WaitGroup
 }
 
-func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*connServer, error) {
+func listenConn(cfg Config, broker *handler.Broker, log *slog.Logger) (*connServer, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -172,7 +173,7 @@ func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (
 		}
 	}
 	ctx, cancel := context.WithCancel(handler.WithListener(context.Background(), cfg.Listener))
-	s := &connServer{cfg: cfg, broker: broker, logf: logf, ln: ln, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
+	s := &connServer{cfg: cfg, broker: broker, log: log, ln: ln, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -192,20 +193,24 @@ func (s *connServer) Close() error {
 	return err
 }
 
+// errIdle ends a connection that sent nothing for connections.max.idle.ms:
+// routine, so it is logged at Debug, not with the failures.
+var errIdle = errors.New("idle past connections.max.idle.ms")
+
 func (s *connServer) accept() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
-				s.logf("accept: %v", err)
+				s.log.Error("accept failed: no more connections on this listener", "addr", s.ln.Addr().String(), "err", err)
 			}
 			return
 		}
 		s.mu.Lock()
 		if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 			s.mu.Unlock()
-			s.logf("closing %s: max.connections (%d) reached", c.RemoteAddr(), s.cfg.MaxConnections)
+			s.log.Warn("closing connection: max.connections reached", "remote", c.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
 			c.Close()
 			continue
 		}
@@ -216,8 +221,11 @@ func (s *connServer) accept() {
 			defer s.wg.Done()
 			ctx, cancel := context.WithCancel(s.ctx)
 			defer cancel()
-			if err := s.serve(ctx, cancel, c); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				s.logf("closing %s: %v", c.RemoteAddr(), err)
+			switch err := s.serve(ctx, cancel, c); {
+			case errors.Is(err, errIdle):
+				s.log.Debug("closing connection: idle", "remote", c.RemoteAddr().String(), "idle_timeout", s.cfg.IdleTimeout)
+			case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
+				s.log.Info("closing connection", "remote", c.RemoteAddr().String(), "err", err)
 			}
 			c.Close()
 			s.mu.Lock()
@@ -282,7 +290,7 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return fmt.Errorf("idle for %v", s.cfg.IdleTimeout)
+				return errIdle
 			}
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/netserver/handler"
 )
 
@@ -20,7 +21,7 @@ func startTest(t *testing.T, cfg Config) Server {
 		t.Fatal(err)
 	}
 	cfg.Addr = "127.0.0.1:0"
-	s, err := Listen(cfg, b, t.Logf)
+	s, err := Listen(cfg, b, logtest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestGnetBoundsQueuedRequests(t *testing.T) {
 	if waited := time.Since(start); waited > 4*time.Second {
 		t.Fatalf("closed after %v: the queue was not bounded while the Fetch waited", waited)
 	}
-	if len(log.containing("queued unanswered")) == 0 {
+	if len(log.Containing("queued unanswered")) == 0 {
 		t.Fatal("no log line for the bound")
 	}
 }

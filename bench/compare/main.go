@@ -123,7 +123,7 @@ func (j jsSystem) e2e(ctx context.Context, run int, cfg bench.Config) (bench.Res
 
 func (j jsSystem) close() { j.s.Close() }
 
-var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+var listening = regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
 
 // buildRill builds cmd/rill from this checkout into dir.
 func buildRill(dir string) (string, error) {

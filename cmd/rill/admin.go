@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	stdlog "log"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -48,7 +48,7 @@ type attachedBroker struct {
 // and installs the metrics sink. A bind failure is a start-up error. Call
 // stop when the broker shuts down, before the runtime and engine close;
 // it may be called more than once.
-func startAdmin(cfg *brokerConfig, logger *stdlog.Logger) (*adminListener, error) {
+func startAdmin(cfg *brokerConfig, logger *slog.Logger) (*adminListener, error) {
 	addrs, err := admin.ParseListeners(cfg.get("admin.listeners", defaultAdminListeners))
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func startAdmin(cfg *brokerConfig, logger *stdlog.Logger) (*adminListener, error
 		Gatherer:  a.reg,
 		Ready:     a.ready,
 		Cluster:   a.cluster,
-		Logf:      logger.Printf,
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func startAdmin(cfg *brokerConfig, logger *stdlog.Logger) (*adminListener, error
 		bound = append(bound, ad.String())
 	}
 	// Tests binding port 0 read the address from this line.
-	logger.Printf("admin listener on %s: /metrics /health/live /health/ready /v1/cluster", strings.Join(bound, ","))
+	logger.Info("admin listener", "addr", strings.Join(bound, ","), "endpoints", "/metrics /health/live /health/ready /v1/cluster /v1/loggers")
 	return a, nil
 }
 

@@ -2,7 +2,7 @@ package main
 
 import (
 	"io"
-	stdlog "log"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,7 +15,7 @@ func TestAdminListenerBeforeAttach(t *testing.T) {
 	if err := cfg.set("admin.listeners=127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	a, err := startAdmin(cfg, stdlog.New(io.Discard, "", 0))
+	a, err := startAdmin(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

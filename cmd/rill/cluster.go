@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	stdlog "log"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/netserver/handler"
 	brokerrt "github.com/rillmq/rill/replication/broker"
 	"github.com/rillmq/rill/replication/controller"
@@ -43,7 +43,7 @@ func parseVoters(s string) (map[uint64]string, error) {
 // answers clients once it has applied the metadata (Runtime.Ready). The
 // returned function stops it all. The broker's authorizer (if any) is fed
 // the metadata log's ACLs before the broker serves.
-func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *engine.Engine, local *metadata.Store, h *handler.Broker, logger *stdlog.Logger) (func(), error) {
+func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *engine.Engine, local *metadata.Store, h *handler.Broker, logs *logging.Logging) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
 	votersSet := cfg.get("controller.quorum.voters", "") != ""
 	if !strings.Contains(roles, "broker") {
@@ -63,12 +63,12 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 		if l, ok := lc.ControllerListener(); ok && rc.Controller {
 			rc.ControllerListen = l.Addr() // else its address in the voters
 		}
-		if rc.ControllerSecurity, err = cfg.controllerSecurity(lc, rc.Controller, h.Authorizer(), logger.Printf); err != nil {
+		if rc.ControllerSecurity, err = cfg.controllerSecurity(lc, rc.Controller, h.Authorizer(), logs); err != nil {
 			return nil, err
 		}
 	} else {
 		if l, ok := lc.ControllerListener(); ok {
-			logger.Printf("controller listener %s is not bound: without controller.quorum.voters the quorum is this process alone", l)
+			logs.Component("server").Warn("controller listener not bound: without controller.quorum.voters the quorum is this process alone", "listener", l.String())
 		}
 		marker := filepath.Join(dataDir, brokerrt.MetadataDir, catalogImported)
 		rc.ImportCatalog = !vfs.Exists(vfs.Default, marker)
@@ -79,7 +79,8 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 	rc.Self.Host, rc.Self.Port = h.Advertised()
 	rc.Self.Listeners = registeredListeners(lc, h)
 	rc.DataDir, rc.Local, rc.LogDefaults = dataDir, local, h.LogDefaults()
-	rc.Engine, rc.Listener, rc.Logf = eng, h, logger.Printf
+	rc.Engine, rc.Listener, rc.Logger = eng, h, logs.Component("broker")
+	rc.ControllerLogger, rc.TransportLogger, rc.ReplicaLogger = logs.Component("controller"), logs.Component("transport"), logs.Component("replica")
 	rc.ACLs = h // into the handlers' authorizer (none: ignored)
 	inter, err := cfg.interBrokerClient(lc)
 	if err != nil {
@@ -96,7 +97,7 @@ func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *
 	if err := h.StartGroups(); err != nil {
 		// Undecodable records were skipped; a read failure leaves the
 		// groups it did not reach empty. Either way the broker serves.
-		logger.Printf("loading consumer groups: %v", err)
+		logs.Component("group").Warn("loading consumer groups failed: serving without the groups not loaded", "err", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})

@@ -44,7 +44,7 @@ func TestControllerQuorumFailover(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	activeRe := regexp.MustCompile(`controller (\d): active`)
+	activeRe := regexp.MustCompile(`msg="controller active" component=controller node=(\d)`)
 	active := func(skip int) int {
 		for i, b := range bs {
 			if i+1 == skip {
@@ -53,7 +53,7 @@ func TestControllerQuorumFailover(t *testing.T) {
 			if m := activeRe.FindAllStringSubmatch(b.log(), -1); len(m) > 0 {
 				var id int
 				fmt.Sscan(m[len(m)-1][1], &id)
-				if id == i+1 && !strings.Contains(b.log()[strings.LastIndex(b.log(), m[len(m)-1][0]):], "no longer active") {
+				if id == i+1 && !strings.Contains(b.log()[strings.LastIndex(b.log(), m[len(m)-1][0]):], `msg="controller no longer active"`) {
 					return id
 				}
 			}
@@ -72,7 +72,7 @@ func TestControllerQuorumFailover(t *testing.T) {
 	}
 	waitLog("an active controller", func() bool { return active(0) != 0 })
 	for id := 1; id <= 3; id++ {
-		waitLog(fmt.Sprintf("broker %d unfenced everywhere", id), allSay(fmt.Sprintf("metadata: broker %d unfenced", id), 0, 1, 2))
+		waitLog(fmt.Sprintf("broker %d unfenced everywhere", id), allSay(fmt.Sprintf(`msg="broker unfenced" component=controller broker=%d`, id), 0, 1, 2))
 	}
 	first := active(0)
 	bs[first-1].kill()
@@ -83,15 +83,15 @@ func TestControllerQuorumFailover(t *testing.T) {
 		}
 	}
 	waitLog("a new active controller", func() bool { return active(first) != 0 })
-	waitLog(fmt.Sprintf("broker %d fenced", first), allSay(fmt.Sprintf("metadata: broker %d fenced", first), survivors...))
+	waitLog(fmt.Sprintf("broker %d fenced", first), allSay(fmt.Sprintf(`msg="broker fenced" component=controller broker=%d`, first), survivors...))
 	// Restart it: same data, same voters.
-	before := strings.Count(bs[survivors[0]].log(), fmt.Sprintf("metadata: broker %d unfenced", first))
+	before := strings.Count(bs[survivors[0]].log(), fmt.Sprintf(`msg="broker unfenced" component=controller broker=%d`, first))
 	bs[first-1] = start(first - 1)
 	waitLog(fmt.Sprintf("broker %d unfenced again", first), func() bool {
-		return strings.Count(bs[survivors[0]].log(), fmt.Sprintf("metadata: broker %d unfenced", first)) > before
+		return strings.Count(bs[survivors[0]].log(), fmt.Sprintf(`msg="broker unfenced" component=controller broker=%d`, first)) > before
 	})
 	// Its replayed log agrees: it saw its own fencing.
-	waitLog("the restarted node replaying its fencing", allSay(fmt.Sprintf("metadata: broker %d fenced", first), first-1))
+	waitLog("the restarted node replaying its fencing", allSay(fmt.Sprintf(`msg="broker fenced" component=controller broker=%d`, first), first-1))
 	for _, b := range bs {
 		b.stop()
 	}
@@ -241,7 +241,7 @@ func TestClusterServesFromControllerMetadata(t *testing.T) {
 		t.Fatalf("delete: %v %v", err, res.Error())
 	}
 	for i, b := range bs {
-		for wait := time.Now().Add(10 * time.Second); !strings.Contains(b.log(), "topic spread deleted in the cluster metadata"); time.Sleep(50 * time.Millisecond) {
+		for wait := time.Now().Add(10 * time.Second); !strings.Contains(b.log(), `msg="topic deleted in the cluster metadata" component=broker topic=spread`); time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(wait) {
 				t.Fatalf("broker %d did not drop the deleted topic:\n%s", i+1, b.log())
 			}

@@ -150,12 +150,12 @@ func TestClusterOverSASLSSL(t *testing.T) {
 	}
 	c.Write([]byte{0, 0, 0, 5, 1, 0, 0, 0, 0})
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := c.Read(make([]byte, 64)); err == nil && n > 0 && !strings.Contains(bs[1].log(), "controller transport: closing") {
+	if n, err := c.Read(make([]byte, 64)); err == nil && n > 0 && !strings.Contains(bs[1].log(), `msg="closing controller connection`) {
 		t.Fatalf("a plaintext connection to the controller listener was answered %d bytes", n)
 	}
 	c.Close()
 	deadline = time.Now().Add(5 * time.Second)
-	for !strings.Contains(bs[1].log(), "controller transport: closing") {
+	for !strings.Contains(bs[1].log(), `msg="closing controller connection`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no log line for the plaintext connection to the controller listener\n%s", bs[1].log())
 		}

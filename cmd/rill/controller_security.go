@@ -10,6 +10,7 @@ import (
 
 	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/internal/tlsconf"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/authz"
@@ -38,7 +39,7 @@ import (
 // super.users, since ACLs are only known once the log is replayed), as
 // Kafka's controllers check; authorizer is the broker's (nil: none, or
 // only validating the settings, which then starts nothing).
-func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember bool, authorizer *authz.Authorizer, logf func(string, ...any)) (transport.Security, error) {
+func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember bool, authorizer *authz.Authorizer, logs *logging.Logging) (transport.Security, error) {
 	var sec transport.Security
 	if len(lc.ControllerNames) == 0 {
 		return sec, nil
@@ -83,7 +84,7 @@ func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember boo
 		if protocol == listeners.SASLSSL {
 			props = tlsconf.ForSASLSSLListener(c.props, name)
 		}
-		tl, err := tlsconf.Server(props, tlsconf.WithLogf(logf))
+		tl, err := tlsconf.Server(props, tlsconf.WithLogger(logs.Component("tls")))
 		if err != nil {
 			return sec, fmt.Errorf("controller listener %s (%s): %w", name, protocol, err)
 		}
@@ -108,7 +109,7 @@ func (c *brokerConfig) controllerSecurity(lc *listeners.Config, quorumMember boo
 		}
 		own := &brokerConfig{props: maps.Clone(c.props), checking: c.checking}
 		own.props["listener.name."+strings.ToLower(name)+".sasl.enabled.mechanisms"] = strings.Join(mechs, ",")
-		auth, err := own.saslAuthenticator(l, nil, logf)
+		auth, err := own.saslAuthenticator(l, nil, logs.Component("sasl"))
 		if err != nil {
 			return sec, err
 		}

@@ -76,7 +76,7 @@ func TestDataDirLockRefusesSecondBroker(t *testing.T) {
 				t.Errorf("second broker's stderr lacks %q:\n%s", want, msg)
 			}
 		}
-		if strings.Contains(msg, "storage engine open") || strings.Contains(msg, "listening on") {
+		if strings.Contains(msg, `msg="storage engine open"`) || strings.Contains(msg, "msg=listening") {
 			t.Errorf("second broker opened the data directory before failing:\n%s", msg)
 		}
 		t.Logf("second broker exited after %v: %s", elapsed.Round(time.Millisecond), strings.TrimSpace(msg))
@@ -91,7 +91,7 @@ func TestDataDirLockRefusesSecondBroker(t *testing.T) {
 
 	// And it restarts from its own clean shutdown with every record.
 	b2 := startBroker(t, dir)
-	if !strings.Contains(b2.log(), "clean shutdown before: true") {
+	if !strings.Contains(b2.log(), "clean_shutdown_before=true") {
 		t.Errorf("restart did not see the clean shutdown:\n%s", b2.log())
 	}
 	got := consumeAll(t, b2.addr, topic, 200)

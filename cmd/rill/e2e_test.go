@@ -46,7 +46,7 @@ type broker struct {
 	done chan struct{}
 }
 
-var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+var listening = regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
 
 func startBroker(t *testing.T, dataDir string, extra ...string) *broker {
 	t.Helper()

@@ -38,7 +38,7 @@ func TestTopicCreationAllOrNothing(t *testing.T) {
 	if !strings.Contains(resp.ErrMessage, "too many open files") {
 		t.Errorf("error message %q does not give the reason", resp.ErrMessage)
 	}
-	if !strings.Contains(b.log(), "topic too-many: creating partition") {
+	if !strings.Contains(b.log(), `msg="creating a partition of a new topic failed, deleting the topic" component=handler topic=too-many`) {
 		t.Errorf("no log line for the failed creation:\n%s", b.log())
 	}
 	topics, err := adm.ListTopics(ctx)

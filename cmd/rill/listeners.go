@@ -3,13 +3,13 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
-	stdlog "log"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/rillmq/rill/internal/clientconf"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/internal/tlsconf"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
@@ -53,14 +53,14 @@ func (c *brokerConfig) listenerConfig(listen string) (*listeners.Config, error) 
 	defer func() { c.checking = false }()
 	for _, l := range lc.Brokers() {
 		var sc netserver.Config
-		if err := c.secure(&sc, l, func(string, ...any) {}); err != nil {
+		if err := c.secure(&sc, l, logging.Discard()); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := c.interBrokerClient(lc); err != nil {
 		return nil, err
 	}
-	if _, err := c.controllerSecurity(lc, s.Controller, nil, func(string, ...any) {}); err != nil {
+	if _, err := c.controllerSecurity(lc, s.Controller, nil, logging.Discard()); err != nil {
 		return nil, err
 	}
 	return lc, nil
@@ -100,8 +100,8 @@ func (c *brokerConfig) interBrokerClient(lc *listeners.Config) (*clientconf.Conf
 }
 
 // secure sets sc's TLS and SASL for listener l from the config.
-func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf func(string, ...any)) error {
-	auth, err := c.saslAuthenticator(l, &c.scram, logf)
+func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logs *logging.Logging) error {
+	auth, err := c.saslAuthenticator(l, &c.scram, logs.Component("sasl"))
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf f
 		if l.Protocol == listeners.SASLSSL {
 			props = tlsconf.ForSASLSSLListener(c.props, l.Name)
 		}
-		tl, err := tlsconf.Server(props, tlsconf.WithLogf(logf))
+		tl, err := tlsconf.Server(props, tlsconf.WithLogger(logs.Component("tls")))
 		if err != nil {
 			return fmt.Errorf("listener %s (%s): %w", l.Name, l.Protocol, err)
 		}
@@ -141,16 +141,16 @@ func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf f
 // listen binds every broker listener of lc (the inter-broker one first)
 // with sc's limits and cfg's security settings, and advertises the port
 // bound where the listener's was 0 and no advertised address was set.
-func listen(lc *listeners.Config, sc netserver.Config, cfg *brokerConfig, broker *handler.Broker, nodeID int32, logger *stdlog.Logger) (servers, error) {
+func listen(lc *listeners.Config, sc netserver.Config, cfg *brokerConfig, broker *handler.Broker, nodeID int32, logs *logging.Logging) (servers, error) {
 	var out servers
 	for _, l := range lc.Brokers() {
 		lsc := sc
 		lsc.Addr, lsc.Listener = l.Addr(), l.Name
-		if err := cfg.secure(&lsc, l, logger.Printf); err != nil {
+		if err := cfg.secure(&lsc, l, logs); err != nil {
 			out.Close()
 			return nil, err
 		}
-		srv, err := netserver.Listen(lsc, broker, logger.Printf)
+		srv, err := netserver.Listen(lsc, broker, logs.Component("net"))
 		if err != nil {
 			out.Close()
 			return nil, fmt.Errorf("listener %s: %w", l, err)
@@ -172,8 +172,8 @@ func listen(lc *listeners.Config, sc netserver.Config, cfg *brokerConfig, broker
 				host, port = e.Host, e.Port
 			}
 		}
-		logger.Printf("listening on %s (listener %s, %s, advertised %s, node.id %d, transport %s)",
-			srv.Addr(), l.Name, l.Protocol, net.JoinHostPort(host, fmt.Sprint(port)), nodeID, sc.Transport)
+		logs.Component("server").Info("listening", "addr", srv.Addr().String(), "listener", l.Name, "protocol", l.Protocol,
+			"advertised", net.JoinHostPort(host, fmt.Sprint(port)), "node_id", nodeID, "transport", sc.Transport)
 	}
 	return out, nil
 }

@@ -301,7 +301,7 @@ func TestClusterListenersBehindProxies(t *testing.T) {
 		}
 	}
 	for i, b := range bs[:3] {
-		if !strings.Contains(b.log(), "quorum member on "+ctl[i]) {
+		if !strings.Contains(b.log(), `msg="controller quorum member listening" component=controller node=`+fmt.Sprint(i+1)+" addr="+ctl[i]) {
 			t.Fatalf("node %d: the controller did not bind its CONTROLLER listener %s\n%s", i+1, ctl[i], b.log())
 		}
 	}

@@ -47,7 +47,7 @@ func adminOffUnlessSet(args []string) []string {
 // ephemeral loopback port; adminURL reads it back from the log.
 var adminOnAnyPort = []string{"--set", "admin.listeners=127.0.0.1:0"}
 
-var adminListening = regexp.MustCompile(`admin listener on (127\.0\.0\.1:\d+)`)
+var adminListening = regexp.MustCompile(`msg="admin listener" .*\baddr=(127\.0\.0\.1:\d+)`)
 
 // adminURL is the broker's admin listener base URL, once its log says it
 // bound it (after the Kafka listeners and the cluster runtime start).

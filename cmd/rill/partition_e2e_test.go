@@ -284,18 +284,18 @@ func (c *netCluster) ledBy(topic string, id int) []int32 {
 
 // notable is the log lines a partition timeline shows: controller and
 // session changes, fencing, leadership and ISR changes.
-var notable = regexp.MustCompile(`(?i)controller \d: |session|stepping down|fence|leader|isr|elect|register`)
+var notable = regexp.MustCompile(`(?i)component=controller|session|stepping down|fence|leader|isr|elect|register`)
 
-// logTime splits a log line into its time ("rill " and the standard
-// logger's "2006/01/02 15:04:05.000000", serve.go) and its message.
+// logTime splits a log line into its time (slog's text format: "time="
+// and RFC 3339, internal/logging) and the rest of the line.
 func logTime(line string) (time.Time, string, bool) {
-	line = strings.TrimPrefix(line, "rill ")
-	const layout = "2006/01/02 15:04:05.000000"
-	if len(line) < len(layout) {
+	rest, ok := strings.CutPrefix(line, "time=")
+	if !ok {
 		return time.Time{}, "", false
 	}
-	at, err := time.ParseInLocation(layout, line[:len(layout)], time.Local)
-	return at, strings.TrimSpace(line[len(layout):]), err == nil
+	stamp, msg, _ := strings.Cut(rest, " ")
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	return at, strings.TrimSpace(msg), err == nil
 }
 
 // timeline is the notable log lines of every node since a time, in time

@@ -146,7 +146,7 @@ func (c *netCluster) allInSync(topic string, parts int) bool {
 	return true
 }
 
-var listeningAny = regexp.MustCompile(`listening on (\S+)`)
+var listeningAny = regexp.MustCompile(`msg=listening .*?\baddr=(\S+)`)
 
 // startBrokerIn is startBrokerAt for a node in a network namespace.
 func startBrokerIn(t *testing.T, h *netns.Host, dataDir, addr string, extra ...string) *broker {

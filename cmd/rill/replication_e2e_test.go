@@ -87,7 +87,7 @@ func (c *cluster) partitions(i int, topic string) map[int32]kadm.PartitionDetail
 	return td[topic].Partitions
 }
 
-var activeRe = regexp.MustCompile(`controller (\d): active`)
+var activeRe = regexp.MustCompile(`msg="controller active" component=controller node=(\d)`)
 
 // activeController is the node id, other than dead, whose log last said
 // it became the active controller and has not said it stopped (0: none).
@@ -487,7 +487,7 @@ func TestPartitionReassignment(t *testing.T) {
 		return err == nil && len(listed) == 0 && fmt.Sprint(p.Replicas) == fmt.Sprint(to) && len(p.ISR) == 2
 	})
 	c.waitFor("the old replica deleted", func() bool {
-		return strings.Contains(c.bs[from-1].log(), "deleted "+topic+"-0, reassigned away")
+		return strings.Contains(c.bs[from-1].log(), `msg="partition deleted" component=broker partition=`+topic+`-0 reason="reassigned away`)
 	})
 	produce(600, 900)
 	cons := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

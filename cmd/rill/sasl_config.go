@@ -27,6 +27,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -66,7 +67,7 @@ func (r *scramStoreRef) LookupScram(mechanism, user string) (sasl.ScramCredentia
 
 // saslAuthenticator builds listener l's authenticator; nil for a listener
 // without SASL.
-func (c *brokerConfig) saslAuthenticator(l listeners.Listener, scram sasl.ScramStore, logf func(string, ...any)) (auth *sasl.Authenticator, err error) {
+func (c *brokerConfig) saslAuthenticator(l listeners.Listener, scram sasl.ScramStore, log *slog.Logger) (auth *sasl.Authenticator, err error) {
 	if l.Protocol != listeners.SASLPlaintext && l.Protocol != listeners.SASLSSL {
 		return nil, nil
 	}
@@ -101,7 +102,7 @@ func (c *brokerConfig) saslAuthenticator(l listeners.Listener, scram sasl.ScramS
 		case sasl.MechanismScramSHA256, sasl.MechanismScramSHA512:
 			sc.Scram = scram
 		case sasl.MechanismOAuthBearer:
-			if sc.OAuthBearer, err = c.oauthValidator(l.Name, logf); err != nil {
+			if sc.OAuthBearer, err = c.oauthValidator(l.Name, log); err != nil {
 				return nil, err
 			}
 		}
@@ -171,7 +172,7 @@ func (c *brokerConfig) plainUsers(l string) (sasl.PlainUsers, error) {
 // options (logged: it accepts unsigned tokens). The JWKS is refreshed
 // every sasl.oauthbearer.jwks.endpoint.refresh.ms for the life of the
 // process.
-func (c *brokerConfig) oauthValidator(l string, logf func(string, ...any)) (sasl.TokenValidator, error) {
+func (c *brokerConfig) oauthValidator(l string, log *slog.Logger) (sasl.TokenValidator, error) {
 	url := c.listenerGet(l, "sasl.oauthbearer.jwks.endpoint.url", "")
 	if url == "" {
 		opts := map[string]string{}
@@ -186,7 +187,7 @@ func (c *brokerConfig) oauthValidator(l string, logf func(string, ...any)) (sasl
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: %w", l, err)
 		}
-		logf("listener %s: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator; set sasl.oauthbearer.jwks.endpoint.url outside tests", l)
+		log.Warn("OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator; set sasl.oauthbearer.jwks.endpoint.url outside tests", "listener", l)
 		return v, nil
 	}
 	opts := sasl.JWKSOptions{
@@ -228,7 +229,7 @@ func (c *brokerConfig) oauthValidator(l string, logf func(string, ...any)) (sasl
 				err = v.SetKeys(jwks)
 			}
 			if err != nil {
-				logf("listener %s: refreshing the JWKS from %s: %v (keeping the previous keys)", l, url, err)
+				log.Warn("refreshing the JWKS failed, keeping the previous keys", "listener", l, "url", url, "err", err)
 			}
 		}
 	}()

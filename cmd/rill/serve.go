@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	stdlog "log"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -65,7 +64,11 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := stdlog.New(os.Stderr, "rill ", stdlog.LstdFlags|stdlog.Lmicroseconds)
+	logs, err := newLogging(cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	logger := logs.Component("server")
 	// From here on SIGTERM and SIGINT mean a clean shutdown, even one that
 	// arrives while the broker is still starting.
 	sig := make(chan os.Signal, 1)
@@ -107,7 +110,7 @@ func runServe(args []string) error {
 	if err := checkDataIdentity(dir, identityFor(nodeID, voters), len(local.List()) > 0); err != nil {
 		return err
 	}
-	ec.Logf = logger.Printf
+	ec.Logger, ec.RecoveryLogger = logs.Component("engine"), logs.Component("log")
 	defaults := ec.Log
 	ec.LogConfigFor = func(tp kafka.TopicPartition) log.Config {
 		if t, ok := local.Get(tp.Topic); ok {
@@ -115,23 +118,27 @@ func runServe(args []string) error {
 		}
 		return defaults
 	}
-	adm, err := startAdmin(cfg, logger) // admin.go: live while the logs recover
+	adm, err := startAdmin(cfg, logs.Component("admin")) // admin.go: live while the logs recover
 	if err != nil {
 		return err
 	}
 	defer adm.stop()
+	// Log levels change at run time through the admin API
+	// (docs/logging.md).
+	adm.Handle("/v1/loggers", logs.Handler())
+	adm.Handle("/v1/loggers/", logs.Handler())
 	eng, err := engine.Open(ec)
 	if err != nil {
 		return err
 	}
-	logger.Printf("storage engine open: data %s, %d partitions, io_engine %s, clean shutdown before: %v",
-		dir, len(eng.Partitions()), eng.IOEngine(), eng.WasCleanShutdown())
-	srv, broker, err := startServer(lc, eng, cfg, logger)
+	ec.Logger.Info("storage engine open", "data", dir, "partitions", len(eng.Partitions()), "io_engine", eng.IOEngine(),
+		"clean_shutdown_before", eng.WasCleanShutdown())
+	srv, broker, err := startServer(lc, eng, cfg, logs)
 	if err != nil {
 		eng.Close()
 		return err
 	}
-	stopController, err := startRuntime(cfg, lc, dir, eng, local, broker, logger)
+	stopController, err := startRuntime(cfg, lc, dir, eng, local, broker, logs)
 	if err != nil {
 		srv.Close()
 		broker.Close()
@@ -146,7 +153,7 @@ func runServe(args []string) error {
 		return err
 	}
 	s := <-sig
-	logger.Printf("%v: shutting down", s)
+	logger.Info("shutting down", "signal", s.String())
 	adm.stop()
 	stopController()
 	srv.Close()
@@ -154,6 +161,6 @@ func runServe(args []string) error {
 	if err := eng.Close(); err != nil {
 		return fmt.Errorf("closing storage: %w", err)
 	}
-	logger.Printf("clean shutdown")
+	logger.Info("clean shutdown")
 	return nil
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
-	stdlog "log"
 	"time"
 
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/internal/listeners"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/netserver"
 	"github.com/rillmq/rill/netserver/handler"
 )
@@ -13,7 +13,7 @@ import (
 // startServer binds the Kafka protocol listeners of lc (one server each).
 // The returned broker must be closed (its group coordinator) after the
 // servers and before the engine.
-func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, logger *stdlog.Logger) (servers, *handler.Broker, error) {
+func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, logs *logging.Logging) (servers, *handler.Broker, error) {
 	hc, err := cfg.handlerConfig(lc)
 	if err != nil {
 		return nil, nil, err
@@ -25,7 +25,8 @@ func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, lo
 			return nil, nil, err
 		}
 	}
-	broker := handler.New(hc, eng, logger.Printf)
+	hc.Groups.Logger, hc.TxnLogger = logs.Component("group"), logs.Component("txn")
+	broker := handler.New(hc, eng, logs.Component("handler"))
 	// The SASL listeners' SCRAM credentials: the metadata log's, as this
 	// broker applies them (lookups wait until it serves).
 	cfg.scram.set(broker.ScramStore())
@@ -49,7 +50,7 @@ func startServer(lc *listeners.Config, eng *engine.Engine, cfg *brokerConfig, lo
 		return nil, nil, err
 	}
 	sc.IdleTimeout = time.Duration(idle) * time.Millisecond
-	srv, err := listen(lc, sc, cfg, broker, hc.NodeID, logger)
+	srv, err := listen(lc, sc, cfg, broker, hc.NodeID, logs)
 	if err != nil {
 		broker.Close()
 		return nil, nil, err

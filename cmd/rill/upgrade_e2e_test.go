@@ -155,7 +155,7 @@ func TestSingleNodeCatalogImport(t *testing.T) {
 	var settings []string
 	b := startBroker(t, dir, settings...)
 	check(b)
-	if !strings.Contains(b.log(), "imported 3 topics of this broker's catalog into the metadata log") {
+	if !strings.Contains(b.log(), `msg="imported this broker's topic catalog into the metadata log" component=broker topics=3`) {
 		t.Fatalf("no import logged:\n%s", b.log())
 	}
 	b.stop()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -51,8 +52,8 @@ type Config struct {
 	Owns func(partition int32) bool
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Logf reports failed and slow partition loads; silent when nil.
-	Logf func(format string, args ...any)
+	// Logger reports failed and slow partition loads; silent when nil.
+	Logger *slog.Logger
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -97,10 +98,10 @@ func New(cfg Config, store Store) *Coordinator {
 	}
 	c := &Coordinator{cfg: cfg}
 	c.rt = shard.New(shard.Config[*groups]{
-		Log:  store,
-		New:  func(p int32) *groups { return newGroups(c, p) },
-		Now:  func() time.Time { return c.cfg.Now() },
-		Logf: cfg.Logf,
+		Log:    store,
+		New:    func(p int32) *groups { return newGroups(c, p) },
+		Now:    func() time.Time { return c.cfg.Now() },
+		Logger: cfg.Logger,
 	})
 	return c
 }

@@ -3,6 +3,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -112,8 +113,8 @@ type Config[S any] struct {
 	New func(partition int32) S
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Logf reports failed and slow loads; silent when nil.
-	Logf func(format string, args ...any)
+	// Logger reports failed and slow loads; silent when nil.
+	Logger *slog.Logger
 	// MaxBatchBytes bounds the keys and values of the writes appended as
 	// one batch (512 KiB when 0); a larger write goes alone.
 	MaxBatchBytes int
@@ -145,8 +146,8 @@ func New[S State[S]](cfg Config[S]) *Runtime[S] {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxBatchBytes <= 0 {
 		cfg.MaxBatchBytes = 512 << 10

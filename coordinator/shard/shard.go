@@ -252,7 +252,11 @@ func (s *shard[S]) load() bool {
 			s.state = state
 			err = state.Loaded(s.r.cfg.Now())
 			if took := time.Since(start); err != nil || took > time.Second {
-				s.r.cfg.Logf("coordinator partition %d: loaded %d records in %v (%v)", s.p, n, took.Round(time.Millisecond), err)
+				if err != nil {
+					s.r.cfg.Logger.Warn("coordinator partition loaded with an error", "partition", s.p, "records", n, "took", took.Round(time.Millisecond), "err", err)
+				} else {
+					s.r.cfg.Logger.Info("coordinator partition loaded slowly", "partition", s.p, "records", n, "took", took.Round(time.Millisecond))
+				}
 			}
 			report(err)
 			return true
@@ -262,7 +266,7 @@ func (s *shard[S]) load() bool {
 			return false
 		}
 		err = fmt.Errorf("coordinator partition %d: load: %w", s.p, err)
-		s.r.cfg.Logf("%v (trying again in %v)", err, s.r.cfg.LoadRetry)
+		s.r.cfg.Logger.Warn("coordinator partition load failed, retrying", "partition", s.p, "retry_in", s.r.cfg.LoadRetry, "err", err)
 		report(err)
 		// Whoever waited for this load is told to come back later.
 		s.queue.Lock()

@@ -8,6 +8,7 @@ package txn
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -50,8 +51,8 @@ type CoordinatorConfig struct {
 	CoordinatorEpoch func(p int32) int32
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Logf reports marker retries and failed loads.
-	Logf func(format string, args ...any)
+	// Logger reports marker retries and failed loads (nil discards).
+	Logger *slog.Logger
 }
 
 // Coordinator runs the transaction coordinator of the __transaction_state
@@ -84,18 +85,18 @@ func NewCoordinator(cfg CoordinatorConfig) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.StatePartitions <= 0 {
 		cfg.StatePartitions = DefaultConfig().StatePartitions
 	}
 	c := &Coordinator{cfg: cfg, kick: make(chan struct{}, 1), sending: map[sendKey]bool{}, completed: signal.New()}
 	c.rt = shard.New(shard.Config[*Partition]{
-		Log:  cfg.Log,
-		New:  func(p int32) *Partition { return NewPartition(cfg.Config, cfg.IDs, p) },
-		Now:  func() time.Time { return c.cfg.Now() },
-		Logf: cfg.Logf,
+		Log:    cfg.Log,
+		New:    func(p int32) *Partition { return NewPartition(cfg.Config, cfg.IDs, p) },
+		Now:    func() time.Time { return c.cfg.Now() },
+		Logger: cfg.Logger,
 	})
 	return c
 }
@@ -351,8 +352,9 @@ func (c *Coordinator) send(ctx context.Context, n int32, mk Markers) {
 			if err != nil {
 				owed.Partitions = failed
 				if attempt == 1 || attempt%20 == 0 {
-					c.cfg.Logf("transaction %s (producer %d epoch %d): writing %s markers, attempt %d: %v (retrying %d partitions)",
-						mk.TransactionalID, mk.ProducerID, mk.ProducerEpoch, outcome(mk.Commit), attempt, err, len(failed))
+					c.cfg.Logger.Warn("writing transaction markers failed, retrying", "transactional_id", mk.TransactionalID,
+						"producer_id", mk.ProducerID, "producer_epoch", mk.ProducerEpoch, "outcome", outcome(mk.Commit),
+						"attempt", attempt, "partitions", len(failed), "err", err)
 				}
 				if !wait() {
 					return
@@ -370,7 +372,8 @@ func (c *Coordinator) send(ctx context.Context, n int32, mk Markers) {
 			return // completed, completed before, or not coordinator any more
 		}
 		if attempt == 1 || attempt%20 == 0 {
-			c.cfg.Logf("transaction %s: completing after its markers: %v (retrying)", mk.TransactionalID, cerr)
+			c.cfg.Logger.Warn("completing a transaction after its markers failed, retrying", "transactional_id", mk.TransactionalID,
+				"attempt", attempt, "err", cerr)
 		}
 		if !wait() {
 			return

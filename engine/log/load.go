@@ -3,6 +3,7 @@ package log
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,12 +23,12 @@ const CleaningDir = "cleaning"
 // there and every later segment is dropped, so the log never serves bytes
 // past a hole. Leftovers of interrupted operations go first: *.deleted
 // (async deletes), *.tmp (checkpoint writes), cleaning/ (compaction).
-// Every cut and every dropped segment is reported through opts.Logf, one
-// line each, naming the partition, the file, where and how much, and why.
+// Every cut and every dropped segment is reported through opts.Logger, one
+// Warn record each, naming the partition, the file, where and how much, and why.
 func (l *Log) load(opts Options) error {
-	logf := opts.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	partition := filepath.Base(l.dir)
 	names, err := l.fs.ReadDir(l.dir)
@@ -89,8 +90,8 @@ func (l *Log) load(opts Options) error {
 		}
 		if cut.Dropped > 0 {
 			logPath, _, _ := segment.Paths(l.dir, base)
-			logf("log: recovery of partition %s cut segment %s at byte %d, dropping %d bytes: %s",
-				partition, logPath, cut.Pos, cut.Dropped, cut.Reason())
+			log.Warn("recovery cut segment", "partition", partition, "segment", logPath,
+				"position", cut.Pos, "dropped_bytes", cut.Dropped, "reason", cut.Reason())
 		}
 		if i > 0 && segs[i-1].NextOffset() > base {
 			// Overlap: an earlier segment's tail runs into this one,
@@ -122,8 +123,8 @@ func (l *Log) load(opts Options) error {
 			if st, err := l.fs.Stat(logPath); err == nil {
 				size = st.Size()
 			}
-			logf("log: recovery of partition %s dropped segment %s (%d bytes) and its indexes: %s",
-				partition, logPath, size, dropWhy)
+			log.Warn("recovery dropped segment and its indexes", "partition", partition, "segment", logPath,
+				"bytes", size, "reason", dropWhy)
 			for _, p := range append(segment.AllPaths(l.dir, base), txnIndexPath(l.dir, base)) {
 				if err := l.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return err
@@ -151,7 +152,7 @@ func (l *Log) load(opts Options) error {
 	leo := segs[len(segs)-1].NextOffset()
 	l.logEndOffset.Store(leo)
 	l.logStartOffset.Store(min(max(opts.LogStartOffset, segs[0].BaseOffset()), leo))
-	if err := l.openTxnIndexesLocked(hasTxnIndex, rescanned, logf); err != nil {
+	if err := l.openTxnIndexesLocked(hasTxnIndex, rescanned, log); err != nil {
 		return err
 	}
 	if err := l.rebuildProducersLocked(rescanned); err != nil {
@@ -173,7 +174,7 @@ func (l *Log) load(opts Options) error {
 // openTxnIndexesLocked opens the transaction index of every segment that
 // recovery did not rescan (those it did are rebuilt by the producer state
 // replay) and removes index files whose segment is gone.
-func (l *Log) openTxnIndexesLocked(files, rescanned map[int64]bool, logf func(string, ...any)) error {
+func (l *Log) openTxnIndexesLocked(files, rescanned map[int64]bool, log *slog.Logger) error {
 	live := map[int64]*segment.Segment{}
 	for _, s := range l.mu.segments {
 		live[s.BaseOffset()] = s
@@ -195,8 +196,8 @@ func (l *Log) openTxnIndexesLocked(files, rescanned map[int64]bool, logf func(st
 			return err
 		}
 		if cut > 0 {
-			logf("log: partition %s: transaction index %s cut by %d bytes: a torn or invalid entry",
-				filepath.Base(l.dir), path, cut)
+			log.Warn("recovery cut a torn or invalid transaction index entry", "partition", filepath.Base(l.dir),
+				"index", path, "dropped_bytes", cut)
 		}
 		l.mu.txnIndexes[base] = t
 		l.mu.txnEntries += t.n

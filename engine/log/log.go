@@ -3,6 +3,7 @@ package log
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,9 +61,9 @@ type Options struct {
 	NeedsRecovery bool
 	// LogStartOffset from the checkpoint (0 when unknown).
 	LogStartOffset int64
-	// Logf receives one line for each cut or dropped segment recovery
-	// makes at open (nil: no logging).
-	Logf func(format string, args ...any)
+	// Logger receives one Warn record for each cut or dropped segment
+	// recovery makes at open (nil: no logging).
+	Logger *slog.Logger
 }
 
 // Log is one partition's log.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/rillmq/rill/engine/format"
@@ -20,7 +21,7 @@ type env struct {
 	dir   string
 	clock *fakeClock
 	cfg   Config
-	logf  func(format string, args ...any) // Options.Logf
+	log   *slog.Logger // Options.Log
 }
 
 func newEnv(t *testing.T, fs vfs.FS) *env {
@@ -40,7 +41,7 @@ func newEnv(t *testing.T, fs vfs.FS) *env {
 func (e *env) open(needsRecovery bool, rp, lso int64) *Log {
 	e.t.Helper()
 	l, err := Open(Options{FS: e.fs, Dir: e.dir, Config: e.cfg, Clock: e.clock.Now,
-		NeedsRecovery: needsRecovery, RecoveryPoint: rp, LogStartOffset: lso, Logf: e.logf})
+		NeedsRecovery: needsRecovery, RecoveryPoint: rp, LogStartOffset: lso, Logger: e.log})
 	if err != nil {
 		e.t.Fatal(err)
 	}

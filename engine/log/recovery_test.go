@@ -12,6 +12,7 @@ import (
 	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/vfs/errorfs"
+	"github.com/rillmq/rill/internal/logging/logtest"
 )
 
 // A crash keeps only synced data: what Flush acknowledged survives, the
@@ -93,18 +94,19 @@ func TestRecoveryTruncatesCorruption(t *testing.T) {
 		f.Sync()
 		f.Close()
 		e.fs.Remove(idxPath) // and lose an index
-		var lines []string
-		e.logf = func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+		var rec *logtest.Recorder
+		e.log, rec = logtest.New(t)
 		l2 := e.open(true, 0, 0)
+		lines := rec.Lines()
 		defer l2.Close(true)
 		batchStart := pos - 70
 		wantLines := []string{
-			fmt.Sprintf("log: recovery of partition t-0 cut segment %s at byte %d, dropping %d bytes: CRC mismatch (",
+			fmt.Sprintf(`level=WARN msg="recovery cut segment" partition=t-0 segment=%s position=%d dropped_bytes=%d reason="CRC mismatch (`,
 				logPath, batchStart, victim.Size()-batchStart),
 		}
 		for _, s := range segs[len(segs)-2:] {
 			p, _, _ := segment.Paths(e.dir, s.BaseOffset())
-			wantLines = append(wantLines, fmt.Sprintf("log: recovery of partition t-0 dropped segment %s (%d bytes) and its indexes: segment %d ends at offset %d, short of the next segment's base %d",
+			wantLines = append(wantLines, fmt.Sprintf(`level=WARN msg="recovery dropped segment and its indexes" partition=t-0 segment=%s bytes=%d reason="segment %d ends at offset %d, short of the next segment's base %d"`,
 				p, s.Size(), victim.BaseOffset(), victim.BaseOffset()+4, segs[len(segs)-2].BaseOffset()))
 		}
 		if len(lines) != len(wantLines) {

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -45,8 +46,8 @@ type Config struct {
 	Ready func() (bool, string)
 	// Cluster returns the /v1/cluster document (nil: no /v1/cluster).
 	Cluster func() any
-	// Logf logs serve errors.
-	Logf func(string, ...any)
+	// Logger logs serve errors (nil: discarded).
+	Logger *slog.Logger
 }
 
 // Server is a running admin listener.
@@ -78,8 +79,8 @@ func ParseListeners(v string) ([]string, error) {
 // New binds cfg.Listeners and serves them. With no listeners it returns a
 // Server that serves nothing (Handle and Close still work).
 func New(cfg Config) (*Server, error) {
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{mux: http.NewServeMux()}
 	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
@@ -99,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 		go func() {
 			defer s.wg.Done()
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				cfg.Logf("admin listener %s: %v", ln.Addr(), err)
+				cfg.Logger.Error("admin listener stopped serving", "addr", ln.Addr().String(), "err", err)
 			}
 		}()
 	}

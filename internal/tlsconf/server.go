@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -18,12 +19,12 @@ const reloadInterval = time.Second
 // ServerOption configures a Listener.
 type ServerOption func(*Listener)
 
-// WithLogf sets where a Listener reports reloads and failed reloads (each
-// failure once). The default discards them.
-func WithLogf(logf func(format string, args ...any)) ServerOption {
+// WithLogger sets where a Listener reports reloads (Info) and failed
+// reloads (Warn, each failure once). The default discards them.
+func WithLogger(log *slog.Logger) ServerOption {
 	return func(s *Listener) {
-		if logf != nil {
-			s.logf = logf
+		if log != nil {
+			s.log = log
 		}
 	}
 }
@@ -54,7 +55,7 @@ func WithClock(now func() time.Time) ServerOption {
 // A Listener is safe for concurrent use.
 type Listener struct {
 	now             func() time.Time
-	logf            func(format string, args ...any)
+	log             *slog.Logger
 	clientAuth      tls.ClientAuthType
 	versions        versionRange
 	suites          []uint16
@@ -85,7 +86,7 @@ type Listener struct {
 // Server reads a listener's ssl.* properties (after ForListener) and
 // loads its key store, which a listener must have, and trust store.
 func Server(props map[string]string, opts ...ServerOption) (*Listener, error) {
-	s := &Listener{now: time.Now, logf: func(string, ...any) {}}
+	s := &Listener{now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -205,11 +206,11 @@ func (s *Listener) maybeReload() {
 		cert, st, err := s.loadKeystore()
 		if err != nil {
 			s.mu.keyFailed = st
-			s.logf("tlsconf: keeping the previous key store: %v", err)
+			s.log.Warn("keeping the previous key store", "path", s.keystore.location, "err", err)
 		} else {
 			s.mu.cert, s.mu.keyFile, changed = cert, st, true
-			s.logf("tlsconf: reloaded the key store %s (certificate serial %s, expires %s)",
-				s.keystore.location, cert.Leaf.SerialNumber, cert.Leaf.NotAfter.Format(time.RFC3339))
+			s.log.Info("reloaded the key store", "path", s.keystore.location,
+				"serial", cert.Leaf.SerialNumber.String(), "expires", cert.Leaf.NotAfter.Format(time.RFC3339))
 		}
 	}
 	if s.truststore != nil && s.truststore.location != "" &&
@@ -217,10 +218,10 @@ func (s *Listener) maybeReload() {
 		pool, st, err := s.truststore.load()
 		if err != nil {
 			s.mu.trustFailed = st
-			s.logf("tlsconf: keeping the previous trust store: %v", err)
+			s.log.Warn("keeping the previous trust store", "path", s.truststore.location, "err", err)
 		} else {
 			s.mu.pool, s.mu.trustFile, changed = pool, st, true
-			s.logf("tlsconf: reloaded the trust store %s", s.truststore.location)
+			s.log.Info("reloaded the trust store", "path", s.truststore.location)
 		}
 	}
 	if changed {
@@ -236,7 +237,7 @@ func (s *Listener) fileChanged(path string, loaded, failed fileStamp, lastErr *s
 	if err != nil {
 		if msg := err.Error(); msg != *lastErr {
 			*lastErr = msg
-			s.logf("tlsconf: keeping the previous material: %v", err)
+			s.log.Warn("keeping the previous material", "path", path, "err", err)
 		}
 		return false
 	}

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/internal/testcerts"
 )
 
@@ -233,30 +233,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// logs collects what a Listener logs.
-type logs struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logs) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *logs) count(substr string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, s := range l.lines {
-		if strings.Contains(s, substr) {
-			n++
-		}
-	}
-	return n
-}
-
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -279,8 +255,8 @@ func TestKeystoreReload(t *testing.T) {
 	first := ca.MustServer(t, "broker")
 	second := ca.MustServer(t, "broker")
 	clk := &clock{now: time.Unix(1_700_000_000, 0)}
-	lg := &logs{}
-	l := mustServer(t, ca.ServerProps(first, testcerts.PEMFiles), WithClock(clk.Now), WithLogf(lg.logf))
+	log, lg := logtest.New(t)
+	l := mustServer(t, ca.ServerProps(first, testcerts.PEMFiles), WithClock(clk.Now), WithLogger(log))
 	client := mustClient(t, ca.ClientProps(nil, testcerts.PEMFiles))
 	serial := func() string {
 		t.Helper()
@@ -305,8 +281,8 @@ func TestKeystoreReload(t *testing.T) {
 	if l.Certificate().SerialNumber.Cmp(second.Cert.SerialNumber) != 0 {
 		t.Error("Certificate() is not the reloaded one")
 	}
-	if lg.count("reloaded the key store") != 1 {
-		t.Errorf("logs: %q", lg.lines)
+	if lg.Count("reloaded the key store") != 1 {
+		t.Errorf("logs: %q", lg.Lines())
 	}
 
 	// A broken file keeps the old certificate and is logged once.
@@ -319,8 +295,8 @@ func TestKeystoreReload(t *testing.T) {
 			t.Fatalf("after a broken rewrite: serial %s", got)
 		}
 	}
-	if n := lg.count("keeping the previous key store"); n != 1 {
-		t.Errorf("failed reload logged %d times: %q", n, lg.lines)
+	if n := lg.Count("keeping the previous key store"); n != 1 {
+		t.Errorf("failed reload logged %d times: %q", n, lg.Lines())
 	}
 
 	// A fixed file, rewritten in place, is picked up.
@@ -344,8 +320,8 @@ func TestKeystoreReload(t *testing.T) {
 	if got := serial(); got != third.Cert.SerialNumber.String() {
 		t.Fatalf("subject change accepted: serial %s", got)
 	}
-	if lg.count(AllowDNChanges) != 1 {
-		t.Errorf("subject change not logged: %q", lg.lines)
+	if lg.Count(AllowDNChanges) != 1 {
+		t.Errorf("subject change not logged: %q", lg.Lines())
 	}
 	if err := l.Reload(); !isConfigErr(err, KeystoreLocation) {
 		t.Errorf("Reload with another subject: %v", err)

@@ -131,7 +131,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 				}
 				if err != nil {
 					if ke := toKerr(err); ke == kerr.KafkaStorageError {
-						b.faults.logf(b.logf, fmt.Sprintf("produce %s-%d", rt.Topic, rp.Partition), "produce %s-%d: %v", rt.Topic, rp.Partition, err)
+						b.faults.log(b.log, fmt.Sprintf("produce %s-%d", rt.Topic, rp.Partition), "produce refused by storage", "topic", rt.Topic, "partition", rp.Partition, "err", err)
 					}
 					return toKerr(err)
 				}

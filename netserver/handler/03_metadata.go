@@ -96,7 +96,7 @@ func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.R
 				if err := validTopicName(name); err == nil {
 					_, err := b.createTopicAnywhere(name, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil, nil)
 					if err == nil {
-						b.logf("auto-created topic %s with %d partitions (metadata v%d)", name, b.cfg.NumPartitions, req.Version)
+						b.log.Info("topic auto-created", "topic", name, "partitions", b.cfg.NumPartitions, "metadata_version", req.Version)
 					}
 					if err == nil || toKerr(err) == kerr.TopicAlreadyExists {
 						t, ok = b.topic(name)

@@ -46,7 +46,7 @@ func (b *Broker) findCoordinator(ctx context.Context, req *kmsg.FindCoordinatorR
 				return fail(errGroupDenied, "not authorized to describe group "+key)
 			}
 			if err := b.ensureOffsetsTopic(); err != nil {
-				b.logf("find coordinator: %v", err)
+				b.log.Warn("find coordinator: the offsets topic is not available", "err", err)
 				return fail(kerr.CoordinatorNotAvailable, groupsUnavailable(err))
 			}
 			topic, partition = OffsetsTopic, b.groups.PartitionOf(key)
@@ -58,7 +58,7 @@ func (b *Broker) findCoordinator(ctx context.Context, req *kmsg.FindCoordinatorR
 				return fail(kerr.InvalidRequest, "empty transactional id")
 			}
 			if err := b.ensureTxnStateTopic(); err != nil {
-				b.logf("find coordinator: %v", err)
+				b.log.Warn("find coordinator: the transaction state topic is not available", "err", err)
 				return fail(kerr.CoordinatorNotAvailable, fmt.Sprintf("the transaction state topic %s is not available: %v", TransactionStateTopic, err))
 			}
 			topic, partition = TransactionStateTopic, b.txns.PartitionOf(key)

@@ -111,6 +111,6 @@ func (b *Broker) deleteTopicAnywhere(t metadata.Topic, timeoutMillis int32) erro
 	if err := b.waitTopic(ctx, t.Name, func(_ metadata.Topic, ok bool) bool { return !ok }); err != nil {
 		return err
 	}
-	b.logf("topic %s deleted", t.Name)
+	b.log.Info("topic deleted", "topic", t.Name)
 	return nil
 }

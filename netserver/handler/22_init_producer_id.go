@@ -57,7 +57,7 @@ func (b *Broker) initProducerID(ctx context.Context, req *kmsg.InitProducerIDReq
 	}
 	id, err := b.producerID()
 	if err != nil {
-		b.logf("init producer id: %v", err)
+		b.log.Warn("allocating a producer id failed", "err", err)
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp
 	}
@@ -79,7 +79,7 @@ func (b *Broker) initTransactionalProducerID(req *kmsg.InitProducerIDRequest, re
 	a := b.txns.InitProducerID(r)
 	if e := txnError(a.Err, req.Version, 4); e != nil {
 		if e == kerr.UnknownServerError {
-			b.logf("init producer id of transactional id %q: %v", r.TransactionalID, a.Err)
+			b.log.Warn("init producer id failed", "transactional_id", r.TransactionalID, "err", a.Err)
 		}
 		resp.ErrorCode = e.Code
 		return resp

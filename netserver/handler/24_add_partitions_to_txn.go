@@ -153,7 +153,7 @@ func (b *Broker) addTxnPartitions(ac access, t txnPartitions, version int16) map
 	a := b.txns.AddPartitions(txn.AddPartitions{TransactionalID: t.id, ProducerID: t.pid, ProducerEpoch: t.epoch, Partitions: tps, Version: v})
 	if e := txnError(a.Err, version, 2); e != nil {
 		if e == kerr.UnknownServerError {
-			b.logf("add partitions to transaction %q: %v", t.id, a.Err)
+			b.log.Warn("adding partitions to a transaction failed", "transactional_id", t.id, "err", a.Err)
 		}
 		setAll(e)
 		return codes

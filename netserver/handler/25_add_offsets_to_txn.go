@@ -31,7 +31,7 @@ func (b *Broker) addOffsetsToTxn(ctx context.Context, req *kmsg.AddOffsetsToTxnR
 		return resp
 	}
 	if err := b.ensureOffsetsTopic(); err != nil {
-		b.logf("add offsets to transaction %q: %v", req.TransactionalID, err)
+		b.log.Warn("add offsets to transaction: the offsets topic is not available", "transactional_id", req.TransactionalID, "err", err)
 	}
 	a := b.txns.AddOffsets(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Group)
 	resp.ErrorCode = errorCodeOf(txnError(a.Err, req.Version, 2))

@@ -42,7 +42,7 @@ func (b *Broker) endTxn(ctx context.Context, req *kmsg.EndTxnRequest) kmsg.Respo
 		Commit: req.Commit, Version: v})
 	if e := txnError(a.Err, req.Version, 2); e != nil {
 		if e == kerr.UnknownServerError {
-			b.logf("end transaction %q: %v", req.TransactionalID, a.Err)
+			b.log.Warn("ending a transaction failed", "transactional_id", req.TransactionalID, "err", a.Err)
 		}
 		resp.ErrorCode = e.Code
 		return resp

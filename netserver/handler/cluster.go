@@ -258,14 +258,14 @@ func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, co
 	// the new topic (descriptor limit, disk), the topic goes again.
 	for p := range t.Partitions {
 		if ferr := b.cluster.PartitionFailure(name, p); ferr != nil {
-			b.logf("topic %s: creating partition %d of %d failed, deleting the topic: %v", name, p, t.Partitions, ferr)
+			b.log.Warn("creating a partition of a new topic failed, deleting the topic", "topic", name, "partition", p, "partitions", t.Partitions, "err", ferr)
 			if derr := b.deleteTopicAnywhere(t, int32(adminTimeout/time.Millisecond)); derr != nil {
-				b.logf("topic %s: deleting the partly created topic: %v", name, derr)
+				b.log.Error("deleting a partly created topic failed", "topic", name, "err", derr)
 			}
 			return t, fmt.Errorf("%w: creating partition %d of %d: %v", kerr.KafkaStorageError, p, t.Partitions, ferr)
 		}
 	}
-	b.logf("topic %s created: %d partitions, replication factor %d, configs %v", name, t.Partitions, rf, configs)
+	b.log.Info("topic created", "topic", name, "partitions", t.Partitions, "replication_factor", rf, "configs", configs)
 	return t, nil
 }
 
@@ -425,11 +425,12 @@ func (b *Broker) prefetchProducerIDs() {
 	first, size, err := b.cluster.AllocateProducerIDs(ctx)
 	cancel()
 	b.pids.mu.Lock()
-	defer b.pids.mu.Unlock()
 	b.pids.prefetching = false
-	if err != nil {
-		b.logf("fetching the next block of producer ids ahead: %v (fetched when needed)", err)
-		return
+	if err == nil {
+		b.pids.spareNext, b.pids.spareEnd = first, first+int64(size)
 	}
-	b.pids.spareNext, b.pids.spareEnd = first, first+int64(size)
+	b.pids.mu.Unlock()
+	if err != nil {
+		b.log.Warn("fetching the next block of producer ids ahead failed (fetched when needed)", "err", err)
+	}
 }

@@ -69,7 +69,7 @@ func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map
 	if err := b.waitTopic(ctx, name, func(t metadata.Topic, ok bool) bool { return !ok || maps.Equal(t.Configs, overrides) }); err != nil {
 		return toKerr(err)
 	}
-	b.logf("topic %s: configs set to %v", name, overrides)
+	b.log.Info("topic configs set", "topic", name, "configs", overrides)
 	return nil
 }
 

@@ -337,7 +337,7 @@ func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
 	loaded := c.LoadPartition(p)
 	go func() {
 		if err := <-loaded; err != nil && !errors.Is(err, shard.ErrNotCoordinator) {
-			b.logf("loading %s-%d: %v", topic, p, err)
+			b.log.Warn("loading a coordinator partition failed", "topic", topic, "partition", p, "err", err)
 		}
 	}()
 }

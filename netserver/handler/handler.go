@@ -18,6 +18,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,9 @@ type Config struct {
 	// Txn configures the transaction coordinator; the zero value means
 	// Kafka's defaults (txn.DefaultConfig).
 	Txn txn.Config
+	// TxnLogger is the transaction coordinator's logger; nil uses the
+	// broker's (New).
+	TxnLogger *slog.Logger
 	// TxnStateReplicationFactor is
 	// transaction.state.log.replication.factor (3), capped at the live
 	// brokers when __transaction_state is created; TxnStateMinISR is
@@ -103,7 +107,7 @@ type Config struct {
 type Broker struct {
 	cfg    Config
 	engine *engine.Engine
-	logf   func(string, ...any)
+	log    *slog.Logger
 
 	appended *signal.Signal
 	// groups is the group coordinator; stopGroups ends its clock.
@@ -130,17 +134,26 @@ type Broker struct {
 }
 
 // New returns a Broker.
-func New(cfg Config, eng *engine.Engine, logf func(string, ...any)) *Broker {
-	if logf == nil {
-		logf = func(string, ...any) {}
+//
+// log reports topic changes and failures requests meet (nil discards);
+// the group coordinator logs to cfg.Groups.Logger and the transaction
+// coordinator to cfg.TxnLogger, each log when nil.
+func New(cfg Config, eng *engine.Engine, log *slog.Logger) *Broker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TxnLogger == nil {
+		cfg.TxnLogger = log
 	}
 	if cfg.Groups.OffsetsPartitions == 0 {
 		cfg.Groups = group.DefaultConfig()
 	}
-	b := &Broker{cfg: cfg, engine: eng, logf: logf, appended: signal.New(), serving: make(chan struct{})}
+	b := &Broker{cfg: cfg, engine: eng, log: log, appended: signal.New(), serving: make(chan struct{})}
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}
-	gc.Logf = logf
+	if gc.Logger == nil {
+		gc.Logger = log
+	}
 	gc.Partitions = b.offsetsPartitions
 	b.groups = group.New(gc, offsetsStore{b})
 	b.txns = b.newTxnCoordinator()
@@ -318,7 +331,7 @@ func (b *Broker) resolvePartition(name string, t metadata.Topic, known bool, par
 		if failure := b.partitionFailure(tp); failure != nil {
 			// Its creation failed (descriptor limit, disk): the publisher
 			// retries; clients are told why until then.
-			b.faults.logf(b.logf, "create "+tp.String(), "partition %s has no log: %v", tp, failure)
+			b.faults.log(b.log, "create "+tp.String(), "partition has no log", "partition", tp.String(), "err", failure)
 			return nil, kerr.KafkaStorageError
 		}
 		return nil, kerr.LeaderNotAvailable // the publisher creates it

@@ -9,7 +9,7 @@ package handler
 // the failure (Cluster.PartitionFailure) until then.
 
 import (
-	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -23,9 +23,10 @@ type storageFaults struct {
 	lastLogged map[string]time.Time
 }
 
-// logf logs a fault under key at most once per faultLogInterval,
-// counting the lines it held back.
-func (f *storageFaults) logf(logf func(string, ...any), key string, format string, args ...any) {
+// log logs a fault under key at Error at most once per faultLogInterval:
+// a refused write or a partition without a log is data a client could
+// not store.
+func (f *storageFaults) log(log *slog.Logger, key string, msg string, args ...any) {
 	now := time.Now()
 	f.mu.Lock()
 	if f.lastLogged == nil {
@@ -45,5 +46,5 @@ func (f *storageFaults) logf(logf func(string, ...any), key string, format strin
 		}
 	}
 	f.mu.Unlock()
-	logf(format+fmt.Sprintf(" (logged once per %v)", faultLogInterval), args...)
+	log.Error(msg, append(args, "logged_once_per", faultLogInterval)...)
 }

@@ -93,7 +93,7 @@ func (b *Broker) newTxnCoordinator() *txn.Coordinator {
 		Partitions:       b.txnStatePartitions,
 		OffsetsPartition: b.groups.PartitionOf,
 		CoordinatorEpoch: func(p int32) int32 { return b.leaderEpoch(TransactionStateTopic, p) },
-		Logf:             b.logf,
+		Logger:           b.cfg.TxnLogger,
 	})
 }
 
@@ -315,7 +315,7 @@ func (b *Broker) appendMarker(pid int64, epoch int16, commit bool, coordinatorEp
 		if err := b.groups.CompleteTransaction(tp.Partition, pid, commit); err != nil {
 			// The marker is in the log: a reload of the partition applies
 			// it; until then the coordinator's view lags.
-			b.logf("transaction of producer %d: %s marker on %s written, group offsets not yet applied: %v", pid, txnOutcome(commit), tp, err)
+			b.log.Warn("transaction marker written, group offsets not yet applied", "producer_id", pid, "outcome", txnOutcome(commit), "partition", tp.String(), "err", err)
 			return kerr.NotCoordinator
 		}
 	}

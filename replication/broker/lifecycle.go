@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -27,8 +28,8 @@ type LifecycleConfig struct {
 	// Applied is the metadata offset the broker has applied (its
 	// heartbeats' CurrentMetadataOffset); nil: 0.
 	Applied func() uint64
-	// Logf logs; nil discards.
-	Logf func(string, ...any)
+	// Logger reports registration and session changes; nil discards.
+	Logger *slog.Logger
 }
 
 // Lifecycle keeps a broker registered with the active controller and
@@ -64,8 +65,8 @@ type Lifecycle struct {
 
 // NewLifecycle returns a broker's lifecycle; Run drives it.
 func NewLifecycle(cfg LifecycleConfig) *Lifecycle {
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Lifecycle{cfg: cfg, changed: signal.New(), session: NewSession(cfg.Session - stepDownMargin(cfg.Session)), epoch: -1}
 }
@@ -108,30 +109,32 @@ func (l *Lifecycle) retryBackoff() time.Duration {
 // session's expiry.
 func (l *Lifecycle) answered(sentAt time.Time, index uint64) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.session.Answered(sentAt, index)
 	if l.expiry != nil {
 		l.expiry.Stop()
 	}
 	l.expiry = time.AfterFunc(time.Until(l.session.Expires()), l.expired)
-	if !l.leading {
-		l.leading = true
-		l.cfg.Logf("broker %d: in session with the controller quorum", l.cfg.Info.ID)
-	}
+	began := !l.leading
+	l.leading = true
 	l.changed.Notify() // the index may have moved too
+	l.mu.Unlock()
+	if began { // logged after the unlock: no lock is held across a write
+		l.cfg.Logger.Info("in session with the controller quorum", "broker", l.cfg.Info.ID)
+	}
 }
 
 // expired runs when the session's end passes with no newer answer.
 func (l *Lifecycle) expired() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !l.leading || l.session.Alive(time.Now()) {
+		l.mu.Unlock()
 		return // a newer answer re-armed the timer
 	}
 	l.leading = false
-	l.cfg.Logf("broker %d: no heartbeat answered by the controller quorum for %v: stepping down as leader until it has the current metadata",
-		l.cfg.Info.ID, l.cfg.Session)
 	l.changed.Notify()
+	l.mu.Unlock()
+	l.cfg.Logger.Warn("no heartbeat answered by the controller quorum: stepping down as leader until it has the current metadata",
+		"broker", l.cfg.Info.ID, "session", l.cfg.Session)
 }
 
 // BrokerEpoch is the epoch the active controller gave the broker's
@@ -241,7 +244,7 @@ func (l *Lifecycle) Run(ctx context.Context) {
 				l.answered(sent, answerOffset(req, resp))
 				if !registered {
 					registered, justRegistered = true, true
-					l.cfg.Logf("broker %d registered with the controller at %s", l.cfg.Info.ID, addr)
+					l.cfg.Logger.Info("registered with the controller", "broker", l.cfg.Info.ID, "controller", addr)
 				}
 			case errors.Is(err, kerr.BrokerIDNotRegistered):
 				registered = false

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
 )
@@ -108,7 +109,7 @@ func (f *fakeControllers) set(active string, index uint64, hung ...string) {
 
 func startLifecycle(t *testing.T, f *fakeControllers, heartbeat, session time.Duration, applied ...func() uint64) *Lifecycle {
 	cfg := LifecycleConfig{Info: controller.BrokerInfo{ID: 1}, Controllers: []string{"a", "b", "c"},
-		Heartbeat: heartbeat, Session: session, Call: f.call, Logf: t.Logf}
+		Heartbeat: heartbeat, Session: session, Call: f.call, Logger: logtest.Logger(t)}
 	if len(applied) > 0 {
 		cfg.Applied = applied[0]
 	}

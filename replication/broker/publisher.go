@@ -91,14 +91,14 @@ func (r *Runtime) publish(ctx context.Context) {
 				delete(done, name)
 				if time.Since(failedAt[name]) >= 30*time.Second {
 					failedAt[name] = time.Now()
-					r.cfg.Logf("topic %s: %v (retrying; logged once per 30s)", name, err)
+					r.cfg.Logger.Warn("creating a topic's local partitions failed, retrying (logged once per 30s)", "topic", name, "err", err)
 				}
 				continue
 			}
 			done[name] = sig
 			if _, failed := failedAt[name]; failed {
 				delete(failedAt, name)
-				r.cfg.Logf("topic %s: every local partition created", name)
+				r.cfg.Logger.Info("topic's local partitions created after failures", "topic", name)
 			}
 		}
 		for name := range done {
@@ -162,7 +162,7 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 	name := w.topic.Name
 	rec, ok := r.cfg.Local.Get(name)
 	if ok && rec.ID != w.topic.ID {
-		r.cfg.Logf("topic %s was deleted and created again: removing the old topic's logs", name)
+		r.cfg.Logger.Info("topic deleted and created again: removing the old topic's logs", "topic", name)
 		if err := r.removeTopic(rec, "its topic was deleted and created again"); err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 		if _, err := r.cfg.Local.CreateWithID(name, w.topic.ID, w.topic.Partitions, w.topic.Configs); err != nil {
 			return err
 		}
-		r.cfg.Logf("topic %s: %d partitions, %d here", name, w.topic.Partitions, len(w.local))
+		r.cfg.Logger.Info("topic added", "topic", name, "partitions", w.topic.Partitions, "local", len(w.local))
 	case rec.Partitions != w.topic.Partitions || !maps.Equal(rec.Configs, w.topic.Configs):
 		if _, err := r.cfg.Local.Update(name, func(t *metadata.Topic) error {
 			t.Partitions, t.Configs = w.topic.Partitions, maps.Clone(w.topic.Configs)
@@ -188,7 +188,7 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 					l.SetConfig(lc)
 				}
 			}
-			r.cfg.Logf("topic %s: configs now %v", name, w.topic.Configs)
+			r.cfg.Logger.Info("topic configs changed", "topic", name, "configs", w.topic.Configs)
 		}
 	}
 	var errs []error
@@ -228,7 +228,7 @@ func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
 		err := r.cfg.Engine.DeletePartition(tp)
 		switch {
 		case err == nil:
-			r.cfg.Logf("deleted %s, %s", tp, why)
+			r.cfg.Logger.Info("partition deleted", "partition", tp.String(), "reason", why)
 		case !errors.Is(err, engine.ErrUnknownPartition):
 			errs = append(errs, fmt.Errorf("%s: %w", tp, err))
 		}
@@ -239,7 +239,7 @@ func (r *Runtime) removeTopic(t metadata.Topic, why string) error {
 	if err := r.cfg.Local.Delete(t.Name); err != nil && !errors.Is(err, metadata.ErrUnknownTopic) {
 		return err
 	}
-	r.cfg.Logf("topic %s: local logs deleted", t.Name)
+	r.cfg.Logger.Info("topic's local logs deleted", "topic", t.Name)
 	return nil
 }
 
@@ -272,13 +272,13 @@ func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[kafka
 		switch {
 		case !ok:
 			why = "its topic was deleted"
-			r.cfg.Logf("topic %s deleted in the cluster metadata", rec.Name)
+			r.cfg.Logger.Info("topic deleted in the cluster metadata", "topic", rec.Name)
 		case w.topic.ID != rec.ID:
 			why = "its topic was deleted and created again"
-			r.cfg.Logf("topic %s deleted and created again in the cluster metadata", rec.Name)
+			r.cfg.Logger.Info("topic deleted and created again in the cluster metadata", "topic", rec.Name)
 		}
 		if err := r.removeTopic(rec, why); err != nil {
-			r.cfg.Logf("topic %s: deleting its local logs: %v", rec.Name, err)
+			r.cfg.Logger.Warn("deleting a topic's local logs failed", "topic", rec.Name, "err", err)
 		}
 	}
 	for _, tp := range partitions {
@@ -286,10 +286,10 @@ func (r *Runtime) removeUnassigned(want map[string]wantTopic, assigned map[kafka
 			if errors.Is(err, engine.ErrUnknownPartition) {
 				continue // its topic's removal above deleted it
 			}
-			r.cfg.Logf("deleting %s, not assigned to this broker: %v", tp, err)
+			r.cfg.Logger.Warn("deleting a partition not assigned to this broker failed", "partition", tp.String(), "err", err)
 			continue
 		}
-		r.cfg.Logf("deleted %s, reassigned away from this broker (or of no topic the metadata has)", tp)
+		r.cfg.Logger.Info("partition deleted", "partition", tp.String(), "reason", "reassigned away from this broker (or of no topic the metadata has)")
 	}
 }
 
@@ -325,7 +325,7 @@ func (r *Runtime) published(want map[string]wantTopic, current bool) {
 	r.mu.Unlock()
 	if current && !r.isReady.Load() {
 		r.isReady.Store(true)
-		r.cfg.Logf("broker %d: metadata applied up to index %d; serving", r.self, r.source.Applied())
+		r.cfg.Logger.Info("metadata applied: serving", "broker", r.self, "index", r.source.Applied())
 	}
 	r.passes.Notify()
 }
@@ -409,14 +409,14 @@ func (r *Runtime) importCatalog(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := r.node.Import(cctx, r.self, topics, r.cfg.Local.NextProducerID()); err != nil {
-		r.cfg.Logf("importing the topic catalog into the metadata log: %v (retrying)", err)
+		r.cfg.Logger.Warn("importing the topic catalog into the metadata log failed, retrying", "err", err)
 		return
 	}
 	if err := r.cfg.ImportDone(); err != nil {
-		r.cfg.Logf("importing the topic catalog: marking it done: %v (retrying)", err)
+		r.cfg.Logger.Warn("marking the topic catalog imported failed, retrying", "err", err)
 		return
 	}
-	r.cfg.Logf("imported %d topics of this broker's catalog into the metadata log", len(topics))
+	r.cfg.Logger.Info("imported this broker's topic catalog into the metadata log", "topics", len(topics))
 	r.imported.Store(true)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
 )
@@ -80,7 +81,7 @@ func TestClientQuotasAppliedBeforeAnswerAndRestart(t *testing.T) {
 func TestSyncQuotasFeedsChanges(t *testing.T) {
 	src := &imageSource{}
 	sink := &quotaSink{}
-	r := &Runtime{source: src, cfg: Config{Logf: t.Logf}, passes: signal.New()}
+	r := &Runtime{source: src, cfg: Config{Logger: logtest.Logger(t)}, passes: signal.New()}
 	r.SetQuotaSink(sink)
 	set := func(index uint64, q map[controller.QuotaEntity]map[string]float64) {
 		im := controller.NewImage()

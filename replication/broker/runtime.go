@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,13 @@ type Config struct {
 	// goroutines runs, so the Listener can be given the runtime (its view
 	// of the metadata) before the runtime calls it.
 	Attach func(*Runtime)
-	Logf   func(string, ...any)
+	// Logger reports the broker side: registration, heartbeats, applying
+	// the metadata (nil discards).
+	Logger *slog.Logger
+	// ControllerLogger, TransportLogger and ReplicaLogger are the
+	// controller node's, the controller transport's and the replicas'
+	// loggers; nil uses Logger.
+	ControllerLogger, TransportLogger, ReplicaLogger *slog.Logger
 }
 
 // Runtime is a running broker's cluster side.
@@ -139,8 +146,13 @@ type Runtime struct {
 // voter (else a copy of the controllers' metadata), its lifecycle with the
 // active controller, its replicas, and the publisher. Close stops it.
 func Start(cfg Config) (*Runtime, error) {
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, l := range []**slog.Logger{&cfg.ControllerLogger, &cfg.TransportLogger, &cfg.ReplicaLogger} {
+		if *l == nil {
+			*l = cfg.Logger
+		}
 	}
 	if cfg.FS == nil {
 		cfg.FS = vfs.Default
@@ -188,7 +200,7 @@ func Start(cfg Config) (*Runtime, error) {
 			r.call = func(_ context.Context, _ string, req []byte) ([]byte, error) { return n.HandleRPC(req), nil }
 		}
 	} else {
-		remote := NewRemote(addrs, ids, r.call, cfg.Logf)
+		remote := NewRemote(addrs, ids, r.call, cfg.Logger)
 		goRun(func() { remote.Run(ctx) })
 		r.source = remote
 	}
@@ -198,7 +210,7 @@ func Start(cfg Config) (*Runtime, error) {
 		cfg.Self.Incarnation = node.IncarnationString(id)
 	}
 	r.lifecycle = NewLifecycle(LifecycleConfig{Info: cfg.Self, Controllers: addrs, Heartbeat: cfg.Heartbeat,
-		Session: cfg.Session, Call: r.call, Applied: r.source.Applied, Logf: cfg.Logf})
+		Session: cfg.Session, Call: r.call, Applied: r.source.Applied, Logger: cfg.Logger})
 	r.replicas = r.startReplicas()
 	if cfg.Attach != nil {
 		cfg.Attach(r) // before anything can call the Listener
@@ -245,7 +257,7 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 	if single {
 		n, err := node.Start(node.Config{ID: uint64(cfg.Self.ID), Voters: ids, SessionTimeout: cfg.Session,
 			Durable: wal, Restore: restored, Send: func([]*pb.Message) {}, RebalanceInterval: cfg.RebalanceInterval,
-			SnapshotEvery: cfg.SnapshotEvery, UncleanLeaderElection: cfg.UncleanLeaderElection, Logf: cfg.Logf})
+			SnapshotEvery: cfg.SnapshotEvery, UncleanLeaderElection: cfg.UncleanLeaderElection, Logger: cfg.ControllerLogger})
 		if err != nil {
 			wal.Close()
 			return nil, nil, err
@@ -271,21 +283,21 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 	if cfg.ControllerListen != "" {
 		bind = cfg.ControllerListen
 	}
-	tr, err := transport.Listen(bind, cfg.Voters, cfg.ControllerSecurity, deliver, handle, cfg.Logf)
+	tr, err := transport.Listen(bind, cfg.Voters, cfg.ControllerSecurity, deliver, handle, cfg.TransportLogger)
 	if err != nil {
 		wal.Close()
 		return nil, nil, err
 	}
 	n, err := node.Start(node.Config{ID: uint64(cfg.Self.ID), Voters: ids, SessionTimeout: cfg.Session,
 		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: cfg.RebalanceInterval, SnapshotEvery: cfg.SnapshotEvery,
-		UncleanLeaderElection: cfg.UncleanLeaderElection, Logf: cfg.Logf})
+		UncleanLeaderElection: cfg.UncleanLeaderElection, Logger: cfg.ControllerLogger})
 	if err != nil {
 		tr.Close()
 		wal.Close()
 		return nil, nil, err
 	}
 	target.Store(n)
-	cfg.Logf("controller %d: quorum member on %s, voters %v", cfg.Self.ID, tr.Addr(), cfg.Voters)
+	cfg.ControllerLogger.Info("controller quorum member listening", "node", cfg.Self.ID, "addr", tr.Addr().String(), "voters", cfg.Voters)
 	return n, func() {
 		n.Stop()
 		tr.Close()
@@ -299,7 +311,7 @@ func (r *Runtime) startReplicas() *replica.Manager {
 	eng, l := r.cfg.Engine, r.cfg.Listener
 	saved, err := eng.ReadHighWatermarks()
 	if err != nil {
-		r.cfg.Logf("replica: high watermark checkpoint unreadable, starting from 0: %v", err)
+		r.cfg.ReplicaLogger.Warn("high watermark checkpoint unreadable, starting from 0", "err", err)
 	}
 	hws := make(map[kafka.TopicPartition]int64, len(saved))
 	for tp, hw := range saved {
@@ -326,7 +338,7 @@ func (r *Runtime) startReplicas() *replica.Manager {
 		ClientOpts:     r.cfg.InterBrokerClientOpts,
 		Advanced:       l.HighWatermarkMoved,
 		Leadership:     func(tp kafka.TopicPartition, leading bool) { l.PartitionLeadership(tp.Topic, tp.Partition, leading) },
-		Logf:           r.cfg.Logf,
+		Logger:         r.cfg.ReplicaLogger,
 	})
 }
 

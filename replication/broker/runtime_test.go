@@ -15,6 +15,7 @@ import (
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/vfs/errorfs"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -66,7 +67,7 @@ func startSingle(t *testing.T, fs vfs.FS, importCatalog bool) *single {
 	imported := false
 	rt, err := Start(Config{Self: controller.BrokerInfo{ID: 1, Host: "127.0.0.1", Port: 9092}, DataDir: "/data", FS: fs,
 		Local: local, LogDefaults: ec.Log, Heartbeat: 50 * time.Millisecond, Session: 5 * time.Second, SnapshotEvery: 1000,
-		Engine: eng, Listener: s.l, ACLs: s.acls, Attach: func(rt *Runtime) { rt.SetQuotaSink(s.quotas) }, Logf: t.Logf, ImportCatalog: importCatalog, ImportDone: func() error { imported = true; return nil }})
+		Engine: eng, Listener: s.l, ACLs: s.acls, Attach: func(rt *Runtime) { rt.SetQuotaSink(s.quotas) }, Logger: logtest.Logger(t), ImportCatalog: importCatalog, ImportDone: func() error { imported = true; return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func (r *Runtime) syncSecurity() {
 	for _, id := range remove {
 		if sink != nil {
 			if err := sink.RemoveACL(id); err != nil {
-				r.cfg.Logf("acl %s: removing it from the authorizer: %v", id, err)
+				r.cfg.Logger.Warn("removing an acl from the authorizer failed", "acl", id, "err", err)
 			}
 		}
 		delete(s.fed, id)
@@ -96,7 +96,7 @@ func (r *Runtime) syncSecurity() {
 			if err := sink.AddACL(a.ID, a.Binding); err != nil {
 				// Kept as fed: the metadata has it, and retrying each
 				// pass would fail alike.
-				r.cfg.Logf("acl %s: the authorizer refuses it: %v", a.ID, err)
+				r.cfg.Logger.Warn("the authorizer refuses an acl", "acl", a.ID, "err", err)
 			}
 		}
 		s.fed[a.ID] = a.Binding
@@ -148,7 +148,7 @@ func (r *Runtime) awaitApplied(ctx context.Context, resp kmsg.Response, applied 
 		}
 		select {
 		case <-ctx.Done():
-			r.cfg.Logf("metadata at offset %d not applied here before the request's deadline (it is committed)", offset)
+			r.cfg.Logger.Warn("committed metadata not applied here before the request's deadline", "offset", offset)
 			return
 		case <-ch:
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/replication/controller"
 )
@@ -148,7 +149,7 @@ func (s *imageSource) set(index uint64, acls map[controller.ACLID]controller.ACL
 func TestSyncSecurityDiffsImages(t *testing.T) {
 	src := &imageSource{}
 	sink := newACLSink()
-	r := &Runtime{source: src, cfg: Config{ACLs: sink, Logf: t.Logf}, passes: signal.New()}
+	r := &Runtime{source: src, cfg: Config{ACLs: sink, Logger: logtest.Logger(t)}, passes: signal.New()}
 	src.set(5, map[controller.ACLID]controller.ACLBinding{{1}: readACL("a"), {2}: readACL("b")}, "alice")
 	r.syncSecurity()
 	if names, _ := sink.names(); !maps.Equal(names, map[string]bool{"a": true, "b": true}) {

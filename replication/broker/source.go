@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -43,7 +44,7 @@ type Remote struct {
 	ids         []uint64 // the controllers' node ids, in the same order
 	call        node.Caller
 	changed     *signal.Signal
-	logf        func(string, ...any)
+	log         *slog.Logger
 
 	mu      sync.RWMutex
 	image   *controller.Image
@@ -54,8 +55,11 @@ type Remote struct {
 
 // NewRemote returns a copy that Run keeps fresh; ids are the controllers'
 // node ids, in the order of their addresses.
-func NewRemote(controllers []string, ids []uint64, call node.Caller, logf func(string, ...any)) *Remote {
-	return &Remote{controllers: controllers, ids: ids, call: call, image: controller.NewImage(), changed: signal.New(), logf: logf}
+func NewRemote(controllers []string, ids []uint64, call node.Caller, log *slog.Logger) *Remote {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Remote{controllers: controllers, ids: ids, call: call, image: controller.NewImage(), changed: signal.New(), log: log}
 }
 
 func (r *Remote) View(fn func(*controller.Image)) {
@@ -169,11 +173,11 @@ func (r *Remote) take(resp *kmsg.FetchSnapshotResponse) (newer bool, leader uint
 	}
 	im := controller.NewImage()
 	if err := json.Unmarshal(p.Bytes, im); err != nil {
-		r.logf("cluster: a controller's metadata does not decode: %v", err)
+		r.log.Warn("a controller's metadata does not decode", "controller", leader, "err", err)
 		return false, leader
 	}
 	if !r.fetched {
-		r.logf("cluster: metadata copied from the controllers at index %d", index)
+		r.log.Info("metadata copied from the controllers", "index", index)
 	}
 	r.image, r.index, r.fetched = im, index, true
 	r.changed.Notify()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
 )
@@ -57,7 +58,7 @@ func TestRemoteCopyLeavesAStaleVoter(t *testing.T) {
 		"b": {index: 50, leader: 2, topics: 3}, // the active controller
 	}
 	call := func(_ context.Context, addr string, req []byte) ([]byte, error) { return nodes[addr].answer(req) }
-	r := NewRemote([]string{"a", "b"}, []uint64{1, 2}, call, t.Logf)
+	r := NewRemote([]string{"a", "b"}, []uint64{1, 2}, call, logtest.Logger(t))
 	for range 3 {
 		r.poll(context.Background())
 	}

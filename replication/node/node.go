@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,8 +73,9 @@ type Config struct {
 	// leadership back to preferred replicas (auto.leader.rebalance.enable
 	// with leader.imbalance.check.interval.seconds); 0 never.
 	RebalanceInterval time.Duration
-	// Logf logs; nil discards.
-	Logf func(string, ...any)
+	// Logger reports activation, snapshots and every committed metadata
+	// record (nil discards).
+	Logger *slog.Logger
 }
 
 // batch is one metadata log entry: records proposed together.
@@ -129,8 +131,8 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = 9 * time.Second
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.SnapshotEvery == 0 {
 		cfg.SnapshotEvery = 1000
@@ -214,7 +216,7 @@ func (n *Node) drive() {
 	n.leader.Store(n.member.Leader())
 	msgs, err := n.member.Drive()
 	if err != nil {
-		n.cfg.Logf("controller %d: %v", n.cfg.ID, err)
+		n.cfg.Logger.Warn("controller quorum step failed", "node", n.cfg.ID, "err", err)
 	}
 	if len(msgs) > 0 {
 		n.cfg.Send(msgs)
@@ -236,7 +238,7 @@ func (n *Node) maybeSnapshot() {
 		err = n.member.Snapshot(applied, data)
 	}
 	if err != nil {
-		n.cfg.Logf("controller %d: snapshot at %d: %v", n.cfg.ID, applied, err)
+		n.cfg.Logger.Warn("metadata snapshot failed", "node", n.cfg.ID, "index", applied, "err", err)
 		return
 	}
 	n.snapped = applied
@@ -255,8 +257,8 @@ func (n *Node) load(index uint64, data []byte) error {
 	n.applied.Store(index)
 	n.snapped = index
 	n.changed.Notify()
-	n.cfg.Logf("controller %d: metadata loaded from a snapshot at index %d (%d brokers, %d topics, %d acls, %d SCRAM users, %d quota entities)", n.cfg.ID, index,
-		len(im.Brokers), len(im.Topics), len(im.ACLs), len(im.Scram), len(im.ClientQuotas))
+	n.cfg.Logger.Info("metadata loaded from a snapshot", "node", n.cfg.ID, "index", index, "brokers", len(im.Brokers),
+		"topics", len(im.Topics), "acls", len(im.ACLs), "scram_users", len(im.Scram), "quota_entities", len(im.ClientQuotas))
 	return nil
 }
 
@@ -276,7 +278,7 @@ func (n *Node) fail(err error) {
 func (n *Node) decide() {
 	if !n.member.CaughtUp() {
 		if n.ctl != nil {
-			n.cfg.Logf("controller %d: no longer active", n.cfg.ID)
+			n.cfg.Logger.Info("controller no longer active", "node", n.cfg.ID)
 			n.ctl = nil
 		}
 		n.active.Store(false)
@@ -293,7 +295,7 @@ func (n *Node) decide() {
 			n.ctl.Touch(id, now)
 		}
 		n.mu.RUnlock()
-		n.cfg.Logf("controller %d: active", n.cfg.ID)
+		n.cfg.Logger.Info("controller active", "node", n.cfg.ID)
 		n.lastRebalance = now
 	}
 	if n.inflight != "" {
@@ -374,17 +376,23 @@ func (n *Node) apply(index uint64, data []byte) error {
 	if err := json.Unmarshal(data, &b); err != nil {
 		return fmt.Errorf("metadata entry %d: %w", index, err)
 	}
+	// Each record's outcome is logged after the unlock, so the image's
+	// lock is never held across a log write.
+	errs := make([]error, len(b.Records))
 	n.mu.Lock()
-	for _, r := range b.Records {
-		if err := n.image.Apply(r); err != nil {
-			// Decided on a stale image by a deposed controller: skip it,
-			// as every node does, so images stay equal.
-			n.cfg.Logf("controller %d: entry %d: %v", n.cfg.ID, index, err)
+	for i, r := range b.Records {
+		// A record decided on a stale image by a deposed controller
+		// fails: skip it, as every node does, so images stay equal.
+		errs[i] = n.image.Apply(r)
+	}
+	n.mu.Unlock()
+	for i, r := range b.Records {
+		if errs[i] != nil {
+			n.cfg.Logger.Warn("skipped a metadata record that does not apply", "node", n.cfg.ID, "index", index, "err", errs[i])
 			continue
 		}
 		n.logRecord(r)
 	}
-	n.mu.Unlock()
 	n.applied.Store(index)
 	n.changed.Notify()
 	if b.Nonce != "" && b.Nonce == n.inflight {
@@ -579,38 +587,38 @@ func (n *Node) AlterClientQuotas(ctx context.Context, alterations []controller.Q
 func (n *Node) logRecord(r controller.Record) {
 	switch {
 	case r.RegisterBroker != nil:
-		n.cfg.Logf("metadata: broker %d registered at %s:%d (listeners %v)", r.RegisterBroker.ID, r.RegisterBroker.Host, r.RegisterBroker.Port, r.RegisterBroker.Listeners)
+		n.cfg.Logger.Info("broker registered", "broker", r.RegisterBroker.ID, "host", r.RegisterBroker.Host, "port", r.RegisterBroker.Port, "listeners", r.RegisterBroker.Listeners)
 	case r.FenceBroker != nil:
-		n.cfg.Logf("metadata: broker %d fenced", *r.FenceBroker)
+		n.cfg.Logger.Info("broker fenced", "broker", *r.FenceBroker)
 	case r.UnfenceBroker != nil:
-		n.cfg.Logf("metadata: broker %d unfenced", *r.UnfenceBroker)
+		n.cfg.Logger.Info("broker unfenced", "broker", *r.UnfenceBroker)
 	case r.CreateTopic != nil:
-		n.cfg.Logf("metadata: topic %s created with %d partitions", r.CreateTopic.Name, len(r.CreateTopic.Partitions))
+		n.cfg.Logger.Info("topic created", "topic", r.CreateTopic.Name, "partitions", len(r.CreateTopic.Partitions))
 	case r.DeleteTopic != nil:
-		n.cfg.Logf("metadata: topic %s deleted", *r.DeleteTopic)
+		n.cfg.Logger.Info("topic deleted", "topic", *r.DeleteTopic)
 	case r.AddPartitions != nil:
-		n.cfg.Logf("metadata: topic %s grew by %d partitions", r.AddPartitions.Topic, len(r.AddPartitions.Partitions))
+		n.cfg.Logger.Info("partitions added", "topic", r.AddPartitions.Topic, "added", len(r.AddPartitions.Partitions))
 	case r.PartitionChange != nil:
 		c := r.PartitionChange
-		n.cfg.Logf("metadata: %s-%d leader %d (epoch %d), isr %v", c.Topic, c.Partition, c.State.Leader, c.State.LeaderEpoch, c.State.ISR)
+		n.cfg.Logger.Info("partition changed", "topic", c.Topic, "partition", c.Partition, "leader", c.State.Leader, "epoch", c.State.LeaderEpoch, "isr", c.State.ISR)
 	case r.CreateACL != nil:
 		b := r.CreateACL.Binding
-		n.cfg.Logf("metadata: acl %s added: resource type %d, %q (pattern type %d), principal %s, host %s, operation %d, permission %d",
-			r.CreateACL.ID, b.ResourceType, b.ResourceName, b.PatternType, b.Principal, b.Host, b.Operation, b.Permission)
+		n.cfg.Logger.Info("acl added", "acl", r.CreateACL.ID, "resource_type", b.ResourceType, "resource", b.ResourceName,
+			"pattern_type", b.PatternType, "principal", b.Principal, "host", b.Host, "operation", b.Operation, "permission", b.Permission)
 	case r.RemoveACL != nil:
-		n.cfg.Logf("metadata: acl %s removed", *r.RemoveACL)
+		n.cfg.Logger.Info("acl removed", "acl", *r.RemoveACL)
 	case r.UserScramCredential != nil:
 		c := r.UserScramCredential
-		n.cfg.Logf("metadata: %s credential of user %q set (%d iterations)", controller.ScramMechanismName(c.Mechanism), c.User, c.Iterations)
+		n.cfg.Logger.Info("scram credential set", "mechanism", controller.ScramMechanismName(c.Mechanism), "user", c.User, "iterations", c.Iterations)
 	case r.RemoveUserScramCredential != nil:
 		k := r.RemoveUserScramCredential
-		n.cfg.Logf("metadata: %s credential of user %q removed", controller.ScramMechanismName(k.Mechanism), k.User)
+		n.cfg.Logger.Info("scram credential removed", "mechanism", controller.ScramMechanismName(k.Mechanism), "user", k.User)
 	case r.ClientQuota != nil:
 		q := r.ClientQuota
 		if q.Remove {
-			n.cfg.Logf("metadata: client quota %s of %s removed", q.Key, q.Entity)
+			n.cfg.Logger.Info("client quota removed", "quota", q.Key, "entity", q.Entity)
 		} else {
-			n.cfg.Logf("metadata: client quota %s of %s set to %v", q.Key, q.Entity, q.Value)
+			n.cfg.Logger.Info("client quota set", "quota", q.Key, "entity", q.Entity, "value", q.Value)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/quorum"
 )
@@ -29,7 +30,7 @@ func startCluster(t *testing.T) *testCluster {
 	voters := []uint64{1, 2, 3}
 	for _, id := range voters {
 		n, err := Start(Config{ID: id, Voters: voters, Tick: 10 * time.Millisecond, SessionTimeout: 500 * time.Millisecond,
-			Send: c.send, Logf: t.Logf})
+			Send: c.send, Logger: logtest.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +246,7 @@ func TestSnapshotsCompactAndCatchUp(t *testing.T) {
 		}
 		wals[id] = w
 		n, err := Start(Config{ID: id, Voters: voters, Tick: 10 * time.Millisecond, SessionTimeout: time.Hour, SnapshotEvery: 3,
-			Durable: w, Restore: restored, Send: c.send, Logf: t.Logf})
+			Durable: w, Restore: restored, Send: c.send, Logger: logtest.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

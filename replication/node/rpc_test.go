@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 )
 
@@ -18,7 +19,7 @@ import (
 func startSingle(t *testing.T) *Node {
 	t.Helper()
 	n, err := Start(Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, SessionTimeout: time.Hour,
-		Send: func([]*pb.Message) {}, Logf: t.Logf})
+		Send: func([]*pb.Message) {}, Logger: logtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

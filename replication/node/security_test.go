@@ -12,6 +12,7 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/rillmq/rill/engine/vfs"
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/quorum"
 )
@@ -149,7 +150,7 @@ func startSnapshotting(t *testing.T, fs vfs.FS) (*Node, *quorum.WAL) {
 		t.Fatal(err)
 	}
 	n, err := Start(Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, SessionTimeout: time.Hour, SnapshotEvery: 2,
-		Durable: w, Restore: restored, Send: func([]*pb.Message) {}, Logf: t.Logf})
+		Durable: w, Restore: restored, Send: func([]*pb.Message) {}, Logger: logtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

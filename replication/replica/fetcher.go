@@ -46,7 +46,7 @@ func (p *Partition) position(leader int32) (fetchPosition, bool) {
 // runFetcher copies the partitions led by leader until there are none.
 func (m *Manager) runFetcher(leader int32) {
 	defer m.wg.Done()
-	m.cfg.Logf("replica: fetching from broker %d", leader)
+	m.cfg.Logger.Info("fetcher started", "leader", leader)
 	pause := time.Duration(0)
 	for {
 		if pause > 0 {
@@ -70,7 +70,7 @@ func (m *Manager) runFetcher(leader int32) {
 		if len(positions) == 0 {
 			delete(m.fetchers, leader)
 			m.mu.Unlock()
-			m.cfg.Logf("replica: no partitions to fetch from broker %d", leader)
+			m.cfg.Logger.Info("fetcher stopped: no partitions to fetch", "leader", leader)
 			return
 		}
 		m.mu.Unlock()
@@ -153,7 +153,7 @@ func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error
 			}
 			moved, err := pos.p.applyFetched(pos, &rp)
 			if err != nil && !transient(err) {
-				m.cfg.Logf("replica: %s-%d from %s: %v", pos.p.tp.Topic, pos.p.tp.Partition, addr, err)
+				m.cfg.Logger.Warn("applying fetched records failed", "partition", pos.p.tp.String(), "leader", addr, "err", err)
 			}
 			progress = progress || moved
 		}
@@ -188,8 +188,8 @@ func (p *Partition) applyFetched(pos fetchPosition, r *kmsg.FetchResponseTopicPa
 		if err := p.log.TruncateTo(cut); err != nil {
 			return false, err
 		}
-		p.m.cfg.Logf("replica: %s-%d diverged from the leader at epoch %d (its end %d); truncated from %d to %d",
-			p.tp.Topic, p.tp.Partition, d.Epoch, d.EndOffset, leo, p.log.LogEndOffset())
+		p.m.cfg.Logger.Info("truncated a log diverged from the leader", "partition", p.tp.String(),
+			"epoch", d.Epoch, "leader_epoch_end", d.EndOffset, "from", leo, "to", p.log.LogEndOffset())
 		p.mu.Lock()
 		p.hw = min(p.hw, p.log.LogEndOffset())
 		p.mu.Unlock()
@@ -226,14 +226,14 @@ func (p *Partition) outOfRangeLocked(r *kmsg.FetchResponseTopicPartition) (bool,
 		if err := p.log.TruncateFullyAndStartAt(r.LogStartOffset); err != nil {
 			return false, err
 		}
-		p.m.cfg.Logf("replica: %s-%d behind the leader's log start %d: starting over there", p.tp.Topic, p.tp.Partition, r.LogStartOffset)
+		p.m.cfg.Logger.Warn("behind the leader's log start: starting over there", "partition", p.tp.String(), "log_start_offset", r.LogStartOffset)
 		return true, nil
 	}
 	if r.HighWatermark >= 0 && r.HighWatermark < leo {
 		if err := p.log.TruncateTo(r.HighWatermark); err != nil {
 			return false, err
 		}
-		p.m.cfg.Logf("replica: %s-%d ahead of the leader: truncated from %d to its HW %d", p.tp.Topic, p.tp.Partition, leo, r.HighWatermark)
+		p.m.cfg.Logger.Info("truncated to the leader's high watermark", "partition", p.tp.String(), "from", leo, "to", r.HighWatermark)
 		return true, nil
 	}
 	return false, kerr.OffsetOutOfRange

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func FuzzFollowerApply(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		m := &Manager{cfg: Config{Self: 2, Logf: func(string, ...any) {}}}
+		m := &Manager{cfg: Config{Self: 2, Logger: slog.New(slog.DiscardHandler)}}
 		p := newPartition(m, tp, l)
 		p.state = State{Leader: 1, LeaderEpoch: 3}
 		pos, ok := p.position(1)

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -51,8 +52,9 @@ type Config struct {
 	SaveHighWatermarks    func(map[kafka.TopicPartition]int64) error
 	HighWatermarkInterval time.Duration
 	// Now is the clock; nil means time.Now.
-	Now  func() time.Time
-	Logf func(string, ...any)
+	Now func() time.Time
+	// Logger reports leadership, fetcher and ISR changes (nil discards).
+	Logger *slog.Logger
 }
 
 // FetchFunc sends a Fetch request to the broker at addr.
@@ -90,8 +92,8 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Leadership == nil {
 		cfg.Leadership = func(kafka.TopicPartition, bool) {}
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HighWatermarkInterval <= 0 {
 		cfg.HighWatermarkInterval = 5 * time.Second
@@ -262,7 +264,7 @@ func (m *Manager) run() {
 				err := m.cfg.AlterPartition(ctx, p.tp, p.peekState().TopicID, m.cfg.Self, epoch, ch.PartitionEpoch, isr)
 				countISRChange(ch, err)
 				if err != nil {
-					m.cfg.Logf("replica: %s-%d: ISR change to %v: %v", p.tp.Topic, p.tp.Partition, isr, err)
+					m.cfg.Logger.Warn("ISR change failed", "partition", p.tp.String(), "isr", isr, "err", err)
 				}
 				p.altered(err, epoch, m.now())
 			}()
@@ -282,6 +284,6 @@ func (m *Manager) saveHighWatermarks() {
 	}
 	m.mu.Unlock()
 	if err := m.cfg.SaveHighWatermarks(hws); err != nil {
-		m.cfg.Logf("replica: checkpointing high watermarks: %v", err)
+		m.cfg.Logger.Error("checkpointing high watermarks failed", "err", err)
 	}
 }

@@ -94,7 +94,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		p.lead.SetIneligible(toIDs(s.Fenced))
 		p.alter = alterState{}
 		p.mu.Unlock()
-		p.m.cfg.Logf("replica: leading %s-%d at epoch %d from offset %d (HW %d, ISR %v)", p.tp.Topic, p.tp.Partition, s.LeaderEpoch, leo, hw, s.ISR)
+		p.m.cfg.Logger.Info("leading", "partition", p.tp.String(), "epoch", s.LeaderEpoch, "log_end_offset", leo, "high_watermark", hw, "isr", s.ISR)
 		return becameLeader
 	case s.Leader == self:
 		p.mu.Lock()
@@ -113,7 +113,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		p.failWaitsLocked(ErrNotLeader)
 		p.lead = nil
 		p.mu.Unlock()
-		p.m.cfg.Logf("replica: %s-%d now led by %d at epoch %d", p.tp.Topic, p.tp.Partition, s.Leader, s.LeaderEpoch)
+		p.m.cfg.Logger.Info("stopped leading", "partition", p.tp.String(), "leader", s.Leader, "epoch", s.LeaderEpoch)
 		return stoppedLeading
 	}
 	return unchanged

@@ -10,6 +10,7 @@ import (
 
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/internal/testcerts"
 )
 
@@ -42,7 +43,7 @@ func TestSecuredCalls(t *testing.T) {
 			return nil
 		},
 	}
-	tr, err := Listen("127.0.0.1:0", nil, sec, func(*pb.Message) {}, func(b []byte) []byte { return append([]byte("re:"), b...) }, t.Logf)
+	tr, err := Listen("127.0.0.1:0", nil, sec, func(*pb.Message) {}, func(b []byte) []byte { return append([]byte("re:"), b...) }, logtest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ type Transport struct {
 	// Handle answers requests (kind 1 frames); nil refuses them all, a nil
 	// answer one.
 	handle func([]byte) []byte
-	logf   func(string, ...any)
+	log    *slog.Logger
 
 	mu    sync.Mutex
 	peers map[uint64]*peer
@@ -105,15 +106,15 @@ const handshakeTimeout = 10 * time.Second
 // Listen serves addr and hands every received message to deliver and
 // every request to handle; addrs are the peers' controller addresses by
 // node id. sec secures the listener and the connections to peers.
-func Listen(addr string, addrs map[uint64]string, sec Security, deliver func(*pb.Message), handle func([]byte) []byte, logf func(string, ...any)) (*Transport, error) {
-	if logf == nil {
-		logf = func(string, ...any) {}
+func Listen(addr string, addrs map[uint64]string, sec Security, deliver func(*pb.Message), handle func([]byte) []byte, log *slog.Logger) (*Transport, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{sec: sec, ln: ln, deliver: deliver, handle: handle, logf: logf, peers: map[uint64]*peer{}, addrs: addrs, conns: map[net.Conn]struct{}{}}
+	t := &Transport{sec: sec, ln: ln, deliver: deliver, handle: handle, log: log, peers: map[uint64]*peer{}, addrs: addrs, conns: map[net.Conn]struct{}{}}
 	t.wg.Add(1)
 	go t.accept()
 	return t, nil
@@ -153,14 +154,14 @@ func (t *Transport) read(c net.Conn) {
 	}()
 	r := bufio.NewReaderSize(c, 64<<10)
 	if err := t.secureAccepted(&c, &r); err != nil {
-		t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
+		t.log.Warn("closing controller connection: not secured", "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	for {
 		kind, body, err := readFrame(r)
 		if err != nil {
 			if err != io.EOF {
-				t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
+				t.log.Info("closing controller connection", "remote", c.RemoteAddr(), "err", err)
 			}
 			return
 		}
@@ -168,7 +169,7 @@ func (t *Transport) read(c net.Conn) {
 		case kindRaft:
 			m := new(pb.Message)
 			if err := proto.Unmarshal(body, m); err != nil {
-				t.logf("controller transport: closing %s: %v", c.RemoteAddr(), err)
+				t.log.Warn("closing controller connection: raft message does not decode", "remote", c.RemoteAddr(), "err", err)
 				return
 			}
 			t.deliver(m)
@@ -178,7 +179,7 @@ func (t *Transport) read(c net.Conn) {
 			}
 			reply := t.handle(body)
 			if reply == nil {
-				t.logf("controller transport: closing %s: a request that is not served", c.RemoteAddr())
+				t.log.Warn("closing controller connection: a request that is not served", "remote", c.RemoteAddr())
 				return
 			}
 			w := bufio.NewWriter(c)
@@ -186,7 +187,7 @@ func (t *Transport) read(c net.Conn) {
 				return
 			}
 		default:
-			t.logf("controller transport: closing %s: frame kind %d", c.RemoteAddr(), kind)
+			t.log.Warn("closing controller connection: unknown frame kind", "remote", c.RemoteAddr(), "kind", kind)
 			return
 		}
 	}
@@ -323,7 +324,7 @@ func (t *Transport) write(addr string, p *peer) {
 			err = t.sec.secureDialled(ctx, addr, &c, &r)
 			cancel()
 			if err != nil {
-				t.logf("controller transport: connection to %s: %v", addr, err)
+				t.log.Warn("securing controller connection failed", "peer", addr, "err", err)
 				c.Close()
 				c = nil
 				continue // dropped; raft retries

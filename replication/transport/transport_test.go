@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/rillmq/rill/internal/logging/logtest"
 	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/replication/node"
 )
@@ -41,11 +42,11 @@ func TestControllerQuorumOverTCP(t *testing.T) {
 			if n := target.Load(); n != nil {
 				n.Deliver(m)
 			}
-		}, nil, t.Logf)
+		}, nil, logtest.Logger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := node.Start(node.Config{ID: id, Voters: ids, Tick: 20 * time.Millisecond, Send: tr.Send, Logf: t.Logf})
+		n, err := node.Start(node.Config{ID: id, Voters: ids, Tick: 20 * time.Millisecond, Send: tr.Send, Logger: logtest.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +129,7 @@ func TestBrokerRequestsOverTCP(t *testing.T) {
 			return n.HandleRPC(b)
 		}
 		return node.NotController(b)
-	}, t.Logf)
+	}, logtest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestBrokerRequestsOverTCP(t *testing.T) {
 		t.Fatalf("before the node started: %v, %v", err, node.ResponseError(resp))
 	}
 
-	n, err := node.Start(node.Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, Send: tr.Send, Logf: t.Logf})
+	n, err := node.Start(node.Config{ID: 1, Voters: []uint64{1}, Tick: 5 * time.Millisecond, Send: tr.Send, Logger: logtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
