@@ -48,6 +48,11 @@ import (
 // Config holds the server's limits, with Kafka's names.
 type Config struct {
 	Addr string
+	// Bound, when set, is Addr already bound (rill serve binds its
+	// listeners before recovering the logs, so a port in use fails the
+	// start at once); the server owns it from Listen on. The netconn
+	// transport serves it; gnet binds Addr itself, so it is closed first.
+	Bound net.Listener
 	// Listener is the name of the listener this server serves (Kafka's
 	// listeners setting): every connection's context carries it
 	// (handler.WithListener), so clients are answered with that
@@ -138,6 +143,10 @@ func Listen(cfg Config, broker *handler.Broker, logf func(string, ...any)) (Serv
 			// goroutine; the event loops only frame.
 			return listenConn(cfg, broker, logf)
 		}
+		if cfg.Bound != nil {
+			cfg.Bound.Close()
+			cfg.Bound = nil
+		}
 		return listenGnet(cfg, broker, logf)
 	}
 	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
@@ -158,9 +167,12 @@ type connServer struct {
 }
 
 func listenConn(cfg Config, broker *handler.Broker, logf func(string, ...any)) (*connServer, error) {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
+	ln := cfg.Bound
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.SASLMaxReceiveSize <= 0 {
 		cfg.SASLMaxReceiveSize = DefaultSASLMaxReceiveSize
