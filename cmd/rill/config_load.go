@@ -58,7 +58,7 @@ func loadBrokerConfig(src configSources) (*brokerConfig, error) {
 		errs = append(errs, c.set(kv, brokerconf.FromFlag, "--set "+kv))
 	}
 	if src.dataDir != "" {
-		errs = append(errs, c.settings.Set("log.dirs", src.dataDir, brokerconf.FromFlag, "--data-dir"))
+		errs = append(errs, c.settings.SetDataDir(src.dataDir, brokerconf.FromFlag, "--data-dir"))
 	}
 	if src.listen != "" {
 		errs = append(errs, c.settings.Set("listeners", "PLAINTEXT://"+src.listen, brokerconf.FromFlag, "--listen"))

@@ -28,6 +28,9 @@ type Setting struct {
 	Source Source
 	// Origin says where exactly (file:line, variable name), for errors.
 	Origin string
+	// verbatim marks a directory given as one path (rill serve
+	// --data-dir), which a comma does not split.
+	verbatim bool
 }
 
 // Settings are a broker's configured values, checked against the table.
@@ -71,6 +74,19 @@ func originErr(origin string, err error) error {
 	return fmt.Errorf("%s: %w", origin, err)
 }
 
+// SetDataDir records log.dirs as one directory given verbatim (a flag
+// naming a path): a comma in it is part of the name, not a list.
+func (s *Settings) SetDataDir(dir string, src Source, origin string) error {
+	if err := s.Set("log.dirs", dir, src, origin); err != nil {
+		return err
+	}
+	if v := s.set["log.dirs"]; v.Source == src {
+		v.verbatim, v.Value = true, dir
+		s.set["log.dirs"] = v
+	}
+	return nil
+}
+
 // Resolve applies the rules between keys once every source is read:
 // broker.id stands for an unset node.id and must agree with a set one;
 // log.dirs names one directory (JBOD is not supported).
@@ -84,7 +100,7 @@ func (s *Settings) Resolve() error {
 		}
 	}
 	for _, name := range []string{"log.dirs", "log.dir"} {
-		if d, ok := s.set[name]; ok {
+		if d, ok := s.set[name]; ok && !d.verbatim {
 			dirs := SplitList(d.Value)
 			switch {
 			case len(dirs) > 1:

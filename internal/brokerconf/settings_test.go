@@ -123,3 +123,13 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestSetDataDirIsOnePath(t *testing.T) {
+	s := NewSettings()
+	must(t, s.Set("log.dirs", "/a,/b", FromFile, ""))
+	must(t, s.SetDataDir("/tmp/x,y", FromFlag, "--data-dir"))
+	must(t, s.Resolve())
+	if v, _ := s.Get("log.dirs"); v != "/tmp/x,y" {
+		t.Errorf("log.dirs = %q, want the flag's path unsplit", v)
+	}
+}
