@@ -122,7 +122,7 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 // handlerConfig builds the protocol handlers' config: the listeners'
 // advertised addresses (lc), the inter-broker one as Host and Port.
 func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, error) {
-	hc := handler.Config{BrokerConfigs: c.props}
+	hc := handler.Config{BrokerConfigs: c.describeEntries()}
 	for _, l := range lc.Brokers() {
 		hc.Listeners = append(hc.Listeners, metadata.Endpoint{Name: l.Name, Host: l.AdvertisedHost, Port: l.AdvertisedPort})
 	}
