@@ -29,7 +29,6 @@ import (
 	"github.com/rillmq/rill/netserver/authz"
 )
 
-
 // alterResource applies edit to a topic resource's overrides and answers
 // the per-resource error code and message; other resource types are
 // refused, after the principal's ALTER_CONFIGS on the resource is
