@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestConfigRefusedBeforeAnythingIsOpened(t *testing.T) {
 		{"broker.id and node.id differ", []string{"--set", "broker.id=3", "--set", "node.id=4"}, nil, []string{"broker.id=3 and node.id=4 differ"}},
 		{"bad port", []string{"--listen", "127.0.0.1:99999"}, nil, []string{`port "99999" is not in [0, 65535]`}},
 		{"unknown transport", []string{"--set", "net.transport=foo"}, nil, []string{`net.transport: "foo" is not one of netconn, gnet`}},
-		{"bad env value", []string{"--env-config"}, []string{"KAFKA_LOG_RETENTION_MS=abc"},
+		{"bad env value", nil, []string{"KAFKA_LOG_RETENTION_MS=abc"},
 			[]string{`environment variable KAFKA_LOG_RETENTION_MS: log.retention.ms: "abc" is not a number of type LONG`}},
 		{"bad file line", nil, nil, []string{"server.properties:2: unknown broker config \"log.retention.hour\" (did you mean log.retention.hours?)"}},
 	} {
@@ -115,7 +116,7 @@ func TestServePrintConfigAndHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(rillBin, "serve", "--data-dir", dir, "--config", file, "--env-config",
+	cmd := exec.Command(rillBin, "serve", "--data-dir", dir, "--config", file,
 		"--set", "min.insync.replicas=3", "--set", "ssl.keystore.password=secret", "--print-config")
 	cmd.Env = append(os.Environ(), "KAFKA_LOG_RETENTION_HOURS=6", "KAFKA_MIN_INSYNC_REPLICAS=9")
 	out, err := cmd.CombinedOutput()
@@ -149,6 +150,12 @@ func TestServePrintConfigAndHelp(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("--print-config created the data directory (%v)", err)
+	}
+	// --env-config=false: the environment is not read.
+	off := exec.Command(rillBin, "serve", "--env-config=false", "--print-config")
+	off.Env = append(os.Environ(), "KAFKA_NUM_PARTITIONS=7", "KAFKA_NO_SUCH_KEY=1")
+	if out, err := off.CombinedOutput(); err != nil || !regexp.MustCompile(`(?m)^num\.partitions +1 +default$`).Match(out) {
+		t.Errorf("--env-config=false: %v\n%s", err, out)
 	}
 	help, err := exec.Command(rillBin, "serve", "-h").CombinedOutput()
 	if err != nil || !strings.Contains(string(help), "-print-config") {

@@ -34,7 +34,7 @@ func runServe(args []string) error {
 	configFile := fs.String("config", "", "Kafka-style properties file")
 	var sets multiFlag
 	fs.Var(&sets, "set", "key=value config override (repeatable; wins over the file and the environment)")
-	envConfig := fs.Bool("env-config", false, "also read KAFKA_* environment variables as keys, as Apache Kafka's container image does (KAFKA_LOG_RETENTION_MS is log.retention.ms; __ is _, ___ is -), over the file and under --set")
+	envConfig := fs.Bool("env-config", true, "read KAFKA_* environment variables as keys, as Apache Kafka's container image does (KAFKA_LOG_RETENTION_MS is log.retention.ms; __ is _, ___ is -), over the file and under --set; --env-config=false ignores them")
 	printConfig := fs.Bool("print-config", false, "print every key's effective value and source (default, file, env, --set) and exit without opening anything")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the whole run to this file at shutdown")
 	if err := fs.Parse(args); err != nil {

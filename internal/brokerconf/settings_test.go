@@ -106,7 +106,7 @@ func TestEnvKey(t *testing.T) {
 			t.Errorf("EnvKey(%s) = %s, %v; want %s", v, got, ok, want)
 		}
 	}
-	for _, v := range []string{"KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_", "PATH", "kafka_node_id"} {
+	for _, v := range []string{"KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_HOME", "KAFKA_", "PATH", "kafka_node_id"} {
 		if got, ok := EnvKey(v); ok {
 			t.Errorf("EnvKey(%s) = %s; want none", v, got)
 		}
