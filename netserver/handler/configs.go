@@ -157,10 +157,24 @@ type BrokerConfigSynonym struct {
 	Source kmsg.ConfigSource
 }
 
-// brokerConfigSet reports whether the broker key name was set at start.
+// brokerConfigSet reports whether the broker key name, or a synonym it
+// falls back to (log.retention.hours for log.retention.ms), was set at
+// start.
 func (b *Broker) brokerConfigSet(name string) bool {
 	i, ok := sort.Find(len(b.cfg.BrokerConfigs), func(i int) int { return strings.Compare(name, b.cfg.BrokerConfigs[i].Name) })
-	return ok && b.cfg.BrokerConfigs[i].Source == kmsg.ConfigSourceStaticBrokerConfig
+	if !ok {
+		return false
+	}
+	bc := b.cfg.BrokerConfigs[i]
+	if bc.Source == kmsg.ConfigSourceStaticBrokerConfig {
+		return true
+	}
+	for _, s := range bc.Synonyms {
+		if s.Source == kmsg.ConfigSourceStaticBrokerConfig {
+			return true
+		}
+	}
+	return false
 }
 
 // brokerConfigEntries lists the broker's keys (all of them, or names),
