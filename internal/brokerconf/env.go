@@ -14,7 +14,7 @@ const EnvPrefix = "KAFKA_"
 // images and hosts set, is left out too: read strictly it would stop the
 // broker as the unknown key "home".
 var envExcluded = map[string]bool{
-	"KAFKA_HOME": true,
+	"KAFKA_HOME":    true,
 	"KAFKA_VERSION": true, "KAFKA_HEAP_OPTS": true, "KAFKA_LOG4J_OPTS": true, "KAFKA_OPTS": true,
 	"KAFKA_JMX_OPTS": true, "KAFKA_JVM_PERFORMANCE_OPTS": true, "KAFKA_GC_LOG_OPTS": true,
 	"KAFKA_LOG4J_ROOT_LOGLEVEL": true, "KAFKA_LOG4J_LOGGERS": true, "KAFKA_TOOLS_LOG4J_LOGLEVEL": true,
