@@ -1,9 +1,6 @@
 package brokerconf
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 const listenerPrefix = "listener.name."
 
@@ -11,9 +8,31 @@ const listenerPrefix = "listener.name."
 // per-listener sasl.jaas.config or connections.max.reauth.ms.
 var mechanisms = []string{"plain", "scram-sha-256", "scram-sha-512", "oauthbearer", "gssapi"}
 
+// Lookup returns the key named name, or the key a pattern name stands for
+// (listener.name.<l>.<key> gives <key>; log.level.<component> gives
+// log.level). ok is false for unknown names.
+func Lookup(name string) (Key, bool) {
+	if k, ok := byName[name]; ok {
+		return k, true
+	}
+	if rest, ok := listenerKey(name); ok {
+		if k, ok := byName[rest]; ok && k.PerListener {
+			return k, true
+		}
+		if inner, ok := cutMechanism(rest); ok && (inner == "sasl.jaas.config" || inner == "connections.max.reauth.ms") {
+			return byName[inner], true
+		}
+		return Key{}, false
+	}
+	if comp, ok := strings.CutPrefix(name, "log.level."); ok && validComponent(comp) {
+		return byName["log.level"], true
+	}
+	return Key{}, false
+}
+
 // listenerKey splits listener.name.<l>.<rest>, returning rest.
 func listenerKey(name string) (string, bool) {
-	rest, ok := cutPrefix(name, listenerPrefix)
+	rest, ok := strings.CutPrefix(name, listenerPrefix)
 	if !ok {
 		return "", false
 	}
@@ -24,17 +43,15 @@ func listenerKey(name string) (string, bool) {
 	return rest, true
 }
 
-// cutMechanism splits "<mechanism>.<key>".
-func cutMechanism(rest string) (mech, key string, ok bool) {
+// cutMechanism strips a SASL mechanism prefix: "<mechanism>.<key>".
+func cutMechanism(rest string) (key string, ok bool) {
 	for _, m := range mechanisms {
-		if k, ok := cutPrefix(rest, m+"."); ok {
-			return m, k, true
+		if k, ok := strings.CutPrefix(rest, m+"."); ok {
+			return k, true
 		}
 	}
-	return "", rest, false
+	return "", false
 }
-
-func cutPrefix(s, p string) (string, bool) { return strings.CutPrefix(s, p) }
 
 func validComponent(c string) bool {
 	if c == "" {
@@ -56,17 +73,14 @@ func Suggest(name string) string {
 		// Suggest within the listener's keys, keeping its prefix.
 		prefix, target = name[:len(name)-len(rest)], rest
 	}
+	// Keys is sorted, so of equally near keys the first by name wins.
 	best, bestD := "", len(target)/3+1
-	var candidates []string
 	for _, k := range Keys {
-		if prefix == "" || k.PerListener {
-			candidates = append(candidates, k.Name)
+		if prefix != "" && !k.PerListener {
+			continue
 		}
-	}
-	sort.Strings(candidates)
-	for _, c := range candidates {
-		if d := distance(target, c); d < bestD {
-			best, bestD = c, d
+		if d := distance(target, k.Name); d < bestD {
+			best, bestD = k.Name, d
 		}
 	}
 	if best == "" {

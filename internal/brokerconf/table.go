@@ -132,28 +132,3 @@ var serverKeys = []Key{
 	key("super.users", String, "", "Principals allowed everything, User:a;User:b."),
 	key("allow.everyone.if.no.acl.found", Bool, "false", "Allow access to resources no ACL names."),
 }
-
-// Lookup returns the key named name, or the key a pattern name stands for
-// (listener.name.<l>.<key> gives <key>; log.level.<component> gives
-// log.level). ok is false for unknown names.
-func Lookup(name string) (Key, bool) {
-	if k, ok := byName[name]; ok {
-		return k, true
-	}
-	if rest, ok := listenerKey(name); ok {
-		if k, ok := byName[rest]; ok && k.PerListener {
-			return k, true
-		}
-		if mech, inner, ok := cutMechanism(rest); ok && mech != "" {
-			if k, ok := byName[inner]; ok && (inner == "sasl.jaas.config" || inner == "connections.max.reauth.ms") {
-				return k, true
-			}
-		}
-		return Key{}, false
-	}
-	if comp, ok := cutPrefix(name, "log.level."); ok && validComponent(comp) {
-		k := byName["log.level"]
-		return k, true
-	}
-	return Key{}, false
-}
