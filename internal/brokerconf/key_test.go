@@ -84,13 +84,14 @@ func TestCheckByType(t *testing.T) {
 
 func TestLookupPatterns(t *testing.T) {
 	for name, want := range map[string]string{
-		"listener.name.sasl_plaintext.sasl.enabled.mechanisms":         "sasl.enabled.mechanisms",
-		"listener.name.internal.plain.sasl.jaas.config":                "sasl.jaas.config",
-		"listener.name.internal.scram-sha-256.sasl.jaas.config":        "sasl.jaas.config",
-		"listener.name.external.oauthbearer.connections.max.reauth.ms": "connections.max.reauth.ms",
-		"listener.name.ssl.ssl.keystore.location":                      "ssl.keystore.location",
-		"log.level.netserver":                                          "log.level",
-		"log.level.replication.node":                                   "log.level",
+		"listener.name.sasl_plaintext.sasl.enabled.mechanisms":                  "sasl.enabled.mechanisms",
+		"listener.name.internal.plain.sasl.jaas.config":                         "sasl.jaas.config",
+		"listener.name.internal.scram-sha-256.sasl.jaas.config":                 "sasl.jaas.config",
+		"listener.name.external.oauthbearer.connections.max.reauth.ms":          "connections.max.reauth.ms",
+		"listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class": "sasl.server.callback.handler.class",
+		"listener.name.ssl.ssl.keystore.location":                               "ssl.keystore.location",
+		"log.level.netserver":        "log.level",
+		"log.level.replication.node": "log.level",
 	} {
 		k, ok := Lookup(name)
 		if !ok || k.Name != want {

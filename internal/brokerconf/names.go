@@ -19,7 +19,7 @@ func Lookup(name string) (Key, bool) {
 		if k, ok := byName[rest]; ok && k.PerListener {
 			return k, true
 		}
-		if inner, ok := cutMechanism(rest); ok && (inner == "sasl.jaas.config" || inner == "connections.max.reauth.ms") {
+		if inner, ok := cutMechanism(rest); ok && perMechanism[inner] {
 			return byName[inner], true
 		}
 		return Key{}, false
@@ -28,6 +28,12 @@ func Lookup(name string) (Key, bool) {
 		return byName["log.level"], true
 	}
 	return Key{}, false
+}
+
+// perMechanism are the keys a listener may set for one SASL mechanism.
+var perMechanism = map[string]bool{
+	"sasl.jaas.config": true, "connections.max.reauth.ms": true,
+	"sasl.server.callback.handler.class": true, "sasl.login.callback.handler.class": true,
 }
 
 // listenerKey splits listener.name.<l>.<rest>, returning rest.

@@ -79,6 +79,8 @@ var ignoredKeys = []Key{
 	key("kafka.metrics.reporters", List, "", "Yammer metrics reporters.", ignored()),
 	key("kafka.metrics.polling.interval.secs", Int, "10", "Yammer metrics polling interval.", atLeast(1), ignored()),
 	key("principal.builder.class", Class, "", "Principal builder class.", null(), ignored()),
+	key("sasl.server.callback.handler.class", Class, "", "A Java SASL server callback handler (Rill validates OAUTHBEARER tokens itself: sasl.oauthbearer.jwks.endpoint.url).", null(), perListener(), ignored()),
+	key("sasl.login.callback.handler.class", Class, "", "A Java SASL login callback handler.", null(), perListener(), ignored()),
 	key("sasl.kerberos.service.name", String, "", "Kerberos service name (GSSAPI is not served).", null(), ignored()),
 	key("create.topic.policy.class.name", Class, "", "CreateTopics policy class.", null(), ignored()),
 	key("alter.config.policy.class.name", Class, "", "AlterConfigs policy class.", null(), ignored()),
