@@ -125,3 +125,22 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestKafkaShippedConfigsAccepted: every key set by the server.properties
+// files Apache Kafka ships (config/kraft/*.properties and the ZooKeeper
+// era config/server.properties) is known, so such a file starts Rill.
+func TestKafkaShippedConfigsAccepted(t *testing.T) {
+	for _, name := range strings.Fields(`advertised.listeners broker.id controller.listener.names
+		controller.quorum.bootstrap.servers controller.quorum.voters group.initial.rebalance.delay.ms
+		inter.broker.listener.name listener.security.protocol.map listeners log.dirs
+		log.retention.check.interval.ms log.retention.hours log.segment.bytes node.id num.io.threads
+		num.network.threads num.partitions num.recovery.threads.per.data.dir
+		offsets.topic.replication.factor process.roles share.coordinator.state.topic.min.isr
+		share.coordinator.state.topic.replication.factor socket.receive.buffer.bytes
+		socket.request.max.bytes socket.send.buffer.bytes transaction.state.log.min.isr
+		transaction.state.log.replication.factor zookeeper.connect zookeeper.connection.timeout.ms`) {
+		if _, ok := Lookup(name); !ok {
+			t.Errorf("Kafka's shipped configs set %s, which is not in the table", name)
+		}
+	}
+}

@@ -89,6 +89,7 @@ func (s *Settings) SetDataDir(dir string, src Source, origin string) error {
 
 // Resolve applies the rules between keys once every source is read:
 // broker.id stands for an unset node.id and must agree with a set one;
+// controller.quorum.bootstrap.servers needs controller.quorum.voters;
 // log.dirs names one directory (JBOD is not supported).
 func (s *Settings) Resolve() error {
 	var errs []error
@@ -97,6 +98,13 @@ func (s *Settings) Resolve() error {
 			s.set["node.id"] = Setting{Name: "node.id", Value: b.Value, Source: b.Source, Origin: b.Origin}
 		} else if n.Value != b.Value {
 			errs = append(errs, fmt.Errorf("broker.id=%s and node.id=%s differ: set one (broker.id is Kafka's older name for node.id)", b.Value, n.Value))
+		}
+	}
+	// Ignoring a dynamic quorum's bootstrap servers would leave the node a
+	// cluster of one, holding data the real cluster does not know.
+	if b, ok := s.set["controller.quorum.bootstrap.servers"]; ok && b.Value != "" {
+		if _, voters := s.set["controller.quorum.voters"]; !voters {
+			errs = append(errs, fmt.Errorf("controller.quorum.bootstrap.servers=%s: the dynamic controller quorum (KIP-853) is not supported: set controller.quorum.voters", b.Value))
 		}
 	}
 	for _, name := range []string{"log.dirs", "log.dir"} {

@@ -55,6 +55,14 @@ func TestResolve(t *testing.T) {
 	}
 
 	s = NewSettings()
+	must(t, s.Set("controller.quorum.bootstrap.servers", "localhost:9093", FromFile, ""))
+	if err := s.Resolve(); err == nil || !strings.Contains(err.Error(), "set controller.quorum.voters") {
+		t.Errorf("bootstrap servers without voters: %v", err)
+	}
+	must(t, s.Set("controller.quorum.voters", "1@localhost:9093", FromFile, ""))
+	must(t, s.Resolve())
+
+	s = NewSettings()
 	must(t, s.Set("log.dirs", "/a,/b", FromFile, ""))
 	if err := s.Resolve(); err == nil || !strings.Contains(err.Error(), "JBOD is not supported yet: set one directory") {
 		t.Errorf("two dirs: %v", err)
