@@ -139,8 +139,9 @@ func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logf f
 }
 
 // listen serves every broker listener of lc (the inter-broker one first)
-// on its socket in bound with sc's limits and cfg's security settings, and advertises the port
-// bound where the listener's was 0 and no advertised address was set.
+// on its socket in bound (bindListeners), with sc's limits and cfg's
+// security settings, and advertises the port bound where the listener's
+// was 0 and no advertised address was set.
 func listen(lc *listeners.Config, sc netserver.Config, bound map[string]net.Listener, cfg *brokerConfig, broker *handler.Broker, nodeID int32, logger *stdlog.Logger) (servers, error) {
 	var out servers
 	for _, l := range lc.Brokers() {
