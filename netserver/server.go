@@ -49,6 +49,11 @@ import (
 // Config holds the server's limits, with Kafka's names.
 type Config struct {
 	Addr string
+	// Bound, when set, is Addr already bound (rill serve binds its
+	// listeners before recovering the logs, so a port in use fails the
+	// start at once); the server owns it from Listen on. The netconn
+	// transport serves it; gnet binds Addr itself, so it is closed first.
+	Bound net.Listener
 	// Listener is the name of the listener this server serves (Kafka's
 	// listeners setting): every connection's context carries it
 	// (handler.WithListener), so clients are answered with that
@@ -139,6 +144,10 @@ func Listen(cfg Config, broker *handler.Broker, log *slog.Logger) (Server, error
 			// goroutine; the event loops only frame.
 			return listenConn(cfg, broker, log)
 		}
+		if cfg.Bound != nil {
+			cfg.Bound.Close()
+			cfg.Bound = nil
+		}
 		return listenGnet(cfg, broker, log)
 	}
 	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
@@ -159,9 +168,12 @@ type connServer struct {
 }
 
 func listenConn(cfg Config, broker *handler.Broker, log *slog.Logger) (*connServer, error) {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
+	ln := cfg.Bound
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.SASLMaxReceiveSize <= 0 {
 		cfg.SASLMaxReceiveSize = DefaultSASLMaxReceiveSize

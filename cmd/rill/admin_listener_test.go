@@ -11,8 +11,8 @@ import (
 // Before the broker is attached (its logs still recovering) the admin
 // listener is live and not ready, saying why.
 func TestAdminListenerBeforeAttach(t *testing.T) {
-	cfg := newBrokerConfig()
-	if err := cfg.set("admin.listeners=127.0.0.1:0"); err != nil {
+	cfg, err := loadBrokerConfig(configSources{sets: []string{"admin.listeners=127.0.0.1:0"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := startAdmin(cfg, slog.New(slog.DiscardHandler))

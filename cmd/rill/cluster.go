@@ -46,10 +46,8 @@ func parseVoters(s string) (map[uint64]string, error) {
 func startRuntime(cfg *brokerConfig, lc *listeners.Config, dataDir string, eng *engine.Engine, local *metadata.Store, h *handler.Broker, logs *logging.Logging) (func(), error) {
 	roles := cfg.get("process.roles", "broker")
 	votersSet := cfg.get("controller.quorum.voters", "") != ""
-	if !strings.Contains(roles, "broker") {
-		// rill serve always serves Kafka clients; a controller that did so
-		// without the broker role would be a stray single broker.
-		return nil, fmt.Errorf("process.roles=%s: controller-only nodes are not supported; use broker,controller", roles)
+	if err := checkProcessRoles(cfg); err != nil {
+		return nil, err
 	}
 	rc, err := runtimeConfig(cfg)
 	if err != nil {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
+	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rillmq/rill/coordinator/group"
@@ -16,53 +14,6 @@ import (
 	"github.com/rillmq/rill/netserver/handler"
 	"github.com/rillmq/rill/replication/metadata"
 )
-
-// brokerConfig is the broker's configuration: Kafka's property names, read
-// from a properties file and then overridden by --set key=value.
-type brokerConfig struct {
-	props map[string]string
-	// scram is what SASL listeners check SCRAM exchanges against: the
-	// broker runtime installs its view of the metadata log's credentials.
-	scram scramStoreRef
-	// checking is set while the settings are only validated (before
-	// anything is opened): nothing that runs on is started then (the
-	// JWKS refresh).
-	checking bool
-}
-
-func newBrokerConfig() *brokerConfig { return &brokerConfig{props: map[string]string{}} }
-
-// loadProperties reads a Java-style properties file (key=value or key:
-// value, '#' and '!' comments).
-func (c *brokerConfig) loadProperties(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || s[0] == '#' || s[0] == '!' {
-			continue
-		}
-		if err := c.set(s); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-	}
-	return sc.Err()
-}
-
-func (c *brokerConfig) set(kv string) error {
-	i := strings.IndexAny(kv, "=:")
-	if i <= 0 {
-		return fmt.Errorf("want key=value, got %q", kv)
-	}
-	c.props[strings.TrimSpace(kv[:i])] = strings.TrimSpace(kv[i+1:])
-	return nil
-}
 
 func (c *brokerConfig) get(key, def string) string {
 	if v, ok := c.props[key]; ok {
@@ -171,7 +122,7 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 // handlerConfig builds the protocol handlers' config: the listeners'
 // advertised addresses (lc), the inter-broker one as Host and Port.
 func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, error) {
-	hc := handler.Config{BrokerConfigs: c.props}
+	hc := handler.Config{BrokerConfigs: c.describeEntries()}
 	for _, l := range lc.Brokers() {
 		hc.Listeners = append(hc.Listeners, metadata.Endpoint{Name: l.Name, Host: l.AdvertisedHost, Port: l.AdvertisedPort})
 	}
@@ -312,7 +263,7 @@ func (c *brokerConfig) groupConfig() (group.Config, error) {
 		return gc, fmt.Errorf("config offsets.topic.num.partitions: %d is outside [1, 65536]", parts)
 	}
 	gc.OffsetsPartitions = int32(parts)
-	size, err := c.int64("group.max.size", 0)
+	size, err := c.int64("group.max.size", math.MaxInt32)
 	if err != nil {
 		return gc, err
 	}

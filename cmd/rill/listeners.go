@@ -138,14 +138,15 @@ func (c *brokerConfig) secure(sc *netserver.Config, l listeners.Listener, logs *
 	return nil
 }
 
-// listen binds every broker listener of lc (the inter-broker one first)
-// with sc's limits and cfg's security settings, and advertises the port
-// bound where the listener's was 0 and no advertised address was set.
-func listen(lc *listeners.Config, sc netserver.Config, cfg *brokerConfig, broker *handler.Broker, nodeID int32, logs *logging.Logging) (servers, error) {
+// listen serves every broker listener of lc (the inter-broker one first)
+// on its socket in bound (bindListeners), with sc's limits and cfg's
+// security settings, and advertises the port bound where the listener's
+// was 0 and no advertised address was set.
+func listen(lc *listeners.Config, sc netserver.Config, bound map[string]net.Listener, cfg *brokerConfig, broker *handler.Broker, nodeID int32, logs *logging.Logging) (servers, error) {
 	var out servers
 	for _, l := range lc.Brokers() {
 		lsc := sc
-		lsc.Addr, lsc.Listener = l.Addr(), l.Name
+		lsc.Addr, lsc.Listener, lsc.Bound = l.Addr(), l.Name, bound[l.Name]
 		if err := cfg.secure(&lsc, l, logs); err != nil {
 			out.Close()
 			return nil, err

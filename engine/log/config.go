@@ -76,36 +76,40 @@ func (c Config) CleanupPolicy() string {
 	}
 }
 
-// Set applies one topic-level config by its Kafka name. Unknown names
-// return an error so callers can answer INVALID_CONFIG.
+// Set applies one topic-level config by its Kafka name. Errors name the
+// config and the reason, for the client's error message (INVALID_CONFIG):
+// "retention.ms: \"abc\" is not a number of type LONG"; an unknown name
+// is Kafka's "Unknown topic config name: x".
 func (c *Config) Set(name, value string) error {
 	i64 := func(dst *int64, minimum int64) error {
 		v, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-		if err != nil || v < minimum {
-			return fmt.Errorf("log: invalid value %q for %s", value, name)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number of type LONG", name, value)
+		}
+		if v < minimum {
+			return fmt.Errorf("%s: %d is below the minimum %d", name, v, minimum)
 		}
 		*dst = v
 		return nil
 	}
 	i32 := func(dst *int, minimum int64) error {
-		var v int64
-		if err := i64(&v, minimum); err != nil {
-			return err
+		v, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number of type INT", name, value)
 		}
-		if v > math.MaxInt32 {
-			return fmt.Errorf("log: invalid value %q for %s", value, name)
+		if v < minimum {
+			return fmt.Errorf("%s: %d is below the minimum %d", name, v, minimum)
 		}
 		*dst = int(v)
 		return nil
 	}
 	switch name {
 	case "segment.bytes":
-		if err := i64(&c.SegmentBytes, 14); err != nil {
+		var v int
+		if err := i32(&v, 14); err != nil {
 			return err
 		}
-		if c.SegmentBytes > math.MaxInt32 {
-			return fmt.Errorf("log: segment.bytes %d over 2 GiB", c.SegmentBytes)
-		}
+		c.SegmentBytes = int64(v)
 		return nil
 	case "segment.ms":
 		return i64(&c.SegmentMs, 1)
@@ -138,7 +142,7 @@ func (c *Config) Set(name, value string) error {
 		case "false":
 			c.UncleanLeaderElection = false
 		default:
-			return fmt.Errorf("log: invalid value %q for %s", value, name)
+			return fmt.Errorf("%s: %q is not a boolean: want true or false", name, value)
 		}
 		return nil
 	case "cleanup.policy":
@@ -150,7 +154,7 @@ func (c *Config) Set(name, value string) error {
 			case "compact":
 				c.CleanupCompact = true
 			default:
-				return fmt.Errorf("log: invalid cleanup.policy %q", value)
+				return fmt.Errorf("cleanup.policy: %q is not a list of delete and compact", value)
 			}
 		}
 		return nil
@@ -161,11 +165,11 @@ func (c *Config) Set(name, value string) error {
 		case "LogAppendTime":
 			c.LogAppendTime = true
 		default:
-			return fmt.Errorf("log: invalid message.timestamp.type %q", value)
+			return fmt.Errorf("message.timestamp.type: %q is not CreateTime or LogAppendTime", value)
 		}
 		return nil
 	}
-	return fmt.Errorf("log: unknown config %q", name)
+	return fmt.Errorf("Unknown topic config name: %s", name)
 }
 
 // Get renders one config by its Kafka name; ok is false for unknown names.

@@ -5,8 +5,13 @@ package handler
 // Topic resources list every topic-level config with its effective value
 // and source (dynamic topic override, static broker default, or Kafka
 // default), synonyms when asked (v1+), types and documentation (v3+).
-// Broker resources (this broker's node id, or "") list the properties the
-// broker was started with, read-only.
+// Broker resources (this broker's node id, or "") list every key of the
+// broker's table (internal/brokerconf), read-only: its value (null for a
+// sensitive key), source (STATIC_BROKER_CONFIG when set at start by the
+// file, environment or --set, else DEFAULT_CONFIG), synonyms (v1+; the
+// key, then the keys it overrides, such as log.retention.hours under
+// log.retention.ms) and documentation (v3+). Rill has no dynamic broker
+// configs.
 //
 // Authorization: DESCRIBE_CONFIGS on the cluster for broker (and
 // broker-logger, client-metrics) resources, else
@@ -48,7 +53,7 @@ func (b *Broker) describeConfigs(ctx context.Context, req *kmsg.DescribeConfigsR
 				rr.ErrorMessage = kmsg.StringPtr("unknown broker " + r.ResourceName)
 				break
 			}
-			rr.Configs = b.brokerConfigEntries(r.ConfigNames)
+			rr.Configs = b.brokerConfigEntries(r.ConfigNames, req.IncludeSynonyms, req.IncludeDocumentation)
 		default:
 			rr.ErrorCode = kerr.InvalidRequest.Code
 			rr.ErrorMessage = kmsg.StringPtr("unsupported resource type")

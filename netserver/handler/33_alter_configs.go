@@ -18,7 +18,7 @@ package handler
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -28,8 +28,6 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/netserver/authz"
 )
-
-var errBadConfig = errors.New("invalid config")
 
 // alterResource applies edit to a topic resource's overrides and answers
 // the per-resource error code and message; other resource types are
@@ -42,8 +40,11 @@ func (b *Broker) alterResource(ac access, typ kmsg.ConfigResourceType, name stri
 	if typ != kmsg.ConfigResourceTypeTopic {
 		return kerr.InvalidRequest.Code, kmsg.StringPtr("only topic configs can be altered")
 	}
-	if code := b.applyTopicConfigs(name, validateOnly, edit); code != nil {
-		return code.Code, nil
+	if code, msg := b.applyTopicConfigs(name, validateOnly, edit); code != nil {
+		if msg == "" {
+			return code.Code, nil
+		}
+		return code.Code, kmsg.StringPtr(msg)
 	}
 	return 0, nil
 }
@@ -86,19 +87,22 @@ func (b *Broker) incrementalAlterConfigs(ctx context.Context, req *kmsg.Incremen
 func (b *Broker) applyIncremental(m map[string]string, configs []kmsg.IncrementalAlterConfigsRequestResourceConfig) error {
 	for _, c := range configs {
 		if _, known := log.ConfigDocs[c.Name]; !known {
-			return errBadConfig
+			return fmt.Errorf("Unknown topic config name: %s", c.Name)
 		}
 		switch c.Op {
 		case kmsg.IncrementalAlterConfigOpSet:
 			if c.Value == nil {
-				return errBadConfig
+				return fmt.Errorf("%s: SET without a value", c.Name)
 			}
 			m[c.Name] = *c.Value
 		case kmsg.IncrementalAlterConfigOpDelete:
 			delete(m, c.Name)
 		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
-			if log.ConfigDocs[c.Name].Type != 7 || c.Value == nil {
-				return errBadConfig
+			if log.ConfigDocs[c.Name].Type != 7 {
+				return fmt.Errorf("%s: APPEND and SUBTRACT apply to list configs only", c.Name)
+			}
+			if c.Value == nil {
+				return fmt.Errorf("%s: %v without a value", c.Name, c.Op)
 			}
 			cur, ok := m[c.Name]
 			if !ok {
@@ -115,7 +119,7 @@ func (b *Broker) applyIncremental(m map[string]string, configs []kmsg.Incrementa
 			}
 			m[c.Name] = strings.Join(items, ",")
 		default:
-			return errBadConfig
+			return fmt.Errorf("%s: unknown operation %d", c.Name, c.Op)
 		}
 	}
 	return nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -39,38 +41,41 @@ func (ac access) configResourceDenied(op authz.Operation, typ kmsg.ConfigResourc
 
 // applyTopicConfigs validates a topic's new override set and records it
 // through the active controller, returning once this broker has applied it
-// to the topic's logs.
-func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map[string]string) error) *kerr.Error {
+// to the topic's logs. A refusal comes with its message for the client:
+// the config at fault and why.
+func (b *Broker) applyTopicConfigs(name string, validateOnly bool, edit func(map[string]string) error) (*kerr.Error, string) {
 	t, ok := b.topic(name)
 	if !ok {
-		return kerr.UnknownTopicOrPartition
+		return kerr.UnknownTopicOrPartition, ""
 	}
 	overrides := map[string]string{}
 	for k, v := range t.Configs {
 		overrides[k] = v
 	}
 	if err := edit(overrides); err != nil {
-		return kerr.InvalidConfig
+		return kerr.InvalidConfig, err.Error()
 	}
 	lc := b.cfg.LogDefaults
-	for k, v := range overrides {
-		if err := lc.Set(k, v); err != nil {
-			return kerr.InvalidConfig
+	// In name order, so that of several bad values the same one is named
+	// every time.
+	for _, k := range slices.Sorted(maps.Keys(overrides)) {
+		if err := lc.Set(k, overrides[k]); err != nil {
+			return kerr.InvalidConfig, err.Error()
 		}
 	}
 	if validateOnly {
-		return nil
+		return nil, ""
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	if err := b.cluster.AlterTopicConfigs(ctx, name, overrides); err != nil {
-		return toKerr(err)
+		return toKerr(err), ""
 	}
 	if err := b.waitTopic(ctx, name, func(t metadata.Topic, ok bool) bool { return !ok || maps.Equal(t.Configs, overrides) }); err != nil {
-		return toKerr(err)
+		return toKerr(err), ""
 	}
 	b.log.Info("topic configs set", "topic", name, "configs", overrides)
-	return nil
+	return nil, ""
 }
 
 // topicConfigEntries lists a topic's configs: overrides as dynamic topic
@@ -92,7 +97,7 @@ func (b *Broker) topicConfigEntries(t metadata.Topic, names []string, synonyms, 
 		c.Source = kmsg.ConfigSourceDefaultConfig
 		c.IsDefault = true
 		if brokerKey, ok := topicToBroker[name]; ok {
-			if _, set := b.cfg.BrokerConfigs[brokerKey]; set {
+			if b.brokerConfigSet(brokerKey) {
 				c.Source, c.IsDefault = kmsg.ConfigSourceStaticBrokerConfig, false
 			}
 		}
@@ -128,23 +133,76 @@ var topicToBroker = map[string]string{
 	"min.insync.replicas": "min.insync.replicas", "unclean.leader.election.enable": "unclean.leader.election.enable",
 }
 
-func (b *Broker) brokerConfigEntries(names []string) []kmsg.DescribeConfigsResponseResourceConfig {
-	if names == nil {
-		for k := range b.cfg.BrokerConfigs {
-			names = append(names, k)
+// BrokerConfig is one broker key as DescribeConfigs reports it.
+type BrokerConfig struct {
+	Name string
+	// Value is nil for a key without a value (Kafka's null default) and
+	// for a sensitive one.
+	Value *string
+	// Source is kmsg.ConfigSourceStaticBrokerConfig for a key set at
+	// start (file, environment, --set) or kmsg.ConfigSourceDefaultConfig.
+	Source    kmsg.ConfigSource
+	Sensitive bool
+	Type      kmsg.ConfigType
+	Doc       string
+	// Synonyms are the keys that set the same value, highest precedence
+	// first, the key itself included (Kafka's order).
+	Synonyms []BrokerConfigSynonym
+}
+
+// BrokerConfigSynonym is one synonym of a broker key and its source.
+type BrokerConfigSynonym struct {
+	Name   string
+	Value  *string
+	Source kmsg.ConfigSource
+}
+
+// brokerConfigSet reports whether the broker key name, or a synonym it
+// falls back to (log.retention.hours for log.retention.ms), was set at
+// start.
+func (b *Broker) brokerConfigSet(name string) bool {
+	i, ok := sort.Find(len(b.cfg.BrokerConfigs), func(i int) int { return strings.Compare(name, b.cfg.BrokerConfigs[i].Name) })
+	if !ok {
+		return false
+	}
+	bc := b.cfg.BrokerConfigs[i]
+	if bc.Source == kmsg.ConfigSourceStaticBrokerConfig {
+		return true
+	}
+	for _, s := range bc.Synonyms {
+		if s.Source == kmsg.ConfigSourceStaticBrokerConfig {
+			return true
 		}
-		sort.Strings(names)
+	}
+	return false
+}
+
+// brokerConfigEntries lists the broker's keys (all of them, or names),
+// each read-only: Rill has no dynamic broker configs.
+func (b *Broker) brokerConfigEntries(names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
 	}
 	var out []kmsg.DescribeConfigsResponseResourceConfig
-	for _, name := range names {
-		v, ok := b.cfg.BrokerConfigs[name]
-		if !ok {
+	for _, bc := range b.cfg.BrokerConfigs {
+		if names != nil && !want[bc.Name] {
 			continue
 		}
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
-		c.Name, c.Value, c.ReadOnly = name, kmsg.StringPtr(v), true
-		c.Source = kmsg.ConfigSourceStaticBrokerConfig
-		c.ConfigType = kmsg.ConfigTypeString
+		c.Name, c.Value, c.ReadOnly = bc.Name, bc.Value, true
+		c.Source, c.IsDefault = bc.Source, bc.Source == kmsg.ConfigSourceDefaultConfig
+		c.IsSensitive, c.ConfigType = bc.Sensitive, bc.Type
+		if docs && bc.Doc != "" {
+			c.Documentation = kmsg.StringPtr(bc.Doc)
+		}
+		if synonyms {
+			for _, s := range bc.Synonyms {
+				cs := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+				cs.Name, cs.Value, cs.Source = s.Name, s.Value, s.Source
+				c.ConfigSynonyms = append(c.ConfigSynonyms, cs)
+			}
+		}
 		out = append(out, c)
 	}
 	return out

@@ -63,8 +63,9 @@ type Config struct {
 	OffsetsReplicationFactor int16
 	// LogDefaults is the broker's default topic config.
 	LogDefaults log.Config
-	// BrokerConfigs are the broker's own settings, for DescribeConfigs.
-	BrokerConfigs map[string]string
+	// BrokerConfigs are every broker key with its value and source, for
+	// DescribeConfigs (configs.go), sorted by name.
+	BrokerConfigs []BrokerConfig
 	// Groups configures the group coordinator; the zero value means
 	// Kafka's defaults (group.DefaultConfig).
 	Groups group.Config
