@@ -18,7 +18,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 for i in 1 2 3; do
-  bin/rill serve --data-dir "$dir/node$i" --listen "127.0.0.1:$((base + i))" --set process.roles=broker,controller \
+  bin/rill serve --data-dir "$dir/node$i" --listen "127.0.0.1:$((base + i))" --set admin.listeners= --set process.roles=broker,controller \
     --set node.id=$i --set controller.quorum.voters="$voters" 2>"$dir/node$i.log" &
   pids+=($!)
 done

@@ -140,7 +140,9 @@ func buildRill(dir string) (string, error) {
 
 // serveRill starts `rill serve` and returns its Kafka address and a stop.
 func serveRill(bin, dataDir, listen string, extra ...string) (string, func(), error) {
-	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", listen}, extra...)...)
+	// No admin listener: the nodes of a cluster would share its default
+	// port.
+	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", listen, "--set", "admin.listeners="}, extra...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		return "", nil, err

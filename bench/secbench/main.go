@@ -194,7 +194,7 @@ func run() error {
 	args := []string{"serve", "--data-dir", filepath.Join(dir, "data"),
 		"--set", "listeners=" + strings.Join(specs, ","),
 		"--set", "listener.security.protocol.map=" + strings.Join(protos, ","),
-		"--set", "inter.broker.listener.name=PLAINTEXT"}
+		"--set", "inter.broker.listener.name=PLAINTEXT", "--set", "admin.listeners="}
 	if *cpuprofile != "" {
 		args = append(args, "--cpuprofile", *cpuprofile)
 	}

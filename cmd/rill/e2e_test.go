@@ -27,6 +27,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	rillBin = filepath.Join(dir, "rill")
+	// Every broker a test starts has its admin listener off unless the
+	// test sets admin.listeners (--set wins over the environment): brokers
+	// of parallel tests, or a `make run` on this machine, would all bind
+	// the default 127.0.0.1:9644.
+	os.Setenv("KAFKA_ADMIN_LISTENERS", "")
 	if out, err := exec.Command("go", "build", "-race", "-o", rillBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building rill: %v\n%s", err, out)
 		os.Exit(1)
@@ -64,7 +69,6 @@ func startBrokerAt(t *testing.T, dataDir, addr string, extra ...string) *broker 
 // wrapper such as a shell that sets limits) and waits until it listens.
 func startBrokerCmd(t *testing.T, cmd *exec.Cmd) *broker {
 	t.Helper()
-	cmd.Args = adminOffUnlessSet(cmd.Args) // metrics_e2e_test.go
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -2,14 +2,18 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // With log.format=json every stderr line is one JSON object with time,
@@ -129,5 +133,58 @@ func TestServeRefusesBadLogSettings(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), key) {
 			t.Errorf("--set %s: %v, output %q: want a failure naming %s", set, err, out, key)
 		}
+	}
+}
+
+// A component's level changes at run time through the admin API
+// (/v1/loggers), and the broker's records follow at once: with the handler
+// at warn a topic's creation is not logged, back at info it is.
+func TestServeLogLevelChangedThroughAdminAPI(t *testing.T) {
+	b := startBroker(t, t.TempDir(), adminOnAnyPort...)
+	base := adminURL(t, b)
+	put := func(component, level string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPut, base+"/v1/loggers/"+component, strings.NewReader(`{"level":"`+level+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	adm := kadm.NewClient(client(t, b.addr))
+	create := func(topic string) {
+		t.Helper()
+		if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := func(topic string) string { return `msg="topic created" component=handler topic=` + topic + " " }
+	if code := put("handler", "warn"); code != http.StatusOK {
+		t.Fatalf("PUT /v1/loggers/handler warn: %d", code)
+	}
+	create("quiet")
+	if code := put("handler", "info"); code != http.StatusOK {
+		t.Fatalf("PUT /v1/loggers/handler info: %d", code)
+	}
+	create("loud")
+	// The creation is logged before CreateTopics answers; the test's log
+	// reader may still be behind.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.log(), created("loud")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("topic loud's creation not logged at info:\n%s", b.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(b.log(), created("quiet")) {
+		t.Fatalf("topic quiet's creation logged with the handler at warn:\n%s", b.log())
+	}
+	// A level that does not exist is refused.
+	if code := put("handler", "loud"); code != http.StatusBadRequest {
+		t.Fatalf("PUT level loud: %d, want 400", code)
 	}
 }

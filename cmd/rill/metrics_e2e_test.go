@@ -26,23 +26,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// adminOffUnlessSet turns the admin listener off for a `rill serve`
-// command line that does not set admin.listeners: e2e brokers run in
-// parallel and would all bind the default 127.0.0.1:9644.
-func adminOffUnlessSet(args []string) []string {
-	serve := false
-	for _, a := range args {
-		if strings.HasPrefix(a, "admin.listeners=") {
-			return args
-		}
-		serve = serve || a == "serve"
-	}
-	if !serve {
-		return args
-	}
-	return append(args, "--set", "admin.listeners=")
-}
-
 // adminOnAnyPort is the flag that binds the admin listener on an
 // ephemeral loopback port; adminURL reads it back from the log.
 var adminOnAnyPort = []string{"--set", "admin.listeners=127.0.0.1:0"}
