@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -312,7 +312,7 @@ func TestQuotasOnEveryBroker(t *testing.T) {
 // the --entity-name or --entity-default after it; the short forms mix in.
 func TestQuotaEntityFlags(t *testing.T) {
 	parse := func(args ...string) (string, error) {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		var q quotaEntityFlags
 		q.register(fs)

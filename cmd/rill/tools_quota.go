@@ -22,12 +22,12 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -47,6 +47,7 @@ var quotaEntityTypes = map[string]string{"users": "user", "user": "user", "clien
 type entityTypeFlag struct{ f *quotaEntityFlags }
 
 func (e entityTypeFlag) String() string { return "" }
+func (e entityTypeFlag) Type() string   { return "type" }
 func (e entityTypeFlag) Set(v string) error {
 	t, ok := quotaEntityTypes[v]
 	if !ok {
@@ -59,6 +60,7 @@ func (e entityTypeFlag) Set(v string) error {
 type entityNameFlag struct{ f *quotaEntityFlags }
 
 func (e entityNameFlag) String() string { return "" }
+func (e entityNameFlag) Type() string   { return "name" }
 func (e entityNameFlag) Set(v string) error {
 	if v == "" {
 		return errors.New("an empty entity name: use --entity-default")
@@ -70,6 +72,7 @@ func (e entityNameFlag) Set(v string) error {
 type entityDefaultFlag struct{ f *quotaEntityFlags }
 
 func (e entityDefaultFlag) String() string   { return "" }
+func (e entityDefaultFlag) Type() string     { return "" }
 func (e entityDefaultFlag) IsBoolFlag() bool { return true }
 func (e entityDefaultFlag) Set(v string) error {
 	if v != "true" {
@@ -86,7 +89,13 @@ type shortFlag struct {
 	isDefaults bool
 }
 
-func (s shortFlag) String() string   { return "" }
+func (s shortFlag) String() string { return "" }
+func (s shortFlag) Type() string {
+	if s.isDefaults {
+		return ""
+	}
+	return "name"
+}
 func (s shortFlag) IsBoolFlag() bool { return s.isDefaults }
 func (s shortFlag) Set(v string) error {
 	s.f.types = append(s.f.types, s.typ)
@@ -101,13 +110,15 @@ func (s shortFlag) Set(v string) error {
 	return nil
 }
 
-func (q *quotaEntityFlags) register(fs *flag.FlagSet) {
+func (q *quotaEntityFlags) register(fs *pflag.FlagSet) {
 	fs.Var(entityTypeFlag{q}, "entity-type", "users, clients or ips (repeatable; each pairs with the --entity-name or --entity-default after it)")
 	fs.Var(entityNameFlag{q}, "entity-name", "the name of the --entity-type before it")
 	fs.Var(entityDefaultFlag{q}, "entity-default", "the default of the --entity-type before it")
+	boolValueFlag(fs, "entity-default")
 	for _, s := range []struct{ name, typ, what string }{{"user", "user", "user principal name"}, {"client", "client-id", "client id"}, {"ip", "ip", "client IP address"}} {
 		fs.Var(shortFlag{f: q, typ: s.typ}, s.name, "short for --entity-type "+s.name+"s --entity-name NAME: a "+s.what)
 		fs.Var(shortFlag{f: q, typ: s.typ, isDefaults: true}, s.name+"-defaults", "short for --entity-type "+s.name+"s --entity-default")
+		boolValueFlag(fs, s.name+"-defaults")
 	}
 }
 
@@ -132,13 +143,19 @@ func (q *quotaEntityFlags) components() ([]string, []*string, []bool, error) {
 	return q.types, names, named, nil
 }
 
-// runQuota: rill quota alter|describe.
-func runQuota(args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("quota: want alter or describe")
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("quota "+sub, flag.ContinueOnError)
+// newQuotaCmd: rill quota.
+func newQuotaCmd() *cobra.Command {
+	c := groupCmd(&cobra.Command{Use: "quota", Short: "alter or describe client quotas (kafka-configs.sh --entity-type users|clients|ips)"})
+	c.AddCommand(
+		quotaSubCmd("alter", "alter ENTITY... [--add-config K=V,...] [--delete-config K,...]", "set or remove client quotas", noArgs),
+		quotaSubCmd("describe", "describe [ENTITY...] [--all]", "show client quotas", noArgs),
+	)
+	return c
+}
+
+func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: args}
+	fs := c.Flags()
 	var tf toolFlags
 	tf.register(fs)
 	var entities quotaEntityFlags
@@ -147,97 +164,99 @@ func runQuota(args []string, w io.Writer) error {
 	del := fs.String("delete-config", "", "alter: quota keys to remove, key,...")
 	validate := fs.Bool("validate-only", false, "alter: have the controller check the change without making it")
 	all := fs.Bool("all", false, "describe: also entities with types other than those given (every quota when none is)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("quota %s: unexpected arguments %v", sub, fs.Args())
-	}
-	types, names, named, err := entities.components()
-	if err != nil {
-		return fmt.Errorf("quota %s: %w", sub, err)
-	}
-	switch sub {
-	case "alter":
-		if len(types) == 0 {
-			return errors.New("quota alter: name an entity (--entity-type with --entity-name or --entity-default, or --user, --client, --ip)")
+	scopeFlags(c, sub, map[string]string{"add-config": "alter", "delete-config": "alter", "validate-only": "alter", "all": "describe"})
+	c.RunE = func(c *cobra.Command, args []string) error {
+		w := c.OutOrStdout()
+		if len(args) > 0 {
+			return fmt.Errorf("quota %s: unexpected arguments %v", sub, args)
 		}
-		var entity kadm.ClientQuotaEntity
-		for i, t := range types {
-			if !named[i] {
-				return fmt.Errorf("quota alter: --entity-type %s needs --entity-name or --entity-default", t)
+		types, names, named, err := entities.components()
+		if err != nil {
+			return fmt.Errorf("quota %s: %w", sub, err)
+		}
+		switch sub {
+		case "alter":
+			if len(types) == 0 {
+				return errors.New("quota alter: name an entity (--entity-type with --entity-name or --entity-default, or --user, --client, --ip)")
 			}
-			entity = append(entity, kadm.ClientQuotaEntityComponent{Type: t, Name: names[i]})
-		}
-		ops, err := quotaOps(*add, *del)
-		if err != nil {
-			return fmt.Errorf("quota alter: %w", err)
-		}
-		adm, ctx, done, err := tf.admin()
-		if err != nil {
-			return err
-		}
-		defer done()
-		alter := adm.AlterClientQuotas
-		if *validate {
-			alter = adm.ValidateAlterClientQuotas
-		}
-		res, err := alter(ctx, []kadm.AlterClientQuotaEntry{{Entity: entity, Ops: ops}})
-		if err != nil {
-			return err
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				msg := r.ErrMessage
-				if msg == "" {
-					msg = r.Err.Error()
+			var entity kadm.ClientQuotaEntity
+			for i, t := range types {
+				if !named[i] {
+					return fmt.Errorf("quota alter: --entity-type %s needs --entity-name or --entity-default", t)
 				}
-				return fmt.Errorf("quota alter %s: %s (%v)", describeQuotaEntity(r.Entity), msg, r.Err)
+				entity = append(entity, kadm.ClientQuotaEntityComponent{Type: t, Name: names[i]})
 			}
-		}
-		verb := "Completed updating"
-		if *validate {
-			verb = "Validated"
-		}
-		fmt.Fprintf(w, "%s quotas for %s.\n", verb, describeQuotaEntity(entity))
-		return nil
-	case "describe":
-		if *add != "" || *del != "" || *validate {
-			return errors.New("quota describe: --add-config, --delete-config and --validate-only are for alter")
-		}
-		var comps []kadm.DescribeClientQuotaComponent
-		for i, t := range types {
-			c := kadm.DescribeClientQuotaComponent{Type: t, MatchType: kmsg.QuotasMatchTypeAny}
-			switch {
-			case named[i] && names[i] == nil:
-				c.MatchType = kmsg.QuotasMatchTypeDefault
-			case named[i]:
-				c.MatchType, c.MatchName = kmsg.QuotasMatchTypeExact, names[i]
+			ops, err := quotaOps(*add, *del)
+			if err != nil {
+				return fmt.Errorf("quota alter: %w", err)
 			}
-			comps = append(comps, c)
-		}
-		if len(comps) == 0 && !*all {
-			return errors.New("quota describe: name an entity type (--entity-type, --user, --client, --ip), or --all for every quota")
-		}
-		adm, ctx, done, err := tf.admin()
-		if err != nil {
-			return err
-		}
-		defer done()
-		described, err := adm.DescribeClientQuotas(ctx, !*all, comps)
-		if err != nil {
-			return err
-		}
-		for _, q := range described {
-			var values []string
-			for _, v := range q.Values {
-				values = append(values, v.Key+"="+javaDouble(v.Value))
+			adm, ctx, done, err := tf.admin(c.Context())
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "Quota configs for %s are %s\n", describeQuotaEntity(q.Entity), strings.Join(values, ", "))
+			defer done()
+			alter := adm.AlterClientQuotas
+			if *validate {
+				alter = adm.ValidateAlterClientQuotas
+			}
+			res, err := alter(ctx, []kadm.AlterClientQuotaEntry{{Entity: entity, Ops: ops}})
+			if err != nil {
+				return err
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					msg := r.ErrMessage
+					if msg == "" {
+						msg = r.Err.Error()
+					}
+					return fmt.Errorf("quota alter %s: %s (%v)", describeQuotaEntity(r.Entity), msg, r.Err)
+				}
+			}
+			verb := "Completed updating"
+			if *validate {
+				verb = "Validated"
+			}
+			fmt.Fprintf(w, "%s quotas for %s.\n", verb, describeQuotaEntity(entity))
+			return nil
+		case "describe":
+			if *add != "" || *del != "" || *validate {
+				return errors.New("quota describe: --add-config, --delete-config and --validate-only are for alter")
+			}
+			var comps []kadm.DescribeClientQuotaComponent
+			for i, t := range types {
+				c := kadm.DescribeClientQuotaComponent{Type: t, MatchType: kmsg.QuotasMatchTypeAny}
+				switch {
+				case named[i] && names[i] == nil:
+					c.MatchType = kmsg.QuotasMatchTypeDefault
+				case named[i]:
+					c.MatchType, c.MatchName = kmsg.QuotasMatchTypeExact, names[i]
+				}
+				comps = append(comps, c)
+			}
+			if len(comps) == 0 && !*all {
+				return errors.New("quota describe: name an entity type (--entity-type, --user, --client, --ip), or --all for every quota")
+			}
+			adm, ctx, done, err := tf.admin(c.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			described, err := adm.DescribeClientQuotas(ctx, !*all, comps)
+			if err != nil {
+				return err
+			}
+			for _, q := range described {
+				var values []string
+				for _, v := range q.Values {
+					values = append(values, v.Key+"="+javaDouble(v.Value))
+				}
+				fmt.Fprintf(w, "Quota configs for %s are %s\n", describeQuotaEntity(q.Entity), strings.Join(values, ", "))
+			}
+			return nil
 		}
-		return nil
+		return fmt.Errorf("quota: unknown subcommand %q (want alter or describe)", sub)
 	}
-	return fmt.Errorf("quota: unknown subcommand %q (want alter or describe)", sub)
+	return c
 }
 
 // quotaOps parses --add-config and --delete-config.
