@@ -39,6 +39,9 @@ func usageErrorf(format string, args ...any) error {
 // the golden tests call it.
 func runCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
+	if args == nil {
+		args = []string{} // cobra reads os.Args for nil
+	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -93,7 +96,7 @@ Client tools connect to --bootstrap HOST:PORT,..., else bootstrap.servers of
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{suggestFlag(c, err)} })
 	groupCmd(root)
 	root.AddCommand(
 		newServeCmd(),
@@ -136,17 +139,8 @@ func groupCmd(c *cobra.Command) *cobra.Command {
 	return c
 }
 
-// exactArgs, minArgs and noArgs are cobra's positional checks as usage
-// errors naming what is missing.
-func exactArgs(n int, what string) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("%s: want %s, got %d arguments", commandName(c), what, len(args))
-		}
-		return nil
-	}
-}
-
+// minArgs and noArgs are cobra's positional checks as usage errors naming
+// what is missing.
 func minArgs(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < n {
