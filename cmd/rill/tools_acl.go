@@ -57,6 +57,10 @@ func aclSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 	fs.StringArrayVar(&txnIDs, "transactional-id", nil, "transactional id, or * (repeatable)")
 	cluster := fs.Bool("cluster", false, "the cluster resource")
 	patternFlag := fs.String("resource-pattern-type", "", "literal or prefixed (create, default literal); also match or any (list, delete)")
+	var out outputFlag
+	if sub == "list" {
+		out.register(c)
+	}
 	scopeFlags(c, sub, map[string]string{"principal": "list,delete"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
@@ -144,7 +148,7 @@ func aclSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 			}
 			b.Operations(operations...) // none: any
 			if sub == "list" {
-				return listACLs(ctx, w, adm, b)
+				return listACLs(ctx, w, adm, b, out.json())
 			}
 			res, err := adm.DeleteACLs(ctx, b)
 			if err != nil {
@@ -167,7 +171,7 @@ func aclSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 				fmt.Fprintln(w, "no ACL matched")
 			}
 		default:
-			return fmt.Errorf("acl: unknown subcommand %q (want create, list or delete)", sub)
+			panic("acl: no subcommand " + sub) // only the subcommands above are registered
 		}
 		return nil
 	}
@@ -176,10 +180,13 @@ func aclSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 
 // listACLs prints the ACLs b matches, grouped by resource pattern as
 // kafka-acls.sh prints them.
-func listACLs(ctx context.Context, w io.Writer, adm *kadm.Client, b *kadm.ACLBuilder) error {
+func listACLs(ctx context.Context, w io.Writer, adm *kadm.Client, b *kadm.ACLBuilder, asJSON bool) error {
 	res, err := adm.DescribeACLs(ctx, b)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		return writeACLs(w, res)
 	}
 	byResource := map[string]map[string]bool{}
 	for _, r := range res {
@@ -212,4 +219,31 @@ func aclResource(typ kmsg.ACLResourceType, name string, pattern kadm.ACLPattern)
 
 func aclEntry(principal, host string, op kadm.ACLOperation, perm kmsg.ACLPermissionType) string {
 	return fmt.Sprintf("(principal=%s, host=%s, operation=%s, permissionType=%s)", principal, host, op, perm)
+}
+
+// aclJSON is one ACL of `acl list --format json`.
+type aclJSON struct {
+	ResourceType string `json:"resource_type"`
+	Name         string `json:"name"`
+	PatternType  string `json:"pattern_type"`
+	Principal    string `json:"principal"`
+	Host         string `json:"host"`
+	Operation    string `json:"operation"`
+	Permission   string `json:"permission"`
+}
+
+func writeACLs(w io.Writer, res kadm.DescribeACLsResults) error {
+	list := []aclJSON{}
+	for _, r := range res {
+		if r.Err != nil {
+			return fmt.Errorf("acl list: %v %s", r.Err, r.ErrMessage)
+		}
+		for _, d := range r.Described {
+			list = append(list, aclJSON{d.Type.String(), d.Name, d.Pattern.String(), d.Principal, d.Host, d.Operation.String(), d.Permission.String()})
+		}
+	}
+	slices.SortFunc(list, func(a, b aclJSON) int {
+		return strings.Compare(a.ResourceType+"\x00"+a.Name+"\x00"+a.Principal+"\x00"+a.Operation, b.ResourceType+"\x00"+b.Name+"\x00"+b.Principal+"\x00"+b.Operation)
+	})
+	return writeJSON(w, list)
 }

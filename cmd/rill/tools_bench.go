@@ -75,7 +75,6 @@ type benchRun struct {
 }
 
 func runBench(parent context.Context, sub string, tf *toolFlags, cfg *bench.Config, f benchRun, w, stderr io.Writer) error {
-	partitions, rf, dir, jsonOut, chartOut, timeout := &f.partitions, &f.rf, &f.dir, &f.jsonOut, &f.chartOut, &f.timeout
 	target := ""
 	if sub != "limits" {
 		seeds, opts, err := tf.conn()
@@ -84,8 +83,8 @@ func runBench(parent context.Context, sub string, tf *toolFlags, cfg *bench.Conf
 		}
 		cfg.Brokers, cfg.ClientOpts, target = seeds, opts, strings.Join(seeds, ",")
 	}
-	cfg.Partitions, cfg.ReplicationFactor = int32(*partitions), int16(*rf)
-	ctx, cancel := context.WithTimeout(parent, *timeout)
+	cfg.Partitions, cfg.ReplicationFactor = int32(f.partitions), int16(f.rf)
+	ctx, cancel := context.WithTimeout(parent, f.timeout)
 	defer cancel()
 	var res bench.Result
 	var err error
@@ -99,12 +98,12 @@ func runBench(parent context.Context, sub string, tf *toolFlags, cfg *bench.Conf
 	case "limits":
 		// Each limit is the median of three runs and the four take
 		// seconds: print each as it is measured.
-		fmt.Fprintf(stderr, "measuring the limits of %s (4 measures, 3 runs each)\n", *dir)
-		limits, err := bench.Limits(*dir, func(l bench.Limit) {
+		fmt.Fprintf(stderr, "measuring the limits of %s (4 measures, 3 runs each)\n", f.dir)
+		limits, err := bench.Limits(f.dir, func(l bench.Limit) {
 			fmt.Fprintf(w, "%-45s %9.1f MB/s\n", l.Name, l.MBPerSec)
 		})
-		if err == nil && *jsonOut != "" {
-			err = bench.WriteJSON(*jsonOut, limits)
+		if err == nil && f.jsonOut != "" {
+			err = bench.WriteJSON(f.jsonOut, limits)
 		}
 		return err
 	default:
@@ -115,13 +114,13 @@ func runBench(parent context.Context, sub string, tf *toolFlags, cfg *bench.Conf
 	}
 	res.Target = target
 	fmt.Fprintln(w, res.Summary())
-	if *jsonOut != "" {
-		if err := bench.WriteJSON(*jsonOut, res); err != nil {
+	if f.jsonOut != "" {
+		if err := bench.WriteJSON(f.jsonOut, res); err != nil {
 			return err
 		}
 	}
-	if *chartOut != "" {
-		return bench.WriteChart(*chartOut, []bench.Result{res}, []string{res.Workload + " " + target})
+	if f.chartOut != "" {
+		return bench.WriteChart(f.chartOut, []bench.Result{res}, []string{res.Workload + " " + target})
 	}
 	return nil
 }

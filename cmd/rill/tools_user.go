@@ -50,6 +50,10 @@ func userSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comman
 	mechanism := fs.String("mechanism", "", "SCRAM-SHA-256 or SCRAM-SHA-512 (create: default SCRAM-SHA-256; delete: default every mechanism)")
 	password := fs.String("password", "", "create: the password (default: the first line of standard input)")
 	iterations := fs.Int("iterations", 8192, "create: SCRAM iterations, 4096 to 16384")
+	var out outputFlag
+	if sub == "list" {
+		out.register(c)
+	}
 	scopeFlags(c, sub, map[string]string{"password": "create", "iterations": "create"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
@@ -119,15 +123,30 @@ func userSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comman
 			if err != nil {
 				return err
 			}
+			type userJSON struct {
+				User       string `json:"user"`
+				Mechanism  string `json:"mechanism"`
+				Iterations int32  `json:"iterations"`
+			}
+			list := []userJSON{}
 			for _, d := range described.Sorted() {
 				if d.Err != nil {
 					return fmt.Errorf("user list: %s: %v %s", d.User, d.Err, d.ErrMessage)
+				}
+				for _, c := range d.CredInfos {
+					list = append(list, userJSON{d.User, c.Mechanism.String(), c.Iterations})
+				}
+				if out.json() {
+					continue
 				}
 				var creds []string
 				for _, c := range d.CredInfos {
 					creds = append(creds, fmt.Sprintf("%s iterations=%d", c.Mechanism, c.Iterations))
 				}
 				fmt.Fprintf(w, "%s\t%s\n", d.User, strings.Join(creds, ", "))
+			}
+			if out.json() {
+				return writeJSON(w, list)
 			}
 		case "delete":
 			user, err := oneUser()
@@ -163,7 +182,7 @@ func userSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comman
 				fmt.Fprintf(w, "deleted %s credential of %s\n", d.Mechanism, user)
 			}
 		default:
-			return fmt.Errorf("user: unknown subcommand %q (want create, list or delete)", sub)
+			panic("user: no subcommand " + sub) // only the subcommands above are registered
 		}
 		return nil
 	}
