@@ -57,15 +57,24 @@ func errString(err error) string {
 // show what answered and print the failures beside it rather than
 // failing whole when one broker is down.
 func shardErrors(err error) (failed []string, other error) {
+	failed, _, other = shardErrorsByBroker(err)
+	return failed, other
+}
+
+// shardErrorsByBroker is shardErrors with the failures also keyed by the
+// broker the piece was for, so a row can carry its broker's error.
+func shardErrorsByBroker(err error) (failed []string, byBroker map[int32]error, other error) {
 	if err == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	se, ok := errors.AsType[*kadm.ShardErrors](err)
 	if !ok || se.AllFailed {
-		return nil, err
+		return nil, nil, err
 	}
+	byBroker = map[int32]error{}
 	for _, e := range se.Errs {
 		failed = append(failed, fmt.Sprintf("%s to broker %d: %v", se.Name, e.Broker.NodeID, e.Err))
+		byBroker[e.Broker.NodeID] = e.Err
 	}
-	return failed, nil
+	return failed, byBroker, nil
 }

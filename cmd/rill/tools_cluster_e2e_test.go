@@ -61,7 +61,27 @@ func TestToolsCluster(t *testing.T) {
 
 	// One node down: health says which; describe shows what it can.
 	dead := int(target[0]) // the leader: its partition has to move
+	// One partition on each node and no other replica: the dead node's
+	// partition cannot be answered for.
+	rill(t, "", "topic", "create", bs, "--partitions", "3", "--replication-factor", "1", "spread")
+	c.waitFor("spread led on every node", func() bool {
+		leaders := map[int32]bool{}
+		for _, p := range c.partitions(0, "spread") {
+			leaders[p.Leader] = true
+		}
+		return len(leaders) == 3 && !leaders[-1]
+	})
 	c.bs[dead-1].kill()
+	// Right after the kill, before the cluster noticed: the live nodes'
+	// partitions are shown, the dead one's with the error beside it,
+	// within --timeout, and the command succeeds.
+	start := time.Now()
+	out, errOut, err := rillOutErr(t, "", "topic", "describe", bs, "--timeout", "5s", "spread")
+	if err != nil || strings.Count(out, "Partition: ") != 3 || !strings.Contains(out, "End: 0") ||
+		!strings.Contains(out, "Error: start offset: broker "+strconv.Itoa(dead)) || time.Since(start) > 15*time.Second {
+		t.Fatalf("topic describe right after node %d died (%s): %v\n%s\n%s", dead, time.Since(start), err, out, errOut)
+	}
+	t.Logf("topic describe right after node %d died took %s:\n%s%s", dead, time.Since(start), out, errOut)
 	var h health
 	c.waitFor("health to notice the dead node", func() bool {
 		cmd := exec.Command(rillBin, "cluster", "health", bs, "--format", "json")
@@ -74,7 +94,7 @@ func TestToolsCluster(t *testing.T) {
 	if err := exec.Command(rillBin, "cluster", "health", bs, "--fail-unhealthy").Run(); err == nil {
 		t.Fatal("cluster health --fail-unhealthy exited 0 with a node down")
 	}
-	start := time.Now()
+	start = time.Now()
 	desc := rill(t, "", "topic", "describe", bs, "--timeout", "10s", "moved")
 	if !strings.Contains(desc, "Partition: 0") {
 		t.Fatalf("topic describe with node %d down:\n%s", dead, desc)

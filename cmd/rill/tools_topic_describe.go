@@ -48,9 +48,13 @@ func describeTopics(ctx context.Context, adm *kadm.Client, names []string, asJSO
 		return err
 	}
 	var failures []string
+	brokerErrs := map[int32]error{} // the error of each broker that did not answer
 	partial := func(err error) error {
-		failed, other := shardErrors(err)
+		failed, byBroker, other := shardErrorsByBroker(err)
 		failures = append(failures, failed...)
+		for id, e := range byBroker {
+			brokerErrs[id] = e
+		}
 		return other
 	}
 	// Describe every listed topic: with no names, ListTopics listed all.
@@ -85,6 +89,8 @@ func describeTopics(ctx context.Context, adm *kadm.Client, names []string, asJSO
 			}{{starts, &pd.StartOffset, "start offset"}, {ends, &pd.EndOffset, "end offset"}} {
 				lo, ok := o.offsets.Lookup(td.Topic, p.Partition)
 				switch {
+				case !ok && brokerErrs[p.Leader] != nil:
+					errs = append(errs, fmt.Sprintf("%s: broker %d: %v", o.what, p.Leader, brokerErrs[p.Leader]))
 				case !ok:
 					errs = append(errs, o.what+": no answer")
 				case lo.Err != nil:
