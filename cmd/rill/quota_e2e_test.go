@@ -139,6 +139,11 @@ func TestQuotasThrottleClients(t *testing.T) {
 		"Quota configs for user-principal 'ANONYMOUS', client-id 'slow-consumer' are consumer_byte_rate=786432.0, request_percentage=400.0") {
 		t.Fatalf("describe --all:\n%s", out)
 	}
+	var quotas []quotaJSON
+	rillJSON(t, &quotas, "quota", "describe", bs, "--client", "slow-producer")
+	if len(quotas) != 1 || quotas[0].Values["producer_byte_rate"] != produceQuota || len(quotas[0].Entity) != 1 || *quotas[0].Entity[0].Name != "slow-producer" {
+		t.Fatalf("quota describe --format json: %+v", quotas)
+	}
 
 	// Data for the consumer: 24 MiB, produced without a quota.
 	rill(t, "", "topic", "create", bs, "--partitions", "1", "quota-data")

@@ -23,6 +23,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -164,6 +165,10 @@ func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 	del := fs.String("delete-config", "", "alter: quota keys to remove, key,...")
 	validate := fs.Bool("validate-only", false, "alter: have the controller check the change without making it")
 	all := fs.Bool("all", false, "describe: also entities with types other than those given (every quota when none is)")
+	var out outputFlag
+	if sub == "describe" {
+		out.register(c)
+	}
 	scopeFlags(c, sub, map[string]string{"add-config": "alter", "delete-config": "alter", "validate-only": "alter", "all": "describe"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
@@ -245,6 +250,9 @@ func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 			if err != nil {
 				return err
 			}
+			if out.json() {
+				return writeQuotas(w, described)
+			}
 			for _, q := range described {
 				var values []string
 				for _, v := range q.Values {
@@ -315,4 +323,31 @@ func javaDouble(v float64) string {
 		s += ".0"
 	}
 	return s
+}
+
+// quotaJSON is one entity of `quota describe --format json`; a nil name
+// is the type's default.
+type quotaJSON struct {
+	Entity []quotaComponentJSON `json:"entity"`
+	Values map[string]float64   `json:"values"`
+}
+
+type quotaComponentJSON struct {
+	Type string  `json:"type"`
+	Name *string `json:"name"`
+}
+
+func writeQuotas(w io.Writer, described []kadm.DescribedClientQuota) error {
+	list := []quotaJSON{}
+	for _, q := range described {
+		e := quotaJSON{Values: map[string]float64{}}
+		for _, c := range q.Entity {
+			e.Entity = append(e.Entity, quotaComponentJSON{c.Type, c.Name})
+		}
+		for _, v := range q.Values {
+			e.Values[v.Key] = v.Value
+		}
+		list = append(list, e)
+	}
+	return writeJSON(w, list)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +47,10 @@ func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 	startOffset := fs.Int64("start-offset", -1, "abort: the first offset of the open transaction (its producer is looked up with DescribeProducers)")
 	epoch := fs.Int("producer-epoch", -1, "abort: the producer's epoch")
 	coordEpoch := fs.Int("coordinator-epoch", -1, "abort: the coordinator epoch (negative: 0, the least any coordinator has)")
+	var out outputFlag
+	if sub == "list" {
+		out.register(c)
+	}
 	scopeFlags(c, sub, map[string]string{"state": "list", "producer-id": "list,abort", "duration-ms": "list", "transactional-id": "describe", "topic": "describe-producers,find-hanging,abort", "partition": "describe-producers,find-hanging,abort", "max-transaction-timeout-ms": "find-hanging", "start-offset": "abort", "producer-epoch": "abort", "coordinator-epoch": "abort"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
@@ -69,7 +72,7 @@ func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 				}
 				ids = append(ids, n)
 			}
-			return listTxns(ctx, cl, states, ids, *duration, w)
+			return listTxns(ctx, cl, states, ids, *duration, out.json(), w, c.ErrOrStderr())
 		case "describe":
 			ids := args
 			if *txnID != "" {
@@ -125,24 +128,33 @@ func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 // listTxns lists the transactional ids every broker coordinates
 // (ListTransactions to each; v1 for the duration filter, which kadm does
 // not expose).
-func listTxns(ctx context.Context, cl *kgo.Client, states []string, pids []int64, durationMs int64, w io.Writer) error {
+//
+// A broker that does not answer is reported on stderr (and in the JSON)
+// and the others' transactions are still listed; the run fails only if
+// none answered.
+func listTxns(ctx context.Context, cl *kgo.Client, states []string, pids []int64, durationMs int64, asJSON bool, w, errw io.Writer) error {
 	req := kmsg.NewPtrListTransactionsRequest()
 	req.StateFilters, req.ProducerIDFilters, req.DurationFilterMillis = states, pids, durationMs
 	type row struct {
-		id, state   string
-		coordinator int32
-		pid         int64
+		ID          string `json:"transactional_id"`
+		State       string `json:"state"`
+		Coordinator int32  `json:"coordinator"`
+		PID         int64  `json:"producer_id"`
 	}
-	var rows []row
+	rows := []row{}
 	unknown := map[string]bool{}
-	for _, sh := range cl.RequestSharded(ctx, req) {
-		if sh.Err != nil {
-			return fmt.Errorf("listing the transactions of broker %d: %w", sh.Meta.NodeID, sh.Err)
+	shards := cl.RequestSharded(ctx, req)
+	var failures []string
+	for _, sh := range shards {
+		err := sh.Err
+		if err == nil {
+			err = kerr.ErrorForCode(sh.Resp.(*kmsg.ListTransactionsResponse).ErrorCode)
+		}
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("listing the transactions of broker %d: %v", sh.Meta.NodeID, err))
+			continue
 		}
 		resp := sh.Resp.(*kmsg.ListTransactionsResponse)
-		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-			return fmt.Errorf("listing the transactions of broker %d: %w", sh.Meta.NodeID, err)
-		}
 		for _, s := range resp.UnknownStateFilters {
 			unknown[s] = true
 		}
@@ -150,14 +162,26 @@ func listTxns(ctx context.Context, cl *kgo.Client, states []string, pids []int64
 			rows = append(rows, row{t.TransactionalID, t.TransactionState, sh.Meta.NodeID, t.ProducerID})
 		}
 	}
-	for s := range unknown {
-		fmt.Fprintf(os.Stderr, "rill txn list: the brokers do not know state %q\n", s)
+	if len(shards) > 0 && len(failures) == len(shards) {
+		return errors.New(strings.Join(failures, "; "))
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	for s := range unknown {
+		fmt.Fprintf(errw, "rill txn list: the brokers do not know state %q\n", s)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	if asJSON {
+		return writeJSON(w, struct {
+			Transactions any      `json:"transactions"`
+			Errors       []string `json:"errors,omitempty"`
+		}{rows, failures})
+	}
+	for _, f := range failures {
+		fmt.Fprintf(errw, "rill: partial answer: %s\n", f)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TRANSACTIONAL-ID\tCOORDINATOR\tPRODUCER-ID\tSTATE")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.id, r.coordinator, r.pid, r.state)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.ID, r.Coordinator, r.PID, r.State)
 	}
 	return tw.Flush()
 }
