@@ -135,7 +135,7 @@ func describeConfigs(ctx context.Context, adm *kadm.Client, t configTarget, all,
 		return fmt.Errorf("describe configs of %s: no answer", t)
 	}
 	if rc.Err != nil {
-		return fmt.Errorf("describe configs of %s: %w %s", t, rc.Err, rc.ErrMessage)
+		return fmt.Errorf("describe configs of %s: %s", t, brokerError(rc.Err, rc.ErrMessage))
 	}
 	entries := []configEntry{}
 	for _, cfg := range rc.Configs {
@@ -202,7 +202,7 @@ func configAlterCmd() *cobra.Command {
 			}
 			for _, r := range res {
 				if r.Err != nil {
-					return fmt.Errorf("alter configs of %s: %w %s", t, r.Err, r.ErrMessage)
+					return fmt.Errorf("alter configs of %s: %s", t, brokerError(r.Err, r.ErrMessage))
 				}
 			}
 			verb := "altered"

@@ -136,7 +136,7 @@ func reassignCmd() *cobra.Command {
 			for _, r := range res.Sorted() {
 				if r.Err != nil {
 					failed++
-					fmt.Fprintf(w, "%s-%d: %v %s\n", r.Topic, r.Partition, r.Err, r.ErrMessage)
+					fmt.Fprintf(w, "%s-%d: %s\n", r.Topic, r.Partition, brokerError(r.Err, r.ErrMessage))
 					parts.Delete(r.Topic, r.Partition)
 					continue
 				}
@@ -384,8 +384,11 @@ func printElection(res kadm.ElectLeadersResults, w io.Writer) error {
 			fmt.Fprintf(w, "%s-%d: election not needed\n", r.Topic, r.Partition)
 		default:
 			failed++
-			fmt.Fprintf(w, "%s-%d: %v %s\n", r.Topic, r.Partition, r.Err, r.ErrMessage)
+			fmt.Fprintf(w, "%s-%d: %s\n", r.Topic, r.Partition, brokerError(r.Err, r.ErrMessage))
 		}
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "no partition needed an election")
 	}
 	if failed > 0 {
 		return fmt.Errorf("partition elect: %d partitions failed", failed)

@@ -140,9 +140,11 @@ func describeTopics(ctx context.Context, adm *kadm.Client, names []string, asJSO
 	}
 	tw.Flush()
 	for _, d := range topics {
-		if d.ConfigsError != "" {
+		switch {
+		case d.Error != "": // the topic's row said why
+		case d.ConfigsError != "":
 			fmt.Fprintf(w, "Configs for %s: (error: %s)\n", d.Name, d.ConfigsError)
-		} else if d.Error == "" {
+		default:
 			fmt.Fprintf(w, "Configs for %s: %s\n", d.Name, joinOverrides(d.Configs))
 		}
 	}
