@@ -96,6 +96,7 @@ Client tools connect to --bootstrap HOST:PORT,..., else bootstrap.servers of
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetUsageTemplate(usageTemplate)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{suggestFlag(c, err)} })
 	groupCmd(root)
 	root.AddCommand(
