@@ -186,3 +186,51 @@ func TestConsumeGroupInterrupt(t *testing.T) {
 	}
 	b.stop()
 }
+
+// Ctrl-C on `rill produce` whose stdin stays open (a terminal): the tool
+// stops waiting on the read and exits 130 with "interrupted". (Before
+// signal handling it died at once; with a handler that only cancelled a
+// context it would have hung in the blocked read.)
+func TestProduceInterrupt(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	rill(t, "", "topic", "create", "--bootstrap", b.addr, "--partitions", "1", "ctrlc")
+	cmd := exec.Command(rillBin, "produce", "--bootstrap", b.addr, "--topic", "ctrlc")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdin.Write([]byte("one\ntwo\n"))
+	// The lines are produced; then Ctrl-C while the read blocks.
+	adm := kadm.NewClient(client(t, b.addr))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ends, err := adm.ListEndOffsets(context.Background(), "ctrlc")
+		if o, ok := ends.Lookup("ctrlc", 0); err == nil && ok && o.Offset == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the two lines were never produced\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("produce did not exit after Ctrl-C\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("produce after Ctrl-C: exit %d, stderr %q; want %d and 'interrupted'", code, stderr.String(), exitInterrupted)
+	}
+	b.stop()
+}
