@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -64,9 +63,6 @@ func aclSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 	scopeFlags(c, sub, map[string]string{"principal": "list,delete"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
-		if len(args) > 0 {
-			return fmt.Errorf("acl %s: unexpected arguments %v", sub, args)
-		}
 		var operations []kadm.ACLOperation
 		for _, o := range ops {
 			op, err := kmsg.ParseACLOperation(o)
@@ -106,13 +102,13 @@ func aclSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 		case "create":
 			switch {
 			case !hasResource:
-				return errors.New("acl create: name a resource (--topic, --group, --transactional-id or --cluster)")
+				return usageErrorf("acl create: name a resource (--topic, --group, --transactional-id or --cluster)")
 			case len(allow)+len(deny) == 0:
-				return errors.New("acl create: name a principal (--allow-principal or --deny-principal)")
+				return usageErrorf("acl create: name a principal (--allow-principal or --deny-principal)")
 			case len(operations) == 0:
-				return errors.New("acl create: name an operation (--operation)")
+				return usageErrorf("acl create: name an operation (--operation)")
 			case len(principals) > 0:
-				return errors.New("acl create: --principal filters list and delete; create with --allow-principal or --deny-principal")
+				return usageErrorf("acl create: --principal filters list and delete; create with --allow-principal or --deny-principal")
 			}
 			b.MaybeAllow(allow...).MaybeAllowHosts(allowHosts...).MaybeDeny(deny...).MaybeDenyHosts(denyHosts...).Operations(operations...)
 			res, err := adm.CreateACLs(ctx, b)

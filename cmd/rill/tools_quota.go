@@ -127,14 +127,14 @@ func (q *quotaEntityFlags) register(fs *pflag.FlagSet) {
 // unnamed (any name, for describe).
 func (q *quotaEntityFlags) components() ([]string, []*string, []bool, error) {
 	if len(q.names) > len(q.types) {
-		return nil, nil, nil, errors.New("--entity-name or --entity-default without an --entity-type before it")
+		return nil, nil, nil, usageErrorf("--entity-name or --entity-default without an --entity-type before it")
 	}
 	seen := map[string]bool{}
 	named := make([]bool, len(q.types))
 	names := make([]*string, len(q.types))
 	for i, t := range q.types {
 		if seen[t] {
-			return nil, nil, nil, fmt.Errorf("entity type %s named twice", t)
+			return nil, nil, nil, usageErrorf("entity type %s named twice", t)
 		}
 		seen[t] = true
 		if i < len(q.names) {
@@ -172,9 +172,6 @@ func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 	scopeFlags(c, sub, map[string]string{"add-config": "alter", "delete-config": "alter", "validate-only": "alter", "all": "describe"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
-		if len(args) > 0 {
-			return fmt.Errorf("quota %s: unexpected arguments %v", sub, args)
-		}
 		types, names, named, err := entities.components()
 		if err != nil {
 			return fmt.Errorf("quota %s: %w", sub, err)
@@ -182,12 +179,12 @@ func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 		switch sub {
 		case "alter":
 			if len(types) == 0 {
-				return errors.New("quota alter: name an entity (--entity-type with --entity-name or --entity-default, or --user, --client, --ip)")
+				return usageErrorf("quota alter: name an entity (--entity-type with --entity-name or --entity-default, or --user, --client, --ip)")
 			}
 			var entity kadm.ClientQuotaEntity
 			for i, t := range types {
 				if !named[i] {
-					return fmt.Errorf("quota alter: --entity-type %s needs --entity-name or --entity-default", t)
+					return usageErrorf("quota alter: --entity-type %s needs --entity-name or --entity-default", t)
 				}
 				entity = append(entity, kadm.ClientQuotaEntityComponent{Type: t, Name: names[i]})
 			}
@@ -225,7 +222,7 @@ func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 			return nil
 		case "describe":
 			if *add != "" || *del != "" || *validate {
-				return errors.New("quota describe: --add-config, --delete-config and --validate-only are for alter")
+				return usageErrorf("quota describe: --add-config, --delete-config and --validate-only are for alter")
 			}
 			var comps []kadm.DescribeClientQuotaComponent
 			for i, t := range types {
@@ -239,7 +236,7 @@ func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 				comps = append(comps, c)
 			}
 			if len(comps) == 0 && !*all {
-				return errors.New("quota describe: name an entity type (--entity-type, --user, --client, --ip), or --all for every quota")
+				return usageErrorf("quota describe: name an entity type (--entity-type, --user, --client, --ip), or --all for every quota")
 			}
 			adm, ctx, done, err := tf.admin(c.Context())
 			if err != nil {
@@ -276,11 +273,11 @@ func quotaOps(add, del string) ([]kadm.AlterClientQuotaOp, error) {
 		}
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, fmt.Errorf("--add-config %q: want key=value", kv)
+			return nil, usageErrorf("--add-config %q: want key=value", kv)
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			return nil, fmt.Errorf("--add-config %s: %q is not a number", k, v)
+			return nil, usageErrorf("--add-config %s: %q is not a number", k, v)
 		}
 		ops = append(ops, kadm.AlterClientQuotaOp{Key: strings.TrimSpace(k), Value: f})
 	}
@@ -290,7 +287,7 @@ func quotaOps(add, del string) ([]kadm.AlterClientQuotaOp, error) {
 		}
 	}
 	if len(ops) == 0 {
-		return nil, errors.New("nothing to change: give --add-config or --delete-config")
+		return nil, usageErrorf("nothing to change: give --add-config or --delete-config")
 	}
 	return ops, nil
 }

@@ -79,22 +79,22 @@ func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 				ids = append([]string{*txnID}, ids...)
 			}
 			if len(ids) == 0 {
-				return errors.New("txn describe: name at least one transactional id")
+				return usageErrorf("txn describe: name at least one transactional id")
 			}
 			return describeTxns(ctx, adm, ids, w)
 		case "describe-producers":
 			if *topic == "" || *partition < 0 {
-				return errors.New("txn describe-producers: want --topic and --partition")
+				return usageErrorf("txn describe-producers: want --topic and --partition")
 			}
 			return describeProducers(ctx, adm, *topic, int32(*partition), w)
 		case "find-hanging":
 			if *partition >= 0 && *topic == "" {
-				return errors.New("txn find-hanging: --partition needs --topic")
+				return usageErrorf("txn find-hanging: --partition needs --topic")
 			}
 			return findHanging(ctx, adm, *topic, int32(*partition), *maxTimeout, w)
 		case "abort":
 			if *topic == "" || *partition < 0 {
-				return errors.New("txn abort: want --topic and --partition")
+				return usageErrorf("txn abort: want --topic and --partition")
 			}
 			m := kadm.TxnMarkers{Commit: false, Topics: kadm.TopicsSet{}}
 			m.Topics.Add(*topic, int32(*partition))
@@ -112,7 +112,7 @@ func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 				}
 				m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch = n, int16(*epoch), int32(*coordEpoch)
 			default:
-				return errors.New("txn abort: name the transaction with --start-offset, or with --producer-id, --producer-epoch and --coordinator-epoch")
+				return usageErrorf("txn abort: name the transaction with --start-offset, or with --producer-id, --producer-epoch and --coordinator-epoch")
 			}
 			// A producer whose transaction hung before any marker was written
 			// has coordinator epoch -1; 0 is at most any coordinator's epoch

@@ -57,9 +57,6 @@ func userSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comman
 	scopeFlags(c, sub, map[string]string{"password": "create", "iterations": "create"})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
-		if len(args) > 0 {
-			return fmt.Errorf("user %s: unexpected arguments %v", sub, args)
-		}
 		mech := kadm.ScramMechanism(0)
 		if *mechanism != "" {
 			switch strings.ToUpper(*mechanism) {
@@ -68,12 +65,12 @@ func userSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comman
 			case sasl.MechanismScramSHA512:
 				mech = kadm.ScramSha512
 			default:
-				return fmt.Errorf("--mechanism %q: want %s or %s", *mechanism, sasl.MechanismScramSHA256, sasl.MechanismScramSHA512)
+				return usageErrorf("--mechanism %q: want %s or %s", *mechanism, sasl.MechanismScramSHA256, sasl.MechanismScramSHA512)
 			}
 		}
 		oneUser := func() (string, error) {
 			if len(users) != 1 || users[0] == "" {
-				return "", fmt.Errorf("user %s: name one user (--user)", sub)
+				return "", usageErrorf("user %s: name one user (--user)", sub)
 			}
 			return users[0], nil
 		}
@@ -99,7 +96,7 @@ func userSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comman
 				}
 			}
 			if *iterations < sasl.ScramMinIterations || *iterations > sasl.ScramMaxIterations {
-				return fmt.Errorf("--iterations %d: want %d to %d", *iterations, sasl.ScramMinIterations, sasl.ScramMaxIterations)
+				return usageErrorf("--iterations %d: want %d to %d", *iterations, sasl.ScramMinIterations, sasl.ScramMaxIterations)
 			}
 			salt, err := scramSalt()
 			if err != nil {
