@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rillmq/rill/internal/version"
 )
 
 // Exit codes, as docs/cli.md lists them. Usage errors are 2 as for Go's
@@ -58,7 +60,7 @@ func runCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "rill: %v\nRun '%s -h' for usage.\n", err, cmd.CommandPath())
 		return exitUsage
-	case errors.Is(err, context.Canceled) && ctx.Err() == nil && cmd.Context().Err() != nil:
+	case errors.Is(err, context.Canceled) && ctx.Err() == nil && cmd != nil && cmd.Context() != nil && cmd.Context().Err() != nil:
 		// Our signal context, not the caller's, was cancelled.
 		fmt.Fprintln(stderr, "rill: interrupted")
 		return exitInterrupted
@@ -95,6 +97,9 @@ Client tools connect to --bootstrap HOST:PORT,..., else bootstrap.servers of
 			return nil
 		},
 	}
+	// rill --version, as most CLIs answer it; `rill version` says more.
+	root.Version = version.Get().Version
+	root.SetVersionTemplate("rill {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetUsageTemplate(usageTemplate)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{suggestFlag(c, err)} })
