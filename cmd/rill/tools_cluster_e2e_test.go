@@ -82,6 +82,15 @@ func TestToolsCluster(t *testing.T) {
 		t.Fatalf("topic describe right after node %d died (%s): %v\n%s\n%s", dead, time.Since(start), err, out, errOut)
 	}
 	t.Logf("topic describe right after node %d died took %s:\n%s%s", dead, time.Since(start), out, errOut)
+	// log-dirs and group list too: the live brokers' answers, the dead
+	// one's failure on stderr.
+	out, errOut, err = rillOutErr(t, "", "log-dirs", bs, "--timeout", "5s")
+	if err != nil || strings.Count(out, "Broker: ") != 2 || !strings.Contains(errOut, "partial answer") {
+		t.Fatalf("log-dirs with node %d down: %v\n%s\n%s", dead, err, out, errOut)
+	}
+	if _, errOut, err = rillOutErr(t, "", "group", "list", bs, "--timeout", "5s"); err != nil {
+		t.Fatalf("group list with node %d down: %v\n%s", dead, err, errOut)
+	}
 	var h health
 	c.waitFor("health to notice the dead node", func() bool {
 		cmd := exec.Command(rillBin, "cluster", "health", bs, "--format", "json")

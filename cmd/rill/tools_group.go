@@ -53,7 +53,7 @@ func groupSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Comma
 	c.RunE = func(c *cobra.Command, args []string) error {
 		return runGroup(c.Context(), sub, args, groupRun{tf: &tf, out: &out, groupID: *groupID, topic: *topic, toEarliest: *toEarliest,
 			toLatest: *toLatest, toOffset: *toOffset, toDatetime: *toDatetime, shiftBy: *shiftBy, execute: *execute, isolation: *isolation},
-			c.OutOrStdout())
+			c.OutOrStdout(), c.ErrOrStderr())
 	}
 	return c
 }
@@ -69,7 +69,7 @@ type groupRun struct {
 	execute               bool
 }
 
-func runGroup(parent context.Context, sub string, args []string, f groupRun, w io.Writer) error {
+func runGroup(parent context.Context, sub string, args []string, f groupRun, w, errw io.Writer) error {
 	if sub == "describe" && f.isolation != "read_uncommitted" && f.isolation != "read_committed" {
 		return usageErrorf("group describe: --isolation %q: want read_uncommitted or read_committed", f.isolation)
 	}
@@ -80,9 +80,15 @@ func runGroup(parent context.Context, sub string, args []string, f groupRun, w i
 	defer done()
 	switch sub {
 	case "list":
+		// Each broker lists the groups it coordinates: one that does
+		// not answer leaves its groups out, reported on stderr.
 		groups, err := adm.ListGroups(ctx)
+		failures, err := shardErrors(err)
 		if err != nil {
 			return err
+		}
+		for _, failure := range failures {
+			fmt.Fprintf(errw, "rill: partial answer: %s\n", failure)
 		}
 		if f.out.json() {
 			list := []groupSummary{}
