@@ -12,7 +12,7 @@ import (
 	"github.com/rillmq/rill/engine/vfs"
 )
 
-// runSegdump prints segment files like Kafka's DumpLogSegments: batches of
+// segdump prints segment files like Kafka's DumpLogSegments: batches of
 // a .log (with --records, every record), entries of .index and .timeindex.
 // It reads files whole and never modifies them; a .log is checked the way
 // recovery checks it and the first invalid batch is reported with where

@@ -28,7 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// newACLCmd: rill acl.
+// newACLCmd: rill acl create|list|delete; the file comment has the flags.
 func newACLCmd() *cobra.Command {
 	c := groupCmd(&cobra.Command{Use: "acl", Short: "create, list or delete ACLs (kafka-acls.sh)"})
 	c.AddCommand(

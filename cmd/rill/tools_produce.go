@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// runProduce: rill produce --topic T reads lines from stdin, one record
+// newProduceCmd: rill produce --topic T reads lines from stdin, one record
 // each, optionally "key<sep>value", and waits for every acknowledgement.
 // With --transactional-id the invocation's records are one transaction,
 // committed once all are acknowledged (aborted with --abort, or when any

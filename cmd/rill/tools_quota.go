@@ -144,7 +144,7 @@ func (q *quotaEntityFlags) components() ([]string, []*string, []bool, error) {
 	return q.types, names, named, nil
 }
 
-// newQuotaCmd: rill quota.
+// newQuotaCmd: rill quota alter|describe; the file comment has the flags.
 func newQuotaCmd() *cobra.Command {
 	c := groupCmd(&cobra.Command{Use: "quota", Short: "alter or describe client quotas (kafka-configs.sh --entity-type users|clients|ips)"})
 	c.AddCommand(

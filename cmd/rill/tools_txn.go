@@ -18,7 +18,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// newTxnCmd: rill txn.
+// newTxnCmd: rill txn list|describe|describe-producers|find-hanging|abort,
+// after Kafka's kafka-transactions.sh.
+//
+//	list                [--state S]... [--producer-id N]... [--duration-ms N]
+//	describe            TRANSACTIONAL-ID... (or --transactional-id ID)
+//	describe-producers  --topic T --partition P
+//	find-hanging        [--topic T [--partition P]] [--max-transaction-timeout-ms N]
+//	abort               --topic T --partition P (--start-offset O | --producer-id N --producer-epoch E --coordinator-epoch C)
 func newTxnCmd() *cobra.Command {
 	c := groupCmd(&cobra.Command{Use: "txn", Short: "list, describe, describe-producers, find-hanging or abort transactions (kafka-transactions.sh)"})
 	c.AddCommand(
@@ -51,7 +58,11 @@ func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command
 	if sub == "list" {
 		out.register(c)
 	}
-	scopeFlags(c, sub, map[string]string{"state": "list", "producer-id": "list,abort", "duration-ms": "list", "transactional-id": "describe", "topic": "describe-producers,find-hanging,abort", "partition": "describe-producers,find-hanging,abort", "max-transaction-timeout-ms": "find-hanging", "start-offset": "abort", "producer-epoch": "abort", "coordinator-epoch": "abort"})
+	scopeFlags(c, sub, map[string]string{
+		"state": "list", "producer-id": "list,abort", "duration-ms": "list", "transactional-id": "describe",
+		"topic": "describe-producers,find-hanging,abort", "partition": "describe-producers,find-hanging,abort",
+		"max-transaction-timeout-ms": "find-hanging", "start-offset": "abort", "producer-epoch": "abort", "coordinator-epoch": "abort",
+	})
 	c.RunE = func(c *cobra.Command, args []string) error {
 		w := c.OutOrStdout()
 		cl, err := tf.client()

@@ -29,7 +29,7 @@ import (
 	"github.com/rillmq/rill/netserver/sasl"
 )
 
-// newUserCmd: rill user.
+// newUserCmd: rill user create|list|delete; the file comment has the flags.
 func newUserCmd() *cobra.Command {
 	c := groupCmd(&cobra.Command{Use: "user", Short: "create, list or delete SCRAM users (kafka-configs.sh --entity-type users)"})
 	c.AddCommand(
