@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/rillmq/rill/internal/textdist"
 )
 
 // suggestFlag adds "did you mean --x?" to pflag's unknown-flag error, as
@@ -18,7 +20,7 @@ func suggestFlag(c *cobra.Command, err error) error {
 	}
 	var near []string
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if !f.Hidden && (editDistance(name, f.Name) <= 2 || strings.HasPrefix(f.Name, name)) {
+		if !f.Hidden && (textdist.Levenshtein(name, f.Name) <= 2 || strings.HasPrefix(f.Name, name)) {
 			near = append(near, "--"+f.Name)
 		}
 	})
@@ -26,25 +28,4 @@ func suggestFlag(c *cobra.Command, err error) error {
 		return err
 	}
 	return errors.New(err.Error() + "; did you mean " + strings.Join(near, " or ") + "?")
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
