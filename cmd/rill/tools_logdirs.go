@@ -51,17 +51,12 @@ func newLogDirsCmd() *cobra.Command {
 			defer done()
 			var set kadm.TopicsSet // nil: every partition
 			if len(topics) > 0 {
-				tds, err := adm.ListTopics(ctx, topics...)
-				if err != nil {
-					return err
+				set = kadm.TopicsSet{}
+				for _, t := range topics {
+					set[t] = map[int32]struct{}{} // every partition: fillPartitions lists them
 				}
-				for _, td := range tds {
-					if td.Err != nil {
-						return fmt.Errorf("%s: %w", td.Topic, td.Err)
-					}
-					for p := range td.Partitions {
-						set.Add(td.Topic, p)
-					}
+				if err := fillPartitions(ctx, adm, set); err != nil {
+					return err
 				}
 			}
 			all, err := adm.DescribeAllLogDirs(ctx, set)
