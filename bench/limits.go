@@ -89,8 +89,10 @@ func Loopback(total, chunk int) (Limit, error) {
 // Limits measures the machine's ceilings for a data directory: buffered
 // and fdatasync'd sequential writes and loopback TCP, each the median of
 // three runs (on this VM the first touch of fresh memory alone can make a
-// buffered write run 10x slower than the next).
-func Limits(dir string) ([]Limit, error) {
+// buffered write run 10x slower than the next). The whole takes seconds;
+// progress, when not nil, is called with each limit as it is measured so
+// a tool can print it at once.
+func Limits(dir string, progress func(Limit)) ([]Limit, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -115,6 +117,9 @@ func Limits(dir string) ([]Limit, error) {
 		sort.Float64s(sorted)
 		l.MBPerSec = sorted[1]
 		out = append(out, l)
+		if progress != nil {
+			progress(l)
+		}
 	}
 	return out, nil
 }

@@ -342,7 +342,7 @@ func run(cfg bench.Config, runs int, systems []string, out string, halfSeconds i
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	fmt.Fprintf(os.Stderr, "machine limits (data dir %s)\n", work)
-	limits, err := bench.Limits(work)
+	limits, err := bench.Limits(work, nil)
 	if err != nil {
 		return err
 	}

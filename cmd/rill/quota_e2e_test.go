@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -138,6 +138,11 @@ func TestQuotasThrottleClients(t *testing.T) {
 	if out := rill(t, "", "quota", "describe", bs, "--all"); !strings.Contains(out,
 		"Quota configs for user-principal 'ANONYMOUS', client-id 'slow-consumer' are consumer_byte_rate=786432.0, request_percentage=400.0") {
 		t.Fatalf("describe --all:\n%s", out)
+	}
+	var quotas []quotaJSON
+	rillJSON(t, &quotas, "quota", "describe", bs, "--client", "slow-producer")
+	if len(quotas) != 1 || quotas[0].Values["producer_byte_rate"] != produceQuota || len(quotas[0].Entity) != 1 || *quotas[0].Entity[0].Name != "slow-producer" {
+		t.Fatalf("quota describe --format json: %+v", quotas)
 	}
 
 	// Data for the consumer: 24 MiB, produced without a quota.
@@ -312,7 +317,7 @@ func TestQuotasOnEveryBroker(t *testing.T) {
 // the --entity-name or --entity-default after it; the short forms mix in.
 func TestQuotaEntityFlags(t *testing.T) {
 	parse := func(args ...string) (string, error) {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		var q quotaEntityFlags
 		q.register(fs)

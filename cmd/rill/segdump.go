@@ -1,33 +1,35 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/vfs"
 )
 
-// runSegdump prints segment files like Kafka's DumpLogSegments: batches of
+// segdump prints segment files like Kafka's DumpLogSegments: batches of
 // a .log (with --records, every record), entries of .index and .timeindex.
 // It reads files whole and never modifies them; a .log is checked the way
 // recovery checks it and the first invalid batch is reported with where
 // recovery would cut.
-func runSegdump(args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("segdump", flag.ContinueOnError)
-	records := fs.Bool("records", false, "print every record of each batch")
-	payload := fs.Bool("payload", false, "with --records, print keys and values")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newSegdumpCmd() *cobra.Command {
+	c := &cobra.Command{Use: "segdump [--records [--payload]] FILE...", Short: "print segment, index and time index files (kafka-dump-log.sh)",
+		Args: minArgs(1, "at least one .log, .index or .timeindex file")}
+	records := c.Flags().Bool("records", false, "print every record of each batch")
+	payload := c.Flags().Bool("payload", false, "with --records, print keys and values")
+	c.RunE = func(c *cobra.Command, args []string) error {
+		return segdump(args, *records, *payload, c.OutOrStdout())
 	}
-	if fs.NArg() == 0 {
-		return errors.New("segdump: name at least one .log, .index or .timeindex file")
-	}
-	for _, path := range fs.Args() {
+	return c
+}
+
+func segdump(paths []string, records, payload bool, w io.Writer) error {
+	for _, path := range paths {
 		fmt.Fprintf(w, "Dumping %s\n", path)
 		data, err := vfs.ReadFile(vfs.Default, path)
 		if err != nil {
@@ -36,7 +38,7 @@ func runSegdump(args []string, w io.Writer) error {
 		base, _ := format.ParseFileName(filepath.Base(path), filepath.Ext(path))
 		switch {
 		case strings.HasSuffix(path, format.LogSuffix):
-			dumpLog(w, data, *records, *payload)
+			dumpLog(w, data, records, payload)
 		case strings.HasSuffix(path, format.TimeIndexSuffix):
 			for i := 0; i+format.TimeEntrySize <= len(data); i += format.TimeEntrySize {
 				ts, rel := format.TimeEntry(data[i:])

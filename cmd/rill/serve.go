@@ -14,6 +14,7 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/version"
 	"github.com/rillmq/rill/replication/metadata"
 )
 
@@ -78,6 +79,8 @@ func runServe(args []string) error {
 		return err
 	}
 	logger := logs.Component("server")
+	v := version.Get()
+	logger.Info("rill starting", "version", v.Version, "commit", v.Commit, "go", v.GoVersion, "platform", v.Platform, "pid", os.Getpid())
 	for _, w := range cfg.settings.Warnings() {
 		logger.Warn(w)
 	}

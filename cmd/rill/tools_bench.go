@@ -2,25 +2,34 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rillmq/rill/bench"
 )
 
-// runBench: rill bench produce|consume|e2e|limits, the harness of package
-// bench against any Kafka-compatible broker.
-func runBench(args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("bench: want produce, consume, e2e or limits")
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("bench "+sub, flag.ContinueOnError)
+// newBenchCmd: rill bench produce|consume|e2e|limits, the harness of
+// package bench against any Kafka-compatible broker.
+func newBenchCmd() *cobra.Command {
+	c := groupCmd(&cobra.Command{Use: "bench", Short: "produce, consume and end-to-end workloads against any Kafka broker; limits of this machine"})
+	c.AddCommand(
+		benchSubCmd("produce", "measure produce throughput and latency"),
+		benchSubCmd("consume", "measure consume throughput (of records produced first)"),
+		benchSubCmd("e2e", "measure end-to-end latency at a fixed --rate"),
+		benchSubCmd("limits", "measure this machine's disk and loopback ceilings (no broker)"),
+	)
+	return c
+}
+
+func benchSubCmd(sub, short string) *cobra.Command {
+	c := &cobra.Command{Use: sub, Short: short, Args: noArgs}
+	fs := c.Flags()
 	cfg := bench.DefaultConfig()
 	var tf toolFlags
 	tf.registerConn(fs)
@@ -44,9 +53,28 @@ func runBench(args []string, w io.Writer) error {
 	jsonOut := fs.String("json", "", "write the result as JSON to this file")
 	chartOut := fs.String("chart", "", "write a PNG of throughput and p99 latency over time to this file")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	if sub == "limits" {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			f.Hidden = !slices.Contains([]string{"dir", "json", "timeout"}, f.Name)
+		})
+	} else {
+		fs.Lookup("dir").Hidden = true
 	}
+	scopeFlags(c, sub, map[string]string{"transactional": "produce,e2e"})
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return runBench(c.Context(), sub, &tf, &cfg, benchRun{*partitions, *rf, *dir, *jsonOut, *chartOut, *timeout}, c.OutOrStdout(), c.ErrOrStderr())
+	}
+	return c
+}
+
+// benchRun holds the bench flags that are not bench.Config's.
+type benchRun struct {
+	partitions, rf         int
+	dir, jsonOut, chartOut string
+	timeout                time.Duration
+}
+
+func runBench(parent context.Context, sub string, tf *toolFlags, cfg *bench.Config, f benchRun, w, stderr io.Writer) error {
 	target := ""
 	if sub != "limits" {
 		seeds, opts, err := tf.conn()
@@ -55,42 +83,44 @@ func runBench(args []string, w io.Writer) error {
 		}
 		cfg.Brokers, cfg.ClientOpts, target = seeds, opts, strings.Join(seeds, ",")
 	}
-	cfg.Partitions, cfg.ReplicationFactor = int32(*partitions), int16(*rf)
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	cfg.Partitions, cfg.ReplicationFactor = int32(f.partitions), int16(f.rf)
+	ctx, cancel := context.WithTimeout(parent, f.timeout)
 	defer cancel()
 	var res bench.Result
 	var err error
 	switch sub {
 	case "produce":
-		res, err = bench.Produce(ctx, cfg, os.Stderr)
+		res, err = bench.Produce(ctx, *cfg, stderr)
 	case "consume":
-		res, err = bench.Consume(ctx, cfg, os.Stderr)
+		res, err = bench.Consume(ctx, *cfg, stderr)
 	case "e2e":
-		res, err = bench.EndToEnd(ctx, cfg, os.Stderr)
+		res, err = bench.EndToEnd(ctx, *cfg, stderr)
 	case "limits":
-		limits, err := bench.Limits(*dir)
-		for _, l := range limits {
+		// Each limit is the median of three runs and the four take
+		// seconds: print each as it is measured.
+		fmt.Fprintf(stderr, "measuring the limits of %s (4 measures, 3 runs each)\n", f.dir)
+		limits, err := bench.Limits(f.dir, func(l bench.Limit) {
 			fmt.Fprintf(w, "%-45s %9.1f MB/s\n", l.Name, l.MBPerSec)
-		}
-		if err == nil && *jsonOut != "" {
-			err = bench.WriteJSON(*jsonOut, limits)
+		})
+		if err == nil && f.jsonOut != "" {
+			err = bench.WriteJSON(f.jsonOut, limits)
 		}
 		return err
 	default:
-		return fmt.Errorf("bench: unknown workload %q", sub)
+		panic("bench: no workload " + sub) // newBenchCmd registers only the above
 	}
 	if err != nil {
 		return err
 	}
 	res.Target = target
 	fmt.Fprintln(w, res.Summary())
-	if *jsonOut != "" {
-		if err := bench.WriteJSON(*jsonOut, res); err != nil {
+	if f.jsonOut != "" {
+		if err := bench.WriteJSON(f.jsonOut, res); err != nil {
 			return err
 		}
 	}
-	if *chartOut != "" {
-		return bench.WriteChart(*chartOut, []bench.Result{res}, []string{res.Workload + " " + target})
+	if f.chartOut != "" {
+		return bench.WriteChart(f.chartOut, []bench.Result{res}, []string{res.Workload + " " + target})
 	}
 	return nil
 }

@@ -2,22 +2,27 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/rillmq/rill/internal/clientconf"
 )
 
-// defaultBootstrap is where the tools connect without --bootstrap or a
-// bootstrap.servers in --command-config.
+// defaultBootstrap is where the tools connect without --bootstrap, a
+// bootstrap.servers in --command-config or $RILL_BROKERS.
 const defaultBootstrap = "127.0.0.1:9092"
+
+// brokersEnv names the environment variable with the default seed brokers,
+// as rpk's RPK_BROKERS: set it once per shell instead of --bootstrap on
+// every command.
+const brokersEnv = "RILL_BROKERS"
 
 // commandConfigUsage documents --command-config in every tool's -h.
 const commandConfigUsage = "Kafka client properties file, as kafka-*.sh --command-config and librdkafka take: " +
@@ -41,21 +46,21 @@ type toolFlags struct {
 }
 
 // register adds --bootstrap, --command-config and --timeout.
-func (tf *toolFlags) register(fs *flag.FlagSet) {
+func (tf *toolFlags) register(fs *pflag.FlagSet) {
 	tf.registerConn(fs)
 	fs.DurationVar(&tf.timeout, "timeout", 30*time.Second, "give up after this long")
 }
 
 // registerConn adds --bootstrap and --command-config alone, for a tool with
 // its own --timeout (bench).
-func (tf *toolFlags) registerConn(fs *flag.FlagSet) {
-	fs.StringVar(&tf.bootstrap, "bootstrap", "", "broker address(es), comma separated (default: bootstrap.servers of --command-config, else "+defaultBootstrap+")")
+func (tf *toolFlags) registerConn(fs *pflag.FlagSet) {
+	fs.StringVar(&tf.bootstrap, "bootstrap", "", "broker address(es), comma separated (default: bootstrap.servers of --command-config, else $"+brokersEnv+", else "+defaultBootstrap+")")
 	fs.StringVar(&tf.commandConfig, "command-config", "", commandConfigUsage)
 }
 
 // conn resolves the connection flags, once per invocation: the seed
 // brokers (--bootstrap, else the file's bootstrap.servers, else
-// defaultBootstrap) and the kgo options every client of the tool starts
+// $RILL_BROKERS, else defaultBootstrap: the more explicit wins) and the kgo options every client of the tool starts
 // with (the file's TLS, SASL and client.id, then the seeds, so a later
 // kgo.SeedBrokers is the only way to change them). Keys of the file the
 // tools do not read are warned about on toolWarnings, once; a file that
@@ -77,21 +82,30 @@ func (tf *toolFlags) conn() (seeds []string, opts []kgo.Opt, err error) {
 		fileSeeds = cc.BootstrapServers
 		opts = cc.KgoOpts()
 	}
-	switch {
+	switch env := os.Getenv(brokersEnv); {
 	case strings.TrimSpace(tf.bootstrap) != "":
-		for _, s := range strings.Split(tf.bootstrap, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				seeds = append(seeds, s)
-			}
-		}
+		seeds = splitList(tf.bootstrap)
 	case len(fileSeeds) > 0:
 		seeds = fileSeeds
+	case strings.TrimSpace(env) != "":
+		seeds = splitList(env)
 	default:
 		seeds = []string{defaultBootstrap}
 	}
 	opts = append(opts, kgo.SeedBrokers(seeds...))
 	tf.resolved, tf.seeds, tf.opts = true, seeds, opts
 	return seeds, opts, nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // client is the tools' kgo client: conn's options, then extra.
@@ -103,13 +117,13 @@ func (tf *toolFlags) client(extra ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(append(append([]kgo.Opt(nil), opts...), extra...)...)
 }
 
-// admin returns an admin client and a context bounded by --timeout; done
-// releases both.
-func (tf *toolFlags) admin() (*kadm.Client, context.Context, func(), error) {
+// admin returns an admin client and a context bounded by --timeout (and
+// cancelled with parent, on Ctrl-C); done releases both.
+func (tf *toolFlags) admin(parent context.Context) (*kadm.Client, context.Context, func(), error) {
 	cl, err := tf.client()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), tf.timeout)
+	ctx, cancel := context.WithTimeout(parent, tf.timeout)
 	return kadm.NewClient(cl), ctx, func() { cancel(); cl.Close() }, nil
 }

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// conn: --bootstrap, else the file's bootstrap.servers, else the default;
+// conn: --bootstrap, else the file's bootstrap.servers, else $RILL_BROKERS,
+// else the default;
 // keys the tools do not read warned about once; bad files are errors
 // naming the flag and the key.
 func TestToolConn(t *testing.T) {
@@ -26,14 +27,18 @@ func TestToolConn(t *testing.T) {
 	}
 	props := file("client.properties", "# a producer's file\nbootstrap.servers=h1:9093, h2:9093\nclient.id=tools\nacks=all\nlinger.ms=5\n")
 	for _, c := range []struct {
-		bootstrap, config string
-		want              string
+		bootstrap, config, env string
+		want                   string
 	}{
-		{"", "", defaultBootstrap},
-		{"", props, "h1:9093 h2:9093"},
-		{"b1:1,b2:2", props, "b1:1 b2:2"},
-		{" b1:1 ", "", "b1:1"},
+		{"", "", "", defaultBootstrap},
+		{"", props, "", "h1:9093 h2:9093"},
+		{"b1:1,b2:2", props, "", "b1:1 b2:2"},
+		{" b1:1 ", "", "", "b1:1"},
+		{"", "", "e1:1, e2:2", "e1:1 e2:2"},
+		{"", props, "e1:1", "h1:9093 h2:9093"},
+		{"b1:1", "", "e1:1", "b1:1"},
 	} {
+		t.Setenv(brokersEnv, c.env)
 		warnings.Reset()
 		tf := toolFlags{bootstrap: c.bootstrap, commandConfig: c.config}
 		for range 2 {

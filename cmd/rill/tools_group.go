@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -12,41 +11,91 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// runGroup: rill group list|describe|reset-offsets|delete, after Kafka's
-// kafka-consumer-groups.sh.
-func runGroup(args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("group: want list, describe, reset-offsets or delete")
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("group "+sub, flag.ContinueOnError)
+// newGroupCmd: rill group list|describe|reset-offsets|delete|delete-offsets,
+// after Kafka's kafka-consumer-groups.sh.
+func newGroupCmd() *cobra.Command {
+	c := groupCmd(&cobra.Command{Use: "group", Short: "list, describe, reset offsets of or delete consumer groups, with lag per partition (kafka-consumer-groups.sh)"})
+	c.AddCommand(
+		groupSubCmd("list", "list", "list consumer groups", noArgs),
+		groupSubCmd("describe", "describe GROUP...", "describe groups: members, and committed offset, end offset and lag per partition", minArgs(1, "at least one group")),
+		groupSubCmd("reset-offsets", "reset-offsets --group G (--to-earliest|--to-latest|--to-offset N|--to-datetime T|--shift-by N) [--execute]", "move a group's committed offsets (dry run without --execute)", noArgs),
+		groupSubCmd("delete", "delete GROUP...", "delete groups", minArgs(1, "at least one group")),
+		groupSubCmd("delete-offsets", "delete-offsets --group G --topic TOPIC[:P,P...]", "delete a group's committed offsets for a topic or some of its partitions", noArgs),
+	)
+	return c
+}
+
+func groupSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: args}
+	fs := c.Flags()
 	var tf toolFlags
 	tf.register(fs)
-	groupID := fs.String("group", "", "reset-offsets: the group")
-	topic := fs.String("topic", "", "reset-offsets: TOPIC or TOPIC:P,P,... (default: every topic the group has offsets for)")
-	toEarliest := fs.Bool("to-earliest", false, "reset-offsets: to the log start offset")
-	toLatest := fs.Bool("to-latest", false, "reset-offsets: to the log end offset")
-	toOffset := fs.Int64("to-offset", -1, "reset-offsets: to this offset (clamped to the log)")
-	toDatetime := fs.String("to-datetime", "", "reset-offsets: to the first offset at or after this RFC 3339 time")
-	shiftBy := fs.Int64("shift-by", 0, "reset-offsets: move the committed offsets by this much (clamped to the log)")
-	execute := fs.Bool("execute", false, "reset-offsets: apply the plan (without it the plan is only printed)")
-	isolation := fs.String("isolation", "read_uncommitted", "describe: lag up to the high watermark (read_uncommitted) or to the last stable offset (read_committed, what a read_committed consumer can reach)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	groupID := fs.String("group", "", "the group")
+	topic := fs.String("topic", "", "TOPIC or TOPIC:P,P,... (reset-offsets default: every topic the group has offsets for)")
+	toEarliest := fs.Bool("to-earliest", false, "to the log start offset")
+	toLatest := fs.Bool("to-latest", false, "to the log end offset")
+	toOffset := fs.Int64("to-offset", -1, "to this offset (clamped to the log)")
+	toDatetime := fs.String("to-datetime", "", "to the first offset at or after this RFC 3339 time")
+	shiftBy := fs.Int64("shift-by", 0, "move the committed offsets by this much (clamped to the log)")
+	execute := fs.Bool("execute", false, "apply the plan (without it the plan is only printed)")
+	isolation := fs.String("isolation", "read_uncommitted", "lag up to the high watermark (read_uncommitted) or to the last stable offset (read_committed, what a read_committed consumer can reach)")
+	var out outputFlag
+	if sub == "list" || sub == "describe" {
+		out.register(c)
 	}
-	adm, ctx, done, err := tf.admin()
+	reset := "reset-offsets"
+	scopeFlags(c, sub, map[string]string{"group": reset + ",delete-offsets", "topic": reset + ",delete-offsets", "to-earliest": reset,
+		"to-latest": reset, "to-offset": reset, "to-datetime": reset, "shift-by": reset, "execute": reset, "isolation": "describe"})
+	c.RunE = func(c *cobra.Command, args []string) error {
+		return runGroup(c.Context(), sub, args, groupRun{tf: &tf, out: &out, groupID: *groupID, topic: *topic, toEarliest: *toEarliest,
+			toLatest: *toLatest, toOffset: *toOffset, toDatetime: *toDatetime, shiftBy: *shiftBy, execute: *execute, isolation: *isolation},
+			c.OutOrStdout(), c.ErrOrStderr())
+	}
+	return c
+}
+
+// groupRun holds the flags of one group subcommand.
+type groupRun struct {
+	tf                    *toolFlags
+	out                   *outputFlag
+	groupID, topic        string
+	toEarliest, toLatest  bool
+	toOffset, shiftBy     int64
+	toDatetime, isolation string
+	execute               bool
+}
+
+func runGroup(parent context.Context, sub string, args []string, f groupRun, w, errw io.Writer) error {
+	if sub == "describe" && f.isolation != "read_uncommitted" && f.isolation != "read_committed" {
+		return usageErrorf("group describe: --isolation %q: want read_uncommitted or read_committed", f.isolation)
+	}
+	adm, ctx, done, err := f.tf.admin(parent)
 	if err != nil {
 		return err
 	}
 	defer done()
 	switch sub {
 	case "list":
+		// Each broker lists the groups it coordinates: one that does
+		// not answer leaves its groups out, reported on stderr.
 		groups, err := adm.ListGroups(ctx)
+		failures, err := shardErrors(err)
 		if err != nil {
 			return err
+		}
+		for _, failure := range failures {
+			fmt.Fprintf(errw, "rill: partial answer: %s\n", failure)
+		}
+		if f.out.json() {
+			list := []groupSummary{}
+			for _, g := range groups.Sorted() {
+				list = append(list, groupSummary{g.Group, g.State, g.ProtocolType, g.Coordinator})
+			}
+			return writeJSON(w, list)
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE")
@@ -55,22 +104,15 @@ func runGroup(args []string, w io.Writer) error {
 		}
 		return tw.Flush()
 	case "describe":
-		if fs.NArg() == 0 {
-			return errors.New("group describe: name at least one group")
-		}
-		if *isolation != "read_uncommitted" && *isolation != "read_committed" {
-			return fmt.Errorf("group describe: --isolation %q: want read_uncommitted or read_committed", *isolation)
-		}
-		return describeGroups(ctx, adm, fs.Args(), *isolation == "read_committed", w)
+		return describeGroups(ctx, adm, args, f.isolation == "read_committed", f.out.json(), w)
+	case "delete-offsets":
+		return deleteOffsets(ctx, adm, f.groupID, f.topic, w)
 	case "delete":
-		if fs.NArg() == 0 {
-			return errors.New("group delete: name at least one group")
-		}
-		res, err := adm.DeleteGroups(ctx, fs.Args()...)
+		res, err := adm.DeleteGroups(ctx, args...)
 		if err != nil {
 			return err
 		}
-		for _, g := range fs.Args() {
+		for _, g := range args {
 			if r := res[g]; r.Err != nil {
 				return fmt.Errorf("delete %s: %w", g, r.Err)
 			}
@@ -79,25 +121,25 @@ func runGroup(args []string, w io.Writer) error {
 		return nil
 	case "reset-offsets":
 		chosen := 0
-		for _, set := range []bool{*toEarliest, *toLatest, *toOffset >= 0, *toDatetime != "", *shiftBy != 0} {
+		for _, set := range []bool{f.toEarliest, f.toLatest, f.toOffset >= 0, f.toDatetime != "", f.shiftBy != 0} {
 			if set {
 				chosen++
 			}
 		}
-		if *groupID == "" || chosen != 1 {
-			return errors.New("group reset-offsets: want --group and exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+		if f.groupID == "" || chosen != 1 {
+			return usageErrorf("group reset-offsets: want --group and exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
 		}
-		plan := resetPlan{earliest: *toEarliest, latest: *toLatest, offset: *toOffset, shift: *shiftBy}
-		if *toDatetime != "" {
-			t, err := time.Parse(time.RFC3339, *toDatetime)
+		plan := resetPlan{earliest: f.toEarliest, latest: f.toLatest, offset: f.toOffset, shift: f.shiftBy}
+		if f.toDatetime != "" {
+			t, err := time.Parse(time.RFC3339, f.toDatetime)
 			if err != nil {
-				return fmt.Errorf("--to-datetime: %w", err)
+				return usageErrorf("--to-datetime: %w", err)
 			}
 			plan.at = &t
 		}
-		return resetOffsets(ctx, adm, *groupID, *topic, plan, *execute, w)
+		return resetOffsets(ctx, adm, f.groupID, f.topic, plan, f.execute, w)
 	}
-	return fmt.Errorf("group: unknown subcommand %q", sub)
+	panic("group: no subcommand " + sub) // newGroupCmd registers only the above
 }
 
 // describeGroups prints each group's members and, per partition, its
@@ -106,7 +148,7 @@ func runGroup(args []string, w io.Writer) error {
 // offset (ListOffsets with isolation level read_committed): what a
 // read_committed consumer can reach while a transaction is open; without
 // it the high watermark, as kafka-consumer-groups.sh measures.
-func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, committed bool, w io.Writer) error {
+func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, committed, asJSON bool, w io.Writer) error {
 	described, err := adm.DescribeGroups(ctx, groups...)
 	if err != nil {
 		return err
@@ -140,28 +182,43 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, comm
 			return err
 		}
 	}
-	endHeader := "LOG-END-OFFSET"
-	if committed {
-		endHeader = "LAST-STABLE-OFFSET"
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var described2 []groupDescription
 	for _, g := range groups {
 		d := described[g]
-		fmt.Fprintf(tw, "Group: %s\tState: %s\tProtocol: %s/%s\tMembers: %d\n", g, d.State, d.ProtocolType, d.Protocol, len(d.Members))
-		fmt.Fprintf(tw, "TOPIC\tPARTITION\tCURRENT-OFFSET\t%s\tLAG\tMEMBER-ID\tCLIENT-ID\tHOST\n", endHeader)
+		gd := groupDescription{Group: g, State: d.State, ProtocolType: d.ProtocolType, Protocol: d.Protocol, Members: len(d.Members), Partitions: []groupPartitionLag{}}
 		lag := kadm.CalculateGroupLagWithStartOffsets(d, fetched[g].Fetched, starts, ends)
 		for _, ml := range lag.Sorted() {
 			if ml.Err != nil {
 				return fmt.Errorf("lag of %s on %s-%d: %w", g, ml.Topic, ml.Partition, ml.Err)
 			}
-			cur, member, client, host := "-", "-", "-", "-"
+			row := groupPartitionLag{Topic: ml.Topic, Partition: ml.Partition, EndOffset: ml.End.Offset, Lag: ml.Lag}
 			if ml.Commit.At >= 0 {
-				cur = strconv.FormatInt(ml.Commit.At, 10)
+				row.CurrentOffset = &ml.Commit.At
 			}
 			if ml.Member != nil {
-				member, client, host = ml.Member.MemberID, ml.Member.ClientID, ml.Member.ClientHost
+				row.MemberID, row.ClientID, row.Host = ml.Member.MemberID, ml.Member.ClientID, ml.Member.ClientHost
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\n", ml.Topic, ml.Partition, cur, ml.End.Offset, ml.Lag, member, client, host)
+			gd.Partitions = append(gd.Partitions, row)
+		}
+		described2 = append(described2, gd)
+	}
+	if asJSON {
+		return writeJSON(w, described2)
+	}
+	endHeader := "LOG-END-OFFSET"
+	if committed {
+		endHeader = "LAST-STABLE-OFFSET"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, gd := range described2 {
+		fmt.Fprintf(tw, "Group: %s\tState: %s\tProtocol: %s/%s\tMembers: %d\n", gd.Group, gd.State, gd.ProtocolType, gd.Protocol, gd.Members)
+		fmt.Fprintf(tw, "TOPIC\tPARTITION\tCURRENT-OFFSET\t%s\tLAG\tMEMBER-ID\tCLIENT-ID\tHOST\n", endHeader)
+		for _, r := range gd.Partitions {
+			cur := "-"
+			if r.CurrentOffset != nil {
+				cur = strconv.FormatInt(*r.CurrentOffset, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Topic, r.Partition, cur, r.EndOffset, r.Lag, dash(r.MemberID), dash(r.ClientID), dash(r.Host))
 		}
 		fmt.Fprintln(tw)
 	}

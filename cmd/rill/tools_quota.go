@@ -22,12 +22,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -47,6 +48,7 @@ var quotaEntityTypes = map[string]string{"users": "user", "user": "user", "clien
 type entityTypeFlag struct{ f *quotaEntityFlags }
 
 func (e entityTypeFlag) String() string { return "" }
+func (e entityTypeFlag) Type() string   { return "type" }
 func (e entityTypeFlag) Set(v string) error {
 	t, ok := quotaEntityTypes[v]
 	if !ok {
@@ -59,6 +61,7 @@ func (e entityTypeFlag) Set(v string) error {
 type entityNameFlag struct{ f *quotaEntityFlags }
 
 func (e entityNameFlag) String() string { return "" }
+func (e entityNameFlag) Type() string   { return "name" }
 func (e entityNameFlag) Set(v string) error {
 	if v == "" {
 		return errors.New("an empty entity name: use --entity-default")
@@ -70,6 +73,7 @@ func (e entityNameFlag) Set(v string) error {
 type entityDefaultFlag struct{ f *quotaEntityFlags }
 
 func (e entityDefaultFlag) String() string   { return "" }
+func (e entityDefaultFlag) Type() string     { return "" }
 func (e entityDefaultFlag) IsBoolFlag() bool { return true }
 func (e entityDefaultFlag) Set(v string) error {
 	if v != "true" {
@@ -86,7 +90,13 @@ type shortFlag struct {
 	isDefaults bool
 }
 
-func (s shortFlag) String() string   { return "" }
+func (s shortFlag) String() string { return "" }
+func (s shortFlag) Type() string {
+	if s.isDefaults {
+		return ""
+	}
+	return "name"
+}
 func (s shortFlag) IsBoolFlag() bool { return s.isDefaults }
 func (s shortFlag) Set(v string) error {
 	s.f.types = append(s.f.types, s.typ)
@@ -101,13 +111,15 @@ func (s shortFlag) Set(v string) error {
 	return nil
 }
 
-func (q *quotaEntityFlags) register(fs *flag.FlagSet) {
+func (q *quotaEntityFlags) register(fs *pflag.FlagSet) {
 	fs.Var(entityTypeFlag{q}, "entity-type", "users, clients or ips (repeatable; each pairs with the --entity-name or --entity-default after it)")
 	fs.Var(entityNameFlag{q}, "entity-name", "the name of the --entity-type before it")
 	fs.Var(entityDefaultFlag{q}, "entity-default", "the default of the --entity-type before it")
+	boolValueFlag(fs, "entity-default")
 	for _, s := range []struct{ name, typ, what string }{{"user", "user", "user principal name"}, {"client", "client-id", "client id"}, {"ip", "ip", "client IP address"}} {
 		fs.Var(shortFlag{f: q, typ: s.typ}, s.name, "short for --entity-type "+s.name+"s --entity-name NAME: a "+s.what)
 		fs.Var(shortFlag{f: q, typ: s.typ, isDefaults: true}, s.name+"-defaults", "short for --entity-type "+s.name+"s --entity-default")
+		boolValueFlag(fs, s.name+"-defaults")
 	}
 }
 
@@ -115,14 +127,14 @@ func (q *quotaEntityFlags) register(fs *flag.FlagSet) {
 // unnamed (any name, for describe).
 func (q *quotaEntityFlags) components() ([]string, []*string, []bool, error) {
 	if len(q.names) > len(q.types) {
-		return nil, nil, nil, errors.New("--entity-name or --entity-default without an --entity-type before it")
+		return nil, nil, nil, usageErrorf("--entity-name or --entity-default without an --entity-type before it")
 	}
 	seen := map[string]bool{}
 	named := make([]bool, len(q.types))
 	names := make([]*string, len(q.types))
 	for i, t := range q.types {
 		if seen[t] {
-			return nil, nil, nil, fmt.Errorf("entity type %s named twice", t)
+			return nil, nil, nil, usageErrorf("entity type %s named twice", t)
 		}
 		seen[t] = true
 		if i < len(q.names) {
@@ -132,13 +144,19 @@ func (q *quotaEntityFlags) components() ([]string, []*string, []bool, error) {
 	return q.types, names, named, nil
 }
 
-// runQuota: rill quota alter|describe.
-func runQuota(args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("quota: want alter or describe")
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("quota "+sub, flag.ContinueOnError)
+// newQuotaCmd: rill quota alter|describe; the file comment has the flags.
+func newQuotaCmd() *cobra.Command {
+	c := groupCmd(&cobra.Command{Use: "quota", Short: "alter or describe client quotas (kafka-configs.sh --entity-type users|clients|ips)"})
+	c.AddCommand(
+		quotaSubCmd("alter", "alter ENTITY... [--add-config K=V,...] [--delete-config K,...]", "set or remove client quotas", noArgs),
+		quotaSubCmd("describe", "describe [ENTITY...] [--all]", "show client quotas", noArgs),
+	)
+	return c
+}
+
+func quotaSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: args}
+	fs := c.Flags()
 	var tf toolFlags
 	tf.register(fs)
 	var entities quotaEntityFlags
@@ -147,97 +165,103 @@ func runQuota(args []string, w io.Writer) error {
 	del := fs.String("delete-config", "", "alter: quota keys to remove, key,...")
 	validate := fs.Bool("validate-only", false, "alter: have the controller check the change without making it")
 	all := fs.Bool("all", false, "describe: also entities with types other than those given (every quota when none is)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	var out outputFlag
+	if sub == "describe" {
+		out.register(c)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("quota %s: unexpected arguments %v", sub, fs.Args())
-	}
-	types, names, named, err := entities.components()
-	if err != nil {
-		return fmt.Errorf("quota %s: %w", sub, err)
-	}
-	switch sub {
-	case "alter":
-		if len(types) == 0 {
-			return errors.New("quota alter: name an entity (--entity-type with --entity-name or --entity-default, or --user, --client, --ip)")
+	scopeFlags(c, sub, map[string]string{"add-config": "alter", "delete-config": "alter", "validate-only": "alter", "all": "describe"})
+	c.RunE = func(c *cobra.Command, args []string) error {
+		w := c.OutOrStdout()
+		types, names, named, err := entities.components()
+		if err != nil {
+			return fmt.Errorf("quota %s: %w", sub, err)
 		}
-		var entity kadm.ClientQuotaEntity
-		for i, t := range types {
-			if !named[i] {
-				return fmt.Errorf("quota alter: --entity-type %s needs --entity-name or --entity-default", t)
+		switch sub {
+		case "alter":
+			if len(types) == 0 {
+				return usageErrorf("quota alter: name an entity (--entity-type with --entity-name or --entity-default, or --user, --client, --ip)")
 			}
-			entity = append(entity, kadm.ClientQuotaEntityComponent{Type: t, Name: names[i]})
-		}
-		ops, err := quotaOps(*add, *del)
-		if err != nil {
-			return fmt.Errorf("quota alter: %w", err)
-		}
-		adm, ctx, done, err := tf.admin()
-		if err != nil {
-			return err
-		}
-		defer done()
-		alter := adm.AlterClientQuotas
-		if *validate {
-			alter = adm.ValidateAlterClientQuotas
-		}
-		res, err := alter(ctx, []kadm.AlterClientQuotaEntry{{Entity: entity, Ops: ops}})
-		if err != nil {
-			return err
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				msg := r.ErrMessage
-				if msg == "" {
-					msg = r.Err.Error()
+			var entity kadm.ClientQuotaEntity
+			for i, t := range types {
+				if !named[i] {
+					return usageErrorf("quota alter: --entity-type %s needs --entity-name or --entity-default", t)
 				}
-				return fmt.Errorf("quota alter %s: %s (%v)", describeQuotaEntity(r.Entity), msg, r.Err)
+				entity = append(entity, kadm.ClientQuotaEntityComponent{Type: t, Name: names[i]})
 			}
-		}
-		verb := "Completed updating"
-		if *validate {
-			verb = "Validated"
-		}
-		fmt.Fprintf(w, "%s quotas for %s.\n", verb, describeQuotaEntity(entity))
-		return nil
-	case "describe":
-		if *add != "" || *del != "" || *validate {
-			return errors.New("quota describe: --add-config, --delete-config and --validate-only are for alter")
-		}
-		var comps []kadm.DescribeClientQuotaComponent
-		for i, t := range types {
-			c := kadm.DescribeClientQuotaComponent{Type: t, MatchType: kmsg.QuotasMatchTypeAny}
-			switch {
-			case named[i] && names[i] == nil:
-				c.MatchType = kmsg.QuotasMatchTypeDefault
-			case named[i]:
-				c.MatchType, c.MatchName = kmsg.QuotasMatchTypeExact, names[i]
+			ops, err := quotaOps(*add, *del)
+			if err != nil {
+				return fmt.Errorf("quota alter: %w", err)
 			}
-			comps = append(comps, c)
-		}
-		if len(comps) == 0 && !*all {
-			return errors.New("quota describe: name an entity type (--entity-type, --user, --client, --ip), or --all for every quota")
-		}
-		adm, ctx, done, err := tf.admin()
-		if err != nil {
-			return err
-		}
-		defer done()
-		described, err := adm.DescribeClientQuotas(ctx, !*all, comps)
-		if err != nil {
-			return err
-		}
-		for _, q := range described {
-			var values []string
-			for _, v := range q.Values {
-				values = append(values, v.Key+"="+javaDouble(v.Value))
+			adm, ctx, done, err := tf.admin(c.Context())
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "Quota configs for %s are %s\n", describeQuotaEntity(q.Entity), strings.Join(values, ", "))
+			defer done()
+			alter := adm.AlterClientQuotas
+			if *validate {
+				alter = adm.ValidateAlterClientQuotas
+			}
+			res, err := alter(ctx, []kadm.AlterClientQuotaEntry{{Entity: entity, Ops: ops}})
+			if err != nil {
+				return err
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					msg := r.ErrMessage
+					if msg == "" {
+						msg = r.Err.Error()
+					}
+					return fmt.Errorf("quota alter %s: %s (%v)", describeQuotaEntity(r.Entity), msg, r.Err)
+				}
+			}
+			verb := "Completed updating"
+			if *validate {
+				verb = "Validated"
+			}
+			fmt.Fprintf(w, "%s quotas for %s.\n", verb, describeQuotaEntity(entity))
+			return nil
+		case "describe":
+			if *add != "" || *del != "" || *validate {
+				return usageErrorf("quota describe: --add-config, --delete-config and --validate-only are for alter")
+			}
+			var comps []kadm.DescribeClientQuotaComponent
+			for i, t := range types {
+				c := kadm.DescribeClientQuotaComponent{Type: t, MatchType: kmsg.QuotasMatchTypeAny}
+				switch {
+				case named[i] && names[i] == nil:
+					c.MatchType = kmsg.QuotasMatchTypeDefault
+				case named[i]:
+					c.MatchType, c.MatchName = kmsg.QuotasMatchTypeExact, names[i]
+				}
+				comps = append(comps, c)
+			}
+			if len(comps) == 0 && !*all {
+				return usageErrorf("quota describe: name an entity type (--entity-type, --user, --client, --ip), or --all for every quota")
+			}
+			adm, ctx, done, err := tf.admin(c.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			described, err := adm.DescribeClientQuotas(ctx, !*all, comps)
+			if err != nil {
+				return err
+			}
+			if out.json() {
+				return writeQuotas(w, described)
+			}
+			for _, q := range described {
+				var values []string
+				for _, v := range q.Values {
+					values = append(values, v.Key+"="+javaDouble(v.Value))
+				}
+				fmt.Fprintf(w, "Quota configs for %s are %s\n", describeQuotaEntity(q.Entity), strings.Join(values, ", "))
+			}
+			return nil
 		}
-		return nil
+		panic("quota: no subcommand " + sub) // only the subcommands above are registered
 	}
-	return fmt.Errorf("quota: unknown subcommand %q (want alter or describe)", sub)
+	return c
 }
 
 // quotaOps parses --add-config and --delete-config.
@@ -249,11 +273,11 @@ func quotaOps(add, del string) ([]kadm.AlterClientQuotaOp, error) {
 		}
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, fmt.Errorf("--add-config %q: want key=value", kv)
+			return nil, usageErrorf("--add-config %q: want key=value", kv)
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			return nil, fmt.Errorf("--add-config %s: %q is not a number", k, v)
+			return nil, usageErrorf("--add-config %s: %q is not a number", k, v)
 		}
 		ops = append(ops, kadm.AlterClientQuotaOp{Key: strings.TrimSpace(k), Value: f})
 	}
@@ -263,7 +287,7 @@ func quotaOps(add, del string) ([]kadm.AlterClientQuotaOp, error) {
 		}
 	}
 	if len(ops) == 0 {
-		return nil, errors.New("nothing to change: give --add-config or --delete-config")
+		return nil, usageErrorf("nothing to change: give --add-config or --delete-config")
 	}
 	return ops, nil
 }
@@ -296,4 +320,31 @@ func javaDouble(v float64) string {
 		s += ".0"
 	}
 	return s
+}
+
+// quotaJSON is one entity of `quota describe --format json`; a nil name
+// is the type's default.
+type quotaJSON struct {
+	Entity []quotaComponentJSON `json:"entity"`
+	Values map[string]float64   `json:"values"`
+}
+
+type quotaComponentJSON struct {
+	Type string  `json:"type"`
+	Name *string `json:"name"`
+}
+
+func writeQuotas(w io.Writer, described []kadm.DescribedClientQuota) error {
+	list := []quotaJSON{}
+	for _, q := range described {
+		e := quotaJSON{Values: map[string]float64{}}
+		for _, c := range q.Entity {
+			e.Entity = append(e.Entity, quotaComponentJSON{c.Type, c.Name})
+		}
+		for _, v := range q.Values {
+			e.Values[v.Key] = v.Value
+		}
+		list = append(list, e)
+	}
+	return writeJSON(w, list)
 }

@@ -3,23 +3,22 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// runTxn: rill txn list|describe|describe-producers|find-hanging|abort,
+// newTxnCmd: rill txn list|describe|describe-producers|find-hanging|abort,
 // after Kafka's kafka-transactions.sh.
 //
 //	list                [--state S]... [--producer-id N]... [--duration-ms N]
@@ -27,17 +26,26 @@ import (
 //	describe-producers  --topic T --partition P
 //	find-hanging        [--topic T [--partition P]] [--max-transaction-timeout-ms N]
 //	abort               --topic T --partition P (--start-offset O | --producer-id N --producer-epoch E --coordinator-epoch C)
-func runTxn(args []string, w io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("txn: want list, describe, describe-producers, find-hanging or abort")
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("txn "+sub, flag.ContinueOnError)
+func newTxnCmd() *cobra.Command {
+	c := groupCmd(&cobra.Command{Use: "txn", Short: "list, describe, describe-producers, find-hanging or abort transactions (kafka-transactions.sh)"})
+	c.AddCommand(
+		txnSubCmd("list", "list [--state S]... [--producer-id N]... [--duration-ms N]", "list transactions the brokers coordinate", noArgs),
+		txnSubCmd("describe", "describe TRANSACTIONAL-ID...", "describe transactions", cobra.ArbitraryArgs),
+		txnSubCmd("describe-producers", "describe-producers --topic T --partition P", "list the producers writing to a partition, with their open transactions", noArgs),
+		txnSubCmd("find-hanging", "find-hanging [--topic T [--partition P]] [--max-transaction-timeout-ms N]", "find transactions open longer than the maximum transaction timeout", noArgs),
+		txnSubCmd("abort", "abort --topic T --partition P (--start-offset O | --producer-id N --producer-epoch E --coordinator-epoch C)", "abort a hanging transaction by writing its abort marker", noArgs),
+	)
+	return c
+}
+
+func txnSubCmd(sub, use, short string, args cobra.PositionalArgs) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: args}
+	fs := c.Flags()
 	var tf toolFlags
 	tf.register(fs)
-	var states, pids multiFlag
-	fs.Var(&states, "state", "list: only transactions in this state (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead, PrepareEpochFence; repeatable)")
-	fs.Var(&pids, "producer-id", "list: only this producer id (repeatable); abort: the producer whose transaction to abort")
+	var states, pids []string
+	fs.StringArrayVar(&states, "state", nil, "list: only transactions in this state (Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead, PrepareEpochFence; repeatable)")
+	fs.StringArrayVar(&pids, "producer-id", nil, "list: only this producer id (repeatable); abort: the producer whose transaction to abort")
 	duration := fs.Int64("duration-ms", -1, "list: only transactions open at least this long (-1: all)")
 	txnID := fs.String("transactional-id", "", "describe: the transactional id (or name it as an argument)")
 	topic := fs.String("topic", "", "describe-producers, abort: the topic; find-hanging: search only this topic")
@@ -46,99 +54,118 @@ func runTxn(args []string, w io.Writer) error {
 	startOffset := fs.Int64("start-offset", -1, "abort: the first offset of the open transaction (its producer is looked up with DescribeProducers)")
 	epoch := fs.Int("producer-epoch", -1, "abort: the producer's epoch")
 	coordEpoch := fs.Int("coordinator-epoch", -1, "abort: the coordinator epoch (negative: 0, the least any coordinator has)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	var out outputFlag
+	if sub == "list" {
+		out.register(c)
 	}
-	cl, err := tf.client()
-	if err != nil {
-		return err
+	scopeFlags(c, sub, map[string]string{
+		"state": "list", "producer-id": "list,abort", "duration-ms": "list", "transactional-id": "describe",
+		"topic": "describe-producers,find-hanging,abort", "partition": "describe-producers,find-hanging,abort",
+		"max-transaction-timeout-ms": "find-hanging", "start-offset": "abort", "producer-epoch": "abort", "coordinator-epoch": "abort",
+	})
+	c.RunE = func(c *cobra.Command, args []string) error {
+		w := c.OutOrStdout()
+		cl, err := tf.client()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(c.Context(), tf.timeout)
+		defer cancel()
+		adm := kadm.NewClient(cl)
+		switch sub {
+		case "list":
+			var ids []int64
+			for _, p := range pids {
+				n, err := strconv.ParseInt(p, 10, 64)
+				if err != nil {
+					return fmt.Errorf("--producer-id %q: %w", p, err)
+				}
+				ids = append(ids, n)
+			}
+			return listTxns(ctx, cl, states, ids, *duration, out.json(), w, c.ErrOrStderr())
+		case "describe":
+			ids := args
+			if *txnID != "" {
+				ids = append([]string{*txnID}, ids...)
+			}
+			if len(ids) == 0 {
+				return usageErrorf("txn describe: name at least one transactional id")
+			}
+			return describeTxns(ctx, adm, ids, w)
+		case "describe-producers":
+			if *topic == "" || *partition < 0 {
+				return usageErrorf("txn describe-producers: want --topic and --partition")
+			}
+			return describeProducers(ctx, adm, *topic, int32(*partition), w)
+		case "find-hanging":
+			if *partition >= 0 && *topic == "" {
+				return usageErrorf("txn find-hanging: --partition needs --topic")
+			}
+			return findHanging(ctx, adm, *topic, int32(*partition), *maxTimeout, w)
+		case "abort":
+			if *topic == "" || *partition < 0 {
+				return usageErrorf("txn abort: want --topic and --partition")
+			}
+			m := kadm.TxnMarkers{Commit: false, Topics: kadm.TopicsSet{}}
+			m.Topics.Add(*topic, int32(*partition))
+			switch {
+			case *startOffset >= 0 && len(pids) == 0:
+				p, err := producerAt(ctx, adm, *topic, int32(*partition), *startOffset)
+				if err != nil {
+					return err
+				}
+				m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch = p.ProducerID, p.ProducerEpoch, p.CoordinatorEpoch
+			case *startOffset < 0 && len(pids) == 1 && *epoch >= 0:
+				n, err := strconv.ParseInt(pids[0], 10, 64)
+				if err != nil {
+					return fmt.Errorf("--producer-id %q: %w", pids[0], err)
+				}
+				m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch = n, int16(*epoch), int32(*coordEpoch)
+			default:
+				return usageErrorf("txn abort: name the transaction with --start-offset, or with --producer-id, --producer-epoch and --coordinator-epoch")
+			}
+			// A producer whose transaction hung before any marker was written
+			// has coordinator epoch -1; 0 is at most any coordinator's epoch
+			// (as kafka-transactions.sh does).
+			m.CoordinatorEpoch = max(m.CoordinatorEpoch, 0)
+			return abortTxn(ctx, adm, m, *topic, int32(*partition), w)
+		}
+		panic("txn: no subcommand " + sub) // only the subcommands above are registered
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), tf.timeout)
-	defer cancel()
-	adm := kadm.NewClient(cl)
-	switch sub {
-	case "list":
-		var ids []int64
-		for _, p := range pids {
-			n, err := strconv.ParseInt(p, 10, 64)
-			if err != nil {
-				return fmt.Errorf("--producer-id %q: %w", p, err)
-			}
-			ids = append(ids, n)
-		}
-		return listTxns(ctx, cl, states, ids, *duration, w)
-	case "describe":
-		ids := fs.Args()
-		if *txnID != "" {
-			ids = append([]string{*txnID}, ids...)
-		}
-		if len(ids) == 0 {
-			return errors.New("txn describe: name at least one transactional id")
-		}
-		return describeTxns(ctx, adm, ids, w)
-	case "describe-producers":
-		if *topic == "" || *partition < 0 {
-			return errors.New("txn describe-producers: want --topic and --partition")
-		}
-		return describeProducers(ctx, adm, *topic, int32(*partition), w)
-	case "find-hanging":
-		if *partition >= 0 && *topic == "" {
-			return errors.New("txn find-hanging: --partition needs --topic")
-		}
-		return findHanging(ctx, adm, *topic, int32(*partition), *maxTimeout, w)
-	case "abort":
-		if *topic == "" || *partition < 0 {
-			return errors.New("txn abort: want --topic and --partition")
-		}
-		m := kadm.TxnMarkers{Commit: false, Topics: kadm.TopicsSet{}}
-		m.Topics.Add(*topic, int32(*partition))
-		switch {
-		case *startOffset >= 0 && len(pids) == 0:
-			p, err := producerAt(ctx, adm, *topic, int32(*partition), *startOffset)
-			if err != nil {
-				return err
-			}
-			m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch = p.ProducerID, p.ProducerEpoch, p.CoordinatorEpoch
-		case *startOffset < 0 && len(pids) == 1 && *epoch >= 0:
-			n, err := strconv.ParseInt(pids[0], 10, 64)
-			if err != nil {
-				return fmt.Errorf("--producer-id %q: %w", pids[0], err)
-			}
-			m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch = n, int16(*epoch), int32(*coordEpoch)
-		default:
-			return errors.New("txn abort: name the transaction with --start-offset, or with --producer-id, --producer-epoch and --coordinator-epoch")
-		}
-		// A producer whose transaction hung before any marker was written
-		// has coordinator epoch -1; 0 is at most any coordinator's epoch
-		// (as kafka-transactions.sh does).
-		m.CoordinatorEpoch = max(m.CoordinatorEpoch, 0)
-		return abortTxn(ctx, adm, m, *topic, int32(*partition), w)
-	}
-	return fmt.Errorf("txn: unknown subcommand %q", sub)
+	return c
 }
 
 // listTxns lists the transactional ids every broker coordinates
 // (ListTransactions to each; v1 for the duration filter, which kadm does
 // not expose).
-func listTxns(ctx context.Context, cl *kgo.Client, states []string, pids []int64, durationMs int64, w io.Writer) error {
+//
+// A broker that does not answer is reported on stderr (and in the JSON)
+// and the others' transactions are still listed; the run fails only if
+// none answered.
+func listTxns(ctx context.Context, cl *kgo.Client, states []string, pids []int64, durationMs int64, asJSON bool, w, errw io.Writer) error {
 	req := kmsg.NewPtrListTransactionsRequest()
 	req.StateFilters, req.ProducerIDFilters, req.DurationFilterMillis = states, pids, durationMs
 	type row struct {
-		id, state   string
-		coordinator int32
-		pid         int64
+		ID          string `json:"transactional_id"`
+		State       string `json:"state"`
+		Coordinator int32  `json:"coordinator"`
+		PID         int64  `json:"producer_id"`
 	}
-	var rows []row
+	rows := []row{}
 	unknown := map[string]bool{}
-	for _, sh := range cl.RequestSharded(ctx, req) {
-		if sh.Err != nil {
-			return fmt.Errorf("listing the transactions of broker %d: %w", sh.Meta.NodeID, sh.Err)
+	shards := cl.RequestSharded(ctx, req)
+	var failures []string
+	for _, sh := range shards {
+		err := sh.Err
+		if err == nil {
+			err = kerr.ErrorForCode(sh.Resp.(*kmsg.ListTransactionsResponse).ErrorCode)
+		}
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("listing the transactions of broker %d: %v", sh.Meta.NodeID, err))
+			continue
 		}
 		resp := sh.Resp.(*kmsg.ListTransactionsResponse)
-		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-			return fmt.Errorf("listing the transactions of broker %d: %w", sh.Meta.NodeID, err)
-		}
 		for _, s := range resp.UnknownStateFilters {
 			unknown[s] = true
 		}
@@ -146,14 +173,26 @@ func listTxns(ctx context.Context, cl *kgo.Client, states []string, pids []int64
 			rows = append(rows, row{t.TransactionalID, t.TransactionState, sh.Meta.NodeID, t.ProducerID})
 		}
 	}
-	for s := range unknown {
-		fmt.Fprintf(os.Stderr, "rill txn list: the brokers do not know state %q\n", s)
+	if len(shards) > 0 && len(failures) == len(shards) {
+		return errors.New(strings.Join(failures, "; "))
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	for s := range unknown {
+		fmt.Fprintf(errw, "rill txn list: the brokers do not know state %q\n", s)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	if asJSON {
+		return writeJSON(w, struct {
+			Transactions any      `json:"transactions"`
+			Errors       []string `json:"errors,omitempty"`
+		}{rows, failures})
+	}
+	for _, f := range failures {
+		fmt.Fprintf(errw, "rill: partial answer: %s\n", f)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TRANSACTIONAL-ID\tCOORDINATOR\tPRODUCER-ID\tSTATE")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.id, r.coordinator, r.pid, r.state)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.ID, r.Coordinator, r.PID, r.State)
 	}
 	return tw.Flush()
 }

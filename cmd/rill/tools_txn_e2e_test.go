@@ -62,6 +62,20 @@ func TestTxnTools(t *testing.T) {
 			t.Fatalf("txn list: no %s in\n%s", re, list)
 		}
 	}
+	var listed struct {
+		Transactions []struct {
+			ID    string `json:"transactional_id"`
+			State string `json:"state"`
+		} `json:"transactions"`
+	}
+	rillJSON(t, &listed, "txn", "list", bs)
+	txnStates := map[string]string{}
+	for _, tx := range listed.Transactions {
+		txnStates[tx.ID] = tx.State
+	}
+	if txnStates["committed-id"] != "CompleteCommit" || txnStates["lost-id"] != "Ongoing" {
+		t.Fatalf("txn list --format json: %+v", listed)
+	}
 	if out := rill(t, "", "txn", "list", bs, "--state", "Ongoing"); strings.Contains(out, "committed-id") || !strings.Contains(out, "lost-id") {
 		t.Fatalf("txn list --state Ongoing:\n%s", out)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rillmq/rill/internal/logging"
+	"github.com/rillmq/rill/internal/textdist"
 )
 
 const listenerPrefix = "listener.name."
@@ -82,7 +83,7 @@ func Suggest(name string) string {
 		if prefix != "" && !k.PerListener {
 			continue
 		}
-		if d := distance(target, k.Name); d < bestD {
+		if d := textdist.Levenshtein(target, k.Name); d < bestD {
 			best, bestD = k.Name, d
 		}
 	}
@@ -90,25 +91,4 @@ func Suggest(name string) string {
 		return ""
 	}
 	return prefix + best
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -37,8 +37,14 @@ func (b *Broker) alterResource(ac access, typ kmsg.ConfigResourceType, name stri
 	if e := ac.configResourceDenied(authz.OpAlterConfigs, typ, name); e != nil {
 		return e.Code, nil
 	}
-	if typ != kmsg.ConfigResourceTypeTopic {
-		return kerr.InvalidRequest.Code, kmsg.StringPtr("only topic configs can be altered")
+	switch typ {
+	case kmsg.ConfigResourceTypeTopic:
+	case kmsg.ConfigResourceTypeBroker:
+		// Kafka answers INVALID_REQUEST for a config that cannot change
+		// at run time; in Rill none can, so say where they are set.
+		return kerr.InvalidRequest.Code, kmsg.StringPtr("broker configs cannot be updated dynamically in Rill: set them in the broker's properties file, KAFKA_ environment or --set, and restart it")
+	default:
+		return kerr.InvalidRequest.Code, kmsg.StringPtr(fmt.Sprintf("configs of resource type %v cannot be altered; only topic configs can", typ))
 	}
 	if code, msg := b.applyTopicConfigs(name, validateOnly, edit); code != nil {
 		if msg == "" {
