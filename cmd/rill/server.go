@@ -14,6 +14,7 @@ import (
 func startServer(p *servePlan, bound map[string]net.Listener, eng *engine.Engine, cfg *brokerConfig, logs *logging.Logging) (servers, *handler.Broker, error) {
 	hc := p.handler
 	hc.Groups.Logger, hc.TxnLogger = logs.Component("group"), logs.Component("txn")
+	hc.Loggers = logs // BROKER_LOGGER config resources
 	broker := handler.New(hc, eng, logs.Component("handler"))
 	// The SASL listeners' SCRAM credentials: the metadata log's, as this
 	// broker applies them (lookups wait until it serves).

@@ -7,6 +7,7 @@ package main
 //	rill config describe topic TOPIC [--all]
 //	rill config alter broker [ID] --set k=v... --delete k...
 //	rill config alter topic TOPIC --set k=v... --delete k...
+//	rill config describe|alter broker-logger ID  (run-time log levels; tools_config_loggers.go)
 //
 // Without --all, describe shows what was set dynamically (kafka-configs.sh
 // --describe); with --all every config with its source (DEFAULT_CONFIG,
@@ -58,13 +59,21 @@ func parseConfigTarget(args []string) (configTarget, error) {
 			return t, usageErrorf("name one broker (or none, for the cluster-wide default)")
 		}
 		return t, nil
+	case "broker-logger", "broker-loggers":
+		if len(args) != 2 {
+			return configTarget{}, usageErrorf("name one broker: broker-logger ID")
+		}
+		if _, err := strconv.ParseInt(args[1], 10, 32); err != nil {
+			return configTarget{}, usageErrorf("broker id %q: want a number", args[1])
+		}
+		return configTarget{kind: "broker-logger", name: args[1]}, nil
 	case "topic", "topics":
 		if len(args) != 2 {
 			return configTarget{}, usageErrorf("name one topic")
 		}
 		return configTarget{kind: "topic", name: args[1]}, nil
 	}
-	return configTarget{}, usageErrorf("%q: want broker or topic", args[0])
+	return configTarget{}, usageErrorf("%q: want broker, broker-logger or topic", args[0])
 }
 
 func (t configTarget) String() string {
@@ -97,13 +106,25 @@ func configDescribeCmd() *cobra.Command {
 	var out outputFlag
 	var all bool
 	c := &cobra.Command{
-		Use:   "describe (broker [ID] | topic TOPIC) [--all]",
+		Use:   "describe (broker [ID] | broker-logger ID | topic TOPIC) [--all]",
 		Short: "show configs set dynamically, or with --all every config and its source",
 		Args:  cobra.ArbitraryArgs, // parseConfigTarget checks them
 		RunE: func(c *cobra.Command, args []string) error {
 			t, err := parseConfigTarget(args)
 			if err != nil {
 				return err
+			}
+			if t.kind == "broker-logger" {
+				cl, ctx, done, err := tf.loggerClient(c.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				entries, err := describeBrokerLoggers(ctx, cl, t)
+				if err != nil {
+					return err
+				}
+				return printConfigEntries(entries, out.json(), c.OutOrStdout())
 			}
 			adm, ctx, done, err := tf.admin(c.Context())
 			if err != nil {
@@ -145,6 +166,11 @@ func describeConfigs(ctx context.Context, adm *kadm.Client, t configTarget, all,
 		entries = append(entries, configEntry{Name: cfg.Key, Value: cfg.Value, Source: cfg.Source.String(), Sensitive: cfg.Sensitive})
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return printConfigEntries(entries, asJSON, w)
+}
+
+// printConfigEntries prints configs as a table or JSON.
+func printConfigEntries(entries []configEntry, asJSON bool, w io.Writer) error {
 	if asJSON {
 		return writeJSON(w, entries)
 	}
@@ -168,13 +194,29 @@ func configAlterCmd() *cobra.Command {
 	var sets, deletes []string
 	var validate bool
 	c := &cobra.Command{
-		Use:   "alter (broker [ID] | topic TOPIC) [--set k=v]... [--delete k]...",
+		Use:   "alter (broker [ID] | broker-logger ID | topic TOPIC) [--set k=v]... [--delete k]...",
 		Short: "set or remove dynamic configs (IncrementalAlterConfigs)",
 		Args:  cobra.ArbitraryArgs, // parseConfigTarget checks them
 		RunE: func(c *cobra.Command, args []string) error {
 			t, err := parseConfigTarget(args)
 			if err != nil {
 				return err
+			}
+			verb := "altered"
+			if validate {
+				verb = "validated"
+			}
+			if t.kind == "broker-logger" {
+				cl, ctx, done, err := tf.loggerClient(c.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				if err := alterBrokerLoggers(ctx, cl, t, sets, deletes, validate); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "%s configs of %s\n", verb, t)
+				return nil
 			}
 			alters, err := configAlters(sets, deletes)
 			if err != nil {
@@ -204,10 +246,6 @@ func configAlterCmd() *cobra.Command {
 				if r.Err != nil {
 					return fmt.Errorf("alter configs of %s: %s", t, brokerError(r.Err, r.ErrMessage))
 				}
-			}
-			verb := "altered"
-			if validate {
-				verb = "validated"
 			}
 			fmt.Fprintf(c.OutOrStdout(), "%s configs of %s\n", verb, t)
 			return nil

@@ -11,7 +11,8 @@ package handler
 // file, environment or --set, else DEFAULT_CONFIG), synonyms (v1+; the
 // key, then the keys it overrides, such as log.retention.hours under
 // log.retention.ms) and documentation (v3+). Rill has no dynamic broker
-// configs.
+// configs. Broker-logger resources (this broker's node id) list the run-time
+// log levels (broker_loggers.go).
 //
 // Authorization: DESCRIBE_CONFIGS on the cluster for broker (and
 // broker-logger, client-metrics) resources, else
@@ -21,6 +22,7 @@ package handler
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -54,6 +56,13 @@ func (b *Broker) describeConfigs(ctx context.Context, req *kmsg.DescribeConfigsR
 				break
 			}
 			rr.Configs = b.brokerConfigEntries(r.ConfigNames, req.IncludeSynonyms, req.IncludeDocumentation)
+		case kmsg.ConfigResourceTypeBrokerLogger: // broker_loggers.go
+			if r.ResourceName != fmt.Sprint(b.cfg.NodeID) || b.cfg.Loggers == nil {
+				rr.ErrorCode = kerr.InvalidRequest.Code
+				rr.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("Unexpected broker id, expected %d but received %q", b.cfg.NodeID, r.ResourceName))
+				break
+			}
+			rr.Configs = b.brokerLoggerEntries(r.ConfigNames)
 		default:
 			rr.ErrorCode = kerr.InvalidRequest.Code
 			rr.ErrorMessage = kmsg.StringPtr("unsupported resource type")

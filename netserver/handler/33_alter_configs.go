@@ -8,7 +8,8 @@ package handler
 // (INVALID_CONFIG); ValidateOnly changes nothing. New values apply to the
 // topic's logs at once (size and time settings from the next roll or
 // retention pass). Broker resources answer INVALID_REQUEST: dynamic broker
-// configs are not supported.
+// configs are not supported. IncrementalAlterConfigs changes broker-logger
+// resources, the run-time log levels (broker_loggers.go).
 //
 // Authorization: ALTER_CONFIGS on the cluster for broker (and
 // broker-logger, client-metrics) resources, else
@@ -81,6 +82,15 @@ func (b *Broker) incrementalAlterConfigs(ctx context.Context, req *kmsg.Incremen
 	for _, r := range req.Resources {
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+		if r.ResourceType == kmsg.ConfigResourceTypeBrokerLogger { // broker_loggers.go
+			if e := ac.configResourceDenied(authz.OpAlterConfigs, r.ResourceType, r.ResourceName); e != nil {
+				rr.ErrorCode = e.Code
+			} else {
+				rr.ErrorCode, rr.ErrorMessage = b.alterBrokerLoggers(r.ResourceName, r.Configs, req.ValidateOnly)
+			}
+			resp.Resources = append(resp.Resources, rr)
+			continue
+		}
 		rr.ErrorCode, rr.ErrorMessage = b.alterResource(ac, r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
 			return b.applyIncremental(m, r.Configs)
 		})

@@ -33,6 +33,7 @@ import (
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/quota"
@@ -66,6 +67,10 @@ type Config struct {
 	// BrokerConfigs are every broker key with its value and source, for
 	// DescribeConfigs (configs.go), sorted by name.
 	BrokerConfigs []BrokerConfig
+	// Loggers are the process's run-time log levels, which
+	// BROKER_LOGGER config resources describe and change
+	// (broker_loggers.go); nil refuses them.
+	Loggers *logging.Logging
 	// Groups configures the group coordinator; the zero value means
 	// Kafka's defaults (group.DefaultConfig).
 	Groups group.Config
