@@ -51,8 +51,8 @@ type Config struct {
 	Addr string
 	// Bound, when set, is Addr already bound (rill serve binds its
 	// listeners before recovering the logs, so a port in use fails the
-	// start at once); the server owns it from Listen on. The netconn
-	// transport serves it; gnet binds Addr itself, so it is closed first.
+	// start at once); the server owns it from Listen on. Both
+	// transports accept on it (gnet hands each connection to a loop).
 	Bound net.Listener
 	// Listener is the name of the listener this server serves (Kafka's
 	// listeners setting): every connection's context carries it
@@ -144,10 +144,6 @@ func Listen(cfg Config, broker *handler.Broker, log *slog.Logger) (Server, error
 			// goroutine; the event loops only frame.
 			return listenConn(cfg, broker, log)
 		}
-		if cfg.Bound != nil {
-			cfg.Bound.Close()
-			cfg.Bound = nil
-		}
 		return listenGnet(cfg, broker, log)
 	}
 	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
@@ -211,14 +207,18 @@ var errIdle = errors.New("idle past connections.max.idle.ms")
 
 func (s *connServer) accept() {
 	defer s.wg.Done()
+	backoff := acceptBackoff{log: s.log, addr: s.ln.Addr().String()}
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("accept failed: no more connections on this listener", "addr", s.ln.Addr().String(), "err", err)
+			// Out of descriptors (EMFILE) and the like pass: back off
+			// and retry (accept.go). Only Close ends the loop.
+			if errors.Is(err, net.ErrClosed) || !backoff.failed(s.ctx, err) {
+				return
 			}
-			return
+			continue
 		}
+		backoff.succeeded()
 		s.mu.Lock()
 		if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 			s.mu.Unlock()
