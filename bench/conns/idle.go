@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/engine/format"
 )
 
 const topic = "conns-bench"
@@ -20,7 +22,7 @@ type idleResult struct {
 // listen backlog and this machine's two cores, not the test, set the pace.
 const dialers = 32
 
-func runIdle(ctx context.Context, s setup, n int) (idleResult, error) {
+func runIdle(ctx context.Context, s setup, n, batchBytes int) (idleResult, error) {
 	b, err := startBroker(s.bin, s.transport, s.logw)
 	if err != nil {
 		return idleResult{}, err
@@ -41,7 +43,7 @@ func runIdle(ctx context.Context, s setup, n int) (idleResult, error) {
 	}
 
 	start := time.Now()
-	conns, err := openIdle(ctx, b.addr, n)
+	conns, err := openIdle(ctx, b.addr, n, batchBytes)
 	defer func() {
 		for _, c := range conns {
 			c.close()
@@ -67,8 +69,15 @@ func runIdle(ctx context.Context, s setup, n int) (idleResult, error) {
 	return idleResult{rss: float64(after.RSS - before.RSS), anon: float64(after.Anon - before.Anon), openIn: openIn}, nil
 }
 
-// openIdle opens n connections, each after ApiVersions and Metadata.
-func openIdle(ctx context.Context, addr string, n int) ([]*conn, error) {
+// openIdle opens n connections, each after ApiVersions and Metadata and,
+// when batchBytes > 0, one Produce of a batch of that many bytes (acks=1),
+// so the broker has read and answered something larger before the
+// connection goes idle.
+func openIdle(ctx context.Context, addr string, n, batchBytes int) ([]*conn, error) {
+	var batch []byte
+	if batchBytes > 0 {
+		batch = format.SimpleBatch(format.CodecNone, time.Now().UnixMilli(), nil, [][]byte{make([]byte, batchBytes)})
+	}
 	conns := make([]*conn, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -81,7 +90,11 @@ func openIdle(ctx context.Context, addr string, n int) ([]*conn, error) {
 			for i := range next {
 				c, err := dial(addr)
 				if err == nil {
-					if err = c.hello(topic); err != nil {
+					err = c.hello(topic)
+					if err == nil && batch != nil {
+						err = c.produceOnce(int32(i)%16, batch)
+					}
+					if err != nil {
 						c.close()
 					}
 				}

@@ -8,8 +8,8 @@
 //	go run ./bench/conns -mode produce -producers 1000 -duration 10s -runs 3
 //
 // Idle: every connection does what a client does on connecting
-// (ApiVersions, then Metadata for the bench topic) and then stays open
-// and silent. The result is (RSS after − RSS before) / connections, and
+// (ApiVersions, then Metadata for the bench topic), with -idle-batch one
+// Produce of that many bytes, and then stays open and silent. The result is (RSS after − RSS before) / connections, and
 // the same for anonymous memory (RssAnon: the heap and stacks, without
 // mapped files), read 2 s after the last connection is up.
 //
@@ -39,6 +39,7 @@ import (
 func main() {
 	mode := flag.String("mode", "idle", "idle, produce or both")
 	conns := flag.Int("conns", 10000, "idle connections to open")
+	idleBatch := flag.Int("idle-batch", 0, "bytes each idle connection produces once before going idle (0: none)")
 	producers := flag.Int("producers", 1000, "producer connections")
 	duration := flag.Duration("duration", 10*time.Second, "how long the producers produce")
 	records := flag.Int("records", 10, "records per produce batch")
@@ -72,7 +73,7 @@ func main() {
 	if *mode == "idle" || *mode == "both" {
 		var rss, anon []float64
 		for i := range *runs {
-			r, err := runIdle(ctx, setup, *conns)
+			r, err := runIdle(ctx, setup, *conns, *idleBatch)
 			if err != nil {
 				log.Fatalf("idle run %d: %v", i+1, err)
 			}
@@ -80,7 +81,7 @@ func main() {
 				i+1, *conns, mib(r.rss), kib(r.rss/float64(*conns)), mib(r.anon), kib(r.anon/float64(*conns)), r.openIn.Round(time.Millisecond))
 			rss, anon = append(rss, r.rss/float64(*conns)), append(anon, r.anon/float64(*conns))
 		}
-		fmt.Printf("idle median (%s, %d conns, %d runs): RSS %.1f KiB/conn, anon %.1f KiB/conn\n", *transport, *conns, *runs, kib(median(rss)), kib(median(anon)))
+		fmt.Printf("idle median (%s, %d conns, idle-batch %d, %d runs): RSS %.1f KiB/conn, anon %.1f KiB/conn\n", *transport, *conns, *idleBatch, *runs, kib(median(rss)), kib(median(anon)))
 	}
 	if *mode == "produce" || *mode == "both" {
 		var rate, cpu, p50, p99 []float64

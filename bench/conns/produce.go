@@ -41,7 +41,7 @@ func runProduce(ctx context.Context, s setup, o produceOpts) (produceResult, err
 		return produceResult{}, err
 	}
 	first.close()
-	conns, err := openIdle(ctx, b.addr, o.producers)
+	conns, err := openIdle(ctx, b.addr, o.producers, 0)
 	defer func() {
 		for _, c := range conns {
 			c.close()
@@ -103,16 +103,7 @@ func runProduce(ctx context.Context, s setup, o produceOpts) (produceResult, err
 // until ctx ends. It keeps a sample of its latencies (every one until
 // latencySample, then the oldest place is overwritten).
 func produceLoop(ctx context.Context, c *conn, partition int32, batch []byte, records int, produced, partErrors *atomic.Int64) ([]time.Duration, error) {
-	req := kmsg.NewPtrProduceRequest()
-	req.Version = 9
-	req.Acks = 1
-	req.TimeoutMillis = 30000
-	t := kmsg.NewProduceRequestTopic()
-	t.Topic = topic
-	p := kmsg.NewProduceRequestTopicPartition()
-	p.Partition, p.Records = partition, batch
-	t.Partitions = append(t.Partitions, p)
-	req.Topics = append(req.Topics, t)
+	req := produceRequest(partition, batch)
 	var lat []time.Duration
 	for n := 0; ctx.Err() == nil; n++ {
 		start := time.Now()
@@ -137,4 +128,35 @@ func produceLoop(ctx context.Context, c *conn, partition int32, batch []byte, re
 		}
 	}
 	return lat, nil
+}
+
+// produceRequest is an acks=1 Produce of batch to one partition.
+func produceRequest(partition int32, batch []byte) *kmsg.ProduceRequest {
+	req := kmsg.NewPtrProduceRequest()
+	req.Version = 9
+	req.Acks = 1
+	req.TimeoutMillis = 30000
+	t := kmsg.NewProduceRequestTopic()
+	t.Topic = topic
+	p := kmsg.NewProduceRequestTopicPartition()
+	p.Partition, p.Records = partition, batch
+	t.Partitions = append(t.Partitions, p)
+	req.Topics = append(req.Topics, t)
+	return req
+}
+
+// produceOnce produces batch once and checks the answer.
+func (c *conn) produceOnce(partition int32, batch []byte) error {
+	resp := kmsg.NewPtrProduceResponse()
+	if err := c.roundTrip(produceRequest(partition, batch), resp); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if rp.ErrorCode != 0 {
+				return fmt.Errorf("produce: partition %d: error code %d", rp.Partition, rp.ErrorCode)
+			}
+		}
+	}
+	return nil
 }
