@@ -8,6 +8,9 @@
 // pipeline across connections. Limits: socket.request.max.bytes bounds a
 // frame; max.connections bounds open connections (more are closed on
 // accept with a log line); connections.max.idle.ms closes idle ones. A
+// failing accept (out of file descriptors: EMFILE) backs off and retries
+// with one log line per episode, never ending the listener (accept.go). An
+// idle netconn connection holds no buffers (connbuf.go). A
 // malformed frame, an unknown API key or an unsupported version (other
 // than ApiVersions, which gets Kafka's v0 fallback answer) closes that one
 // connection with a log line and touches no other. Each connection has its
@@ -22,7 +25,8 @@
 //
 // Two transports serve the same handlers (Config.Transport): "netconn",
 // goroutine-per-connection on net.Conn (this file), and "gnet", gnet/v2
-// event loops that only frame requests and hand them to one worker
+// event loops (each connection accepted by the server and registered with
+// a loop) that only frame requests and hand them to one worker
 // goroutine per connection, which writes each batch of responses with one
 // AsyncWrite (gnet.go). BENCHMARKS.md compares them; the default is the
 // faster one there.

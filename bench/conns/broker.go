@@ -27,13 +27,14 @@ var listening = regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
 // startBroker runs bin with a fresh data directory and waits for its
 // listening line. Its stderr goes on to logw (the log is kept for a
 // reader; only the listening line is parsed).
-func startBroker(bin, transport string, logw io.Writer) (*broker, error) {
+func startBroker(bin, transport string, logw io.Writer, extra ...string) (*broker, error) {
 	dir, err := os.MkdirTemp("", "rill-conns-")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
-		"--set", "net.transport="+transport, "--set", "admin.listeners=")
+	args := append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
+		"--set", "net.transport=" + transport, "--set", "admin.listeners="}, extra...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

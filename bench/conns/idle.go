@@ -23,7 +23,7 @@ type idleResult struct {
 const dialers = 32
 
 func runIdle(ctx context.Context, s setup, n, batchBytes int) (idleResult, error) {
-	b, err := startBroker(s.bin, s.transport, s.logw)
+	b, err := startBroker(s.bin, s.transport, s.logw, s.brokerArgs...)
 	if err != nil {
 		return idleResult{}, err
 	}

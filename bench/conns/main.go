@@ -48,6 +48,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per mode, each on a fresh broker; medians are reported")
 	transport := flag.String("transport", "netconn", "the broker's net.transport")
 	bin := flag.String("rill", "", "rill binary (default: build ./cmd/rill)")
+	cpuProfile := flag.String("broker-cpuprofile", "", "have each broker write a CPU profile here (rill serve --cpuprofile; the last run's stays)")
 	brokerLog := flag.String("broker-log", "", "file to append the brokers' logs to (default: discarded)")
 	flag.Parse()
 
@@ -69,6 +70,9 @@ func main() {
 		logw = f
 	}
 	setup := setup{bin: *bin, transport: *transport, partitions: int32(*partitions), logw: logw}
+	if *cpuProfile != "" {
+		setup.brokerArgs = []string{"--cpuprofile", *cpuProfile}
+	}
 
 	if *mode == "idle" || *mode == "both" {
 		var rss, anon []float64
@@ -106,6 +110,7 @@ type setup struct {
 	bin, transport string
 	partitions     int32
 	logw           io.Writer
+	brokerArgs     []string // more rill serve arguments
 }
 
 func median(v []float64) float64 {

@@ -31,7 +31,7 @@ type produceResult struct {
 const latencySample = 4096
 
 func runProduce(ctx context.Context, s setup, o produceOpts) (produceResult, error) {
-	b, err := startBroker(s.bin, s.transport, s.logw)
+	b, err := startBroker(s.bin, s.transport, s.logw, s.brokerArgs...)
 	if err != nil {
 		return produceResult{}, err
 	}
