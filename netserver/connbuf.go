@@ -17,6 +17,7 @@ package netserver
 import (
 	"bufio"
 	"io"
+	"math/bits"
 	"net"
 	"sync"
 )
@@ -84,7 +85,10 @@ func (b *connBuffers) frame(size int, reuse bool) []byte {
 		}
 	}
 	if cap(b.produce) < size {
-		b.produce = make([]byte, size)
+		// A power of two: frames of similar sizes then fit the buffers
+		// the pool holds, which an exact size would not (each a few
+		// bytes short of the next frame, dropped and allocated again).
+		b.produce = make([]byte, 1<<bits.Len(uint(size-1)))
 	}
 	return b.produce[:size]
 }
