@@ -54,7 +54,9 @@ func TestAcceptBacksOffAtDescriptorLimit(t *testing.T) {
 
 	before := procCPU(t, b.cmd.Process.Pid)
 	time.Sleep(2 * time.Second)
-	if spent := procCPU(t, b.cmd.Process.Pid) - before; spent > 300*time.Millisecond {
+	spent := procCPU(t, b.cmd.Process.Pid) - before
+	t.Logf("the broker spent %v of CPU in 2 s out of descriptors", spent)
+	if spent > 300*time.Millisecond {
 		t.Errorf("the broker spent %v of CPU in 2 s out of descriptors: its accept loop spins", spent)
 	}
 	if n := strings.Count(b.log(), "accept failing"); n != 1 {
