@@ -132,6 +132,7 @@ func buildRill(ctx context.Context) (string, error) {
 	bin := filepath.Join(dir, "rill")
 	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/rillmq/rill/cmd/rill").CombinedOutput()
 	if err != nil {
+		os.RemoveAll(dir)
 		return "", fmt.Errorf("building rill: %v\n%s", err, out)
 	}
 	return bin, nil

@@ -32,6 +32,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -59,12 +60,18 @@ func main() {
 		if *bin, err = buildRill(ctx); err != nil {
 			log.Fatal(err)
 		}
+		// The binary's directory goes at exit, failures included.
+		defer os.RemoveAll(filepath.Dir(*bin))
+		fatalf = func(format string, args ...any) {
+			os.RemoveAll(filepath.Dir(*bin))
+			log.Fatalf(format, args...)
+		}
 	}
 	var logw io.Writer = io.Discard
 	if *brokerLog != "" {
 		f, err := os.OpenFile(*brokerLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
-			log.Fatal(err)
+			fatalf("%v", err)
 		}
 		defer f.Close()
 		logw = f
@@ -79,7 +86,7 @@ func main() {
 		for i := range *runs {
 			r, err := runIdle(ctx, setup, *conns, *idleBatch)
 			if err != nil {
-				log.Fatalf("idle run %d: %v", i+1, err)
+				fatalf("idle run %d: %v", i+1, err)
 			}
 			fmt.Printf("idle run %d: %d connections, RSS %+.1f MiB (%.1f KiB/conn), anon %+.1f MiB (%.1f KiB/conn), open in %v\n",
 				i+1, *conns, mib(r.rss), kib(r.rss/float64(*conns)), mib(r.anon), kib(r.anon/float64(*conns)), r.openIn.Round(time.Millisecond))
@@ -92,7 +99,7 @@ func main() {
 		for i := range *runs {
 			r, err := runProduce(ctx, setup, produceOpts{producers: *producers, duration: *duration, records: *records, recordSize: *recordSize})
 			if err != nil {
-				log.Fatalf("produce run %d: %v", i+1, err)
+				fatalf("produce run %d: %v", i+1, err)
 			}
 			fmt.Printf("produce run %d: %d producers, %.0f records/s (%.1f MB/s), latency p50 %v p99 %v, broker CPU %.2f cores, %d errors\n",
 				i+1, *producers, r.recordsPerSec, r.recordsPerSec*float64(*recordSize)/1e6, r.p50, r.p99, r.cpuCores, r.errors)
@@ -104,6 +111,9 @@ func main() {
 			time.Duration(median(p50)).Round(time.Microsecond), time.Duration(median(p99)).Round(time.Microsecond), median(cpu))
 	}
 }
+
+// fatalf ends the tool; main makes it remove the rill it built first.
+var fatalf = log.Fatalf
 
 // setup is what every run starts its broker with.
 type setup struct {
