@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,10 +31,13 @@ type gnetServer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	eng    gnet.Engine
-	addr   net.Addr
-	booted chan struct{}
-	done   chan error
+	eng   gnet.Engine
+	ln    net.Listener  // clients connect here: see accept
+	ready chan struct{} // closed by the first OnTick: the loops run
+	once  sync.Once
+	done  chan error
+
+	accepting sync.WaitGroup // the accept goroutine
 
 	conns   sync.Map // gnet.Conn → *gconn
 	nconns  atomic.Int64
@@ -62,40 +64,83 @@ type gconn struct {
 }
 
 func listenGnet(cfg Config, broker *handler.Broker, log *slog.Logger) (*gnetServer, error) {
+	ln := cfg.Bound
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(handler.WithListener(context.Background(), cfg.Listener))
-	s := &gnetServer{cfg: cfg, broker: broker, log: log, ctx: ctx, cancel: cancel,
-		booted: make(chan struct{}), done: make(chan error, 1)}
+	s := &gnetServer{cfg: cfg, broker: broker, log: log, ctx: ctx, cancel: cancel, ln: ln,
+		ready: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
-		s.done <- gnet.Run(s, "tcp://"+cfg.Addr, gnet.WithMulticore(true), gnet.WithTicker(true),
+		// gnet must listen somewhere: on a loopback port nobody is told
+		// of. Clients come in through s.ln and Register (accept below).
+		// LeastConnections, because Register picks a loop from the accept
+		// goroutine, which gnet's default round robin does not allow.
+		s.done <- gnet.Run(s, "tcp://127.0.0.1:0", gnet.WithMulticore(true), gnet.WithTicker(true),
+			gnet.WithLoadBalancing(gnet.LeastConnections),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(quietLogger{}))
 	}()
 	select {
-	case <-s.booted:
+	case <-s.ready:
 	case err := <-s.done:
 		cancel()
+		ln.Close()
 		return nil, fmt.Errorf("netserver: gnet: %w", err)
 	}
-	fd, err := s.eng.Dup()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "listener")
-	ln, err := net.FileListener(f)
-	f.Close()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.addr = ln.Addr()
-	ln.Close()
+	s.accepting.Add(1)
+	go s.accept()
 	return s, nil
 }
 
-func (s *gnetServer) Addr() net.Addr { return s.addr }
+// accept takes connections from s.ln and hands them to the event loops.
+// gnet's own acceptor (v2.9.7 acceptor_unix.go) treats any accept error
+// but EAGAIN, EINTR, ECONNRESET and ECONNABORTED as fatal: on EMFILE its
+// main reactor returns and the engine shuts down, closing every
+// connection. So the server accepts itself, with the netconn transport's
+// backoff (accept.go). Register dups the descriptor into a loop and closes
+// the net.Conn; when the dup fails (EMFILE again) that one connection is
+// dropped and the loop backs off all the same.
+func (s *gnetServer) accept() {
+	defer s.accepting.Done()
+	backoff := acceptBackoff{log: s.log, addr: s.ln.Addr().String()}
+	for {
+		c, err := s.ln.Accept()
+		if err == nil {
+			err = s.register(c)
+		}
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil || !backoff.failed(s.ctx, err) {
+				return
+			}
+			continue
+		}
+		backoff.succeeded()
+	}
+}
+
+// register hands c to an event loop and waits until it is open there
+// (OnOpen ran).
+func (s *gnetServer) register(c net.Conn) error {
+	res, err := s.eng.Register(gnet.NewNetConnContext(s.ctx, c))
+	if err != nil {
+		c.Close()
+		return err
+	}
+	if r := <-res; r.Err != nil {
+		return fmt.Errorf("handing the connection to an event loop: %w", r.Err)
+	}
+	return nil
+}
+
+func (s *gnetServer) Addr() net.Addr { return s.ln.Addr() }
 
 func (s *gnetServer) Close() error {
 	s.cancel()
+	lnErr := s.ln.Close()
+	s.accepting.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.eng.Stop(ctx)
@@ -103,12 +148,14 @@ func (s *gnetServer) Close() error {
 	if runErr := <-s.done; err == nil && runErr != nil && !strings.Contains(runErr.Error(), "shut") {
 		err = runErr
 	}
+	if err == nil {
+		err = lnErr
+	}
 	return err
 }
 
 func (s *gnetServer) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	close(s.booted)
 	return gnet.None
 }
 
@@ -194,8 +241,12 @@ func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// OnTick closes connections idle past connections.max.idle.ms.
+// OnTick closes connections idle past connections.max.idle.ms, and
+// tells listenGnet the engine is up.
 func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
+	// OnBoot runs before the event loops exist; the ticker starts after
+	// them, so its first call is when Register may be used.
+	s.once.Do(func() { close(s.ready) })
 	if s.cfg.IdleTimeout > 0 {
 		cutoff := time.Now().Add(-s.cfg.IdleTimeout).UnixNano()
 		s.conns.Range(func(k, v any) bool {

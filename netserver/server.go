@@ -8,6 +8,9 @@
 // pipeline across connections. Limits: socket.request.max.bytes bounds a
 // frame; max.connections bounds open connections (more are closed on
 // accept with a log line); connections.max.idle.ms closes idle ones. A
+// failing accept (out of file descriptors: EMFILE) backs off and retries
+// with one log line per episode, never ending the listener (accept.go). An
+// idle netconn connection holds no buffers (connbuf.go). A
 // malformed frame, an unknown API key or an unsupported version (other
 // than ApiVersions, which gets Kafka's v0 fallback answer) closes that one
 // connection with a log line and touches no other. Each connection has its
@@ -22,7 +25,8 @@
 //
 // Two transports serve the same handlers (Config.Transport): "netconn",
 // goroutine-per-connection on net.Conn (this file), and "gnet", gnet/v2
-// event loops that only frame requests and hand them to one worker
+// event loops (each connection accepted by the server and registered with
+// a loop) that only frame requests and hand them to one worker
 // goroutine per connection, which writes each batch of responses with one
 // AsyncWrite (gnet.go). BENCHMARKS.md compares them; the default is the
 // faster one there.
@@ -51,8 +55,8 @@ type Config struct {
 	Addr string
 	// Bound, when set, is Addr already bound (rill serve binds its
 	// listeners before recovering the logs, so a port in use fails the
-	// start at once); the server owns it from Listen on. The netconn
-	// transport serves it; gnet binds Addr itself, so it is closed first.
+	// start at once); the server owns it from Listen on. Both
+	// transports accept on it (gnet hands each connection to a loop).
 	Bound net.Listener
 	// Listener is the name of the listener this server serves (Kafka's
 	// listeners setting): every connection's context carries it
@@ -144,10 +148,6 @@ func Listen(cfg Config, broker *handler.Broker, log *slog.Logger) (Server, error
 			// goroutine; the event loops only frame.
 			return listenConn(cfg, broker, log)
 		}
-		if cfg.Bound != nil {
-			cfg.Bound.Close()
-			cfg.Bound = nil
-		}
 		return listenGnet(cfg, broker, log)
 	}
 	return nil, fmt.Errorf("netserver: unknown transport %q (want netconn or gnet)", cfg.Transport)
@@ -211,14 +211,18 @@ var errIdle = errors.New("idle past connections.max.idle.ms")
 
 func (s *connServer) accept() {
 	defer s.wg.Done()
+	backoff := acceptBackoff{log: s.log, addr: s.ln.Addr().String()}
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("accept failed: no more connections on this listener", "addr", s.ln.Addr().String(), "err", err)
+			// Out of descriptors (EMFILE) and the like pass: back off
+			// and retry (accept.go). Only Close ends the loop.
+			if errors.Is(err, net.ErrClosed) || !backoff.failed(s.ctx, err) {
+				return
 			}
-			return
+			continue
 		}
+		backoff.succeeded()
 		s.mu.Lock()
 		if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 			s.mu.Unlock()
@@ -280,32 +284,24 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 	} else {
 		ctx = handler.WithIdentity(ctx, id)
 	}
-	r := bufio.NewReaderSize(c, 64<<10)
-	watch := newPeerWatch(c, r, cancel)
+	// The connection's buffers are pooled while it is idle (connbuf.go).
+	bufs := &connBuffers{c: c}
+	defer bufs.release(false)
+	watch := newPeerWatch(c, bufs, cancel)
 	defer watch.close()
-	w := bufio.NewWriterSize(c, 64<<10)
 	var sizeBuf [4]byte
-	var out []byte
-	// produceFrame is reused for Produce requests: their record bytes are
-	// validated and written to the log during the call and nothing keeps
-	// them, so the next Produce may overwrite the buffer. That saves
-	// zeroing (and the GC returning) a fresh buffer of up to a megabyte
-	// per request: about half the broker's CPU per produced megabyte
-	// (BENCHMARKS.md, make bench-profile). Other requests get fresh
-	// frames: kmsg's []byte fields alias the frame and the group
-	// coordinator keeps some (member metadata, assignments).
-	var produceFrame []byte
 	for {
 		if s.cfg.IdleTimeout > 0 {
 			c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		}
-		if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
+		if err := bufs.readSize(&sizeBuf); err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				return errIdle
 			}
 			return err
 		}
+		r, w := bufs.r, bufs.w
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 		minSize := int32(8) // a request header
 		if sc != nil && sc.raw {
@@ -317,15 +313,14 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		if sc != nil && sc.done == nil && size > s.cfg.SASLMaxReceiveSize {
 			return fmt.Errorf("%d-byte frame before authentication, over sasl.server.max.receive.size (%d)", size, s.cfg.SASLMaxReceiveSize)
 		}
-		var frame []byte
-		if key, err := r.Peek(2); err == nil && binary.BigEndian.Uint16(key) == 0 && size <= maxReusedFrame {
-			if cap(produceFrame) < int(size) {
-				produceFrame = make([]byte, size)
-			}
-			frame = produceFrame[:size]
-		} else {
-			frame = make([]byte, size)
-		}
+		// A Produce frame's buffer is reused: its record bytes are
+		// validated and written to the log during the call and nothing
+		// keeps them. That saves zeroing (and the GC returning) a fresh
+		// buffer of up to a megabyte per request: about half the
+		// broker's CPU per produced megabyte (BENCHMARKS.md, make
+		// bench-profile).
+		key, err := r.Peek(2)
+		frame := bufs.frame(int(size), err == nil && binary.BigEndian.Uint16(key) == 0)
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
@@ -378,7 +373,9 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 				return err
 			}
 		} else {
-			if out, err = appendResponse(out[:0], corr, resp); err != nil {
+			out, err := appendResponse(bufs.encodeBuffer(), corr, resp)
+			bufs.keepEncoded(out)
+			if err != nil {
 				return err
 			}
 			if _, err := w.Write(out); err != nil {
@@ -462,14 +459,14 @@ const watchAfter = 10 * time.Millisecond
 // so the serving goroutine owns the reader again when it returns.
 type peerWatch struct {
 	c      net.Conn
-	r      *bufio.Reader
+	bufs   *connBuffers // its reader is the connection's while a request runs
 	cancel context.CancelFunc
 	timer  *time.Timer
 	done   chan struct{} // a watch that started has ended
 }
 
-func newPeerWatch(c net.Conn, r *bufio.Reader, cancel context.CancelFunc) *peerWatch {
-	w := &peerWatch{c: c, r: r, cancel: cancel, done: make(chan struct{}, 1)}
+func newPeerWatch(c net.Conn, bufs *connBuffers, cancel context.CancelFunc) *peerWatch {
+	w := &peerWatch{c: c, bufs: bufs, cancel: cancel, done: make(chan struct{}, 1)}
 	w.timer = time.AfterFunc(time.Hour, w.watch)
 	w.timer.Stop()
 	return w
@@ -492,8 +489,9 @@ func (w *peerWatch) close() { w.timer.Stop() }
 
 func (w *peerWatch) watch() {
 	defer func() { w.done <- struct{}{} }()
-	for n := w.r.Buffered() + 1; n <= w.r.Size(); n = w.r.Buffered() + 1 {
-		if _, err := w.r.Peek(n); err != nil {
+	r := w.bufs.r
+	for n := r.Buffered() + 1; n <= r.Size(); n = r.Buffered() + 1 {
+		if _, err := r.Peek(n); err != nil {
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				w.cancel()

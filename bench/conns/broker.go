@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// broker is a `rill serve` child process on a loopback ephemeral port.
+type broker struct {
+	cmd  *exec.Cmd
+	addr string
+	dir  string
+}
+
+var listening = regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
+
+// startBroker runs bin with a fresh data directory and waits for its
+// listening line. Its stderr goes on to logw (the log is kept for a
+// reader; only the listening line is parsed).
+func startBroker(bin, transport string, logw io.Writer, extra ...string) (*broker, error) {
+	dir, err := os.MkdirTemp("", "rill-conns-")
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
+		"--set", "net.transport=" + transport, "--set", "admin.listeners="}, extra...)
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+			fmt.Fprintln(logw, sc.Text())
+		}
+	}()
+	b := &broker{cmd: cmd, dir: dir}
+	select {
+	case b.addr = <-addr:
+		return b, nil
+	case <-time.After(30 * time.Second):
+		b.stop()
+		return nil, fmt.Errorf("%s did not log a listening line in 30 s", bin)
+	}
+}
+
+// stop ends the broker (SIGTERM, then SIGKILL after 10 s) and removes its
+// data.
+func (b *broker) stop() {
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { b.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		b.cmd.Process.Kill()
+		<-done
+	}
+	os.RemoveAll(b.dir)
+}
+
+// memory is a process's resident memory from /proc/<pid>/status, in bytes.
+type memory struct {
+	RSS, Anon int64
+}
+
+func (b *broker) memory() (memory, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
+	if err != nil {
+		return memory{}, err
+	}
+	var m memory
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			m.RSS = kb << 10
+		case "RssAnon:":
+			m.Anon = kb << 10
+		}
+	}
+	return m, nil
+}
+
+// cpu is the broker's user plus system CPU time so far, from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func (b *broker) cpu() (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from after it.
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// buildRill builds ./cmd/rill of the module this tool is in.
+func buildRill(ctx context.Context) (string, error) {
+	dir, err := os.MkdirTemp("", "rill-conns-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "rill")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/rillmq/rill/cmd/rill").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("building rill: %v\n%s", err, out)
+	}
+	return bin, nil
+}
