@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -42,12 +43,18 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "uncounted start of each consumer")
 	rate := flag.Int("rate", 100, "records a second produced to random partitions")
 	maxWait := flag.Duration("max-wait", 500*time.Millisecond, "the consumer's fetch.max.wait")
+	only := flag.String("only", "", "measure one mode: sessions or sessionless")
+	cpuProfile := flag.String("cpuprofile", "", "the broker writes a CPU profile here")
 	flag.Parse()
 	if *rill == "" {
 		fmt.Fprintln(os.Stderr, "-rill is required")
 		os.Exit(2)
 	}
-	if err := run(*rill, *partitions, *runs, *duration, *warmup, *rate, *maxWait); err != nil {
+	modes := []string{"sessions", "sessionless"}
+	if *only != "" {
+		modes = []string{*only}
+	}
+	if err := run(*rill, *cpuProfile, modes, *partitions, *runs, *duration, *warmup, *rate, *maxWait); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -58,29 +65,39 @@ type sample struct {
 	requestBytes, responseBytes int // medians per fetch
 	fetchesPerSecond            float64
 	cpuPercent                  float64 // the broker's, of one core
+	cpuPerFetch                 float64 // the broker's CPU milliseconds per fetch
 }
 
-func run(rill string, partitions, runs int, duration, warmup time.Duration, rate int, maxWait time.Duration) error {
+func run(rill, cpuProfile string, modes []string, partitions, runs int, duration, warmup time.Duration, rate int, maxWait time.Duration) error {
 	dir, err := os.MkdirTemp("", "fetchsession-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	args := []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--set", "admin.listeners="}
+	if cpuProfile != "" {
+		args = append(args, "--cpuprofile", cpuProfile)
+	}
 	fmt.Println("$", rill, strings.Join(args, " "))
 	cmd := exec.Command(rill, args...)
 	addr, err := start(cmd)
 	if err != nil {
 		return err
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }() // SIGTERM: the profile is written
 
 	const topic = "sessions-bench"
 	adm := kadm.NewClient(mustClient(addr))
+	adm.SetTimeoutMillis(120_000) // thousands of partitions on a busy machine
 	created := time.Now()
 	ctx := context.Background()
 	if _, err := adm.CreateTopic(ctx, int32(partitions), 1, nil, topic); err != nil {
-		return fmt.Errorf("creating %d partitions: %w", partitions, err)
+		// On a loaded machine the answer may time out while the
+		// partitions are still being created: wait for them.
+		fmt.Printf("creating %d partitions: %v; waiting for them\n", partitions, err)
+		if err := waitPartitions(ctx, adm, topic, partitions); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("created %d partitions in %v\n", partitions, time.Since(created).Round(time.Millisecond))
 
@@ -90,32 +107,53 @@ func run(rill string, partitions, runs int, duration, warmup time.Duration, rate
 	go trickle(&wg, stop, addr, topic, partitions, rate)
 	defer func() { close(stop); wg.Wait() }()
 
-	modes := []string{"sessions", "sessionless"}
 	results := map[string][]sample{}
 	for r := range runs {
 		for i := range modes {
-			mode := modes[(i+r)%2]
+			mode := modes[(i+r)%len(modes)]
 			s, err := measure(addr, topic, mode == "sessionless", cmd.Process.Pid, duration, warmup, maxWait)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("run %d %-11s request %7d B  response %7d B  %5.1f fetches/s  broker CPU %5.1f%%\n",
-				r+1, mode, s.requestBytes, s.responseBytes, s.fetchesPerSecond, s.cpuPercent)
+			fmt.Printf("run %d %-11s request %7d B  response %7d B  %5.1f fetches/s  broker CPU %5.1f%%  %5.2f ms/fetch\n",
+				r+1, mode, s.requestBytes, s.responseBytes, s.fetchesPerSecond, s.cpuPercent, s.cpuPerFetch)
 			results[mode] = append(results[mode], s)
 		}
 	}
 	fmt.Printf("\nmedians of %d runs, %d partitions, %d records/s:\n", runs, partitions, rate)
-	fmt.Println("| mode | Fetch request (B) | Fetch answer (B) | fetches/s | broker CPU (% of a core) |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| mode | Fetch request (B) | Fetch answer (B) | fetches/s | broker CPU (% of a core) | broker CPU per fetch (ms) |")
+	fmt.Println("|---|---|---|---|---|---|")
 	for _, mode := range modes {
 		ss := results[mode]
-		fmt.Printf("| %s | %.0f | %.0f | %.1f | %.1f |\n", mode,
+		fmt.Printf("| %s | %.0f | %.0f | %.1f | %.1f | %.2f |\n", mode,
 			medianOf(ss, func(s sample) float64 { return float64(s.requestBytes) }),
 			medianOf(ss, func(s sample) float64 { return float64(s.responseBytes) }),
 			medianOf(ss, func(s sample) float64 { return s.fetchesPerSecond }),
-			medianOf(ss, func(s sample) float64 { return s.cpuPercent }))
+			medianOf(ss, func(s sample) float64 { return s.cpuPercent }),
+			medianOf(ss, func(s sample) float64 { return s.cpuPerFetch }))
 	}
 	return nil
+}
+
+// waitPartitions waits until topic has n partitions with a leader.
+func waitPartitions(ctx context.Context, adm *kadm.Client, topic string, n int) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		td, err := adm.ListTopics(ctx, topic)
+		if err == nil && td.Has(topic) {
+			ready := 0
+			for _, p := range td[topic].Partitions {
+				if p.Leader >= 0 && p.Err == nil {
+					ready++
+				}
+			}
+			if ready == n {
+				return nil
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	return fmt.Errorf("%s has not %d partitions after 5 minutes", topic, n)
 }
 
 // start runs the broker and returns its address once it listens.
@@ -239,6 +277,7 @@ func measure(addr, topic string, sessionless bool, pid int, duration, warmup, ma
 		responseBytes:    median(sz.responses),
 		fetchesPerSecond: float64(len(sz.requests)) / elapsed,
 		cpuPercent:       100 * float64(cpu1-cpu0) / ticksPerSecond / elapsed,
+		cpuPerFetch:      1000 * float64(cpu1-cpu0) / ticksPerSecond / float64(max(len(sz.requests), 1)),
 	}, nil
 }
 
