@@ -41,7 +41,7 @@ func main() {
 	runs := flag.Int("runs", 5, "rounds, each measuring both modes")
 	duration := flag.Duration("duration", 10*time.Second, "counted span of each consumer")
 	warmup := flag.Duration("warmup", 3*time.Second, "uncounted start of each consumer")
-	rate := flag.Int("rate", 100, "records a second produced to random partitions")
+	rate := flag.Int("rate", 100, "records a second produced to random partitions, in tens (0: none)")
 	maxWait := flag.Duration("max-wait", 500*time.Millisecond, "the consumer's fetch.max.wait")
 	only := flag.String("only", "", "measure one mode: sessions or sessionless")
 	cpuProfile := flag.String("cpuprofile", "", "the broker writes a CPU profile here")
@@ -206,7 +206,8 @@ func mustClient(addr string, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// trickle produces rate records a second to random partitions.
+// trickle produces rate records a second to random partitions, rate/10
+// every 100 ms (0: none).
 func trickle(wg *sync.WaitGroup, stop chan struct{}, addr, topic string, partitions, rate int) {
 	defer wg.Done()
 	cl := mustClient(addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
@@ -219,7 +220,7 @@ func trickle(wg *sync.WaitGroup, stop chan struct{}, addr, topic string, partiti
 			return
 		case <-tick.C:
 		}
-		for range max(rate/10, 1) {
+		for range rate / 10 {
 			cl.Produce(context.Background(), &kgo.Record{Topic: topic, Partition: int32(rand.IntN(partitions)), Value: []byte("trickle")}, nil)
 		}
 	}
