@@ -163,6 +163,9 @@ func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, erro
 	if hc.Txn, err = c.txnConfig(hc.Groups.OffsetsPartitions); err != nil {
 		return hc, err
 	}
+	if hc.FetchSessions, err = c.fetchSessionConfig(); err != nil {
+		return hc, err
+	}
 	txnRF, err := c.int64("transaction.state.log.replication.factor", 3)
 	if err != nil {
 		return hc, err

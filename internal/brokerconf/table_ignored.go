@@ -16,7 +16,6 @@ var ignoredKeys = []Key{
 	key("socket.listen.backlog.size", Int, "50", "The listen backlog.", atLeast(1), ignored()),
 	key("max.connections.per.ip", Int, "2147483647", "Connections allowed from one address.", atLeast(0), ignored()),
 	key("max.connections.per.ip.overrides", String, "", "Per-address connection limits.", ignored()),
-	key("max.incremental.fetch.session.cache.slots", Int, "1000", "Incremental fetch sessions cached.", atLeast(0), ignored()),
 	key("fetch.max.bytes", Int, "57671680", "The most bytes a fetch response carries.", atLeast(1024), ignored()),
 	key("request.timeout.ms", Int, "30000", "Timeout of the broker's own requests.", ignored()),
 	key("delete.topic.enable", Bool, "true", "Whether topics may be deleted (Rill always allows it).", ignored()),

@@ -9,11 +9,15 @@ package handler
 // returned from the batch holding FetchOffset (clients skip the records
 // before it) and may end in a partial batch, as Kafka's does.
 //
-// Sessions (v7+): answered sessionless, which the protocol allows: a full
-// request (SessionID 0) gets SessionID 0, so clients keep sending full
-// requests; an incremental request names a session we never created and
-// gets FETCH_SESSION_ID_NOT_FOUND. Topic IDs replace names from v13
-// (UNKNOWN_TOPIC_ID).
+// Sessions (v7+, KIP-227; fetch_session.go and package fetchsession): a
+// full request with epoch 0 gets a new session when the cache
+// (max.incremental.fetch.session.cache.slots) has or can evict a slot;
+// epoch -1 is sessionless whatever the session id (kafka-go sends -1/-1);
+// an incremental request is read over all its session's partitions and
+// answered with only those that changed. Session errors
+// (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH,
+// FETCH_SESSION_TOPIC_ID_ERROR) are top-level with no partitions. Topic
+// IDs replace names from v13 (UNKNOWN_TOPIC_ID).
 //
 // Isolation: a read_uncommitted consumer reads below the high watermark; a
 // read_committed one (IsolationLevel 1) below the last stable offset (no
@@ -61,6 +65,7 @@ import (
 	"github.com/rillmq/rill/engine/segment"
 	"github.com/rillmq/rill/internal/metrics"
 	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/netserver/fetchsession"
 	"github.com/rillmq/rill/replication/metadata"
 	"github.com/rillmq/rill/replication/replica"
 )
@@ -96,16 +101,21 @@ func (r *FetchResponse) Materialize() error {
 }
 
 func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Response {
-	if req.Version >= 7 && req.SessionID != 0 {
-		resp := req.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
-		return &FetchResponse{FetchResponse: resp}
-	}
 	replicaID := req.ReplicaID
 	if req.Version >= 15 {
 		replicaID = req.ReplicaState.ID
 	}
 	follower := replicaID >= 0
+	// Before v7 there are no sessions: every request is sessionless.
+	sctx := fetchsession.Context{Kind: fetchsession.Sessionless}
+	if req.Version >= 7 {
+		sctx = b.openFetchSession(req, follower)
+		if sctx.Kind == fetchsession.Error {
+			resp := &FetchResponse{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse)}
+			answerFetchSession(resp, b.sessions.Respond(b.now(), &sctx, nil, true))
+			return resp
+		}
+	}
 	quotas := b.cfg.Quotas.AnyActive()
 	if quotas {
 		if bound, ok := b.fetchQuotaBytes(ctx, follower); ok {
@@ -119,9 +129,22 @@ func (b *Broker) fetch(ctx context.Context, req *kmsg.FetchRequest) kmsg.Respons
 		}
 	}
 	resp := b.longPoll(ctx, req, quotas)
+	results := fetchSessionResults(resp)
 	if quotas {
-		return b.fetched(b.throttleFetch(ctx, req, resp, follower), follower)
+		// The quota is charged for the answer as it would be sent, and a
+		// throttled answer must leave the session as it was (Kafka's
+		// rule): preview it, and commit only once it is not throttled.
+		copied := *resp.FetchResponse // answerFetchSession replaces Topics, not its elements
+		preview := FetchResponse{FetchResponse: &copied, Ranges: append([]FetchRange(nil), resp.Ranges...)}
+		answerFetchSession(&preview, b.sessions.Respond(b.now(), &sctx, results, false))
+		if throttled := b.throttleFetch(ctx, req, &preview, follower); throttled != &preview {
+			if sctx.Kind == fetchsession.Incremental {
+				throttled.SessionID = sctx.SessionID
+			}
+			return b.fetched(throttled, follower)
+		}
 	}
+	answerFetchSession(resp, b.sessions.Respond(b.now(), &sctx, results, true))
 	return b.fetched(resp, follower)
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/rillmq/rill/internal/logging"
 	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/netserver/fetchsession"
 	"github.com/rillmq/rill/netserver/quota"
 	"github.com/rillmq/rill/netserver/wire"
 	"github.com/rillmq/rill/replication/metadata"
@@ -107,6 +108,11 @@ type Config struct {
 	Quotas *quota.Manager
 	// QuotaClock is the quotas' clock (nil: time.Now), for tests.
 	QuotaClock func() time.Time
+	// FetchSessions sizes the fetch session cache
+	// (max.incremental.fetch.session.cache.slots,
+	// min.incremental.fetch.session.eviction.ms); nil means Kafka's
+	// defaults.
+	FetchSessions *fetchsession.Config
 }
 
 // Broker answers requests against one engine and the cluster metadata.
@@ -130,6 +136,8 @@ type Broker struct {
 	// cluster is the metadata the broker serves from (SetCluster, before
 	// serving).
 	cluster Cluster
+	// sessions are the incremental fetch sessions (fetch_session.go).
+	sessions *fetchsession.Cache
 	// pids is this broker's block of producer ids.
 	pids producerIDBlock
 	// faults rate limits storage fault logs (storage_faults.go).
@@ -154,7 +162,8 @@ func New(cfg Config, eng *engine.Engine, log *slog.Logger) *Broker {
 	if cfg.Groups.OffsetsPartitions == 0 {
 		cfg.Groups = group.DefaultConfig()
 	}
-	b := &Broker{cfg: cfg, engine: eng, log: log, appended: signal.New(), serving: make(chan struct{})}
+	b := &Broker{cfg: cfg, engine: eng, log: log, appended: signal.New(), serving: make(chan struct{}),
+		sessions: newFetchSessions(cfg.FetchSessions)}
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}
 	if gc.Logger == nil {

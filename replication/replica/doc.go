@@ -11,7 +11,10 @@
 //
 // A follower has one fetcher per leader broker, sending Kafka Fetch
 // requests with this broker's replica id, its log end as the fetch offset
-// and its latest leader epoch as LastFetchedEpoch. The leader answers a
+// and its latest leader epoch as LastFetchedEpoch, in an incremental
+// fetch session with the leader (fetch_session.go: only partitions whose
+// position moved are named, only those that changed are answered). The
+// leader answers a
 // follower whose history diverged from its own with a DivergingEpoch; the
 // follower truncates to isr.Divergence and fetches again. Batches are
 // appended at the leader's offsets (log.AppendOptions.AssignOffsets

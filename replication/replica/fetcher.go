@@ -48,6 +48,7 @@ func (m *Manager) runFetcher(leader int32) {
 	defer m.wg.Done()
 	m.cfg.Logger.Info("fetcher started", "leader", leader)
 	pause := time.Duration(0)
+	var session followerSession
 	for {
 		if pause > 0 {
 			select {
@@ -78,7 +79,7 @@ func (m *Manager) runFetcher(leader int32) {
 			pause = 200 * time.Millisecond
 			continue
 		}
-		progress, err := m.fetchOnce(addr, positions)
+		progress, err := m.fetchOnce(addr, positions, &session)
 		switch {
 		case err != nil:
 			pause = 200 * time.Millisecond
@@ -92,35 +93,16 @@ func (m *Manager) runFetcher(leader int32) {
 	}
 }
 
-// fetchOnce sends one Fetch for positions and applies the answer. It
-// reports whether any partition got data or was truncated.
-func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error) {
-	req := kmsg.NewPtrFetchRequest()
+// fetchOnce sends one Fetch for positions, in session (fetch_session.go),
+// and applies the answer. It reports whether any partition got data or
+// was truncated.
+func (m *Manager) fetchOnce(addr string, positions []fetchPosition, session *followerSession) (bool, error) {
+	req := session.request(addr, positions, m.cfg.FetchMaxBytes)
 	req.ReplicaID = m.cfg.Self
 	req.ReplicaState.ID = m.cfg.Self // v15+ (KIP-903)
 	req.MaxWaitMillis = int32(m.cfg.FetchMaxWait / time.Millisecond)
 	req.MinBytes = 1
 	req.MaxBytes = 10 << 20
-	req.SessionEpoch = -1 // no fetch session
-	byName := map[string]int{}
-	for _, pos := range positions {
-		i, ok := byName[pos.p.tp.Topic]
-		if !ok {
-			t := kmsg.NewFetchRequestTopic()
-			t.Topic, t.TopicID = pos.p.tp.Topic, pos.topicID
-			req.Topics = append(req.Topics, t)
-			i = len(req.Topics) - 1
-			byName[pos.p.tp.Topic] = i
-		}
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition = pos.p.tp.Partition
-		rp.CurrentLeaderEpoch = pos.leaderEpoch
-		rp.FetchOffset = pos.offset
-		rp.LastFetchedEpoch = pos.lastEpoch
-		rp.LogStartOffset = -1
-		rp.PartitionMaxBytes = m.cfg.FetchMaxBytes
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
-	}
 	// A leader that does not answer within its long poll plus a few
 	// seconds is taken for unreachable (a dead connection after a network
 	// partition would otherwise hold the follower for kgo's 10 s request
@@ -130,24 +112,29 @@ func (m *Manager) fetchOnce(addr string, positions []fetchPosition) (bool, error
 	defer cancel()
 	resp, err := m.cfg.Fetch(ctx, addr, req)
 	if err != nil {
+		session.answered(nil)
 		return false, err
 	}
+	session.answered(resp)
 	if resp.ErrorCode != 0 {
 		return false, kerr.ErrorForCode(resp.ErrorCode)
 	}
-	// Answers come in request order, topic by topic (by ID from v13, so
-	// the names are the request's).
+	// An incremental answer carries only partitions that changed, so
+	// partitions are found by topic id (v13+) or name, not request order.
 	byTP := make(map[kafka.TopicPartition]fetchPosition, len(positions))
+	names := map[[16]byte]string{}
 	for _, pos := range positions {
 		byTP[pos.p.tp] = pos
+		names[pos.topicID] = pos.p.tp.Topic
 	}
 	progress := false
-	for ti, rt := range resp.Topics {
-		if ti >= len(req.Topics) {
-			break
+	for _, rt := range resp.Topics {
+		name := rt.Topic
+		if n, ok := names[rt.TopicID]; ok && rt.TopicID != ([16]byte{}) {
+			name = n
 		}
 		for _, rp := range rt.Partitions {
-			pos, ok := byTP[kafka.TopicPartition{Topic: req.Topics[ti].Topic, Partition: rp.Partition}]
+			pos, ok := byTP[kafka.TopicPartition{Topic: name, Partition: rp.Partition}]
 			if !ok {
 				continue
 			}
