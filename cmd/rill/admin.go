@@ -106,6 +106,10 @@ func (a *adminListener) attach(eng *engine.Engine, h *handler.Broker, srv server
 		Logs:          func() []prom.LogStat { return logStats(eng) },
 		GroupLag:      func() []prom.GroupLag { return groupLag(h, rt) },
 		Connections:   func() map[string]int { return connectionCounts(srv) },
+		FetchSessions: func() prom.FetchSessionStats {
+			s := h.FetchSessionStats()
+			return prom.FetchSessionStats{Sessions: s.Sessions, Partitions: s.Partitions, Evictions: s.Evictions}
+		},
 	})); err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

@@ -218,6 +218,10 @@ func adminMetricsSingleBroker(t *testing.T, transport string) {
 	if got := m[series("rill_request_total_seconds_count", `api="Fetch"`)]; got < 1 {
 		t.Errorf("fetch latency observations %v, want > 0", got)
 	}
+	// kgo's consumer fetches in an incremental session (KIP-227).
+	if got := m["rill_fetch_sessions"]; got < 1 || m["rill_fetch_session_partitions"] < 1 {
+		t.Errorf("fetch sessions %v (partitions %v), want the consumer's", got, m["rill_fetch_session_partitions"])
+	}
 	if got := sumOf(m, "rill_connections"); got < 1 {
 		t.Errorf("open connections %v, want > 0 while clients are connected", got)
 	}

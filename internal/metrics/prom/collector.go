@@ -23,6 +23,15 @@ type Sources struct {
 	GroupLag func() []GroupLag
 	// Connections are the open client connections per listener.
 	Connections func() map[string]int
+	// FetchSessions is the incremental fetch session cache's size
+	// (KIP-227).
+	FetchSessions func() FetchSessionStats
+}
+
+// FetchSessionStats is the fetch session cache's size and evictions.
+type FetchSessionStats struct {
+	Sessions, Partitions int
+	Evictions            uint64
 }
 
 // LogStat is one local partition log.
@@ -71,12 +80,16 @@ var (
 	descSegments        = desc("rill_log_segments", "Segments of a local partition log.", "topic", "partition")
 	descGroupLag        = desc("rill_consumer_group_lag", "High watermark less committed offset, for groups coordinated and partitions led here.", "group", "topic", "partition")
 	descConnections     = desc("rill_connections", "Open client connections per listener.", "listener")
+	descFetchSessions   = desc("rill_fetch_sessions", "Incremental fetch sessions cached (KIP-227).")
+	descFetchSessParts  = desc("rill_fetch_session_partitions", "Partitions in the cached fetch sessions.")
+	descFetchSessEvict  = desc("rill_fetch_session_evictions_total", "Fetch sessions evicted to make room for new ones.")
 )
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUnderReplicated, descUnderMinISR, descOffline, descLeaders, descReplicas, descActive,
-		descReady, descBrokers, descApplied, descControllerOff, descLag, descLogSize, descSegments, descGroupLag, descConnections} {
+		descReady, descBrokers, descApplied, descControllerOff, descLag, descLogSize, descSegments, descGroupLag, descConnections,
+		descFetchSessions, descFetchSessParts, descFetchSessEvict} {
 		ch <- d
 	}
 }
@@ -131,6 +144,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for l, n := range c.src.Connections() {
 			gauge(descConnections, float64(n), l)
 		}
+	}
+	if c.src.FetchSessions != nil {
+		fs := c.src.FetchSessions()
+		gauge(descFetchSessions, float64(fs.Sessions))
+		gauge(descFetchSessParts, float64(fs.Partitions))
+		ch <- prometheus.MustNewConstMetric(descFetchSessEvict, prometheus.CounterValue, float64(fs.Evictions))
 	}
 }
 
