@@ -18,7 +18,7 @@ import (
 // the other workloads': it takes no --command-config, as it speaks
 // plaintext to one broker without a client.
 func benchLoadCmd() *cobra.Command {
-	c := &cobra.Command{Use: "load", Short: "measure the broker, not the client: prebuilt batches or undecoded fetches over raw connections", Args: noArgs,
+	c := &cobra.Command{Use: "load", Short: "measure the broker, not the client: prebuilt batches, undecoded fetches, broker CPU per GB", Args: noArgs,
 		Long: "load --mode produce sends prebuilt record batches (built once: --batches distinct ones of --records-per-batch records of --record-size bytes)\n" +
 			"over --connections raw connections with --in-flight requests queued on each, for --duration or --records records.\n" +
 			"load --mode consume reads the topic from its start to its high watermark with --connections x --in-flight fetches in flight,\n" +
