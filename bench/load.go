@@ -14,7 +14,8 @@ package bench
 //     concurrency comes from connections); the loader only writes a header
 //     and a prebuilt body per request and reads the small response.
 //   - consume: the topic's [log start, high watermark) of every partition is
-//     cut into Connections×InFlight offset ranges (cursors), each with one
+//     cut into Connections×InFlight offset ranges (cursors; at least one a
+//     partition), dealt round-robin to the connections, each with one
 //     Fetch in flight; responses are counted from the batch headers only
 //     (records are never decoded; a batch is counted by the cursor whose
 //     range holds its base offset, so each batch counts once).

@@ -96,7 +96,9 @@ func loadConsume(ctx context.Context, cfg LoadConfig, progress io.Writer, res Lo
 	if err != nil {
 		return res, err
 	}
-	cursors := splitRanges(cfg.Connections*cfg.InFlight, starts, ends)
+	// At least one cursor per partition, or fewer connections×in-flight
+	// than partitions would leave partitions unread.
+	cursors := splitRanges(max(cfg.Connections*cfg.InFlight, int(partitions)), starts, ends)
 	conns, err := dialAll(ctx, addr, cfg.Connections)
 	if err != nil {
 		return res, err
@@ -112,7 +114,10 @@ func loadConsume(ctx context.Context, cfg LoadConfig, progress io.Writer, res Lo
 	deadline := time.Now().Add(cfg.Duration)
 	var wg sync.WaitGroup
 	for c, rc := range conns {
-		mine := cursors[c*cfg.InFlight : (c+1)*cfg.InFlight]
+		var mine []*cursor // round-robin, so connections share partitions alike
+		for i := c; i < len(cursors); i += cfg.Connections {
+			mine = append(mine, cursors[i])
+		}
 		ready := make(chan *cursor, len(mine))
 		pending := make(chan *cursor, len(mine))
 		open := 0

@@ -246,6 +246,13 @@ func TestLoadProduceConsume(t *testing.T) {
 		t.Fatalf("consumed %d records %d bytes, produced %d records %d bytes", cons.Records, cons.Bytes, prod.Records, prod.Bytes)
 	}
 
+	// One connection with one fetch in flight still reads every
+	// partition: a cursor each.
+	cfg.Connections, cfg.InFlight = 1, 1
+	if cons, err = Load(ctx, "consume", cfg, nil); err != nil || cons.Records != prod.Records {
+		t.Fatalf("one cursor a partition: %d records (%v), produced %d", cons.Records, err, prod.Records)
+	}
+
 	cfg.Acks = 0
 	if _, err := Load(ctx, "produce", cfg, nil); err == nil {
 		t.Fatal("acks=0 accepted")
