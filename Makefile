@@ -101,12 +101,13 @@ bench-compare-txn:
 
 # Broker-bound load: rill bench load's loader (prebuilt batches over raw
 # pipelined connections; fetches counted from batch headers) against a Rill
-# and a kfake process, each fresh per run, with their CPU s/GB from /proc;
+# process (default config, and with net.sendfile=true) and a kfake process,
+# each fresh per run, with their CPU s/GB from /proc;
 # JetStream beside with its own client. 1 KiB records, 4 partitions, 3 runs
 # of 5 s of produce (at most 3M records) then a full read-back, with the
 # loopback and buffered-write limits. Results: bench/compare/results-load/.
 bench-load:
-	cd bench/compare && $(GO) run . -load -runs 3 -out results-load $(LOAD_COMPARE_FLAGS)
+	cd bench/compare && $(GO) run . -load -runs 3 -systems rill,rill-sendfile,kfake,jetstream -out results-load $(LOAD_COMPARE_FLAGS)
 
 # CPU profile of the broker under the produce workload (bench-produce.prof).
 bench-profile:

@@ -1,7 +1,7 @@
 package main
 
 // -load: the broker-bound load of `rill bench load` (bench.Load) against
-// Rill and kfake, each a separate process started fresh for each run so
+// Rill (rill-sendfile: with net.sendfile=true) and kfake, each a separate process started fresh for each run so
 // its CPU time can be read from /proc and no run inherits another's heap
 // or page cache state; JetStream beside with its own client, as in the
 // default comparison (it does not speak Kafka), in this process. Each run
@@ -85,8 +85,8 @@ func startKfakeProcess() (loadBroker, error) {
 	return loadBroker{addr: addr, pid: cmd.Process.Pid, stop: func() { stdin.Close(); cmd.Process.Signal(os.Interrupt); cmd.Wait() }}, nil
 }
 
-func startRillProcess(bin, dataDir string) (loadBroker, error) {
-	addr, stop, err := serveRill(bin, dataDir, "127.0.0.1:0")
+func startRillProcess(bin, dataDir string, extra ...string) (loadBroker, error) {
+	addr, stop, err := serveRill(bin, dataDir, "127.0.0.1:0", extra...)
 	if err != nil {
 		return loadBroker{}, err
 	}
@@ -155,10 +155,15 @@ func runLoad(lc bench.LoadConfig, runs int, systems []string, out string, jsReco
 			switch name {
 			case "rill":
 				b, err = startRillProcess(bin, filepath.Join(work, fmt.Sprint("rill", r)))
+			case "rill-sendfile":
+				// net.sendfile is off by default (measured slower with
+				// kgo as the client, bench-compare); this loader's
+				// client costs less, which changes the trade.
+				b, err = startRillProcess(bin, filepath.Join(work, fmt.Sprint("rill", r)), "--set", "net.sendfile=true")
 			case "kfake":
 				b, err = startKfakeProcess()
 			default:
-				err = fmt.Errorf("-load runs rill, kfake and jetstream, not %q", name)
+				err = fmt.Errorf("-load runs rill, rill-sendfile, kfake and jetstream, not %q", name)
 			}
 			if err != nil {
 				return err
