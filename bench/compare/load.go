@@ -1,13 +1,14 @@
 package main
 
 // -load: the broker-bound load of `rill bench load` (bench.Load) against
-// Rill (rill-sendfile: with net.sendfile=true) and kfake, each a separate process started fresh for each run so
-// its CPU time can be read from /proc and no run inherits another's heap
-// or page cache state; JetStream beside with its own client, as in the
-// default comparison (it does not speak Kafka), in this process. Each run
-// produces for -load-seconds (at most -load-records records), then reads
-// everything back with the fetch mode. The machine's limits (buffered disk
-// write, loopback TCP) are measured in the same invocation.
+// Rill (and as rill-sendfile with net.sendfile=true) and kfake, each a
+// separate process started fresh for each run so its CPU time can be read
+// from /proc and no run inherits another's heap or page cache state;
+// JetStream beside with its own client, as in the default comparison (it
+// does not speak Kafka), in this process. Each run produces for
+// -load-seconds (at most -load-records records), then reads everything
+// back with the fetch mode. The machine's limits (buffered disk write,
+// loopback TCP) are measured in the same invocation.
 
 import (
 	"bufio"
