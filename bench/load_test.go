@@ -258,3 +258,26 @@ func TestLoadProduceConsume(t *testing.T) {
 		t.Fatal("acks=0 accepted")
 	}
 }
+
+// Batches compressed up front are taken by the broker (acks=all) and read
+// back whole: the consume mode counts the compressed batch bytes.
+func TestLoadCompressed(t *testing.T) {
+	addr := broker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := DefaultLoadConfig()
+	cfg.Broker, cfg.Topic, cfg.Partitions, cfg.Acks = addr, "load-zstd", 2, -1
+	cfg.RecordSize, cfg.RecordsPerBatch, cfg.Batches, cfg.Compression = 100, 20, 2, "zstd"
+	cfg.Connections, cfg.InFlight, cfg.Records, cfg.Duration = 2, 2, 1000, 30*time.Second
+	prod, err := Load(ctx, "produce", cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod.Records != 1000 {
+		t.Fatalf("produced %d records, want 1000 (requests of 20)", prod.Records)
+	}
+	cons, err := Load(ctx, "consume", cfg, nil)
+	if err != nil || cons.Records != prod.Records || cons.Bytes != prod.Bytes {
+		t.Fatalf("consumed %d records %d bytes (%v), produced %d records %d bytes", cons.Records, cons.Bytes, err, prod.Records, prod.Bytes)
+	}
+}
