@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/rillmq/rill/bench"
@@ -243,6 +244,17 @@ func loopbackParallel(n, each int) (bench.Limit, error) {
 	return bench.Limit{Name: fmt.Sprintf("loopback TCP, %d connections, 1024 KiB writes", n), MBPerSec: float64(n*each) / 1e6 / slowest}, nil
 }
 
+// patientJetStream waits up to 5 s, not nats.go's default 200 ms, for a
+// slot among the 8192 async publishes pending: on this shared 2-core VM
+// acknowledgements fall that far behind, and the client then fails the run
+// ("stalled with too many outstanding async published messages") where
+// the Kafka loader would simply wait for its in-flight slots.
+type patientJetStream struct{ jetstream.JetStream }
+
+func (p patientJetStream) PublishAsync(subject string, data []byte, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+	return p.JetStream.PublishAsync(subject, data, append(opts, jetstream.WithStallWait(5*time.Second))...)
+}
+
 // jetStreamLoadRun produces jsRecords records with JetStream's async
 // publish and reads them back with an ordered consumer (the default
 // comparison's client), charging the process CPU of both to JetStream.
@@ -252,6 +264,7 @@ func jetStreamLoadRun(ctx context.Context, dir string, run int, lc bench.LoadCon
 		return err
 	}
 	defer func() { s.Close(); os.RemoveAll(dir) }()
+	s.js = patientJetStream{s.js}
 	cfg := bench.DefaultConfig()
 	cfg.Records, cfg.RecordSize, cfg.Partitions = jsRecords, lc.RecordSize, lc.Partitions
 	name := fmt.Sprint("LOAD", run)
