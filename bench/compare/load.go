@@ -11,97 +11,17 @@ package main
 // loopback TCP) are measured in the same invocation.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/rillmq/rill/bench"
 )
-
-// kfakeChildEnv makes this program, re-executed, serve kfake until its
-// stdin closes or it is interrupted.
-const kfakeChildEnv = "RILL_COMPARE_KFAKE_CHILD"
-
-// serveKfakeChild is the child's side: one kfake broker on loopback, its
-// address printed on stdout.
-func serveKfakeChild() error {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-		return net.Listen(network, "127.0.0.1:0")
-	}))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	fmt.Println("kfake listening addr=" + c.ListenAddrs()[0])
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt)
-	eof := make(chan struct{})
-	go func() { io.Copy(io.Discard, os.Stdin); close(eof) }()
-	select {
-	case <-stop:
-	case <-eof:
-	}
-	return nil
-}
-
-// loadBroker is a broker process under load.
-type loadBroker struct {
-	addr string
-	pid  int
-	stop func()
-}
-
-func startKfakeProcess() (loadBroker, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return loadBroker{}, err
-	}
-	cmd := exec.Command(self, "-load")
-	cmd.Env = append(os.Environ(), kfakeChildEnv+"=1")
-	stdin, _ := cmd.StdinPipe() // closing it ends the child if we die first
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return loadBroker{}, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "kfake listening addr=")
-	if err != nil || !ok {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return loadBroker{}, fmt.Errorf("kfake child: %q %v", line, err)
-	}
-	return loadBroker{addr: addr, pid: cmd.Process.Pid, stop: func() { stdin.Close(); cmd.Process.Signal(os.Interrupt); cmd.Wait() }}, nil
-}
-
-func startRillProcess(bin, dataDir string, extra ...string) (loadBroker, error) {
-	addr, stop, err := serveRill(bin, dataDir, "127.0.0.1:0", extra...)
-	if err != nil {
-		return loadBroker{}, err
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	var n int
-	fmt.Sscan(port, &n)
-	pid, err := bench.ListenerPID(n)
-	if err != nil {
-		stop()
-		return loadBroker{}, err
-	}
-	return loadBroker{addr: addr, pid: pid, stop: stop}, nil
-}
 
 // loadOutcome is one system's runs.
 type loadOutcome struct {
@@ -285,90 +205,4 @@ func jetStreamLoadRun(ctx context.Context, dir string, run int, lc bench.LoadCon
 	o.JSCPU = append(o.JSCPU, (cpu1-cpu0).Seconds()/(float64(p.Bytes+c.Bytes)/1e9))
 	fmt.Fprintf(os.Stderr, "jetstream run %d  %s\njetstream run %d  %s\n", run, p.Summary(), run, c.Summary())
 	return nil
-}
-
-func med(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	v = append([]float64(nil), v...)
-	sort.Float64s(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-func loadMedian(rs []bench.LoadResult, f func(bench.LoadResult) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	return med(v)
-}
-
-// loadReport prints medians, each system's ratio to Rill, and the
-// fraction of the loopback limit (the higher of one connection's and the
-// loader's number of connections').
-func loadReport(w io.Writer, lc bench.LoadConfig, runs int, limits []bench.Limit, outcomes []loadOutcome) {
-	fmt.Fprintf(w, "broker-bound load: %d B records, %d per batch, %d partitions, %d connections x %d in flight, acks=%d, %s produce; medians of %d runs\n",
-		lc.RecordSize, lc.RecordsPerBatch, lc.Partitions, lc.Connections, lc.InFlight, lc.Acks, lc.Duration, runs)
-	loop := 0.0
-	for _, l := range limits {
-		fmt.Fprintf(w, "limit: %-40s %.2f GB/s\n", l.Name, l.MBPerSec/1e3)
-		if strings.HasPrefix(l.Name, "loopback") {
-			loop = max(loop, l.MBPerSec/1e3) // the higher of one and many connections
-		}
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tproduce GB/s\tvs rill\tof loopback\tp99 ms\tbroker CPU s/GB\tloader CPU s/GB\tconsume GB/s\tvs rill\tof loopback\tbroker CPU s/GB\tloader CPU s/GB\t")
-	gbps := func(r bench.LoadResult) float64 { return r.GBPerSec }
-	var rillP, rillC float64
-	for _, o := range outcomes {
-		if o.System == "rill" {
-			rillP, rillC = loadMedian(o.Produce, gbps), loadMedian(o.Consume, gbps)
-		}
-	}
-	ratio := func(a, b float64) string {
-		if b == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.2fx", a/b)
-	}
-	for _, o := range outcomes {
-		if o.System == "jetstream" {
-			var p, c []float64
-			for i := range o.JSProduce {
-				p, c = append(p, o.JSProduce[i].MBPerSec/1e3), append(c, o.JSConsume[i].MBPerSec/1e3)
-			}
-			js := make([]float64, 0, len(o.JSProduce))
-			for _, r := range o.JSProduce {
-				if r.Latency != nil {
-					js = append(js, r.Latency.P99)
-				}
-			}
-			name := "jetstream (own client)"
-			if len(o.JSFailed) > 0 {
-				name = fmt.Sprintf("jetstream (own client; %d runs failed)", len(o.JSFailed))
-			}
-			fmt.Fprintf(tw, "%s\t%.3f\t%s\t%.0f%%\t%.1f\t%.3f (with client)\t-\t%.3f\t%s\t%.0f%%\t-\t-\t\n", name,
-				med(p), ratio(med(p), rillP), 100*med(p)/loop, med(js), med(o.JSCPU), med(c), ratio(med(c), rillC), 100*med(c)/loop)
-			continue
-		}
-		p, c := loadMedian(o.Produce, gbps), loadMedian(o.Consume, gbps)
-		p99 := loadMedian(o.Produce, func(r bench.LoadResult) float64 {
-			if r.Latency == nil {
-				return 0
-			}
-			return r.Latency.P99
-		})
-		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%.0f%%\t%.1f\t%.3f\t%.3f\t%.3f\t%s\t%.0f%%\t%.3f\t%.3f\t\n", o.System,
-			p, ratio(p, rillP), 100*p/loop, p99,
-			loadMedian(o.Produce, func(r bench.LoadResult) float64 { return r.BrokerCPUPerGB }),
-			loadMedian(o.Produce, func(r bench.LoadResult) float64 { return r.LoaderCPUPerGB }),
-			c, ratio(c, rillC), 100*c/loop,
-			loadMedian(o.Consume, func(r bench.LoadResult) float64 { return r.BrokerCPUPerGB }),
-			loadMedian(o.Consume, func(r bench.LoadResult) float64 { return r.LoaderCPUPerGB }))
-	}
-	tw.Flush()
 }
