@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-profile stress chaos clients clean
+.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-load bench-profile stress chaos clients clean
 
 # The version stamped into binaries (rill version; the broker logs it at
 # start): the nearest tag, or the commit, marked -dirty with local changes.
@@ -98,6 +98,16 @@ bench-compare-replicated:
 TXN_COMPARE_FLAGS ?= -systems rill,kfake -runs 3 -records 500000
 bench-compare-txn:
 	cd bench/compare && $(GO) run . -txn -out results-txn $(TXN_COMPARE_FLAGS)
+
+# Broker-bound load: rill bench load's loader (prebuilt batches over raw
+# pipelined connections; fetches counted from batch headers) against a Rill
+# process (default config, and with net.sendfile=true) and a kfake process,
+# each fresh per run, with their CPU s/GB from /proc;
+# JetStream beside with its own client. 1 KiB records, 4 partitions, 3 runs
+# of 5 s of produce (at most 3M records) then a full read-back, with the
+# loopback and buffered-write limits. Results: bench/compare/results-load/.
+bench-load:
+	cd bench/compare && $(GO) run . -load -runs 3 -systems rill,rill-sendfile,kfake,jetstream -out results-load $(LOAD_COMPARE_FLAGS)
 
 # CPU profile of the broker under the produce workload (bench-produce.prof).
 bench-profile:

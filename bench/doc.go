@@ -15,6 +15,12 @@
 //     latency is send-to-receive, from the send time carried in each
 //     record's first 8 bytes.
 //
+// Load (`rill bench load`, load.go) measures the broker rather than the
+// client: prebuilt record batches sent over raw pipelined connections, and
+// fetches counted from batch headers without decoding records, each run
+// bounded by a duration, with the broker's CPU seconds per GB read from
+// /proc/PID/stat.
+//
 // Every run prints a progress line each second, and returns a Result with
 // totals, latency percentiles from an HDR histogram (1 µs to 60 s, 3
 // significant digits) and a per-second timeline, which WriteJSON and

@@ -23,6 +23,7 @@ func newBenchCmd() *cobra.Command {
 		benchSubCmd("consume", "measure consume throughput (of records produced first)"),
 		benchSubCmd("e2e", "measure end-to-end latency at a fixed --rate"),
 		benchSubCmd("limits", "measure this machine's disk and loopback ceilings (no broker)"),
+		benchLoadCmd(),
 	)
 	return c
 }
