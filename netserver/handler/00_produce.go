@@ -67,7 +67,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 	if req.TransactionID != nil && !ac.transactionalID(authz.OpWrite, *req.TransactionID) && hasTransactionalRecords(req) {
 		return produceError(req, resp, errTxnIDDenied)
 	}
-	appended := false
+	var appended []kafka.TopicPartition
 	var waits []ackWait
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
@@ -135,7 +135,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 					}
 					return toKerr(err)
 				}
-				appended = true
+				appended = append(appended, kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
 				metrics.Produced(rt.Topic, len(rp.Records), int(batch.RecordCount()))
 				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, l.LogStartOffset()
 				return nil
@@ -147,8 +147,8 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	if appended {
-		b.appended.Notify()
+	for _, tp := range appended {
+		b.watch.wake(tp) // followers long-polling this partition
 	}
 	// acks=all: answer once the ISR has every batch. The
 	// replica times each wait out at the request's timeout.

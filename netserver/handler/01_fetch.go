@@ -3,7 +3,8 @@ package handler
 // Fetch (key 1), v4-v16.
 //
 // Long poll: the answer waits until MinBytes of data are ready or
-// MaxWaitMillis passes, waking on every append. MaxBytes bounds the response
+// MaxWaitMillis passes, waking when one of its partitions is appended to or
+// its high watermark moves (fetch_watch.go). MaxBytes bounds the response
 // (v3+) and PartitionMaxBytes each partition; the first partition with data
 // gets at least one whole batch even when that is larger (KIP-74). Data is
 // returned from the batch holding FetchOffset (clients skip the records
@@ -63,6 +64,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/engine/segment"
+	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/metrics"
 	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/fetchsession"
@@ -153,10 +155,14 @@ func (b *Broker) longPoll(ctx context.Context, req *kmsg.FetchRequest, quotas bo
 	ac := b.access(ctx)
 	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
 	var timer *time.Timer
+	tps := b.fetchPartitions(req)
 	for {
-		wake := b.appended.Wait() // before reading, so no append is missed
+		// Registered before reading, so no append is missed
+		// (fetch_watch.go).
+		fw := b.watch.register(tps)
 		resp, size, failed := b.fetchOnce(ac, req)
 		if size >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
+			b.watch.unregister(fw)
 			return resp
 		}
 		if timer == nil {
@@ -170,15 +176,37 @@ func (b *Broker) longPoll(ctx context.Context, req *kmsg.FetchRequest, quotas bo
 		}
 		parked := metrics.Park(ctx, metrics.FetchPurgatory)
 		select {
-		case <-wake:
+		case <-fw.ch:
 		case <-timer.C:
 		case <-ctx.Done():
+			b.watch.unregister(fw)
 			parked()
 			return resp
 		}
+		b.watch.unregister(fw)
 		parked()
 		quotaWaited(qc, waitStart)
 	}
+}
+
+// fetchPartitions are the partitions req reads, by name (a v13+ request
+// names topics by id; unknown ones are left out: nothing wakes them).
+func (b *Broker) fetchPartitions(req *kmsg.FetchRequest) []kafka.TopicPartition {
+	var tps []kafka.TopicPartition
+	for _, rt := range req.Topics {
+		name := rt.Topic
+		if req.Version >= 13 {
+			t, ok := b.topicByID(rt.TopicID)
+			if !ok {
+				continue
+			}
+			name = t.Name
+		}
+		for _, rp := range rt.Partitions {
+			tps = append(tps, kafka.TopicPartition{Topic: name, Partition: rp.Partition})
+		}
+	}
+	return tps
 }
 
 // fetchOnce reads every requested partition once. failed reports a

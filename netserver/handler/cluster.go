@@ -118,9 +118,9 @@ func sortRefs(refs []kafka.TopicPartition) {
 	})
 }
 
-// HighWatermarkMoved wakes waiting consumer fetches: a partition leader's
-// high watermark advanced.
-func (b *Broker) HighWatermarkMoved() { b.appended.Notify() }
+// HighWatermarkMoved wakes the consumer fetches waiting on tp: its
+// leader's high watermark advanced.
+func (b *Broker) HighWatermarkMoved(tp kafka.TopicPartition) { b.watch.wake(tp) }
 
 // SetCluster gives the broker the metadata it serves from; call it before
 // serving.

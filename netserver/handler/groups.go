@@ -125,7 +125,7 @@ func (l internalLog) Append(p int32, recs []shard.Record) error {
 			_, wait, err = rep.Append(batch, true, coordinatorAppendTimeout)
 		}
 		if err == nil {
-			l.b.appended.Notify()
+			l.b.watch.wake(kafka.TopicPartition{Topic: l.topic, Partition: p})
 			err = <-wait
 		}
 		if err != nil {

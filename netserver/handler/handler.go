@@ -34,7 +34,6 @@ import (
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/logging"
-	"github.com/rillmq/rill/internal/signal"
 	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/fetchsession"
 	"github.com/rillmq/rill/netserver/quota"
@@ -121,7 +120,9 @@ type Broker struct {
 	engine *engine.Engine
 	log    *slog.Logger
 
-	appended *signal.Signal
+	// watch wakes long-polling fetches of a partition that was appended
+	// to or whose high watermark moved (fetch_watch.go).
+	watch *fetchWatch
 	// groups is the group coordinator; stopGroups ends its clock.
 	groups     *group.Coordinator
 	stopGroups func()
@@ -162,7 +163,7 @@ func New(cfg Config, eng *engine.Engine, log *slog.Logger) *Broker {
 	if cfg.Groups.OffsetsPartitions == 0 {
 		cfg.Groups = group.DefaultConfig()
 	}
-	b := &Broker{cfg: cfg, engine: eng, log: log, appended: signal.New(), serving: make(chan struct{}),
+	b := &Broker{cfg: cfg, engine: eng, log: log, watch: newFetchWatch(), serving: make(chan struct{}),
 		sessions: newFetchSessions(cfg.FetchSessions)}
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}

@@ -307,7 +307,7 @@ func (b *Broker) appendMarker(pid int64, epoch int16, commit bool, coordinatorEp
 	if err != nil {
 		return toKerr(err)
 	}
-	b.appended.Notify()
+	b.watch.wake(tp)
 	if err := <-wait; err != nil {
 		return toKerr(err)
 	}

@@ -39,7 +39,7 @@ type Listener interface {
 	// leading a partition.
 	PartitionLeadership(topic string, p int32, leading bool)
 	// HighWatermarkMoved is told when a leader's high watermark advanced.
-	HighWatermarkMoved()
+	HighWatermarkMoved(tp kafka.TopicPartition)
 }
 
 // Config configures a broker's runtime.

@@ -32,7 +32,7 @@ func (l *listener) PartitionLeadership(topic string, p int32, leading bool) {
 	l.leading[kafka.TopicPartition{Topic: topic, Partition: p}.String()] = leading
 }
 
-func (l *listener) HighWatermarkMoved() {}
+func (l *listener) HighWatermarkMoved(kafka.TopicPartition) {}
 
 func (l *listener) leads(tp string) bool {
 	l.mu.Lock()

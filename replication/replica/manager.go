@@ -40,7 +40,7 @@ type Config struct {
 	ClientOpts []kgo.Opt
 	// Advanced is called when a leader's high watermark moves, so waiting
 	// consumer fetches look again.
-	Advanced func()
+	Advanced func(tp kafka.TopicPartition)
 	// Leadership is called (from Sync, in order) when this broker starts
 	// or stops leading a partition, after the replica acts on it.
 	Leadership func(tp kafka.TopicPartition, leading bool)
@@ -87,7 +87,7 @@ func NewManager(cfg Config) *Manager {
 		cfg.FetchMaxBytes = 1 << 20
 	}
 	if cfg.Advanced == nil {
-		cfg.Advanced = func() {}
+		cfg.Advanced = func(kafka.TopicPartition) {}
 	}
 	if cfg.Leadership == nil {
 		cfg.Leadership = func(kafka.TopicPartition, bool) {}

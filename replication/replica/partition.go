@@ -184,7 +184,7 @@ func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, 
 	}
 	p.deliverLocked()
 	if p.lead.HighWatermark() != before {
-		p.m.cfg.Advanced()
+		p.m.cfg.Advanced(p.tp)
 	}
 	return res, wait, nil
 }
@@ -285,7 +285,7 @@ func (p *Partition) FollowerFetch(replica int32, fetchOffset int64, lastFetchedE
 	hw := p.lead.Fetched(isr.ReplicaID(replica), fetchOffset, p.m.now())
 	p.deliverLocked()
 	if hw != before {
-		p.m.cfg.Advanced()
+		p.m.cfg.Advanced(p.tp)
 	}
 	return hw, nil, nil
 }
