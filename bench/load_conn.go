@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The versions the loader speaks: the newest ones that are not flexible, so
@@ -82,6 +83,25 @@ func (rc *rawConn) read() (int32, []byte, error) {
 		return 0, nil, err
 	}
 	return int32(binary.BigEndian.Uint32(b)), b[4:], nil
+}
+
+// readResponse reads the next response into resp (of version v): its
+// correlation id must be the one after *corr, which it becomes. what names
+// the request kind in errors.
+func (rc *rawConn) readResponse(corr *int32, resp kmsg.Response, v int16, what string) error {
+	got, body, err := rc.read()
+	if err != nil {
+		return fmt.Errorf("bench: %s response: %w", what, err)
+	}
+	*corr++
+	if got != *corr {
+		return fmt.Errorf("bench: %s response %d, want %d", what, got, *corr)
+	}
+	resp.SetVersion(v)
+	if err := resp.ReadFrom(body); err != nil {
+		return fmt.Errorf("bench: %s response: %w", what, err)
+	}
+	return nil
 }
 
 // leader creates the topic if missing and returns the address of the one

@@ -224,18 +224,9 @@ func fetchWriter(ctx context.Context, rc *rawConn, cfg LoadConfig, ready <-chan 
 func fetchReader(rc *rawConn, ready chan<- *cursor, pending <-chan *cursor, open int, m *Meter) error {
 	var corr int32
 	for cur := range pending {
-		got, body, err := rc.read()
-		if err != nil {
-			return fmt.Errorf("bench: fetch response: %w", err)
-		}
-		corr++
-		if got != corr {
-			return fmt.Errorf("bench: fetch response %d, want %d", got, corr)
-		}
 		resp := kmsg.NewPtrFetchResponse()
-		resp.SetVersion(loadFetchVersion)
-		if err := resp.ReadFrom(body); err != nil {
-			return fmt.Errorf("bench: fetch response: %w", err)
+		if err := rc.readResponse(&corr, resp, loadFetchVersion, "fetch"); err != nil {
+			return err
 		}
 		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
 			return fmt.Errorf("bench: fetch: %w", err)

@@ -114,18 +114,9 @@ func writeErr(ctx context.Context, err error) error {
 func produceReader(rc *rawConn, slots <-chan struct{}, pending <-chan produceSent, m *Meter) error {
 	var corr int32
 	for s := range pending {
-		got, body, err := rc.read()
-		if err != nil {
-			return fmt.Errorf("bench: produce response: %w", err)
-		}
-		corr++
-		if got != corr {
-			return fmt.Errorf("bench: produce response %d, want %d", got, corr)
-		}
 		resp := kmsg.NewPtrProduceResponse()
-		resp.SetVersion(loadProduceVersion)
-		if err := resp.ReadFrom(body); err != nil {
-			return fmt.Errorf("bench: produce response: %w", err)
+		if err := rc.readResponse(&corr, resp, loadProduceVersion, "produce"); err != nil {
+			return err
 		}
 		for _, t := range resp.Topics {
 			for _, p := range t.Partitions {
