@@ -97,7 +97,7 @@ func Create(fs vfs.FS, dir string, base int64, cfg Config) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := open(fs, dir, base, cfg, f, true)
+	s, err := open(fs, dir, base, cfg, f, true, cfg.MaxIndexBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -127,16 +127,29 @@ func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover 
 	if err != nil {
 		return nil, Cut{}, err
 	}
+	indexBytes := cfg.MaxIndexBytes
 	if !active {
 		cfg.MaxIndexBytes = 0
 	}
-	s, err := open(fs, dir, base, cfg, f, false)
+	if !recover {
+		indexBytes = cfg.MaxIndexBytes
+	}
+	// Recovery rebuilds the indexes from the log, so their old content is
+	// dropped unread: scanning a preallocated (sparse, 10 MiB) index for
+	// its last entry faults in every page of it, which is what made an
+	// unclean start with thousands of empty partitions take minutes.
+	s, err := open(fs, dir, base, cfg, f, recover, indexBytes)
 	if err != nil {
 		return nil, Cut{}, err
 	}
 	var cut Cut
 	if recover {
 		cut, err = s.Recover(limit)
+		if err == nil && !active {
+			// Rebuilt with room to grow; a rolled segment's indexes
+			// hold exactly their entries.
+			err = s.resizeIndexes(0)
+		}
 	} else {
 		err = s.loadTail()
 	}
@@ -147,37 +160,29 @@ func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover 
 	return s, cut, nil
 }
 
-func open(fs vfs.FS, dir string, base int64, cfg Config, f vfs.File, fresh bool) (*Segment, error) {
+// open builds the segment over its open log file f; its indexes get room
+// for indexBytes, and with freshIndexes their content is discarded.
+func open(fs vfs.FS, dir string, base int64, cfg Config, f vfs.File, freshIndexes bool, indexBytes int) (*Segment, error) {
 	s := &Segment{fs: fs, dir: dir, base: base, cfg: cfg, log: f,
 		maxTimestamp: format.NoTimestamp, offsetOfMaxTimestamp: base, firstTimestamp: format.NoTimestamp}
 	s.nextOffset.Store(base)
-	if err := s.openIndexes(cfg.MaxIndexBytes, fresh); err != nil {
+	if err := s.openIndexes(indexBytes, freshIndexes); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// openIndexes opens both indexes with room for maxBytes; fresh discards
+// their content. Empty indexes stay lazy (package index): an idle segment
+// costs no descriptor and no mapping for them.
 func (s *Segment) openIndexes(maxBytes int, fresh bool) error {
 	_, idxPath, tidxPath := Paths(s.dir, s.base)
-	flag := os.O_RDWR | os.O_CREATE
-	if fresh {
-		flag |= os.O_TRUNC
-	}
-	fi, err := s.fs.OpenFile(idxPath, flag, 0o644)
+	idx, err := index.OpenOffsetIndexAt(s.fs, idxPath, s.base, maxBytes, fresh)
 	if err != nil {
 		return err
 	}
-	idx, err := index.OpenOffsetIndex(fi, s.base, maxBytes)
-	if err != nil {
-		return err
-	}
-	ft, err := s.fs.OpenFile(tidxPath, flag, 0o644)
-	if err != nil {
-		idx.Close(false)
-		return err
-	}
-	tidx, err := index.OpenTimeIndex(ft, s.base, maxBytes)
+	tidx, err := index.OpenTimeIndexAt(s.fs, tidxPath, s.base, maxBytes, fresh)
 	if err != nil {
 		idx.Close(false)
 		return err
