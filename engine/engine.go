@@ -43,6 +43,8 @@ import (
 	"time"
 
 	"github.com/rillmq/rill/engine/dirlock"
+	"github.com/rillmq/rill/engine/fdcache"
+	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/wio"
@@ -78,6 +80,11 @@ type Config struct {
 	// RecoveryLogger receives each partition log's recovery reports
 	// (log.Options.Logger); nil uses Logger.
 	RecoveryLogger *slog.Logger
+	// OpenFilesMax caps the descriptors segment .log files hold open
+	// (log.open.files.max, a Rill setting): idle ones are closed and
+	// reopened on demand (package fdcache). 0 means no cap: every segment
+	// keeps its descriptor, as Kafka does.
+	OpenFilesMax int
 	// Lock is the data directory's lock when the caller already holds it
 	// (dirlock.Acquire on FS and DataDir): a process that keeps more in the
 	// directory than the engine (the broker's catalog and controller log)
@@ -158,7 +165,11 @@ func Open(cfg Config) (*Engine, error) {
 		release()
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, fs: cfg.FS, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
+	fs := cfg.FS
+	if cfg.OpenFilesMax > 0 {
+		fs = fdcache.New(fs, cfg.OpenFilesMax, isSegmentLog)
+	}
+	e := &Engine{cfg: cfg, fs: fs, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
 		lock: lock, ownsLock: owns, stop: make(chan struct{}), done: make(chan struct{})}
 	e.mu.logs = map[kafka.TopicPartition]*log.Log{}
 	if err := e.load(); err != nil {
@@ -169,6 +180,21 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	go e.schedule()
 	return e, nil
+}
+
+// isSegmentLog selects the files the descriptor cache covers: segment
+// logs, the one descriptor an idle partition still holds (indexes hold
+// none, package index). Transaction indexes keep theirs (known limit).
+func isSegmentLog(name string) bool { return strings.HasSuffix(name, format.LogSuffix) }
+
+// OpenFiles reports the descriptor cache's state; ok is false without a
+// cap (Config.OpenFilesMax 0).
+func (e *Engine) OpenFiles() (st fdcache.Stats, ok bool) {
+	c, ok := e.fs.(*fdcache.FS)
+	if !ok {
+		return fdcache.Stats{}, false
+	}
+	return c.Stats(), true
 }
 
 // checkLock accepts a caller's lock only if it is held and on dataDir.

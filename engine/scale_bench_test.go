@@ -136,7 +136,7 @@ func appendOnce(b *testing.B, e *Engine, parts int, tp func(int) kafka.TopicPart
 // simulateCrashLeftovers removes the clean-shutdown marker and the
 // recovery-point checkpoint and re-extends every index file to its
 // preallocated size, as a SIGKILLed broker leaves them.
-func simulateCrashLeftovers(b *testing.B, dir string, indexBytes int) {
+func simulateCrashLeftovers(b testing.TB, dir string, indexBytes int) {
 	removeMarkerAndCheckpoint(b, dir)
 	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rillmq/rill/engine/fdcache"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/index"
 	"github.com/rillmq/rill/engine/vfs"
@@ -37,7 +38,8 @@ var ErrClosed = errors.New("segment: closed")
 
 // FileRange is a byte range of a segment file that holds whole or (at its
 // end) partial batches, for zero-copy sends. File stays open for at least
-// file.delete.delay.ms after the segment is deleted.
+// file.delete.delay.ms after the segment is deleted. With a descriptor
+// cache, File is pinned open while it is reachable (package fdcache).
 type FileRange struct {
 	File vfs.File
 	Pos  int64
@@ -247,8 +249,42 @@ func (s *Segment) NextOffset() int64 { return s.nextOffset.Load() }
 // Size is the byte size of the appended batches.
 func (s *Segment) Size() int64 { return s.size.Load() }
 
-// File is the segment's log file.
-func (s *Segment) File() vfs.File { return s.log }
+// File is the segment's log file for direct descriptor use (the group
+// committer's fsync). With a descriptor cache (package fdcache) it is pinned
+// open until it becomes unreachable; a handle whose eviction sync failed
+// yields a file whose Sync reports that failure.
+func (s *Segment) File() vfs.File {
+	f, _, err := s.pin()
+	if err != nil {
+		return failedFile{File: s.log, err: err}
+	}
+	return f
+}
+
+// pin returns the log file with its descriptor held open until release is
+// called (or the file is unreachable). Without a descriptor cache it is the
+// file itself.
+func (s *Segment) pin() (f vfs.File, release func(), err error) {
+	h, ok := s.log.(*fdcache.Handle)
+	if !ok {
+		return s.log, func() {}, nil
+	}
+	p, err := h.Pin()
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, p.(interface{ Release() }).Release, nil
+}
+
+// failedFile is a log file whose descriptor cannot be handed out: Sync
+// reports why, and it offers no descriptor, so the group committer takes
+// the Sync path.
+type failedFile struct {
+	vfs.File
+	err error
+}
+
+func (f failedFile) Sync() error { return f.err }
 
 // MaxTimestamp is the largest batch max timestamp and the offset of the
 // batch that had it.
@@ -285,7 +321,10 @@ func (s *Segment) Append(b format.Batch) error {
 	s.afterAppend(b, pos)
 	if end := pos + int64(len(b)); end-s.writebackFrom >= writebackChunk {
 		// Only a hint: an error changes nothing that was promised.
-		_ = vfs.StartWriteback(s.log, s.writebackFrom, end-s.writebackFrom)
+		if f, release, err := s.pin(); err == nil {
+			_ = vfs.StartWriteback(f, s.writebackFrom, end-s.writebackFrom)
+			release()
+		}
 		s.writebackFrom = end
 	}
 	return nil
@@ -370,7 +409,16 @@ func (s *Segment) Read(offset int64, maxBytes int, maxPos int64, minOneBatch boo
 	if minOneBatch {
 		n = max(n, int64(batchSize))
 	}
-	return FileRange{File: s.log, Pos: pos, Len: max(n, 0)}, nil
+	if n <= 0 {
+		return FileRange{File: s.log, Pos: pos}, nil
+	}
+	// The range's file stays open while the caller holds it (sendfile
+	// needs the descriptor); see File.
+	f, _, err := s.pin()
+	if err != nil {
+		return FileRange{}, err
+	}
+	return FileRange{File: f, Pos: pos, Len: n}, nil
 }
 
 // FindOffsetByTimestamp returns the offset of the first record with
