@@ -25,6 +25,11 @@
 // its checkpointed recovery point, truncates at the first invalid batch and
 // rebuilds indexes (package log).
 //
+// Descriptors: with Config.OpenFilesMax (log.open.files.max) segment .log
+// files go through a bounded descriptor cache (package fdcache) and are
+// reopened on demand; empty indexes hold no descriptor either way
+// (package index). docs/design/engine.md, "Many partitions".
+//
 // Durability (what is on stable storage when): see docs/durability.md.
 // The group committer (package wio) batches every log's fsyncs.
 //

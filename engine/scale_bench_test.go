@@ -20,7 +20,8 @@ import (
 // unclean start-up time, and the cost of the first append to each
 // partition. It runs each size once; use -benchtime=1x. The sizes are
 // 1,000 and 10,000 by default; RILL_SCALE_PARTITIONS=1000,100000 overrides
-// them. Issue 16; numbers in BENCHMARKS.md "Many partitions".
+// them, and RILL_SCALE_OPEN_FILES=N sets log.open.files.max. Issue 16;
+// numbers in BENCHMARKS.md "Many partitions".
 //
 // The unclean start reproduces what a crash leaves: the clean-shutdown
 // marker and the recovery-point checkpoint gone, and every active
@@ -46,6 +47,7 @@ func benchManyPartitions(b *testing.B, parts int) {
 	dir := b.TempDir()
 	cfg := DefaultConfig(dir)
 	cfg.IOEngine = "pwrite"
+	cfg.OpenFilesMax, _ = strconv.Atoi(os.Getenv("RILL_SCALE_OPEN_FILES"))
 	// No background passes: the numbers are start-up and append costs.
 	cfg.RetentionCheckIntervalMs, cfg.CheckpointIntervalMs, cfg.CleanerBackoffMs, cfg.FlushSchedulerIntervalMs = 0, 0, 0, 0
 	tp := func(p int) kafka.TopicPartition { return kafka.TopicPartition{Topic: "scale", Partition: int32(p)} }

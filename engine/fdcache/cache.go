@@ -341,6 +341,14 @@ func (h *Handle) Sync() error {
 	return nil
 }
 
+// Unsynced reports whether the handle may hold writes that no successful
+// sync covered (always true after a failed eviction sync). A file opened in
+// this process counts as unsynced until its first sync: what it held
+// before may be a crash's unsynced page cache.
+func (h *Handle) Unsynced() bool {
+	return h.writes.Load() != h.synced.Load() || h.stickyErr() != nil
+}
+
 func (h *Handle) stickyErr() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

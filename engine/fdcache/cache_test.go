@@ -230,3 +230,36 @@ func TestConcurrentAccess(t *testing.T) {
 		t.Fatalf("open %d after all calls returned, cap 4", st.Open)
 	}
 }
+
+// Unsynced tracks what no sync covered: a file opened here counts as
+// unsynced until its first sync (it may hold a crash's page cache); a
+// sync through a pinned descriptor counts once the caller marks it.
+func TestUnsyncedTracking(t *testing.T) {
+	fs := New(vfs.NewMemFS(), 4, isLog)
+	a := create(t, fs, "/a.log").(*Handle)
+	if !a.Unsynced() {
+		t.Fatal("a freshly opened file counts as synced")
+	}
+	if err := a.Sync(); err != nil || a.Unsynced() {
+		t.Fatalf("after Sync: err %v, unsynced %v", err, a.Unsynced())
+	}
+	a.WriteAt([]byte("x"), 0)
+	if !a.Unsynced() {
+		t.Fatal("a write left the file synced")
+	}
+	p, err := a.Pin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.(*Pinned).file.Sync(); err != nil { // as the group committer does, by descriptor
+		t.Fatal(err)
+	}
+	if !a.Unsynced() {
+		t.Fatal("a sync the handle was not told about counted")
+	}
+	p.(*Pinned).MarkSynced()
+	p.(*Pinned).Release()
+	if a.Unsynced() {
+		t.Fatal("MarkSynced did not count")
+	}
+}

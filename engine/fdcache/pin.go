@@ -16,6 +16,8 @@ type Pinned struct {
 	h    *Handle
 	file vfs.File
 	pin  *pin
+	// writes is the handle's write count when the pin was taken.
+	writes uint64
 }
 
 // PinnedFd is a Pinned that offers its descriptor.
@@ -49,20 +51,26 @@ func (h *Handle) Pin() (vfs.File, error) {
 	if err := h.stickyErr(); err != nil {
 		return nil, err
 	}
+	w := h.writes.Load()
 	f, err := h.acquire()
 	if err != nil {
 		return nil, err
 	}
 	pn := &pin{h: h}
 	if _, ok := f.(vfs.FdFile); ok {
-		p := &PinnedFd{Pinned{h: h, file: f, pin: pn}}
+		p := &PinnedFd{Pinned{h: h, file: f, pin: pn, writes: w}}
 		runtime.AddCleanup(p, (*pin).release, pn)
 		return p, nil
 	}
-	p := &Pinned{h: h, file: f, pin: pn}
+	p := &Pinned{h: h, file: f, pin: pn, writes: w}
 	runtime.AddCleanup(p, (*pin).release, pn)
 	return p, nil
 }
+
+// MarkSynced records that the caller synced the descriptor successfully
+// (the group committer fsyncs by descriptor, not through Sync): every write
+// made before the pin was taken is durable.
+func (p *Pinned) MarkSynced() { p.h.markSynced(p.writes) }
 
 // Release unpins the descriptor; the Pinned must not be used afterwards.
 func (p *Pinned) Release() { p.pin.release() }

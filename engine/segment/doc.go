@@ -15,8 +15,9 @@
 //
 // Descriptors: the .log file may come from a descriptor cache (package
 // fdcache, when the FS is an *fdcache.FS): the segment then uses it through
-// the handle, which reopens it on demand, and pins it wherever a raw
-// descriptor leaves the segment (File, Read's FileRange, writeback hints).
+// the handle, which reopens it on demand, and pins it only where a raw
+// descriptor is needed (PinFile: group-commit fsync, writeback hints).
+// Read's FileRange carries the handle itself, so fetches copy.
 // Empty indexes hold no descriptor and no mapping (package index), so an
 // idle, empty segment costs at most its log descriptor, and none once
 // evicted.

@@ -39,7 +39,10 @@ var ErrClosed = errors.New("segment: closed")
 // FileRange is a byte range of a segment file that holds whole or (at its
 // end) partial batches, for zero-copy sends. File stays open for at least
 // file.delete.delay.ms after the segment is deleted. With a descriptor
-// cache, File is pinned open while it is reachable (package fdcache).
+// cache File is the segment's *fdcache.Handle: reads reopen an evicted file,
+// and since it offers no descriptor, senders copy instead of sendfile (a
+// response over thousands of partitions must not pin thousands of
+// descriptors at once).
 type FileRange struct {
 	File vfs.File
 	Pos  int64
@@ -249,42 +252,45 @@ func (s *Segment) NextOffset() int64 { return s.nextOffset.Load() }
 // Size is the byte size of the appended batches.
 func (s *Segment) Size() int64 { return s.size.Load() }
 
-// File is the segment's log file for direct descriptor use (the group
-// committer's fsync). With a descriptor cache (package fdcache) it is pinned
-// open until it becomes unreachable; a handle whose eviction sync failed
-// yields a file whose Sync reports that failure.
-func (s *Segment) File() vfs.File {
-	f, _, err := s.pin()
-	if err != nil {
-		return failedFile{File: s.log, err: err}
-	}
-	return f
-}
+// File is the segment's log file. With a descriptor cache (package
+// fdcache) it is an *fdcache.Handle: every call reopens the file if it was
+// evicted, and it offers no descriptor (vfs.FdFile); use PinFile for one.
+func (s *Segment) File() vfs.File { return s.log }
 
-// pin returns the log file with its descriptor held open until release is
-// called (or the file is unreachable). Without a descriptor cache it is the
-// file itself.
-func (s *Segment) pin() (f vfs.File, release func(), err error) {
+// PinFile returns the log file with its descriptor held open until release
+// is called, for direct descriptor use (the group committer's fsync,
+// writeback hints); release(true) says the caller synced it successfully.
+// Without a descriptor cache it is the file itself. It fails when an
+// evicted descriptor's sync failed (the error is sticky).
+func (s *Segment) PinFile() (f vfs.File, release func(synced bool), err error) {
 	h, ok := s.log.(*fdcache.Handle)
 	if !ok {
-		return s.log, func() {}, nil
+		return s.log, func(bool) {}, nil
 	}
-	p, err := h.Pin()
+	f, err = h.Pin()
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, p.(interface{ Release() }).Release, nil
+	p := f.(interface {
+		MarkSynced()
+		Release()
+	})
+	return f, func(synced bool) {
+		if synced {
+			p.MarkSynced()
+		}
+		p.Release()
+	}, nil
 }
 
-// failedFile is a log file whose descriptor cannot be handed out: Sync
-// reports why, and it offers no descriptor, so the group committer takes
-// the Sync path.
-type failedFile struct {
-	vfs.File
-	err error
+// Unsynced reports whether the log file may hold data no sync covered. It
+// is always true without a descriptor cache, which does not track writes;
+// with one, a segment whose evicted descriptor was synced (or that a flush
+// synced since its last write) needs no sync.
+func (s *Segment) Unsynced() bool {
+	h, ok := s.log.(*fdcache.Handle)
+	return !ok || h.Unsynced()
 }
-
-func (f failedFile) Sync() error { return f.err }
 
 // MaxTimestamp is the largest batch max timestamp and the offset of the
 // batch that had it.
@@ -321,9 +327,9 @@ func (s *Segment) Append(b format.Batch) error {
 	s.afterAppend(b, pos)
 	if end := pos + int64(len(b)); end-s.writebackFrom >= writebackChunk {
 		// Only a hint: an error changes nothing that was promised.
-		if f, release, err := s.pin(); err == nil {
+		if f, release, err := s.PinFile(); err == nil {
 			_ = vfs.StartWriteback(f, s.writebackFrom, end-s.writebackFrom)
-			release()
+			release(false)
 		}
 		s.writebackFrom = end
 	}
@@ -409,16 +415,7 @@ func (s *Segment) Read(offset int64, maxBytes int, maxPos int64, minOneBatch boo
 	if minOneBatch {
 		n = max(n, int64(batchSize))
 	}
-	if n <= 0 {
-		return FileRange{File: s.log, Pos: pos}, nil
-	}
-	// The range's file stays open while the caller holds it (sendfile
-	// needs the descriptor); see File.
-	f, _, err := s.pin()
-	if err != nil {
-		return FileRange{}, err
-	}
-	return FileRange{File: f, Pos: pos, Len: n}, nil
+	return FileRange{File: s.log, Pos: pos, Len: max(n, 0)}, nil
 }
 
 // FindOffsetByTimestamp returns the offset of the first record with
