@@ -341,6 +341,13 @@ func (h *Handle) Sync() error {
 	return nil
 }
 
+// AssumeSynced records that the file's current content is durable, as
+// the caller knows for a file a clean shutdown closed or one entirely
+// below a log's recovery point: evicting it then costs no fdatasync.
+// (Without it, a cache over its cap at start-up would fsync every file it
+// closes: 92 s for 100,000 partitions.)
+func (h *Handle) AssumeSynced() { h.markSynced(h.writes.Load()) }
+
 // Unsynced reports whether the handle may hold writes that no successful
 // sync covered (always true after a failed eviction sync). A file opened in
 // this process counts as unsynced until its first sync: what it held

@@ -262,4 +262,9 @@ func TestUnsyncedTracking(t *testing.T) {
 	if a.Unsynced() {
 		t.Fatal("MarkSynced did not count")
 	}
+	b := create(t, fs, "/b.log").(*Handle)
+	b.AssumeSynced() // as a segment opened after a clean shutdown
+	if b.Unsynced() {
+		t.Fatal("AssumeSynced did not count")
+	}
 }

@@ -157,6 +157,12 @@ func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover 
 		}
 	} else {
 		err = s.loadTail()
+		if h, ok := f.(*fdcache.Handle); ok && err == nil {
+			// Opened without recovery: a clean shutdown synced it, or
+			// it lies below the recovery point, which only a flush
+			// advances. Evicting it needs no fdatasync.
+			h.AssumeSynced()
+		}
 	}
 	if err != nil {
 		s.Close(false)
