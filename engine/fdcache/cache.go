@@ -74,12 +74,19 @@ func (f *FS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error)
 	return h, nil
 }
 
-// Rename renames a file; an open handle of oldname follows it.
+// Rename renames a file; an open handle of oldname follows it. A handle
+// of newname, whose file the rename replaces (the cleaner swapping a
+// segment), is detached first: see detach.
 func (f *FS) Rename(oldname, newname string) error {
 	c := f.cache
 	c.mu.Lock()
-	h := c.byPath[oldname]
+	h, replaced := c.byPath[oldname], c.byPath[newname]
 	c.mu.Unlock()
+	if replaced != nil && replaced != h {
+		if err := replaced.detach(); err != nil {
+			return err
+		}
+	}
 	if h == nil {
 		return f.FS.Rename(oldname, newname)
 	}
@@ -98,6 +105,20 @@ func (f *FS) Rename(oldname, newname string) error {
 	c.byPath[newname] = h
 	c.mu.Unlock()
 	return nil
+}
+
+// Remove removes a file; a handle still open on it is detached first.
+func (f *FS) Remove(name string) error {
+	c := f.cache
+	c.mu.Lock()
+	h := c.byPath[name]
+	c.mu.Unlock()
+	if h != nil {
+		if err := h.detach(); err != nil {
+			return err
+		}
+	}
+	return f.FS.Remove(name)
 }
 
 // cache is the descriptor budget: an LRU list (with a referenced bit, the
@@ -199,6 +220,8 @@ type Handle struct {
 	closed bool
 	// err is a failed eviction sync: sticky, reported by every Sync.
 	err error
+	// detached: the name leads elsewhere now; the descriptor stays pinned.
+	detached bool
 
 	// Guarded by cache.mu.
 	path      string
@@ -241,6 +264,33 @@ func (h *Handle) acquire() (vfs.File, error) {
 	h.c.reopens.Add(1)
 	h.c.evictOverCap()
 	return f, nil
+}
+
+// detach is for a handle whose name is about to lead to another file (or
+// none): its readers must keep the file they had (a replaced segment is
+// read until file.delete.delay.ms passes, as without the cache), and a
+// reopen by name would give them the new one. So the handle opens its
+// descriptor if it was evicted and keeps it pinned until Close, and the
+// name no longer maps to it.
+func (h *Handle) detach() error {
+	h.mu.Lock()
+	done := h.detached || h.closed
+	h.mu.Unlock()
+	if done {
+		return nil
+	}
+	if _, err := h.acquire(); err != nil { // the pin is never released
+		return err
+	}
+	h.mu.Lock()
+	h.detached = true
+	h.mu.Unlock()
+	h.c.mu.Lock()
+	if h.c.byPath[h.path] == h {
+		delete(h.c.byPath, h.path)
+	}
+	h.c.mu.Unlock()
+	return nil
 }
 
 func (h *Handle) release() {

@@ -268,3 +268,43 @@ func TestUnsyncedTracking(t *testing.T) {
 		t.Fatal("AssumeSynced did not count")
 	}
 }
+
+// A file renamed over (the cleaner swapping a cleaned segment in) or
+// removed while its handle is open: the handle keeps reading the file it
+// had, even under eviction pressure, never the new one of the same name.
+func TestReplacedFileKeepsItsHandle(t *testing.T) {
+	for _, op := range []string{"rename-over", "remove"} {
+		t.Run(op, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := New(vfs.Default, 1, isLog)
+			name := filepath.Join(dir, "a.log")
+			old := create(t, fs, name)
+			old.WriteAt([]byte("old"), 0)
+			create(t, fs, filepath.Join(dir, "b.log")) // evicts old
+			switch op {
+			case "rename-over":
+				tmp := filepath.Join(dir, "cleaned.tmp")
+				if err := os.WriteFile(tmp, []byte("new"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := fs.Rename(tmp, name); err != nil {
+					t.Fatal(err)
+				}
+			case "remove":
+				if err := fs.Remove(name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 5 { // pressure: open others
+				create(t, fs, filepath.Join(dir, fmt.Sprintf("x%d.log", i)))
+			}
+			buf := make([]byte, 3)
+			if _, err := old.ReadAt(buf, 0); err != nil || string(buf) != "old" {
+				t.Fatalf("replaced handle reads %q, %v; want the old file", buf, err)
+			}
+			if err := old.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

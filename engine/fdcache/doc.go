@@ -24,7 +24,11 @@
 //     that sync fails the descriptor stays open and every later Sync of the
 //     handle (and every File Pin returns) reports the error.
 //   - Renames through FS follow open handles (a segment renamed to
-//     .deleted keeps reopening under its new name).
+//     .deleted keeps reopening under its new name). A handle whose name is
+//     renamed over or removed through FS is detached: it keeps (reopening
+//     if needed first) its descriptor until Close, so its readers keep the
+//     file they had, as without the cache. Renames and removals that
+//     bypass FS are not seen: the engine makes all of them through it.
 //
 // Concurrency: all methods are safe for concurrent use. Disk I/O (open,
 // sync, close) happens under a handle's own lock, never under the cache's
