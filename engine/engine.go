@@ -23,7 +23,13 @@
 // Start-up: the clean-shutdown marker is read and removed (then synced). With
 // the marker, logs open without scanning. Without it, every log scans from
 // its checkpointed recovery point, truncates at the first invalid batch and
-// rebuilds indexes (package log).
+// rebuilds indexes (package log). Logs open on openWorkers goroutines, so
+// recovery's fsyncs share group commits.
+//
+// Descriptors: with Config.OpenFilesMax (log.open.files.max) segment .log
+// files go through a bounded descriptor cache (package fdcache) and are
+// reopened on demand; empty indexes hold no descriptor either way
+// (package index). docs/design/engine.md, "Many partitions".
 //
 // Durability (what is on stable storage when): see docs/durability.md.
 // The group committer (package wio) batches every log's fsyncs.
@@ -40,9 +46,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rillmq/rill/engine/dirlock"
+	"github.com/rillmq/rill/engine/fdcache"
+	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/wio"
@@ -78,6 +87,11 @@ type Config struct {
 	// RecoveryLogger receives each partition log's recovery reports
 	// (log.Options.Logger); nil uses Logger.
 	RecoveryLogger *slog.Logger
+	// OpenFilesMax caps the descriptors segment .log files hold open
+	// (log.open.files.max, a Rill setting): idle ones are closed and
+	// reopened on demand (package fdcache). 0 means no cap: every segment
+	// keeps its descriptor, as Kafka does.
+	OpenFilesMax int
 	// Lock is the data directory's lock when the caller already holds it
 	// (dirlock.Acquire on FS and DataDir): a process that keeps more in the
 	// directory than the engine (the broker's catalog and controller log)
@@ -158,7 +172,11 @@ func Open(cfg Config) (*Engine, error) {
 		release()
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, fs: cfg.FS, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
+	fs := cfg.FS
+	if cfg.OpenFilesMax > 0 {
+		fs = fdcache.New(fs, cfg.OpenFilesMax, isSegmentLog)
+	}
+	e := &Engine{cfg: cfg, fs: fs, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
 		lock: lock, ownsLock: owns, stop: make(chan struct{}), done: make(chan struct{})}
 	e.mu.logs = map[kafka.TopicPartition]*log.Log{}
 	if err := e.load(); err != nil {
@@ -169,6 +187,21 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	go e.schedule()
 	return e, nil
+}
+
+// isSegmentLog selects the files the descriptor cache covers: segment
+// logs, the one descriptor an idle partition still holds (indexes hold
+// none, package index). Transaction indexes keep theirs (known limit).
+func isSegmentLog(name string) bool { return strings.HasSuffix(name, format.LogSuffix) }
+
+// OpenFiles reports the descriptor cache's state; ok is false without a
+// cap (Config.OpenFilesMax 0).
+func (e *Engine) OpenFiles() (st fdcache.Stats, ok bool) {
+	c, ok := e.fs.(*fdcache.FS)
+	if !ok {
+		return fdcache.Stats{}, false
+	}
+	return c.Stats(), true
 }
 
 // checkLock accepts a caller's lock only if it is held and on dataDir.
@@ -211,6 +244,7 @@ func (e *Engine) load() error {
 	if err != nil {
 		return err
 	}
+	var jobs []openJob
 	for _, name := range names {
 		if strings.HasSuffix(name, "-delete") {
 			// A DeletePartition that a crash interrupted.
@@ -226,17 +260,71 @@ func (e *Engine) load() error {
 		if st, err := e.fs.Stat(filepath.Join(dir, name)); err != nil || !st.IsDir() {
 			continue
 		}
-		l, err := e.openLog(tp, e.configFor(tp), !e.wasClean, rps[tp], lsos[tp])
-		if err != nil {
-			return fmt.Errorf("engine: open %s: %w", tp, err)
-		}
-		e.mu.logs[tp] = l
+		jobs = append(jobs, openJob{tp: tp, cfg: e.configFor(tp)})
+	}
+	if err := e.openLogs(jobs, rps, lsos); err != nil {
+		return err
 	}
 	if !e.wasClean {
 		// Recovery moved the recovery points; record them.
 		return e.Checkpoint()
 	}
 	return nil
+}
+
+// openJob is a partition log load opens, with its config (read in the
+// loading goroutine: Config.LogConfigFor need not be concurrency-safe).
+type openJob struct {
+	tp  kafka.TopicPartition
+	cfg log.Config
+}
+
+// openWorkers is how many logs load opens at once. Opening a log is a
+// handful of small metadata calls and, after a crash, one fdatasync: in
+// parallel the group committer gathers those fsyncs into shared rounds
+// instead of one round per log (issue 16: start-up with 100,000
+// partitions; Kafka's num.recovery.threads.per.data.dir is the analogue).
+const openWorkers = 8
+
+// openLogs opens jobs' logs on openWorkers goroutines into e.mu.logs. On
+// an error it stops taking new jobs and returns the first error; the logs
+// opened stay in e.mu.logs for the caller to close.
+func (e *Engine) openLogs(jobs []openJob, rps, lsos map[kafka.TopicPartition]int64) error {
+	var (
+		wg       sync.WaitGroup
+		next     atomic.Int64
+		failed   atomic.Bool
+		errMu    sync.Mutex
+		firstErr error
+	)
+	for range min(openWorkers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				l, err := e.openLog(j.tp, j.cfg, !e.wasClean, rps[j.tp], lsos[j.tp])
+				if err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("engine: open %s: %w", j.tp, err)
+					}
+					errMu.Unlock()
+					failed.Store(true)
+					return
+				}
+				e.mu.Lock()
+				e.mu.logs[j.tp] = l
+				e.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
 }
 
 func (e *Engine) configFor(tp kafka.TopicPartition) log.Config {

@@ -34,6 +34,8 @@ func killWriter(dir string) {
 	if os.Getenv("RILL_KILL_SYNC") == "1" {
 		cfg.Log.FlushMessages = 1
 	}
+	// A cap of 2 evicts rolled segments' descriptors as the writer goes.
+	cfg.OpenFilesMax, _ = strconv.Atoi(os.Getenv("RILL_KILL_OPEN_FILES"))
 	e, err := Open(cfg)
 	if err != nil {
 		fmt.Println("ERR", err)
@@ -76,15 +78,16 @@ func TestSIGKILLDuringAppend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
-	for _, mode := range []struct{ name, io, sync string }{
-		{"pwrite-sync", "pwrite", "1"}, {"uring-sync", "uring", "1"}, {"pwrite-nosync", "pwrite", "0"},
+	for _, mode := range []struct{ name, io, sync, openFiles string }{
+		{"pwrite-sync", "pwrite", "1", "0"}, {"uring-sync", "uring", "1", "0"}, {"pwrite-nosync", "pwrite", "0", "0"},
+		{"pwrite-nosync-openfiles2", "pwrite", "0", "2"}, {"uring-sync-openfiles2", "uring", "1", "2"},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			dir := t.TempDir()
 			acked := map[int64]string{}
 			for round := 0; round < 4; round++ {
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), "RILL_KILL_WRITER="+dir, "RILL_KILL_IO="+mode.io, "RILL_KILL_SYNC="+mode.sync)
+				cmd.Env = append(os.Environ(), "RILL_KILL_WRITER="+dir, "RILL_KILL_IO="+mode.io, "RILL_KILL_SYNC="+mode.sync, "RILL_KILL_OPEN_FILES="+mode.openFiles)
 				stdout, _ := cmd.StdoutPipe()
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)

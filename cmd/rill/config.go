@@ -116,7 +116,9 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 			return ec, err
 		}
 	}
-	return ec, nil
+	openFiles, err := c.int64("log.open.files.max", 0)
+	ec.OpenFilesMax = int(openFiles)
+	return ec, err
 }
 
 // handlerConfig builds the protocol handlers' config: the listeners'

@@ -21,19 +21,20 @@ import (
 // (the partitions it had opened are closed again).
 func TestTopicCreationAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
-	// Each partition holds three descriptors (log, index, time index).
+	// Each partition holds one descriptor (its log; empty indexes hold
+	// none) without log.open.files.max.
 	cmd := exec.Command("sh", "-c", `ulimit -n 256 && exec "$0" "$@"`, rillBin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0")
 	b := startBrokerCmd(t, cmd)
 	adm := kadm.NewClient(client(t, b.addr))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	resp, err := adm.CreateTopic(ctx, 200, 1, nil, "too-many")
+	resp, err := adm.CreateTopic(ctx, 400, 1, nil, "too-many")
 	if err == nil {
 		err = resp.Err
 	}
 	if !errors.Is(err, kerr.KafkaStorageError) {
-		t.Fatalf("creating 200 partitions under a 256 descriptor limit: %v (want KAFKA_STORAGE_ERROR)\n%s", err, b.log())
+		t.Fatalf("creating 400 partitions under a 256 descriptor limit: %v (want KAFKA_STORAGE_ERROR)\n%s", err, b.log())
 	}
 	if !strings.Contains(resp.ErrMessage, "too many open files") {
 		t.Errorf("error message %q does not give the reason", resp.ErrMessage)

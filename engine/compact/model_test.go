@@ -3,8 +3,10 @@ package compact
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/rillmq/rill/engine/fdcache"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
@@ -23,7 +25,12 @@ func TestCompactionAgainstModel(t *testing.T) {
 		seeds = 4
 	}
 	for seed := 0; seed < seeds; seed++ {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { runCompactionModel(t, uint64(seed)) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runCompactionModel(t, uint64(seed), 0) })
+	}
+	// With a descriptor cap of 1 (log.open.files.max): cleaned segments
+	// are renamed over open ones whose descriptors may be evicted.
+	for seed := 0; seed < max(seeds/4, 2); seed++ {
+		t.Run(fmt.Sprintf("openfiles=1/%d", seed), func(t *testing.T) { runCompactionModel(t, uint64(seed), 1) })
 	}
 }
 
@@ -33,7 +40,7 @@ type modelRecord struct {
 	ts         int64
 }
 
-func runCompactionModel(t *testing.T, seed uint64) {
+func runCompactionModel(t *testing.T, seed uint64, openFiles int) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	mem := vfs.NewMemFS()
 	now := int64(1_000_000_000)
@@ -43,6 +50,9 @@ func runCompactionModel(t *testing.T, seed uint64) {
 	cfg.DeleteRetentionMs = 5000
 	cfg.FileDeleteDelayMs = 0
 	open := func(fs vfs.FS, recover bool) *log.Log {
+		if openFiles > 0 {
+			fs = fdcache.New(fs, openFiles, func(name string) bool { return strings.HasSuffix(name, format.LogSuffix) })
+		}
 		l, err := log.Open(log.Options{FS: fs, Dir: "/d/c-0", Config: cfg, Clock: func() int64 { return now }, NeedsRecovery: recover})
 		if err != nil {
 			t.Fatal(err)

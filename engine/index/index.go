@@ -2,6 +2,8 @@ package index
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 	"sync"
 
 	"github.com/rillmq/rill/engine/format"
@@ -12,19 +14,83 @@ import (
 // roll.
 var ErrFull = errors.New("index: full")
 
-// file is what the offset and time indexes share: a region holding fixed-size
-// entries.
+// file is what the offset and time indexes share: a region holding
+// fixed-size entries.
+//
+// An index opened by path (OpenOffsetIndexAt, OpenTimeIndexAt) whose file is
+// empty stays lazy: region is nil, no descriptor is open and nothing is
+// mapped until the first entry is appended. A broker holds mostly empty
+// indexes when it has many idle partitions, and each mapping costs a
+// descriptor at open, a 10 MiB sparse preallocation and a VMA (Linux allows
+// 65,530 per process by default).
 type file struct {
-	mu        sync.RWMutex
-	region    *region
+	mu     sync.RWMutex
+	region *region
+	// reopen names the file for lazy materialization and for trimming a
+	// mapping whose descriptor was closed; nil when opened from a File.
+	reopen    *opener
+	maxBytes  int
 	entrySize int
 	entries   int
 	closed    bool
 }
 
+// opener reopens an index file by path.
+type opener struct {
+	fs   vfs.FS
+	path string
+}
+
+func (o *opener) open(flag int) (vfs.File, error) {
+	return o.fs.OpenFile(o.path, flag, 0o644)
+}
+
 func openFile(f vfs.File, maxBytes, entrySize int, validPrefix func([]byte) int) (*file, error) {
+	return openRegionFile(f, nil, maxBytes, entrySize, validPrefix)
+}
+
+// openFileAt opens the index at path. With fresh its content is discarded
+// (the caller rebuilds it, as recovery does). An empty or missing file is
+// created empty and left lazy, without reading or mapping anything.
+func openFileAt(fsys vfs.FS, path string, fresh bool, maxBytes, entrySize int, validPrefix func([]byte) int) (*file, error) {
 	maxBytes = maxBytes / entrySize * entrySize
-	r, used, err := openRegion(f, maxBytes)
+	o := &opener{fs: fsys, path: path}
+	lazy := fresh
+	if !fresh {
+		st, err := fsys.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			lazy = true
+		case err != nil:
+			return nil, err
+		default:
+			lazy = st.Size() == 0
+		}
+	}
+	if lazy {
+		flag := os.O_RDWR | os.O_CREATE
+		if fresh {
+			flag |= os.O_TRUNC
+		}
+		f, err := o.open(flag)
+		if err != nil {
+			return nil, err
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+		return &file{reopen: o, maxBytes: maxBytes, entrySize: entrySize}, nil
+	}
+	f, err := o.open(os.O_RDWR)
+	if err != nil {
+		return nil, err
+	}
+	return openRegionFile(f, o, maxBytes, entrySize, validPrefix)
+}
+
+func openRegionFile(f vfs.File, o *opener, maxBytes, entrySize int, validPrefix func([]byte) int) (*file, error) {
+	maxBytes = maxBytes / entrySize * entrySize
+	r, used, err := openRegion(f, o, maxBytes)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -37,7 +103,48 @@ func openFile(f vfs.File, maxBytes, entrySize int, validPrefix func([]byte) int)
 	}
 	entries := validPrefix(r.bytes(used - used%entrySize))
 	r.truncateTo(entries*entrySize, used)
-	return &file{region: r, entrySize: entrySize, entries: entries}, nil
+	return &file{region: r, reopen: o, maxBytes: maxBytes, entrySize: entrySize, entries: entries}, nil
+}
+
+// materialize opens and maps a lazy index for its first entry. The caller
+// holds mu for writing.
+func (f *file) materialize() error {
+	h, err := f.reopen.open(os.O_RDWR | os.O_CREATE)
+	if err != nil {
+		return err
+	}
+	r, _, err := openRegion(h, f.reopen, f.maxBytes)
+	if err != nil {
+		h.Close()
+		return err
+	}
+	f.region = r
+	return nil
+}
+
+// entryBytes is the bytes of the entries (nil for a lazy index). The caller
+// holds mu.
+func (f *file) entryBytes() []byte {
+	if f.region == nil {
+		return nil
+	}
+	return f.region.bytes(f.entries * f.entrySize)
+}
+
+// cut drops entries past n. The caller holds mu for writing.
+func (f *file) cut(n int) {
+	if f.region != nil {
+		f.region.truncateTo(n*f.entrySize, f.entries*f.entrySize)
+	}
+	f.entries = n
+}
+
+// capacity is the most bytes the index can hold. The caller holds mu.
+func (f *file) capacity() int {
+	if f.region == nil {
+		return f.maxBytes
+	}
+	return f.region.capacity()
 }
 
 // lastNonZero returns the length of b without its trailing zero bytes.
@@ -54,8 +161,13 @@ func lastNonZero(b []byte) int {
 
 func (f *file) append(entry []byte) error {
 	off := f.entries * f.entrySize
-	if off+f.entrySize > f.region.capacity() {
+	if off+f.entrySize > f.capacity() {
 		return ErrFull
+	}
+	if f.region == nil {
+		if err := f.materialize(); err != nil {
+			return err
+		}
 	}
 	f.region.write(off, entry)
 	f.entries++
@@ -65,7 +177,7 @@ func (f *file) append(entry []byte) error {
 func (f *file) isFull() bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return (f.entries+1)*f.entrySize > f.region.capacity()
+	return (f.entries+1)*f.entrySize > f.capacity()
 }
 
 // Len returns the number of entries.
@@ -86,7 +198,7 @@ func (f *file) SizeBytes() int {
 func (f *file) Flush() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.closed {
+	if f.closed || f.region == nil {
 		return nil
 	}
 	return f.region.flush(f.entries * f.entrySize)
@@ -101,6 +213,9 @@ func (f *file) Close(trim bool) error {
 		return nil
 	}
 	f.closed = true
+	if f.region == nil {
+		return nil // the file is empty on disk already
+	}
 	return f.region.close(f.entries*f.entrySize, trim)
 }
 
@@ -120,6 +235,17 @@ func OpenOffsetIndex(f vfs.File, base int64, maxBytes int) (*OffsetIndex, error)
 	return &OffsetIndex{file: x, base: base}, nil
 }
 
+// OpenOffsetIndexAt opens the offset index at path for the segment at base,
+// with room for maxBytes. With fresh the old content is discarded; an empty
+// index stays lazy (no descriptor, no mapping) until its first entry.
+func OpenOffsetIndexAt(fsys vfs.FS, path string, base int64, maxBytes int, fresh bool) (*OffsetIndex, error) {
+	x, err := openFileAt(fsys, path, fresh, maxBytes, format.OffsetEntrySize, validOffsetPrefix)
+	if err != nil {
+		return nil, err
+	}
+	return &OffsetIndex{file: x, base: base}, nil
+}
+
 // Append adds an entry for offset at position. Entries must increase.
 func (x *OffsetIndex) Append(offset int64, position int32) error {
 	x.mu.Lock()
@@ -127,7 +253,7 @@ func (x *OffsetIndex) Append(offset int64, position int32) error {
 	var e [format.OffsetEntrySize]byte
 	rel := int32(offset - x.base)
 	if x.entries > 0 {
-		lastRel, lastPos := offsetEntries(x.region.bytes(x.entries * format.OffsetEntrySize)).at(x.entries - 1)
+		lastRel, lastPos := offsetEntries(x.entryBytes()).at(x.entries - 1)
 		if rel <= lastRel || position <= lastPos {
 			return nil // never write a non-increasing entry
 		}
@@ -141,7 +267,7 @@ func (x *OffsetIndex) Append(offset int64, position int32) error {
 func (x *OffsetIndex) Lookup(target int64) (int64, int32) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e := offsetEntries(x.region.bytes(x.entries * format.OffsetEntrySize))
+	e := offsetEntries(x.entryBytes())
 	rel := target - x.base
 	if rel < 0 {
 		return x.base, 0
@@ -164,7 +290,7 @@ func (x *OffsetIndex) Last() (offset int64, position int32, ok bool) {
 	if x.entries == 0 {
 		return 0, 0, false
 	}
-	r, p := offsetEntries(x.region.bytes(x.entries * format.OffsetEntrySize)).at(x.entries - 1)
+	r, p := offsetEntries(x.entryBytes()).at(x.entries - 1)
 	return x.base + int64(r), p, true
 }
 
@@ -172,13 +298,12 @@ func (x *OffsetIndex) Last() (offset int64, position int32, ok bool) {
 func (x *OffsetIndex) TruncateTo(offset int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	e := offsetEntries(x.region.bytes(x.entries * format.OffsetEntrySize))
+	e := offsetEntries(x.entryBytes())
 	n := 0
 	if rel := offset - x.base; rel > 0 {
 		n = e.floor(int32(min(rel-1, int64(^uint32(0)>>1)))) + 1
 	}
-	x.region.truncateTo(n*format.OffsetEntrySize, x.entries*format.OffsetEntrySize)
-	x.entries = n
+	x.cut(n)
 }
 
 // DropPastPosition drops entries pointing at or past pos (used when the log
@@ -186,7 +311,7 @@ func (x *OffsetIndex) TruncateTo(offset int64) {
 func (x *OffsetIndex) DropPastPosition(pos int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	e := offsetEntries(x.region.bytes(x.entries * format.OffsetEntrySize))
+	e := offsetEntries(x.entryBytes())
 	n := x.entries
 	for n > 0 {
 		if _, p := e.at(n - 1); int64(p) < pos {
@@ -194,8 +319,7 @@ func (x *OffsetIndex) DropPastPosition(pos int64) {
 		}
 		n--
 	}
-	x.region.truncateTo(n*format.OffsetEntrySize, x.entries*format.OffsetEntrySize)
-	x.entries = n
+	x.cut(n)
 }
 
 // Reset drops every entry.
@@ -219,13 +343,22 @@ func OpenTimeIndex(f vfs.File, base int64, maxBytes int) (*TimeIndex, error) {
 	return &TimeIndex{file: x, base: base}, nil
 }
 
+// OpenTimeIndexAt is OpenOffsetIndexAt for the time index.
+func OpenTimeIndexAt(fsys vfs.FS, path string, base int64, maxBytes int, fresh bool) (*TimeIndex, error) {
+	x, err := openFileAt(fsys, path, fresh, maxBytes, format.TimeEntrySize, validTimePrefix)
+	if err != nil {
+		return nil, err
+	}
+	return &TimeIndex{file: x, base: base}, nil
+}
+
 // Append adds (ts, offset) when ts is larger than the last entry's.
 func (x *TimeIndex) Append(ts, offset int64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	rel := int32(offset - x.base)
 	if x.entries > 0 {
-		lastTS, lastRel := timeEntries(x.region.bytes(x.entries * format.TimeEntrySize)).at(x.entries - 1)
+		lastTS, lastRel := timeEntries(x.entryBytes()).at(x.entries - 1)
 		if ts <= lastTS || rel < lastRel {
 			return nil
 		}
@@ -239,7 +372,7 @@ func (x *TimeIndex) Append(ts, offset int64) error {
 func (x *TimeIndex) Lookup(ts int64) int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e := timeEntries(x.region.bytes(x.entries * format.TimeEntrySize))
+	e := timeEntries(x.entryBytes())
 	i := e.floor(ts)
 	if i < 0 {
 		return x.base
@@ -255,7 +388,7 @@ func (x *TimeIndex) Last() (ts, offset int64, ok bool) {
 	if x.entries == 0 {
 		return 0, 0, false
 	}
-	t, r := timeEntries(x.region.bytes(x.entries * format.TimeEntrySize)).at(x.entries - 1)
+	t, r := timeEntries(x.entryBytes()).at(x.entries - 1)
 	return t, x.base + int64(r), true
 }
 
@@ -263,7 +396,7 @@ func (x *TimeIndex) Last() (ts, offset int64, ok bool) {
 func (x *TimeIndex) TruncateTo(offset int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	e := timeEntries(x.region.bytes(x.entries * format.TimeEntrySize))
+	e := timeEntries(x.entryBytes())
 	n := x.entries
 	for n > 0 {
 		if _, r := e.at(n - 1); x.base+int64(r) < offset {
@@ -271,8 +404,7 @@ func (x *TimeIndex) TruncateTo(offset int64) {
 		}
 		n--
 	}
-	x.region.truncateTo(n*format.TimeEntrySize, x.entries*format.TimeEntrySize)
-	x.entries = n
+	x.cut(n)
 }
 
 // Reset drops every entry.

@@ -1,8 +1,11 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -12,8 +15,16 @@ import (
 // region is the byte storage behind an index file: a shared mmap of the
 // file when the FS offers a descriptor, otherwise a heap buffer that Flush
 // writes back. Callers hold the owning index's lock.
+//
+// A mapping does not need its descriptor (msync and munmap work on the
+// mapping), so a region that can reopen its file by path closes it right
+// after mmap: an index then costs no descriptor, only when it is trimmed.
 type region struct {
-	file vfs.File
+	// file is the open file; nil for a mapping whose descriptor was
+	// closed (reopen then names it).
+	file   vfs.File
+	reopen *opener
+	name   string
 	// buf is the mapping (len == mapped size) or the heap buffer.
 	buf    []byte
 	mapped bool
@@ -28,8 +39,9 @@ type region struct {
 var mmapAllowed = true
 
 // openRegion maps file with room for maxBytes; used is the number of bytes
-// already holding data.
-func openRegion(file vfs.File, maxBytes int) (*region, int, error) {
+// already holding data. With reopen, a mapped file's descriptor is closed
+// once mapped; the region owns file either way.
+func openRegion(file vfs.File, reopen *opener, maxBytes int) (*region, int, error) {
 	size, err := file.Size()
 	if err != nil {
 		return nil, 0, err
@@ -38,7 +50,7 @@ func openRegion(file vfs.File, maxBytes int) (*region, int, error) {
 	if used > maxBytes {
 		maxBytes = used
 	}
-	r := &region{file: file}
+	r := &region{file: file, reopen: reopen, name: file.Name()}
 	if fdf, ok := file.(vfs.FdFile); ok && mmapAllowed && maxBytes > 0 {
 		if int64(maxBytes) != size {
 			// Preallocate: a sparse extension costs no blocks.
@@ -51,6 +63,13 @@ func openRegion(file vfs.File, maxBytes int) (*region, int, error) {
 			return nil, 0, fmt.Errorf("index: mmap %s: %w", file.Name(), err)
 		}
 		r.buf, r.mapped = buf, true
+		if reopen != nil {
+			r.file = nil
+			if err := file.Close(); err != nil {
+				unix.Munmap(buf)
+				return nil, 0, err
+			}
+		}
 		return r, used, nil
 	}
 	r.buf, r.limit = make([]byte, used), maxBytes
@@ -101,7 +120,7 @@ func (r *region) truncateTo(n, old int) {
 func (r *region) flush(used int) error {
 	if r.mapped {
 		if err := unix.Msync(r.buf, unix.MS_SYNC); err != nil {
-			return fmt.Errorf("index: msync %s: %w", r.file.Name(), err)
+			return fmt.Errorf("index: msync %s: %w", r.name, err)
 		}
 		return nil
 	}
@@ -118,7 +137,9 @@ func (r *region) flush(used int) error {
 }
 
 // close unmaps the region and closes its file; with trim it first shrinks
-// the file to the used bytes (the preallocated tail goes).
+// the file to the used bytes (the preallocated tail goes). A mapping whose
+// descriptor was closed reopens the file to trim it; a file renamed away
+// meanwhile (a segment marked for deletion) is left as it is.
 func (r *region) close(used int, trim bool) error {
 	var firstErr error
 	if r.mapped {
@@ -131,13 +152,26 @@ func (r *region) close(used int, trim bool) error {
 			firstErr = err
 		}
 	}
+	if trim && r.file == nil {
+		f, err := r.reopen.open(os.O_RDWR)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			trim = false
+		case err != nil:
+			return errors.Join(firstErr, err)
+		default:
+			r.file = f
+		}
+	}
 	if trim {
 		if err := r.file.Truncate(int64(used)); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
-	if err := r.file.Close(); err != nil && firstErr == nil {
-		firstErr = err
+	if r.file != nil {
+		if err := r.file.Close(); err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
 	return firstErr
 }

@@ -505,10 +505,28 @@ func (l *Log) Flush() error {
 	// entry of a marker below target is in these files.
 	files, txns, txnDir := l.unsyncedTxnFilesLocked()
 	l.mu.Unlock()
-	for i := max(segmentFor(segs, rp), 0); i < len(segs); i++ {
-		files = append(files, segs[i].File())
+	// With a descriptor cache, segments whose evicted descriptor was
+	// synced are skipped, and the rest are pinned only while the sync
+	// runs: a flush of every log at once holds no more than its files.
+	var releases []func(synced bool)
+	var err error
+	for i := max(segmentFor(segs, rp), 0); i < len(segs) && err == nil; i++ {
+		if !segs[i].Unsynced() {
+			continue
+		}
+		var f vfs.File
+		var release func(bool)
+		if f, release, err = segs[i].PinFile(); err == nil {
+			files = append(files, f)
+			releases = append(releases, release)
+		}
 	}
-	err := timedSync(l.syncer, files)
+	if err == nil {
+		err = timedSync(l.syncer, files)
+	}
+	for _, release := range releases {
+		release(err == nil)
+	}
 	if err == nil && txnDir {
 		err = l.fs.SyncDir(l.dir)
 	}

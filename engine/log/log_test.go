@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/rillmq/rill/engine/fdcache"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/vfs"
 )
@@ -22,6 +24,9 @@ type env struct {
 	clock *fakeClock
 	cfg   Config
 	log   *slog.Logger // Options.Log
+	// openFiles > 0 opens the log through a descriptor cache with that
+	// cap (package fdcache), as log.open.files.max does.
+	openFiles int
 }
 
 func newEnv(t *testing.T, fs vfs.FS) *env {
@@ -40,7 +45,11 @@ func newEnv(t *testing.T, fs vfs.FS) *env {
 
 func (e *env) open(needsRecovery bool, rp, lso int64) *Log {
 	e.t.Helper()
-	l, err := Open(Options{FS: e.fs, Dir: e.dir, Config: e.cfg, Clock: e.clock.Now,
+	fs := e.fs
+	if e.openFiles > 0 {
+		fs = fdcache.New(fs, e.openFiles, func(name string) bool { return strings.HasSuffix(name, format.LogSuffix) })
+	}
+	l, err := Open(Options{FS: fs, Dir: e.dir, Config: e.cfg, Clock: e.clock.Now,
 		NeedsRecovery: needsRecovery, RecoveryPoint: rp, LogStartOffset: lso, Logger: e.log})
 	if err != nil {
 		e.t.Fatal(err)

@@ -433,12 +433,15 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	state.dropCompletedBelow(l.logStartOffset.Load())
 	l.mu.producers = state
 	l.noteTxnCountLocked()
+	dirChanged := false
 	for base := range rebuild {
-		if err := l.rewriteTxnIndexLocked(base, rebuilt[base]); err != nil {
+		changed, err := l.rewriteTxnIndexLocked(base, rebuilt[base])
+		if err != nil {
 			return err
 		}
+		dirChanged = dirChanged || changed
 	}
-	if len(rebuild) > 0 {
+	if dirChanged {
 		return l.fs.SyncDir(l.dir)
 	}
 	return nil

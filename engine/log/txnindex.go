@@ -168,7 +168,10 @@ func (l *Log) commitTxnEntryLocked(base int64, e AbortedTxn) {
 
 // rewriteTxnIndexLocked replaces the index of the segment at base with
 // entries (recovery's rebuild), synced; with no entries the file goes.
-func (l *Log) rewriteTxnIndexLocked(base int64, entries []AbortedTxn) error {
+//
+// changed reports whether the directory changed (a file created or
+// removed), which the caller must then sync.
+func (l *Log) rewriteTxnIndexLocked(base int64, entries []AbortedTxn) (changed bool, err error) {
 	if old := l.mu.txnIndexes[base]; old != nil {
 		l.mu.txnEntries -= old.n
 		if old.f != nil {
@@ -178,14 +181,17 @@ func (l *Log) rewriteTxnIndexLocked(base int64, entries []AbortedTxn) error {
 	}
 	path := txnIndexPath(l.dir, base)
 	if len(entries) == 0 {
-		if err := l.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+		err := l.fs.Remove(path)
+		if errors.Is(err, os.ErrNotExist) {
+			// The common case (no transactions): nothing to sync, which
+			// spares recovery a directory fsync per partition.
+			return false, nil
 		}
-		return nil
+		return err == nil, err
 	}
 	f, err := l.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return err
+		return false, err
 	}
 	buf := make([]byte, len(entries)*format.TxnEntrySize)
 	t := &txnIndex{path: path, f: f}
@@ -195,15 +201,15 @@ func (l *Log) rewriteTxnIndexLocked(base int64, entries []AbortedTxn) error {
 	}
 	if _, err := f.WriteAt(buf, 0); err != nil {
 		f.Close()
-		return err
+		return true, err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return true, err
 	}
 	l.mu.txnIndexes[base] = t
 	l.mu.txnEntries += t.n
-	return nil
+	return true, nil
 }
 
 // truncateTxnIndexLocked drops the entries of the segment at base whose

@@ -12,4 +12,13 @@
 // Append already carry their final offsets. A segment never validates on
 // read: Recover validates CRCs once, at start-up, and truncates at the first
 // invalid batch, as Kafka's LogSegment.recover does.
+//
+// Descriptors: the .log file may come from a descriptor cache (package
+// fdcache, when the FS is an *fdcache.FS): the segment then uses it through
+// the handle, which reopens it on demand, and pins it only where a raw
+// descriptor is needed (PinFile: group-commit fsync, writeback hints).
+// Read's FileRange carries the handle itself, so fetches copy.
+// Empty indexes hold no descriptor and no mapping (package index), so an
+// idle, empty segment costs at most its log descriptor, and none once
+// evicted.
 package segment

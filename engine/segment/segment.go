@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rillmq/rill/engine/fdcache"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/index"
 	"github.com/rillmq/rill/engine/vfs"
@@ -37,7 +38,11 @@ var ErrClosed = errors.New("segment: closed")
 
 // FileRange is a byte range of a segment file that holds whole or (at its
 // end) partial batches, for zero-copy sends. File stays open for at least
-// file.delete.delay.ms after the segment is deleted.
+// file.delete.delay.ms after the segment is deleted. With a descriptor
+// cache File is the segment's *fdcache.Handle: reads reopen an evicted file,
+// and since it offers no descriptor, senders copy instead of sendfile (a
+// response over thousands of partitions must not pin thousands of
+// descriptors at once).
 type FileRange struct {
 	File vfs.File
 	Pos  int64
@@ -97,7 +102,7 @@ func Create(fs vfs.FS, dir string, base int64, cfg Config) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := open(fs, dir, base, cfg, f, true)
+	s, err := open(fs, dir, base, cfg, f, true, cfg.MaxIndexBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -127,18 +132,37 @@ func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover 
 	if err != nil {
 		return nil, Cut{}, err
 	}
+	indexBytes := cfg.MaxIndexBytes
 	if !active {
 		cfg.MaxIndexBytes = 0
 	}
-	s, err := open(fs, dir, base, cfg, f, false)
+	if !recover {
+		indexBytes = cfg.MaxIndexBytes
+	}
+	// Recovery rebuilds the indexes from the log, so their old content is
+	// dropped unread: scanning a preallocated (sparse, 10 MiB) index for
+	// its last entry faults in every page of it, which is what made an
+	// unclean start with thousands of empty partitions take minutes.
+	s, err := open(fs, dir, base, cfg, f, recover, indexBytes)
 	if err != nil {
 		return nil, Cut{}, err
 	}
 	var cut Cut
 	if recover {
 		cut, err = s.Recover(limit)
+		if err == nil && !active {
+			// Rebuilt with room to grow; a rolled segment's indexes
+			// hold exactly their entries.
+			err = s.resizeIndexes(0)
+		}
 	} else {
 		err = s.loadTail()
+		if h, ok := f.(*fdcache.Handle); ok && err == nil {
+			// Opened without recovery: a clean shutdown synced it, or
+			// it lies below the recovery point, which only a flush
+			// advances. Evicting it needs no fdatasync.
+			h.AssumeSynced()
+		}
 	}
 	if err != nil {
 		s.Close(false)
@@ -147,37 +171,29 @@ func OpenBounded(fs vfs.FS, dir string, base int64, cfg Config, active, recover 
 	return s, cut, nil
 }
 
-func open(fs vfs.FS, dir string, base int64, cfg Config, f vfs.File, fresh bool) (*Segment, error) {
+// open builds the segment over its open log file f; its indexes get room
+// for indexBytes, and with freshIndexes their content is discarded.
+func open(fs vfs.FS, dir string, base int64, cfg Config, f vfs.File, freshIndexes bool, indexBytes int) (*Segment, error) {
 	s := &Segment{fs: fs, dir: dir, base: base, cfg: cfg, log: f,
 		maxTimestamp: format.NoTimestamp, offsetOfMaxTimestamp: base, firstTimestamp: format.NoTimestamp}
 	s.nextOffset.Store(base)
-	if err := s.openIndexes(cfg.MaxIndexBytes, fresh); err != nil {
+	if err := s.openIndexes(indexBytes, freshIndexes); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// openIndexes opens both indexes with room for maxBytes; fresh discards
+// their content. Empty indexes stay lazy (package index): an idle segment
+// costs no descriptor and no mapping for them.
 func (s *Segment) openIndexes(maxBytes int, fresh bool) error {
 	_, idxPath, tidxPath := Paths(s.dir, s.base)
-	flag := os.O_RDWR | os.O_CREATE
-	if fresh {
-		flag |= os.O_TRUNC
-	}
-	fi, err := s.fs.OpenFile(idxPath, flag, 0o644)
+	idx, err := index.OpenOffsetIndexAt(s.fs, idxPath, s.base, maxBytes, fresh)
 	if err != nil {
 		return err
 	}
-	idx, err := index.OpenOffsetIndex(fi, s.base, maxBytes)
-	if err != nil {
-		return err
-	}
-	ft, err := s.fs.OpenFile(tidxPath, flag, 0o644)
-	if err != nil {
-		idx.Close(false)
-		return err
-	}
-	tidx, err := index.OpenTimeIndex(ft, s.base, maxBytes)
+	tidx, err := index.OpenTimeIndexAt(s.fs, tidxPath, s.base, maxBytes, fresh)
 	if err != nil {
 		idx.Close(false)
 		return err
@@ -242,8 +258,45 @@ func (s *Segment) NextOffset() int64 { return s.nextOffset.Load() }
 // Size is the byte size of the appended batches.
 func (s *Segment) Size() int64 { return s.size.Load() }
 
-// File is the segment's log file.
+// File is the segment's log file. With a descriptor cache (package
+// fdcache) it is an *fdcache.Handle: every call reopens the file if it was
+// evicted, and it offers no descriptor (vfs.FdFile); use PinFile for one.
 func (s *Segment) File() vfs.File { return s.log }
+
+// PinFile returns the log file with its descriptor held open until release
+// is called, for direct descriptor use (the group committer's fsync,
+// writeback hints); release(true) says the caller synced it successfully.
+// Without a descriptor cache it is the file itself. It fails when an
+// evicted descriptor's sync failed (the error is sticky).
+func (s *Segment) PinFile() (f vfs.File, release func(synced bool), err error) {
+	h, ok := s.log.(*fdcache.Handle)
+	if !ok {
+		return s.log, func(bool) {}, nil
+	}
+	f, err = h.Pin()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := f.(interface {
+		MarkSynced()
+		Release()
+	})
+	return f, func(synced bool) {
+		if synced {
+			p.MarkSynced()
+		}
+		p.Release()
+	}, nil
+}
+
+// Unsynced reports whether the log file may hold data no sync covered. It
+// is always true without a descriptor cache, which does not track writes;
+// with one, a segment whose evicted descriptor was synced (or that a flush
+// synced since its last write) needs no sync.
+func (s *Segment) Unsynced() bool {
+	h, ok := s.log.(*fdcache.Handle)
+	return !ok || h.Unsynced()
+}
 
 // MaxTimestamp is the largest batch max timestamp and the offset of the
 // batch that had it.
@@ -280,7 +333,10 @@ func (s *Segment) Append(b format.Batch) error {
 	s.afterAppend(b, pos)
 	if end := pos + int64(len(b)); end-s.writebackFrom >= writebackChunk {
 		// Only a hint: an error changes nothing that was promised.
-		_ = vfs.StartWriteback(s.log, s.writebackFrom, end-s.writebackFrom)
+		if f, release, err := s.PinFile(); err == nil {
+			_ = vfs.StartWriteback(f, s.writebackFrom, end-s.writebackFrom)
+			release(false)
+		}
 		s.writebackFrom = end
 	}
 	return nil
