@@ -353,8 +353,9 @@ func (h *Handle) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	defer h.release()
-	h.writes.Add(1)
-	return f.WriteAt(p, off)
+	n, err := f.WriteAt(p, off)
+	h.wrote()
+	return n, err
 }
 
 // Truncate sets the file's size.
@@ -364,9 +365,20 @@ func (h *Handle) Truncate(size int64) error {
 		return err
 	}
 	defer h.release()
-	h.writes.Add(1)
-	return f.Truncate(size)
+	err = f.Truncate(size)
+	h.wrote()
+	return err
 }
+
+// wrote counts a write (or truncation) once it has returned, never
+// before: a Sync or Pin that loads the count takes every write it counts
+// as in the page cache already, so its fsync makes them durable. Counting
+// before the write would let a concurrent flush mark a write that has not
+// landed yet as synced, and the writer's own flush would then skip the
+// file. The count rises even when the write failed: a partial write may
+// have reached the page cache. Callers count while they still hold their
+// pin, so an eviction (which needs no pins) never sees a write uncounted.
+func (h *Handle) wrote() { h.writes.Add(1) }
 
 // Sync makes written data durable. A descriptor that was closed since the
 // last write was synced before it closed, so an evicted handle syncs only

@@ -308,3 +308,62 @@ func TestReplacedFileKeepsItsHandle(t *testing.T) {
 		})
 	}
 }
+
+// A write still in progress when a sync runs is not counted as synced by
+// it: the sync may have run before the bytes reached the page cache, so
+// the file must still be unsynced when the write returns, and the
+// writer's own flush must sync it. (Counting a write before it landed let
+// a concurrent flush mark it durable and the writer's flush skip the
+// file.)
+func TestWriteInProgressIsNotSyncedByAConcurrentSync(t *testing.T) {
+	entered, proceed := make(chan struct{}), make(chan struct{})
+	var hold atomic.Bool
+	efs := &errorfs.FS{Inner: vfs.NewMemFS(), Inject: func(op errorfs.Op, path string) error {
+		if op == errorfs.OpWrite && strings.HasSuffix(path, "a.log") && hold.Load() {
+			close(entered)
+			<-proceed // the write has not reached the file yet
+		}
+		return nil
+	}}
+	fs := New(efs, 4, isLog)
+	a := create(t, fs, "/a.log").(*Handle)
+	if err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pinned := range []bool{false, true} {
+		hold.Store(true)
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.WriteAt([]byte("x"), 0)
+			done <- err
+		}()
+		<-entered
+		hold.Store(false)
+		// A flush running now, through the handle or the group
+		// committer's pin, covers only the writes that have landed.
+		if pinned {
+			p, err := a.Pin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.(*Pinned).file.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			p.(*Pinned).MarkSynced()
+			p.(*Pinned).Release()
+		} else if err := a.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		close(proceed)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if !a.Unsynced() {
+			t.Fatalf("pinned %v: a write that landed after a concurrent sync counts as synced", pinned)
+		}
+		if err := a.Sync(); err != nil || a.Unsynced() {
+			t.Fatalf("pinned %v: the writer's own sync: err %v, unsynced %v", pinned, err, a.Unsynced())
+		}
+		entered, proceed = make(chan struct{}), make(chan struct{})
+	}
+}

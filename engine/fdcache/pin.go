@@ -80,14 +80,16 @@ func (p *Pinned) ReadAt(b []byte, off int64) (int, error) { return p.file.ReadAt
 
 // WriteAt implements io.WriterAt.
 func (p *Pinned) WriteAt(b []byte, off int64) (int, error) {
-	p.h.writes.Add(1)
-	return p.file.WriteAt(b, off)
+	n, err := p.file.WriteAt(b, off)
+	p.h.wrote() // after the write: see Handle.wrote
+	return n, err
 }
 
 // Truncate sets the file's size.
 func (p *Pinned) Truncate(size int64) error {
-	p.h.writes.Add(1)
-	return p.file.Truncate(size)
+	err := p.file.Truncate(size)
+	p.h.wrote() // after the truncation: see Handle.wrote
+	return err
 }
 
 // Sync syncs through the handle, which reports a sticky eviction error.
