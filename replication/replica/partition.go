@@ -37,7 +37,10 @@ type Partition struct {
 	// hw is the follower's high watermark; a leader's is lead's.
 	hw      int64
 	waiters map[uint64]chan error
-	alter   alterState
+	// woken is the leader's high watermark consumers were last woken
+	// for (deliverLocked).
+	woken int64
+	alter alterState
 }
 
 // alterState is the leader's AlterPartition request.
@@ -93,6 +96,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		p.lead = isr.NewLeader(cfg, s.LeaderEpoch, s.PartitionEpoch, toIDs(s.Replicas), toIDs(s.ISR), leo, hw, now)
 		p.lead.SetIneligible(toIDs(s.Fenced))
 		p.alter = alterState{}
+		p.woken = hw
 		p.mu.Unlock()
 		p.m.cfg.Logger.Info("leading", "partition", p.tp.String(), "epoch", s.LeaderEpoch, "log_end_offset", leo, "high_watermark", hw, "isr", s.ISR)
 		return becameLeader
@@ -113,6 +117,10 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		p.failWaitsLocked(ErrNotLeader)
 		p.lead = nil
 		p.mu.Unlock()
+		// Fetches waiting here answer NOT_LEADER now, not at the end of
+		// their wait (Kafka completes delayed fetches on becoming a
+		// follower).
+		p.m.cfg.Advanced(p.tp)
 		p.m.cfg.Logger.Info("stopped leading", "partition", p.tp.String(), "leader", s.Leader, "epoch", s.LeaderEpoch)
 		return stoppedLeading
 	}
@@ -128,13 +136,19 @@ func (p *Partition) failWaitsLocked(err error) {
 }
 
 // deliverLocked hands finished acks=all waits to their producers and wakes
-// consumers when the high watermark moved.
+// consumers when the high watermark moved. Every path that can move the
+// high watermark (appends, follower fetches, ISR changes from the metadata
+// or a refused AlterPartition, ticks) ends here, so none is missed.
 func (p *Partition) deliverLocked() {
 	for _, d := range p.lead.TakeDone() {
 		if ch, ok := p.waiters[d.ID]; ok {
 			ch <- d.Err
 			delete(p.waiters, d.ID)
 		}
+	}
+	if hw := p.lead.HighWatermark(); hw != p.woken {
+		p.woken = hw
+		p.m.cfg.Advanced(p.tp)
 	}
 }
 
@@ -175,7 +189,6 @@ func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	before := p.lead.HighWatermark()
 	id := p.lead.Appended(res.LastOffset+1, acksAll, p.m.now().Add(timeout))
 	var wait chan error
 	if acksAll {
@@ -183,9 +196,6 @@ func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, 
 		p.waiters[id] = wait
 	}
 	p.deliverLocked()
-	if p.lead.HighWatermark() != before {
-		p.m.cfg.Advanced(p.tp)
-	}
 	return res, wait, nil
 }
 
@@ -281,12 +291,8 @@ func (p *Partition) FollowerFetch(replica int32, fetchOffset int64, lastFetchedE
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	before := p.lead.HighWatermark()
 	hw := p.lead.Fetched(isr.ReplicaID(replica), fetchOffset, p.m.now())
 	p.deliverLocked()
-	if hw != before {
-		p.m.cfg.Advanced(p.tp)
-	}
 	return hw, nil, nil
 }
 

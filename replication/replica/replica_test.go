@@ -455,3 +455,51 @@ func fetchErrorCode(err error) int16 {
 	}
 	return kerr.UnknownServerError.Code
 }
+
+// Consumers long-polling a partition are woken (Advanced) whenever its
+// high watermark moves, whatever moved it: here the controller shrinking
+// the ISR to the leader alone, with no append or follower fetch at that
+// moment. And when this broker stops leading, so their wait ends with
+// NOT_LEADER at once.
+func TestAdvancedOnEveryHighWatermarkMove(t *testing.T) {
+	l, err := log.Open(log.Options{FS: vfs.NewMemFS(), Dir: "/b1/t-0", Config: log.DefaultConfig(), Clock: func() int64 { return time.Now().UnixMilli() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	woken := 0
+	cfg := Config{Self: 1, Log: func(kafka.TopicPartition) (*log.Log, error) { return l, nil },
+		AlterPartition: func(context.Context, kafka.TopicPartition, [16]byte, int32, int32, int32, []int32) error { return nil },
+		Fetch: func(context.Context, string, *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
+			return nil, errors.New("no network here")
+		},
+		Advanced: func(got kafka.TopicPartition) {
+			if got != tp {
+				t.Errorf("woken for %v, want %v", got, tp)
+			}
+			mu.Lock()
+			woken++
+			mu.Unlock()
+		}}
+	wakes := func() int { mu.Lock(); defer mu.Unlock(); return woken }
+	m := NewManager(cfg)
+	defer m.Close()
+	addrs := map[int32]string{2: "b2"}
+	m.Sync(map[kafka.TopicPartition]State{tp: {Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}}}, addrs)
+	for range 3 {
+		if _, _, err := m.Partition("t", 0).Append(batch(t, "x"), false, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hw := m.Partition("t", 0).highWatermark(); hw != 0 || wakes() != 0 {
+		t.Fatalf("before the ISR shrank: high watermark %d, %d wakes; want 0, 0 (replica 2 has nothing)", hw, wakes())
+	}
+	m.Sync(map[kafka.TopicPartition]State{tp: {Leader: 1, PartitionEpoch: 1, Replicas: []int32{1, 2}, ISR: []int32{1}}}, addrs)
+	if hw := m.Partition("t", 0).highWatermark(); hw != 3 || wakes() != 1 {
+		t.Fatalf("after the ISR shrank to the leader: high watermark %d, %d wakes; want 3, 1", hw, wakes())
+	}
+	m.Sync(map[kafka.TopicPartition]State{tp: {Leader: 2, LeaderEpoch: 1, PartitionEpoch: 2, Replicas: []int32{1, 2}, ISR: []int32{2}}}, addrs)
+	if wakes() != 2 {
+		t.Fatalf("after leadership moved away: %d wakes, want 2", wakes())
+	}
+}
