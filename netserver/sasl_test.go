@@ -230,6 +230,13 @@ func TestSASLHandshakeV0RawTokens(t *testing.T) {
 		t.Fatal("the short v0 token was not read as a token")
 	}
 
+	// A one-byte token is answered (the connection closes) at once: the
+	// server does not read past the frame looking for an API key.
+	tiny := dialRaw(t, s)
+	handshake(t, tiny, 0, "PLAIN")
+	tiny.Write(append(binary.BigEndian.AppendUint32(nil, 1), 'x'))
+	expectClosed(t, tiny, "a one-byte v0 token")
+
 	// Before authentication a frame over sasl.server.max.receive.size
 	// closes the connection unread.
 	big := dialRaw(t, s)

@@ -319,8 +319,15 @@ func (s *connServer) serve(ctx context.Context, cancel context.CancelFunc, c net
 		// buffer of up to a megabyte per request: about half the
 		// broker's CPU per produced megabyte (BENCHMARKS.md, make
 		// bench-profile).
-		key, err := r.Peek(2)
-		frame := bufs.frame(int(size), err == nil && binary.BigEndian.Uint16(key) == 0)
+		// Peek only within the frame: a SASL v0 raw token may be
+		// shorter than an API key, and peeking past it would wait for
+		// the next frame.
+		produce := false
+		if size >= 2 {
+			key, err := r.Peek(2)
+			produce = err == nil && binary.BigEndian.Uint16(key) == 0
+		}
+		frame := bufs.frame(int(size), produce)
 		if _, err := io.ReadFull(r, frame); err != nil {
 			return err
 		}
