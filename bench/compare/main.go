@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -26,7 +25,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -123,8 +121,6 @@ func (j jsSystem) e2e(ctx context.Context, run int, cfg bench.Config) (bench.Res
 
 func (j jsSystem) close() { j.s.Close() }
 
-var listening = regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
-
 // buildRill builds cmd/rill from this checkout into dir.
 func buildRill(dir string) (string, error) {
 	bin := filepath.Join(dir, "rill")
@@ -143,26 +139,11 @@ func serveRill(bin, dataDir, listen string, extra ...string) (string, func(), er
 	// No admin listener: the nodes of a cluster would share its default
 	// port.
 	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", listen, "--set", "admin.listeners="}, extra...)...)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
+	addrs, err := bench.Serve(cmd, nil, 1, 30*time.Second)
+	if err != nil {
 		return "", nil, err
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return a, func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }, nil
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		return "", nil, fmt.Errorf("rill did not start")
-	}
+	return addrs[0], func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }, nil
 }
 
 // startRill builds cmd/rill from this checkout and serves from dir.

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rillmq/rill/bench"
 )
 
 // broker is a `rill serve` child process on a loopback ephemeral port.
@@ -21,8 +21,6 @@ type broker struct {
 	addr string
 	dir  string
 }
-
-var listening = regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
 
 // startBroker runs bin with a fresh data directory and waits for its
 // listening line. Its stderr goes on to logw (the log is kept for a
@@ -35,35 +33,12 @@ func startBroker(bin, transport string, logw io.Writer, extra ...string) (*broke
 	args := append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
 		"--set", "net.transport=" + transport, "--set", "admin.listeners="}, extra...)
 	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
+	addrs, err := bench.Serve(cmd, logw, 1, 30*time.Second)
 	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-			fmt.Fprintln(logw, sc.Text())
-		}
-	}()
-	b := &broker{cmd: cmd, dir: dir}
-	select {
-	case b.addr = <-addr:
-		return b, nil
-	case <-time.After(30 * time.Second):
-		b.stop()
-		return nil, fmt.Errorf("%s did not log a listening line in 30 s", bin)
-	}
+	return &broker{cmd: cmd, dir: dir, addr: addrs[0]}, nil
 }
 
 // stop ends the broker (SIGTERM, then SIGKILL after 10 s) and removes its
@@ -109,19 +84,8 @@ func (b *broker) memory() (memory, error) {
 }
 
 // cpu is the broker's user plus system CPU time so far, from
-// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
-func (b *broker) cpu() (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces: count from after it.
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
+// /proc/<pid>/stat (bench.ProcessCPU).
+func (b *broker) cpu() (time.Duration, error) { return bench.ProcessCPU(b.cmd.Process.Pid) }
 
 // buildRill builds ./cmd/rill of the module this tool is in.
 func buildRill(ctx context.Context) (string, error) {

@@ -16,16 +16,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +30,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rillmq/rill/bench"
 )
 
 func main() {
@@ -80,10 +79,11 @@ func run(rill, cpuProfile string, modes []string, partitions, runs int, duration
 	}
 	fmt.Println("$", rill, strings.Join(args, " "))
 	cmd := exec.Command(rill, args...)
-	addr, err := start(cmd)
+	addrs, err := bench.Serve(cmd, nil, 1, 30*time.Second)
 	if err != nil {
 		return err
 	}
+	addr := addrs[0]
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }() // SIGTERM: the profile is written
 
 	const topic = "sessions-bench"
@@ -168,36 +168,6 @@ func waitPartitions(ctx context.Context, adm *kadm.Client, topic string, n int) 
 	return fmt.Errorf("%s has not %d partitions after 5 minutes", topic, n)
 }
 
-// start runs the broker and returns its address once it listens.
-func start(cmd *exec.Cmd) (string, error) {
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	listening := regexp.MustCompile(`msg=listening .*?\baddr=(127\.0\.0\.1:\d+)`)
-	addrs := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addrs <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case a := <-addrs:
-		return a, nil
-	case <-time.After(30 * time.Second):
-		return "", fmt.Errorf("the broker did not start")
-	}
-}
-
 func mustClient(addr string, opts ...kgo.Opt) *kgo.Client {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
 	if err != nil {
@@ -262,52 +232,36 @@ func measure(addr, topic string, sessionless bool, pid int, duration, warmup, ma
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), warmup+duration)
 	defer cancel()
-	var cpu0 int64
+	var cpu0 time.Duration
 	var t0 time.Time
-	go func() {
-		time.Sleep(warmup)
-		c, _ := cpuTicks(pid)
+	warm := time.AfterFunc(warmup, func() {
+		c, _ := bench.ProcessCPU(pid)
 		sz.mu.Lock()
 		sz.counting, cpu0, t0 = true, c, time.Now()
 		sz.mu.Unlock()
-	}()
+	})
+	defer warm.Stop()
 	for ctx.Err() == nil {
 		fs := cl.PollFetches(ctx)
 		if err := fs.Err0(); err != nil && ctx.Err() == nil {
 			return sample{}, err
 		}
 	}
-	cpu1, err := cpuTicks(pid)
+	cpu1, err := bench.ProcessCPU(pid)
 	if err != nil {
 		return sample{}, err
 	}
 	sz.mu.Lock()
 	defer sz.mu.Unlock()
 	elapsed := time.Since(t0).Seconds()
-	const ticksPerSecond = 100 // USER_HZ on Linux
+	cpu := (cpu1 - cpu0).Seconds()
 	return sample{
 		requestBytes:     median(sz.requests),
 		responseBytes:    median(sz.responses),
 		fetchesPerSecond: float64(len(sz.requests)) / elapsed,
-		cpuPercent:       100 * float64(cpu1-cpu0) / ticksPerSecond / elapsed,
-		cpuPerFetch:      1000 * float64(cpu1-cpu0) / ticksPerSecond / float64(max(len(sz.requests), 1)),
+		cpuPercent:       100 * cpu / elapsed,
+		cpuPerFetch:      1000 * cpu / float64(max(len(sz.requests), 1)),
 	}, nil
-}
-
-// cpuTicks is a process's utime+stime.
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name (which may hold spaces), from field 3.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	return ut + st, nil
 }
 
 func median(xs []int) int {

@@ -221,9 +221,11 @@ func run() error {
 	}
 	defer logf.Close()
 	serve := exec.Command(bin, args...)
-	serve.Stdout, serve.Stderr = logf, logf
-	if err := serve.Start(); err != nil {
-		return err
+	serve.Stdout = logf
+	// Started once it logged every listener (its stderr goes on to the
+	// log file).
+	if _, err := bench.Serve(serve, logf, len(ls), 20*time.Second); err != nil {
+		return fmt.Errorf("%w (log in %s)", err, logf.Name())
 	}
 	defer func() {
 		serve.Process.Signal(os.Interrupt)
@@ -237,11 +239,6 @@ func run() error {
 		}
 	}()
 	pid := serve.Process.Pid
-	for _, l := range ls {
-		if err := waitDial(l.Addr, 20*time.Second); err != nil {
-			return fmt.Errorf("listener %s: %w (log in %s)", l.Name, err, logf.Name())
-		}
-	}
 	ctx := context.Background()
 	admin, err := kgo.NewClient(kgo.SeedBrokers(ls[0].Addr))
 	if err != nil {
@@ -704,21 +701,10 @@ func loopbackRate(srv, cli *tls.Config, d time.Duration) (float64, error) {
 	return float64(n) / 1e6 / time.Since(start).Seconds(), nil
 }
 
-// procCPU is a process's user+system CPU seconds from /proc/<pid>/stat.
+// procCPU is a process's user+system CPU seconds (bench.ProcessCPU).
 func procCPU(pid int) (float64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	// f[0] is field 3 (state): utime is field 14, stime field 15.
-	ut, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	return (ut + st) / clkTck, nil
+	d, err := bench.ProcessCPU(pid)
+	return d.Seconds(), err
 }
 
 // selfCPU is this process's user+system CPU seconds.
@@ -799,20 +785,6 @@ func freePort() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-func waitDial(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // shell is a command line with the work directory as "$DIR", quoted
