@@ -134,10 +134,16 @@ func (b *Broker) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	st.Topic = kmsg.StringPtr(t.Name)
 	st.TopicID = t.ID
 	st.IsInternal = len(t.Name) > 2 && t.Name[:2] == "__"
+	parts, _ := b.cluster.TopicPartitions(t.Name)
+	st.Partitions = make([]kmsg.MetadataResponseTopicPartition, 0, t.Partitions)
 	for p := int32(0); p < t.Partitions; p++ {
 		sp := kmsg.NewMetadataResponseTopicPartition()
 		sp.Partition = p
-		cp, ok := b.cluster.Partition(t.Name, p)
+		var cp metadata.Partition
+		ok := int(p) < len(parts)
+		if ok {
+			cp = parts[p]
+		}
 		if !ok || cp.Leader < 0 {
 			sp.ErrorCode = kerr.LeaderNotAvailable.Code
 			sp.Leader, sp.Replicas, sp.ISR = -1, cp.Replicas, cp.ISR

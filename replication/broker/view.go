@@ -70,6 +70,26 @@ func (r *Runtime) Partition(topic string, p int32) (metadata.Partition, bool) {
 	return cp, ok
 }
 
+// TopicPartitions are a topic's partitions, index = partition number, as
+// Partition gives each, read in one view of the image: a Metadata answer
+// for 100,000 partitions takes one lock per topic, not per partition.
+func (r *Runtime) TopicPartitions(topic string) ([]metadata.Partition, bool) {
+	var out []metadata.Partition
+	var ok bool
+	mayLead := r.mayLead()
+	r.source.View(func(im *controller.Image) {
+		var t *controller.TopicInfo
+		if t, ok = im.Topics[topic]; ok {
+			out = make([]metadata.Partition, len(t.Partitions))
+			for i, s := range t.Partitions {
+				out[i] = partitionView(s) // copies its slices: the image is not ours
+				out[i].Leader = r.asServed(out[i].Leader, mayLead)
+			}
+		}
+	})
+	return out, ok
+}
+
 func partitionView(s controller.PartitionState) metadata.Partition {
 	return metadata.Partition{Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, Replicas: slices.Clone(s.Replicas), ISR: slices.Clone(s.ISR),
 		Adding: slices.Clone(s.Adding), Removing: slices.Clone(s.Removing)}
