@@ -25,7 +25,10 @@ package broker
 //     before that pass.
 //
 // The publisher wakes on every image change, on session changes, and every
-// 200 ms for what time alone changes (a failed creation's retry).
+// 200 ms for what time alone changes (a failed creation's retry, a session
+// running out). A wake that finds the image index and the session as the
+// last pass left them, with nothing failed to retry, does no pass: an idle
+// broker reads its partitions only when something changed.
 
 import (
 	"context"
@@ -58,9 +61,36 @@ func (r *Runtime) publish(ctx context.Context) {
 	done := map[string]string{}
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
+	// settled is the state the last pass left nothing to retry at: the
+	// image index and session it applied, current, every topic ensured.
+	// A tick that finds that state again skips the pass: a pass reads
+	// every partition of the image, and 100,000 idle partitions must not
+	// cost that five times a second.
+	type passState struct {
+		applied uint64
+		mayLead bool
+	}
+	var settled *passState
 	for {
 		changed := r.source.Changed() // before looking, so no change is missed
 		session := r.lifecycle.Changed()
+		now := passState{applied: r.source.Applied(), mayLead: r.mayLead()}
+		if settled != nil && *settled == now {
+			// Both return at once when their index is unchanged; the
+			// quota sink may have been set since, though.
+			r.syncSecurity()
+			r.syncQuotas()
+			r.passes.Notify() // a pass with nothing to do: awaitLocal looks again
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			case <-session:
+			case <-t.C:
+			}
+			continue
+		}
+		settled = nil
 		if r.source.Replayed() && !r.imported.Load() {
 			r.importCatalog(ctx)
 		}
@@ -82,12 +112,14 @@ func (r *Runtime) publish(ctx context.Context) {
 		if current {
 			r.removeUnassigned(want, assigned)
 		}
+		failed := false
 		for _, name := range names {
 			sig := want[name].signature()
 			if done[name] == sig {
 				continue
 			}
 			if err := r.ensureTopic(want[name]); err != nil {
+				failed = true
 				delete(done, name)
 				if time.Since(failedAt[name]) >= 30*time.Second {
 					failedAt[name] = time.Now()
@@ -110,6 +142,9 @@ func (r *Runtime) publish(ctx context.Context) {
 		r.syncSecurity()
 		r.syncQuotas()
 		r.published(want, current)
+		if current && !failed {
+			settled = &now
+		}
 		select {
 		case <-ctx.Done():
 			return

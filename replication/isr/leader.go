@@ -240,6 +240,24 @@ func (l *Leader) completeWaits(now time.Time) {
 	l.waits = kept
 }
 
+// Idle reports that Tick can change nothing, now or later, until the
+// leader gets another input (an append, a follower's fetch, published
+// state): no acks=all wait to complete or time out, no change pending,
+// and no follower in the ISR behind the log end, the only kind that time
+// alone can move out of it. A broker ticks only its leaders that are not
+// idle, so 100,000 idle partitions cost no clock work.
+func (l *Leader) Idle() bool {
+	if len(l.waits) > 0 || len(l.done) > 0 || l.pending != nil {
+		return false
+	}
+	for _, r := range l.isr {
+		if f := l.followers[r]; f != nil && f.leo < l.leo {
+			return false
+		}
+	}
+	return true
+}
+
 // Tick proposes removing followers that were not caught up for
 // replica.lag.time.max.ms, and times out waits.
 func (l *Leader) Tick(now time.Time) {

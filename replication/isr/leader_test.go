@@ -192,3 +192,53 @@ func TestFencedFollowerIsNotProposed(t *testing.T) {
 		t.Fatalf("no expansion once unfenced: %+v", c)
 	}
 }
+
+// Idle: what a tick at any later time could change. The broker's clock
+// skips idle leaders, so each case that makes one busy must say so.
+func TestIdle(t *testing.T) {
+	alone := NewLeader(Config{Self: 1, LagTimeMax: 10 * time.Second, MinInSync: 1}, 5, 7, []ReplicaID{1}, []ReplicaID{1}, 100, 100, t0)
+	if !alone.Idle() {
+		t.Fatal("a leader alone in its ISR with nothing waiting is idle")
+	}
+	alone.Appended(110, true, t0.Add(time.Second)) // committed at once: no follower
+	if alone.Idle() {
+		t.Fatal("a finished wait not yet taken is work")
+	}
+	alone.TakeDone()
+	if !alone.Idle() {
+		t.Fatal("idle again once the wait was delivered")
+	}
+
+	l := newTestLeader(1, 1, 2)
+	if l.Idle() {
+		t.Fatal("a new leader's in-sync follower has not fetched: it may fall out by time alone")
+	}
+	l.Fetched(2, 100, t0)
+	if !l.Idle() {
+		t.Fatal("the in-sync follower is at the end and 3 is out of the ISR: idle")
+	}
+	l.Appended(105, false, time.Time{})
+	if l.Idle() {
+		t.Fatal("the in-sync follower is now behind the end")
+	}
+	l.Fetched(2, 105, t0)
+	id := l.Appended(110, true, t0.Add(time.Second))
+	l.Fetched(2, 110, t0)
+	if l.Idle() {
+		t.Fatal("a finished acks=all wait is work until taken")
+	}
+	if d := l.TakeDone(); len(d) != 1 || d[0].ID != id {
+		t.Fatalf("done %+v", d)
+	}
+	if !l.Idle() {
+		t.Fatal("idle after the wait was delivered")
+	}
+	l.Fetched(3, 110, t0) // 3 caught up: an expansion is proposed
+	if l.Pending() == nil || l.Idle() {
+		t.Fatalf("a pending change is work (pending %+v)", l.Pending())
+	}
+	l.PartitionState(l.Pending().ISR, 8)
+	if !l.Idle() {
+		t.Fatal("idle once the change committed and both followers are at the end")
+	}
+}

@@ -328,6 +328,14 @@ func TestSimulation(t *testing.T) {
 					s.now = s.now.Add(time.Second)
 				}
 				s.check()
+				// An idle leader is off the broker's clock: no tick, however
+				// late, may change it (Leader.Idle's promise).
+				if s.lead != nil && s.lead.Idle() {
+					s.lead.Tick(s.now.Add(time.Hour))
+					if ch, done := s.lead.Pending(), s.lead.TakeDone(); ch != nil || len(done) > 0 {
+						t.Fatalf("step %d: an idle leader changed on a tick: pending %+v, done %+v", s.step, ch, done)
+					}
+				}
 			}
 			// Heal: everyone back, no loss, until all logs hold every
 			// acknowledged record.

@@ -320,6 +320,17 @@ func (n *Node) decide() {
 	}
 	var recs []controller.Record
 	var waiting []chan error
+	// Session expiry is decided on the image itself (Tick copies it
+	// before changing anything); an idle tick, with nothing expired or
+	// queued, then costs no copy of the image, which is O(partitions).
+	n.mu.RLock()
+	n.ctl.Rebase(n.image)
+	expired := n.ctl.Tick(now)
+	n.mu.RUnlock()
+	rebalance := n.cfg.RebalanceInterval > 0 && now.Sub(n.lastRebalance) >= n.cfg.RebalanceInterval
+	if len(expired) == 0 && len(n.queued) == 0 && !rebalance {
+		return
+	}
 	// Decisions of one batch are made in turn on a copy of the image with
 	// the earlier ones applied: two changes to one partition, or two
 	// producer id blocks, must not both be decided on the same state.
@@ -334,8 +345,8 @@ func (n *Node) decide() {
 		}
 		recs = append(recs, rs...)
 	}
-	pending(n.ctl.Tick(now))
-	if n.cfg.RebalanceInterval > 0 && now.Sub(n.lastRebalance) >= n.cfg.RebalanceInterval {
+	pending(expired)
+	if rebalance {
 		n.lastRebalance = now
 		pending(n.ctl.ElectPreferred())
 	}

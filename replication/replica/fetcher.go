@@ -178,7 +178,7 @@ func (p *Partition) applyFetched(pos fetchPosition, r *kmsg.FetchResponseTopicPa
 		p.m.cfg.Logger.Info("truncated a log diverged from the leader", "partition", p.tp.String(),
 			"epoch", d.Epoch, "leader_epoch_end", d.EndOffset, "from", leo, "to", p.log.LogEndOffset())
 		p.mu.Lock()
-		p.hw = min(p.hw, p.log.LogEndOffset())
+		p.setFollowerHWLocked(min(p.hw, p.log.LogEndOffset()))
 		p.mu.Unlock()
 		return true, nil
 	}
@@ -199,7 +199,7 @@ func (p *Partition) applyFetched(pos fetchPosition, r *kmsg.FetchResponseTopicPa
 		moved = true
 	}
 	p.mu.Lock()
-	p.hw = max(min(r.HighWatermark, p.log.LogEndOffset()), 0)
+	p.setFollowerHWLocked(max(min(r.HighWatermark, p.log.LogEndOffset()), 0))
 	p.mu.Unlock()
 	return moved, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -73,6 +74,47 @@ type Manager struct {
 	fetchers map[int32]bool // leader brokers with a running fetcher
 	// closeFetch closes the default Fetch's clients.
 	closeFetch func()
+
+	// clock holds the leaders the clock ticks: those time can change
+	// (Partition.watchLocked). Idle partitions are not visited.
+	clock tickSet
+	// hwMoved counts high watermark moves and replica set changes; the
+	// checkpoint is written only when it moved since the last one.
+	hwMoved atomic.Uint64
+	savedAt uint64
+	saved   bool
+}
+
+// tickSet is a set of partitions under its own lock, taken while a
+// partition's mu is held (lock order: Partition.mu, then tickSet.mu).
+type tickSet struct {
+	mu    sync.Mutex
+	parts map[*Partition]struct{}
+}
+
+func (s *tickSet) add(p *Partition) {
+	s.mu.Lock()
+	if s.parts == nil {
+		s.parts = map[*Partition]struct{}{}
+	}
+	s.parts[p] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *tickSet) remove(p *Partition) {
+	s.mu.Lock()
+	delete(s.parts, p)
+	s.mu.Unlock()
+}
+
+func (s *tickSet) list() []*Partition {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Partition, 0, len(s.parts))
+	for p := range s.parts {
+		out = append(out, p)
+	}
+	return out
 }
 
 // NewManager starts the manager's clock; Close stops it and the fetchers.
@@ -157,6 +199,7 @@ func (m *Manager) Sync(states map[kafka.TopicPartition]State, addrs map[int32]st
 			old := p
 			changed = append(changed, func() { m.apply(old, State{Leader: -1}, now) })
 			delete(m.parts, tp)
+			m.hwMoved.Add(1)
 			p = nil
 		}
 		if p == nil {
@@ -167,6 +210,7 @@ func (m *Manager) Sync(states map[kafka.TopicPartition]State, addrs map[int32]st
 			p = newPartition(m, tp, l)
 			p.hw = min(m.cfg.HighWatermarks[tp], l.LogEndOffset())
 			m.parts[tp] = p
+			m.hwMoved.Add(1)
 		}
 		if !sameState(p.peekState(), s) {
 			changed = append(changed, func() { m.apply(p, s, now) })
@@ -175,6 +219,7 @@ func (m *Manager) Sync(states map[kafka.TopicPartition]State, addrs map[int32]st
 	for tp, p := range m.parts {
 		if _, ok := states[tp]; !ok {
 			delete(m.parts, tp)
+			m.hwMoved.Add(1)
 			changed = append(changed, func() { m.apply(p, State{Leader: -1}, now) })
 		}
 	}
@@ -241,13 +286,7 @@ func (m *Manager) run() {
 			m.saveHighWatermarks()
 			lastSave = now
 		}
-		m.mu.Lock()
-		parts := make([]*Partition, 0, len(m.parts))
-		for _, p := range m.parts {
-			parts = append(parts, p)
-		}
-		m.mu.Unlock()
-		for _, p := range parts {
+		for _, p := range m.clock.list() {
 			ch, epoch := p.tick(now)
 			if ch == nil {
 				continue
@@ -272,9 +311,15 @@ func (m *Manager) run() {
 	}
 }
 
-// saveHighWatermarks checkpoints every replica's high watermark.
+// saveHighWatermarks checkpoints every replica's high watermark, when one
+// moved (or a replica came or went) since the last checkpoint. Only the
+// clock goroutine and Close (after it stopped) call it.
 func (m *Manager) saveHighWatermarks() {
 	if m.cfg.SaveHighWatermarks == nil {
+		return
+	}
+	moved := m.hwMoved.Load()
+	if m.saved && moved == m.savedAt {
 		return
 	}
 	m.mu.Lock()
@@ -285,5 +330,7 @@ func (m *Manager) saveHighWatermarks() {
 	m.mu.Unlock()
 	if err := m.cfg.SaveHighWatermarks(hws); err != nil {
 		m.cfg.Logger.Error("checkpointing high watermarks failed", "err", err)
+		return
 	}
+	m.saved, m.savedAt = true, moved
 }

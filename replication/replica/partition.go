@@ -41,6 +41,8 @@ type Partition struct {
 	// for (deliverLocked).
 	woken int64
 	alter alterState
+	// ticking: the partition is on the manager's clock (see watchLocked).
+	ticking bool
 }
 
 // alterState is the leader's AlterPartition request.
@@ -97,6 +99,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		p.lead.SetIneligible(toIDs(s.Fenced))
 		p.alter = alterState{}
 		p.woken = hw
+		p.watchLocked()
 		p.mu.Unlock()
 		p.m.cfg.Logger.Info("leading", "partition", p.tp.String(), "epoch", s.LeaderEpoch, "log_end_offset", leo, "high_watermark", hw, "isr", s.ISR)
 		return becameLeader
@@ -113,7 +116,7 @@ func (p *Partition) apply(s State, now time.Time) (change leadership) {
 		p.mu.Unlock()
 	case p.lead != nil:
 		p.mu.Lock()
-		p.hw = p.lead.HighWatermark()
+		p.setFollowerHWLocked(p.lead.HighWatermark())
 		p.failWaitsLocked(ErrNotLeader)
 		p.lead = nil
 		p.mu.Unlock()
@@ -148,7 +151,28 @@ func (p *Partition) deliverLocked() {
 	}
 	if hw := p.lead.HighWatermark(); hw != p.woken {
 		p.woken = hw
+		p.m.hwMoved.Add(1)
 		p.m.cfg.Advanced(p.tp)
+	}
+	p.watchLocked()
+}
+
+// watchLocked puts a leader on the manager's clock when time can change
+// something in it (isr.Leader.Idle); tick takes it off again once idle.
+// Every input to the leader ends in deliverLocked, which calls this, so a
+// leader that needs ticks is never left off the clock.
+func (p *Partition) watchLocked() {
+	if !p.ticking && p.lead != nil && !p.lead.Idle() {
+		p.ticking = true
+		p.m.clock.add(p)
+	}
+}
+
+// setFollowerHWLocked sets a follower's high watermark.
+func (p *Partition) setFollowerHWLocked(hw int64) {
+	if hw != p.hw {
+		p.hw = hw
+		p.m.hwMoved.Add(1)
 	}
 }
 
@@ -301,19 +325,33 @@ func (p *Partition) FollowerFetch(replica int32, fetchOffset int64, lastFetchedE
 func (p *Partition) tick(now time.Time) (*isr.Change, int32) {
 	p.role.RLock()
 	defer p.role.RUnlock()
-	if p.lead == nil {
-		return nil, 0
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.lead == nil {
+		p.unwatchLocked()
+		return nil, 0
+	}
 	p.lead.Tick(now)
 	p.deliverLocked()
+	if p.lead.Idle() {
+		p.unwatchLocked()
+		return nil, 0
+	}
 	ch := p.lead.Pending()
 	if ch == nil || p.alter.inflight || now.Before(p.alter.retryAt) {
 		return nil, 0
 	}
 	p.alter.inflight = true
 	return ch, p.lead.LeaderEpoch()
+}
+
+// unwatchLocked takes the partition off the manager's clock. Under p.mu,
+// as watchLocked puts it on, so an input racing with it is never lost.
+func (p *Partition) unwatchLocked() {
+	if p.ticking {
+		p.ticking = false
+		p.m.clock.remove(p)
+	}
 }
 
 // altered takes the controller's answer to an AlterPartition.

@@ -503,3 +503,64 @@ func TestAdvancedOnEveryHighWatermarkMove(t *testing.T) {
 		t.Fatalf("after leadership moved away: %d wakes, want 2", wakes())
 	}
 }
+
+// The clock ticks only leaders time can change: a partition whose
+// followers are at its end and that has nothing waiting is off it, and an
+// append that puts followers behind brings it back (the ISR shrink of a
+// dead follower needs the clock; TestAcksAllWaitsForTheISR checks that).
+// An idle broker also writes no high watermark checkpoint.
+func TestIdleLeadersAreOffTheClock(t *testing.T) {
+	c := newTestCluster(t, 1)
+	waitFor(t, "a leader", func() bool { return c.leader() != nil })
+	m := c.mgrs[c.state().Leader]
+	p := c.leader()
+	_, wait, err := p.Append(batch(t, "a"), true, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wait; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the caught-up leader to leave the clock", func() bool { return len(m.clock.list()) == 0 })
+	for _, id := range []int32{1, 2, 3} {
+		if id != c.state().Leader {
+			c.setOffline(id, true)
+		}
+	}
+	if _, _, err := p.Append(batch(t, "b"), false, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.clock.list()); n != 1 {
+		t.Fatalf("after an append its followers lack, %d partitions on the clock, want 1", n)
+	}
+	waitFor(t, "the ISR to shrink by the clock", func() bool { return len(c.state().ISR) == 1 && leaderISRSize(p) == 1 })
+	waitFor(t, "the leader alone to leave the clock", func() bool { return len(m.clock.list()) == 0 })
+}
+
+func TestHighWatermarkCheckpointOnlyWhenMoved(t *testing.T) {
+	l, err := log.Open(log.Options{FS: vfs.NewMemFS(), Dir: "/b1/t-0", Config: log.DefaultConfig(), Clock: func() int64 { return time.Now().UnixMilli() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	saves := 0
+	m := NewManager(Config{Self: 1, Log: func(kafka.TopicPartition) (*log.Log, error) { return l, nil },
+		AlterPartition: func(context.Context, kafka.TopicPartition, [16]byte, int32, int32, int32, []int32) error { return nil },
+		Fetch: func(context.Context, string, *kmsg.FetchRequest) (*kmsg.FetchResponse, error) {
+			return nil, errors.New("no network here")
+		},
+		HighWatermarkInterval: time.Millisecond,
+		SaveHighWatermarks:    func(map[kafka.TopicPartition]int64) error { mu.Lock(); saves++; mu.Unlock(); return nil }})
+	defer m.Close()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return saves }
+	m.Sync(map[kafka.TopicPartition]State{tp: {Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}}, nil)
+	waitFor(t, "the first checkpoint", func() bool { return count() == 1 })
+	time.Sleep(500 * time.Millisecond) // five clock ticks
+	if n := count(); n != 1 {
+		t.Fatalf("%d checkpoints with no high watermark moving, want 1", n)
+	}
+	if _, _, err := m.Partition("t", 0).Append(batch(t, "x"), false, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a checkpoint after the high watermark moved", func() bool { return count() == 2 })
+}
