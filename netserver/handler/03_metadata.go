@@ -7,7 +7,9 @@ package handler
 // partition without a leader is LEADER_NOT_AVAILABLE. Topic IDs are real (v10+). A null topic list
 // means all topics (v1+; v0's empty list also means all). Requested topics
 // that do not exist are created when the request allows it (v4+ field,
-// always for v0-v3) and auto.create.topics.enable is on; otherwise they are
+// always for v0-v3) and auto.create.topics.enable is on, asynchronously as
+// Kafka does: the answer is LEADER_NOT_AVAILABLE with no partitions, and
+// the client asks again (metadata_autocreate.go); otherwise they are
 // answered UNKNOWN_TOPIC_OR_PARTITION. Topics named by ID only (v10+) that
 // do not exist get UNKNOWN_TOPIC_ID.
 //
@@ -94,13 +96,12 @@ func (b *Broker) metadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.R
 					continue
 				}
 				if err := validTopicName(name); err == nil {
-					_, err := b.createTopicAnywhere(name, b.cfg.NumPartitions, b.cfg.DefaultReplicationFactor, nil, nil)
-					if err == nil {
-						b.log.Info("topic auto-created", "topic", name, "partitions", b.cfg.NumPartitions, "metadata_version", req.Version)
-					}
-					if err == nil || toKerr(err) == kerr.TopicAlreadyExists {
-						t, ok = b.topic(name)
-					}
+					b.autoCreateTopic(name, req.Version)
+					st := kmsg.NewMetadataResponseTopic()
+					st.Topic = rt.Topic
+					st.ErrorCode = kerr.LeaderNotAvailable.Code
+					answer(st)
+					continue
 				}
 			}
 			if !ok {

@@ -239,7 +239,12 @@ const adminTimeout = 10 * time.Second
 // createTopicAnywhere creates a topic through the active controller,
 // returning once this broker has applied it.
 func (b *Broker) createTopicAnywhere(name string, partitions int32, rf int16, configs map[string]string, assignment [][]int32) (metadata.Topic, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	return b.createTopicWithin(context.Background(), name, partitions, rf, configs, assignment)
+}
+
+// createTopicWithin is createTopicAnywhere under a parent context.
+func (b *Broker) createTopicWithin(parent context.Context, name string, partitions int32, rf int16, configs map[string]string, assignment [][]int32) (metadata.Topic, error) {
+	ctx, cancel := context.WithTimeout(parent, adminTimeout)
 	defer cancel()
 	id, err := b.cluster.CreateTopic(ctx, name, partitions, rf, configs, assignment)
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {

@@ -295,6 +295,7 @@ func (b *Broker) StartGroups() error {
 // Close stops the group coordinator, answering parked JoinGroup and
 // SyncGroup requests with NOT_COORDINATOR. The engine stays open.
 func (b *Broker) Close() {
+	b.stopAutoCreate()
 	if b.stopGroups != nil {
 		b.stopGroups()
 		b.stopGroups = nil

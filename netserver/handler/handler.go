@@ -143,6 +143,9 @@ type Broker struct {
 	pids producerIDBlock
 	// faults rate limits storage fault logs (storage_faults.go).
 	faults storageFaults
+	// autoCreate runs the topic creations Metadata starts
+	// (metadata_autocreate.go).
+	autoCreate autoCreator
 	// serving is closed by Serve: requests wait for it.
 	serving   chan struct{}
 	serveOnce sync.Once
