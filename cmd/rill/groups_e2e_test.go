@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -339,7 +341,9 @@ func groupType(t *testing.T, cl *kgo.Client, group string) string {
 }
 
 // A KIP-848 group subscribed by regex: the broker resolves the pattern
-// against its topics (internal ones excluded) and assigns what matches.
+// against its topics and assigns what matches the whole name. As on Kafka,
+// internal topics are not excluded: a pattern matching __consumer_offsets
+// gets its partitions assigned.
 func TestConsumerGroupRegexSubscription(t *testing.T) {
 	b := startBroker(t, t.TempDir(), groupBrokerFlags...)
 	ctx := context.Background()
@@ -372,6 +376,50 @@ func TestConsumerGroupRegexSubscription(t *testing.T) {
 	}
 	if typ := groupType(t, prod, "regex"); typ != "consumer" {
 		t.Fatalf("group type %q", typ)
+	}
+
+	// "__consumer_.*" matches the internal offsets topic, which the group
+	// above created. kgo leaves internal topics out of what it matches
+	// itself and would not join, so this member is raw
+	// ConsumerGroupHeartbeats. (Whole-name matching is checked in the
+	// coordinator's tests: kgo wraps its patterns in .*.)
+	hb := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "internal", "m-internal", 0, 5000
+	hb.SubscribedTopicRegex = kmsg.StringPtr(`__consumer_.*`)
+	hb.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+	all, err := adm.ListTopicsWithInternal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[[16]byte]string{}
+	for _, td := range all {
+		names[td.ID] = td.Topic
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	var assigned []string
+	for {
+		resp, err := hb.RequestWith(ctx, prod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ErrorCode != 0 {
+			t.Fatalf("heartbeat: %v", kerr.ErrorForCode(resp.ErrorCode))
+		}
+		hb.MemberEpoch = resp.MemberEpoch
+		hb.SubscribedTopicRegex = nil // unchanged
+		if resp.Assignment != nil {
+			assigned = nil
+			for _, tp := range resp.Assignment.Topics {
+				assigned = append(assigned, names[tp.TopicID])
+			}
+		}
+		if slices.Equal(assigned, []string{"__consumer_offsets"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a member subscribed to __consumer_.* is assigned %v", assigned)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	b.stop()
 }

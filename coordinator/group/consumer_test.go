@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -316,4 +317,34 @@ func TestUniformAssignorMakesRoomForAJoiningMember(t *testing.T) {
 		t.Fatalf("members own %v partitions", counts)
 	}
 	checkExclusive(t, f.c)
+}
+
+// A KIP-848 regular expression is matched against whole topic names with
+// RE2 semantics, as Kafka's coordinator does (Pattern.matches), and
+// internal topics are candidates like any other.
+func TestConsumerRegexMatchesWholeNames(t *testing.T) {
+	topics := fakeTopics{}
+	for i, name := range []string{"metrics", "metrics.cpu", "app.metrics", "__consumer_offsets", "logs"} {
+		topics[name] = TopicInfo{Name: name, ID: topicID(byte(i + 1)), Partitions: 1}
+	}
+	f := newConsumerFixture(t, topics)
+	for _, c := range []struct {
+		regex string
+		want  []string
+	}{
+		{`metrics`, []string{"metrics"}},
+		{`metrics\..*`, []string{"metrics.cpu"}},
+		{`.*metrics.*`, []string{"app.metrics", "metrics", "metrics.cpu"}},
+		{`__consumer_.*`, []string{"__consumer_offsets"}},
+		{`logs|metrics`, []string{"logs", "metrics"}},
+	} {
+		var got []string
+		for _, ti := range f.c.subscribedTopicInfos(&consumerMember{Regex: c.regex}) {
+			got = append(got, ti.Name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("regex %q resolves to %v, want %v", c.regex, got, c.want)
+		}
+	}
 }

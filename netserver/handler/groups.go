@@ -363,9 +363,14 @@ func topicInfo(t metadata.Topic) group.TopicInfo {
 	return group.TopicInfo{Name: t.Name, ID: t.ID, Partitions: t.Partitions}
 }
 
+// TopicByName and AllTopics resolve KIP-848 subscriptions. Internal
+// topics are included, as Kafka's coordinator resolves names and regular
+// expressions against every topic of the metadata image: a consumer that
+// subscribes to __consumer_offsets, by name or by a pattern matching it,
+// is assigned its partitions.
 func (c groupTopics) TopicByName(name string) (group.TopicInfo, bool) {
 	t, ok := c.b.topic(name)
-	return topicInfo(t), ok && !isInternalTopic(name)
+	return topicInfo(t), ok
 }
 
 func (c groupTopics) TopicByID(id [16]byte) (group.TopicInfo, bool) {
@@ -376,9 +381,7 @@ func (c groupTopics) TopicByID(id [16]byte) (group.TopicInfo, bool) {
 func (c groupTopics) AllTopics() []group.TopicInfo {
 	var out []group.TopicInfo
 	for _, t := range c.b.topics() {
-		if !isInternalTopic(t.Name) {
-			out = append(out, topicInfo(t))
-		}
+		out = append(out, topicInfo(t))
 	}
 	return out
 }
