@@ -168,6 +168,11 @@ func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, erro
 	if hc.FetchSessions, err = c.fetchSessionConfig(); err != nil {
 		return hc, err
 	}
+	partitionLimit, err := c.int64("max.request.partition.size.limit", handler.DefaultPartitionSizeLimit)
+	if err != nil {
+		return hc, err
+	}
+	hc.PartitionSizeLimit = int32(min(partitionLimit, 1<<31-1))
 	txnRF, err := c.int64("transaction.state.log.replication.factor", 3)
 	if err != nil {
 		return hc, err

@@ -122,6 +122,8 @@ var serverKeys = []Key{
 	key("transaction.remove.expired.transaction.cleanup.interval.ms", Int, "3600000", "How often expired transactional ids are removed.", atLeast(1)),
 	key("transaction.version", Short, "2", "The transaction protocol version offered (Kafka's transaction.version feature): 0, 1 or 2 (KIP-890).", rill(), between(0, 2)),
 
+	key("max.request.partition.size.limit", Int, "2000", "The most partitions one DescribeTopicPartitions answer holds (KIP-966); clients page through the rest.", atLeast(1)),
+
 	// Fetch sessions (KIP-227).
 	key("max.incremental.fetch.session.cache.slots", Int, "1000", "Incremental fetch sessions cached (0: every fetch is answered sessionless).", atLeast(0)),
 	key("min.incremental.fetch.session.eviction.ms", Int, "120000", "How long a fetch session is safe from eviction after its creation and its last use.", atLeast(0)),

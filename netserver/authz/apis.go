@@ -169,6 +169,9 @@ var requirements = []Requirement{
 	{66, "ListTransactions", []Check{{OpDescribe, ResourceTransactionalID, ScopeList, false, ""}}, ""},
 	{68, "ConsumerGroupHeartbeat", []Check{{OpRead, ResourceGroup, ScopeRequest, false, ""}}, ""},
 	{69, "ConsumerGroupDescribe", []Check{{OpDescribe, ResourceGroup, ScopeEach, false, ""}}, "Kafka's table says READ; KafkaApis checks DESCRIBE"},
+	{75, "DescribeTopicPartitions", []Check{
+		{OpDescribe, ResourceTopic, ScopeEach, false, "named topics; when all topics are asked for, unauthorized ones are left out (ScopeList)"},
+	}, "topic_authorized_operations is AuthorizedOperations on each answered topic"},
 }
 
 var requirementByKey = func() map[int16]*Requirement {

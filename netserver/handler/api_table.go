@@ -74,6 +74,7 @@ var apis = []api{
 	{66, 0, 1, withCtx((*Broker).listTransactions)},            // ListTransactions
 	{68, 0, 1, withCtxWire((*Broker).consumerGroupHeartbeat)},  // ConsumerGroupHeartbeat
 	{69, 0, 1, withCtx((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
+	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions
 }
 
 func init() {

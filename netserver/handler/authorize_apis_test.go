@@ -304,6 +304,23 @@ func authzCases() []authzCase {
 				r.IncludeClusterAuthorizedOperations = true
 				return withVersion(r, 9)
 			}},
+		{name: "DescribeTopicPartitions/named", key: 75, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrDescribeTopicPartitionsRequest()
+			r.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "t"}}
+			return withVersion(r, 0)
+		}},
+		{name: "DescribeTopicPartitions/all", key: 75, checks: []int{0},
+			denied: func(resp kmsg.Response) bool {
+				for _, st := range resp.(*kmsg.DescribeTopicPartitionsResponse).Topics {
+					if st.Topic != nil && *st.Topic == "t" {
+						return false
+					}
+				}
+				return true
+			},
+			build: func(t *testing.T, e *authzEnv) kmsg.Request {
+				return withVersion(kmsg.NewPtrDescribeTopicPartitionsRequest(), 0)
+			}},
 		{name: "OffsetCommit", key: 8, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
 			r := kmsg.NewPtrOffsetCommitRequest()
 			r.Group, r.Generation = "g-commit", -1

@@ -112,6 +112,9 @@ type Config struct {
 	// min.incremental.fetch.session.eviction.ms); nil means Kafka's
 	// defaults.
 	FetchSessions *fetchsession.Config
+	// PartitionSizeLimit is max.request.partition.size.limit: the most
+	// partitions a DescribeTopicPartitions answer holds (0: 2000).
+	PartitionSizeLimit int32
 }
 
 // Broker answers requests against one engine and the cluster metadata.
