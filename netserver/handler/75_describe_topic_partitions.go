@@ -9,8 +9,8 @@ package handler
 // UNKNOWN_TOPIC_OR_PARTITION, named ones it may not DESCRIBE
 // TOPIC_AUTHORIZATION_FAILED. Topics are answered in name order, from the
 // Cursor's topic and partition on (a cursor naming a topic not in a
-// non-empty list is INVALID_REQUEST for the whole request, as Kafka
-// answers). At most ResponsePartitionLimit partitions are answered,
+// non-empty list is INVALID_REQUEST on every requested topic, as Kafka's
+// error answer has it). At most ResponsePartitionLimit partitions are answered,
 // capped by max.request.partition.size.limit (2000); when partitions are
 // left, NextCursor names the first of them. Error topics take no room.
 // A partition without a leader is LEADER_NOT_AVAILABLE; Rill has no
@@ -51,11 +51,14 @@ func (b *Broker) describeTopicPartitions(ctx context.Context, req *kmsg.Describe
 	firstPartition := int32(0)
 	if c := req.Cursor; c != nil {
 		if !all && !slices.Contains(names, c.Topic) {
-			// Kafka fails the request: the cursor must be one of the
-			// topics asked for. The answer names none of them.
-			st := kmsg.NewDescribeTopicPartitionsResponseTopic()
-			st.Topic, st.ErrorCode = kmsg.StringPtr(c.Topic), kerr.InvalidRequest.Code
-			resp.Topics = append(resp.Topics, st)
+			// Kafka fails the request (the cursor must be one of the
+			// topics asked for): its error answer gives every requested
+			// topic the code.
+			for _, rt := range req.Topics {
+				st := kmsg.NewDescribeTopicPartitionsResponseTopic()
+				st.Topic, st.ErrorCode = kmsg.StringPtr(rt.Topic), kerr.InvalidRequest.Code
+				resp.Topics = append(resp.Topics, st)
+			}
 			return resp
 		}
 		i, _ := slices.BinarySearch(names, c.Topic)

@@ -69,10 +69,10 @@ func TestDescribeTopicPartitionsPages(t *testing.T) {
 
 	// A cursor naming a topic outside the list fails the request.
 	req := kmsg.NewPtrDescribeTopicPartitionsRequest()
-	req.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "a"}}
+	req.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "a"}, {Topic: "c"}}
 	req.Cursor = &kmsg.DescribeTopicPartitionsRequestCursor{Topic: "b"}
 	resp := sendAs[*kmsg.DescribeTopicPartitionsResponse](t, b, "", req, 0)
-	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != kerr.InvalidRequest.Code {
+	if len(resp.Topics) != 2 || resp.Topics[0].ErrorCode != kerr.InvalidRequest.Code || resp.Topics[1].ErrorCode != kerr.InvalidRequest.Code || len(resp.Topics[0].Partitions) != 0 {
 		t.Fatalf("cursor outside the topic list: %+v", resp.Topics)
 	}
 	// The topic id and internal flag are those of Metadata.
