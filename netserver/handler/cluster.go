@@ -43,6 +43,8 @@ type Cluster interface {
 	TopicByID(id [16]byte) (metadata.Topic, bool)
 	Topics() []metadata.Topic
 	Partition(topic string, p int32) (metadata.Partition, bool)
+	// DescribeQuorum asks the active controller about the metadata quorum.
+	DescribeQuorum(ctx context.Context, req *kmsg.DescribeQuorumRequest) (*kmsg.DescribeQuorumResponse, error)
 	// TopicPartitions are all of a topic's partitions (index = number).
 	TopicPartitions(topic string) ([]metadata.Partition, bool)
 	// CreateTopic creates a topic (assignment: CreateTopics' replica

@@ -9,8 +9,10 @@ import (
 	"context"
 	"maps"
 	"math"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -285,6 +287,32 @@ func (r *Runtime) ElectLeaders(ctx context.Context, typ int8, parts []kafka.Topi
 	for _, t := range resp.(*kmsg.ElectLeadersResponse).Topics {
 		for _, p := range t.Partitions {
 			out[kafka.TopicPartition{Topic: t.Topic, Partition: p.Partition}] = p.ErrorCode
+		}
+	}
+	return out, nil
+}
+
+// DescribeQuorum asks the active controller for the metadata quorum's
+// state (Kafka's brokers forward DescribeQuorum to it) and fills in, for
+// v2, the voters' controller listeners from controller.quorum.voters.
+func (r *Runtime) DescribeQuorum(ctx context.Context, req *kmsg.DescribeQuorumRequest) (*kmsg.DescribeQuorumResponse, error) {
+	resp, err := r.ask(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := resp.(*kmsg.DescribeQuorumResponse)
+	out.Version = req.Version
+	if req.Version >= 2 { // a single node's in-process voter has no address: no nodes
+		for _, id := range r.voterIDs {
+			host, port, err := net.SplitHostPort(r.cfg.Voters[id])
+			p, perr := strconv.ParseUint(port, 10, 16)
+			if err != nil || perr != nil {
+				continue
+			}
+			nd := kmsg.NewDescribeQuorumResponseNode()
+			nd.NodeID = int32(id)
+			nd.Listeners = []kmsg.DescribeQuorumResponseNodeListener{{Name: "CONTROLLER", Host: host, Port: uint16(p)}}
+			out.Nodes = append(out.Nodes, nd)
 		}
 	}
 	return out, nil

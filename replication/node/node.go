@@ -113,7 +113,13 @@ type Node struct {
 	// changed is notified whenever the image changes.
 	changed *signal.Signal
 
+	// queries run in the loop (DescribeQuorum reads raft's state).
+	queries chan func()
+	// observed are the brokers' last heartbeats (DescribeQuorum).
+	observed observed
+
 	// loop-owned state
+	peers         peerTimes
 	ctl           *controller.Controller
 	lastRebalance time.Time
 	inflight      string
@@ -137,7 +143,7 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.SnapshotEvery == 0 {
 		cfg.SnapshotEvery = 1000
 	}
-	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), stop: make(chan struct{}),
+	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), queries: make(chan func()), stop: make(chan struct{}),
 		done: make(chan struct{}), image: controller.NewImage(), changed: signal.New()}
 	m, err := quorum.New(quorum.Config{ID: cfg.ID, Peers: cfg.Voters, ElectionTicks: 10, HeartbeatTicks: 1,
 		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply, Load: n.load})
@@ -190,7 +196,12 @@ func (n *Node) loop() {
 			n.member.Tick()
 			n.age++
 		case m := <-n.inbox:
-			_ = n.member.Step(m)
+			if n.member.Step(m) == nil {
+				n.heardFrom(m)
+			}
+		case q := <-n.queries:
+			q()
+			continue
 		case r := <-n.reqs:
 			n.queued = append(n.queued, r)
 		}

@@ -316,6 +316,7 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		&kmsg.DeleteACLsRequest{Filters: []kmsg.DeleteACLsRequestFilter{kmsg.NewDeleteACLsRequestFilter()}},
 		&kmsg.AlterUserSCRAMCredentialsRequest{Deletions: []kmsg.AlterUserSCRAMCredentialsRequestDeletion{{Name: "u", Mechanism: 1}}},
 		&kmsg.AlterClientQuotasRequest{Entries: []kmsg.AlterClientQuotasRequestEntry{{Entity: []kmsg.AlterClientQuotasRequestEntryEntity{{Type: "user"}}}}},
+		kmsg.NewPtrDescribeQuorumRequest(),
 	}
 	if len(reqs) != len(versions) {
 		t.Fatalf("%d requests tested, %d served", len(reqs), len(versions))
@@ -357,5 +358,29 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		if got := alone.HandleRPC(b); got != nil {
 			t.Errorf("%s: answered %x", name, got)
 		}
+	}
+}
+
+// DescribeQuorum on the active node: it leads the one-voter quorum at its
+// last index; a registered broker that heartbeats (and is no voter) is an
+// observer at the metadata offset it reported.
+func TestRPCDescribeQuorum(t *testing.T) {
+	n := startSingle(t)
+	register(t, n, 3)
+	hb := kmsg.NewPtrBrokerHeartbeatRequest()
+	hb.BrokerID, hb.CurrentMetadataOffset = 3, int64(n.Applied())
+	if _, err := rpc[*kmsg.BrokerHeartbeatResponse](t, n, hb); err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	req.Topics = []kmsg.DescribeQuorumRequestTopic{{Topic: MetadataSnapshotTopic, Partitions: []kmsg.DescribeQuorumRequestTopicPartition{{Partition: 0}}}}
+	r, err := rpc[*kmsg.DescribeQuorumResponse](t, n, req)
+	wantCode(t, "describe quorum", err, nil)
+	p := r.Topics[0].Partitions[0]
+	if p.LeaderID != 1 || p.HighWatermark < 1 || len(p.CurrentVoters) != 1 || p.CurrentVoters[0].LogEndOffset < p.HighWatermark {
+		t.Fatalf("quorum: %+v", p)
+	}
+	if len(p.Observers) != 1 || p.Observers[0].ReplicaID != 3 || p.Observers[0].LogEndOffset != hb.CurrentMetadataOffset || p.Observers[0].LastFetchTimestamp <= 0 {
+		t.Fatalf("observers: %+v", p.Observers)
 	}
 }
