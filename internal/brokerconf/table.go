@@ -120,7 +120,7 @@ var serverKeys = []Key{
 	key("transactional.id.expiration.ms", Int, "604800000", "A transactional id unused this long is forgotten.", atLeast(1)),
 	key("transaction.abort.timed.out.transaction.cleanup.interval.ms", Int, "10000", "How often timed-out transactions are aborted.", atLeast(1)),
 	key("transaction.remove.expired.transaction.cleanup.interval.ms", Int, "3600000", "How often expired transactional ids are removed.", atLeast(1)),
-	key("transaction.version", Short, "2", "The transaction protocol version offered (Kafka's transaction.version feature): 0, 1 or 2 (KIP-890).", rill(), between(0, 2)),
+	key("transaction.version", Short, "2", "The level a new cluster finalizes Kafka's transaction.version feature at: 0, 1 or 2 (KIP-890); the metadata log keeps it from then on, and UpdateFeatures (kafka-features.sh) changes it.", rill(), between(0, 2)),
 
 	key("max.request.partition.size.limit", Int, "2000", "The most partitions one DescribeTopicPartitions answer holds (KIP-966); clients page through the rest.", atLeast(1)),
 

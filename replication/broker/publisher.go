@@ -91,6 +91,7 @@ func (r *Runtime) publish(ctx context.Context) {
 			continue
 		}
 		settled = nil
+		r.syncFeatures()
 		if r.source.Replayed() && !r.imported.Load() {
 			r.importCatalog(ctx)
 		}

@@ -22,6 +22,7 @@ package node
 //	client quotas            AlterClientQuotas (49)         1
 //	copy the metadata image  FetchSnapshot (59)             0-1
 //	describe the quorum      DescribeQuorum (55)            0-2
+//	finalize features        UpdateFeatures (57)            0-2
 //
 // Only the active controller answers, NOT_CONTROLLER elsewhere (the broker
 // asks another node); FetchSnapshot is answered by any node that has
@@ -163,6 +164,8 @@ func (n *Node) answer(ctx context.Context, req kmsg.Request, refused error) kmsg
 		return n.alterClientQuotas(ctx, r, refused)
 	case *kmsg.DescribeQuorumRequest:
 		return n.describeQuorum(ctx, r, refused)
+	case *kmsg.UpdateFeaturesRequest:
+		return n.updateFeatures(ctx, r, refused)
 	}
 	// ParseRequest returns only the keys above.
 	panic(fmt.Sprintf("node: no answer for %s", kmsg.NameForKey(req.Key())))
@@ -752,6 +755,7 @@ var errorCodes = []struct {
 	{controller.ErrScramCredentialNotFound, kerr.ResourceNotFound},
 	{controller.ErrDuplicateUser, kerr.DuplicateResource},
 	{controller.ErrInvalidQuota, kerr.InvalidRequest},
+	{controller.ErrInvalidFeatureUpdate, kerr.InvalidUpdateVersion},
 }
 
 // KafkaError is the Kafka error a broker is answered with for err (nil
