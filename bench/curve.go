@@ -8,6 +8,8 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // Curve is one scaling curve: a measured figure per panel against one
@@ -26,13 +28,15 @@ type Curve struct {
 type CurvePanel struct {
 	Label string // with its unit
 	Y     []float64
+	// LogY spaces Y on a log scale (every measured Y must be positive).
+	LogY bool
 }
 
 // Curve chart geometry, in pixels.
 const (
 	curveWidth       = 720
 	curvePanelHeight = 170
-	curveTop         = 40
+	curveTop         = 50
 	curveLeft        = 80
 	curveRight       = 30
 	curveGap         = 45
@@ -84,29 +88,49 @@ func WriteCurveChart(path string, c Curve) error {
 	w, h := CurveSize(len(c.Panels))
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	label(img, curveLeft, 18, c.Title, color.Black)
+	title, sub, _ := strings.Cut(c.Title, " (")
+	label(img, 8, 16, title, color.Black)
+	if sub != "" {
+		label(img, 8, 32, "("+sub, color.Black)
+	}
 	left, right := curveLeft, w-curveRight
 	xs := CurveXPositions(c.X, c.LogX, left+10, right-10)
 	grey := color.RGBA{200, 200, 200, 255}
 	for i, p := range c.Panels {
 		top := curveTop + i*(curvePanelHeight+curveGap) + 12
 		bottom := top + curvePanelHeight - 12
-		maxY := 0.0
+		maxY, minY := 0.0, math.Inf(1)
 		for _, y := range p.Y {
 			if !math.IsNaN(y) {
-				maxY = math.Max(maxY, y)
+				maxY, minY = math.Max(maxY, y), math.Min(minY, y)
 			}
 		}
 		if maxY == 0 {
 			maxY = 1
 		}
+		logY := p.LogY && minY > 0 && maxY > minY
+		// height is a value's height above bottom, as a share of the
+		// panel's: from 0 to maxY, or on a log scale from minY to maxY.
+		height := func(y float64) float64 { return y / maxY }
+		lowLabel := "0"
+		if logY {
+			lo, hi := math.Log10(minY), math.Log10(maxY)
+			height = func(y float64) float64 { return 0.05 + 0.95*(math.Log10(y)-lo)/(hi-lo) }
+			lowLabel = Short(minY)
+		}
 		line(img, left, bottom, right, bottom, color.Black)
 		line(img, left, top, left, bottom, color.Black)
 		line(img, left, top, left+4, top, color.Black)
-		label(img, left, top-6, p.Label, color.Black)
-		label(img, 4, top+5, fmt.Sprintf("%.4g", maxY), color.Black)
-		label(img, 4, (top+bottom)/2+5, fmt.Sprintf("%.4g", maxY/2), grey)
-		label(img, 4, bottom, "0", color.Black)
+		plabel := p.Label
+		if logY {
+			plabel += ", log scale"
+		}
+		label(img, left, top-8, plabel, color.Black)
+		label(img, 4, top+5, Short(maxY), color.Black)
+		if !logY {
+			label(img, 4, (top+bottom)/2+5, Short(maxY/2), grey)
+		}
+		label(img, 4, bottom-2, lowLabel, color.Black)
 		scale := c.XLabel
 		if c.LogX {
 			scale += " (log scale)"
@@ -122,9 +146,18 @@ func WriteCurveChart(path string, c Curve) error {
 				px = -1
 				continue
 			}
-			yy := bottom - int(float64(bottom-top)*y/maxY)
+			yy := bottom - int(float64(bottom-top)*height(y))
 			dot(img, x, yy, col)
-			label(img, x+5, yy-4, fmt.Sprintf("%.3g", y), col)
+			v := Short(y)
+			lx := x + 6
+			if lx+7*len(v) > right {
+				lx = x - 6 - 7*len(v)
+			}
+			ly := yy - 6 // above the point, or below it at the top
+			if ly < top+10 {
+				ly = yy + 16
+			}
+			label(img, lx, ly, v, col)
 			if px >= 0 {
 				line(img, px, py, x, yy, col)
 			}
@@ -140,6 +173,20 @@ func WriteCurveChart(path string, c Curve) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Short writes a figure in at most 3 significant digits with k or M for
+// thousands and millions: 488378 as 488k, 0.0123 as 0.0123.
+func Short(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 3, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
+	case a >= 1000:
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // xLabel writes an x value short: 100000 as 100k, 16384 as 16384.

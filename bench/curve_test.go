@@ -14,7 +14,7 @@ func TestWriteCurveChart(t *testing.T) {
 	c := Curve{Title: "partitions", XLabel: "partitions", LogX: true, X: []float64{4, 100, 1000, 10000, 100000},
 		Panels: []CurvePanel{
 			{Label: "records/s", Y: []float64{5e5, 4e5, 3e5, 1e5, 2e4}},
-			{Label: "p99 (ms)", Y: []float64{10, 12, math.NaN(), 40, 200}},
+			{Label: "p99 (ms)", Y: []float64{10, 12, math.NaN(), 40, 200}, LogY: true},
 			{Label: "broker CPU (s/GB)", Y: []float64{0, 0, 0, 0, 0}},
 		}}
 	if err := WriteCurveChart(path, c); err != nil {
@@ -53,5 +53,13 @@ func TestCurveXPositions(t *testing.T) {
 	lin := CurveXPositions([]float64{0, 50, 100}, false, 0, 200)
 	if !slices.Equal(lin, []int{0, 100, 200}) {
 		t.Fatalf("linear positions %v", lin)
+	}
+}
+
+func TestShort(t *testing.T) {
+	for v, want := range map[float64]string{488378: "488k", 2442: "2442", 1.234e7: "12.3M", 0.0123: "0.0123", 0: "0", 72.14: "72.1"} {
+		if got := Short(v); got != want {
+			t.Errorf("Short(%v) = %q, want %q", v, got, want)
+		}
 	}
 }

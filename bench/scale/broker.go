@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +28,9 @@ type broker struct {
 	start time.Duration // from exec to its listening record
 }
 
+// brokerArgs go on every broker's command line (-broker-cpuprofile).
+var brokerArgs []string
+
 // startBroker runs bin with a fresh data directory (admin listener off,
 // plus extra settings) and waits for its listening record.
 func startBroker(bin string, logw io.Writer, extra ...string) (*broker, error) {
@@ -35,7 +39,7 @@ func startBroker(bin string, logw io.Writer, extra ...string) (*broker, error) {
 		return nil, err
 	}
 	b := &broker{bin: bin, logw: logw, dir: dir,
-		args: append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--set", "admin.listeners="}, extra...)}
+		args: append([]string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--set", "admin.listeners="}, append(brokerArgs, extra...)...)}
 	if err := b.run(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -43,8 +47,18 @@ func startBroker(bin string, logw io.Writer, extra ...string) (*broker, error) {
 	return b, nil
 }
 
+// starts numbers the brokers started, for their profiles' names.
+var starts int
+
 func (b *broker) run() error {
-	b.cmd = exec.Command(b.bin, b.args...)
+	starts++
+	args := slices.Clone(b.args)
+	for i := range args {
+		if i > 0 && args[i-1] == "--cpuprofile" {
+			args[i] += fmt.Sprintf(".%d", starts)
+		}
+	}
+	b.cmd = exec.Command(b.bin, args...)
 	t0 := time.Now()
 	addrs, err := bench.Serve(b.cmd, b.logw, 1, 10*time.Minute)
 	if err != nil {

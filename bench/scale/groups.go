@@ -44,6 +44,9 @@ type member struct {
 
 func runGroups(ctx context.Context, b *broker, l groupLoad) (groupStats, error) {
 	var st groupStats
+	if err := waitCoordinator(b.addr, "scale-group-0"); err != nil {
+		return st, err
+	}
 	ps, err := dialPipes(b.addr, l.conns)
 	if err != nil {
 		return st, err

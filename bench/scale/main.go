@@ -12,7 +12,7 @@
 // little beside the broker on a small machine:
 //
 //   - partitions P (4 … 100,000): a topic of P partitions is created
-//     (CreateTopics, then CreatePartitions, 10,000 partitions a request;
+//     (CreateTopics, then CreatePartitions, 1,000 partitions a request;
 //     timed), then 4 connections with 4 Produce requests in flight each,
 //     acks=all, write it for -duration: each request carries 256 KiB of
 //     1 KiB records, one batch for each of up to 16 of the connection's
@@ -43,6 +43,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -97,8 +98,28 @@ func main() {
 	curves := flag.String("curves", "partitions,connections,groups,record-size", "curves to run")
 	bin := flag.String("rill", "", "rill binary (default: build ./cmd/rill)")
 	brokerLog := flag.String("broker-log", "", "file to append the brokers' logs to (default: discarded)")
+	cpuProfile := flag.String("broker-cpuprofile", "", "have each broker write a CPU profile to this path with .N added, N counting broker starts (rill serve --cpuprofile)")
+	replot := flag.String("replot", "", "only rewrite scale.md and the PNGs in -out from this scale.json")
+	verbose := flag.Bool("v", false, "print the loads' per-second lines")
 	flag.Parse()
+	if *verbose {
+		progress = os.Stderr
+	}
 
+	if *replot != "" {
+		var rep report
+		raw, err := os.ReadFile(*replot)
+		if err == nil {
+			err = json.Unmarshal(raw, &rep)
+		}
+		if err == nil {
+			err = rep.write(*out)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	cfg := config{duration: *duration, runs: *runs, bigRuns: *bigRuns, partitions: ints(*partitions),
 		connections: ints(*connections), groups: ints(*groups), sizes: ints(*sizes), curves: map[string]bool{}}
 	for _, c := range strings.Split(*curves, ",") {
@@ -117,6 +138,9 @@ func main() {
 			log.Fatal(err)
 		}
 		defer os.RemoveAll(filepath.Dir(cfg.bin))
+	}
+	if *cpuProfile != "" {
+		brokerArgs = []string{"--cpuprofile", *cpuProfile}
 	}
 	cfg.logw = io.Discard
 	if *brokerLog != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,9 @@ type produceStats struct {
 }
 
 // connParts spreads partitions over connections.
+// progress gets the loads' per-second lines (-v); nil: none.
+var progress io.Writer
+
 func connParts(conns int, partitions int32) [][]int32 {
 	out := make([][]int32, conns)
 	if int(partitions) >= conns {
@@ -66,7 +70,7 @@ func runProduce(ctx context.Context, b *broker, l produceLoad) (produceStats, er
 	k := max(1, min(l.partsPerRequest, len(parts[0])))
 	written := make([]atomic.Bool, l.partitions)
 	var partErrs, requests atomic.Int64
-	m := bench.NewMeter("produce", nil)
+	m := bench.NewMeter("produce", progress)
 	cpu0 := b.cpu()
 	start := time.Now()
 	err = pipeline(ctx, ps, l.window, start.Add(l.duration), 30*time.Second, func(c, i int) (op, bool) {

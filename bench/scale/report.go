@@ -199,6 +199,9 @@ func (r report) write(dir string) error {
 				fmt.Fprintf(&md, "\nProduce to a fresh 1,000-partition topic: %.2f of the 4-partition records/s (target ≥ 0.50).\n", ratio)
 			}
 		}
+		for i := range chart.Panels {
+			chart.Panels[i].LogY = spansDecades(chart.Panels[i].Y)
+		}
 		if err := bench.WriteCurveChart(filepath.Join(dir, c.name+".png"), chart); err != nil {
 			return err
 		}
@@ -216,4 +219,21 @@ func (r report) freshRatio() (float64, bool) {
 		return 0, false
 	}
 	return a / b, true
+}
+
+// spansDecades says whether the measured values are all positive and the
+// largest is over 30 times the smallest: such a panel is drawn on a log
+// scale.
+func spansDecades(ys []float64) bool {
+	lo, hi := math.Inf(1), 0.0
+	for _, y := range ys {
+		if math.IsNaN(y) {
+			continue
+		}
+		if y <= 0 {
+			return false
+		}
+		lo, hi = math.Min(lo, y), math.Max(hi, y)
+	}
+	return hi > 30*lo
 }

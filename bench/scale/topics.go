@@ -11,7 +11,7 @@ import (
 
 // createChunk is the most partitions one CreateTopics or CreatePartitions
 // request adds.
-const createChunk = 10_000
+const createChunk = 1_000
 
 // createTopic creates topic with partitions partitions (replication factor
 // 1): CreateTopics with the first chunk, then CreatePartitions a chunk at
@@ -147,4 +147,30 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// waitCoordinator asks for group's coordinator until the broker names one
+// (it creates __consumer_offsets on the first ask), at most 30 s.
+func waitCoordinator(addr, group string) error {
+	p, err := dialPipe(addr)
+	if err != nil {
+		return err
+	}
+	defer p.c.Close()
+	for end := time.Now().Add(30 * time.Second); ; {
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.Version = 3
+		req.CoordinatorKey = group
+		resp := kmsg.NewPtrFindCoordinatorResponse()
+		if _, err := p.roundTrip(req, resp); err != nil {
+			return fmt.Errorf("FindCoordinator: %w", err)
+		}
+		if resp.ErrorCode == 0 {
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("FindCoordinator: %w", kerr.ErrorForCode(resp.ErrorCode))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
