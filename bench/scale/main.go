@@ -90,7 +90,7 @@ func main() {
 	out := flag.String("out", "bench/scale/results", "directory for scale.json, scale.md and the PNGs")
 	duration := flag.Duration("duration", 4*time.Second, "load per point")
 	runs := flag.Int("runs", 3, "runs per point below 10,000 (medians reported)")
-	bigRuns := flag.Int("big-runs", 1, "runs per point at 10,000 and above")
+	bigRuns := flag.Int("big-runs", 1, "runs per point at 10,000 partitions, connections or groups and above")
 	partitions := flag.String("partitions", "4,100,1000,10000,100000", "partition counts")
 	connections := flag.String("connections", "10,1000,10000", "connection counts")
 	groups := flag.String("groups", "10,1000,10000", "consumer group counts")
@@ -167,8 +167,10 @@ func main() {
 	fmt.Printf("scale: done in %s; results in %s\n", time.Since(t0).Round(time.Second), *out)
 }
 
-func (c config) runsOf(x int) int {
-	if x >= 10_000 {
+// runsOf is how many runs a point gets: fewer for 10,000 partitions,
+// connections or groups and more (record sizes are all cheap).
+func (c config) runsOf(curve string, x int) int {
+	if curve != "record-size" && x >= 10_000 {
 		return c.bigRuns
 	}
 	return c.runs
@@ -194,11 +196,11 @@ func run(ctx context.Context, cfg config, rep *report) error {
 		}
 		maxRuns := 0
 		for _, x := range c.xs {
-			maxRuns = max(maxRuns, cfg.runsOf(x))
+			maxRuns = max(maxRuns, cfg.runsOf(c.name, x))
 		}
 		for r := range maxRuns {
 			for _, x := range c.xs {
-				if r >= cfg.runsOf(x) {
+				if r >= cfg.runsOf(c.name, x) {
 					continue
 				}
 				t0 := time.Now()

@@ -107,7 +107,7 @@ var curves = []struct {
 		append(append([]figure(nil), produceFigures...),
 			figure{"partitions written", "", "%.0f", prod(func(s *produceStats) float64 { return float64(s.Written) })},
 			figure{"create (s)", "", "%.2f", func(p point) (float64, bool) { return p.CreateSeconds, p.Metadata != nil }},
-			figure{"Metadata all topics (ms)", "", "%.1f", func(p point) (float64, bool) {
+			figure{"Metadata all topics (ms)", "", "%.2f", func(p point) (float64, bool) {
 				if p.Metadata == nil {
 					return 0, false
 				}
