@@ -77,8 +77,8 @@ func partitionsPoint(ctx context.Context, cfg config, partitions int) (point, er
 		return p, err
 	}
 	p.CreateSeconds = d.Seconds()
-	m := b.memory()
-	p.MemoryCreated = &m
+	created := b.memory()
+	p.MemoryCreated = &created
 	md, err := allTopicsMetadata(b.addr, 5)
 	if err != nil {
 		return p, err
@@ -99,8 +99,8 @@ func partitionsPoint(ctx context.Context, cfg config, partitions int) (point, er
 		return p, fmt.Errorf("restart: %w", err)
 	}
 	p.RestartSeconds = b.start.Seconds()
-	m = b.memory()
-	p.MemoryRestarted = &m
+	restarted := b.memory()
+	p.MemoryRestarted = &restarted
 	return p, nil
 }
 
