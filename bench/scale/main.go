@@ -31,7 +31,8 @@
 //     over 4 connections (16 requests in flight each): all join, then each
 //     connection cycles through its groups, a ConsumerGroupHeartbeat and an
 //     OffsetCommit for each in turn. Throughput is requests/s, CPU per
-//     request.
+//     request. The broker's group.consumer.session.timeout.ms is 10
+//     minutes, so that no member expires while the others join.
 //   - record size (100 B, 1 KiB, 16 KiB) at 4 partitions: as the partitions
 //     curve's 4-partition point, 256 KiB batches.
 //

@@ -123,7 +123,10 @@ func connectionsPoint(ctx context.Context, cfg config, conns int) (point, error)
 }
 
 func groupsPoint(ctx context.Context, cfg config, groups int) (point, error) {
-	b, err := startBroker(cfg.bin, cfg.logw)
+	// Joining 10,000 groups took 50 s on the loaded machine: longer than
+	// the default 45 s session, so the first members had expired (every
+	// heartbeat UNKNOWN_MEMBER_ID) before the load began.
+	b, err := startBroker(cfg.bin, cfg.logw, "--set", "group.consumer.session.timeout.ms=600000")
 	if err != nil {
 		return point{}, err
 	}
