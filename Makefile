@@ -113,7 +113,8 @@ bench-load:
 # against partitions (4 to 100,000, with Metadata latency, RSS, topic
 # creation and restart times), connections (10 to 10,000), consumer groups
 # (10 to 10,000) and record size, each point on a fresh rill serve; about
-# 25 minutes. SCALE_FLAGS=-quick: smaller maxima, about 2 minutes.
+# 20 minutes (21 on the shared 2-core VM). SCALE_FLAGS=-quick: smaller
+# maxima, about a minute.
 # Results: bench/scale/results/ (scale.json, scale.md, a PNG per curve).
 SCALE_FLAGS ?=
 bench-scale:

@@ -4,8 +4,8 @@
 // module, loopback ephemeral port, admin listener off, data in a temporary
 // directory removed after).
 //
-//	go run ./bench/scale -out bench/scale/results   # make bench-scale, ~15 min
-//	go run ./bench/scale -quick -out /tmp/scale      # smaller maxima, ~3 min
+//	go run ./bench/scale -out bench/scale/results   # make bench-scale, ~20 min
+//	go run ./bench/scale -quick -out /tmp/scale      # smaller maxima, ~1 min
 //
 // Load is raw Kafka requests over pipelined connections (kmsg-encoded,
 // batches built once up front), not a client library, so the client costs
