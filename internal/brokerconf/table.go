@@ -52,6 +52,7 @@ var serverKeys = []Key{
 
 	// Logging.
 	key("log.format", String, "text", "The broker's log format.", rill(), oneOf("text", "json")),
+	key("log.index.mapped.max", Int, "0", "The most offset and time index files kept memory-mapped: the least recently used are unmapped (msynced first when written since) and mapped again on demand, so that a broker with many partitions stays under the kernel's per-process mapping limit. Kafka maps every index and asks for a larger vm.max_map_count instead. 0: half of /proc/sys/vm/max_map_count (32,765 at the default 65,530).", rill(), atLeast(0)),
 	key("log.level", String, "info", "The broker's log level.", rill(), oneOf("debug", "info", "warn", "error")),
 
 	// Storage.
@@ -78,7 +79,6 @@ var serverKeys = []Key{
 	key("log.flush.offset.checkpoint.interval.ms", Int, "60000", "How often the recovery point checkpoints are written.", atLeast(0)),
 	key("log.segment.delete.delay.ms", Long, "60000", "How long a deleted segment file stays before it is removed.", atLeast(0)),
 	key("log.open.files.max", Int, "0", "The most segment log file descriptors kept open: idle ones are closed (fsynced first when they hold unsynced data) and reopened on demand, so a broker can hold more partitions than its open-file limit. 0: no cap (Kafka keeps every segment open).", rill(), atLeast(0)),
-	key("log.index.mapped.max", Int, "0", "The most offset and time index files kept memory-mapped: the least recently used are unmapped (msynced first when written since) and mapped again on demand, so that a broker with many partitions stays under the kernel's per-process mapping limit. Kafka maps every index and asks for a larger vm.max_map_count instead. 0: half of /proc/sys/vm/max_map_count (32,765 at the default 65,530).", rill(), atLeast(0)),
 	key("log.message.timestamp.type", String, "CreateTime", "CreateTime keeps producers' timestamps; LogAppendTime stamps batches with the broker's clock.", oneOf("CreateTime", "LogAppendTime")),
 	key("message.max.bytes", Int, "1048588", "The largest record batch a topic accepts.", atLeast(0)),
 	key("min.insync.replicas", Int, "1", "With acks=all, the fewest in-sync replicas a leader accepts a write with.", atLeast(1)),
