@@ -152,7 +152,6 @@ func (c *Cache) evictOverCap() {
 		f := e.Value.(*file)
 		prev := e.Prev()
 		switch {
-		case f.stuck.Load():
 		case f.referenced.Swap(false):
 			c.mu.lru.MoveToFront(e) // second chance
 		default:

@@ -2,6 +2,7 @@ package index
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,33 +141,56 @@ func TestCacheEvictsAndMapsAgain(t *testing.T) {
 	}
 }
 
-// Entries written before an eviction are synced by it: the index holds
-// nothing unsynced afterwards, so its Flush has nothing to do, and the
-// file holds them. (That the msync reaches the disk is the kernel's
-// contract; the test checks that the index does not drop dirty state.)
-func TestCacheEvictionSyncsWrites(t *testing.T) {
+// failSyncFS makes the Sync of files it opens fail while fail is set.
+type failSyncFS struct {
+	vfs.FS
+	fail bool
+}
+
+type failSyncFile struct {
+	vfs.FdFile
+	fs *failSyncFS
+}
+
+func (f failSyncFile) Sync() error {
+	if f.fs.fail {
+		return errors.New("injected sync failure")
+	}
+	return f.FdFile.Sync()
+}
+
+func (f *failSyncFS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error) {
+	h, err := f.FS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return failSyncFile{FdFile: h.(vfs.FdFile), fs: f}, nil
+}
+
+// An eviction keeps written entries (in the page cache) and remembers they
+// are unsynced: Flush then opens the file and fsyncs it, a failure of that
+// fsync sticks, and a mapping made again covers earlier writes with its
+// msync.
+func TestCacheEvictionThenFlush(t *testing.T) {
 	dir := t.TempDir()
 	c := NewCache(1)
-	fsys := WithCache(vfs.Default, c)
+	ffs := &failSyncFS{FS: vfs.Default}
+	fsys := WithCache(ffs, c)
+	state := func(x *OffsetIndex) (evicted, unsynced bool, err error) {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		return x.evicted, x.unsynced, x.err
+	}
 	a := openCached(t, fsys, dir, 0, 800)
 	if err := a.Append(5, 50); err != nil {
 		t.Fatal(err)
-	}
-	a.mu.RLock()
-	dirty := a.region.dirty
-	a.mu.RUnlock()
-	if !dirty {
-		t.Fatal("an appended entry left the mapping clean")
 	}
 	b := openCached(t, fsys, dir, 1, 800)
 	if err := b.Append(5, 50); err != nil { // evicts a
 		t.Fatal(err)
 	}
-	a.mu.RLock()
-	evicted, region, ferr := a.evicted, a.region, a.err
-	a.mu.RUnlock()
-	if !evicted || region != nil || ferr != nil {
-		t.Fatalf("a: evicted %v region %v err %v, want evicted without error", evicted, region, ferr)
+	if ev, uns, err := state(a); !ev || !uns || err != nil {
+		t.Fatalf("a: evicted %v unsynced %v err %v; want evicted with unsynced writes", ev, uns, err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "0.index"))
 	if err != nil {
@@ -178,20 +202,43 @@ func TestCacheEvictionSyncsWrites(t *testing.T) {
 	if err := a.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	// Written again after mapping again: dirty again, Flush syncs it.
-	if err := a.Append(6, 60); err != nil {
+	if ev, uns, _ := state(a); !ev || uns {
+		t.Fatalf("after Flush: evicted %v unsynced %v; want evicted, synced", ev, uns)
+	}
+
+	// Written while mapped again, evicted, then a failing fsync: it sticks.
+	if err := a.Append(6, 60); err != nil { // maps a again, evicts b
 		t.Fatal(err)
 	}
-	if err := a.Flush(); err != nil {
+	if err := b.Append(7, 70); err != nil { // evicts a
 		t.Fatal(err)
 	}
-	a.mu.RLock()
-	dirty = a.region != nil && a.region.dirty
-	a.mu.RUnlock()
-	if dirty {
-		t.Fatal("Flush left the mapping dirty")
+	ffs.fail = true
+	if err := a.Flush(); err == nil {
+		t.Fatal("Flush of an evicted index hid its failed fsync")
 	}
-	a.Close(false)
+	ffs.fail = false
+	if err := a.Flush(); err == nil {
+		t.Fatal("a failed fsync did not stick")
+	}
+
+	// b was evicted with its first entry unsynced and mapped again for
+	// its second: the msync of the new mapping covers both.
+	if ev, uns, _ := state(b); ev || !uns {
+		t.Fatalf("b: evicted %v unsynced %v; want mapped with unsynced writes", ev, uns)
+	}
+	if err := a.Close(false); err != nil {
+		t.Fatal(err)
+	}
+	if off, _ := b.Lookup(7); off != 7 {
+		t.Fatalf("b: lookup(7) = %d", off)
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, uns, _ := state(b); uns {
+		t.Fatal("b: unsynced after a Flush of its new mapping")
+	}
 	b.Close(false)
 }
 

@@ -26,8 +26,7 @@
 // cap: when more are mapped, the least recently used (CLOCK: a use sets a
 // bit without the global lock) are unmapped, and the next use maps the file
 // again (open, mmap, close). A victim in use is waited for, not skipped,
-// so the cap is exceeded only while calls that map are in flight (and by
-// indexes whose msync before eviction failed).
+// so the cap is exceeded only while calls that map are in flight.
 //
 // Contracts:
 //
@@ -35,12 +34,14 @@
 //     (for reading at least) for as long as it touches the bytes; no slice
 //     of them leaves the package (Lookup and Last return values). Eviction
 //     unmaps under the index's lock held for writing.
-//   - Durability: Flush makes the entries durable. An index written since
-//     it was mapped or last flushed is msynced before it is unmapped, so an
-//     evicted index holds nothing unsynced and its Flush has nothing to do.
-//     When that msync fails the index stays mapped, is never chosen again,
-//     and its Flush reports the error. Entries found on disk at open count
-//     as synced (a clean shutdown flushed them; recovery rewrites the rest).
+//   - Durability: Flush makes the entries durable. Unmapping loses no
+//     write (the pages stay in the page cache), and an index evicted with
+//     writes no sync covered remembers it: its next Flush opens the file
+//     and fsyncs it, or, if the index was mapped again meanwhile, msyncs
+//     the new mapping, which covers the same file. When that fsync fails
+//     the error sticks (a second fsync could succeed without the data):
+//     every later Flush reports it. Entries found on disk at open count as
+//     synced (a clean shutdown flushed them; recovery rewrites the rest).
 //   - Identity: an evicted index maps its file again only if it is the same
 //     file (device and inode). Rename moves the file and the index with it
 //     (a segment marked deleted). A file removed or replaced meanwhile (the
@@ -51,6 +52,6 @@
 //
 // Lock order: an index's lock, then the cache's; never the other way. The
 // cache's lock guards only the LRU list and the count: open, mmap, msync
-// and munmap run under the index's lock alone, and an evictor holds no
+// and munmap (and fsync) run under the index's lock alone, and an evictor holds no
 // index lock while it waits for a victim's.
 package index

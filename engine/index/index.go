@@ -59,16 +59,19 @@ type file struct {
 	// ones. Its segment reads from the segment start, which is correct
 	// (an index is a hint) and lasts only until the segment is closed.
 	gone bool
+	// unsynced: the index was evicted with writes no sync covered; the
+	// next Flush opens the file and fsyncs it (a mapping made again
+	// covers them with its msync).
+	unsynced bool
 	// err is sticky: mapping an evicted index again failed where its
 	// entries had to change (a truncation), so what the file holds is no
-	// longer known to be right; Flush reports it.
+	// longer known to be right, or syncing an evicted index failed (a
+	// second fsync could succeed without the data); Flush reports it.
 	err error
 
-	// referenced is set on each use (the cache's CLOCK bit); stuck when
-	// syncing before an eviction failed (the mapping then stays, and
-	// Flush reports the error). elem is guarded by cache.mu.
+	// referenced is set on each use (the cache's CLOCK bit). elem is
+	// guarded by cache.mu.
 	referenced atomic.Bool
-	stuck      atomic.Bool
 	elem       *list.Element
 }
 
@@ -183,23 +186,22 @@ func (f *file) materialize() error {
 	return nil
 }
 
-// evict unmaps the region for the cache, unless the index is closed, not
-// mapped, or its sync before unmapping fails (it then stays mapped, never
-// to be chosen again, and Flush reports the error). It waits for the
-// index's readers.
+// evict unmaps the region for the cache, unless the index is closed or
+// not mapped. It waits for the index's readers. Written pages stay in the
+// page cache; unsynced records that the next Flush must fsync the file.
 func (f *file) evict() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r := f.region
-	if f.closed || r == nil || !r.mapped || r.file != nil || f.err != nil {
+	if f.closed || r == nil || !r.mapped || r.file != nil {
 		return
 	}
 	size, id := len(r.buf), r.id
-	if err := r.unmap(); err != nil {
-		f.err = err
-		f.stuck.Store(true)
-		return
+	dirty, err := r.unmap()
+	if err != nil {
+		return // munmap fails only on bad arguments; keep the mapping
 	}
+	f.unsynced = f.unsynced || dirty
 	f.region, f.evicted, f.mapBytes, f.id = nil, true, size, id
 	f.cache.unlist(f)
 	f.cache.evictions.Add(1)
@@ -394,18 +396,55 @@ func (f *file) SizeBytes() int {
 	return f.entries * f.entrySize
 }
 
-// Flush makes the entries durable. An evicted index was synced when it was
-// unmapped, if it had been written to.
+// Flush makes the entries durable. A mapped index msyncs its mapping
+// (which covers what an earlier mapping of the same file wrote); an
+// evicted one with unsynced writes opens its file and fsyncs it. A failed
+// sync of an evicted index sticks: Flush keeps reporting it.
 func (f *file) Flush() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}
-	if f.closed || f.region == nil {
+	if f.closed {
 		return nil
 	}
-	return f.region.flush(f.entries * f.entrySize)
+	if f.region == nil {
+		if f.evicted && f.unsynced {
+			return f.syncEvicted()
+		}
+		return nil
+	}
+	if err := f.region.flush(f.entries * f.entrySize); err != nil {
+		return err
+	}
+	f.unsynced = false
+	return nil
+}
+
+// syncEvicted fsyncs the file of an evicted index. A file that went away
+// or is another one now holds nothing of this index to sync. The caller
+// holds mu.
+func (f *file) syncEvicted() error {
+	h, err := f.reopen.open(os.O_RDWR)
+	if errors.Is(err, fs.ErrNotExist) {
+		f.unsynced = false
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("index: open %s to sync it: %w", f.reopen.path, err)
+	}
+	defer h.Close()
+	if id, ok := identify(h); !ok || id != f.id {
+		f.unsynced = false
+		return nil
+	}
+	if err := h.Sync(); err != nil {
+		f.err = fmt.Errorf("index: sync %s: %w", f.reopen.path, err)
+		return f.err
+	}
+	f.unsynced = false
+	return nil
 }
 
 // Rename renames the index file to newPath on the FS it was opened on;

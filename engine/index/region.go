@@ -153,23 +153,16 @@ func (r *region) flush(used int) error {
 	return r.file.Sync()
 }
 
-// unmap drops a mapping whose descriptor is closed (an eviction), syncing
-// it first when it was written since it was mapped or last synced: the
-// written pages would survive the unmapping in the page cache, but the
-// index's Flush would no longer reach them. On a failed sync it stays
-// mapped.
-func (r *region) unmap() error {
-	if r.dirty {
-		if err := unix.Msync(r.buf, unix.MS_SYNC); err != nil {
-			return fmt.Errorf("index: msync %s before unmapping it: %w", r.name, err)
-		}
-		r.dirty = false
-	}
+// unmap drops a mapping whose descriptor is closed (an eviction). Its
+// written pages stay dirty in the page cache: the owner syncs the file
+// later if dirty says so.
+func (r *region) unmap() (dirty bool, err error) {
 	if err := unix.Munmap(r.buf); err != nil {
-		return fmt.Errorf("index: munmap %s: %w", r.name, err)
+		return false, fmt.Errorf("index: munmap %s: %w", r.name, err)
 	}
-	r.buf, r.mapped = nil, false
-	return nil
+	dirty = r.dirty
+	r.buf, r.mapped, r.dirty = nil, false, false
+	return dirty, nil
 }
 
 // close unmaps the region and closes its file; with trim it first shrinks
