@@ -136,9 +136,10 @@ func (c *Cache) unlist(f *file) {
 
 // evictOverCap unmaps least recently used indexes until at most max are
 // mapped (or no candidate is left). The victims are chosen under mu; the
-// unmapping happens outside it, under each victim's own lock, which waits
-// for the victim's readers. The caller must hold no index lock: an evictor
-// holding one could wait for a victim whose holder waits for it.
+// unmapping happens outside it, under each victim's own lock, taken only
+// if free (TryLock): a victim in use stays mapped, so the cap is exceeded
+// by the indexes in use at the moment, and the next call that maps one
+// evicts again. The caller holds no index lock.
 func (c *Cache) evictOverCap() {
 	if c == nil || !c.over.Load() {
 		return

@@ -25,8 +25,9 @@
 // engine's always does, log.index.mapped.max) counts against the cache's
 // cap: when more are mapped, the least recently used (CLOCK: a use sets a
 // bit without the global lock) are unmapped, and the next use maps the file
-// again (open, mmap, close). A victim in use is waited for, not skipped,
-// so the cap is exceeded only while calls that map are in flight.
+// again (open, mmap, close). A victim in use (its lock held) is skipped,
+// not waited for, so the cap is soft: it is exceeded by the indexes in use
+// at the moment.
 //
 // Contracts:
 //
@@ -51,7 +52,7 @@
 //     the file again drops the entries and makes Flush fail.
 //
 // Lock order: an index's lock, then the cache's; never the other way. The
-// cache's lock guards only the LRU list and the count: open, mmap, msync
-// and munmap (and fsync) run under the index's lock alone, and an evictor holds no
-// index lock while it waits for a victim's.
+// cache's lock guards only the LRU list and the count: open, mmap, munmap,
+// msync and fsync run under the index's lock alone, and an evictor holds
+// no index lock when it tries a victim's (it never waits for one).
 package index

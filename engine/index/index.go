@@ -186,11 +186,14 @@ func (f *file) materialize() error {
 	return nil
 }
 
-// evict unmaps the region for the cache, unless the index is closed or
-// not mapped. It waits for the index's readers. Written pages stay in the
+// evict unmaps the region for the cache, unless the index is closed, not
+// mapped, or in use (locked by anyone: the evictor never waits for an
+// index's readers, nor for a Flush's fsync). Written pages stay in the
 // page cache; unsynced records that the next Flush must fsync the file.
 func (f *file) evict() {
-	f.mu.Lock()
+	if !f.mu.TryLock() {
+		return
+	}
 	defer f.mu.Unlock()
 	r := f.region
 	if f.closed || r == nil || !r.mapped || r.file != nil {
