@@ -456,3 +456,41 @@ func TestDefaultMaxMapped(t *testing.T) {
 		t.Fatalf("NewCache(0) cap %d, want %d", c.Stats().Max, limit/2)
 	}
 }
+
+// BenchmarkLookupMapped compares a lookup on a mapped index with one that
+// maps its index again first (two indexes under a cap of 1, looked up in
+// turn: every lookup remaps one and evicts the other).
+func BenchmarkLookupMapped(b *testing.B) {
+	for _, limit := range []int{0, 1} {
+		b.Run(fmt.Sprintf("cap=%d", limit), func(b *testing.B) {
+			dir := b.TempDir()
+			fsys := vfs.FS(vfs.Default)
+			if limit > 0 {
+				fsys = WithCache(fsys, NewCache(limit))
+			}
+			var xs [2]*OffsetIndex
+			for i := range xs {
+				x, err := OpenOffsetIndexAt(fsys, filepath.Join(dir, fmt.Sprintf("%d.index", i)), 0, 10<<20, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for o := int64(1); o <= 1000; o++ {
+					if err := x.Append(o, posOf(o)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := x.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				defer x.Close(false)
+				xs[i] = x
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if off, _ := xs[i%2].Lookup(500); off != 500 {
+					b.Fatalf("lookup(500) = %d", off)
+				}
+			}
+		})
+	}
+}
