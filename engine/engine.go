@@ -52,6 +52,7 @@ import (
 	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/fdcache"
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/index"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/wio"
@@ -92,6 +93,11 @@ type Config struct {
 	// reopened on demand (package fdcache). 0 means no cap: every segment
 	// keeps its descriptor, as Kafka does.
 	OpenFilesMax int
+	// IndexMapsMax caps how many offset and time index files are mapped
+	// at once (log.index.mapped.max, a Rill setting): the least recently
+	// used are unmapped and mapped again on demand (package index). 0
+	// means half of the kernel's vm.max_map_count.
+	IndexMapsMax int
 	// Lock is the data directory's lock when the caller already holds it
 	// (dirlock.Acquire on FS and DataDir): a process that keeps more in the
 	// directory than the engine (the broker's catalog and controller log)
@@ -172,7 +178,7 @@ func Open(cfg Config) (*Engine, error) {
 		release()
 		return nil, err
 	}
-	fs := cfg.FS
+	fs := index.WithCache(cfg.FS, index.NewCache(cfg.IndexMapsMax))
 	if cfg.OpenFilesMax > 0 {
 		fs = fdcache.New(fs, cfg.OpenFilesMax, isSegmentLog)
 	}

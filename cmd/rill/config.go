@@ -118,6 +118,11 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 	}
 	openFiles, err := c.int64("log.open.files.max", 0)
 	ec.OpenFilesMax = int(openFiles)
+	if err != nil {
+		return ec, err
+	}
+	indexMaps, err := c.int64("log.index.mapped.max", 0)
+	ec.IndexMapsMax = int(indexMaps)
 	return ec, err
 }
 

@@ -52,6 +52,7 @@ var serverKeys = []Key{
 
 	// Logging.
 	key("log.format", String, "text", "The broker's log format.", rill(), oneOf("text", "json")),
+	key("log.index.mapped.max", Int, "0", "The most offset and time index files kept memory-mapped: the least recently used are unmapped (their writes stay in the page cache and the next flush fsyncs them) and mapped again on demand, so that a broker with many partitions stays under the kernel's per-process mapping limit. Kafka maps every index and asks for a larger vm.max_map_count instead. 0: half of /proc/sys/vm/max_map_count (32,765 at the default 65,530).", rill(), atLeast(0)),
 	key("log.level", String, "info", "The broker's log level.", rill(), oneOf("debug", "info", "warn", "error")),
 
 	// Storage.
