@@ -70,6 +70,15 @@ func openRegion(file vfs.File, reopen *opener, maxBytes int) (*region, int, erro
 		if err != nil {
 			return nil, 0, fmt.Errorf("index: mmap %s: %w", file.Name(), err)
 		}
+		// Index reads are binary searches and writes land at the end:
+		// no read-ahead. Without this the first write into a fresh,
+		// sparse 10 MiB mapping faults in the file around it (2.5-3.7
+		// ms on this VM's ext4, 8 µs with MADV_RANDOM), which was most
+		// of a partition's first append.
+		if err := unix.Madvise(buf, unix.MADV_RANDOM); err != nil {
+			unix.Munmap(buf)
+			return nil, 0, fmt.Errorf("index: madvise %s: %w", file.Name(), err)
+		}
 		r.buf, r.mapped = buf, true
 		var st unix.Stat_t
 		if err := unix.Fstat(int(fdf.Fd()), &st); err == nil {
