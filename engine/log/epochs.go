@@ -22,8 +22,16 @@ import (
 //	                           N            (entries)
 //	                           EPOCH OFFSET (N lines, ascending)
 //
-// rewritten atomically whenever an epoch is added or cut. A missing or
-// unreadable file is rebuilt from the batches' leader epochs.
+// Appending a batch that opens an epoch changes only the in-memory cache
+// (as Kafka since KAFKA-15046): the file is rewritten atomically (temp
+// file, fsync, rename, directory fsync) by the next Flush, after the data
+// and before the recovery point moves, and by a clean Close. So the file
+// always covers every batch below the recovery point; after a crash the
+// batches above it, which recovery scans anyway, give back the epochs the
+// file missed (loadEpochsLocked). Cuts (TruncateTo, TruncateFullyAndStartAt,
+// a file ahead of the recovered log end) are rare and rewrite the file at
+// once. A missing or unreadable file is rebuilt from the batches' leader
+// epochs.
 
 // EpochCheckpointFile is the leader epoch file's name.
 const EpochCheckpointFile = "leader-epoch-checkpoint"
@@ -130,23 +138,68 @@ func decodeEpochs(data []byte) (EpochCache, error) {
 	return c, nil
 }
 
-// persistEpochsLocked rewrites the checkpoint.
+// persistEpochsLocked rewrites the checkpoint now. The caller holds
+// epochFile and mu (a cut, which must not be undone by a Flush's older
+// write, or load).
 func (l *Log) persistEpochsLocked() error {
-	return vfs.WriteFileAtomic(l.fs, l.dir, filepath.Join(l.dir, EpochCheckpointFile), l.mu.epochs.encode())
+	if err := vfs.WriteFileAtomic(l.fs, l.dir, filepath.Join(l.dir, EpochCheckpointFile), l.mu.epochs.encode()); err != nil {
+		return err
+	}
+	l.epochFile.persisted = l.mu.epochsVersion
+	return nil
+}
+
+// noteEpochsChangedLocked marks the cache as ahead of the file; the next
+// Flush writes it.
+func (l *Log) noteEpochsChangedLocked() { l.mu.epochsVersion++ }
+
+// persistEpochs writes the cache when it changed since version last
+// reached the file and has at least version. Flush calls it after syncing
+// the data and before advancing the recovery point; mu is not held across
+// the write, epochFile orders it against other writers.
+func (l *Log) persistEpochs(version uint64) error {
+	l.epochFile.Lock()
+	defer l.epochFile.Unlock()
+	if l.epochFile.persisted >= version {
+		return nil // a concurrent Flush or a cut wrote it
+	}
+	l.mu.RLock()
+	data, v := l.mu.epochs.encode(), l.mu.epochsVersion
+	l.mu.RUnlock()
+	if err := vfs.WriteFileAtomic(l.fs, l.dir, filepath.Join(l.dir, EpochCheckpointFile), data); err != nil {
+		return err
+	}
+	l.epochFile.persisted = v
+	return nil
 }
 
 // loadEpochsLocked reads the checkpoint, or rebuilds it from the batches
-// when it is missing, unreadable, or reaches past the log end.
-func (l *Log) loadEpochsLocked() error {
+// when it is missing or unreadable. A file reaching past the log end (a
+// crash took the batches it named) is cut there. After an unclean
+// shutdown (from >= 0) the batches from the recovery point on add the
+// epochs they open: the file covers only what lies below it.
+func (l *Log) loadEpochsLocked(from int64) error {
 	leo := l.logEndOffset.Load()
 	data, err := vfs.ReadFile(l.fs, filepath.Join(l.dir, EpochCheckpointFile))
 	if err == nil {
 		if c, derr := decodeEpochs(data); derr == nil {
 			l.mu.epochs = c
 			if l.mu.epochs.TruncateFrom(leo) {
-				return l.persistEpochsLocked()
+				l.noteEpochsChangedLocked()
+				if err := l.persistEpochsLocked(); err != nil {
+					return err
+				}
 			}
-			return nil
+			if from < 0 || from >= leo {
+				return nil
+			}
+			err := l.forEachBatchLocked(from, func(_ *segment.Segment, b format.Batch) {
+				if e := b.LeaderEpoch(); e > l.mu.epochs.Latest() {
+					l.mu.epochs.Assign(e, b.BaseOffset())
+					l.noteEpochsChangedLocked()
+				}
+			})
+			return err
 		}
 	}
 	var c EpochCache
@@ -165,13 +218,13 @@ func (l *Log) loadEpochsLocked() error {
 	return l.persistEpochsLocked()
 }
 
-// noteEpochLocked records an appended batch's epoch.
-func (l *Log) noteEpochLocked(b format.Batch) error {
+// noteEpochLocked records an appended batch's epoch in the cache; the
+// next Flush makes it durable (no file write on the append path).
+func (l *Log) noteEpochLocked(b format.Batch) {
 	if e := b.LeaderEpoch(); e > l.mu.epochs.Latest() {
 		l.mu.epochs.Assign(e, b.BaseOffset())
-		return l.persistEpochsLocked()
+		l.noteEpochsChangedLocked()
 	}
-	return nil
 }
 
 // LeaderEpochs returns the log's leader epochs.

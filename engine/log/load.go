@@ -158,7 +158,11 @@ func (l *Log) load(opts Options) error {
 	if err := l.rebuildProducersLocked(rescanned); err != nil {
 		return err
 	}
-	if err := l.loadEpochsLocked(); err != nil {
+	epochsFrom := int64(-1)
+	if opts.NeedsRecovery {
+		epochsFrom = max(opts.RecoveryPoint, 0)
+	}
+	if err := l.loadEpochsLocked(epochsFrom); err != nil {
 		return err
 	}
 	if opts.NeedsRecovery {

@@ -95,14 +95,24 @@ type Log struct {
 		// txnDirUnsynced is set when a transaction index file was
 		// created since the directory was last synced.
 		txnDirUnsynced bool
-		// epochs is the leader epoch cache (epochs.go).
-		epochs EpochCache
+		// epochs is the leader epoch cache (epochs.go); epochsVersion
+		// counts its changes, for epochFile.persisted.
+		epochs        EpochCache
+		epochsVersion uint64
 		// guards are the pending transaction verifications, by
 		// producer id (txnguard.go).
 		guards map[int64]*VerificationGuard
 	}
 	// maint serializes retention, compaction, truncation, DeleteRecords.
 	maint sync.Mutex
+
+	// epochFile serializes writes of the leader epoch checkpoint, so an
+	// older cache never lands over a newer one; persisted is the
+	// mu.epochsVersion the file holds. Lock order: maint, epochFile, mu.
+	epochFile struct {
+		sync.Mutex
+		persisted uint64
+	}
 
 	// txnCount mirrors mu.producers.txnCount(), so that LastStableOffset
 	// answers without a lock when no transaction is in flight.
@@ -324,12 +334,7 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 			l.dropGuardLocked(b.ProducerID()) // opened, or ended by a marker
 		}
 	}
-	if err := l.noteEpochLocked(b); err != nil {
-		// The batch is written; a stale checkpoint is rebuilt from the
-		// batches when the log opens next.
-		l.mu.Unlock()
-		return res, err
-	}
+	l.noteEpochLocked(b)
 	l.mu.unflushed += int64(b.LastOffsetDelta()) + 1
 	needFlush := l.mu.unflushed >= cfg.FlushMessages
 	l.mu.Unlock()
@@ -490,16 +495,20 @@ func (l *Log) MaxTimestamp() (ts, offset int64) {
 	return ts, offset
 }
 
-// Flush fsyncs everything appended so far and advances the recovery point.
+// Flush fsyncs everything appended so far, then the leader epoch
+// checkpoint when an append changed the epochs, and advances the recovery
+// point: the checkpoint on disk covers every batch below the recovery
+// point.
 func (l *Log) Flush() error {
 	l.mu.Lock()
 	target := l.logEndOffset.Load()
 	segs := l.mu.segments
 	l.mu.unflushed = 0
 	rp := l.recoveryPoint.Load()
+	epochs := l.mu.epochsVersion
 	if rp >= target {
 		l.mu.Unlock()
-		return nil
+		return l.persistEpochs(epochs)
 	}
 	// Transaction index entries are written before their marker, so every
 	// entry of a marker below target is in these files.
@@ -529,6 +538,9 @@ func (l *Log) Flush() error {
 	}
 	if err == nil && txnDir {
 		err = l.fs.SyncDir(l.dir)
+	}
+	if err == nil {
+		err = l.persistEpochs(epochs)
 	}
 	if err != nil {
 		l.mu.Lock()

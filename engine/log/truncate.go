@@ -13,6 +13,10 @@ import (
 func (l *Log) TruncateTo(offset int64) error {
 	l.maint.Lock()
 	defer l.maint.Unlock()
+	// A cut rewrites the epoch checkpoint at once: replica truncation is
+	// rare, and a lazily written file could name epochs the log lost.
+	l.epochFile.Lock()
+	defer l.epochFile.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if offset >= l.logEndOffset.Load() {
@@ -58,6 +62,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return err
 	}
 	if l.mu.epochs.TruncateFrom(leo) {
+		l.noteEpochsChangedLocked()
 		if err := l.persistEpochsLocked(); err != nil {
 			l.mu.failed = true
 			return err
@@ -74,6 +79,8 @@ func (l *Log) TruncateTo(offset int64) error {
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.maint.Lock()
 	defer l.maint.Unlock()
+	l.epochFile.Lock()
+	defer l.epochFile.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.truncateFullyLocked(offset)
@@ -104,6 +111,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.mu.producers = newProducerState()
 	l.noteTxnCountLocked()
 	if l.mu.epochs.TruncateFrom(0) {
+		l.noteEpochsChangedLocked()
 		return l.persistEpochsLocked()
 	}
 	return nil
