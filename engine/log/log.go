@@ -88,6 +88,10 @@ type Log struct {
 		// producers is the idempotent-producer and transaction state
 		// (producer.go).
 		producers *producerState
+		// snapshotAt is the offset of the snapshot on disk that holds
+		// producers as they are (-1: none does); a clean Close does not
+		// rewrite it.
+		snapshotAt int64
 		// txnIndexes are the segments' transaction indexes by base
 		// offset (txnindex.go); txnEntries counts their entries.
 		txnIndexes map[int64]*txnIndex
@@ -143,6 +147,7 @@ func Open(opts Options) (*Log, error) {
 	}
 	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer}
 	l.mu.producers = newProducerState()
+	l.mu.snapshotAt = -1
 	l.mu.txnIndexes = map[int64]*txnIndex{}
 	cfg := opts.Config
 	l.config.Store(&cfg)
@@ -584,8 +589,10 @@ func (l *Log) Close(clean bool) error {
 		}
 	}
 	l.mu.Lock()
-	if clean && err == nil && len(l.mu.producers.byID) > 0 {
-		err = l.writeSnapshotLocked(l.logEndOffset.Load())
+	// A snapshot at the log end written since the last append (at a
+	// roll, or by the previous clean Close) already holds the state.
+	if leo := l.logEndOffset.Load(); clean && err == nil && len(l.mu.producers.byID) > 0 && l.mu.snapshotAt != leo {
+		err = l.writeSnapshotLocked(leo)
 	}
 	l.mu.closed = true
 	l.mu.Unlock()

@@ -328,6 +328,7 @@ func (l *Log) writeSnapshotLocked(offset int64) error {
 	if err := vfs.WriteFileAtomic(l.fs, l.dir, l.snapshotPath(offset), data); err != nil {
 		return err
 	}
+	l.mu.snapshotAt = offset
 	offs := l.snapshotOffsets()
 	for i := 0; i < len(offs)-2; i++ {
 		l.fs.Remove(l.snapshotPath(offs[i]))
@@ -432,6 +433,10 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	}
 	state.dropCompletedBelow(l.logStartOffset.Load())
 	l.mu.producers = state
+	l.mu.snapshotAt = -1
+	if from == leo {
+		l.mu.snapshotAt = from // nothing replayed on top of it
+	}
 	l.noteTxnCountLocked()
 	dirChanged := false
 	for base := range rebuild {

@@ -109,6 +109,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.logEndOffset.Store(offset)
 	l.recoveryPoint.Store(offset)
 	l.mu.producers = newProducerState()
+	l.mu.snapshotAt = -1
 	l.noteTxnCountLocked()
 	if l.mu.epochs.TruncateFrom(0) {
 		l.noteEpochsChangedLocked()
