@@ -64,6 +64,10 @@ type Options struct {
 	// Logger receives one Warn record for each cut or dropped segment
 	// recovery makes at open (nil: no logging).
 	Logger *slog.Logger
+	// OnChange, when set, is called the first time the log changes after
+	// Rearm (activity.go); it may be called with the log's locks held and
+	// must not call back into the log.
+	OnChange func(*Log)
 }
 
 // Log is one partition's log.
@@ -127,6 +131,15 @@ type Log struct {
 	recoveryPoint  atomic.Int64
 	lastFlush      atomic.Int64
 
+	// onChange and reported implement Options.OnChange (activity.go).
+	onChange func(*Log)
+	reported atomic.Bool
+	// retentionAt is when a retention pass could next delete something
+	// (0: now; RetentionDue).
+	retentionAt atomic.Int64
+	// pendingDeletes mirrors len(deleted), read without deletedMu.
+	pendingDeletes atomic.Int64
+
 	// deleted holds segments removed from the log whose files close after
 	// file.delete.delay.ms.
 	deletedMu sync.Mutex
@@ -145,7 +158,7 @@ func Open(opts Options) (*Log, error) {
 	if opts.Syncer == nil {
 		opts.Syncer = DirectSyncer
 	}
-	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer}
+	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer, onChange: opts.OnChange}
 	l.mu.producers = newProducerState()
 	l.mu.snapshotAt = -1
 	l.mu.txnIndexes = map[int64]*txnIndex{}
@@ -170,7 +183,17 @@ func (l *Log) Config() Config { return *l.config.Load() }
 
 // SetConfig replaces the configuration; it applies to later appends, rolls
 // and maintenance passes.
-func (l *Log) SetConfig(c Config) { l.config.Store(&c) }
+func (l *Log) SetConfig(c Config) {
+	l.mu.Lock()
+	l.config.Store(&c)
+	l.resetRetentionLocked()
+	l.mu.Unlock()
+	l.noteChanged()
+}
+
+// CleanupCompact reports cleanup.policy=compact, without copying the
+// config.
+func (l *Log) CleanupCompact() bool { return l.config.Load().CleanupCompact }
 
 // LogStartOffset is the first readable offset.
 func (l *Log) LogStartOffset() int64 { return l.logStartOffset.Load() }
@@ -342,6 +365,8 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 	l.noteEpochLocked(b)
 	l.mu.unflushed += int64(b.LastOffsetDelta()) + 1
 	needFlush := l.mu.unflushed >= cfg.FlushMessages
+	l.resetRetentionLocked()
+	l.noteChanged()
 	l.mu.Unlock()
 
 	res.BaseOffset, res.LastOffset = b.BaseOffset(), b.LastOffset()
@@ -563,6 +588,7 @@ func (l *Log) Flush() error {
 		}
 	}
 	l.lastFlush.Store(l.clock())
+	l.noteChanged() // the recovery point to checkpoint
 	return nil
 }
 

@@ -71,6 +71,8 @@ func (l *Log) TruncateTo(offset int64) error {
 	if l.recoveryPoint.Load() > leo {
 		l.recoveryPoint.Store(leo)
 	}
+	l.resetRetentionLocked()
+	l.noteChanged()
 	return nil
 }
 
@@ -111,6 +113,8 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.mu.producers = newProducerState()
 	l.mu.snapshotAt = -1
 	l.noteTxnCountLocked()
+	l.resetRetentionLocked()
+	l.noteChanged()
 	if l.mu.epochs.TruncateFrom(0) {
 		l.noteEpochsChangedLocked()
 		return l.persistEpochsLocked()
@@ -133,6 +137,9 @@ func (l *Log) DeleteRecords(offset int64) (int64, error) {
 			break
 		}
 	}
+	// No retention pass runs now (maint): the next one must look.
+	l.retentionAt.Store(0)
+	l.noteChanged()
 	_, err := l.deleteSegmentsLocked(func(segs []*segment.Segment) int {
 		n := 0
 		for n < len(segs)-1 && segs[n].NextOffset() <= l.logStartOffset.Load() {
