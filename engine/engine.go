@@ -275,9 +275,6 @@ func (e *Engine) load() error {
 		if !ok {
 			continue
 		}
-		if st, err := e.fs.Stat(filepath.Join(dir, name)); err != nil || !st.IsDir() {
-			continue
-		}
 		jobs = append(jobs, openJob{tp: tp, cfg: e.configFor(tp)})
 	}
 	if err := e.openLogs(jobs, rps, lsos); err != nil {
@@ -326,6 +323,11 @@ func (e *Engine) openLogs(jobs []openJob, rps, lsos map[kafka.TopicPartition]int
 					return
 				}
 				j := jobs[i]
+				// Here, not in the listing loop: 100,000 stats run in
+				// parallel with the opens.
+				if st, err := e.fs.Stat(filepath.Join(e.cfg.DataDir, j.tp.DirName())); err != nil || !st.IsDir() {
+					continue
+				}
 				l, err := e.openLog(j.tp, j.cfg, !e.wasClean, rps[j.tp], lsos[j.tp])
 				if err != nil {
 					errMu.Lock()

@@ -205,3 +205,35 @@ func TestFlushPersistsLeaderEpochs(t *testing.T) {
 	}
 	l.Close(false)
 }
+
+// A clean open reads the checkpoint only on first use: an append that
+// opens a new epoch, a truncation or a query each load it first.
+func TestLeaderEpochsLoadedOnFirstUse(t *testing.T) {
+	for _, first := range []string{"append", "truncate", "query"} {
+		t.Run(first, func(t *testing.T) {
+			e := newEnv(t, vfs.NewMemFS())
+			l := e.open(false, 0, 0)
+			appendEpoch(t, l, 1, 2)
+			appendEpoch(t, l, 2, 2)
+			l.Close(true)
+			l = e.open(false, 0, 0)
+			defer l.Close(true)
+			want := "[{1 0} {2 2}]"
+			switch first {
+			case "append":
+				appendEpoch(t, l, 4, 1)
+				want = "[{1 0} {2 2} {4 4}]"
+			case "truncate":
+				if err := l.TruncateTo(3); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := fmt.Sprint(l.LeaderEpochs()); got != want {
+				t.Fatalf("epochs %s, want %s", got, want)
+			}
+			if ep, end := l.EndOffsetForEpoch(1); ep != 1 || end != 2 {
+				t.Fatalf("EndOffsetForEpoch(1) = %d, %d", ep, end)
+			}
+		})
+	}
+}

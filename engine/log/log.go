@@ -107,6 +107,9 @@ type Log struct {
 		// counts its changes, for epochFile.persisted.
 		epochs        EpochCache
 		epochsVersion uint64
+		// epochsLoaded is false after a clean open until the epochs
+		// are first needed (ensureEpochsLocked).
+		epochsLoaded bool
 		// guards are the pending transaction verifications, by
 		// producer id (txnguard.go).
 		guards map[int64]*VerificationGuard
@@ -283,6 +286,10 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 	if l.mu.failed {
 		l.mu.Unlock()
 		return res, ErrFailed
+	}
+	if err := l.ensureEpochsLocked(); err != nil {
+		l.mu.Unlock()
+		return res, err
 	}
 	now := l.clock()
 	leo := l.logEndOffset.Load()

@@ -358,6 +358,12 @@ func (l *Log) snapshotOffsets() []int64 {
 // them, so that the replay knows every transaction open at its start, and
 // the replay writes each ABORT marker it meets in them to their new index.
 func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
+	return l.rebuildProducersFromLocked(rebuild, l.snapshotOffsets())
+}
+
+// rebuildProducersFromLocked is rebuildProducersLocked with the snapshot
+// offsets on disk (ascending) already listed.
+func (l *Log) rebuildProducersFromLocked(rebuild map[int64]bool, offs []int64) error {
 	leo := l.logEndOffset.Load()
 	limit := leo
 	for base := range rebuild {
@@ -371,7 +377,6 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	state := newProducerState()
 	from := int64(-1)
 	removed := false
-	offs := l.snapshotOffsets()
 	for i := len(offs) - 1; i >= 0; i-- {
 		o := offs[i]
 		if o > leo {

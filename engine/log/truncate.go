@@ -22,6 +22,9 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset >= l.logEndOffset.Load() {
 		return nil
 	}
+	if err := l.ensureEpochsLocked(); err != nil {
+		return err
+	}
 	if offset < l.logStartOffset.Load() {
 		return l.truncateFullyLocked(offset)
 	}
@@ -89,6 +92,9 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 }
 
 func (l *Log) truncateFullyLocked(offset int64) error {
+	if err := l.ensureEpochsLocked(); err != nil {
+		return err
+	}
 	// Rename the old files away first: a new segment may reuse a base.
 	if err := l.scheduleDeleteLocked(l.mu.segments); err != nil {
 		l.mu.failed = true
