@@ -503,10 +503,30 @@ func (e *Engine) markClean() error {
 	return vfs.WriteFileAtomic(e.fs, e.cfg.DataDir, filepath.Join(e.cfg.DataDir, cleanShutdownFile), nil)
 }
 
+// closeLogs closes every log on openWorkers goroutines: a clean close
+// flushes each log and writes its leader epoch checkpoint when an append
+// changed it (package log), fsyncs that one after another would serialize
+// (issue 16: shutdown with 100,000 partitions).
 func (e *Engine) closeLogs(clean bool) error {
+	logs := e.logs()
+	work := make(chan *log.Log)
+	errs := make(chan error, openWorkers)
+	for range min(openWorkers, len(logs)) {
+		go func() {
+			var err error
+			for l := range work {
+				err = errors.Join(err, l.Close(clean))
+			}
+			errs <- err
+		}()
+	}
+	for _, l := range logs {
+		work <- l
+	}
+	close(work)
 	var err error
-	for _, l := range e.logs() {
-		err = errors.Join(err, l.Close(clean))
+	for range min(openWorkers, len(logs)) {
+		err = errors.Join(err, <-errs)
 	}
 	return err
 }
