@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rillmq/rill/engine/log"
@@ -47,8 +48,9 @@ func TestActiveSet(t *testing.T) {
 	cfg := testConfig(fs, "pwrite")
 	cfg.RetentionCheckIntervalMs, cfg.CheckpointIntervalMs, cfg.CleanerBackoffMs, cfg.FlushSchedulerIntervalMs = 0, 0, 0, 0
 	cfg.Log.FlushMs = 1000
-	now := int64(1_000_000)
-	cfg.Clock = func() int64 { return now }
+	var now atomic.Int64 // the scheduler's goroutine reads the clock too
+	now.Store(1_000_000)
+	cfg.Clock = now.Load
 	e, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +94,7 @@ func TestActiveSet(t *testing.T) {
 	if w := fs.count(recoveryPointFile); w != writes || e.activeCount() != 1 {
 		t.Fatalf("unflushed log: %d writes, %d active", w, e.activeCount())
 	}
-	now += 2000
-	e.FlushDue(now)
+	e.FlushDue(now.Add(2000))
 	if rp := l1.RecoveryPoint(); rp != 3 {
 		t.Fatalf("flush.ms passed, recovery point %d", rp)
 	}
