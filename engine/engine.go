@@ -34,6 +34,11 @@
 // Durability (what is on stable storage when): see docs/durability.md.
 // The group committer (package wio) batches every log's fsyncs.
 //
+// Background passes (schedule.go) visit only the logs that changed since
+// the last checkpoint (active.go), the compacted logs, and for retention
+// the logs whose next deadline passed; checkpoint files are rewritten only
+// when an offset in them changed (issue 16).
+//
 // Concurrency: all methods are safe for concurrent use. The engine never
 // imports replication or netserver.
 package engine
@@ -135,8 +140,19 @@ type Engine struct {
 		logs   map[kafka.TopicPartition]*log.Log
 		closed bool
 	}
-	// ckptMu serializes checkpoint writes.
+	// ckptMu serializes checkpoint writes and guards ckpt, the offsets
+	// the checkpoint files hold (stale: they may not).
 	ckptMu sync.Mutex
+	ckpt   struct {
+		rps, lsos map[kafka.TopicPartition]int64
+		stale     bool
+	}
+	// active is the set of logs the background passes visit (active.go).
+	active struct {
+		sync.Mutex
+		logs      map[*log.Log]kafka.TopicPartition
+		compacted map[*log.Log]kafka.TopicPartition
+	}
 
 	stop chan struct{}
 	done chan struct{}
@@ -185,6 +201,8 @@ func Open(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, fs: fs, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
 		lock: lock, ownsLock: owns, stop: make(chan struct{}), done: make(chan struct{})}
 	e.mu.logs = map[kafka.TopicPartition]*log.Log{}
+	e.active.logs = map[*log.Log]kafka.TopicPartition{}
+	e.active.compacted = map[*log.Log]kafka.TopicPartition{}
 	if err := e.load(); err != nil {
 		e.closeLogs(false)
 		ioe.Close()
@@ -263,14 +281,12 @@ func (e *Engine) load() error {
 		if !ok {
 			continue
 		}
-		if st, err := e.fs.Stat(filepath.Join(dir, name)); err != nil || !st.IsDir() {
-			continue
-		}
 		jobs = append(jobs, openJob{tp: tp, cfg: e.configFor(tp)})
 	}
 	if err := e.openLogs(jobs, rps, lsos); err != nil {
 		return err
 	}
+	e.initCheckpoints(rps, lsos)
 	if !e.wasClean {
 		// Recovery moved the recovery points; record them.
 		return e.Checkpoint()
@@ -313,6 +329,11 @@ func (e *Engine) openLogs(jobs []openJob, rps, lsos map[kafka.TopicPartition]int
 					return
 				}
 				j := jobs[i]
+				// Here, not in the listing loop: 100,000 stats run in
+				// parallel with the opens.
+				if st, err := e.fs.Stat(filepath.Join(e.cfg.DataDir, j.tp.DirName())); err != nil || !st.IsDir() {
+					continue
+				}
 				l, err := e.openLog(j.tp, j.cfg, !e.wasClean, rps[j.tp], lsos[j.tp])
 				if err != nil {
 					errMu.Lock()
@@ -326,6 +347,7 @@ func (e *Engine) openLogs(jobs []openJob, rps, lsos map[kafka.TopicPartition]int
 				e.mu.Lock()
 				e.mu.logs[j.tp] = l
 				e.mu.Unlock()
+				e.noteOpened(l, j.tp)
 			}
 		}()
 	}
@@ -344,7 +366,8 @@ func (e *Engine) openLog(tp kafka.TopicPartition, cfg log.Config, recover bool, 
 	return log.Open(log.Options{
 		FS: e.fs, Dir: filepath.Join(e.cfg.DataDir, tp.DirName()), Config: cfg, Clock: e.clock,
 		Syncer: e.committer, NeedsRecovery: recover, RecoveryPoint: rp, LogStartOffset: lso,
-		Logger: e.cfg.RecoveryLogger,
+		Logger:   e.cfg.RecoveryLogger,
+		OnChange: func(l *log.Log) { e.markActive(l, tp) },
 	})
 }
 
@@ -379,6 +402,7 @@ func (e *Engine) CreatePartition(tp kafka.TopicPartition, cfg log.Config) (*log.
 		return nil, err
 	}
 	e.mu.logs[tp] = l
+	e.markActive(l, tp) // for the next checkpoint
 	return l, nil
 }
 
@@ -421,6 +445,8 @@ func (e *Engine) DeletePartition(tp kafka.TopicPartition) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownPartition, tp)
 	}
+	e.forget(l)
+	e.forgetCheckpoint(tp)
 	cerr := l.Close(false)
 	src := filepath.Join(e.cfg.DataDir, tp.DirName())
 	dst := fmt.Sprintf("%s.%d-delete", src, e.clock())
@@ -441,19 +467,6 @@ func (e *Engine) logs() map[kafka.TopicPartition]*log.Log {
 		out[tp] = l
 	}
 	return out
-}
-
-// Checkpoint writes the recovery points and log start offsets.
-func (e *Engine) Checkpoint() error {
-	e.ckptMu.Lock()
-	defer e.ckptMu.Unlock()
-	rps, lsos := map[kafka.TopicPartition]int64{}, map[kafka.TopicPartition]int64{}
-	for tp, l := range e.logs() {
-		rps[tp], lsos[tp] = l.RecoveryPoint(), l.LogStartOffset()
-	}
-	return errors.Join(
-		writeCheckpoint(e.fs, e.cfg.DataDir, recoveryPointFile, rps),
-		writeCheckpoint(e.fs, e.cfg.DataDir, logStartOffsetFile, lsos))
 }
 
 // Close stops the scheduler, flushes and closes every log, writes the
@@ -496,10 +509,30 @@ func (e *Engine) markClean() error {
 	return vfs.WriteFileAtomic(e.fs, e.cfg.DataDir, filepath.Join(e.cfg.DataDir, cleanShutdownFile), nil)
 }
 
+// closeLogs closes every log on openWorkers goroutines: a clean close
+// flushes each log and writes its leader epoch checkpoint when an append
+// changed it (package log), fsyncs that one after another would serialize
+// (issue 16: shutdown with 100,000 partitions).
 func (e *Engine) closeLogs(clean bool) error {
+	logs := e.logs()
+	work := make(chan *log.Log)
+	errs := make(chan error, openWorkers)
+	for range min(openWorkers, len(logs)) {
+		go func() {
+			var err error
+			for l := range work {
+				err = errors.Join(err, l.Close(clean))
+			}
+			errs <- err
+		}()
+	}
+	for _, l := range logs {
+		work <- l
+	}
+	close(work)
 	var err error
-	for _, l := range e.logs() {
-		err = errors.Join(err, l.Close(clean))
+	for range min(openWorkers, len(logs)) {
+		err = errors.Join(err, <-errs)
 	}
 	return err
 }

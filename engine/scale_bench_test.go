@@ -29,18 +29,24 @@ import (
 func BenchmarkManyPartitions(b *testing.B) {
 	sizes := []int{1000, 10000}
 	if s := os.Getenv("RILL_SCALE_PARTITIONS"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				b.Fatalf("RILL_SCALE_PARTITIONS: %v", err)
-			}
-			sizes = append(sizes, n)
-		}
+		sizes = scaleSizes(b, s)
 	}
 	for _, p := range sizes {
 		b.Run(fmt.Sprintf("partitions=%d", p), func(b *testing.B) { benchManyPartitions(b, p) })
 	}
+}
+
+// scaleSizes parses RILL_SCALE_PARTITIONS.
+func scaleSizes(b *testing.B, s string) []int {
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("RILL_SCALE_PARTITIONS: %v", err)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }
 
 func benchManyPartitions(b *testing.B, parts int) {
