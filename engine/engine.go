@@ -139,6 +139,10 @@ type Engine struct {
 		sync.RWMutex
 		logs   map[kafka.TopicPartition]*log.Log
 		closed bool
+		// creating are the partitions CreatePartitions is making, not
+		// yet in logs; making counts the calls making them (Close waits).
+		creating map[kafka.TopicPartition]bool
+		making   sync.WaitGroup
 	}
 	// ckptMu serializes checkpoint writes and guards ckpt, the offsets
 	// the checkpoint files hold (stale: they may not).
@@ -385,25 +389,77 @@ func (e *Engine) Committer() *wio.GroupCommitter { return e.committer }
 
 // CreatePartition creates an empty log for tp with cfg.
 func (e *Engine) CreatePartition(tp kafka.TopicPartition, cfg log.Config) (*log.Log, error) {
+	logs, errs := e.CreatePartitions([]kafka.TopicPartition{tp}, cfg)
+	return logs[0], errs[0]
+}
+
+// CreatePartitions creates the partitions' logs with one config, in
+// parallel (openWorkers), and makes their directories durable with one
+// sync of the data directory: a topic's thousand partitions cost one
+// directory sync, not a thousand (issue 16). The engine's lock is not
+// held while the logs are made. Each partition gets its own log and
+// error, at its index; ErrPartitionExists for one that exists or is being
+// created.
+func (e *Engine) CreatePartitions(tps []kafka.TopicPartition, cfg log.Config) ([]*log.Log, []error) {
+	logs, errs := make([]*log.Log, len(tps)), make([]error, len(tps))
+	e.mu.Lock()
+	if e.mu.creating == nil {
+		e.mu.creating = map[kafka.TopicPartition]bool{}
+	}
+	var todo []int
+	for i, tp := range tps {
+		switch _, exists := e.mu.logs[tp]; {
+		case e.mu.closed:
+			errs[i] = log.ErrClosed
+		case exists || e.mu.creating[tp]:
+			errs[i] = ErrPartitionExists
+		default:
+			e.mu.creating[tp] = true
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		e.mu.making.Add(1)
+		defer e.mu.making.Done()
+	}
+	e.mu.Unlock()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(openWorkers, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				logs[i], errs[i] = e.openLog(tps[i], cfg, false, 0, 0)
+			}
+		}()
+	}
+	for _, i := range todo {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var syncErr error
+	if len(todo) > 0 {
+		syncErr = e.fs.SyncDir(e.cfg.DataDir)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.mu.closed {
-		return nil, log.ErrClosed
+	for _, i := range todo {
+		delete(e.mu.creating, tps[i])
+		if errs[i] == nil && (syncErr != nil || e.mu.closed) {
+			logs[i].Close(false)
+			logs[i], errs[i] = nil, syncErr
+			if errs[i] == nil {
+				errs[i] = log.ErrClosed
+			}
+		}
+		if errs[i] == nil {
+			e.mu.logs[tps[i]] = logs[i]
+			e.markActive(logs[i], tps[i]) // for the next checkpoint
+		}
 	}
-	if _, ok := e.mu.logs[tp]; ok {
-		return nil, ErrPartitionExists
-	}
-	l, err := e.openLog(tp, cfg, false, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.fs.SyncDir(e.cfg.DataDir); err != nil {
-		l.Close(false)
-		return nil, err
-	}
-	e.mu.logs[tp] = l
-	e.markActive(l, tp) // for the next checkpoint
-	return l, nil
+	return logs, errs
 }
 
 // Partition returns tp's log.
@@ -480,6 +536,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.closed = true
 	e.mu.Unlock()
+	e.mu.making.Wait() // logs being created close themselves
 	close(e.stop)
 	<-e.done
 	err := e.closeLogs(true)

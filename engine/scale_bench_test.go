@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,10 +65,13 @@ func benchManyPartitions(b *testing.B, parts int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for p := 0; p < parts; p++ {
-		if _, err := e.CreatePartition(tp(p), cfg.Log); err != nil {
-			b.Fatalf("create partition %d: %v", p, err)
-		}
+	// As the broker creates a topic's partitions: in one call.
+	all := make([]kafka.TopicPartition, parts)
+	for p := range all {
+		all[p] = tp(p)
+	}
+	if _, errs := e.CreatePartitions(all, cfg.Log); errors.Join(errs...) != nil {
+		b.Fatalf("create partitions: %v", errors.Join(errs...))
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(parts), "create-µs/partition")
 	b.ReportMetric(float64(openFDs(b)-fds0), "fds-open")
