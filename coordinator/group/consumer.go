@@ -253,8 +253,30 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 	}
 	cg := ng.consumer
 	m := cg.members[req.MemberID]
+	var static *consumerMember // the member holding req.InstanceID
+	if req.InstanceID != nil {
+		static = cg.staticMember(*req.InstanceID)
+	}
 	if req.MemberEpoch < 0 {
 		res := ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+		if req.InstanceID != nil {
+			switch {
+			case static == nil:
+				return fail(kerr.UnknownMemberID, fmt.Sprintf("instance %s is unknown", *req.InstanceID))
+			case static.ID != req.MemberID:
+				return fail(kerr.FencedInstanceID, fmt.Sprintf("instance %s is held by member %s", *req.InstanceID, static.ID))
+			}
+			if req.MemberEpoch == leaveStaticEpoch {
+				// A static member leaving for a while keeps its place
+				// and its partitions for a session timeout: no new group
+				// epoch, its partitions stay its own (those it was
+				// revoking are free), and a member rejoining with its
+				// instance id takes them over.
+				static.Epoch, static.State, static.Revoking = leaveStaticEpoch, memberStable, partitionSet{}
+				static.deadline = now.Add(c.cfg.ConsumerSessionTimeout)
+				return persist(res)
+			}
+		}
 		if m == nil {
 			return res
 		}
@@ -265,31 +287,49 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 	full := req.MemberEpoch == 0
 	changed := false
 	if req.MemberEpoch == 0 {
+		switch {
+		case static != nil && static.ID != req.MemberID && static.Epoch != leaveStaticEpoch:
+			return fail(kerr.UnreleasedInstanceID, fmt.Sprintf("instance %s is still held by member %s", *req.InstanceID, static.ID))
+		case static != nil && static.Epoch == leaveStaticEpoch:
+			// The instance comes back (under a new member id, or its
+			// old one): the member takes the old one's place,
+			// subscription and partitions, at epoch 0 (it reconciles to
+			// the current target epoch with what it already holds), and
+			// the group epoch moves only if its subscription changed.
+			if m != nil && m != static {
+				c.removeConsumerMember(ng, m.ID)
+			}
+			m = c.replaceStaticMember(cg, static, req.MemberID)
+		default:
+			if m != nil {
+				// The member lost its state: start it over.
+				c.removeConsumerMember(ng, m.ID)
+			}
+			if c.cfg.MaxGroupSize > 0 && len(cg.members) >= c.cfg.MaxGroupSize {
+				return fail(kerr.GroupMaxSizeReached, "")
+			}
+			m = &consumerMember{ID: req.MemberID, State: memberStable, Assigned: partitionSet{}, Revoking: partitionSet{}}
+			cg.members[m.ID] = m
+			changed = true
+		}
+	} else {
 		if req.InstanceID != nil {
-			for _, o := range cg.members {
-				if o.InstanceID != nil && *o.InstanceID == *req.InstanceID && o.ID != req.MemberID {
-					return fail(kerr.UnreleasedInstanceID, fmt.Sprintf("instance %s is still held by member %s", *req.InstanceID, o.ID))
-				}
+			switch {
+			case static == nil:
+				return fail(kerr.UnknownMemberID, fmt.Sprintf("instance %s is unknown", *req.InstanceID))
+			case static.ID != req.MemberID:
+				return fail(kerr.FencedInstanceID, fmt.Sprintf("instance %s is held by member %s", *req.InstanceID, static.ID))
 			}
 		}
-		if m != nil {
-			// The member lost its state: start it over.
-			c.removeConsumerMember(ng, m.ID)
-		}
-		if c.cfg.MaxGroupSize > 0 && len(cg.members) >= c.cfg.MaxGroupSize {
-			return fail(kerr.GroupMaxSizeReached, "")
-		}
-		m = &consumerMember{ID: req.MemberID, State: memberStable, Assigned: partitionSet{}, Revoking: partitionSet{}}
-		cg.members[m.ID] = m
-		changed = true
-	} else {
 		if m == nil {
 			return fail(kerr.UnknownMemberID, "")
 		}
 		if req.MemberEpoch != m.Epoch {
 			// A member that missed our last answer repeats its previous
-			// epoch while owning no more than it was given.
-			lost := req.MemberEpoch == m.PreviousEpoch && req.Owned != nil && setOf(req.Owned).subsetOf(m.Assigned.union(m.Revoking))
+			// epoch while owning no more than it was given. An epoch
+			// above the member's (a static member that left with -2 and
+			// heartbeats on) is fenced.
+			lost := req.MemberEpoch < m.Epoch && req.MemberEpoch == m.PreviousEpoch && req.Owned != nil && setOf(req.Owned).subsetOf(m.Assigned.union(m.Revoking))
 			if !lost {
 				return fail(kerr.FencedMemberEpoch, fmt.Sprintf("member epoch %d is not the current %d", req.MemberEpoch, m.Epoch))
 			}
@@ -301,8 +341,9 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 	if req.InstanceID != nil {
 		m.InstanceID = req.InstanceID
 	}
-	if req.RackID != nil {
+	if req.RackID != nil && (m.RackID == nil || *m.RackID != *req.RackID) {
 		m.RackID = req.RackID
+		changed = true // the assignors place partitions by rack
 	}
 	if req.RebalanceTimeout > 0 {
 		m.RebalanceTimeout = req.RebalanceTimeout
@@ -358,6 +399,34 @@ func (s partitionSet) union(o partitionSet) partitionSet {
 		out[p] = true
 	}
 	return out
+}
+
+// leaveStaticEpoch is the member epoch of a static member that left for a
+// while (Kafka's LEAVE_GROUP_STATIC_MEMBER_EPOCH).
+const leaveStaticEpoch = -2
+
+// staticMember is the member holding a group.instance.id, or nil.
+func (cg *consumerGroup) staticMember(instance string) *consumerMember {
+	for _, m := range cg.members {
+		if m.InstanceID != nil && *m.InstanceID == instance {
+			return m
+		}
+	}
+	return nil
+}
+
+// replaceStaticMember puts a new member id in old's place: the same
+// subscription, assignment and target, epoch 0.
+func (c *Coordinator) replaceStaticMember(cg *consumerGroup, old *consumerMember, id string) *consumerMember {
+	m := *old
+	m.ID, m.Epoch, m.PreviousEpoch, m.State = id, 0, 0, memberStable
+	m.Revoking = partitionSet{}
+	target := cg.target[old.ID]
+	delete(cg.members, old.ID)
+	delete(cg.target, old.ID)
+	cg.members[id] = &m
+	cg.target[id] = target
+	return &m
 }
 
 // removeConsumerMember drops a member; its partitions become free.
