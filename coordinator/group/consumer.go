@@ -42,6 +42,10 @@ type TopicSource interface {
 	TopicByName(name string) (TopicInfo, bool)
 	TopicByID(id [16]byte) (TopicInfo, bool)
 	AllTopics() []TopicInfo
+	// PartitionRacks is the racks (broker.rack) of the brokers holding
+	// each partition's replicas, by partition number; nil when no broker
+	// has a rack or the topic is unknown.
+	PartitionRacks(id [16]byte) [][]string
 }
 
 // memberState is a KIP-848 member's reconciliation state.
@@ -259,6 +263,12 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 	}
 	if req.MemberEpoch < 0 {
 		res := ConsumerHeartbeatResult{MemberID: req.MemberID, MemberEpoch: req.MemberEpoch}
+		if req.InstanceID == nil && req.MemberEpoch == leaveStaticEpoch && m != nil && m.InstanceID != nil {
+			// Kafka requires the instance id with -2 (INVALID_REQUEST
+			// without it); kgo sends only the member id. The member id
+			// names a static member, so it is that member's leave.
+			req.InstanceID, static = m.InstanceID, m
+		}
 		if req.InstanceID != nil {
 			switch {
 			case static == nil:
@@ -479,10 +489,32 @@ func (c *Coordinator) refreshTarget(g *group, bump bool) bool {
 			in.subscribed[m.ID] = append(in.subscribed[m.ID], t.ID)
 			in.partitions[t.ID] = t.Partitions
 		}
+		if m.RackID != nil && *m.RackID != "" {
+			if in.memberRack == nil {
+				in.memberRack = map[string]string{}
+			}
+			in.memberRack[m.ID] = *m.RackID
+		}
+	}
+	// Racks count only when a member has one; then the partitions'
+	// racks are part of what the target was computed for, and a change
+	// (a replica moved to another rack) is a new group epoch, as Kafka
+	// 4.x hashes racks into the subscribed topics' metadata (KIP-1101).
+	if in.memberRack != nil && c.cfg.Topics != nil {
+		in.partitionRacks = map[[16]byte][][]string{}
+		for id := range in.partitions {
+			if racks := c.cfg.Topics.PartitionRacks(id); len(racks) > 0 {
+				in.partitionRacks[id] = racks
+			}
+		}
 	}
 	var seen []string
 	for _, id := range sortedIDs(keysOf(in.partitions)) {
-		seen = append(seen, fmt.Sprintf("%x:%d", id, in.partitions[id]))
+		s := fmt.Sprintf("%x:%d", id, in.partitions[id])
+		if racks := in.partitionRacks[id]; racks != nil {
+			s += fmt.Sprintf(":%v", racks)
+		}
+		seen = append(seen, s)
 	}
 	if s := strings.Join(seen, ","); s != cg.topicsSeen {
 		cg.topicsSeen = s

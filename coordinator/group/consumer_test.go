@@ -32,6 +32,8 @@ func (f fakeTopics) AllTopics() []TopicInfo {
 	return out
 }
 
+func (f fakeTopics) PartitionRacks(id [16]byte) [][]string { return nil }
+
 func topicID(b byte) [16]byte { return [16]byte{15: b} }
 
 func newConsumerFixture(t *testing.T, topics fakeTopics) *fixture {
