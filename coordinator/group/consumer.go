@@ -73,8 +73,15 @@ type consumerMember struct {
 	Assigned         partitionSet `json:"-"`
 	Revoking         partitionSet `json:"-"`
 
+	// Classic is set for a member using the classic protocol
+	// (JoinGroup, SyncGroup, Heartbeat) in the consumer group.
+	Classic *classicMember `json:",omitempty"`
+
 	deadline       time.Time
 	revokeDeadline time.Time
+	// joinDeadline is set while a classic member has been told to
+	// rejoin, syncDeadline between its JoinGroup and SyncGroup.
+	joinDeadline, syncDeadline time.Time
 }
 
 // consumerGroup is the KIP-848 part of a group.
@@ -238,16 +245,35 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable, "the group is being deleted")
 	}
+	var ng *group
+	var upgradedFrom *group // the classic group, when this join upgrades it
 	if g.consumer == nil && (len(g.members) > 0 || len(g.pending) > 0) {
-		return fail(kerr.GroupIDNotFound, fmt.Sprintf("group %s is a classic group with members", g.id))
+		up, err := c.upgraded(g)
+		if err != nil {
+			return fail(kerr.GroupIDNotFound, err.Error())
+		}
+		ng, upgradedFrom = up, g.scratch()
+	} else {
+		ng = g.scratch()
 	}
-	ng := g.scratch()
 	if ng.consumer == nil {
 		ng.consumer = newConsumerGroup() // an empty classic group converts, keeping its offsets
 		ng.protocolType, ng.protocol, ng.leader = "consumer", "", ""
 	}
 	persist := func(res ConsumerHeartbeatResult) ConsumerHeartbeatResult {
-		w.write(consumerGroupRecord(ng), func() { *g = *ng }, func(err error) {
+		records := consumerGroupRecord(ng)
+		if upgradedFrom != nil {
+			// The classic group's record goes; members waiting in
+			// JoinGroup or SyncGroup are told to rejoin, once the
+			// consumer group is written.
+			records = append([]Record{{Key: groupKey(g.id)}}, records...)
+		}
+		w.write(records, func() {
+			if upgradedFrom != nil {
+				upgradedFrom.answerAll(kerr.RebalanceInProgress)
+			}
+			*g = *ng
+		}, func(err error) {
 			*out = fail(persistError(err), "")
 			if created {
 				s.forgetCreated(g)
@@ -620,7 +646,7 @@ func (c *Coordinator) tickConsumerGroup(g *group, now time.Time, w *change) {
 	ng := g.scratch()
 	removed := false
 	for _, m := range ng.consumer.sortedMembers() {
-		late := m.State == memberUnrevoked && !now.Before(m.revokeDeadline)
+		late := (m.Classic == nil && m.State == memberUnrevoked && !now.Before(m.revokeDeadline)) || m.classicLate(now)
 		if !now.Before(m.deadline) || late {
 			c.removeConsumerMember(ng, m.ID)
 			removed = true
