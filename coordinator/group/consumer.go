@@ -261,15 +261,13 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 		ng.protocolType, ng.protocol, ng.leader = "consumer", "", ""
 	}
 	persist := func(res ConsumerHeartbeatResult) ConsumerHeartbeatResult {
-		records := consumerGroupRecord(ng)
-		if upgradedFrom != nil {
-			// The classic group's record goes; members waiting in
-			// JoinGroup or SyncGroup are told to rejoin, once the
-			// consumer group is written.
-			records = append([]Record{{Key: groupKey(g.id)}}, records...)
-		}
-		w.write(records, func() {
+		// An upgraded group's snapshot follows its classic record in the
+		// log, and a load takes the later of the two (a tombstone of the
+		// classic record would delete the group's offsets on replay).
+		w.write(consumerGroupRecord(ng), func() {
 			if upgradedFrom != nil {
+				// Members waiting in JoinGroup or SyncGroup are told to
+				// rejoin, once the consumer group is written.
 				upgradedFrom.answerAll(kerr.RebalanceInProgress)
 			}
 			*g = *ng

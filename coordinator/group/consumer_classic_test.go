@@ -183,6 +183,10 @@ func TestClassicGroupUpgradesToConsumerGroup(t *testing.T) {
 	}
 	a.owned, b.owned = decodeClassicAssignment(t, sra.Assignment), decodeClassicAssignment(t, sb.Assignment)
 	classicGen := a.gen
+	committed := kafka.TopicPartition{Topic: "t", Partition: 0}
+	if errs := f.c.CommitOffsets("cg", a.gen, a.id, nil, []OffsetCommit{{TopicPartition: committed, Offset: 42}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
 
 	// The KIP-848 member joins: the group is a consumer group at once.
 	n := &client848{id: "n"}
@@ -235,6 +239,9 @@ func TestClassicGroupUpgradesToConsumerGroup(t *testing.T) {
 		if round == 2 && !restarted {
 			f.c = f.start(f.c.cfg) // the migrated group survives a restart
 			restarted = true
+			if o := f.c.Offsets("cg")[committed]; o.Offset != 42 {
+				t.Fatalf("the offset committed before the upgrade after a restart: %+v", o)
+			}
 		}
 	}
 	if got := checkClientsExclusive(t, []*classicClient{a, b}, tid, n); got != 6 || count(n.owned) != 2 || len(a.owned["t"]) != 2 || len(b.owned["t"]) != 2 {
