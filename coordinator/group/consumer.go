@@ -316,7 +316,8 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 		}
 		c.removeConsumerMember(ng, m.ID)
 		c.refreshTarget(ng, true)
-		return persist(res)
+		c.writeConsumerChange(g, ng, now, w, nil, func(err error) { *out = fail(persistError(err), "") })
+		return res
 	}
 	full := req.MemberEpoch == 0
 	changed := false
@@ -652,7 +653,7 @@ func (c *Coordinator) tickConsumerGroup(g *group, now time.Time, w *change) {
 	}
 	if removed {
 		c.refreshTarget(ng, true)
-		w.write(consumerGroupRecord(ng), func() { *g = *ng }, nil)
+		c.writeConsumerChange(g, ng, now, w, nil, nil)
 	}
 }
 

@@ -37,9 +37,14 @@ import (
 //     being told to, or does not sync within it after joining, or stops
 //     heartbeating for its session timeout, is removed.
 //
-// Downgrade (back to a classic group when the last consumer-protocol
-// member leaves) is not done: the group stays a consumer group with
-// classic members, which is served as above.
+// Downgrade: when the last consumer-protocol member leaves (ConsumerGroup-
+// Heartbeat -1, or its session or revocation time runs out) and classic
+// members remain, and the policy allows downgrades, the group becomes a
+// classic group again: the group epoch is its generation, each member
+// keeps its partitions as its assignment, the leader is the first member
+// by id, and a rebalance starts at once so that the leaving member's
+// partitions are assigned by the members' own assignor. A static member's
+// -2 leave does not downgrade (it keeps its place).
 
 // MigrationPolicy is group.consumer.migration.policy.
 type MigrationPolicy string
@@ -54,6 +59,68 @@ const (
 
 func (p MigrationPolicy) upgrade() bool {
 	return p == MigrationUpgrade || p == MigrationBidirectional
+}
+
+func (p MigrationPolicy) downgrade() bool {
+	return p == MigrationDowngrade || p == MigrationBidirectional
+}
+
+// downgraded is the classic group g (a scratch consumer group its change
+// applied to) becomes, if only classic members are left in it and the
+// policy allows; nil otherwise.
+func (c *Coordinator) downgraded(g *group, now time.Time) *group {
+	cg := g.consumer
+	if !c.cfg.MigrationPolicy.downgrade() || len(cg.members) == 0 {
+		return nil
+	}
+	for _, m := range cg.members {
+		if m.Classic == nil {
+			return nil
+		}
+	}
+	ng := *g
+	ng.consumer = nil
+	ng.members, ng.order, ng.pending, ng.instances, ng.synced = map[string]*member{}, nil, map[string]time.Time{}, map[string]string{}, nil
+	ng.protocolType, ng.generation = "consumer", cg.epoch
+	for _, cm := range cg.sortedMembers() {
+		ng.addMember(&member{
+			id: cm.ID, instanceID: cm.InstanceID, clientID: cm.ClientID, clientHost: cm.ClientHost,
+			sessionTimeout: cm.Classic.SessionTimeout, rebalanceTimeout: cm.RebalanceTimeout,
+			protocols: cm.Classic.Protocols, assignment: c.encodeAssignment(cm),
+			deadline: now.Add(cm.Classic.SessionTimeout),
+		})
+	}
+	if len(ng.candidateProtocols()) == 0 {
+		return nil // no protocol every member speaks
+	}
+	ng.protocol, ng.leader = ng.selectProtocol(), ng.order[0]
+	ng.transition(Stable, now)
+	return &ng
+}
+
+// writeConsumerChange writes a consumer group's change: its snapshot, or,
+// when only classic members are left and the policy allows, its downgrade
+// to a classic group (the snapshot tombstoned, the classic generation
+// written) followed by a rebalance. applied runs after either is in
+// place; failed, when set, if the write fails.
+func (c *Coordinator) writeConsumerChange(g, ng *group, now time.Time, w *change, applied func(), failed func(error)) {
+	if dg := c.downgraded(ng, now); dg != nil {
+		records := append([]Record{{Key: consumerGroupKey(g.id)}}, groupRecord(g.id, groupValue(dg, nil))...)
+		w.write(records, func() {
+			*g = *dg
+			c.prepareRebalance(g, now)
+			if applied != nil {
+				applied()
+			}
+		}, failed)
+		return
+	}
+	w.write(consumerGroupRecord(ng), func() {
+		*g = *ng
+		if applied != nil {
+			applied()
+		}
+	}, failed)
 }
 
 // classicMember is what a consumer-group member using the classic

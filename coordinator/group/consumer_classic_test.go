@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -311,4 +312,99 @@ func containsInt32(s []int32, v int32) bool {
 		}
 	}
 	return false
+}
+
+// classicMembersWithConsumer makes a consumer group of a KIP-848 member n
+// and two classic members a and b (joined by JoinGroup into it), settled.
+func classicMembersWithConsumer(t *testing.T, policy MigrationPolicy) (f *fixture, a, b *classicClient, n *client848) {
+	tid := topicID(1)
+	f = newConsumerFixture(t, fakeTopics{"t": {Name: "t", ID: tid, Partitions: 6}})
+	cfg := f.c.cfg
+	cfg.InitialRebalanceDelay, cfg.MigrationPolicy = 0, policy
+	f.c = f.start(cfg)
+	n = &client848{id: "n"}
+	if r := f.beat(n, "t"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	a, b = &classicClient{id: "a"}, &classicClient{id: "b"}
+	f.rejoin(a, n)
+	f.rejoin(b, n)
+	for round := 0; round < 6; round++ {
+		f.classicBeat(a, n)
+		f.classicBeat(b, n)
+		if r := f.beat(n); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if got := checkClientsExclusive(t, []*classicClient{a, b}, tid, n); got != 6 || count(n.owned) != 2 {
+		t.Fatalf("a %v b %v n %v", a.owned, b.owned, n.owned)
+	}
+	return f, a, b, n
+}
+
+// When the last consumer-protocol member leaves a group whose other
+// members are classic, the group is downgraded to a classic group (policy
+// bidirectional or downgrade): the group epoch is the generation, the
+// members keep their partitions as assignments, and a rebalance starts in
+// which the members' own assignor places the leaver's partitions.
+func TestConsumerGroupDowngradesToClassic(t *testing.T) {
+	f, a, b, n := classicMembersWithConsumer(t, MigrationBidirectional)
+	d, _ := f.c.DescribeConsumerGroup("cg")
+	if r := f.c.ConsumerHeartbeat(ConsumerHeartbeat{Group: "cg", MemberID: n.id, MemberEpoch: -1}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	l := f.c.List()
+	if len(l) != 1 || l[0].Type != "classic" || l[0].State != PreparingRebalance {
+		t.Fatalf("list after the last consumer-protocol member left: %+v", l)
+	}
+	desc, _ := f.c.Describe("cg")
+	if len(desc.Members) != 2 {
+		t.Fatalf("describe: %+v", desc)
+	}
+	inspect(t, f.c, "cg", func(g *group) {
+		if g.protocol != "cooperative-sticky" || g.leader == "" {
+			t.Errorf("protocol %q leader %q", g.protocol, g.leader)
+		}
+		if g.generation != d.Epoch+1 {
+			t.Errorf("generation %d, group epoch was %d (one more for the leave)", g.generation, d.Epoch)
+		}
+		for _, cl := range []*classicClient{a, b} {
+			got := decodeClassicAssignment(t, g.members[cl.id].assignment)
+			if fmt.Sprint(got) != fmt.Sprint(cl.owned) {
+				t.Errorf("%s's assignment %v, it owns %v", cl.id, got, cl.owned)
+			}
+		}
+	})
+	// The downgrade is durable.
+	f.c = f.start(f.c.cfg)
+	if l := f.c.List(); l[0].Type != "classic" {
+		t.Fatalf("after a restart: %+v", l)
+	}
+	// The members rejoin the classic group and its leader assigns.
+	if err := f.c.Heartbeat("cg", a.gen, a.id, nil); err == nil {
+		t.Fatal("a classic member was not told to rejoin after the downgrade")
+	}
+	ca, cb := f.joinAsync(classicJoinReq(a)), f.joinAsync(classicJoinReq(b))
+	ra, rb := wait(f, ca), wait(f, cb)
+	if ra.Err != nil || rb.Err != nil || ra.Generation != rb.Generation || ra.Leader == "" || (ra.Leader != a.id && ra.Leader != b.id) {
+		t.Fatalf("classic rejoin after the downgrade: %+v %+v", ra, rb)
+	}
+	if leader := ra; leader.Leader == a.id && len(leader.Members) != 2 {
+		t.Fatalf("leader's join: %+v", leader)
+	}
+}
+
+// With group.consumer.migration.policy upgrade, the group stays a
+// consumer group of classic members.
+func TestConsumerGroupDowngradeNeedsThePolicy(t *testing.T) {
+	f, _, _, n := classicMembersWithConsumer(t, MigrationUpgrade)
+	if r := f.c.ConsumerHeartbeat(ConsumerHeartbeat{Group: "cg", MemberID: n.id, MemberEpoch: -1}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if l := f.c.List(); len(l) != 1 || l[0].Type != "consumer" {
+		t.Fatalf("list: %+v", l)
+	}
+	if d, _ := f.c.DescribeConsumerGroup("cg"); len(d.Members) != 2 {
+		t.Fatalf("describe: %+v", d)
+	}
 }
