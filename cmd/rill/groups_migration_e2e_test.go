@@ -181,3 +181,107 @@ func TestClassicGroupUpgradesOnline(t *testing.T) {
 	t.Logf("%d of %d records redelivered across the migration", dup, len(got.seen))
 	b.stop()
 }
+
+// Online downgrade with real clients: a kgo consumer-protocol member
+// makes a consumer group and two kgo classic consumers join it; when the consumer-protocol member closes, the group is a
+// classic group again and the classic members take every partition
+// through their own rebalance, with no record lost.
+func TestConsumerGroupDowngradesOnline(t *testing.T) {
+	b := startBroker(t, t.TempDir(), groupBrokerFlags...)
+	ctx := context.Background()
+	const topic, grp, parts = "down", "down-g", 4
+	admCl := client(t, b.addr)
+	if _, err := kadm.NewClient(admCl).CreateTopics(ctx, parts, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	prod := client(t, b.addr, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	ends := map[int32]int64{}
+	produce := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			r, err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprint(i))}).First()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ends[r.Partition] = r.Offset + 1
+		}
+	}
+	got := &consumed{seen: map[[2]int64][]string{}}
+	start := func(name string, opts ...kgo.Opt) *kgo.Client {
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.addr), kgo.ConsumerGroup(grp), kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AutoCommitInterval(200 * time.Millisecond)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				fs := cl.PollFetches(ctx)
+				if fs.IsClientClosed() {
+					return
+				}
+				fs.EachRecord(func(r *kgo.Record) { got.add(name, r) })
+			}
+		}()
+		return cl
+	}
+	n := start("consumer", kgo.ServerSideBalancer())
+	defer n.Close()
+	waitUntil(t, 30*time.Second, "the consumer group", func() bool {
+		g := describe848(t, admCl, grp)
+		return g.ErrorCode == 0 && len(g.Members) == 1
+	})
+	classic := []kgo.Opt{kgo.SessionTimeout(6 * time.Second), kgo.HeartbeatInterval(300 * time.Millisecond)}
+	c1, c2 := start("classic-1", classic...), start("classic-2", classic...)
+	defer c1.Close()
+	defer c2.Close()
+	produce(200)
+	waitUntil(t, 30*time.Second, "three members sharing the partitions", func() bool {
+		g := describe848(t, admCl, grp)
+		if g.ErrorCode != 0 || g.State != "Stable" || len(g.Members) != 3 {
+			return false
+		}
+		for _, m := range g.Members {
+			if len(assignedPartitions(m.Assignment)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	waitUntil(t, 30*time.Second, "every record consumed", func() bool { return got.has(ends) })
+
+	n.Close()
+	produce(200)
+	waitUntil(t, 30*time.Second, "a classic group of the two classic members with every partition", func() bool {
+		if groupType(t, admCl, grp) != "classic" {
+			return false
+		}
+		gs, err := kadm.NewClient(admCl).DescribeGroups(ctx, grp)
+		if err != nil {
+			return false
+		}
+		g := gs[grp]
+		if g.State != "Stable" || len(g.Members) != 2 {
+			return false
+		}
+		owner := map[int32]int{}
+		for _, m := range g.Members {
+			ca, ok := m.Assigned.AsConsumer()
+			if !ok {
+				return false
+			}
+			for _, tp := range ca.Topics {
+				for _, p := range tp.Partitions {
+					owner[p]++
+				}
+			}
+		}
+		for p := int32(0); p < parts; p++ {
+			if owner[p] != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	waitUntil(t, 30*time.Second, "every record consumed after the downgrade", func() bool { return got.has(ends) })
+	b.stop()
+}
