@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rillmq/rill/coordinator/group"
@@ -288,5 +289,12 @@ func (c *brokerConfig) groupConfig() (group.Config, error) {
 		return gc, err
 	}
 	gc.MetadataMaxBytes = int(mb)
+	policy := group.MigrationPolicy(strings.ToLower(c.get("group.consumer.migration.policy", string(gc.MigrationPolicy))))
+	switch policy {
+	case group.MigrationDisabled, group.MigrationUpgrade, group.MigrationDowngrade, group.MigrationBidirectional:
+		gc.MigrationPolicy = policy
+	default:
+		return gc, fmt.Errorf("config group.consumer.migration.policy: %q is not one of disabled, upgrade, downgrade, bidirectional", policy)
+	}
 	return gc, nil
 }

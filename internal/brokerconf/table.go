@@ -112,6 +112,7 @@ var serverKeys = []Key{
 	key("group.max.size", Int, "2147483647", "The most members a group may have.", atLeast(1)),
 	key("group.consumer.session.timeout.ms", Int, "45000", "Session timeout of consumer-protocol (KIP-848) group members.", atLeast(1)),
 	key("group.consumer.heartbeat.interval.ms", Int, "5000", "Heartbeat interval of consumer-protocol (KIP-848) group members.", atLeast(1)),
+	key("group.consumer.migration.policy", String, "bidirectional", "Online migration between classic and consumer-protocol (KIP-848) groups: a classic group with members becomes a consumer group when a consumer-protocol member joins it (upgrade, bidirectional), and a consumer group whose last consumer-protocol member leaves becomes classic again (downgrade, bidirectional).", oneOf("disabled", "upgrade", "downgrade", "bidirectional")),
 
 	// Transactions.
 	key("transaction.state.log.num.partitions", Int, "50", "Partitions of __transaction_state.", between(1, 65536)),
