@@ -125,7 +125,7 @@ func (b *Broker) alterBrokerLoggers(name string, configs []kmsg.IncrementalAlter
 		default:
 			lg.SetComponentLevel(c.Name, kafkaLogLevels[*c.Value])
 		}
-		b.log.Info("log level changed through IncrementalAlterConfigs", "logger", c.Name, "op", c.Op.String(), "level", c.Value)
+		b.log.Info("log level changed through IncrementalAlterConfigs", "logger", c.Name, "op", c.Op.String(), "new_level", c.Value)
 	}
 	return 0, nil
 }

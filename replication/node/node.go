@@ -657,7 +657,7 @@ func (n *Node) logRecord(r controller.Record) {
 		k := r.RemoveUserScramCredential
 		n.cfg.Logger.Info("scram credential removed", "mechanism", controller.ScramMechanismName(k.Mechanism), "user", k.User)
 	case r.FeatureLevel != nil:
-		n.cfg.Logger.Info("feature finalized", "feature", r.FeatureLevel.Name, "level", r.FeatureLevel.Level)
+		n.cfg.Logger.Info("feature finalized", "feature", r.FeatureLevel.Name, "feature_level", r.FeatureLevel.Level)
 	case r.ClientQuota != nil:
 		q := r.ClientQuota
 		if q.Remove {
