@@ -27,7 +27,7 @@ type handleFunc func(b *Broker, ctx context.Context, req *wire.Request) kmsg.Res
 var apis = []api{
 	{0, 3, 13, withCtx((*Broker).produce)},                     // Produce (v3+: record batch v2; zstd from v7; v12: KIP-890 part 2; v13: topic ids)
 	{1, 4, 18, withCtx((*Broker).fetch)},                       // Fetch
-	{2, 1, 8, withCtx((*Broker).listOffsets)},                  // ListOffsets
+	{2, 1, 11, withCtx((*Broker).listOffsets)},                 // ListOffsets
 	{3, 0, 13, withCtx((*Broker).metadata)},                    // Metadata
 	{8, 2, 10, withCtx((*Broker).offsetCommit)},                // OffsetCommit
 	{9, 1, 10, withCtx((*Broker).offsetFetch)},                 // OffsetFetch
