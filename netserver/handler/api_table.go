@@ -71,7 +71,7 @@ var apis = []api{
 	{60, 0, 2, withCtx((*Broker).describeCluster)},             // DescribeCluster
 	{61, 0, 0, withCtx((*Broker).describeProducers)},           // DescribeProducers
 	{65, 0, 0, withCtx((*Broker).describeTransactions)},        // DescribeTransactions
-	{66, 0, 1, withCtx((*Broker).listTransactions)},            // ListTransactions
+	{66, 0, 2, withCtx((*Broker).listTransactions)},            // ListTransactions
 	{68, 0, 1, withCtxWire((*Broker).consumerGroupHeartbeat)},  // ConsumerGroupHeartbeat
 	{69, 0, 1, withCtx((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
 	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions
