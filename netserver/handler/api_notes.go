@@ -28,7 +28,7 @@ var apiNotes = map[int16]string{
 	15: "unknown groups are Dead (v6: GROUP_ID_NOT_FOUND); KIP-848 groups shown with their assignments in consumer-protocol encoding",
 	16: "state filter (v4), type filter classic/consumer (v5)",
 	17: "on SASL listeners, per connection (`docs/security.md`): the enabled mechanisms, UNSUPPORTED_SASL_MECHANISM then close; v0 raw tokens; after authentication starts a KIP-368 re-authentication; elsewhere ILLEGAL_SASL_STATE",
-	18: "KIP-511 v0 fallback for versions we do not know; features: `transaction.version` supported 0-2, finalized at the broker's `transaction.version` (2)",
+	18: "KIP-511 v0 fallback for versions we do not know; features: `transaction.version` supported 0-2, finalized at the broker's `transaction.version` (2); v5 (KIP-1242, Kafka 4.4): a client naming another cluster or node REBOOTSTRAP_REQUIRED, naming only one INVALID_REQUEST",
 	19: "-1 defaults, validate-only, config validation, v5+ configs in the answer",
 	20: "by name or topic ID; through the controller in a cluster",
 	21: "moves the log start offset",

@@ -39,7 +39,7 @@ var apis = []api{
 	{15, 0, 6, withCtx((*Broker).describeGroups)},              // DescribeGroups
 	{16, 0, 5, withCtx((*Broker).listGroups)},                  // ListGroups
 	{17, 0, 1, plain((*Broker).saslHandshake)},                 // SaslHandshake (SASL listeners answer it per connection: package netserver)
-	{18, 0, 4, plain((*Broker).apiVersions)},                   // ApiVersions
+	{18, 0, 5, plain((*Broker).apiVersions)},                   // ApiVersions
 	{19, 0, 7, withCtx((*Broker).createTopics)},                // CreateTopics
 	{20, 0, 6, withCtx((*Broker).deleteTopics)},                // DeleteTopics
 	{21, 0, 2, withCtx((*Broker).deleteRecords)},               // DeleteRecords
