@@ -44,7 +44,7 @@ var apiNotes = map[int16]string{
 	31: "filters matched at the controller; ALTER on the cluster",
 	32: "topics: sources (dynamic topic, static broker, default), synonyms, types, docs; brokers: every key of the config table with its source; broker loggers: the run-time log levels",
 	33: "topic resources",
-	35: "partition sizes, total/usable bytes",
+	35: "partition sizes, total/usable bytes; v5 (KIP-1066, Kafka 4.3) IsCordoned always false: no cordoned directories",
 	36: "PLAIN, SCRAM-SHA-256/512, OAUTHBEARER; SASL_AUTHENTICATION_FAILED then close (after `connection.failed.authentication.delay.ms`); v1+ session lifetime (`connections.max.reauth.ms`, token expiry)",
 	37: "through the controller in a cluster",
 	42: "empty groups only, with their offsets",

@@ -55,7 +55,7 @@ var apis = []api{
 	{31, 0, 3, withCtx((*Broker).deleteACLs)},                  // DeleteAcls
 	{32, 0, 4, withCtx((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, withCtx((*Broker).alterConfigs)},                // AlterConfigs
-	{35, 0, 4, withCtx((*Broker).describeLogDirs)},             // DescribeLogDirs
+	{35, 0, 5, withCtx((*Broker).describeLogDirs)},             // DescribeLogDirs
 	{36, 0, 2, plain((*Broker).saslAuthenticate)},              // SaslAuthenticate (as SaslHandshake)
 	{37, 0, 3, withCtx((*Broker).createPartitions)},            // CreatePartitions
 	{42, 0, 3, withCtx((*Broker).deleteGroups)},                // DeleteGroups
