@@ -38,7 +38,7 @@ var apiNotes = map[int16]string{
 	25: "the group's `__consumer_offsets` partition joins the transaction",
 	26: "PrepareCommit/PrepareAbort written, then markers to every partition, answered once complete; v5 (transaction version 2): the epoch bumps at every end",
 	27: "coordinator → partition leader; COMMIT/ABORT control batches with acks=all; applies transactional offsets on `__consumer_offsets`",
-	28: "pending until the transaction's marker; KIP-447 member/generation checks; v5 under transaction version 2 adds the group's partition to the transaction",
+	28: "pending until the transaction's marker; KIP-447 member/generation checks; v5 under transaction version 2 adds the group's partition to the transaction; v6 (KIP-1319, Kafka 4.4) topics by id (UNKNOWN_TOPIC_ID)",
 	29: "MATCH and ANY filters; DESCRIBE on the cluster; SECURITY_DISABLED without `authorizer.class.name`",
 	30: "stored in the metadata log through the controller (duplicates skipped); ALTER on the cluster",
 	31: "filters matched at the controller; ALTER on the cluster",
