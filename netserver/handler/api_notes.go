@@ -82,7 +82,7 @@ var leftOut = []struct {
 	{"76-79, 83-87, 90-92", "share groups (KIP-932)", "not yet (being built)"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
-	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: only Rill's own coordinator sends markers, at v1"},
+	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: v2 asks the leader to refuse a TV2 marker whose epoch is not above the producer's (Kafka's ProducerAppendInfo.checkProducerEpoch), a check for the log's producer state (engine/log); Rill's own coordinator sends v1"},
 }
 
 // protocolMarkdown is the API table and the left-out list of
