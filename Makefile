@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-load bench-profile stress chaos clients clean
+.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-load bench-scale bench-profile stress chaos clients clean
 
 # The version stamped into binaries (rill version; the broker logs it at
 # start): the nearest tag, or the commit, marked -dirty with local changes.
@@ -108,6 +108,17 @@ bench-compare-txn:
 # loopback and buffered-write limits. Results: bench/compare/results-load/.
 bench-load:
 	cd bench/compare && $(GO) run . -load -runs 3 -systems rill,rill-sendfile,kfake,jetstream -out results-load $(LOAD_COMPARE_FLAGS)
+
+# Scaling curves (issue 16): produce throughput, p99 and broker CPU per GB
+# against partitions (4 to 100,000, with Metadata latency, RSS, topic
+# creation and restart times), connections (10 to 10,000), consumer groups
+# (10 to 10,000) and record size, each point on a fresh rill serve; about
+# 20 minutes (21 on the shared 2-core VM). SCALE_FLAGS=-quick: smaller
+# maxima, about a minute.
+# Results: bench/scale/results/ (scale.json, scale.md, a PNG per curve).
+SCALE_FLAGS ?=
+bench-scale:
+	$(GO) run ./bench/scale -out bench/scale/results $(SCALE_FLAGS)
 
 # CPU profile of the broker under the produce workload (bench-produce.prof).
 bench-profile:

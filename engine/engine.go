@@ -34,6 +34,11 @@
 // Durability (what is on stable storage when): see docs/durability.md.
 // The group committer (package wio) batches every log's fsyncs.
 //
+// Background passes (schedule.go) visit only the logs that changed since
+// the last checkpoint (active.go), the compacted logs, and for retention
+// the logs whose next deadline passed; checkpoint files are rewritten only
+// when an offset in them changed (issue 16).
+//
 // Concurrency: all methods are safe for concurrent use. The engine never
 // imports replication or netserver.
 package engine
@@ -52,6 +57,7 @@ import (
 	"github.com/rillmq/rill/engine/dirlock"
 	"github.com/rillmq/rill/engine/fdcache"
 	"github.com/rillmq/rill/engine/format"
+	"github.com/rillmq/rill/engine/index"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/engine/vfs"
 	"github.com/rillmq/rill/engine/wio"
@@ -92,6 +98,11 @@ type Config struct {
 	// reopened on demand (package fdcache). 0 means no cap: every segment
 	// keeps its descriptor, as Kafka does.
 	OpenFilesMax int
+	// IndexMapsMax caps how many offset and time index files are mapped
+	// at once (log.index.mapped.max, a Rill setting): the least recently
+	// used are unmapped and mapped again on demand (package index). 0
+	// means half of the kernel's vm.max_map_count.
+	IndexMapsMax int
 	// Lock is the data directory's lock when the caller already holds it
 	// (dirlock.Acquire on FS and DataDir): a process that keeps more in the
 	// directory than the engine (the broker's catalog and controller log)
@@ -128,9 +139,24 @@ type Engine struct {
 		sync.RWMutex
 		logs   map[kafka.TopicPartition]*log.Log
 		closed bool
+		// creating are the partitions CreatePartitions is making, not
+		// yet in logs; making counts the calls making them (Close waits).
+		creating map[kafka.TopicPartition]bool
+		making   sync.WaitGroup
 	}
-	// ckptMu serializes checkpoint writes.
+	// ckptMu serializes checkpoint writes and guards ckpt, the offsets
+	// the checkpoint files hold (stale: they may not).
 	ckptMu sync.Mutex
+	ckpt   struct {
+		rps, lsos map[kafka.TopicPartition]int64
+		stale     bool
+	}
+	// active is the set of logs the background passes visit (active.go).
+	active struct {
+		sync.Mutex
+		logs      map[*log.Log]kafka.TopicPartition
+		compacted map[*log.Log]kafka.TopicPartition
+	}
 
 	stop chan struct{}
 	done chan struct{}
@@ -172,13 +198,15 @@ func Open(cfg Config) (*Engine, error) {
 		release()
 		return nil, err
 	}
-	fs := cfg.FS
+	fs := index.WithCache(cfg.FS, index.NewCache(cfg.IndexMapsMax))
 	if cfg.OpenFilesMax > 0 {
 		fs = fdcache.New(fs, cfg.OpenFilesMax, isSegmentLog)
 	}
 	e := &Engine{cfg: cfg, fs: fs, clock: cfg.Clock, io: ioe, committer: wio.NewGroupCommitter(ioe),
 		lock: lock, ownsLock: owns, stop: make(chan struct{}), done: make(chan struct{})}
 	e.mu.logs = map[kafka.TopicPartition]*log.Log{}
+	e.active.logs = map[*log.Log]kafka.TopicPartition{}
+	e.active.compacted = map[*log.Log]kafka.TopicPartition{}
 	if err := e.load(); err != nil {
 		e.closeLogs(false)
 		ioe.Close()
@@ -257,14 +285,12 @@ func (e *Engine) load() error {
 		if !ok {
 			continue
 		}
-		if st, err := e.fs.Stat(filepath.Join(dir, name)); err != nil || !st.IsDir() {
-			continue
-		}
 		jobs = append(jobs, openJob{tp: tp, cfg: e.configFor(tp)})
 	}
 	if err := e.openLogs(jobs, rps, lsos); err != nil {
 		return err
 	}
+	e.initCheckpoints(rps, lsos)
 	if !e.wasClean {
 		// Recovery moved the recovery points; record them.
 		return e.Checkpoint()
@@ -307,6 +333,11 @@ func (e *Engine) openLogs(jobs []openJob, rps, lsos map[kafka.TopicPartition]int
 					return
 				}
 				j := jobs[i]
+				// Here, not in the listing loop: 100,000 stats run in
+				// parallel with the opens.
+				if st, err := e.fs.Stat(filepath.Join(e.cfg.DataDir, j.tp.DirName())); err != nil || !st.IsDir() {
+					continue
+				}
 				l, err := e.openLog(j.tp, j.cfg, !e.wasClean, rps[j.tp], lsos[j.tp])
 				if err != nil {
 					errMu.Lock()
@@ -320,6 +351,7 @@ func (e *Engine) openLogs(jobs []openJob, rps, lsos map[kafka.TopicPartition]int
 				e.mu.Lock()
 				e.mu.logs[j.tp] = l
 				e.mu.Unlock()
+				e.noteOpened(l, j.tp)
 			}
 		}()
 	}
@@ -338,7 +370,8 @@ func (e *Engine) openLog(tp kafka.TopicPartition, cfg log.Config, recover bool, 
 	return log.Open(log.Options{
 		FS: e.fs, Dir: filepath.Join(e.cfg.DataDir, tp.DirName()), Config: cfg, Clock: e.clock,
 		Syncer: e.committer, NeedsRecovery: recover, RecoveryPoint: rp, LogStartOffset: lso,
-		Logger: e.cfg.RecoveryLogger,
+		Logger:   e.cfg.RecoveryLogger,
+		OnChange: func(l *log.Log) { e.markActive(l, tp) },
 	})
 }
 
@@ -356,24 +389,77 @@ func (e *Engine) Committer() *wio.GroupCommitter { return e.committer }
 
 // CreatePartition creates an empty log for tp with cfg.
 func (e *Engine) CreatePartition(tp kafka.TopicPartition, cfg log.Config) (*log.Log, error) {
+	logs, errs := e.CreatePartitions([]kafka.TopicPartition{tp}, cfg)
+	return logs[0], errs[0]
+}
+
+// CreatePartitions creates the partitions' logs with one config, in
+// parallel (openWorkers), and makes their directories durable with one
+// sync of the data directory: a topic's thousand partitions cost one
+// directory sync, not a thousand (issue 16). The engine's lock is not
+// held while the logs are made. Each partition gets its own log and
+// error, at its index; ErrPartitionExists for one that exists or is being
+// created.
+func (e *Engine) CreatePartitions(tps []kafka.TopicPartition, cfg log.Config) ([]*log.Log, []error) {
+	logs, errs := make([]*log.Log, len(tps)), make([]error, len(tps))
+	e.mu.Lock()
+	if e.mu.creating == nil {
+		e.mu.creating = map[kafka.TopicPartition]bool{}
+	}
+	var todo []int
+	for i, tp := range tps {
+		switch _, exists := e.mu.logs[tp]; {
+		case e.mu.closed:
+			errs[i] = log.ErrClosed
+		case exists || e.mu.creating[tp]:
+			errs[i] = ErrPartitionExists
+		default:
+			e.mu.creating[tp] = true
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		e.mu.making.Add(1)
+		defer e.mu.making.Done()
+	}
+	e.mu.Unlock()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(openWorkers, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				logs[i], errs[i] = e.openLog(tps[i], cfg, false, 0, 0)
+			}
+		}()
+	}
+	for _, i := range todo {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var syncErr error
+	if len(todo) > 0 {
+		syncErr = e.fs.SyncDir(e.cfg.DataDir)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.mu.closed {
-		return nil, log.ErrClosed
+	for _, i := range todo {
+		delete(e.mu.creating, tps[i])
+		if errs[i] == nil && (syncErr != nil || e.mu.closed) {
+			logs[i].Close(false)
+			logs[i], errs[i] = nil, syncErr
+			if errs[i] == nil {
+				errs[i] = log.ErrClosed
+			}
+		}
+		if errs[i] == nil {
+			e.mu.logs[tps[i]] = logs[i]
+			e.markActive(logs[i], tps[i]) // for the next checkpoint
+		}
 	}
-	if _, ok := e.mu.logs[tp]; ok {
-		return nil, ErrPartitionExists
-	}
-	l, err := e.openLog(tp, cfg, false, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.fs.SyncDir(e.cfg.DataDir); err != nil {
-		l.Close(false)
-		return nil, err
-	}
-	e.mu.logs[tp] = l
-	return l, nil
+	return logs, errs
 }
 
 // Partition returns tp's log.
@@ -415,6 +501,8 @@ func (e *Engine) DeletePartition(tp kafka.TopicPartition) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownPartition, tp)
 	}
+	e.forget(l)
+	e.forgetCheckpoint(tp)
 	cerr := l.Close(false)
 	src := filepath.Join(e.cfg.DataDir, tp.DirName())
 	dst := fmt.Sprintf("%s.%d-delete", src, e.clock())
@@ -437,19 +525,6 @@ func (e *Engine) logs() map[kafka.TopicPartition]*log.Log {
 	return out
 }
 
-// Checkpoint writes the recovery points and log start offsets.
-func (e *Engine) Checkpoint() error {
-	e.ckptMu.Lock()
-	defer e.ckptMu.Unlock()
-	rps, lsos := map[kafka.TopicPartition]int64{}, map[kafka.TopicPartition]int64{}
-	for tp, l := range e.logs() {
-		rps[tp], lsos[tp] = l.RecoveryPoint(), l.LogStartOffset()
-	}
-	return errors.Join(
-		writeCheckpoint(e.fs, e.cfg.DataDir, recoveryPointFile, rps),
-		writeCheckpoint(e.fs, e.cfg.DataDir, logStartOffsetFile, lsos))
-}
-
 // Close stops the scheduler, flushes and closes every log, writes the
 // checkpoints and, when all of that succeeded, the clean-shutdown marker;
 // then releases the data-directory lock if Open took it.
@@ -461,6 +536,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.closed = true
 	e.mu.Unlock()
+	e.mu.making.Wait() // logs being created close themselves
 	close(e.stop)
 	<-e.done
 	err := e.closeLogs(true)
@@ -490,10 +566,30 @@ func (e *Engine) markClean() error {
 	return vfs.WriteFileAtomic(e.fs, e.cfg.DataDir, filepath.Join(e.cfg.DataDir, cleanShutdownFile), nil)
 }
 
+// closeLogs closes every log on openWorkers goroutines: a clean close
+// flushes each log and writes its leader epoch checkpoint when an append
+// changed it (package log), fsyncs that one after another would serialize
+// (issue 16: shutdown with 100,000 partitions).
 func (e *Engine) closeLogs(clean bool) error {
+	logs := e.logs()
+	work := make(chan *log.Log)
+	errs := make(chan error, openWorkers)
+	for range min(openWorkers, len(logs)) {
+		go func() {
+			var err error
+			for l := range work {
+				err = errors.Join(err, l.Close(clean))
+			}
+			errs <- err
+		}()
+	}
+	for _, l := range logs {
+		work <- l
+	}
+	close(work)
 	var err error
-	for _, l := range e.logs() {
-		err = errors.Join(err, l.Close(clean))
+	for range min(openWorkers, len(logs)) {
+		err = errors.Join(err, <-errs)
 	}
 	return err
 }

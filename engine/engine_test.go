@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -140,5 +141,52 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if tp, ok := kafka.ParseDirName("a-b-c-3"); !ok || tp.Topic != "a-b-c" || tp.Partition != 3 {
 		t.Fatalf("%v", tp)
+	}
+}
+
+// CreatePartitions makes many logs at once: each exists after, survives a
+// reopen, and a partition that exists (or is named twice) answers
+// ErrPartitionExists without disturbing the others.
+func TestCreatePartitions(t *testing.T) {
+	cfg := DefaultConfig(t.TempDir())
+	cfg.IOEngine = "pwrite"
+	e, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tps []kafka.TopicPartition
+	for p := range int32(50) {
+		tps = append(tps, kafka.TopicPartition{Topic: "many", Partition: p})
+	}
+	if _, err := e.CreatePartition(tps[7], cfg.Log); err != nil {
+		t.Fatal(err)
+	}
+	logs, errs := e.CreatePartitions(append(tps, tps[3]), cfg.Log)
+	for i, err := range errs {
+		switch {
+		case i == 7 || i == len(tps):
+			if !errors.Is(err, ErrPartitionExists) {
+				t.Fatalf("partition %d: %v, want ErrPartitionExists", i, err)
+			}
+		case err != nil || logs[i] == nil:
+			t.Fatalf("partition %d: %v", i, err)
+		}
+	}
+	if n := len(e.Partitions()); n != len(tps) {
+		t.Fatalf("%d partitions, want %d", n, len(tps))
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := e.CreatePartitions(tps[:1], cfg.Log); !errors.Is(errs[0], log.ErrClosed) {
+		t.Fatalf("after Close: %v", errs[0])
+	}
+	e, err = Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if n := len(e.Partitions()); n != len(tps) {
+		t.Fatalf("after a reopen: %d partitions, want %d", n, len(tps))
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,18 +30,24 @@ import (
 func BenchmarkManyPartitions(b *testing.B) {
 	sizes := []int{1000, 10000}
 	if s := os.Getenv("RILL_SCALE_PARTITIONS"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				b.Fatalf("RILL_SCALE_PARTITIONS: %v", err)
-			}
-			sizes = append(sizes, n)
-		}
+		sizes = scaleSizes(b, s)
 	}
 	for _, p := range sizes {
 		b.Run(fmt.Sprintf("partitions=%d", p), func(b *testing.B) { benchManyPartitions(b, p) })
 	}
+}
+
+// scaleSizes parses RILL_SCALE_PARTITIONS.
+func scaleSizes(b *testing.B, s string) []int {
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("RILL_SCALE_PARTITIONS: %v", err)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }
 
 func benchManyPartitions(b *testing.B, parts int) {
@@ -58,10 +65,13 @@ func benchManyPartitions(b *testing.B, parts int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for p := 0; p < parts; p++ {
-		if _, err := e.CreatePartition(tp(p), cfg.Log); err != nil {
-			b.Fatalf("create partition %d: %v", p, err)
-		}
+	// As the broker creates a topic's partitions: in one call.
+	all := make([]kafka.TopicPartition, parts)
+	for p := range all {
+		all[p] = tp(p)
+	}
+	if _, errs := e.CreatePartitions(all, cfg.Log); errors.Join(errs...) != nil {
+		b.Fatalf("create partitions: %v", errors.Join(errs...))
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(parts), "create-µs/partition")
 	b.ReportMetric(float64(openFDs(b)-fds0), "fds-open")

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/rillmq/rill/engine/compact"
+	"github.com/rillmq/rill/engine/log"
+	"github.com/rillmq/rill/internal/kafka"
 )
 
 // schedule runs background work on a one-second tick until Close.
@@ -44,20 +46,23 @@ func (e *Engine) schedule() {
 	}
 }
 
-// FlushDue flushes the logs whose flush.ms has passed.
+// FlushDue flushes the logs whose flush.ms has passed. Only active logs
+// (active.go) can have unflushed data.
 func (e *Engine) FlushDue(now int64) {
-	for tp, l := range e.logs() {
-		if err := l.MaybeFlush(now); err != nil {
-			e.cfg.Logger.Error("flush failed", "partition", tp, "err", err)
+	for _, a := range e.activeLogs() {
+		if err := a.l.MaybeFlush(now); err != nil {
+			e.cfg.Logger.Error("flush failed", "partition", a.tp, "err", err)
 		}
 	}
 }
 
-// ApplyRetention runs retention on every log. On a single broker the high
+// ApplyRetention runs retention on every log a pass could delete from
+// (log.RetentionDue: the others' oldest segment is not old enough yet,
+// and nothing changed since their last pass). On a single broker the high
 // watermark is the log end offset; replication passes its own bound when
 // it drives retention.
 func (e *Engine) ApplyRetention(now int64) {
-	for tp, l := range e.logs() {
+	for tp, l := range e.logsWhere(func(l *log.Log) bool { return l.RetentionDue(now) }) {
 		n, reason, err := l.ApplyRetention(now, l.LogEndOffset())
 		if err != nil {
 			e.cfg.Logger.Warn("retention failed", "partition", tp, "err", err)
@@ -67,10 +72,12 @@ func (e *Engine) ApplyRetention(now int64) {
 	}
 }
 
-// Compact runs one cleaner pass over every compacted log.
+// Compact runs one cleaner pass over every compacted log (only those:
+// active.go keeps the set).
 func (e *Engine) Compact(now int64) {
-	for tp, l := range e.logs() {
-		st, err := compact.Clean(l, now)
+	for _, a := range e.compactedLogs() {
+		tp := a.tp
+		st, err := compact.Clean(a.l, now)
 		if err != nil {
 			e.cfg.Logger.Warn("compaction failed", "partition", tp, "err", err)
 		} else if st.SegmentsCleaned > 0 {
@@ -80,11 +87,26 @@ func (e *Engine) Compact(now int64) {
 	}
 }
 
-// ReapDeleted removes files whose file.delete.delay.ms has passed.
+// ReapDeleted removes files whose file.delete.delay.ms has passed. A log
+// with files waiting stays active (log.Log.Idle).
 func (e *Engine) ReapDeleted(now int64) {
-	for tp, l := range e.logs() {
-		if err := l.ReapDeleted(now); err != nil {
-			e.cfg.Logger.Warn("deleting files failed", "partition", tp, "err", err)
+	for _, a := range e.activeLogs() {
+		if err := a.l.ReapDeleted(now); err != nil {
+			e.cfg.Logger.Warn("deleting files failed", "partition", a.tp, "err", err)
 		}
 	}
+}
+
+// logsWhere returns the logs that match keep, a cheap check (atomics) run
+// under e.mu's read lock; the pass then runs without it.
+func (e *Engine) logsWhere(keep func(*log.Log) bool) map[kafka.TopicPartition]*log.Log {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := map[kafka.TopicPartition]*log.Log{}
+	for tp, l := range e.mu.logs {
+		if keep(l) {
+			out[tp] = l
+		}
+	}
+	return out
 }

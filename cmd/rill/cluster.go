@@ -156,5 +156,10 @@ func runtimeConfig(cfg *brokerConfig) (brokerrt.Config, error) {
 	}
 	rc.SnapshotEvery = uint64(ms["metadata.snapshot.interval.entries"])
 	rc.UncleanLeaderElection = cfg.get("unclean.leader.election.enable", "false") == "true"
+	tv, err := cfg.int64("transaction.version", 2)
+	if err != nil {
+		return rc, err
+	}
+	rc.BootstrapFeatures = map[string]int16{controller.FeatureTransactionVersion: int16(tv)}
 	return rc, nil
 }

@@ -75,6 +75,35 @@ func TestControllerQuorumFailover(t *testing.T) {
 		waitLog(fmt.Sprintf("broker %d unfenced everywhere", id), allSay(fmt.Sprintf(`msg="broker unfenced" component=controller broker=%d`, id), 0, 1, 2))
 	}
 	first := active(0)
+	// DescribeQuorum, sent to any broker, is answered by the active
+	// controller: it leads, all three vote and have the log up to the
+	// high watermark, followers fetched recently; v2 names their
+	// controller listeners.
+	quorum := func(via int) kmsg.DescribeQuorumResponseTopicPartition {
+		t.Helper()
+		req := kmsg.NewPtrDescribeQuorumRequest()
+		req.Topics = []kmsg.DescribeQuorumRequestTopic{{Topic: "__cluster_metadata", Partitions: []kmsg.DescribeQuorumRequestTopicPartition{{Partition: 0}}}}
+		resp, err := req.RequestWith(context.Background(), client(t, bs[via].addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("DescribeQuorum via node %d: %+v", via+1, resp)
+		}
+		if len(resp.Nodes) != 3 {
+			t.Fatalf("DescribeQuorum v%d nodes: %+v", resp.Version, resp.Nodes)
+		}
+		return resp.Topics[0].Partitions[0]
+	}
+	q := quorum((first) % 3)
+	if q.LeaderID != int32(first) || len(q.CurrentVoters) != 3 || q.HighWatermark <= 0 || len(q.Observers) != 0 {
+		t.Fatalf("quorum after start: %+v", q)
+	}
+	for _, v := range q.CurrentVoters {
+		if v.LogEndOffset < q.HighWatermark || v.LastFetchTimestamp <= 0 || time.Since(time.UnixMilli(v.LastFetchTimestamp)) > 10*time.Second {
+			t.Fatalf("voter %d after start: %+v (high watermark %d)", v.ReplicaID, v, q.HighWatermark)
+		}
+	}
 	bs[first-1].kill()
 	var survivors []int
 	for i := range bs {
@@ -83,6 +112,10 @@ func TestControllerQuorumFailover(t *testing.T) {
 		}
 	}
 	waitLog("a new active controller", func() bool { return active(first) != 0 })
+	second := active(first)
+	if q := quorum(survivors[0]); q.LeaderID != int32(second) || q.LeaderEpoch <= 0 {
+		t.Fatalf("quorum after the active controller died: leader %d epoch %d, want %d", q.LeaderID, q.LeaderEpoch, second)
+	}
 	waitLog(fmt.Sprintf("broker %d fenced", first), allSay(fmt.Sprintf(`msg="broker fenced" component=controller broker=%d`, first), survivors...))
 	// Restart it: same data, same voters.
 	before := strings.Count(bs[survivors[0]].log(), fmt.Sprintf(`msg="broker unfenced" component=controller broker=%d`, first))

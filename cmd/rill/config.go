@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rillmq/rill/coordinator/group"
@@ -118,6 +119,11 @@ func (c *brokerConfig) engineConfig(dataDir string) (engine.Config, error) {
 	}
 	openFiles, err := c.int64("log.open.files.max", 0)
 	ec.OpenFilesMax = int(openFiles)
+	if err != nil {
+		return ec, err
+	}
+	indexMaps, err := c.int64("log.index.mapped.max", 0)
+	ec.IndexMapsMax = int(indexMaps)
 	return ec, err
 }
 
@@ -283,5 +289,12 @@ func (c *brokerConfig) groupConfig() (group.Config, error) {
 		return gc, err
 	}
 	gc.MetadataMaxBytes = int(mb)
+	policy := group.MigrationPolicy(strings.ToLower(c.get("group.consumer.migration.policy", string(gc.MigrationPolicy))))
+	switch policy {
+	case group.MigrationDisabled, group.MigrationUpgrade, group.MigrationDowngrade, group.MigrationBidirectional:
+		gc.MigrationPolicy = policy
+	default:
+		return gc, fmt.Errorf("config group.consumer.migration.policy: %q is not one of disabled, upgrade, downgrade, bidirectional", policy)
+	}
 	return gc, nil
 }

@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 )
 
@@ -70,6 +71,36 @@ type assignInput struct {
 	partitions map[[16]byte]int32
 	// previous is the last target assignment, for stickiness.
 	previous map[string]partitionSet
+	// memberRack is each member's rack (client.rack), absent when it
+	// has none; partitionRacks is, per subscribed topic, the racks of
+	// each partition's replicas (broker.rack), absent when unknown. Both
+	// are set only when some member has a rack.
+	memberRack     map[string]string
+	partitionRacks map[[16]byte][][]string
+}
+
+// racksOf is the racks of p's replicas, nil when unknown.
+func (in *assignInput) racksOf(p idPartition) []string {
+	racks := in.partitionRacks[p.Topic]
+	if int(p.Partition) >= len(racks) {
+		return nil
+	}
+	return racks[p.Partition]
+}
+
+// rackMatch reports whether member m has a rack and a replica of p is on
+// it.
+func (in *assignInput) rackMatch(m string, p idPartition) bool {
+	rack := in.memberRack[m]
+	return rack != "" && slices.Contains(in.racksOf(p), rack)
+}
+
+// rackMismatch reports whether both m's rack and p's racks are known and
+// no replica of p is on m's rack (KIP-881's test: with either unknown,
+// any member suits any partition).
+func (in *assignInput) rackMismatch(m string, p idPartition) bool {
+	rack, racks := in.memberRack[m], in.racksOf(p)
+	return rack != "" && len(racks) > 0 && !slices.Contains(racks, rack)
 }
 
 // Assignors are the server-side assignors by name (group.consumer.assignors).
@@ -93,6 +124,9 @@ func sortedIDs(ids map[[16]byte]bool) [][16]byte {
 // assignRange gives each topic's partitions to its subscribers in
 // contiguous ranges, members in id order, the first ones taking one extra
 // when the count does not divide: the classic range assignor, per topic.
+// When members and partitions have racks (KIP-881), each member first
+// takes, up to its share, the partitions with a replica on its rack, and
+// the rest are dealt in order.
 func assignRange(in assignInput) map[string]partitionSet {
 	out := map[string]partitionSet{}
 	subscribers := map[[16]byte][]string{}
@@ -110,15 +144,33 @@ func assignRange(in assignInput) map[string]partitionSet {
 		ms := subscribers[t]
 		n := int(in.partitions[t])
 		per, extra := n/len(ms), n%len(ms)
+		share := func(i int) int {
+			if i < extra {
+				return per + 1
+			}
+			return per
+		}
+		taken := make([]bool, n)
+		count := make([]int, len(ms))
+		if len(in.partitionRacks[t]) > 0 {
+			for i, m := range ms {
+				for p := 0; p < n && count[i] < share(i); p++ {
+					if !taken[p] && in.rackMatch(m, idPartition{t, int32(p)}) {
+						taken[p] = true
+						count[i]++
+						out[m][idPartition{t, int32(p)}] = true
+					}
+				}
+			}
+		}
 		p := 0
 		for i, m := range ms {
-			take := per
-			if i < extra {
-				take++
-			}
-			for j := 0; j < take; j++ {
+			for ; count[i] < share(i); count[i]++ {
+				for taken[p] {
+					p++
+				}
+				taken[p] = true
 				out[m][idPartition{t, int32(p)}] = true
-				p++
 			}
 		}
 	}
@@ -164,27 +216,62 @@ func assignUniform(in assignInput) map[string]partitionSet {
 	}
 	base, extra := len(all)/eligible, len(all)%eligible
 	owner := map[idPartition]string{}
-	for _, m := range in.members {
-		prev := in.previous[m]
-		kept := make([]idPartition, 0, len(prev))
-		for p := range prev {
-			if canTake[m][p.Topic] && p.Partition < in.partitions[p.Topic] {
-				kept = append(kept, p)
-			}
+	// room reports whether m is under its share; take gives it p (the
+	// first to go over the base uses up one of the extra places).
+	room := func(m string) bool {
+		return len(out[m]) < base || (len(out[m]) == base && extra > 0)
+	}
+	take := func(m string, p idPartition) {
+		if len(out[m]) == base {
+			extra--
 		}
-		sort.Slice(kept, func(i, j int) bool { return lessPartition(kept[i], kept[j]) })
-		for _, p := range kept {
-			if len(out[m]) >= base && (len(out[m]) > base || extra == 0) {
-				break
-			}
-			if _, taken := owner[p]; !taken {
-				if len(out[m]) == base {
-					extra-- // m keeps one over the base
+		owner[p] = m
+		out[m][p] = true
+	}
+	// keep keeps members' previous partitions, as far as their shares
+	// go, those accepted by ok.
+	keep := func(ok func(m string, p idPartition) bool) {
+		for _, m := range in.members {
+			prev := in.previous[m]
+			kept := make([]idPartition, 0, len(prev))
+			for p := range prev {
+				if canTake[m][p.Topic] && p.Partition < in.partitions[p.Topic] && ok(m, p) {
+					kept = append(kept, p)
 				}
-				owner[p] = m
-				out[m][p] = true
+			}
+			sort.Slice(kept, func(i, j int) bool { return lessPartition(kept[i], kept[j]) })
+			for _, p := range kept {
+				if !room(m) {
+					break
+				}
+				if _, taken := owner[p]; !taken {
+					take(m, p)
+				}
 			}
 		}
+	}
+	// Stickiness first, except for a partition whose replicas are all off
+	// its member's rack; then each partition with racks goes to the least
+	// loaded member on one of its racks with room; then the previous
+	// owners keep what is left of theirs; then the least loaded take the
+	// rest.
+	keep(func(m string, p idPartition) bool { return !in.rackMismatch(m, p) })
+	if len(in.partitionRacks) > 0 {
+		for _, p := range all {
+			if _, ok := owner[p]; ok {
+				continue
+			}
+			best := ""
+			for _, m := range in.members {
+				if canTake[m][p.Topic] && room(m) && in.rackMatch(m, p) && (best == "" || len(out[m]) < len(out[best])) {
+					best = m
+				}
+			}
+			if best != "" {
+				take(best, p)
+			}
+		}
+		keep(func(string, idPartition) bool { return true })
 	}
 	for _, p := range all {
 		if _, ok := owner[p]; ok {

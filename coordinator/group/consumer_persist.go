@@ -89,6 +89,9 @@ func restoreConsumer(g *group, snap *consumerSnapshot, now time.Time, sessionTim
 		m := ms.consumerMember
 		m.Assigned, m.Revoking = decodeSet(ms.AssignedTopics), decodeSet(ms.RevokingTopics)
 		m.deadline = now.Add(sessionTimeout)
+		if m.Classic != nil {
+			m.deadline = now.Add(m.Classic.SessionTimeout)
+		}
 		timeout := m.RebalanceTimeout
 		if timeout <= 0 {
 			timeout = sessionTimeout

@@ -32,6 +32,8 @@ func (f fakeTopics) AllTopics() []TopicInfo {
 	return out
 }
 
+func (f fakeTopics) PartitionRacks(id [16]byte) [][]string { return nil }
+
 func topicID(b byte) [16]byte { return [16]byte{15: b} }
 
 func newConsumerFixture(t *testing.T, topics fakeTopics) *fixture {
@@ -180,20 +182,28 @@ func TestConsumerGroupReload(t *testing.T) {
 	}
 }
 
-func TestClassicAndConsumerGroupsDoNotMix(t *testing.T) {
+func TestClassicAndConsumerGroupsMix(t *testing.T) {
 	f := newConsumerFixture(t, fakeTopics{"t": {Name: "t", ID: topicID(1), Partitions: 1}})
 	f.c.cfg.InitialRebalanceDelay = 0
+	f.c.cfg.MigrationPolicy = MigrationDisabled
 	r := wait(f, f.joinAsync(joinReq("cg", "", 3)))
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
 	if hr := f.c.ConsumerHeartbeat(ConsumerHeartbeat{Group: "cg", MemberID: "x", SubscribedTopics: []string{"t"}}); !errors.Is(hr.Err, kerr.GroupIDNotFound) {
-		t.Fatalf("KIP-848 join of a live classic group: %+v", hr)
+		t.Fatalf("KIP-848 join of a live classic group with migration disabled: %+v", hr)
 	}
 	if hr := f.c.ConsumerHeartbeat(ConsumerHeartbeat{Group: "cg2", MemberID: "x", SubscribedTopics: []string{"t"}}); hr.Err != nil {
 		t.Fatal(hr.Err)
 	}
-	if jr := f.c.Join(t.Context(), joinReq("cg2", "", 3)); !errors.Is(jr.Err, kerr.InconsistentGroupProtocol) {
+	// A live consumer group takes classic members of the consumer
+	// protocol type, none of another.
+	other := joinReq("cg2", "", 3)
+	other.ProtocolType = "connect"
+	if jr := f.c.Join(t.Context(), other); !errors.Is(jr.Err, kerr.InconsistentGroupProtocol) {
+		t.Fatalf("classic join of another protocol type into a live consumer group: %+v", jr)
+	}
+	if jr := f.c.Join(t.Context(), joinReq("cg2", "", 3)); jr.Err != nil || jr.Leader != "" || jr.ProtocolType != "consumer" {
 		t.Fatalf("classic join of a live consumer group: %+v", jr)
 	}
 }

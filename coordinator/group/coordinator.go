@@ -42,6 +42,10 @@ type Config struct {
 	// group.consumer.session.timeout.ms (45000) and
 	// group.consumer.heartbeat.interval.ms (5000), for KIP-848 groups.
 	ConsumerSessionTimeout, ConsumerHeartbeatInterval time.Duration
+	// MigrationPolicy is group.consumer.migration.policy
+	// (bidirectional): whether a classic group with members becomes a
+	// consumer group when a ConsumerGroupHeartbeat joins it.
+	MigrationPolicy MigrationPolicy
 	// Topics resolves subscriptions of KIP-848 groups; without it they
 	// are assigned nothing.
 	Topics TopicSource
@@ -68,6 +72,7 @@ func DefaultConfig() Config {
 		MetadataMaxBytes:          4096,
 		ConsumerSessionTimeout:    45 * time.Second,
 		ConsumerHeartbeatInterval: 5 * time.Second,
+		MigrationPolicy:           MigrationBidirectional,
 	}
 }
 

@@ -160,6 +160,9 @@ type ConsumerMemberDescription struct {
 	SubscribedRegex  *string
 	Assignment       map[[16]byte][]int32
 	TargetAssignment map[[16]byte][]int32
+	// Classic is set for a member using the classic protocol (JoinGroup,
+	// SyncGroup) in the consumer group.
+	Classic bool
 }
 
 // DescribeConsumerGroup returns a KIP-848 group: GROUP_ID_NOT_FOUND for an
@@ -179,6 +182,7 @@ func (c *Coordinator) DescribeConsumerGroup(id string) (ConsumerDescription, err
 				MemberID: m.ID, InstanceID: m.InstanceID, RackID: m.RackID, MemberEpoch: m.Epoch,
 				ClientID: m.ClientID, ClientHost: m.ClientHost, SubscribedTopics: m.Subscribed,
 				Assignment: m.Assigned.byTopic(), TargetAssignment: cg.target[m.ID].byTopic(),
+				Classic: m.Classic != nil,
 			}
 			if m.Regex != "" {
 				md.SubscribedRegex = &m.Regex

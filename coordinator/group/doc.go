@@ -23,6 +23,14 @@
 // assignment across restarts: a rejoin with the same protocols replaces the
 // member id without a rebalance, and the old id is fenced.
 //
+// KIP-848 consumer groups (consumer.go) are assigned by the coordinator
+// through ConsumerGroupHeartbeat, with the uniform and range assignors
+// (assign.go, rack-aware when members have a client.rack). A static member
+// leaving with epoch -2 keeps its place for the session timeout. A
+// classic group with members is upgraded to a consumer group when a
+// ConsumerGroupHeartbeat joins it (group.consumer.migration.policy), and
+// its classic members are served in it (consumer_classic.go).
+//
 // # Time
 //
 // Time is an input: Config.Now is the clock, and every timed step

@@ -101,7 +101,10 @@ func (c *Coordinator) join(g *group, req JoinRequest, now time.Time, w *change, 
 	}
 	if g.consumer != nil {
 		if len(g.consumer.members) > 0 {
-			return fail(kerr.InconsistentGroupProtocol) // a KIP-848 group with members
+			// A KIP-848 group with members takes classic members of the
+			// consumer protocol (consumer_classic.go).
+			c.classicJoin(g, req, now, w, res)
+			return nil
 		}
 		g.consumer = nil // an empty one converts back, keeping its offsets
 	}

@@ -60,6 +60,10 @@ func (c *Coordinator) Sync(ctx context.Context, req SyncRequest) SyncResult {
 			res = SyncResult{Err: kerr.UnknownMemberID}
 			return
 		}
+		if g.consumer != nil && g.state != Dead {
+			res = c.classicSync(g, req, now)
+			return
+		}
 		wait, res = c.sync(g, req, now, w)
 	})
 	if err != nil {
@@ -126,6 +130,10 @@ func (c *Coordinator) Heartbeat(groupID string, generation int32, memberID strin
 	var res error
 	err := c.do(groupID, func(s *groups, now time.Time, _ *change) {
 		g := s.lookup(groupID, false, now)
+		if g != nil && g.consumer != nil && g.state != Dead {
+			res = c.classicHeartbeat(g, generation, memberID, instanceID, now)
+			return
+		}
 		if g == nil || g.state == Empty {
 			res = kerr.UnknownMemberID
 			return
@@ -164,6 +172,10 @@ func (c *Coordinator) Leave(groupID string, leaving []LeaveMember) (error, []err
 			for i := range errs {
 				errs[i] = kerr.UnknownMemberID
 			}
+			return
+		}
+		if g.consumer != nil && g.state != Dead {
+			c.classicLeave(g, leaving, errs, w)
 			return
 		}
 		top = c.leave(g, leaving, errs, now, w)

@@ -32,6 +32,18 @@ type Config struct {
 	// tagged fields) from TV1 on, v0 before (Kafka's
 	// TransactionVersion.transactionLogValueVersion).
 	LogVersion Version
+	// CurrentLogVersion, when set, is read at each write instead of
+	// LogVersion: the finalized feature can change while the broker runs
+	// (UpdateFeatures).
+	CurrentLogVersion func() Version
+}
+
+// logVersion is the transaction.version records are written for now.
+func (c Config) logVersion() Version {
+	if c.CurrentLogVersion != nil {
+		return c.CurrentLogVersion()
+	}
+	return c.LogVersion
 }
 
 // DefaultConfig is Kafka's defaults, with transaction.version 2.

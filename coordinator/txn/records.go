@@ -73,7 +73,7 @@ func Value(m *Metadata, logVersion Version) []byte {
 
 // Records is the record a Transit writes.
 func (p *Partition) Records(t *Transit) []shard.Record {
-	return []shard.Record{{Key: Key(t.To.TransactionalID), Value: Value(&t.To, p.cfg.LogVersion)}}
+	return []shard.Record{{Key: Key(t.To.TransactionalID), Value: Value(&t.To, p.cfg.logVersion())}}
 }
 
 func toMillis(t time.Time) int64 {

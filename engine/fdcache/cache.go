@@ -30,6 +30,10 @@ func New(fs vfs.FS, limit int, covers func(name string) bool) *FS {
 	return &FS{FS: fs, covers: covers, cache: &cache{max: max(limit, 1), lru: list.New(), byPath: map[string]*Handle{}}}
 }
 
+// Unwrap returns the FS the cache wraps (for the layers below that look
+// for their own wrapper, such as package index's mapping cache).
+func (f *FS) Unwrap() vfs.FS { return f.FS }
+
 // Stats is what the cache holds now.
 type Stats struct {
 	Open      int    // descriptors open

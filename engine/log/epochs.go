@@ -22,8 +22,16 @@ import (
 //	                           N            (entries)
 //	                           EPOCH OFFSET (N lines, ascending)
 //
-// rewritten atomically whenever an epoch is added or cut. A missing or
-// unreadable file is rebuilt from the batches' leader epochs.
+// Appending a batch that opens an epoch changes only the in-memory cache
+// (as Kafka since KAFKA-15046): the file is rewritten atomically (temp
+// file, fsync, rename, directory fsync) by the next Flush, after the data
+// and before the recovery point moves, and by a clean Close. So the file
+// always covers every batch below the recovery point; after a crash the
+// batches above it, which recovery scans anyway, give back the epochs the
+// file missed (loadEpochsLocked). Cuts (TruncateTo, TruncateFullyAndStartAt,
+// a file ahead of the recovered log end) are rare and rewrite the file at
+// once. A missing or unreadable file is rebuilt from the batches' leader
+// epochs.
 
 // EpochCheckpointFile is the leader epoch file's name.
 const EpochCheckpointFile = "leader-epoch-checkpoint"
@@ -130,23 +138,76 @@ func decodeEpochs(data []byte) (EpochCache, error) {
 	return c, nil
 }
 
-// persistEpochsLocked rewrites the checkpoint.
+// persistEpochsLocked rewrites the checkpoint now. The caller holds
+// epochFile and mu (a cut, which must not be undone by a Flush's older
+// write), or is the open's recovery, before the log is shared.
 func (l *Log) persistEpochsLocked() error {
-	return vfs.WriteFileAtomic(l.fs, l.dir, filepath.Join(l.dir, EpochCheckpointFile), l.mu.epochs.encode())
+	if err := vfs.WriteFileAtomic(l.fs, l.dir, filepath.Join(l.dir, EpochCheckpointFile), l.mu.epochs.encode()); err != nil {
+		return err
+	}
+	l.epochFile.persisted = l.mu.epochsVersion
+	return nil
+}
+
+// noteEpochsChangedLocked marks the cache as ahead of the file; the next
+// Flush writes it.
+func (l *Log) noteEpochsChangedLocked() { l.mu.epochsVersion++ }
+
+// persistEpochs writes the cache when it changed since version last
+// reached the file and has at least version. Flush calls it after syncing
+// the data and before advancing the recovery point; mu is not held across
+// the write, epochFile orders it against other writers.
+func (l *Log) persistEpochs(version uint64) error {
+	l.epochFile.Lock()
+	defer l.epochFile.Unlock()
+	if l.epochFile.persisted >= version {
+		return nil // a concurrent Flush or a cut wrote it
+	}
+	l.mu.RLock()
+	data, v := l.mu.epochs.encode(), l.mu.epochsVersion
+	l.mu.RUnlock()
+	if err := vfs.WriteFileAtomic(l.fs, l.dir, filepath.Join(l.dir, EpochCheckpointFile), data); err != nil {
+		return err
+	}
+	l.epochFile.persisted = v
+	return nil
 }
 
 // loadEpochsLocked reads the checkpoint, or rebuilds it from the batches
-// when it is missing, unreadable, or reaches past the log end.
-func (l *Log) loadEpochsLocked() error {
+// when it is missing or unreadable. A file reaching past the log end (a
+// crash took the batches it named) is cut there. After an unclean
+// shutdown (from >= 0, at open) the batches from the recovery point on add
+// the epochs they open, since the file covers only what lies below it, and
+// a repaired file is written at once. On a first use after a clean open
+// (from < 0; a Flush may run concurrently, and only Flush and cuts write
+// the file) a repair is left to the next Flush.
+func (l *Log) loadEpochsLocked(from int64) error {
 	leo := l.logEndOffset.Load()
+	repaired := func() error {
+		l.noteEpochsChangedLocked()
+		if from < 0 {
+			return nil
+		}
+		return l.persistEpochsLocked()
+	}
 	data, err := vfs.ReadFile(l.fs, filepath.Join(l.dir, EpochCheckpointFile))
 	if err == nil {
 		if c, derr := decodeEpochs(data); derr == nil {
 			l.mu.epochs = c
 			if l.mu.epochs.TruncateFrom(leo) {
-				return l.persistEpochsLocked()
+				if err := repaired(); err != nil {
+					return err
+				}
 			}
-			return nil
+			if from < 0 || from >= leo {
+				return nil
+			}
+			return l.forEachBatchLocked(from, func(_ *segment.Segment, b format.Batch) {
+				if e := b.LeaderEpoch(); e > l.mu.epochs.Latest() {
+					l.mu.epochs.Assign(e, b.BaseOffset())
+					l.noteEpochsChangedLocked()
+				}
+			})
 		}
 	}
 	var c EpochCache
@@ -162,28 +223,73 @@ func (l *Log) loadEpochsLocked() error {
 	if len(c.entries) == 0 && !vfs.Exists(l.fs, filepath.Join(l.dir, EpochCheckpointFile)) {
 		return nil // nothing to record yet
 	}
-	return l.persistEpochsLocked()
+	return repaired()
 }
 
-// noteEpochLocked records an appended batch's epoch.
-func (l *Log) noteEpochLocked(b format.Batch) error {
-	if e := b.LeaderEpoch(); e > l.mu.epochs.Latest() {
-		l.mu.epochs.Assign(e, b.BaseOffset())
-		return l.persistEpochsLocked()
+// ensureEpochsLocked loads the cache on first use after a clean open,
+// which does not read the file (issue 16: a clean start with 100,000
+// partitions reads no per-partition file it can do without). The caller
+// holds mu. An error (the batch scan that rebuilds a missing file failed)
+// leaves the cache unloaded.
+func (l *Log) ensureEpochsLocked() error {
+	if l.mu.epochsLoaded {
+		return nil
 	}
+	if err := l.loadEpochsLocked(-1); err != nil {
+		return fmt.Errorf("log %s: leader epochs: %w", l.dir, err)
+	}
+	l.mu.epochsLoaded = true
 	return nil
 }
 
-// LeaderEpochs returns the log's leader epochs.
-func (l *Log) LeaderEpochs() []EpochEntry {
+// rlockEpochs takes mu's read lock with the cache loaded. On an error it
+// returns without the lock, and the log takes no more writes (ErrFailed):
+// its callers answer queries and have no error to return.
+func (l *Log) rlockEpochs() bool {
 	l.mu.RLock()
+	if l.mu.epochsLoaded {
+		return true
+	}
+	l.mu.RUnlock()
+	l.mu.Lock()
+	err := l.ensureEpochsLocked()
+	if err != nil {
+		l.mu.failed = true
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return false
+	}
+	l.mu.RLock()
+	return true
+}
+
+// noteEpochLocked records an appended batch's epoch in the cache (loaded:
+// Append ensured it); the next Flush makes it durable (no file write on
+// the append path).
+func (l *Log) noteEpochLocked(b format.Batch) {
+	if e := b.LeaderEpoch(); e > l.mu.epochs.Latest() {
+		l.mu.epochs.Assign(e, b.BaseOffset())
+		l.noteEpochsChangedLocked()
+	}
+}
+
+// LeaderEpochs returns the log's leader epochs (none if they could not be
+// read; the log is then failed).
+func (l *Log) LeaderEpochs() []EpochEntry {
+	if !l.rlockEpochs() {
+		return nil
+	}
 	defer l.mu.RUnlock()
 	return l.mu.epochs.Entries()
 }
 
-// EndOffsetForEpoch answers OffsetForLeaderEpoch from this log.
+// EndOffsetForEpoch answers OffsetForLeaderEpoch from this log ((-1, -1)
+// if its epochs could not be read; the log is then failed).
 func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
-	l.mu.RLock()
+	if !l.rlockEpochs() {
+		return -1, -1
+	}
 	defer l.mu.RUnlock()
 	return l.mu.epochs.EndOffsetFor(epoch, l.logEndOffset.Load())
 }

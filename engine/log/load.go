@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/rillmq/rill/engine/format"
@@ -35,7 +36,8 @@ func (l *Log) load(opts Options) error {
 	if err != nil {
 		return err
 	}
-	var bases []int64
+	var bases, snapshots []int64
+	hasEpochFile := false
 	hasIndex := map[int64]bool{}
 	hasTxnIndex := map[int64]bool{}
 	for _, name := range names {
@@ -50,6 +52,8 @@ func (l *Log) load(opts Options) error {
 			if err := l.fs.RemoveAll(path); err != nil {
 				return err
 			}
+		case name == EpochCheckpointFile:
+			hasEpochFile = true
 		default:
 			if base, ok := format.ParseFileName(name, format.LogSuffix); ok {
 				bases = append(bases, base)
@@ -57,6 +61,8 @@ func (l *Log) load(opts Options) error {
 				hasIndex[base] = true
 			} else if base, ok := format.ParseFileName(name, format.TxnIndexSuffix); ok {
 				hasTxnIndex[base] = true
+			} else if o, ok := format.ParseFileName(name, snapshotSuffix); ok {
+				snapshots = append(snapshots, o)
 			}
 		}
 	}
@@ -155,11 +161,24 @@ func (l *Log) load(opts Options) error {
 	if err := l.openTxnIndexesLocked(hasTxnIndex, rescanned, log); err != nil {
 		return err
 	}
-	if err := l.rebuildProducersLocked(rescanned); err != nil {
+	// The listing above names the snapshots: no second one.
+	sort.Slice(snapshots, func(i, j int) bool { return snapshots[i] < snapshots[j] })
+	if err := l.rebuildProducersFromLocked(rescanned, snapshots); err != nil {
 		return err
 	}
-	if err := l.loadEpochsLocked(); err != nil {
-		return err
+	// A clean open leaves the leader epochs to their first use
+	// (ensureEpochsLocked); recovery needs them now, with the epochs of
+	// the batches past the recovery point.
+	switch {
+	case opts.NeedsRecovery:
+		if err := l.loadEpochsLocked(max(opts.RecoveryPoint, 0)); err != nil {
+			return err
+		}
+		l.mu.epochsLoaded = true
+	case !hasEpochFile && len(segs) == 1 && segs[0].Size() == 0:
+		// Empty, and no file: no epochs (a new partition's first
+		// append reads nothing).
+		l.mu.epochsLoaded = true
 	}
 	if opts.NeedsRecovery {
 		// What recovery validated came from the page cache at best; make

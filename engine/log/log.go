@@ -64,6 +64,10 @@ type Options struct {
 	// Logger receives one Warn record for each cut or dropped segment
 	// recovery makes at open (nil: no logging).
 	Logger *slog.Logger
+	// OnChange, when set, is called the first time the log changes after
+	// Rearm (activity.go); it may be called with the log's locks held and
+	// must not call back into the log.
+	OnChange func(*Log)
 }
 
 // Log is one partition's log.
@@ -88,6 +92,10 @@ type Log struct {
 		// producers is the idempotent-producer and transaction state
 		// (producer.go).
 		producers *producerState
+		// snapshotAt is the offset of the snapshot on disk that holds
+		// producers as they are (-1: none does); a clean Close does not
+		// rewrite it.
+		snapshotAt int64
 		// txnIndexes are the segments' transaction indexes by base
 		// offset (txnindex.go); txnEntries counts their entries.
 		txnIndexes map[int64]*txnIndex
@@ -95,14 +103,27 @@ type Log struct {
 		// txnDirUnsynced is set when a transaction index file was
 		// created since the directory was last synced.
 		txnDirUnsynced bool
-		// epochs is the leader epoch cache (epochs.go).
-		epochs EpochCache
+		// epochs is the leader epoch cache (epochs.go); epochsVersion
+		// counts its changes, for epochFile.persisted.
+		epochs        EpochCache
+		epochsVersion uint64
+		// epochsLoaded is false after a clean open until the epochs
+		// are first needed (ensureEpochsLocked).
+		epochsLoaded bool
 		// guards are the pending transaction verifications, by
 		// producer id (txnguard.go).
 		guards map[int64]*VerificationGuard
 	}
 	// maint serializes retention, compaction, truncation, DeleteRecords.
 	maint sync.Mutex
+
+	// epochFile serializes writes of the leader epoch checkpoint, so an
+	// older cache never lands over a newer one; persisted is the
+	// mu.epochsVersion the file holds. Lock order: maint, epochFile, mu.
+	epochFile struct {
+		sync.Mutex
+		persisted uint64
+	}
 
 	// txnCount mirrors mu.producers.txnCount(), so that LastStableOffset
 	// answers without a lock when no transaction is in flight.
@@ -112,6 +133,15 @@ type Log struct {
 	logEndOffset   atomic.Int64
 	recoveryPoint  atomic.Int64
 	lastFlush      atomic.Int64
+
+	// onChange and reported implement Options.OnChange (activity.go).
+	onChange func(*Log)
+	reported atomic.Bool
+	// retentionAt is when a retention pass could next delete something
+	// (0: now; RetentionDue).
+	retentionAt atomic.Int64
+	// pendingDeletes mirrors len(deleted), read without deletedMu.
+	pendingDeletes atomic.Int64
 
 	// deleted holds segments removed from the log whose files close after
 	// file.delete.delay.ms.
@@ -131,8 +161,9 @@ func Open(opts Options) (*Log, error) {
 	if opts.Syncer == nil {
 		opts.Syncer = DirectSyncer
 	}
-	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer}
+	l := &Log{fs: opts.FS, dir: opts.Dir, clock: opts.Clock, syncer: opts.Syncer, onChange: opts.OnChange}
 	l.mu.producers = newProducerState()
+	l.mu.snapshotAt = -1
 	l.mu.txnIndexes = map[int64]*txnIndex{}
 	cfg := opts.Config
 	l.config.Store(&cfg)
@@ -155,7 +186,17 @@ func (l *Log) Config() Config { return *l.config.Load() }
 
 // SetConfig replaces the configuration; it applies to later appends, rolls
 // and maintenance passes.
-func (l *Log) SetConfig(c Config) { l.config.Store(&c) }
+func (l *Log) SetConfig(c Config) {
+	l.mu.Lock()
+	l.config.Store(&c)
+	l.resetRetentionLocked()
+	l.mu.Unlock()
+	l.noteChanged()
+}
+
+// CleanupCompact reports cleanup.policy=compact, without copying the
+// config.
+func (l *Log) CleanupCompact() bool { return l.config.Load().CleanupCompact }
 
 // LogStartOffset is the first readable offset.
 func (l *Log) LogStartOffset() int64 { return l.logStartOffset.Load() }
@@ -246,6 +287,10 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 		l.mu.Unlock()
 		return res, ErrFailed
 	}
+	if err := l.ensureEpochsLocked(); err != nil {
+		l.mu.Unlock()
+		return res, err
+	}
 	now := l.clock()
 	leo := l.logEndOffset.Load()
 	var ctrl *format.ControlRecord
@@ -324,14 +369,11 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 			l.dropGuardLocked(b.ProducerID()) // opened, or ended by a marker
 		}
 	}
-	if err := l.noteEpochLocked(b); err != nil {
-		// The batch is written; a stale checkpoint is rebuilt from the
-		// batches when the log opens next.
-		l.mu.Unlock()
-		return res, err
-	}
+	l.noteEpochLocked(b)
 	l.mu.unflushed += int64(b.LastOffsetDelta()) + 1
 	needFlush := l.mu.unflushed >= cfg.FlushMessages
+	l.resetRetentionLocked()
+	l.noteChanged()
 	l.mu.Unlock()
 
 	res.BaseOffset, res.LastOffset = b.BaseOffset(), b.LastOffset()
@@ -490,16 +532,20 @@ func (l *Log) MaxTimestamp() (ts, offset int64) {
 	return ts, offset
 }
 
-// Flush fsyncs everything appended so far and advances the recovery point.
+// Flush fsyncs everything appended so far, then the leader epoch
+// checkpoint when an append changed the epochs, and advances the recovery
+// point: the checkpoint on disk covers every batch below the recovery
+// point.
 func (l *Log) Flush() error {
 	l.mu.Lock()
 	target := l.logEndOffset.Load()
 	segs := l.mu.segments
 	l.mu.unflushed = 0
 	rp := l.recoveryPoint.Load()
+	epochs := l.mu.epochsVersion
 	if rp >= target {
 		l.mu.Unlock()
-		return nil
+		return l.persistEpochs(epochs)
 	}
 	// Transaction index entries are written before their marker, so every
 	// entry of a marker below target is in these files.
@@ -530,6 +576,9 @@ func (l *Log) Flush() error {
 	if err == nil && txnDir {
 		err = l.fs.SyncDir(l.dir)
 	}
+	if err == nil {
+		err = l.persistEpochs(epochs)
+	}
 	if err != nil {
 		l.mu.Lock()
 		for _, t := range txns {
@@ -546,6 +595,7 @@ func (l *Log) Flush() error {
 		}
 	}
 	l.lastFlush.Store(l.clock())
+	l.noteChanged() // the recovery point to checkpoint
 	return nil
 }
 
@@ -572,8 +622,10 @@ func (l *Log) Close(clean bool) error {
 		}
 	}
 	l.mu.Lock()
-	if clean && err == nil && len(l.mu.producers.byID) > 0 {
-		err = l.writeSnapshotLocked(l.logEndOffset.Load())
+	// A snapshot at the log end written since the last append (at a
+	// roll, or by the previous clean Close) already holds the state.
+	if leo := l.logEndOffset.Load(); clean && err == nil && len(l.mu.producers.byID) > 0 && l.mu.snapshotAt != leo {
+		err = l.writeSnapshotLocked(leo)
 	}
 	l.mu.closed = true
 	l.mu.Unlock()

@@ -292,3 +292,38 @@ func TestPlanRetention(t *testing.T) {
 		t.Fatalf("compact-only: %d", n)
 	}
 }
+
+// A retention pass that deletes nothing records when the next one could
+// (RetentionDue); an append, a config change or a log start move makes
+// the next pass run regardless.
+func TestRetentionDeadline(t *testing.T) {
+	e := newEnv(t, vfs.NewMemFS())
+	e.cfg.RetentionMs = 1000
+	l := e.open(false, 0, 0)
+	defer l.Close(true)
+	if !l.RetentionDue(0) {
+		t.Fatal("a new log is not due")
+	}
+	ts := e.clock.now
+	appendN(t, l, 0, 3, ts)
+	if n, _, err := l.ApplyRetention(ts+500, l.LogEndOffset()); n != 0 || err != nil {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if l.RetentionDue(ts+1000) || !l.RetentionDue(ts+1001) {
+		t.Fatal("deadline is not the newest timestamp plus retention.ms")
+	}
+	appendN(t, l, 3, 1, ts)
+	if !l.RetentionDue(ts + 500) {
+		t.Fatal("an append did not reset the deadline")
+	}
+	l.ApplyRetention(ts+500, l.LogEndOffset())
+	cfg := l.Config()
+	cfg.RetentionMs = 10
+	l.SetConfig(cfg)
+	if !l.RetentionDue(ts + 500) {
+		t.Fatal("a config change did not reset the deadline")
+	}
+	if n, reason, err := l.ApplyRetention(ts+500, l.LogEndOffset()); n != 1 || reason != ReasonTime || err != nil {
+		t.Fatalf("after shortening retention.ms: %d %q %v", n, reason, err)
+	}
+}

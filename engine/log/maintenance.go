@@ -102,6 +102,9 @@ func (l *Log) SwapCleaned(old *segment.Segment) error {
 	// replaced transaction index, which a Flush may be syncing).
 	l.deletedMu.Lock()
 	l.deleted = append(l.deleted, pendingDelete{seg: old, txn: oldTxn, at: l.clock() + l.config.Load().FileDeleteDelayMs})
+	l.pendingDeletes.Store(int64(len(l.deleted)))
 	l.deletedMu.Unlock()
+	l.resetRetentionLocked()
+	l.noteChanged()
 	return nil
 }

@@ -328,6 +328,7 @@ func (l *Log) writeSnapshotLocked(offset int64) error {
 	if err := vfs.WriteFileAtomic(l.fs, l.dir, l.snapshotPath(offset), data); err != nil {
 		return err
 	}
+	l.mu.snapshotAt = offset
 	offs := l.snapshotOffsets()
 	for i := 0; i < len(offs)-2; i++ {
 		l.fs.Remove(l.snapshotPath(offs[i]))
@@ -357,6 +358,12 @@ func (l *Log) snapshotOffsets() []int64 {
 // them, so that the replay knows every transaction open at its start, and
 // the replay writes each ABORT marker it meets in them to their new index.
 func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
+	return l.rebuildProducersFromLocked(rebuild, l.snapshotOffsets())
+}
+
+// rebuildProducersFromLocked is rebuildProducersLocked with the snapshot
+// offsets on disk (ascending) already listed.
+func (l *Log) rebuildProducersFromLocked(rebuild map[int64]bool, offs []int64) error {
 	leo := l.logEndOffset.Load()
 	limit := leo
 	for base := range rebuild {
@@ -370,7 +377,6 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	state := newProducerState()
 	from := int64(-1)
 	removed := false
-	offs := l.snapshotOffsets()
 	for i := len(offs) - 1; i >= 0; i-- {
 		o := offs[i]
 		if o > leo {
@@ -432,6 +438,10 @@ func (l *Log) rebuildProducersLocked(rebuild map[int64]bool) error {
 	}
 	state.dropCompletedBelow(l.logStartOffset.Load())
 	l.mu.producers = state
+	l.mu.snapshotAt = -1
+	if from == leo {
+		l.mu.snapshotAt = from // nothing replayed on top of it
+	}
 	l.noteTxnCountLocked()
 	dirChanged := false
 	for base := range rebuild {

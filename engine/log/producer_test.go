@@ -2,6 +2,8 @@ package log
 
 import (
 	"errors"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/rillmq/rill/engine/format"
@@ -74,5 +76,66 @@ func TestIdempotentProducer(t *testing.T) {
 	}
 	if r, err := app(8, 0, 100, 1); err != nil || r.Duplicate {
 		t.Fatalf("after truncating producer 8's batch: %+v %v", r, err)
+	}
+}
+
+// renameCountFS counts atomic file writes (their final rename) by name.
+type renameCountFS struct {
+	vfs.FS
+	mu      sync.Mutex
+	renamed map[string]int
+}
+
+func (f *renameCountFS) Rename(oldname, newname string) error {
+	f.mu.Lock()
+	f.renamed[filepath.Base(newname)]++
+	f.mu.Unlock()
+	return f.FS.Rename(oldname, newname)
+}
+
+// A clean close writes the producer snapshot only when the state changed
+// since the last one: closing twice without an append between rewrites
+// nothing, and neither does a close right after a roll's snapshot.
+func TestCleanCloseSkipsUnchangedSnapshot(t *testing.T) {
+	fs := &renameCountFS{FS: vfs.NewMemFS(), renamed: map[string]int{}}
+	e := newEnv(t, fs)
+	l := e.open(false, 0, 0)
+	if _, err := l.Append(idemBatch(7, 0, 0, 3), AppendOptions{AssignOffsets: true}); err != nil {
+		t.Fatal(err)
+	}
+	snap := format.FileName(3, snapshotSuffix)
+	l.Close(true)
+	if n := fs.renamed[snap]; n != 1 {
+		t.Fatalf("first clean close wrote %s %d times, want 1", snap, n)
+	}
+	for i := 0; i < 2; i++ {
+		l = e.open(false, 0, 0)
+		l.Close(true)
+	}
+	if n := fs.renamed[snap]; n != 1 {
+		t.Fatalf("clean closes without appends rewrote %s: %d writes", snap, n)
+	}
+	// The state still comes back.
+	l = e.open(false, 0, 0)
+	if r, err := l.Append(idemBatch(7, 0, 0, 3), AppendOptions{AssignOffsets: true}); err != nil || !r.Duplicate {
+		t.Fatalf("after reopening: %+v %v", r, err)
+	}
+	// A roll writes the snapshot at the new base; the close then has
+	// nothing to add.
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close(true)
+	if n := fs.renamed[snap]; n != 2 {
+		t.Fatalf("roll then close wrote %s %d times, want 1 more", snap, n-1)
+	}
+	// An append changes the state: the next close writes again.
+	l = e.open(false, 0, 0)
+	if _, err := l.Append(idemBatch(7, 0, 3, 1), AppendOptions{AssignOffsets: true}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close(true)
+	if n := fs.renamed[format.FileName(4, snapshotSuffix)]; n != 1 {
+		t.Fatalf("close after an append wrote the snapshot %d times", n)
 	}
 }

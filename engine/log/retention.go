@@ -87,8 +87,13 @@ func (l *Log) ApplyRetention(now, highWatermark int64) (int, string, error) {
 			}
 			infos[i] = SegmentInfo{Base: s.BaseOffset(), Next: s.NextOffset(), Size: s.Size(), MaxTimestamp: ts}
 		}
+		cfg := *l.config.Load()
 		var n int
-		n, reason = PlanRetention(infos, *l.config.Load(), now, l.logStartOffset.Load(), highWatermark)
+		n, reason = PlanRetention(infos, cfg, now, l.logStartOffset.Load(), highWatermark)
+		if n == 0 {
+			// Under mu, which an append's reset takes too.
+			l.retentionAt.Store(retentionDeadline(infos, cfg, highWatermark))
+		}
 		return n
 	})
 	return n, reason, err
@@ -110,6 +115,8 @@ func (l *Log) deleteSegmentsLocked(pick func([]*segment.Segment) int) (int, erro
 	if n <= 0 {
 		return 0, nil
 	}
+	l.resetRetentionLocked()
+	defer l.noteChanged() // the log start offset, the files to delete
 	if n >= len(l.mu.segments) {
 		if err := l.rollLocked(l.logEndOffset.Load(), l.clock()); err != nil {
 			return 0, err
@@ -147,7 +154,9 @@ func (l *Log) scheduleDeleteLocked(segs []*segment.Segment) error {
 	for i, s := range segs {
 		l.deleted = append(l.deleted, pendingDelete{seg: s, txn: txns[i], at: at, purge: true})
 	}
+	l.pendingDeletes.Store(int64(len(l.deleted)))
 	l.deletedMu.Unlock()
+	l.noteChanged()
 	return err
 }
 
@@ -157,7 +166,9 @@ func (l *Log) scheduleClose(s *segment.Segment) {
 	at := l.clock() + l.config.Load().FileDeleteDelayMs
 	l.deletedMu.Lock()
 	l.deleted = append(l.deleted, pendingDelete{seg: s, at: at})
+	l.pendingDeletes.Store(int64(len(l.deleted)))
 	l.deletedMu.Unlock()
+	l.noteChanged()
 }
 
 // reapDeleted finishes scheduled deletions due by now (all with force).
@@ -172,6 +183,7 @@ func (l *Log) reapDeleted(now int64, force bool) error {
 		}
 	}
 	l.deleted = keep
+	l.pendingDeletes.Store(int64(len(l.deleted)))
 	l.deletedMu.Unlock()
 	var err error
 	for _, d := range due {

@@ -13,10 +13,17 @@ import (
 func (l *Log) TruncateTo(offset int64) error {
 	l.maint.Lock()
 	defer l.maint.Unlock()
+	// A cut rewrites the epoch checkpoint at once: replica truncation is
+	// rare, and a lazily written file could name epochs the log lost.
+	l.epochFile.Lock()
+	defer l.epochFile.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if offset >= l.logEndOffset.Load() {
 		return nil
+	}
+	if err := l.ensureEpochsLocked(); err != nil {
+		return err
 	}
 	if offset < l.logStartOffset.Load() {
 		return l.truncateFullyLocked(offset)
@@ -58,6 +65,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return err
 	}
 	if l.mu.epochs.TruncateFrom(leo) {
+		l.noteEpochsChangedLocked()
 		if err := l.persistEpochsLocked(); err != nil {
 			l.mu.failed = true
 			return err
@@ -66,6 +74,8 @@ func (l *Log) TruncateTo(offset int64) error {
 	if l.recoveryPoint.Load() > leo {
 		l.recoveryPoint.Store(leo)
 	}
+	l.resetRetentionLocked()
+	l.noteChanged()
 	return nil
 }
 
@@ -74,12 +84,17 @@ func (l *Log) TruncateTo(offset int64) error {
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.maint.Lock()
 	defer l.maint.Unlock()
+	l.epochFile.Lock()
+	defer l.epochFile.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.truncateFullyLocked(offset)
 }
 
 func (l *Log) truncateFullyLocked(offset int64) error {
+	if err := l.ensureEpochsLocked(); err != nil {
+		return err
+	}
 	// Rename the old files away first: a new segment may reuse a base.
 	if err := l.scheduleDeleteLocked(l.mu.segments); err != nil {
 		l.mu.failed = true
@@ -102,8 +117,12 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.logEndOffset.Store(offset)
 	l.recoveryPoint.Store(offset)
 	l.mu.producers = newProducerState()
+	l.mu.snapshotAt = -1
 	l.noteTxnCountLocked()
+	l.resetRetentionLocked()
+	l.noteChanged()
 	if l.mu.epochs.TruncateFrom(0) {
+		l.noteEpochsChangedLocked()
 		return l.persistEpochsLocked()
 	}
 	return nil
@@ -124,6 +143,9 @@ func (l *Log) DeleteRecords(offset int64) (int64, error) {
 			break
 		}
 	}
+	// No retention pass runs now (maint): the next one must look.
+	l.retentionAt.Store(0)
+	l.noteChanged()
 	_, err := l.deleteSegmentsLocked(func(segs []*segment.Segment) int {
 		n := 0
 		for n < len(segs)-1 && segs[n].NextOffset() <= l.logStartOffset.Load() {

@@ -20,5 +20,8 @@
 // Read's FileRange carries the handle itself, so fetches copy.
 // Empty indexes hold no descriptor and no mapping (package index), so an
 // idle, empty segment costs at most its log descriptor, and none once
-// evicted.
+// evicted. Indexes with entries hold a mapping each unless the FS carries
+// an index.Cache, which unmaps idle ones (MarkDeleted renames the index
+// files through the indexes so that they map them again from their new
+// names).
 package segment

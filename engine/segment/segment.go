@@ -649,8 +649,15 @@ func (s *Segment) Close(trim bool) error {
 // syncs the directory, so that a crash before Delete still drops them. Open
 // handles keep working, which lets in-flight zero-copy reads finish.
 func (s *Segment) MarkDeleted() error {
-	for _, p := range AllPaths(s.dir, s.base) {
-		if err := s.fs.Rename(p, p+format.DeletedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+	logPath, idxPath, tidxPath := Paths(s.dir, s.base)
+	// The indexes rename their own files: one that is unmapped (package
+	// index, "Mappings") maps it again from its new name.
+	for _, rename := range []func() error{
+		func() error { return s.fs.Rename(logPath, logPath+format.DeletedSuffix) },
+		func() error { return s.index.Rename(idxPath + format.DeletedSuffix) },
+		func() error { return s.timeIndex.Rename(tidxPath + format.DeletedSuffix) },
+	} {
+		if err := rename(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}

@@ -52,6 +52,7 @@ var serverKeys = []Key{
 
 	// Logging.
 	key("log.format", String, "text", "The broker's log format.", rill(), oneOf("text", "json")),
+	key("log.index.mapped.max", Int, "0", "The most offset and time index files kept memory-mapped: the least recently used are unmapped (their writes stay in the page cache and the next flush fsyncs them) and mapped again on demand, so that a broker with many partitions stays under the kernel's per-process mapping limit. Kafka maps every index and asks for a larger vm.max_map_count instead. 0: half of /proc/sys/vm/max_map_count (32,765 at the default 65,530).", rill(), atLeast(0)),
 	key("log.level", String, "info", "The broker's log level.", rill(), oneOf("debug", "info", "warn", "error")),
 
 	// Storage.
@@ -111,6 +112,7 @@ var serverKeys = []Key{
 	key("group.max.size", Int, "2147483647", "The most members a group may have.", atLeast(1)),
 	key("group.consumer.session.timeout.ms", Int, "45000", "Session timeout of consumer-protocol (KIP-848) group members.", atLeast(1)),
 	key("group.consumer.heartbeat.interval.ms", Int, "5000", "Heartbeat interval of consumer-protocol (KIP-848) group members.", atLeast(1)),
+	key("group.consumer.migration.policy", String, "bidirectional", "Online migration between classic and consumer-protocol (KIP-848) groups: a classic group with members becomes a consumer group when a consumer-protocol member joins it (upgrade, bidirectional), and a consumer group whose last consumer-protocol member leaves becomes classic again (downgrade, bidirectional).", oneOf("disabled", "upgrade", "downgrade", "bidirectional")),
 
 	// Transactions.
 	key("transaction.state.log.num.partitions", Int, "50", "Partitions of __transaction_state.", between(1, 65536)),
@@ -120,7 +122,7 @@ var serverKeys = []Key{
 	key("transactional.id.expiration.ms", Int, "604800000", "A transactional id unused this long is forgotten.", atLeast(1)),
 	key("transaction.abort.timed.out.transaction.cleanup.interval.ms", Int, "10000", "How often timed-out transactions are aborted.", atLeast(1)),
 	key("transaction.remove.expired.transaction.cleanup.interval.ms", Int, "3600000", "How often expired transactional ids are removed.", atLeast(1)),
-	key("transaction.version", Short, "2", "The transaction protocol version offered (Kafka's transaction.version feature): 0, 1 or 2 (KIP-890).", rill(), between(0, 2)),
+	key("transaction.version", Short, "2", "The level a new cluster finalizes Kafka's transaction.version feature at: 0, 1 or 2 (KIP-890); the metadata log keeps it from then on, and UpdateFeatures (kafka-features.sh) changes it.", rill(), between(0, 2)),
 
 	key("max.request.partition.size.limit", Int, "2000", "The most partitions one DescribeTopicPartitions answer holds (KIP-966); clients page through the rest.", atLeast(1)),
 

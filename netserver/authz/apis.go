@@ -158,6 +158,8 @@ var requirements = []Requirement{
 	{49, "AlterClientQuotas", []Check{{OpAlterConfigs, ResourceCluster, ScopeRequest, false, ""}}, ""},
 	{50, "DescribeUserScramCredentials", []Check{{OpDescribe, ResourceCluster, ScopeRequest, false, ""}}, ""},
 	{51, "AlterUserScramCredentials", []Check{{OpAlter, ResourceCluster, ScopeRequest, false, ""}}, ""},
+	{55, "DescribeQuorum", []Check{{OpDescribe, ResourceCluster, ScopeRequest, false, ""}}, "forwarded to the active controller"},
+	{57, "UpdateFeatures", []Check{{OpAlter, ResourceCluster, ScopeRequest, false, ""}}, "forwarded to the active controller"},
 	{60, "DescribeCluster", []Check{
 		{OpDescribe, ResourceCluster, ScopeRequest, false, "include_cluster_authorized_operations: the field is AuthorizedOperations if allowed, else 0"},
 	}, "never an error"},

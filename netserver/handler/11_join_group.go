@@ -8,7 +8,11 @@ package handler
 // v4 a new member without an id is answered MEMBER_ID_REQUIRED with one and
 // must join again with it. v5 adds static membership (group.instance.id),
 // v7 the protocol type in the answer, v9 SkipAssignment for a static leader
-// that rejoined a stable group. Errors: INVALID_GROUP_ID,
+// that rejoined a stable group. In a KIP-848 group with members (one a
+// ConsumerGroupHeartbeat upgraded from classic) a member of protocol type
+// "consumer" joins as a classic member the coordinator assigns: answered at
+// once with its member epoch as the generation, its first protocol, and no
+// leader. Errors: INVALID_GROUP_ID,
 // INVALID_SESSION_TIMEOUT (outside group.min/max.session.timeout.ms),
 // INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
 // GROUP_MAX_SIZE_REACHED, REBALANCE_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE.

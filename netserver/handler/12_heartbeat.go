@@ -4,7 +4,9 @@ package handler
 //
 // Keeps a member's session alive. REBALANCE_IN_PROGRESS tells it to rejoin;
 // UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and FENCED_INSTANCE_ID (v3+) that
-// it is out of the group. Authorization: READ on the group, else
+// it is out of the group. A classic member of a KIP-848 group is told to
+// rejoin when the group epoch moved past it, it must give up partitions,
+// or partitions it waits for are free. Authorization: READ on the group, else
 // GROUP_AUTHORIZATION_FAILED.
 
 import (

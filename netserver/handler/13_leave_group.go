@@ -5,7 +5,8 @@ package handler
 // v0-v2 remove the one MemberID; v3+ remove a batch of members by id or
 // group.instance.id, with an error per member (UNKNOWN_MEMBER_ID,
 // FENCED_INSTANCE_ID) and none at the top unless the group is unavailable.
-// Leaving starts a rebalance for the members that stay. Authorization:
+// Leaving starts a rebalance for the members that stay (in a KIP-848 group,
+// whose classic members leave this way, a new group epoch). Authorization:
 // READ on the group, else GROUP_AUTHORIZATION_FAILED (at the top).
 
 import (

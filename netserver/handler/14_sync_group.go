@@ -6,7 +6,9 @@ package handler
 // persisted in the offsets topic before anyone is answered. In a Stable
 // group the member's current assignment is answered at once. v5 checks the
 // protocol type and name against the group's (INCONSISTENT_GROUP_PROTOCOL)
-// and returns them. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+// and returns them. A classic member of a KIP-848 group is answered its
+// current partitions at once (REBALANCE_IN_PROGRESS if the group epoch
+// moved past it). Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 // FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE.
 // Authorization: READ on the group, else GROUP_AUTHORIZATION_FAILED.
 

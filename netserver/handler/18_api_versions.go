@@ -3,23 +3,30 @@ package handler
 // ApiVersions (key 18), v0-v5.
 //
 // Answers the version ranges of the API table (api_table.go), capped by
-// what kmsg can decode, and (v3+) the transaction.version feature:
-// supported 0-2, finalized at the broker's transaction.version (none at
-// 0).
+// what kmsg can decode, and (v3+) the features: supported as Rill
+// implements them (replication/controller's SupportedFeatures), finalized
+// as the metadata has them (UpdateFeatures; level 0 is left out, as Kafka
+// removes it) with the metadata offset as FinalizedFeaturesEpoch.
 //
 // v5 (KIP-1242, Kafka 4.4) names the cluster and node the client believes
 // it reached: both set or neither (else INVALID_REQUEST); set, and either
 // not this broker's cluster id and node id, REBOOTSTRAP_REQUIRED, so the
 // client starts over from its bootstrap servers. Both errors carry no
 // keys, as Kafka's error answer.
+//
 // A request at a version we do not know is answered as Kafka does (KIP-511):
 // a v0 response with UNSUPPORTED_VERSION and the key list, so the client can
 // retry at a version both sides speak; the server builds that answer
 // (ApiVersionsFallback) because such a request cannot be decoded.
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/replication/controller"
 )
 
 // apiKeys is the advertised list: the API table (api_table.go) as
@@ -40,18 +47,35 @@ func (b *Broker) apiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 		}
 	}
 	resp.ApiKeys = append(resp.ApiKeys, apiKeys...)
-	// Features (v3+): transaction.version, which clients read to choose
-	// the KIP-890 part 2 flow. Every broker of a cluster is configured
-	// alike, so the broker's level is the cluster's.
-	f := kmsg.NewApiVersionsResponseSupportedFeature()
-	f.Name, f.MinVersion, f.MaxVersion = "transaction.version", 0, 2
-	resp.SupportedFeatures = append(resp.SupportedFeatures, f)
-	if tv := b.cfg.TransactionVersion; tv > 0 {
-		ff := kmsg.NewApiVersionsResponseFinalizedFeature()
-		ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = "transaction.version", tv, tv
-		resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+	// Features (v3+): clients read transaction.version to choose the
+	// KIP-890 part 2 flow.
+	for _, name := range slices.Sorted(maps.Keys(controller.SupportedFeatures)) {
+		r := controller.SupportedFeatures[name]
+		f := kmsg.NewApiVersionsResponseSupportedFeature()
+		f.Name, f.MinVersion, f.MaxVersion = name, r.Min, r.Max
+		resp.SupportedFeatures = append(resp.SupportedFeatures, f)
 	}
-	resp.FinalizedFeaturesEpoch = 0
+	levels, epoch := map[string]int16{}, int64(-1)
+	if b.cluster != nil {
+		levels, epoch = b.cluster.Features()
+	}
+	if _, ok := levels[controller.FeatureTransactionVersion]; !ok {
+		// Before the controller finalized it (a new cluster's first
+		// batch): the level it is going to finalize.
+		levels = maps.Clone(levels)
+		if levels == nil {
+			levels = map[string]int16{}
+		}
+		levels[controller.FeatureTransactionVersion] = b.cfg.TransactionVersion
+	}
+	for _, name := range slices.Sorted(maps.Keys(levels)) {
+		if l := levels[name]; l > 0 {
+			ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+			ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = name, l, l
+			resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+		}
+	}
+	resp.FinalizedFeaturesEpoch = epoch
 	return resp
 }
 

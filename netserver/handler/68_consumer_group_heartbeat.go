@@ -5,11 +5,21 @@ package handler
 //
 // Epoch 0 joins (v1 members bring their own id; v0 members get one), a
 // positive epoch heartbeats and reconciles, -1 leaves and -2 leaves a
-// static member. The server-side assignors are uniform (sticky and
-// balanced, the default) and range. Subscriptions are topic names or a
+// static member: it keeps its partitions and place, without a new group
+// epoch, for group.consumer.session.timeout.ms from the leave, and a member
+// joining (epoch 0) with its group.instance.id in that time takes them over
+// (UNRELEASED_INSTANCE_ID while the instance has not left, FENCED_INSTANCE_ID
+// for another member id naming it, UNKNOWN_MEMBER_ID for an unknown one).
+// Kafka answers a -2 without an instance id INVALID_REQUEST; kgo v1.22
+// leaves that way, so Rill takes -2 from a member id that holds an
+// instance id as that static member's leave. The server-side assignors
+// are uniform (sticky and balanced, the default) and range, both
+// rack-aware: when members have a client.rack (RackID), partitions go to
+// members on a rack (broker.rack) of one of their replicas as far as
+// balance allows, and a replica's rack changing is a new group epoch. Subscriptions are topic names or a
 // regex (RE2, matched against whole names). Assignments name topics by id.
 // Errors: INVALID_REQUEST, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
-// UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION,
+// UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION,
 // GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND (a classic group with
 // members), COORDINATOR_NOT_AVAILABLE. Authorization: READ on the group,
 // else GROUP_AUTHORIZATION_FAILED.

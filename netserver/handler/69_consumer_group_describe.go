@@ -1,7 +1,9 @@
 package handler
 
 // ConsumerGroupDescribe (key 69), v0-v1: KIP-848 groups with their epochs,
-// assignor, and each member's current and target assignment. A classic or
+// assignor, and each member's current and target assignment; v1's
+// MemberType tells classic members of an upgraded group (0) from
+// consumer-protocol ones (1). A classic or
 // unknown group is GROUP_ID_NOT_FOUND. Authorization: DESCRIBE on each
 // group (Kafka's KafkaApis; its protocol table says READ), else it
 // answers GROUP_AUTHORIZATION_FAILED. With IncludeAuthorizedOperations a
@@ -71,6 +73,9 @@ func (b *Broker) consumerGroupDescribe(ctx context.Context, req *kmsg.ConsumerGr
 			rm.ClientID, rm.ClientHost, rm.SubscribedTopics, rm.SubscribedTopicRegex = m.ClientID, m.ClientHost, m.SubscribedTopics, m.SubscribedRegex
 			rm.Assignment, rm.TargetAssignment = b.wireAssignment(m.Assignment), b.wireAssignment(m.TargetAssignment)
 			rm.MemberType = 1 // consumer protocol
+			if m.Classic {
+				rm.MemberType = 0 // classic protocol, in a group upgraded to the consumer protocol (KIP-1099)
+			}
 			rg.Members = append(rg.Members, rm)
 		}
 		resp.Groups = append(resp.Groups, rg)

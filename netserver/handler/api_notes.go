@@ -6,6 +6,7 @@ package handler
 // equal to it (go test ./netserver/handler -run TestProtocolDoc -update).
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -28,7 +29,7 @@ var apiNotes = map[int16]string{
 	15: "unknown groups are Dead (v6: GROUP_ID_NOT_FOUND); KIP-848 groups shown with their assignments in consumer-protocol encoding",
 	16: "state filter (v4), type filter classic/consumer (v5)",
 	17: "on SASL listeners, per connection (`docs/security.md`): the enabled mechanisms, UNSUPPORTED_SASL_MECHANISM then close; v0 raw tokens; after authentication starts a KIP-368 re-authentication; elsewhere ILLEGAL_SASL_STATE",
-	18: "KIP-511 v0 fallback for versions we do not know; features: `transaction.version` supported 0-2, finalized at the broker's `transaction.version` (2); v5 (KIP-1242, Kafka 4.4): a client naming another cluster or node REBOOTSTRAP_REQUIRED, naming only one INVALID_REQUEST",
+	18: "KIP-511 v0 fallback for versions we do not know; features: `transaction.version` supported 0-2, finalized as the metadata log has it (a new cluster at the `transaction.version` config, 2), epoch = metadata offset; answered once the broker has applied the metadata, as every request; v5 (KIP-1242, Kafka 4.4): a client naming another cluster or node REBOOTSTRAP_REQUIRED, naming only one INVALID_REQUEST",
 	19: "-1 defaults, validate-only, config validation, v5+ configs in the answer",
 	20: "by name or topic ID; through the controller in a cluster",
 	21: "moves the log start offset",
@@ -57,6 +58,8 @@ var apiNotes = map[int16]string{
 	49: "forwarded to the active controller (Kafka's validation and messages), validate_only; ALTER_CONFIGS on the cluster",
 	50: "mechanisms and iterations per user (never salts or keys); any client without an authorizer, else DESCRIBE on the cluster",
 	51: "salted passwords (4096-16384 iterations) stored as StoredKey/ServerKey in the metadata log; Kafka's per-user errors",
+	55: "forwarded to the active controller: leader, epoch, high watermark (metadata offsets), voters with match index and last fetch/caught-up times, brokers as observers at their last heartbeat; v2 controller listeners",
+	57: "forwarded to the active controller: `transaction.version` finalized in the metadata log, all or nothing with Kafka's upgrade types and INVALID_UPDATE_VERSION reasons",
 	60: "brokers at their address on the client's listener",
 	61: "a partition leader's producers: epoch, last sequence, coordinator epoch, open transaction's first offset",
 	65: "from the transactional id's coordinator",
@@ -64,6 +67,12 @@ var apiNotes = map[int16]string{
 	68: "KIP-848 groups: server-side `uniform` and `range` assignors, revoke-before-reassign",
 	69: "epochs, current and target assignment per member",
 	75: "KIP-966 paging (`ResponsePartitionLimit`, cursor; `max.request.partition.size.limit`), no eligible leader replicas",
+}
+
+// kafkaNames are Kafka's names where kmsg's differ (its initialisms).
+var kafkaNames = map[int16]string{
+	17: "SaslHandshake", 22: "InitProducerId", 29: "DescribeAcls", 30: "CreateAcls", 31: "DeleteAcls",
+	36: "SaslAuthenticate", 45: "AlterPartitionReassignments", 50: "DescribeUserScramCredentials", 51: "AlterUserScramCredentials",
 }
 
 // leftOut is every key (or version range) Kafka 4.2's brokers advertise
@@ -74,8 +83,6 @@ var leftOut = []struct {
 }{
 	{"34", "AlterReplicaLogDirs", "one log directory per broker (JBOD is not supported: `log.dirs` takes one), so there is no other directory to move a replica to"},
 	{"38-41", "Create/Renew/Expire/DescribeDelegationToken", "no delegation tokens: SASL authenticates with PLAIN, SCRAM or OAUTHBEARER only"},
-	{"55", "DescribeQuorum", "not yet (another engineer is building it)"},
-	{"57", "UpdateFeatures", "not yet (another engineer is building it); `transaction.version` is finalized from the broker's config"},
 	{"64", "UnregisterBroker", "not yet"},
 	{"71, 72", "GetTelemetrySubscriptions, PushTelemetry", "no client telemetry receiver (KIP-714); Kafka also leaves both out of ApiVersions when no receiver is configured (ApiVersionsResponse `clientTelemetryEnabled`)"},
 	{"74", "ListConfigResources", "not yet"},
@@ -95,7 +102,7 @@ func protocolMarkdown() string {
 		if a.min == a.max {
 			versions = fmt.Sprint(a.min)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", a.key, kmsg.NameForKey(a.key), versions, escapeCell(apiNotes[a.key]))
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", a.key, cmp.Or(kafkaNames[a.key], kmsg.NameForKey(a.key)), versions, escapeCell(apiNotes[a.key]))
 	}
 	b.WriteString("\n### Left out\n\nKeys and versions Kafka 4.2's brokers advertise that Rill does not serve:\n\n")
 	b.WriteString("| keys | API | why |\n|---|---|---|\n")

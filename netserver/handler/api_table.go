@@ -68,6 +68,8 @@ var apis = []api{
 	{49, 0, 1, withCtx((*Broker).alterClientQuotas)},           // AlterClientQuotas
 	{50, 0, 0, withCtx((*Broker).describeUserSCRAMs)},          // DescribeUserScramCredentials
 	{51, 0, 0, withCtx((*Broker).alterUserSCRAMs)},             // AlterUserScramCredentials
+	{55, 0, 2, withCtx((*Broker).describeQuorum)},              // DescribeQuorum
+	{57, 0, 2, withCtx((*Broker).updateFeatures)},              // UpdateFeatures
 	{60, 0, 2, withCtx((*Broker).describeCluster)},             // DescribeCluster
 	{61, 0, 0, withCtx((*Broker).describeProducers)},           // DescribeProducers
 	{65, 0, 0, withCtx((*Broker).describeTransactions)},        // DescribeTransactions

@@ -321,6 +321,17 @@ func authzCases() []authzCase {
 			build: func(t *testing.T, e *authzEnv) kmsg.Request {
 				return withVersion(kmsg.NewPtrDescribeTopicPartitionsRequest(), 0)
 			}},
+		{name: "DescribeQuorum", key: 55, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrDescribeQuorumRequest()
+			r.Topics = []kmsg.DescribeQuorumRequestTopic{{Topic: "__cluster_metadata", Partitions: []kmsg.DescribeQuorumRequestTopicPartition{{Partition: 0}}}}
+			return withVersion(r, 2)
+		}},
+		{name: "UpdateFeatures", key: 57, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrUpdateFeaturesRequest()
+			r.FeatureUpdates = []kmsg.UpdateFeaturesRequestFeatureUpdate{{Feature: "transaction.version", MaxVersionLevel: 2, UpgradeType: 1}}
+			r.ValidateOnly = true
+			return withVersion(r, 1)
+		}},
 		{name: "OffsetCommit", key: 8, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
 			r := kmsg.NewPtrOffsetCommitRequest()
 			r.Group, r.Generation = "g-commit", -1

@@ -43,6 +43,13 @@ type Cluster interface {
 	TopicByID(id [16]byte) (metadata.Topic, bool)
 	Topics() []metadata.Topic
 	Partition(topic string, p int32) (metadata.Partition, bool)
+	// Features are the finalized feature levels and their epoch (the
+	// metadata offset); UpdateFeatures changes them through the active
+	// controller and waits until this broker has applied them.
+	Features() (map[string]int16, int64)
+	UpdateFeatures(ctx context.Context, updates []controller.FeatureUpdate, validateOnly bool) error
+	// DescribeQuorum asks the active controller about the metadata quorum.
+	DescribeQuorum(ctx context.Context, req *kmsg.DescribeQuorumRequest) (*kmsg.DescribeQuorumResponse, error)
 	// TopicPartitions are all of a topic's partitions (index = number).
 	TopicPartitions(topic string) ([]metadata.Partition, bool)
 	// CreateTopic creates a topic (assignment: CreateTopics' replica

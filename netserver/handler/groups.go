@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -382,6 +383,43 @@ func (c groupTopics) AllTopics() []group.TopicInfo {
 	var out []group.TopicInfo
 	for _, t := range c.b.topics() {
 		out = append(out, topicInfo(t))
+	}
+	return out
+}
+
+// PartitionRacks is the racks of each partition's replicas, from the
+// brokers' broker.rack, for the assignors' rack awareness (nil when no
+// broker has a rack: nothing to prefer). A replica on a broker without a
+// rack, or no longer registered, adds none.
+func (c groupTopics) PartitionRacks(id [16]byte) [][]string {
+	if c.b.cluster == nil {
+		return nil
+	}
+	racks := map[int32]string{}
+	for _, br := range c.b.cluster.Brokers() {
+		if br.Rack != "" {
+			racks[br.ID] = br.Rack
+		}
+	}
+	if len(racks) == 0 {
+		return nil
+	}
+	t, ok := c.b.topicByID(id)
+	if !ok {
+		return nil
+	}
+	parts, ok := c.b.cluster.TopicPartitions(t.Name)
+	if !ok {
+		return nil
+	}
+	out := make([][]string, len(parts))
+	for i, p := range parts {
+		for _, r := range p.Replicas {
+			if rack, ok := racks[r]; ok && !slices.Contains(out[i], rack) {
+				out[i] = append(out[i], rack)
+			}
+		}
+		slices.Sort(out[i])
 	}
 	return out
 }

@@ -276,12 +276,12 @@ func (b *Broker) Handle(ctx context.Context, req *wire.Request) kmsg.Response {
 	if req.Msg == nil {
 		return nil // the caller answers ApiVersions fallback or closes
 	}
-	if req.Msg.Key() != 18 { // ApiVersions is answered at once
-		select {
-		case <-b.serving:
-		case <-ctx.Done():
-			return nil // the connection closed before the broker was ready
-		}
+	// ApiVersions waits too: its finalized features are the metadata's,
+	// which a restarted broker knows only once it has replayed them.
+	select {
+	case <-b.serving:
+	case <-ctx.Done():
+		return nil // the connection closed before the broker was ready
 	}
 	if ctx.Err() != nil {
 		// The connection closed: a request read before that is not

@@ -24,6 +24,7 @@ import (
 	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/replication/controller"
 )
 
 // TransactionStateTopic is Kafka's internal topic of transaction state.
@@ -85,6 +86,7 @@ func (b *Broker) newTxnCoordinator() *txn.Coordinator {
 		tc.OffsetsPartitions = b.cfg.Groups.OffsetsPartitions
 		tc.LogVersion = txn.Version(b.cfg.TransactionVersion)
 	}
+	tc.CurrentLogVersion = func() txn.Version { return txn.Version(b.transactionVersion()) }
 	return txn.NewCoordinator(txn.CoordinatorConfig{
 		Config:           tc,
 		Log:              internalLog{b, TransactionStateTopic},
@@ -99,7 +101,18 @@ func (b *Broker) newTxnCoordinator() *txn.Coordinator {
 
 // txnV2 reports whether transaction version 2 (KIP-890 part 2) is in
 // effect: Produce v12 and TxnOffsetCommit v5 then add their partitions.
-func (b *Broker) txnV2() bool { return b.cfg.TransactionVersion >= 2 }
+func (b *Broker) txnV2() bool { return b.transactionVersion() >= 2 }
+
+// transactionVersion is the finalized transaction.version feature as this
+// broker has applied it; before the metadata has any (a new cluster's
+// controller finalizes it first), the configured one.
+func (b *Broker) transactionVersion() int16 {
+	levels, _ := b.cluster.Features()
+	if tv, ok := levels[controller.FeatureTransactionVersion]; ok {
+		return tv
+	}
+	return b.cfg.TransactionVersion
+}
 
 // brokerProducerIDs is txn.ProducerIDs over this broker's block.
 type brokerProducerIDs struct{ b *Broker }

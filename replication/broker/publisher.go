@@ -91,6 +91,7 @@ func (r *Runtime) publish(ctx context.Context) {
 			continue
 		}
 		settled = nil
+		r.syncFeatures()
 		if r.source.Replayed() && !r.imported.Load() {
 			r.importCatalog(ctx)
 		}
@@ -227,15 +228,19 @@ func (r *Runtime) ensureTopic(w wantTopic) error {
 		}
 	}
 	var errs []error
+	var missing []kafka.TopicPartition
 	for _, p := range w.local {
 		tp := kafka.TopicPartition{Topic: name, Partition: p}
-		if _, err := r.cfg.Engine.Partition(tp); err == nil {
-			continue
+		if _, err := r.cfg.Engine.Partition(tp); err != nil {
+			missing = append(missing, tp)
 		}
-		_, err := r.cfg.Engine.CreatePartition(tp, lc)
-		if err != nil && !errors.Is(err, engine.ErrPartitionExists) {
+	}
+	// Together: in parallel, with one sync of the data directory.
+	_, created := r.cfg.Engine.CreatePartitions(missing, lc)
+	for i, tp := range missing {
+		if err := created[i]; err != nil && !errors.Is(err, engine.ErrPartitionExists) {
 			r.setFailure(tp, err)
-			errs = append(errs, fmt.Errorf("partition %d: %w", p, err))
+			errs = append(errs, fmt.Errorf("partition %d: %w", tp.Partition, err))
 			continue
 		}
 		r.setFailure(tp, nil)

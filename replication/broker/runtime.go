@@ -88,6 +88,9 @@ type Config struct {
 	RebalanceInterval     time.Duration
 	SnapshotEvery         uint64
 	UncleanLeaderElection bool
+	// BootstrapFeatures are the feature levels a new metadata log is
+	// finalized at (node.Config.BootstrapFeatures).
+	BootstrapFeatures map[string]int16
 	// LagTimeMax, FetchMaxWait, FetchMaxBytes and HighWatermarkInterval
 	// configure the replicas (package replica).
 	LagTimeMax, FetchMaxWait, HighWatermarkInterval time.Duration
@@ -130,6 +133,9 @@ type Runtime struct {
 	mu       sync.Mutex
 	// failures are partitions assigned here that could not be created.
 	failures map[kafka.TopicPartition]error
+	// features are the finalized features as the publisher last read
+	// them (view.go).
+	features atomic.Pointer[featureSet]
 	// applied are the topics the publisher's last pass applied.
 	applied map[string]metadata.Topic
 	// security is the ACLs and SCRAM credentials applied here; quotas
@@ -257,7 +263,8 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 	if single {
 		n, err := node.Start(node.Config{ID: uint64(cfg.Self.ID), Voters: ids, SessionTimeout: cfg.Session,
 			Durable: wal, Restore: restored, Send: func([]*pb.Message) {}, RebalanceInterval: cfg.RebalanceInterval,
-			SnapshotEvery: cfg.SnapshotEvery, UncleanLeaderElection: cfg.UncleanLeaderElection, Logger: cfg.ControllerLogger})
+			SnapshotEvery: cfg.SnapshotEvery, UncleanLeaderElection: cfg.UncleanLeaderElection, Logger: cfg.ControllerLogger,
+			BootstrapFeatures: cfg.BootstrapFeatures})
 		if err != nil {
 			wal.Close()
 			return nil, nil, err
@@ -290,7 +297,7 @@ func startControllerNode(cfg Config, ids []uint64, single bool) (*node.Node, fun
 	}
 	n, err := node.Start(node.Config{ID: uint64(cfg.Self.ID), Voters: ids, SessionTimeout: cfg.Session,
 		Durable: wal, Restore: restored, Send: tr.Send, RebalanceInterval: cfg.RebalanceInterval, SnapshotEvery: cfg.SnapshotEvery,
-		UncleanLeaderElection: cfg.UncleanLeaderElection, Logger: cfg.ControllerLogger})
+		UncleanLeaderElection: cfg.UncleanLeaderElection, Logger: cfg.ControllerLogger, BootstrapFeatures: cfg.BootstrapFeatures})
 	if err != nil {
 		tr.Close()
 		wal.Close()

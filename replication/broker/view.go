@@ -9,8 +9,10 @@ import (
 	"context"
 	"maps"
 	"math"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -288,4 +290,101 @@ func (r *Runtime) ElectLeaders(ctx context.Context, typ int8, parts []kafka.Topi
 		}
 	}
 	return out, nil
+}
+
+// DescribeQuorum asks the active controller for the metadata quorum's
+// state (Kafka's brokers forward DescribeQuorum to it) and fills in, for
+// v2, the voters' controller listeners from controller.quorum.voters.
+func (r *Runtime) DescribeQuorum(ctx context.Context, req *kmsg.DescribeQuorumRequest) (*kmsg.DescribeQuorumResponse, error) {
+	version := req.Version
+	fwd := *req // asked at the controller link's version
+	resp, err := r.ask(ctx, &fwd)
+	if err != nil {
+		return nil, err
+	}
+	out := resp.(*kmsg.DescribeQuorumResponse)
+	out.Version = version
+	if version >= 2 { // a single node's in-process voter has no address: no nodes
+		for _, id := range r.voterIDs {
+			host, port, err := net.SplitHostPort(r.cfg.Voters[id])
+			p, perr := strconv.ParseUint(port, 10, 16)
+			if err != nil || perr != nil {
+				continue
+			}
+			nd := kmsg.NewDescribeQuorumResponseNode()
+			nd.NodeID = int32(id)
+			nd.Listeners = []kmsg.DescribeQuorumResponseNodeListener{{Name: "CONTROLLER", Host: host, Port: uint16(p)}}
+			out.Nodes = append(out.Nodes, nd)
+		}
+	}
+	return out, nil
+}
+
+// Features are the finalized feature levels this broker has applied and
+// their epoch, the metadata offset of the image (ApiVersions'
+// FinalizedFeaturesEpoch).
+// The map is shared and must not be changed. It is read on hot paths
+// (each transactional Produce), so the publisher keeps it (syncFeatures).
+func (r *Runtime) Features() (map[string]int16, int64) {
+	if f := r.features.Load(); f != nil {
+		return f.levels, f.epoch
+	}
+	return r.readFeatures()
+}
+
+func (r *Runtime) readFeatures() (map[string]int16, int64) {
+	epoch := int64(r.source.Applied()) // before the view: the image is at least this new
+	var levels map[string]int16
+	r.source.View(func(im *controller.Image) { levels = maps.Clone(im.Features) })
+	return levels, epoch
+}
+
+// featureSet is the features as the publisher last read them.
+type featureSet struct {
+	levels map[string]int16
+	epoch  int64
+}
+
+// syncFeatures rereads the features (the publisher, at each pass).
+func (r *Runtime) syncFeatures() {
+	levels, epoch := r.readFeatures()
+	r.features.Store(&featureSet{levels: levels, epoch: epoch})
+}
+
+// UpdateFeatures asks the active controller to finalize feature levels
+// (all or nothing), and waits until this broker has applied them.
+func (r *Runtime) UpdateFeatures(ctx context.Context, updates []controller.FeatureUpdate, validateOnly bool) error {
+	req := kmsg.NewPtrUpdateFeaturesRequest()
+	req.TimeoutMillis, req.ValidateOnly = timeoutMillis(ctx), validateOnly
+	for _, u := range updates {
+		req.FeatureUpdates = append(req.FeatureUpdates, kmsg.UpdateFeaturesRequestFeatureUpdate{Feature: u.Name, MaxVersionLevel: u.Level, UpgradeType: u.UpgradeType})
+	}
+	if _, err := r.ask(ctx, req); err != nil || validateOnly {
+		return err
+	}
+	return r.awaitFeatures(ctx, updates)
+}
+
+// awaitFeatures waits until this broker's image has the levels (or ctx
+// ends: the change is committed either way).
+func (r *Runtime) awaitFeatures(ctx context.Context, updates []controller.FeatureUpdate) error {
+	for {
+		ch := r.passes.Wait()
+		levels, _ := r.readFeatures()
+		done := true
+		for _, u := range updates {
+			if l, ok := levels[u.Name]; u.Level != 0 && (!ok || l != u.Level) || u.Level == 0 && l != 0 {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			r.cfg.Logger.Warn("finalized features not applied here before the request's deadline")
+			return nil
+		case <-ch:
+		}
+	}
 }

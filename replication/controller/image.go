@@ -96,6 +96,8 @@ type Record struct {
 	RemoveUserScramCredential *ScramKey        `json:",omitempty"`
 	// ClientQuota is Kafka's ClientQuotaRecord (quotas.go).
 	ClientQuota *ClientQuota `json:",omitempty"`
+	// FeatureLevel is Kafka's FeatureLevelRecord (features.go).
+	FeatureLevel *FeatureLevel `json:",omitempty"`
 }
 
 // TopicConfigs replaces a topic's config overrides.
@@ -143,6 +145,9 @@ type Image struct {
 	// ClientQuotas are the client quotas by entity, then key; images
 	// written before them have none.
 	ClientQuotas map[QuotaEntity]map[string]float64 `json:",omitempty"`
+	// Features are the finalized feature levels (features.go); a feature
+	// at level 0 is present, one never finalized absent.
+	Features map[string]int16 `json:",omitempty"`
 }
 
 // Clone is a deep copy, for deciding on records not yet committed.
@@ -162,6 +167,7 @@ func (im *Image) Clone() *Image {
 	}
 	im.cloneSecurity(c)
 	im.cloneQuotas(c)
+	c.Features = maps.Clone(im.Features)
 	return c
 }
 
@@ -178,6 +184,8 @@ func (im *Image) Apply(r Record) error {
 	switch {
 	case r.ClientQuota != nil:
 		return im.applyQuota(r.ClientQuota)
+	case r.FeatureLevel != nil:
+		return im.applyFeature(r.FeatureLevel)
 	case r.RegisterBroker != nil:
 		im.Brokers[r.RegisterBroker.ID] = *r.RegisterBroker
 	case r.FenceBroker != nil, r.UnfenceBroker != nil:

@@ -38,6 +38,8 @@ var versions = map[int16]versionRange{
 	int16(kmsg.DeleteACLs):                {0, 3},
 	int16(kmsg.AlterUserSCRAMCredentials): {0, 0},
 	int16(kmsg.AlterClientQuotas):         {1, 1}, // flexible: the answer's metadata offset tag
+	int16(kmsg.DescribeQuorum):            {0, 2},
+	int16(kmsg.UpdateFeatures):            {0, 2},
 }
 
 // MetadataSnapshotTopic is the topic and partition a FetchSnapshot names
@@ -211,6 +213,10 @@ func ResponseError(resp kmsg.Response) error {
 		return answerError(r.ErrorCode, nil)
 	case *kmsg.AllocateProducerIDsResponse:
 		return answerError(r.ErrorCode, nil)
+	case *kmsg.DescribeQuorumResponse:
+		return answerError(r.ErrorCode, r.ErrorMessage)
+	case *kmsg.UpdateFeaturesResponse:
+		return answerError(r.ErrorCode, r.ErrorMessage)
 	case *kmsg.ElectLeadersResponse:
 		return answerError(r.ErrorCode, nil)
 	case *kmsg.AlterPartitionResponse:

@@ -76,6 +76,11 @@ type Config struct {
 	// Logger reports activation, snapshots and every committed metadata
 	// record (nil discards).
 	Logger *slog.Logger
+	// BootstrapFeatures are the levels the active controller finalizes
+	// features at when the metadata log has none for them (Kafka's
+	// storage format --feature; a feature not named starts at its
+	// highest level).
+	BootstrapFeatures map[string]int16
 }
 
 // batch is one metadata log entry: records proposed together.
@@ -113,7 +118,13 @@ type Node struct {
 	// changed is notified whenever the image changes.
 	changed *signal.Signal
 
+	// queries run in the loop (DescribeQuorum reads raft's state).
+	queries chan func()
+	// observed are the brokers' last heartbeats (DescribeQuorum).
+	observed observed
+
 	// loop-owned state
+	peers         peerTimes
 	ctl           *controller.Controller
 	lastRebalance time.Time
 	inflight      string
@@ -137,7 +148,7 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.SnapshotEvery == 0 {
 		cfg.SnapshotEvery = 1000
 	}
-	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), stop: make(chan struct{}),
+	n := &Node{cfg: cfg, inbox: make(chan *pb.Message, 1024), reqs: make(chan request), queries: make(chan func()), stop: make(chan struct{}),
 		done: make(chan struct{}), image: controller.NewImage(), changed: signal.New()}
 	m, err := quorum.New(quorum.Config{ID: cfg.ID, Peers: cfg.Voters, ElectionTicks: 10, HeartbeatTicks: 1,
 		Durable: cfg.Durable, Restore: cfg.Restore, Apply: n.apply, Load: n.load})
@@ -190,7 +201,12 @@ func (n *Node) loop() {
 			n.member.Tick()
 			n.age++
 		case m := <-n.inbox:
-			_ = n.member.Step(m)
+			if n.member.Step(m) == nil {
+				n.heardFrom(m)
+			}
+		case q := <-n.queries:
+			q()
+			continue
 		case r := <-n.reqs:
 			n.queued = append(n.queued, r)
 		}
@@ -326,9 +342,12 @@ func (n *Node) decide() {
 	n.mu.RLock()
 	n.ctl.Rebase(n.image)
 	expired := n.ctl.Tick(now)
+	// Features the log has no level for yet (a new cluster, or one
+	// older than them) are finalized first.
+	boot := n.ctl.BootstrapFeatures(n.cfg.BootstrapFeatures)
 	n.mu.RUnlock()
 	rebalance := n.cfg.RebalanceInterval > 0 && now.Sub(n.lastRebalance) >= n.cfg.RebalanceInterval
-	if len(expired) == 0 && len(n.queued) == 0 && !rebalance {
+	if len(expired) == 0 && len(boot) == 0 && len(n.queued) == 0 && !rebalance {
 		return
 	}
 	// Decisions of one batch are made in turn on a copy of the image with
@@ -346,6 +365,7 @@ func (n *Node) decide() {
 		recs = append(recs, rs...)
 	}
 	pending(expired)
+	pending(boot)
 	if rebalance {
 		n.lastRebalance = now
 		pending(n.ctl.ElectPreferred())
@@ -594,6 +614,18 @@ func (n *Node) AlterClientQuotas(ctx context.Context, alterations []controller.Q
 	return results, err
 }
 
+// UpdateFeatures finalizes feature levels (all or nothing; validateOnly
+// decides and commits nothing).
+func (n *Node) UpdateFeatures(ctx context.Context, updates []controller.FeatureUpdate, validateOnly bool) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		recs, err := c.UpdateFeatures(updates)
+		if validateOnly {
+			recs = nil
+		}
+		return recs, err
+	})
+}
+
 // logRecord says what a committed record changed.
 func (n *Node) logRecord(r controller.Record) {
 	switch {
@@ -624,6 +656,8 @@ func (n *Node) logRecord(r controller.Record) {
 	case r.RemoveUserScramCredential != nil:
 		k := r.RemoveUserScramCredential
 		n.cfg.Logger.Info("scram credential removed", "mechanism", controller.ScramMechanismName(k.Mechanism), "user", k.User)
+	case r.FeatureLevel != nil:
+		n.cfg.Logger.Info("feature finalized", "feature", r.FeatureLevel.Name, "level", r.FeatureLevel.Level)
 	case r.ClientQuota != nil:
 		q := r.ClientQuota
 		if q.Remove {

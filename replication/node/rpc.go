@@ -21,6 +21,8 @@ package node
 //	SCRAM credentials        AlterUserScramCredentials (51) 0
 //	client quotas            AlterClientQuotas (49)         1
 //	copy the metadata image  FetchSnapshot (59)             0-1
+//	describe the quorum      DescribeQuorum (55)            0-2
+//	finalize features        UpdateFeatures (57)            0-2
 //
 // Only the active controller answers, NOT_CONTROLLER elsewhere (the broker
 // asks another node); FetchSnapshot is answered by any node that has
@@ -160,6 +162,10 @@ func (n *Node) answer(ctx context.Context, req kmsg.Request, refused error) kmsg
 		return n.alterUserSCRAMCredentials(ctx, r, refused)
 	case *kmsg.AlterClientQuotasRequest:
 		return n.alterClientQuotas(ctx, r, refused)
+	case *kmsg.DescribeQuorumRequest:
+		return n.describeQuorum(ctx, r, refused)
+	case *kmsg.UpdateFeaturesRequest:
+		return n.updateFeatures(ctx, r, refused)
 	}
 	// ParseRequest returns only the keys above.
 	panic(fmt.Sprintf("node: no answer for %s", kmsg.NameForKey(req.Key())))
@@ -218,6 +224,7 @@ func (n *Node) brokerHeartbeat(ctx context.Context, r *kmsg.BrokerHeartbeatReque
 		return resp
 	}
 	offset := n.Applied()
+	n.observed.heartbeat(r.BrokerID, r.CurrentMetadataOffset)
 	resp.IsCaughtUp = r.CurrentMetadataOffset >= int64(offset)
 	n.View(func(im *controller.Image) {
 		b, ok := im.Brokers[r.BrokerID]
@@ -748,6 +755,7 @@ var errorCodes = []struct {
 	{controller.ErrScramCredentialNotFound, kerr.ResourceNotFound},
 	{controller.ErrDuplicateUser, kerr.DuplicateResource},
 	{controller.ErrInvalidQuota, kerr.InvalidRequest},
+	{controller.ErrInvalidFeatureUpdate, kerr.InvalidUpdateVersion},
 }
 
 // KafkaError is the Kafka error a broker is answered with for err (nil

@@ -316,6 +316,8 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		&kmsg.DeleteACLsRequest{Filters: []kmsg.DeleteACLsRequestFilter{kmsg.NewDeleteACLsRequestFilter()}},
 		&kmsg.AlterUserSCRAMCredentialsRequest{Deletions: []kmsg.AlterUserSCRAMCredentialsRequestDeletion{{Name: "u", Mechanism: 1}}},
 		&kmsg.AlterClientQuotasRequest{Entries: []kmsg.AlterClientQuotasRequestEntry{{Entity: []kmsg.AlterClientQuotasRequestEntryEntity{{Type: "user"}}}}},
+		kmsg.NewPtrDescribeQuorumRequest(),
+		&kmsg.UpdateFeaturesRequest{FeatureUpdates: []kmsg.UpdateFeaturesRequestFeatureUpdate{{Feature: "transaction.version", MaxVersionLevel: 1, UpgradeType: 2}}},
 	}
 	if len(reqs) != len(versions) {
 		t.Fatalf("%d requests tested, %d served", len(reqs), len(versions))
@@ -357,5 +359,98 @@ func TestRPCNotControllerAndMalformed(t *testing.T) {
 		if got := alone.HandleRPC(b); got != nil {
 			t.Errorf("%s: answered %x", name, got)
 		}
+	}
+}
+
+// DescribeQuorum on the active node: it leads the one-voter quorum at its
+// last index; a registered broker that heartbeats (and is no voter) is an
+// observer at the metadata offset it reported.
+func TestRPCDescribeQuorum(t *testing.T) {
+	n := startSingle(t)
+	register(t, n, 3)
+	hb := kmsg.NewPtrBrokerHeartbeatRequest()
+	hb.BrokerID, hb.CurrentMetadataOffset = 3, int64(n.Applied())
+	if _, err := rpc[*kmsg.BrokerHeartbeatResponse](t, n, hb); err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	req.Topics = []kmsg.DescribeQuorumRequestTopic{{Topic: MetadataSnapshotTopic, Partitions: []kmsg.DescribeQuorumRequestTopicPartition{{Partition: 0}}}}
+	r, err := rpc[*kmsg.DescribeQuorumResponse](t, n, req)
+	wantCode(t, "describe quorum", err, nil)
+	p := r.Topics[0].Partitions[0]
+	if p.LeaderID != 1 || p.HighWatermark < 1 || len(p.CurrentVoters) != 1 || p.CurrentVoters[0].LogEndOffset < p.HighWatermark {
+		t.Fatalf("quorum: %+v", p)
+	}
+	if len(p.Observers) != 1 || p.Observers[0].ReplicaID != 3 || p.Observers[0].LogEndOffset != hb.CurrentMetadataOffset || p.Observers[0].LastFetchTimestamp <= 0 {
+		t.Fatalf("observers: %+v", p.Observers)
+	}
+}
+
+// A new metadata log finalizes the supported features at their bootstrap
+// levels; UpdateFeatures changes them as Kafka's controller decides.
+func TestRPCUpdateFeatures(t *testing.T) {
+	n := startSingle(t)
+	level := func() (int16, bool) {
+		var l int16
+		var ok bool
+		n.View(func(im *controller.Image) { l, ok = im.Features[controller.FeatureTransactionVersion] })
+		return l, ok
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if l, ok := level(); ok {
+			if l != 2 {
+				t.Fatalf("bootstrapped transaction.version %d, want its highest, 2", l)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("features never bootstrapped")
+		}
+	}
+	update := func(version int16, validateOnly bool, us ...kmsg.UpdateFeaturesRequestFeatureUpdate) (*kmsg.UpdateFeaturesResponse, error) {
+		req := kmsg.NewPtrUpdateFeaturesRequest()
+		req.Version, req.FeatureUpdates, req.ValidateOnly = version, us, validateOnly
+		return rpc[*kmsg.UpdateFeaturesResponse](t, n, req)
+	}
+	tv := func(level int16, typ int8) kmsg.UpdateFeaturesRequestFeatureUpdate {
+		return kmsg.UpdateFeaturesRequestFeatureUpdate{Feature: controller.FeatureTransactionVersion, MaxVersionLevel: level, UpgradeType: typ}
+	}
+	for _, c := range []struct {
+		what string
+		u    []kmsg.UpdateFeaturesRequestFeatureUpdate
+		want *kerr.Error
+	}{
+		{"downgrade as an upgrade", []kmsg.UpdateFeaturesRequestFeatureUpdate{tv(1, 1)}, kerr.InvalidUpdateVersion},
+		{"above the supported range", []kmsg.UpdateFeaturesRequestFeatureUpdate{tv(3, 1)}, kerr.InvalidUpdateVersion},
+		{"unknown feature", []kmsg.UpdateFeaturesRequestFeatureUpdate{{Feature: "no.such.version", MaxVersionLevel: 1, UpgradeType: 1}}, kerr.InvalidUpdateVersion},
+		{"unknown upgrade type", []kmsg.UpdateFeaturesRequestFeatureUpdate{tv(1, 4)}, kerr.InvalidUpdateVersion},
+		{"named twice", []kmsg.UpdateFeaturesRequestFeatureUpdate{tv(1, 2), tv(1, 2)}, kerr.InvalidRequest},
+	} {
+		_, err := update(2, false, c.u...)
+		wantCode(t, c.what, err, c.want)
+	}
+	if _, err := update(2, true, tv(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := level(); l != 2 {
+		t.Fatalf("validate only changed the level to %d", l)
+	}
+	if r, err := update(2, false, tv(1, 2)); err != nil || len(r.Results) != 0 {
+		t.Fatalf("safe downgrade: %+v %v", r, err)
+	}
+	if l, _ := level(); l != 1 {
+		t.Fatalf("after the downgrade: %d", l)
+	}
+	if _, err := update(2, false, tv(0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := level(); l != 0 {
+		t.Fatalf("after the unsafe downgrade to 0: %d", l)
+	}
+	if r, err := update(2, false, tv(2, 1)); err != nil || len(r.Results) != 0 {
+		t.Fatalf("v2 upgrade: %+v %v", r, err)
+	}
+	if l, _ := level(); l != 2 {
+		t.Fatalf("after the upgrade: %d", l)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -158,6 +159,48 @@ func (m *Member) Leader() uint64 { return m.rn.Status().Lead }
 
 // Term is raft's current term.
 func (m *Member) Term() uint64 { return m.rn.Status().GetTerm() }
+
+// Status is the member's view of the quorum (DescribeQuorum).
+type Status struct {
+	Leader, Term uint64
+	// Commit is the highest committed index (Kafka's high watermark);
+	// LastIndex this member's last log index (its log end offset).
+	Commit, LastIndex uint64
+	// Match is, on the leader, each voter's highest index known to be in
+	// its log (this member's own included); nil on a follower.
+	Match map[uint64]uint64
+}
+
+// Status reads the member's raft state.
+func (m *Member) Status() Status {
+	bs := m.rn.BasicStatus()
+	last, _ := m.storage.LastIndex()
+	s := Status{Leader: bs.Lead, Term: bs.GetTerm(), Commit: bs.GetCommit(), LastIndex: last}
+	if bs.RaftState == raft.StateLeader {
+		s.Match = map[uint64]uint64{}
+		m.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) { s.Match[id] = pr.Match })
+	}
+	return s
+}
+
+// MatchOf is, on the leader, a voter's match index (ok false elsewhere).
+func (m *Member) MatchOf(voter uint64) (match uint64, ok bool) {
+	if m.rn.BasicStatus().RaftState != raft.StateLeader {
+		return 0, false
+	}
+	m.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if id == voter {
+			match, ok = pr.Match, true
+		}
+	})
+	return match, ok
+}
+
+// LastIndex is the member's last log index.
+func (m *Member) LastIndex() uint64 {
+	last, _ := m.storage.LastIndex()
+	return last
+}
 
 // IsLeader reports whether this member leads.
 func (m *Member) IsLeader() bool { return m.rn.Status().RaftState == raft.StateLeader }
