@@ -269,11 +269,17 @@ func TestRestartKeepsAcknowledged(t *testing.T) {
 // produceOne is an acks=all Produce of one batch to one partition (with
 // the transactional id, when given), for tests that speak the protocol
 // directly.
-func produceOne(topic string, partition int32, txnID *string, timeoutMillis int32, batch []byte) *kmsg.ProduceRequest {
+func produceOne(ctx context.Context, cl *kgo.Client, topic string, partition int32, txnID *string, timeoutMillis int32, batch []byte) *kmsg.ProduceRequest {
 	req := kmsg.NewPtrProduceRequest()
 	req.TransactionID, req.Acks, req.TimeoutMillis = txnID, -1, timeoutMillis
 	rt := kmsg.NewProduceRequestTopic()
+	// kgo sends a raw request at the highest version both sides serve,
+	// and Produce v13 names topics by id only: name it both ways (an id
+	// not found is left zero, which the broker answers UNKNOWN_TOPIC_ID).
 	rt.Topic = topic
+	if td, err := kadm.NewClient(cl).ListTopics(ctx, topic); err == nil {
+		rt.TopicID = td[topic].ID
+	}
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Partition, rp.Records = partition, batch
 	rt.Partitions = append(rt.Partitions, rp)

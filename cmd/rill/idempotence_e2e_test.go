@@ -31,7 +31,7 @@ func TestIdempotentProduceRetry(t *testing.T) {
 	produce := func(seq int32) (int64, int16) {
 		recs := []format.Record{{OffsetDelta: 0, Value: []byte("a")}, {OffsetDelta: 1, Value: []byte("b")}}
 		batch, _ := format.BuildBatch(format.BatchHeader{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq, BaseTimestamp: 1, MaxTimestamp: 1}, recs)
-		resp, err := produceOne("idem", 0, nil, 5000, batch).RequestWith(ctx, cl)
+		resp, err := produceOne(ctx, cl, "idem", 0, nil, 5000, batch).RequestWith(ctx, cl)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -468,7 +468,7 @@ func (pr *prober) probe(ctx context.Context, p int32, n int) {
 	if leader == 0 {
 		return
 	}
-	req := produceOne(pr.topic, p, nil, 2000, format.SimpleBatch(format.CodecNone, time.Now().UnixMilli(), nil, [][]byte{[]byte(fmt.Sprintf("probe-%d-%d", p, n))}))
+	req := produceOne(ctx, pr.c.direct, pr.topic, p, nil, 2000, format.SimpleBatch(format.CodecNone, time.Now().UnixMilli(), nil, [][]byte{[]byte(fmt.Sprintf("probe-%d-%d", p, n))}))
 	pr.sent.Add(1)
 	resp, err := req.RequestWith(ctx, pr.c.direct.Broker(leader))
 	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].ErrorCode != 0 {

@@ -219,7 +219,7 @@ func TestTransactionalProduceVerified(t *testing.T) {
 	}
 	seq := int32(0)
 	produce := func() error {
-		req := produceOne("verified", 0, kmsg.StringPtr("raw"), 5000, txnBatch(t, ir.ProducerID, ir.ProducerEpoch, seq))
+		req := produceOne(ctx, cl, "verified", 0, kmsg.StringPtr("raw"), 5000, txnBatch(t, ir.ProducerID, ir.ProducerEpoch, seq))
 		resp, err := req.RequestWith(ctx, cl)
 		if err != nil {
 			t.Fatal(err)
@@ -359,7 +359,7 @@ func TestTransactionVersion2(t *testing.T) {
 	v11.SetMaxKeyVersion(int16(kmsg.Produce), 11)
 	cl11 := client(t, b.addr, kgo.MaxVersions(v11))
 	produce := func(epoch int16, seq int32, version int16) error {
-		req := produceOne("tv2", 0, kmsg.StringPtr("tv2"), 5000, txnBatch(t, ir.ProducerID, epoch, seq))
+		req := produceOne(ctx, cl, "tv2", 0, kmsg.StringPtr("tv2"), 5000, txnBatch(t, ir.ProducerID, epoch, seq))
 		via := cl
 		if version < 12 {
 			via = cl11

@@ -1,6 +1,11 @@
 package handler
 
-// Produce (key 0), v3-v12.
+// Produce (key 0), v3-v13.
+//
+// v13 names topics by id (KIP-516): an id that names no topic answers
+// UNKNOWN_TOPIC_ID on each of its partitions, before authorization (there
+// is no name to authorize), as Kafka's KafkaApis does; the answer carries
+// the ids back.
 //
 // Each partition's records must be exactly one RecordBatch v2 (Kafka's rule
 // since v3). The engine validates it (length, magic, CRC-32C, record
@@ -59,6 +64,7 @@ import (
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/internal/metrics"
 	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/replication/metadata"
 )
 
 func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Response {
@@ -72,23 +78,26 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		t, topicOK := b.topic(rt.Topic)
-		allowed := ac.topic(authz.OpWrite, rt.Topic)
+		name, t, topicOK, unknownID := b.produceTopic(req.Version, rt)
+		allowed := unknownID || ac.topic(authz.OpWrite, name)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
 			code := func() *kerr.Error {
+				if unknownID {
+					return kerr.UnknownTopicID
+				}
 				if !allowed {
 					return errTopicDenied
 				}
 				if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 					return kerr.InvalidRequiredAcks
 				}
-				if isInternalTopic(rt.Topic) {
+				if isInternalTopic(name) {
 					return kerr.InvalidTopicException // written by the coordinator only
 				}
-				l, code := b.partitionLog(rt.Topic, t, topicOK, rp.Partition)
+				l, code := b.partitionLog(name, t, topicOK, rp.Partition)
 				if code != nil {
 					return code
 				}
@@ -105,7 +114,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 				if batch.Attributes()&format.AttrTransactional != 0 && (batch.ProducerID() < 0 || req.TransactionID == nil) {
 					return kerr.InvalidRecord
 				}
-				rep, code := b.replicaOf(rt.Topic, rp.Partition)
+				rep, code := b.replicaOf(name, rp.Partition)
 				if code != nil {
 					return code
 				}
@@ -115,7 +124,7 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 				if batch.IsTransactional() {
 					guard := l.StartTxnVerification(batch.ProducerID())
 					if guard != nil {
-						tp := kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
+						tp := kafka.TopicPartition{Topic: name, Partition: rp.Partition}
 						add := req.Version >= 12 && b.txnV2()
 						if code := b.verifyTxnPartition(ctx, *req.TransactionID, batch.ProducerID(), batch.ProducerEpoch(), tp, add); code != nil {
 							l.AbandonTxnVerification(guard)
@@ -131,12 +140,12 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 				}
 				if err != nil {
 					if ke := toKerr(err); ke == kerr.KafkaStorageError {
-						b.faults.log(b.log, fmt.Sprintf("produce %s-%d", rt.Topic, rp.Partition), "produce refused by storage", "topic", rt.Topic, "partition", rp.Partition, "err", err)
+						b.faults.log(b.log, fmt.Sprintf("produce %s-%d", name, rp.Partition), "produce refused by storage", "topic", name, "partition", rp.Partition, "err", err)
 					}
 					return toKerr(err)
 				}
-				appended = append(appended, kafka.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-				metrics.Produced(rt.Topic, len(rp.Records), int(batch.RecordCount()))
+				appended = append(appended, kafka.TopicPartition{Topic: name, Partition: rp.Partition})
+				metrics.Produced(name, len(rp.Records), int(batch.RecordCount()))
 				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, l.LogStartOffset()
 				return nil
 			}()
@@ -174,6 +183,17 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 		return nil
 	}
 	return resp
+}
+
+// produceTopic resolves a request topic: by name before v13, by id from
+// v13 (unknownID: the id names no topic, so there is no name either).
+func (b *Broker) produceTopic(version int16, rt kmsg.ProduceRequestTopic) (name string, t metadata.Topic, ok, unknownID bool) {
+	if version < 13 {
+		t, ok = b.topic(rt.Topic)
+		return rt.Topic, t, ok, false
+	}
+	t, ok = b.topicByID(rt.TopicID)
+	return t.Name, t, ok, !ok
 }
 
 // hasTransactionalRecords reports whether a partition's records are a

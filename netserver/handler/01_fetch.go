@@ -1,6 +1,11 @@
 package handler
 
-// Fetch (key 1), v4-v16.
+// Fetch (key 1), v4-v18.
+//
+// v17 (KIP-853: ReplicaDirectoryId) and v18 (KIP-1166: the follower's
+// HighWatermark) add tagged fields that only KRaft voters' fetches use;
+// a broker ignores them, as Kafka's ReplicaManager does, so v17 and v18
+// are served as v16.
 //
 // Long poll: the answer waits until MinBytes of data are ready or
 // MaxWaitMillis passes, waking when one of its partitions is appended to or

@@ -1,12 +1,19 @@
 package handler
 
-// ApiVersions (key 18), v0-v4.
+// ApiVersions (key 18), v0-v5.
 //
 // Answers the version ranges of the API table (api_table.go), capped by
 // what kmsg can decode, and (v3+) the features: supported as Rill
 // implements them (replication/controller's SupportedFeatures), finalized
 // as the metadata has them (UpdateFeatures; level 0 is left out, as Kafka
 // removes it) with the metadata offset as FinalizedFeaturesEpoch.
+//
+// v5 (KIP-1242, Kafka 4.4) names the cluster and node the client believes
+// it reached: both set or neither (else INVALID_REQUEST); set, and either
+// not this broker's cluster id and node id, REBOOTSTRAP_REQUIRED, so the
+// client starts over from its bootstrap servers. Both errors carry no
+// keys, as Kafka's error answer.
+//
 // A request at a version we do not know is answered as Kafka does (KIP-511):
 // a v0 response with UNSUPPORTED_VERSION and the key list, so the client can
 // retry at a version both sides speak; the server builds that answer
@@ -28,6 +35,17 @@ var apiKeys []kmsg.ApiVersionsResponseApiKey
 
 func (b *Broker) apiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	if req.Version >= 5 {
+		hasCluster, hasNode := req.ClusterID != nil, req.NodeID != -1
+		switch {
+		case hasCluster != hasNode:
+			resp.ErrorCode = kerr.InvalidRequest.Code
+			return resp
+		case hasCluster && (*req.ClusterID != b.cfg.ClusterID || req.NodeID != b.cfg.NodeID):
+			resp.ErrorCode = kerr.RebootstrapRequired.Code
+			return resp
+		}
+	}
 	resp.ApiKeys = append(resp.ApiKeys, apiKeys...)
 	// Features (v3+): clients read transaction.version to choose the
 	// KIP-890 part 2 flow.

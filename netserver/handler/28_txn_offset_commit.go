@@ -1,6 +1,10 @@
 package handler
 
-// TxnOffsetCommit (key 28), v0-v5.
+// TxnOffsetCommit (key 28), v0-v6.
+//
+// v6 (KIP-1319, Kafka 4.4) names topics by id, as OffsetCommit v10: an id
+// that names no topic answers UNKNOWN_TOPIC_ID on its partitions, a known
+// one is authorized by its topic's name, and the answer carries the ids.
 //
 // Commits a group's offsets as part of a producer's transaction (KIP-98;
 // v3+ names the group member, KIP-447). The records go to the group's
@@ -29,6 +33,7 @@ package handler
 // topic is allowed nothing is verified or written).
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -48,7 +53,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 	failAll := func(code int16) kmsg.Response {
 		for i, rt := range req.Topics {
 			st := kmsg.NewTxnOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
 			c := code
 			if deniedTopic != nil && deniedTopic[i] {
 				c = errTopicDenied.Code
@@ -63,6 +68,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 		return resp
 	}
 	ac := b.access(ctx)
+	byID := req.Version >= 6
 	switch {
 	case !ac.transactionalID(authz.OpWrite, req.TransactionalID):
 		return failAll(errTxnIDDenied.Code)
@@ -72,7 +78,10 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 	if ac.enabled() && len(req.Topics) > 0 {
 		deniedTopic = make([]bool, len(req.Topics))
 		for i, rt := range req.Topics {
-			deniedTopic[i] = !ac.topic(authz.OpRead, rt.Topic)
+			// An unknown id is not denied: it has no name to check, and
+			// answers UNKNOWN_TOPIC_ID below.
+			t, err := b.resolveTopic(rt.Topic, rt.TopicID, byID)
+			deniedTopic[i] = (err == nil || !byID) && !ac.topic(authz.OpRead, cmp.Or(t.Name, rt.Topic))
 		}
 		if !slices.Contains(deniedTopic, false) {
 			return failAll(errTopicDenied.Code) // nothing to commit
@@ -104,7 +113,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 	}
 	topics := make([]commitTopic, len(req.Topics))
 	for i, rt := range req.Topics {
-		topics[i] = commitTopic{name: rt.Topic}
+		topics[i] = commitTopic{name: rt.Topic, id: rt.TopicID}
 		for _, rp := range rt.Partitions {
 			epoch := int32(-1)
 			if req.Version >= 2 {
@@ -113,7 +122,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 			topics[i].parts = append(topics[i].parts, commitPartition{rp.Partition, rp.Offset, epoch, rp.Metadata})
 		}
 	}
-	commits, codes, slot := b.resolveCommits(ac, topics, false)
+	commits, codes, slot := b.resolveCommits(ac, topics, byID)
 	var errs []error
 	if len(commits) > 0 {
 		errs = b.groups.TxnOffsetCommit(req.Group, group.TxnCommit{
@@ -128,7 +137,7 @@ func (b *Broker) txnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitR
 	}
 	for i, rt := range req.Topics {
 		st := kmsg.NewTxnOffsetCommitResponseTopic()
-		st.Topic = rt.Topic
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		for j, rp := range rt.Partitions {
 			sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			sp.Partition, sp.ErrorCode = rp.Partition, codes[i][j]

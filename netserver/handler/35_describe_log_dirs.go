@@ -1,11 +1,12 @@
 package handler
 
-// DescribeLogDirs (key 35), v0-v4.
+// DescribeLogDirs (key 35), v0-v5.
 //
 // One log directory (the data directory). A null topic list means every
 // partition. Size is each partition's bytes on disk; OffsetLag is 0 (there
 // are no future replicas). v4 adds the file system's total and usable
-// bytes. Authorization: DESCRIBE on the cluster, else no directories and
+// bytes. v5 (KIP-1066, Kafka 4.3) adds IsCordoned: always false, Rill
+// has no cordoned log directories (no `cordoned.log.dirs`; one directory). Authorization: DESCRIBE on the cluster, else no directories and
 // (v3+) CLUSTER_AUTHORIZATION_FAILED.
 
 import (

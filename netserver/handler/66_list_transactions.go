@@ -1,19 +1,25 @@
 package handler
 
-// ListTransactions (key 66), v0-v1.
+// ListTransactions (key 66), v0-v2.
 //
 // The transactional ids this broker coordinates, filtered by state names
 // (unknown names are listed back in UnknownStateFilters), producer ids,
-// and (v1+) a minimum running time: only transactions started at least
-// DurationFilterMillis ago (those with a start) pass a filter >= 0.
+// (v1+) a minimum running time: only transactions started at least
+// DurationFilterMillis ago (those with a start) pass a filter >= 0, and
+// (v2+, KIP-1152) TransactionalIDPattern, a regular expression the whole
+// id must match (Kafka's TransactionStateManager uses Matcher.matches;
+// RE2 syntax here); null or empty filters nothing, and one that does not
+// compile answers INVALID_REGULAR_EXPRESSION with no transactions.
 // Authorization: only the transactional ids the principal may DESCRIBE
 // are listed; never an error.
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/txn"
@@ -35,6 +41,14 @@ func (b *Broker) listTransactions(ctx context.Context, req *kmsg.ListTransaction
 	if len(resp.UnknownStateFilters) > 0 && len(states) == 0 {
 		return resp // only unknown states: nothing matches
 	}
+	var pattern *regexp.Regexp
+	if req.Version >= 2 && req.TransactionalIDPattern != nil && *req.TransactionalIDPattern != "" {
+		var err error
+		if pattern, err = regexp.Compile(`^(?:` + *req.TransactionalIDPattern + `)$`); err != nil {
+			resp.ErrorCode = kerr.InvalidRegularExpression.Code
+			return resp
+		}
+	}
 	duration := int64(-1)
 	if req.Version >= 1 {
 		duration = req.DurationFilterMillis
@@ -48,6 +62,9 @@ func (b *Broker) listTransactions(ctx context.Context, req *kmsg.ListTransaction
 			continue
 		}
 		if duration >= 0 && (m.Start.IsZero() || now.Sub(m.Start).Milliseconds() < duration) {
+			continue
+		}
+		if pattern != nil && !pattern.MatchString(m.TransactionalID) {
 			continue
 		}
 		if !ac.transactionalID(authz.OpDescribe, m.TransactionalID) {

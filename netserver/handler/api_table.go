@@ -25,9 +25,9 @@ type handleFunc func(b *Broker, ctx context.Context, req *wire.Request) kmsg.Res
 // apis holds Kafka 4.x ranges where we implement them, older versions kept
 // where clients still send them. init caps max at what kmsg can decode.
 var apis = []api{
-	{0, 3, 12, withCtx((*Broker).produce)},                     // Produce (v3+: record batch v2; zstd from v7; v12: KIP-890 part 2)
-	{1, 4, 16, withCtx((*Broker).fetch)},                       // Fetch
-	{2, 1, 8, withCtx((*Broker).listOffsets)},                  // ListOffsets
+	{0, 3, 13, withCtx((*Broker).produce)},                     // Produce (v3+: record batch v2; zstd from v7; v12: KIP-890 part 2; v13: topic ids)
+	{1, 4, 18, withCtx((*Broker).fetch)},                       // Fetch
+	{2, 1, 11, withCtx((*Broker).listOffsets)},                 // ListOffsets
 	{3, 0, 13, withCtx((*Broker).metadata)},                    // Metadata
 	{8, 2, 10, withCtx((*Broker).offsetCommit)},                // OffsetCommit
 	{9, 1, 10, withCtx((*Broker).offsetFetch)},                 // OffsetFetch
@@ -39,7 +39,7 @@ var apis = []api{
 	{15, 0, 6, withCtx((*Broker).describeGroups)},              // DescribeGroups
 	{16, 0, 5, withCtx((*Broker).listGroups)},                  // ListGroups
 	{17, 0, 1, plain((*Broker).saslHandshake)},                 // SaslHandshake (SASL listeners answer it per connection: package netserver)
-	{18, 0, 4, plain((*Broker).apiVersions)},                   // ApiVersions
+	{18, 0, 5, plain((*Broker).apiVersions)},                   // ApiVersions
 	{19, 0, 7, withCtx((*Broker).createTopics)},                // CreateTopics
 	{20, 0, 6, withCtx((*Broker).deleteTopics)},                // DeleteTopics
 	{21, 0, 2, withCtx((*Broker).deleteRecords)},               // DeleteRecords
@@ -49,13 +49,13 @@ var apis = []api{
 	{25, 0, 4, withCtx((*Broker).addOffsetsToTxn)},             // AddOffsetsToTxn
 	{26, 0, 5, withCtx((*Broker).endTxn)},                      // EndTxn (v5: transaction version 2)
 	{27, 0, 1, withCtx((*Broker).writeTxnMarkers)},             // WriteTxnMarkers
-	{28, 0, 5, withCtx((*Broker).txnOffsetCommit)},             // TxnOffsetCommit
+	{28, 0, 6, withCtx((*Broker).txnOffsetCommit)},             // TxnOffsetCommit
 	{29, 0, 3, withCtx((*Broker).describeACLs)},                // DescribeAcls
 	{30, 0, 3, withCtx((*Broker).createACLs)},                  // CreateAcls
 	{31, 0, 3, withCtx((*Broker).deleteACLs)},                  // DeleteAcls
 	{32, 0, 4, withCtx((*Broker).describeConfigs)},             // DescribeConfigs
 	{33, 0, 2, withCtx((*Broker).alterConfigs)},                // AlterConfigs
-	{35, 0, 4, withCtx((*Broker).describeLogDirs)},             // DescribeLogDirs
+	{35, 0, 5, withCtx((*Broker).describeLogDirs)},             // DescribeLogDirs
 	{36, 0, 2, plain((*Broker).saslAuthenticate)},              // SaslAuthenticate (as SaslHandshake)
 	{37, 0, 3, withCtx((*Broker).createPartitions)},            // CreatePartitions
 	{42, 0, 3, withCtx((*Broker).deleteGroups)},                // DeleteGroups
@@ -73,7 +73,7 @@ var apis = []api{
 	{60, 0, 2, withCtx((*Broker).describeCluster)},             // DescribeCluster
 	{61, 0, 0, withCtx((*Broker).describeProducers)},           // DescribeProducers
 	{65, 0, 0, withCtx((*Broker).describeTransactions)},        // DescribeTransactions
-	{66, 0, 1, withCtx((*Broker).listTransactions)},            // ListTransactions
+	{66, 0, 2, withCtx((*Broker).listTransactions)},            // ListTransactions
 	{68, 0, 1, withCtxWire((*Broker).consumerGroupHeartbeat)},  // ConsumerGroupHeartbeat
 	{69, 0, 1, withCtx((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
 	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions

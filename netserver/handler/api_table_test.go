@@ -130,3 +130,13 @@ func TestApiVersionsIsTheTable(t *testing.T) {
 		}
 	}
 }
+
+// requireServed fails the test unless the table advertises key at
+// version: the wire layer, not Handle, turns away other versions, so a
+// test of a new version checks the row too.
+func requireServed(t testing.TB, key, version int16) {
+	t.Helper()
+	if !Supports(key, version) {
+		t.Fatalf("%s v%d is not advertised", kmsg.NameForKey(key), version)
+	}
+}

@@ -81,6 +81,7 @@ func TestTxnOffsetCommit(t *testing.T) {
 	txnOf := map[int64]string{}
 	pid1, pid2 := begin("txn"), begin("txn2")
 	txnOf[pid1], txnOf[pid2] = "txn", "txn2"
+	topicIDs := map[string][16]byte{"t": mustTopic(t, b, "t").ID, "nope": {0xbe, 0xef}}
 	commit := func(pid int64, epoch int16, version int16, first int32, offsets ...int64) *kmsg.TxnOffsetCommitResponse {
 		req := kmsg.NewPtrTxnOffsetCommitRequest()
 		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = txnOf[pid], "g", pid, epoch
@@ -91,6 +92,11 @@ func TestTxnOffsetCommit(t *testing.T) {
 		req.Topics = []kmsg.TxnOffsetCommitRequestTopic{rt}
 		if len(offsets) > 1 {
 			req.Topics = append(req.Topics, kmsg.TxnOffsetCommitRequestTopic{Topic: "nope", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{{Partition: 0}}})
+		}
+		if version >= 6 { // topics by id (KIP-1319)
+			for i := range req.Topics {
+				req.Topics[i].TopicID, req.Topics[i].Topic = topicIDs[req.Topics[i].Topic], ""
+			}
 		}
 		return handle[*kmsg.TxnOffsetCommitResponse](t, b, req, version)
 	}
@@ -142,8 +148,15 @@ func TestTxnOffsetCommit(t *testing.T) {
 	if r := commit(pid1, 0, 0, 0, 44); r.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("second txn commit (v0): %+v", r.Topics)
 	}
-	if r := commit(pid2, 0, 5, 1, 99); r.Topics[0].Partitions[0].ErrorCode != 0 {
-		t.Fatalf("another producer's commit: %+v", r.Topics)
+	// The other producer's commits by topic id (v6): t-1 by t's id, and
+	// a second request's two topics, t-1 again and an id that names no
+	// topic (UNKNOWN_TOPIC_ID); the answers carry the ids.
+	requireServed(t, 28, 6)
+	if r := commit(pid2, 0, 6, 1, 98); r.Topics[0].Partitions[0].ErrorCode != 0 || r.Topics[0].TopicID != topicIDs["t"] {
+		t.Fatalf("another producer's commit (v6): %+v", r.Topics)
+	}
+	if r := commit(pid2, 0, 6, 1, 99, 100); r.Topics[0].Partitions[0].ErrorCode != 0 || r.Topics[1].TopicID != topicIDs["nope"] || r.Topics[1].Partitions[0].ErrorCode != kerr.UnknownTopicID.Code {
+		t.Fatalf("another producer's commit (v6) with an unknown id: %+v", r.Topics)
 	}
 	for _, v := range []int16{7, 8} {
 		expect(fmt.Sprintf("v%d stable fetch while pending", v), fetch(v, true), kerr.UnstableOffsetCommit.Code, -1, -1)
