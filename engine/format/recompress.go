@@ -89,6 +89,14 @@ func zstdEncoderAt(level int) *zstd.Encoder {
 	return actual.(*zstd.Encoder)
 }
 
+// gzipWriters and lz4Writers pool writers per level: a gzip or lz4
+// writer's state is larger than a typical batch, and allocating it per
+// batch cost more than the compression.
+var (
+	gzipWriters [GzipMaxLevel - GzipDefaultLevel + 1]sync.Pool
+	lz4Writers  [LZ4MaxLevel + 1]sync.Pool
+)
+
 func lz4Level(level int) lz4.CompressionLevel {
 	switch {
 	case level <= 1:
@@ -111,12 +119,20 @@ func CompressLevel(c Codec, raw []byte, level int) ([]byte, error) {
 		return raw, nil
 	case CodecGzip:
 		var buf bytes.Buffer
-		w, err := gzip.NewWriterLevel(&buf, level)
-		if err != nil {
-			return nil, err
+		pool := &gzipWriters[level-GzipDefaultLevel]
+		w, _ := pool.Get().(*gzip.Writer)
+		if w == nil {
+			var err error
+			if w, err = gzip.NewWriterLevel(&buf, level); err != nil {
+				return nil, err
+			}
+		} else {
+			w.Reset(&buf)
 		}
 		w.Write(raw)
-		if err := w.Close(); err != nil {
+		err := w.Close()
+		pool.Put(w)
+		if err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil
@@ -124,14 +140,22 @@ func CompressLevel(c Codec, raw []byte, level int) ([]byte, error) {
 		return s2.EncodeSnappy(nil, raw), nil
 	case CodecLZ4:
 		var buf bytes.Buffer
-		w := lz4.NewWriter(&buf)
-		if err := w.Apply(lz4.CompressionLevelOption(lz4Level(level))); err != nil {
-			return nil, err
+		pool := &lz4Writers[level]
+		w, _ := pool.Get().(*lz4.Writer)
+		if w == nil {
+			w = lz4.NewWriter(&buf)
+			if err := w.Apply(lz4.CompressionLevelOption(lz4Level(level))); err != nil {
+				return nil, err
+			}
+		} else {
+			w.Reset(&buf) // keeps the options
 		}
-		if _, err := w.Write(raw); err != nil {
-			return nil, err
+		_, err := w.Write(raw)
+		if err == nil {
+			err = w.Close()
 		}
-		if err := w.Close(); err != nil {
+		pool.Put(w)
+		if err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil
