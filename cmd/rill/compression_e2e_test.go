@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -187,7 +189,7 @@ func TestCompressionTypeStorage(t *testing.T) {
 				continue
 			}
 			if wantV := map[string]string{"c-zstd": "zstd", "c-default": "lz4"}[r.Name]; c.Value == nil || *c.Value != wantV {
-				t.Fatalf("%s: compression.type %v, want %s", r.Name, c.Value, wantV)
+				t.Fatalf("%s: compression.type %q, want %s", r.Name, valueOf(c.Value), wantV)
 			}
 		}
 	}
@@ -199,7 +201,9 @@ func TestCompressionTypeStorage(t *testing.T) {
 // only committed records, and everything is stored as zstd.
 func TestCompressionClientsIdempotentTransactional(t *testing.T) {
 	requireTool(t, "kcat")
-	b := startBroker(t, t.TempDir())
+	// The broker default does not reach the internal topics: Kafka
+	// creates them with compression.type=producer.
+	b := startBroker(t, t.TempDir(), "--set", "compression.type=gzip")
 	cl := client(t, b.addr)
 	ctx := context.Background()
 	zstd := "zstd"
@@ -301,6 +305,15 @@ func TestCompressionClientsIdempotentTransactional(t *testing.T) {
 	if control != 3 || data == 0 {
 		t.Fatalf("%d data and %d control batches", data, control)
 	}
+	rc2, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, "__transaction_state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rc2[0].Configs {
+		if c.Key == "compression.type" && (c.Value == nil || *c.Value != "producer") {
+			t.Fatalf("__transaction_state compression.type %q, want producer", valueOf(c.Value))
+		}
+	}
 	b.stop()
 }
 
@@ -355,6 +368,13 @@ func TestCompressionRetryAndAlter(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
+func valueOf(s *string) string {
+	if s == nil {
+		return "<null>"
+	}
+	return *s
+}
+
 // Bad values get INVALID_CONFIG, and max.message.bytes applies to the
 // batch as written: a small gzip batch that is too large uncompressed is
 // refused with MESSAGE_TOO_LARGE on an uncompressed topic.
@@ -392,6 +412,14 @@ func TestCompressionConfigErrors(t *testing.T) {
 	if err := produceRaw(t, cl, "small", testBatch(t, format.CodecGzip, "fits", 5)); err != nil {
 		t.Fatal(err)
 	}
+	// And to the batch as sent: Kafka refuses an oversized batch before
+	// recompressing it, even when zstd would shrink it below the limit.
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"compression.type": ptr("zstd"), "max.message.bytes": ptr("4000")}, "small-zstd"); err != nil {
+		t.Fatal(err)
+	}
+	if err := produceRaw(t, cl, "small-zstd", testBatch(t, format.CodecNone, "big", 40)); !errors.Is(err, kerr.MessageTooLarge) {
+		t.Fatalf("batch too large as sent: %v, want MESSAGE_TOO_LARGE", err)
+	}
 	b.stop()
 }
 
@@ -400,4 +428,59 @@ func firstKey(m map[string]*string) string {
 		return k
 	}
 	return ""
+}
+
+// In a three-node cluster the leader recompresses and the followers copy
+// its bytes: every replica's segment holds the same zstd batches.
+func TestCompressionReplicatedZeroCopy(t *testing.T) {
+	c := startCluster(t, "--set", "broker.heartbeat.interval.ms=200", "--set", "compression.type=zstd")
+	ctx := context.Background()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	if res, err := c.admin(0).CreateTopic(ctx, 1, 3, nil, "zr"); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.waitFor("full ISR", func() bool { return c.fullISR("zr", 1, 0) })
+	cl := client(t, c.addrs[0])
+	var sent int64
+	for i, codec := range producerCodecs {
+		if err := produceRaw(t, cl, "zr", testBatch(t, codec, fmt.Sprintf("r%d", i), 50)); err != nil {
+			t.Fatalf("produce %v: %v\n%s", codec, err, c.logs())
+		}
+		sent += 50
+	}
+	segment := func(i int) []byte {
+		b, _ := os.ReadFile(filepath.Join(c.dirs[i], "zr-0", "00000000000000000000.log"))
+		n, _ := format.Iterate(b, func(int, format.Batch) error { return nil })
+		return b[:n]
+	}
+	c.waitFor("followers to copy every batch", func() bool {
+		for i := range c.bs {
+			var last int64
+			format.Iterate(segment(i), func(_ int, b format.Batch) error { last = b.NextOffset(); return nil })
+			if last != sent {
+				return false
+			}
+		}
+		return true
+	})
+	leader := segment(0)
+	n := 0
+	format.Iterate(leader, func(_ int, b format.Batch) error {
+		if b.Codec() != format.CodecZstd {
+			t.Fatalf("batch at %d stored as %v", b.BaseOffset(), b.Codec())
+		}
+		n++
+		return nil
+	})
+	if n != len(producerCodecs) {
+		t.Fatalf("%d batches, want %d", n, len(producerCodecs))
+	}
+	for i := 1; i < 3; i++ {
+		if !bytes.Equal(segment(i), leader) {
+			t.Fatalf("node %d's segment differs from node 1's", i+1)
+		}
+	}
 }

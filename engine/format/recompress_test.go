@@ -190,6 +190,15 @@ func TestRecompressRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: %v, want a corruption error", name, err)
 		}
 	}
+	// Well compressed, but the records' offset deltas are out of order.
+	swapped, err := BuildBatch(BatchHeader{Attributes: int16(CodecGzip), ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1},
+		[]Record{{OffsetDelta: 1, Value: []byte("b")}, {OffsetDelta: 0, Value: []byte("a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Recompress(Batch(swapped), CodecZstd, ZstdDefaultLevel); !IsCorrupt(err) {
+		t.Errorf("offset deltas 1,0: %v, want a corruption error", err)
+	}
 	if _, err := Recompress(Batch(good), Codec(6), 0); err == nil {
 		t.Error("unknown target codec accepted")
 	}
