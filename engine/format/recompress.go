@@ -58,7 +58,10 @@ func CheckLevel(c Codec, level int) error {
 		if level == GzipDefaultLevel {
 			return nil
 		}
-		lo, hi = GzipMinLevel, GzipMaxLevel
+		if level < GzipMinLevel || level > GzipMaxLevel {
+			return fmt.Errorf("gzip level %d is not -1 (the default) or in [%d,...,%d]", level, GzipMinLevel, GzipMaxLevel)
+		}
+		return nil
 	case CodecLZ4:
 		lo, hi = LZ4MinLevel, LZ4MaxLevel
 	case CodecZstd:
