@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/segment"
 )
 
@@ -27,6 +28,13 @@ type Config struct {
 	FileDeleteDelayMs  int64 // file.delete.delay.ms
 	MaxMessageBytes    int   // max.message.bytes
 	LogAppendTime      bool  // message.timestamp.type=LogAppendTime
+	// CompressionType is compression.type: "producer" keeps each batch's
+	// codec; "uncompressed", "gzip", "snappy", "lz4" or "zstd" make a
+	// partition leader recompress batches in another codec (Compression).
+	CompressionType string
+	GzipLevel       int // compression.gzip.level
+	LZ4Level        int // compression.lz4.level
+	ZstdLevel       int // compression.zstd.level
 	// MinInsyncReplicas is min.insync.replicas: the log does not use it;
 	// a cluster's partition leader refuses acks=all appends while its ISR
 	// is smaller (replication/replica).
@@ -53,7 +61,33 @@ func DefaultConfig() Config {
 		FileDeleteDelayMs:  60000,
 		MaxMessageBytes:    1048588,
 		MinInsyncReplicas:  1,
+		CompressionType:    "producer",
+		GzipLevel:          format.GzipDefaultLevel,
+		LZ4Level:           format.LZ4DefaultLevel,
+		ZstdLevel:          format.ZstdDefaultLevel,
 	}
+}
+
+// compressionCodecs maps compression.type values to codecs.
+var compressionCodecs = map[string]format.Codec{
+	"uncompressed": format.CodecNone, "gzip": format.CodecGzip, "snappy": format.CodecSnappy,
+	"lz4": format.CodecLZ4, "zstd": format.CodecZstd,
+}
+
+// Compression is the codec and level a partition leader writes produced
+// batches in; ok is false for compression.type=producer, which keeps the
+// producer's codec.
+func (c Config) Compression() (codec format.Codec, level int, ok bool) {
+	codec, ok = compressionCodecs[c.CompressionType]
+	switch codec {
+	case format.CodecGzip:
+		level = c.GzipLevel
+	case format.CodecLZ4:
+		level = c.LZ4Level
+	case format.CodecZstd:
+		level = c.ZstdLevel
+	}
+	return codec, level, ok
 }
 
 func (c Config) segmentConfig() segment.Config {
@@ -101,6 +135,17 @@ func (c *Config) Set(name, value string) error {
 			return fmt.Errorf("%s: %d is below the minimum %d", name, v, minimum)
 		}
 		*dst = int(v)
+		return nil
+	}
+	level := func(dst *int, codec format.Codec) error {
+		var v int
+		if err := i32(&v, math.MinInt32); err != nil {
+			return err
+		}
+		if err := format.CheckLevel(codec, v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		*dst = v
 		return nil
 	}
 	switch name {
@@ -158,6 +203,19 @@ func (c *Config) Set(name, value string) error {
 			}
 		}
 		return nil
+	case "compression.type":
+		value = strings.ToLower(strings.TrimSpace(value)) // Kafka's validator ignores case
+		if _, ok := compressionCodecs[value]; !ok && value != "producer" {
+			return fmt.Errorf("compression.type: %q is not one of uncompressed, zstd, lz4, snappy, gzip, producer", value)
+		}
+		c.CompressionType = value
+		return nil
+	case "compression.gzip.level":
+		return level(&c.GzipLevel, format.CodecGzip)
+	case "compression.lz4.level":
+		return level(&c.LZ4Level, format.CodecLZ4)
+	case "compression.zstd.level":
+		return level(&c.ZstdLevel, format.CodecZstd)
 	case "message.timestamp.type":
 		switch value {
 		case "CreateTime":
@@ -206,6 +264,14 @@ func (c Config) Get(name string) (string, bool) {
 		return strconv.FormatBool(c.UncleanLeaderElection), true
 	case "cleanup.policy":
 		return c.CleanupPolicy(), true
+	case "compression.type":
+		return c.CompressionType, true
+	case "compression.gzip.level":
+		return itoa(int64(c.GzipLevel)), true
+	case "compression.lz4.level":
+		return itoa(int64(c.LZ4Level)), true
+	case "compression.zstd.level":
+		return itoa(int64(c.ZstdLevel)), true
 	case "message.timestamp.type":
 		if c.LogAppendTime {
 			return "LogAppendTime", true
@@ -217,7 +283,7 @@ func (c Config) Get(name string) (string, bool) {
 
 // ConfigNames lists the names Set and Get accept.
 var ConfigNames = []string{
-	"cleanup.policy", "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms",
+	"cleanup.policy", "compression.gzip.level", "compression.lz4.level", "compression.type", "compression.zstd.level", "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms",
 	"index.interval.bytes", "max.message.bytes", "message.timestamp.type", "min.compaction.lag.ms", "min.insync.replicas",
 	"retention.bytes", "retention.ms", "segment.bytes", "segment.index.bytes", "segment.ms",
 	"unclean.leader.election.enable",

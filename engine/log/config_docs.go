@@ -11,6 +11,10 @@ type ConfigDoc struct {
 // the behaviour is Kafka's.
 var ConfigDocs = map[string]ConfigDoc{
 	"cleanup.policy":                 {7, "\"delete\" discards old segments by retention time or size; \"compact\" keeps the latest value per key; both may be given."},
+	"compression.gzip.level":         {3, "The gzip level when compression.type is gzip: 1..9, or -1 for the library's default."},
+	"compression.lz4.level":          {3, "The lz4 level when compression.type is lz4: 1..17 (1 is LZ4's fast compressor; Rill's encoder compresses levels above 9 at 9)."},
+	"compression.type":               {2, "The codec the partition leader stores batches in: producer keeps each producer's codec (batches are written as sent); uncompressed, gzip, snappy, lz4 or zstd recompress batches in another codec before they are written. Control batches are never recompressed."},
+	"compression.zstd.level":         {3, "The zstd level when compression.type is zstd: -131072..22 (Rill's encoder has four speeds: below 3, 3..5, 6..9 and 10 up)."},
 	"delete.retention.ms":            {5, "How long tombstones (null values) of a compacted topic are kept, so consumers can see them."},
 	"file.delete.delay.ms":           {5, "How long a deleted or replaced segment file stays open before it is removed."},
 	"flush.messages":                 {5, "fsync after this many records; 1 means every append is fsynced before it is acknowledged (group committed)."},

@@ -20,7 +20,6 @@ var ignoredKeys = []Key{
 	key("request.timeout.ms", Int, "30000", "Timeout of the broker's own requests.", ignored()),
 	key("delete.topic.enable", Bool, "true", "Whether topics may be deleted (Rill always allows it).", ignored()),
 	key("controlled.shutdown.enable", Bool, "true", "Move leadership away before shutting down.", ignored()),
-	key("compression.type", String, "producer", "The broker-side compression of topics (Rill keeps the producer's).", oneOf("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), ignored()),
 	key("log.preallocate", Bool, "false", "Preallocate segment files.", ignored()),
 	key("log.cleaner.enable", Bool, "true", "Run the log cleaner (Rill's cleaner always runs for compacted topics).", ignored()),
 	key("log.cleaner.threads", Int, "1", "Log cleaner threads.", atLeast(0), ignored()),

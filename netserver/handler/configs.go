@@ -131,6 +131,8 @@ var topicToBroker = map[string]string{
 	"flush.ms": "log.flush.interval.ms", "file.delete.delay.ms": "log.segment.delete.delay.ms",
 	"max.message.bytes": "message.max.bytes", "message.timestamp.type": "log.message.timestamp.type",
 	"min.insync.replicas": "min.insync.replicas", "unclean.leader.election.enable": "unclean.leader.election.enable",
+	"compression.type": "compression.type", "compression.gzip.level": "compression.gzip.level",
+	"compression.lz4.level": "compression.lz4.level", "compression.zstd.level": "compression.zstd.level",
 }
 
 // BrokerConfig is one broker key as DescribeConfigs reports it.

@@ -38,12 +38,14 @@ const groupTick = 100 * time.Millisecond
 
 // offsetsTopicConfigs are the offsets topic's settings: compacted like
 // Kafka's, 100 MiB segments (offsets.topic.segment.bytes), and fsynced
-// before every answer so a committed offset survives a crash of the host.
+// before every answer so a committed offset survives a crash of the host;
+// compression.type=producer, as Kafka sets it, whatever the broker default.
 func offsetsTopicConfigs() map[string]string {
 	return map[string]string{
-		"cleanup.policy": "compact",
-		"segment.bytes":  strconv.Itoa(100 << 20),
-		"flush.messages": "1",
+		"cleanup.policy":   "compact",
+		"segment.bytes":    strconv.Itoa(100 << 20),
+		"flush.messages":   "1",
+		"compression.type": "producer",
 	}
 }
 

@@ -37,9 +37,10 @@ const txnTick = 100 * time.Millisecond
 // txnStateTopicConfigs are __transaction_state's settings, as Kafka's:
 // compacted, 100 MiB segments (transaction.state.log.segment.bytes),
 // min.insync.replicas from transaction.state.log.min.isr, and fsynced
-// before every answer like the offsets topic.
+// before every answer like the offsets topic, compression.type=producer.
 func (b *Broker) txnStateTopicConfigs() map[string]string {
 	return map[string]string{
+		"compression.type":    "producer",
 		"cleanup.policy":      "compact",
 		"segment.bytes":       strconv.Itoa(100 << 20),
 		"flush.messages":      "1",

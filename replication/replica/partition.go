@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rillmq/rill/engine/format"
 	"github.com/rillmq/rill/engine/log"
 	"github.com/rillmq/rill/internal/kafka"
 	"github.com/rillmq/rill/replication/isr"
@@ -194,13 +195,17 @@ func (p *Partition) AppendVerified(batch []byte, acksAll bool, timeout time.Dura
 }
 
 func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, opts log.AppendOptions) (log.AppendResult, <-chan error, error) {
+	batch, err := recompress(p.log.Config(), batch)
+	if err != nil {
+		return log.AppendResult{}, nil, err
+	}
 	p.role.RLock()
 	defer p.role.RUnlock()
 	if p.lead == nil {
 		return log.AppendResult{}, nil, p.notLeader()
 	}
 	p.mu.Lock()
-	err := p.lead.CheckAppend(acksAll)
+	err = p.lead.CheckAppend(acksAll)
 	epoch := p.lead.LeaderEpoch()
 	p.mu.Unlock()
 	if err != nil {
@@ -221,6 +226,27 @@ func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, 
 	}
 	p.deliverLocked()
 	return res, wait, nil
+}
+
+// recompress rewrites a produced batch in the topic's compression.type
+// codec when that is not "producer" and differs from the producer's, as
+// Kafka's leader does (LogValidator); the log then validates it and
+// assigns offsets as for any batch. Recompressing here, before the log,
+// leaves followers zero-copy: they append the leader's bytes as fetched.
+// The producer's id, epoch, sequence and transactional bit are kept, so
+// idempotence and transactions see the batch as sent. Like Kafka,
+// max.message.bytes applies to the batch as sent and (in log.Append) as
+// written. It runs before the role lock so a leadership change never waits
+// for a compressor.
+func recompress(cfg log.Config, batch []byte) ([]byte, error) {
+	codec, level, ok := cfg.Compression()
+	if !ok {
+		return batch, nil
+	}
+	if cfg.MaxMessageBytes > 0 && len(batch) > cfg.MaxMessageBytes {
+		return nil, log.ErrBatchTooLarge
+	}
+	return format.Recompress(batch, codec, level)
 }
 
 // notLeader is the error for a request only the leader serves.
