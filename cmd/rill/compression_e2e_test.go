@@ -81,7 +81,7 @@ func testBatch(t *testing.T, codec format.Codec, prefix string, n int) []byte {
 
 func produceRaw(t *testing.T, cl *kgo.Client, topic string, batch []byte) error {
 	t.Helper()
-	resp, err := produceOne(topic, 0, nil, 5000, batch).RequestWith(context.Background(), cl)
+	resp, err := produceOne(context.Background(), cl, topic, 0, nil, 5000, batch).RequestWith(context.Background(), cl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestCompressionRetryAndAlter(t *testing.T) {
 		return batch
 	}
 	for _, seq := range []int32{0, 0, 2, 2} {
-		resp, err := produceOne("alter", 0, nil, 5000, idem(seq)).RequestWith(ctx, cl)
+		resp, err := produceOne(ctx, cl, "alter", 0, nil, 5000, idem(seq)).RequestWith(ctx, cl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -444,9 +444,20 @@ func TestCompressionReplicatedZeroCopy(t *testing.T) {
 	}
 	c.waitFor("full ISR", func() bool { return c.fullISR("zr", 1, 0) })
 	cl := client(t, c.addrs[0])
+	// kgo sends an undirected request to any broker: send these to the
+	// partition's leader.
+	md, err := c.admin(0).Metadata(ctx, "zr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaderBroker := cl.Broker(int(md.Topics["zr"].Partitions[0].Leader))
 	var sent int64
 	for i, codec := range producerCodecs {
-		if err := produceRaw(t, cl, "zr", testBatch(t, codec, fmt.Sprintf("r%d", i), 50)); err != nil {
+		resp, err := produceOne(ctx, cl, "zr", 0, nil, 5000, testBatch(t, codec, fmt.Sprintf("r%d", i), 50)).RequestWith(ctx, leaderBroker)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
+		}
+		if err != nil {
 			t.Fatalf("produce %v: %v\n%s", codec, err, c.logs())
 		}
 		sent += 50
