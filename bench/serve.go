@@ -2,9 +2,12 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"time"
 )
@@ -68,4 +71,22 @@ func Serve(cmd *exec.Cmd, logw io.Writer, n int, timeout time.Duration) ([]strin
 		}
 	}
 	return out, nil
+}
+
+// BuildRill builds github.com/rillmq/rill/cmd/rill (the checkout the tool
+// runs from) into a new temporary directory named after tool, for the
+// bench tools that start `rill serve` themselves; the caller removes the
+// directory (filepath.Dir of the binary).
+func BuildRill(ctx context.Context, tool string) (string, error) {
+	dir, err := os.MkdirTemp("", "rill-"+tool+"-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "rill")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/rillmq/rill/cmd/rill").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("building rill: %v\n%s", err, out)
+	}
+	return bin, nil
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,18 +84,3 @@ func (b *broker) memory() (memory, error) {
 // cpu is the broker's user plus system CPU time so far, from
 // /proc/<pid>/stat (bench.ProcessCPU).
 func (b *broker) cpu() (time.Duration, error) { return bench.ProcessCPU(b.cmd.Process.Pid) }
-
-// buildRill builds ./cmd/rill of the module this tool is in.
-func buildRill(ctx context.Context) (string, error) {
-	dir, err := os.MkdirTemp("", "rill-conns-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "rill")
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/rillmq/rill/cmd/rill").CombinedOutput()
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("building rill: %v\n%s", err, out)
-	}
-	return bin, nil
-}

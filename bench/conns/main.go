@@ -35,6 +35,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/rillmq/rill/bench"
 )
 
 func main() {
@@ -57,7 +59,7 @@ func main() {
 	defer stop()
 	if *bin == "" {
 		var err error
-		if *bin, err = buildRill(ctx); err != nil {
+		if *bin, err = bench.BuildRill(ctx, "conns"); err != nil {
 			log.Fatal(err)
 		}
 		// The binary's directory goes at exit, failures included.

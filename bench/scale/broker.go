@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,19 +140,4 @@ func parseStatus(status string) memory {
 		}
 	}
 	return m
-}
-
-// buildRill builds ./cmd/rill of this module into a temporary directory.
-func buildRill(ctx context.Context) (string, error) {
-	dir, err := os.MkdirTemp("", "rill-scale-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "rill")
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/rillmq/rill/cmd/rill").CombinedOutput()
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("building rill: %v\n%s", err, out)
-	}
-	return bin, nil
 }

@@ -55,6 +55,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rillmq/rill/bench"
 )
 
 // config is one invocation's plan.
@@ -135,7 +137,7 @@ func main() {
 	cfg.bin = *bin
 	if cfg.bin == "" {
 		var err error
-		if cfg.bin, err = buildRill(ctx); err != nil {
+		if cfg.bin, err = bench.BuildRill(ctx, "scale"); err != nil {
 			log.Fatal(err)
 		}
 		defer os.RemoveAll(filepath.Dir(cfg.bin))
