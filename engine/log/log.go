@@ -133,6 +133,8 @@ type Log struct {
 	logEndOffset   atomic.Int64
 	recoveryPoint  atomic.Int64
 	lastFlush      atomic.Int64
+	// cleaned mirrors the log's CleanedFile (cleaned.go).
+	cleaned atomic.Int64
 
 	// onChange and reported implement Options.OnChange (activity.go).
 	onChange func(*Log)
