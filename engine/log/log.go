@@ -419,6 +419,15 @@ func (l *Log) maybeRollLocked(size int, base, last, batchTS, now int64) error {
 	if !roll {
 		return nil
 	}
+	// A follower's batch may start past the log end, after a gap its
+	// compacted leader's cleaner left. The new segment starts at the log
+	// end all the same (while the batch stays in the segment's 32-bit
+	// relative range), so the gap lies inside it, where recovery takes it
+	// for the compacted log's, and segments stay contiguous: a segment
+	// that ends short of the next one is then a crash's trace (load.go).
+	if leo := l.logEndOffset.Load(); base > leo && last-leo <= int64(^uint32(0)>>1) {
+		base = leo
+	}
 	return l.rollLocked(base, now)
 }
 
