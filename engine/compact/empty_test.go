@@ -244,3 +244,53 @@ func TestPassLastBatchKeptEmpty(t *testing.T) {
 		t.Fatalf("after the second pass %v, want only the batch at %d", bs, tomb+1)
 	}
 }
+
+// TestTruncationLowersCleanedOffset: after a truncation below the cleaned
+// offset (log.CleanedFile), new segments there are not the cleaner's, so
+// one that loses its tail in a crash is a hole again, and recovery drops
+// what follows it rather than serve offsets past it.
+func TestTruncationLowersCleanedOffset(t *testing.T) {
+	mem := vfs.NewMemFS()
+	now := int64(10_000_000)
+	cfg := txnConfig()
+	cfg.SegmentBytes = 100 // one batch per segment
+	l := openLog(t, mem, cfg, &now, false, 0)
+	defer func() { l.Close(false) }()
+	for i := 0; i < 12; i++ {
+		appendKV(t, l, now, fmt.Sprintf("k%d", i%3), fmt.Sprintf("v%d", i))
+	}
+	l.Roll()
+	clean(t, l, now) // cleaned up to offset 12
+	if err := l.TruncateTo(9); err != nil {
+		t.Fatal(err)
+	}
+	// New history from 9: three segments of two batches.
+	cfg.SegmentBytes = 150
+	l.SetConfig(cfg)
+	for i := 0; i < 6; i++ {
+		appendKV(t, l, now, fmt.Sprintf("n%d", i), "x")
+	}
+	segs := l.Segments()
+	var victim = segs[len(segs)-3]
+	if victim.BaseOffset() < 9 || victim.NextOffset() >= 12 {
+		t.Fatalf("victim segment %d..%d, want one between 9 and 12", victim.BaseOffset(), victim.NextOffset())
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The victim loses its last batch, as an unsynced tail would.
+	var lastPos int64
+	victim.ForEachBatch(0, func(pos int64, _ format.Batch) error { lastPos = pos; return nil })
+	f, release, _ := victim.PinFile()
+	if err := f.Truncate(lastPos); err != nil {
+		t.Fatal(err)
+	}
+	f.Sync()
+	release(false)
+	crashed := mem.CrashClone()
+	l2 := openLog(t, crashed, cfg, &now, true, 0)
+	defer l2.Close(false)
+	if want := victim.NextOffset() - 1; l2.LogEndOffset() != want {
+		t.Fatalf("recovered log end %d, want %d: the hole after the victim's lost batch must end the log", l2.LogEndOffset(), want)
+	}
+}
