@@ -12,9 +12,13 @@
 //     base offset: whole batches are copied byte for byte when every
 //     record stays; otherwise the batch is rebuilt with the surviving
 //     records, its original offsets, timestamps, producer fields and
-//     codec; an emptied batch is kept with no records when it is the
-//     segment's last (so the segment's last offset, and the log's
-//     contiguity, survive) or its producer's last (below);
+//     codec. A batch left with no record is deleted, as Kafka's
+//     BatchRetention.DELETE_EMPTY, leaving a gap in the offsets (reads,
+//     indexes and recovery accept gaps in a compacted log, as Kafka's
+//     do), except where Kafka keeps it empty: it is its producer's last
+//     (below), or it is the last batch of the pass (KAFKA-17076, below).
+//     A segment may end up with no batch at all; it stays, empty, with
+//     its base offset, and the log's end and start offsets do not move;
 //  3. write the copy's transaction index (the aborted transactions whose
 //     ABORT marker stays), sync both and swap them in (log.SwapCleaned).
 //
@@ -44,7 +48,19 @@
 //     producer's last sequence is kept (emptied if none of its records
 //     stays), and so are the markers of a producer that has no such batch
 //     at its epoch, so that its state can be rebuilt from the log alone;
+//     once the producer writes a later batch (or a new epoch), the old
+//     one is an ordinary batch again and goes when emptied;
 //   - batches keep their order and offsets.
+//
+// The last batch of a pass (the last batch of its last cleanable segment)
+// is kept, emptied if need be, as Kafka since 3.9 (KAFKA-17076, "retain
+// the last batch in each round of cleaning", apache/kafka#17193): the
+// offset after it stays in the log, so a follower copying the log, or a
+// log reopened with an empty active segment, still reaches it. (Kafka
+// later narrowed this to a batch whose next offset is the high watermark,
+// KAFKA-20452; the engine does not know the high watermark, so it keeps
+// 3.9's rule.) Only expired tombstones and aborted data can empty that
+// batch: no key of the pass is newer than its records.
 //
 // The pass holds the log's maintenance lock but not its append lock, so
 // producers keep appending to the active segment while it runs.
@@ -156,7 +172,16 @@ func Clean(l *log.Log, now int64) (Stats, error) {
 		return true
 	}
 	c := &cleaner{l: l, now: now, deleteRetentionMs: cfg.DeleteRetentionMs, keep: keep,
-		tails: tails, txns: newTxnTracker(aborted), aborted: aborted}
+		tails: tails, txns: newTxnTracker(aborted), aborted: aborted, passEnd: -1}
+	// The pass's last batch ends where the last cleanable segment that
+	// holds any batch ends.
+	for i := len(cleanable) - 1; i >= 0; i-- {
+		if cleanable[i].Size() > 0 {
+			c.passEnd = cleanable[i].NextOffset()
+			break
+		}
+	}
+	marked := false
 	for _, s := range cleanable {
 		// Every segment is planned, changed or not: the transaction
 		// tracker must see every batch in order.
@@ -166,6 +191,14 @@ func Clean(l *log.Log, now int64) (Stats, error) {
 		}
 		if !p.dirty {
 			continue
+		}
+		if !marked {
+			// Before any copy that may end short of its segment goes
+			// in: recovery then takes such gaps for the cleaner's.
+			if err := l.MarkCleaned(cleanable[len(cleanable)-1].NextOffset()); err != nil {
+				return st, err
+			}
+			marked = true
 		}
 		removed, markers, after, err := c.rewrite(s, p)
 		if err != nil {
@@ -241,6 +274,9 @@ type cleaner struct {
 	tails             map[int64]log.ProducerTail
 	txns              *txnTracker
 	aborted           []log.AbortedTxn
+	// passEnd is the next offset of the pass's last batch (-1: no batch):
+	// that batch is kept, emptied if need be (KAFKA-17076).
+	passEnd int64
 }
 
 // action is what happens to one batch.
@@ -261,8 +297,8 @@ const (
 
 type batchPlan struct {
 	act action
-	// retainEmpty keeps a data batch emptied of records: the segment's
-	// last batch, or its producer's last.
+	// retainEmpty keeps a data batch emptied of records: its producer's
+	// last, or the pass's last.
 	retainEmpty bool
 }
 
@@ -279,9 +315,9 @@ type segmentPlan struct {
 func (c *cleaner) plan(s *segment.Segment) (segmentPlan, error) {
 	var p segmentPlan
 	keptAborts := map[int64]bool{}
-	wantNext := s.NextOffset()
+	segNext := s.NextOffset()
 	err := s.ForEachBatch(0, func(_ int64, b format.Batch) error {
-		isLast := b.NextOffset() == wantNext
+		isLast := b.NextOffset() == c.passEnd
 		tail, known := c.tails[b.ProducerID()]
 		if b.IsControl() {
 			ctrl, ok := endTxnMarker(b)
@@ -321,6 +357,11 @@ func (c *cleaner) plan(s *segment.Segment) (segmentPlan, error) {
 		}
 		bp.act = filterRecords
 		p.batches = append(p.batches, bp)
+		if b.RecordCount() == 0 && !bp.retainEmpty {
+			// Kept empty by an earlier pass, as its producer's last
+			// or the pass's last batch, and now neither.
+			p.dirty = true
+		}
 		if p.dirty {
 			return nil // already rewritten: no need to look
 		}
@@ -335,7 +376,7 @@ func (c *cleaner) plan(s *segment.Segment) (segmentPlan, error) {
 		return p, err
 	}
 	for _, e := range c.aborted {
-		if e.LastOffset >= s.BaseOffset() && e.LastOffset < wantNext && keptAborts[e.LastOffset] {
+		if e.LastOffset >= s.BaseOffset() && e.LastOffset < segNext && keptAborts[e.LastOffset] {
 			p.txnEntries = append(p.txnEntries, e)
 		}
 	}
@@ -360,7 +401,9 @@ func (c *cleaner) rewrite(s *segment.Segment, p segmentPlan) (removed, markers, 
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	var lastBatchEnd int64 = -1
+	// The copy may end before the segment (its last batches deleted) but
+	// never past it, and keeps the pass's last batch.
+	lastBatchEnd := s.BaseOffset()
 	wantNext := s.NextOffset()
 	i := 0
 	err = s.ForEachBatch(0, func(_ int64, b format.Batch) error {
@@ -397,11 +440,11 @@ func (c *cleaner) rewrite(s *segment.Segment, p segmentPlan) (removed, markers, 
 		}
 		removed += int64(total - len(kept))
 		switch {
+		case len(kept) == 0 && !bp.retainEmpty:
+			return nil // an emptied batch goes (package comment)
 		case len(kept) == total:
 			lastBatchEnd = b.NextOffset()
 			return out.Append(append(format.Batch(nil), b...))
-		case len(kept) == 0 && !bp.retainEmpty:
-			return nil
 		}
 		h := format.BatchHeader{
 			BaseOffset: b.BaseOffset(), LeaderEpoch: b.LeaderEpoch(), Attributes: b.Attributes(),
@@ -421,8 +464,8 @@ func (c *cleaner) rewrite(s *segment.Segment, p segmentPlan) (removed, markers, 
 	if err == nil && i != len(p.batches) {
 		err = errPlan
 	}
-	if err == nil && lastBatchEnd != wantNext && s.Size() > 0 {
-		err = fmt.Errorf("cleaned copy ends at %d, segment at %d", lastBatchEnd, wantNext)
+	if err == nil && (lastBatchEnd > wantNext || (wantNext == c.passEnd && lastBatchEnd != wantNext)) {
+		err = fmt.Errorf("cleaned copy ends at %d, segment at %d (pass end %d)", lastBatchEnd, wantNext, c.passEnd)
 	}
 	if err == nil {
 		err = out.Flush()

@@ -18,7 +18,9 @@ import (
 //   - every record the log holds is the one appended at that offset;
 //   - each key's latest value (or a tombstone younger than
 //     delete.retention.ms) is still there;
-//   - the log end never moves except by appends.
+//   - the log end never moves except by appends;
+//   - offsets only grow, batch after batch, and no batch emptied by the
+//     cleaner stays but the last pass's last (KAFKA-17076).
 func TestCompactionAgainstModel(t *testing.T) {
 	seeds := 30
 	if testing.Short() {
@@ -68,8 +70,20 @@ func runCompactionModel(t *testing.T, seed uint64, openFiles int) {
 	check := func(step int) {
 		t.Helper()
 		held := map[int64]bool{}
+		prevNext, empties := int64(-1), 0
 		for _, s := range l.Segments() {
 			err := s.ForEachBatch(0, func(_ int64, b format.Batch) error {
+				if b.BaseOffset() < prevNext || b.BaseOffset() < s.BaseOffset() {
+					t.Fatalf("step %d: batch at %d after offset %d (segment %d)", step, b.BaseOffset(), prevNext, s.BaseOffset())
+				}
+				prevNext = b.NextOffset()
+				if b.RecordCount() == 0 {
+					// Only the last pass's last batch may stay empty
+					// (no producers here; KAFKA-17076).
+					if empties++; empties > 1 {
+						t.Fatalf("step %d: a second empty batch, at %d", step, b.BaseOffset())
+					}
+				}
 				return b.ForEachRecord(func(r format.Record) error {
 					o := b.BaseOffset() + int64(r.OffsetDelta)
 					w, ok := written[o]

@@ -5,6 +5,7 @@
 //	    00000000000000000000.log .index .timeindex [.txnindex]
 //	    00000000000000052341.log .index .timeindex   ← active segment
 //	    00000000000000052341.snapshot                 producer state
+//	    cleaned.offset                                how far the cleaner rewrote (cleaned.go)
 //
 // Producers and transactions (producer.go, txn.go, txnindex.go): the log
 // keeps each producer's recent batches (idempotence), its open transaction
@@ -14,6 +15,12 @@
 // .txnindex (Kafka's TransactionIndex format), which AbortedTransactions
 // reads for read_committed fetches; LastStableOffset gives Kafka's LSO.
 // docs/design/log-transactions.md says when each of these files is synced.
+//
+// Gaps: a compacted log has offsets no batch holds, where the cleaner
+// deleted batches left with no record (package compact), as Kafka's. Read
+// answers the first batch whose last offset is at or after the offset
+// asked, across gaps and segments; a segment may start with a gap (its
+// first batch above its base) or, once cleaned, hold no batch at all.
 //
 // Offsets: the log start offset (LSO) is the first offset a reader may see
 // (DeleteRecords and retention move it forward); the log end offset (LEO) is

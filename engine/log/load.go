@@ -68,6 +68,11 @@ func (l *Log) load(opts Options) error {
 	}
 	cfg := l.config.Load()
 	segCfg := cfg.segmentConfig()
+	cleaned, err := l.readCleaned()
+	if err != nil {
+		return err
+	}
+	l.cleaned.Store(cleaned)
 	var segs []*segment.Segment
 	// rescanned holds the segments recovery validated batch by batch:
 	// their transaction indexes are rebuilt from the batches.
@@ -111,9 +116,9 @@ func (l *Log) load(opts Options) error {
 		if recover {
 			rescanned[base] = true
 		}
-		if !active && s.NextOffset() < bases[i+1] {
-			// Segments are contiguous (the cleaner keeps each segment's
-			// last offset), so a hole means this segment lost its tail:
+		if !active && s.NextOffset() < bases[i+1] && !cleanerGap(recover, cut, bases[i+1], cleaned) {
+			// Outside what the cleaner rewrote, segments are
+			// contiguous, so a hole means this segment lost its tail:
 			// a crash took unsynced data, or recovery cut corruption.
 			// Everything after it was unsynced too; drop it rather than
 			// serve offsets past a hole.
@@ -188,6 +193,22 @@ func (l *Log) load(opts Options) error {
 	}
 	l.recoveryPoint.Store(leo)
 	return nil
+}
+
+// cleanerGap reports whether a closed segment that ends short of the next
+// segment's base (next) may: the cleaner deletes emptied batches, at a
+// segment's end too, and may leave a segment with no batch at all
+// (package compact), as Kafka's does, whose loader accepts the gaps. Such
+// a gap is accepted when the segment lies below the log's cleaned offset
+// (cleaned.go: the cleaner's, and durable) and recovery cut nothing from
+// it, or when the segment was trusted without a rescan (below the
+// recovery point: durable, so it cannot have lost a tail). Anywhere else
+// the hole is the trace of a crash.
+func cleanerGap(rescanned bool, cut segment.Cut, next, cleaned int64) bool {
+	if cut.Dropped > 0 {
+		return false
+	}
+	return !rescanned || next <= cleaned
 }
 
 // openTxnIndexesLocked opens the transaction index of every segment that

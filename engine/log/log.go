@@ -133,6 +133,8 @@ type Log struct {
 	logEndOffset   atomic.Int64
 	recoveryPoint  atomic.Int64
 	lastFlush      atomic.Int64
+	// cleaned mirrors the log's CleanedFile (cleaned.go).
+	cleaned atomic.Int64
 
 	// onChange and reported implement Options.OnChange (activity.go).
 	onChange func(*Log)
@@ -416,6 +418,15 @@ func (l *Log) maybeRollLocked(size int, base, last, batchTS, now int64) error {
 		last-act.BaseOffset() > int64(^uint32(0)>>1)
 	if !roll {
 		return nil
+	}
+	// A follower's batch may start past the log end, after a gap its
+	// compacted leader's cleaner left. The new segment starts at the log
+	// end all the same (while the batch stays in the segment's 32-bit
+	// relative range), so the gap lies inside it, where recovery takes it
+	// for the compacted log's, and segments stay contiguous: a segment
+	// that ends short of the next one is then a crash's trace (load.go).
+	if leo := l.logEndOffset.Load(); base > leo && last-leo <= int64(^uint32(0)>>1) {
+		base = leo
 	}
 	return l.rollLocked(base, now)
 }

@@ -25,6 +25,11 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err := l.ensureEpochsLocked(); err != nil {
 		return err
 	}
+	// New data may follow below the cleaned offset: recovery must no
+	// longer take a gap there for the cleaner's (cleaned.go).
+	if err := l.lowerCleanedLocked(offset); err != nil {
+		return err
+	}
 	if offset < l.logStartOffset.Load() {
 		return l.truncateFullyLocked(offset)
 	}
@@ -93,6 +98,9 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 
 func (l *Log) truncateFullyLocked(offset int64) error {
 	if err := l.ensureEpochsLocked(); err != nil {
+		return err
+	}
+	if err := l.lowerCleanedLocked(offset); err != nil {
 		return err
 	}
 	// Rename the old files away first: a new segment may reuse a base.

@@ -166,7 +166,8 @@ func (b *Broker) longPoll(ctx context.Context, req *kmsg.FetchRequest, quotas bo
 		// (fetch_watch.go).
 		fw := b.watch.register(tps)
 		resp, size, failed := b.fetchOnce(ac, req)
-		if size >= int(req.MinBytes) || failed || !time.Now().Before(deadline) {
+		if size >= int(req.MinBytes) || failed || !time.Now().Before(deadline) ||
+			(size > 0 && b.fetchOnOlderSegment(req, resp)) {
 			b.watch.unregister(fw)
 			return resp
 		}
