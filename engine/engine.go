@@ -443,12 +443,12 @@ func (e *Engine) CreatePartitions(tps []kafka.TopicPartition, cfg log.Config) ([
 	if len(todo) > 0 {
 		syncErr = e.fs.SyncDir(e.cfg.DataDir)
 	}
+	var discard []*log.Log
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, i := range todo {
 		delete(e.mu.creating, tps[i])
 		if errs[i] == nil && (syncErr != nil || e.mu.closed) {
-			logs[i].Close(false)
+			discard = append(discard, logs[i])
 			logs[i], errs[i] = nil, syncErr
 			if errs[i] == nil {
 				errs[i] = log.ErrClosed
@@ -458,6 +458,10 @@ func (e *Engine) CreatePartitions(tps []kafka.TopicPartition, cfg log.Config) ([
 			e.mu.logs[tps[i]] = logs[i]
 			e.markActive(logs[i], tps[i]) // for the next checkpoint
 		}
+	}
+	e.mu.Unlock()
+	for _, l := range discard { // not under the lock: closing is disk work
+		l.Close(false)
 	}
 	return logs, errs
 }
