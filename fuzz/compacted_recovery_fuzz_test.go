@@ -62,25 +62,7 @@ func FuzzRecoveryCompacted(f *testing.F) {
 		logPath, idxPath, tidxPath := segment.Paths("/d", victim)
 		path := []string{logPath, idxPath, tidxPath}[int(target/16)%3]
 		if fl, err := fs.OpenFile(path, os.O_RDWR, 0); err == nil {
-			size, _ := fl.Size()
-			for i, b := range flips {
-				if size > 0 {
-					pos := (int64(flipAt) + int64(i)*37) % size
-					one := []byte{0}
-					fl.ReadAt(one, pos)
-					one[0] ^= b
-					fl.WriteAt(one, pos)
-				}
-			}
-			if size > 0 && cutAt%3 == 0 {
-				fl.Truncate(int64(cutAt) % size)
-			}
-			if len(garbage) > 0 {
-				sz, _ := fl.Size()
-				fl.WriteAt(garbage, sz)
-			}
-			fl.Sync()
-			fl.Close()
+			damage(fl, flips, flipAt, cutAt, garbage)
 		}
 		l2, err := log.Open(log.Options{FS: fs, Dir: "/d", Config: cfg, Clock: clock, NeedsRecovery: true})
 		if err != nil {

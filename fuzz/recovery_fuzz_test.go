@@ -49,25 +49,7 @@ func FuzzRecovery(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		size, _ := fl.Size()
-		for i, b := range flips {
-			if size > 0 {
-				pos := (int64(flipAt) + int64(i)*37) % size
-				one := []byte{0}
-				fl.ReadAt(one, pos)
-				one[0] ^= b
-				fl.WriteAt(one, pos)
-			}
-		}
-		if size > 0 && cutAt%3 == 0 {
-			fl.Truncate(int64(cutAt) % size)
-		}
-		if len(garbage) > 0 {
-			sz, _ := fl.Size()
-			fl.WriteAt(garbage, sz)
-		}
-		fl.Sync()
-		fl.Close()
+		damage(fl, flips, flipAt, cutAt, garbage)
 		l2, err := log.Open(log.Options{FS: fs, Dir: "/d", Config: cfg, Clock: clock, NeedsRecovery: true})
 		if err != nil {
 			t.Fatalf("recovery failed: %v", err)
@@ -109,4 +91,29 @@ func FuzzRecovery(f *testing.F) {
 			t.Fatalf("append after recovery: %v", err)
 		}
 	})
+}
+
+// damage corrupts an open file as the fuzzer says: bytes flipped from
+// flipAt on (every 37th), a truncation at cutAt when cutAt%3 == 0, garbage
+// appended; then syncs and closes it.
+func damage(fl vfs.File, flips []byte, flipAt uint16, cutAt uint32, garbage []byte) {
+	size, _ := fl.Size()
+	for i, b := range flips {
+		if size > 0 {
+			pos := (int64(flipAt) + int64(i)*37) % size
+			one := []byte{0}
+			fl.ReadAt(one, pos)
+			one[0] ^= b
+			fl.WriteAt(one, pos)
+		}
+	}
+	if size > 0 && cutAt%3 == 0 {
+		fl.Truncate(int64(cutAt) % size)
+	}
+	if len(garbage) > 0 {
+		sz, _ := fl.Size()
+		fl.WriteAt(garbage, sz)
+	}
+	fl.Sync()
+	fl.Close()
 }
