@@ -115,6 +115,9 @@ func (g *group) scratch() *group {
 	if g.consumer != nil {
 		ng.consumer = g.consumer.clone()
 	}
+	if g.share != nil {
+		ng.share = g.share.clone()
+	}
 	return &ng
 }
 
@@ -244,6 +247,9 @@ func (c *Coordinator) consumerHeartbeat(s *groups, req ConsumerHeartbeat, now ti
 	}
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable, "the group is being deleted")
+	}
+	if g.share != nil {
+		return fail(kerr.GroupIDNotFound, fmt.Sprintf("group %s is not a consumer group", req.Group))
 	}
 	var ng *group
 	var upgradedFrom *group // the classic group, when this join upgrades it

@@ -46,6 +46,32 @@ type Config struct {
 	// (bidirectional): whether a classic group with members becomes a
 	// consumer group when a ConsumerGroupHeartbeat joins it.
 	MigrationPolicy MigrationPolicy
+	// ShareSessionTimeout and ShareHeartbeatInterval are
+	// group.share.session.timeout.ms (45000) and
+	// group.share.heartbeat.interval.ms (5000), for share groups; a
+	// group's share.session.timeout.ms and share.heartbeat.interval.ms
+	// (GroupConfig) override them, bounded by
+	// group.share.min/max.session.timeout.ms (45000, 60000) and
+	// group.share.min/max.heartbeat.interval.ms (5000, 15000).
+	ShareSessionTimeout, ShareHeartbeatInterval          time.Duration
+	ShareMinSessionTimeout, ShareMaxSessionTimeout       time.Duration
+	ShareMinHeartbeatInterval, ShareMaxHeartbeatInterval time.Duration
+	// ShareMaxGroupSize is group.share.max.size (200; unbounded when 0).
+	ShareMaxGroupSize int
+	// GroupConfig, when set, is the configs set on a group (ConfigResource
+	// GROUP), nil when none; asked once per share group heartbeat.
+	GroupConfig func(group string) map[string]string
+	// OnShareGroupDeleted, when set, is called after a share group's
+	// deletion (DeleteGroups) is written, with the topics it may have
+	// share-partition state for (ShareGroupInfo.StateTopics), so the
+	// broker deletes that state. It runs on a goroutine of its own.
+	OnShareGroupDeleted func(group string, topicIDs [][16]byte)
+	// OnShareMemberRemoved, when set, is called after a share group
+	// member left (epoch -1) or its session expired and the group's
+	// snapshot without it is written, so the broker can release the
+	// records it holds and close its share sessions. It runs on a
+	// goroutine of its own.
+	OnShareMemberRemoved func(group, memberID string)
 	// Topics resolves subscriptions of KIP-848 groups; without it they
 	// are assigned nothing.
 	Topics TopicSource
@@ -73,6 +99,13 @@ func DefaultConfig() Config {
 		ConsumerSessionTimeout:    45 * time.Second,
 		ConsumerHeartbeatInterval: 5 * time.Second,
 		MigrationPolicy:           MigrationBidirectional,
+		ShareSessionTimeout:       45 * time.Second,
+		ShareHeartbeatInterval:    5 * time.Second,
+		ShareMinSessionTimeout:    45 * time.Second,
+		ShareMaxSessionTimeout:    60 * time.Second,
+		ShareMinHeartbeatInterval: 5 * time.Second,
+		ShareMaxHeartbeatInterval: 15 * time.Second,
+		ShareMaxGroupSize:         200,
 	}
 }
 

@@ -69,6 +69,11 @@ func (c *Coordinator) Describe(id string) (d Description, ok bool) {
 
 func (c *Coordinator) describe(g *group) (d Description, ok bool) {
 	id := g.id
+	if g.share != nil {
+		// Kafka describes only classic groups here: another type is
+		// Dead, GROUP_ID_NOT_FOUND from v6 (the handler's !ok).
+		return Description{ID: id, State: Dead}, false
+	}
 	if g.consumer != nil {
 		return c.describeConsumerAsClassic(g), g.state != Dead
 	}
@@ -97,6 +102,9 @@ func (c *Coordinator) Delete(id string) error {
 		switch {
 		case g == nil || g.state == Dead:
 			res = kerr.GroupIDNotFound
+			return
+		case g.share != nil:
+			c.deleteShareGroup(s, g, w, &res)
 			return
 		case !g.empty():
 			res = kerr.NonEmptyGroup
@@ -133,9 +141,9 @@ func (c *Coordinator) Delete(id string) error {
 	return res
 }
 
-// groupTombstones deletes a group's metadata of either protocol.
+// groupTombstones deletes a group's metadata of any type.
 func groupTombstones(id string) []Record {
-	return []Record{{Key: groupKey(id)}, {Key: consumerGroupKey(id)}}
+	return []Record{{Key: groupKey(id)}, {Key: consumerGroupKey(id)}, {Key: shareGroupKey(id)}}
 }
 
 // ConsumerDescription is a KIP-848 group as ConsumerGroupDescribe shows it.

@@ -122,6 +122,9 @@ type group struct {
 	// consumer is set for a KIP-848 group (ConsumerGroupHeartbeat); the
 	// classic fields above then stay empty.
 	consumer *consumerGroup
+	// share is set for a share group (ShareGroupHeartbeat, share.go);
+	// the classic and consumer fields then stay empty.
+	share *shareGroup
 
 	// retentionRound is the shard's retention check this group's offsets
 	// last went through.
@@ -133,6 +136,9 @@ type group struct {
 func (g *group) timed() bool {
 	if g.consumer != nil {
 		return len(g.consumer.members) > 0
+	}
+	if g.share != nil {
+		return len(g.share.members) > 0
 	}
 	return len(g.members) > 0 || len(g.pending) > 0 || g.state == PreparingRebalance || g.state == CompletingRebalance
 }
@@ -150,6 +156,9 @@ func (g *group) empty() bool {
 	if g.consumer != nil {
 		return len(g.consumer.members) == 0
 	}
+	if g.share != nil {
+		return len(g.share.members) == 0
+	}
 	return g.state == Empty
 }
 
@@ -158,6 +167,9 @@ func (g *group) publicState() State {
 	if g.consumer != nil && g.state != Dead {
 		return g.consumer.state()
 	}
+	if g.share != nil && g.state != Dead {
+		return g.share.state()
+	}
 	return g.state
 }
 
@@ -165,6 +177,9 @@ func (g *group) publicState() State {
 func (g *group) groupType() string {
 	if g.consumer != nil {
 		return "consumer"
+	}
+	if g.share != nil {
+		return "share"
 	}
 	return "classic"
 }

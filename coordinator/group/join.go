@@ -99,6 +99,9 @@ func (c *Coordinator) join(g *group, req JoinRequest, now time.Time, w *change, 
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable)
 	}
+	if g.share != nil {
+		return fail(kerr.InconsistentGroupProtocol) // Kafka: a group of another type
+	}
 	if g.consumer != nil {
 		if len(g.consumer.members) > 0 {
 			// A KIP-848 group with members takes classic members of the

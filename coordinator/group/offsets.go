@@ -73,6 +73,9 @@ func (c *Coordinator) commit(s *groups, groupID string, generation int32, member
 	case g.state == Dead:
 		fill(kerr.CoordinatorNotAvailable)
 		return
+	case g.share != nil:
+		fill(kerr.GroupIDNotFound) // Kafka's ShareGroup.validateOffsetCommit
+		return
 	case g.consumer != nil:
 		if generation >= 0 || len(g.consumer.members) > 0 {
 			if err := g.consumer.checkCommit(memberID, generation); err != nil {
@@ -163,7 +166,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, tps []kafka.TopicPartition) 
 	var top error
 	err := c.do(groupID, func(s *groups, now time.Time, w *change) {
 		g := s.lookup(groupID, false, now)
-		if g == nil || g.state == Dead {
+		if g == nil || g.state == Dead || g.share != nil {
 			top = kerr.GroupIDNotFound
 			return
 		}
@@ -279,6 +282,10 @@ func (c *Coordinator) CheckMemberEpoch(groupID, memberID string, epoch int32) er
 	var res error
 	err := c.do(groupID, func(s *groups, now time.Time, _ *change) {
 		g := s.lookup(groupID, false, now)
+		if g != nil && g.share != nil && g.state != Dead {
+			res = kerr.GroupIDNotFound // Kafka's ShareGroup.validateOffsetFetch
+			return
+		}
 		if g == nil || g.consumer == nil || g.state == Dead {
 			return
 		}

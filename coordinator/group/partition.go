@@ -57,7 +57,7 @@ func (s *groups) remove(g *group) {
 // forgetCreated removes a group an operation created for a write that
 // failed, if nothing else came of it.
 func (s *groups) forgetCreated(g *group) {
-	if g.state == Empty && g.consumer == nil && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && g.generation == 0 && !s.txn.open(g.id) {
+	if g.state == Empty && g.consumer == nil && g.share == nil && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && g.generation == 0 && !s.txn.open(g.id) {
 		s.remove(g)
 	}
 }
@@ -101,6 +101,10 @@ func (c *Coordinator) tick(s *groups, id string, now time.Time, w *change) {
 	g := s.byID[id]
 	if g == nil || g.state == Dead {
 		return
+	}
+	if g.share != nil {
+		c.tickShareGroup(g, now, w)
+		return // no offsets to expire
 	}
 	if g.consumer != nil {
 		c.tickConsumerGroup(g, now, w)

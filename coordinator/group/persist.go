@@ -82,10 +82,11 @@ func groupRecord(id string, v kmsg.GroupMetadataValue) []Record {
 type loaded struct {
 	meta     *kmsg.GroupMetadataValue
 	consumer *consumerSnapshot
-	// metaSeq and consumerSeq order the two kinds of metadata: a group
-	// that changed protocol has both, and the later one is current.
-	metaSeq, consumerSeq int
-	offsets              map[kafka.TopicPartition]Committed
+	share    *shareSnapshot
+	// metaSeq, consumerSeq and shareSeq order the kinds of metadata: a
+	// group that changed type has several, and the latest is current.
+	metaSeq, consumerSeq, shareSeq int
+	offsets                        map[kafka.TopicPartition]Committed
 }
 
 // replay is a partition's records read so far, by group.
@@ -194,6 +195,25 @@ func (s *groups) Replay(rec Record) {
 		}
 		l := r.get(k.Group)
 		l.consumer, l.consumerSeq = snap, r.seq
+	case shareGroupKeyVersion:
+		var k kmsg.GroupMetadataKey
+		if k.ReadFrom(rec.Key) != nil {
+			r.bad++
+			return
+		}
+		if rec.Value == nil {
+			if l := r.state[k.Group]; l != nil {
+				l.share = nil
+			}
+			return
+		}
+		snap := new(shareSnapshot)
+		if json.Unmarshal(rec.Value, snap) != nil {
+			r.bad++
+			return
+		}
+		l := r.get(k.Group)
+		l.share, l.shareSeq = snap, r.seq
 	default:
 		r.bad++
 	}
@@ -209,7 +229,13 @@ func (s *groups) Loaded(now time.Time) error {
 	s.lastRetentionCheck = now
 	s.records = int64(r.seq)
 	for id, l := range r.state {
-		if l.meta == nil && l.consumer == nil && len(l.offsets) == 0 && !s.txn.open(id) {
+		if l.meta == nil && l.consumer == nil && l.share == nil && len(l.offsets) == 0 && !s.txn.open(id) {
+			continue
+		}
+		if l.share != nil && l.shareSeq > l.metaSeq && l.shareSeq > l.consumerSeq {
+			g := newGroup(id, now)
+			restoreShare(g, l.share, now, s.c.cfg.ShareSessionTimeout)
+			s.byID[id] = g
 			continue
 		}
 		if l.consumer != nil && l.consumerSeq > l.metaSeq {

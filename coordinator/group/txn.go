@@ -136,6 +136,9 @@ func (g *group) checkTxnCommit(txn TxnCommit) error {
 	if g.state == Dead {
 		return kerr.CoordinatorNotAvailable
 	}
+	if g.share != nil {
+		return kerr.GroupIDNotFound // Kafka's ShareGroup.validateOffsetCommit
+	}
 	if g.consumer != nil {
 		if txn.Generation < 0 && len(g.consumer.members) == 0 {
 			return nil
