@@ -270,6 +270,12 @@ func (c *brokerConfig) groupConfig() (group.Config, error) {
 		{"offsets.retention.check.interval.ms", &gc.RetentionCheckInterval, time.Millisecond},
 		{"group.consumer.session.timeout.ms", &gc.ConsumerSessionTimeout, time.Millisecond},
 		{"group.consumer.heartbeat.interval.ms", &gc.ConsumerHeartbeatInterval, time.Millisecond},
+		{"group.share.session.timeout.ms", &gc.ShareSessionTimeout, time.Millisecond},
+		{"group.share.min.session.timeout.ms", &gc.ShareMinSessionTimeout, time.Millisecond},
+		{"group.share.max.session.timeout.ms", &gc.ShareMaxSessionTimeout, time.Millisecond},
+		{"group.share.heartbeat.interval.ms", &gc.ShareHeartbeatInterval, time.Millisecond},
+		{"group.share.min.heartbeat.interval.ms", &gc.ShareMinHeartbeatInterval, time.Millisecond},
+		{"group.share.max.heartbeat.interval.ms", &gc.ShareMaxHeartbeatInterval, time.Millisecond},
 	} {
 		if err := ms(d.key, d.dst, d.unit); err != nil {
 			return gc, err
@@ -288,6 +294,27 @@ func (c *brokerConfig) groupConfig() (group.Config, error) {
 		return gc, err
 	}
 	gc.MaxGroupSize = int(size)
+	shareSize, err := c.int64("group.share.max.size", int64(gc.ShareMaxGroupSize))
+	if err != nil {
+		return gc, err
+	}
+	gc.ShareMaxGroupSize = int(shareSize)
+	// Kafka's GroupCoordinatorConfig requires the defaults within their
+	// bounds and the interval below the session timeout.
+	for _, r := range []struct {
+		name        string
+		v, min, max time.Duration
+	}{
+		{"group.share.session.timeout.ms", gc.ShareSessionTimeout, gc.ShareMinSessionTimeout, gc.ShareMaxSessionTimeout},
+		{"group.share.heartbeat.interval.ms", gc.ShareHeartbeatInterval, gc.ShareMinHeartbeatInterval, gc.ShareMaxHeartbeatInterval},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return gc, fmt.Errorf("config %s: %d is outside its min and max [%d, %d]", r.name, r.v.Milliseconds(), r.min.Milliseconds(), r.max.Milliseconds())
+		}
+	}
+	if gc.ShareHeartbeatInterval >= gc.ShareSessionTimeout {
+		return gc, fmt.Errorf("config group.share.heartbeat.interval.ms: %d must be below group.share.session.timeout.ms (%d)", gc.ShareHeartbeatInterval.Milliseconds(), gc.ShareSessionTimeout.Milliseconds())
+	}
 	mb, err := c.int64("offset.metadata.max.bytes", int64(gc.MetadataMaxBytes))
 	if err != nil {
 		return gc, err

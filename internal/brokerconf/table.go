@@ -117,6 +117,13 @@ var serverKeys = []Key{
 	key("group.consumer.session.timeout.ms", Int, "45000", "Session timeout of consumer-protocol (KIP-848) group members.", atLeast(1)),
 	key("group.consumer.heartbeat.interval.ms", Int, "5000", "Heartbeat interval of consumer-protocol (KIP-848) group members.", atLeast(1)),
 	key("group.consumer.migration.policy", String, "bidirectional", "Online migration between classic and consumer-protocol (KIP-848) groups: a classic group with members becomes a consumer group when a consumer-protocol member joins it (upgrade, bidirectional), and a consumer group whose last consumer-protocol member leaves becomes classic again (downgrade, bidirectional).", oneOf("disabled", "upgrade", "downgrade", "bidirectional")),
+	key("group.share.session.timeout.ms", Int, "45000", "Session timeout of share group (KIP-932) members; a group's share.session.timeout.ms overrides it.", atLeast(1)),
+	key("group.share.min.session.timeout.ms", Int, "45000", "The shortest share.session.timeout.ms a share group may set.", atLeast(1)),
+	key("group.share.max.session.timeout.ms", Int, "60000", "The longest share.session.timeout.ms a share group may set.", atLeast(1)),
+	key("group.share.heartbeat.interval.ms", Int, "5000", "Heartbeat interval of share group (KIP-932) members; a group's share.heartbeat.interval.ms overrides it.", atLeast(1)),
+	key("group.share.min.heartbeat.interval.ms", Int, "5000", "The shortest share.heartbeat.interval.ms a share group may set.", atLeast(1)),
+	key("group.share.max.heartbeat.interval.ms", Int, "15000", "The longest share.heartbeat.interval.ms a share group may set.", atLeast(1)),
+	key("group.share.max.size", Short, "200", "The most members a share group may have.", between(1, 1000)),
 
 	// Transactions.
 	key("transaction.state.log.num.partitions", Int, "50", "Partitions of __transaction_state.", between(1, 65536)),

@@ -174,6 +174,14 @@ var requirements = []Requirement{
 	{75, "DescribeTopicPartitions", []Check{
 		{OpDescribe, ResourceTopic, ScopeEach, false, "named topics; when all topics are asked for, unauthorized ones are left out (ScopeList)"},
 	}, "topic_authorized_operations is AuthorizedOperations on each answered topic"},
+	{76, "ShareGroupHeartbeat", []Check{
+		{OpRead, ResourceGroup, ScopeRequest, false, ""},
+		{OpDescribe, ResourceTopic, ScopeEach, false, "subscribed_topic_names is set: one denied topic fails the whole request"},
+	}, "Kafka's table lists only READ on the group; KafkaApis also checks DESCRIBE on the subscribed topics"},
+	{77, "ShareGroupDescribe", []Check{
+		{OpDescribe, ResourceGroup, ScopeEach, false, ""},
+		{OpDescribe, ResourceTopic, ScopeEach, false, "the topics of the group's assignments: one denied fails the group's slot, with nothing else of the group"},
+	}, "Kafka's table says READ on the group; KafkaApis checks DESCRIBE on the group, then on the assigned topics"},
 }
 
 var requirementByKey = func() map[int16]*Requirement {

@@ -7,7 +7,9 @@ package handler
 // and assignments are given only for Stable groups. KIP-848 groups are
 // described too, their assignments in the consumer protocol's encoding, so
 // lag tools that only speak this API keep working (Kafka answers v6 with
-// GROUP_ID_NOT_FOUND for them).
+// GROUP_ID_NOT_FOUND for them). A share group is described as Kafka
+// describes a group that is not classic: Dead, and GROUP_ID_NOT_FOUND
+// from v6.
 // Authorization: DESCRIBE on each group, else it answers
 // GROUP_AUTHORIZATION_FAILED. With IncludeAuthorizedOperations (v3+) a
 // group described without error gets the operations the principal may

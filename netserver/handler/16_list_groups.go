@@ -3,8 +3,9 @@ package handler
 // ListGroups (key 16), v0-v5.
 //
 // Lists every group this broker coordinates. v4 filters by state (compared
-// case-insensitively, as Kafka does), v5 by type: "classic" or "consumer"
-// (KIP-848). Authorization: with DESCRIBE on the cluster every group is
+// case-insensitively, as Kafka does), v5 by type: "classic", "consumer"
+// (KIP-848) or "share" (KIP-932; a share group's protocol type is "share"
+// and its state Empty or Stable). Authorization: with DESCRIBE on the cluster every group is
 // listed, else only the groups the principal may DESCRIBE; never an
 // error.
 

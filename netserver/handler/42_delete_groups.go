@@ -4,7 +4,9 @@ package handler
 //
 // Deletes empty groups with their offsets (tombstones in the offsets
 // topic). A group with members is NON_EMPTY_GROUP; an unknown one
-// GROUP_ID_NOT_FOUND. Authorization: DELETE on each group, else it
+// GROUP_ID_NOT_FOUND. Deleting a share group also deletes its
+// share-partition state (group.Config.OnShareGroupDeleted, once the
+// group's tombstone is written). Authorization: DELETE on each group, else it
 // answers GROUP_AUTHORIZATION_FAILED.
 
 import (

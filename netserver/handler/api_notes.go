@@ -26,8 +26,8 @@ var apiNotes = map[int16]string{
 	12: "REBALANCE_IN_PROGRESS asks members to rejoin",
 	13: "v3+ batch leave by member or instance id",
 	14: "the leader's assignment is persisted before members are answered",
-	15: "unknown groups are Dead (v6: GROUP_ID_NOT_FOUND); KIP-848 groups shown with their assignments in consumer-protocol encoding",
-	16: "state filter (v4), type filter classic/consumer (v5)",
+	15: "unknown groups are Dead (v6: GROUP_ID_NOT_FOUND); KIP-848 groups shown with their assignments in consumer-protocol encoding; share groups are Dead (v6: GROUP_ID_NOT_FOUND) as Kafka",
+	16: "state filter (v4), type filter classic/consumer/share (v5)",
 	17: "on SASL listeners, per connection (`docs/security.md`): the enabled mechanisms, UNSUPPORTED_SASL_MECHANISM then close; v0 raw tokens; after authentication starts a KIP-368 re-authentication; elsewhere ILLEGAL_SASL_STATE",
 	18: "KIP-511 v0 fallback for versions we do not know; features: `transaction.version` supported 0-2, finalized as the metadata log has it (a new cluster at the `transaction.version` config, 2), epoch = metadata offset; answered once the broker has applied the metadata, as every request; v5 (KIP-1242, Kafka 4.4): a client naming another cluster or node REBOOTSTRAP_REQUIRED, naming only one INVALID_REQUEST",
 	19: "-1 defaults, validate-only, config validation, v5+ configs in the answer",
@@ -66,6 +66,8 @@ var apiNotes = map[int16]string{
 	66: "state, producer id, (v1) duration and (v2, KIP-1152) transactional id pattern filters (whole-id match; INVALID_REGULAR_EXPRESSION), per broker",
 	68: "KIP-848 groups: server-side `uniform` and `range` assignors, revoke-before-reassign",
 	69: "epochs, current and target assignment per member",
+	76: "share groups (KIP-932): client-named members, server-side `simple` assignor (a partition shared by several members when they outnumber its topic's partitions), no revocation step; served without the `share.version` feature",
+	77: "group and assignment epochs, members with their subscriptions and assignments; all-or-nothing topic DESCRIBE as Kafka",
 	75: "KIP-966 paging (`ResponsePartitionLimit`, cursor; `max.request.partition.size.limit`), no eligible leader replicas",
 }
 
@@ -86,7 +88,7 @@ var leftOut = []struct {
 	{"64", "UnregisterBroker", "not yet"},
 	{"71, 72", "GetTelemetrySubscriptions, PushTelemetry", "no client telemetry receiver (KIP-714); Kafka also leaves both out of ApiVersions when no receiver is configured (ApiVersionsResponse `clientTelemetryEnabled`)"},
 	{"74", "ListConfigResources", "not yet"},
-	{"76-79, 83-87, 90-92", "share groups (KIP-932)", "not yet (being built)"},
+	{"78, 79, 83-87, 90-92", "share groups (KIP-932)", "not yet (being built)"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
 	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: v2 asks the leader to refuse a TV2 marker whose epoch is not above the producer's (Kafka's ProducerAppendInfo.checkProducerEpoch), a check for the log's producer state (engine/log); Rill's own coordinator sends v1"},

@@ -77,6 +77,8 @@ var apis = []api{
 	{68, 0, 1, withCtxWire((*Broker).consumerGroupHeartbeat)},  // ConsumerGroupHeartbeat
 	{69, 0, 1, withCtx((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
 	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions
+	{76, 1, 1, withCtxWire((*Broker).shareGroupHeartbeat)},     // ShareGroupHeartbeat (KIP-932; v0 was Kafka 4.0's early access)
+	{77, 1, 1, withCtx((*Broker).shareGroupDescribe)},          // ShareGroupDescribe
 }
 
 func init() {

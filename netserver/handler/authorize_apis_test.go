@@ -596,5 +596,21 @@ func authzCases() []authzCase {
 			r.Groups = []string{"g-848"}
 			return withVersion(r, 0)
 		}},
+		{name: "ShareGroupHeartbeat", key: 76, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrShareGroupHeartbeatRequest()
+			r.GroupID, r.MemberID, r.SubscribedTopicNames = "g-share", e.fresh("member"), []string{"t"}
+			return withVersion(r, 1)
+		}},
+		{name: "ShareGroupDescribe", key: 77, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			// A member holding t's partition, joined as the super user.
+			hb := kmsg.NewPtrShareGroupHeartbeatRequest()
+			hb.GroupID, hb.MemberID, hb.SubscribedTopicNames = "g-share-desc", e.fresh("member"), []string{"t"}
+			if resp := sendAs[*kmsg.ShareGroupHeartbeatResponse](t, e.b, superUser, hb, 1); resp.ErrorCode != 0 || resp.Assignment == nil {
+				t.Fatalf("share group member: %+v", resp)
+			}
+			r := kmsg.NewPtrShareGroupDescribeRequest()
+			r.GroupIDs = []string{"g-share-desc"}
+			return withVersion(r, 1)
+		}},
 	}
 }
