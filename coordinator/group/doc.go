@@ -1,6 +1,7 @@
 // Package group is the consumer-group coordinator (Kafka's
-// GroupCoordinator), for classic groups and KIP-848 consumer groups:
-// membership, rebalances, assignments, and committed offsets, persisted in
+// GroupCoordinator), for classic groups, KIP-848 consumer groups and
+// KIP-932 share groups: membership, rebalances, assignments, and committed
+// offsets, persisted in
 // the compacted internal topic __consumer_offsets and rebuilt from a
 // partition of it when this broker becomes the partition's leader.
 //
@@ -31,6 +32,17 @@
 // ConsumerGroupHeartbeat joins it (group.consumer.migration.policy), and
 // its classic members are served in it (consumer_classic.go).
 //
+// Share groups (share.go) are assigned by the coordinator through
+// ShareGroupHeartbeat with the simple assignor (share_assign.go), where a
+// partition may go to several members and there is no revocation step.
+// They commit no offsets here (their progress is share-partition state,
+// kept by the share coordinator): the coordinator tells the broker, through
+// Config hooks, when a member is removed and when a group is deleted, and
+// ShareGroupInfo tells the share-group offset APIs the group's state and
+// topics. Group ids are one namespace: an id held by a group of one type
+// answers the others' APIs as Kafka does (GROUP_ID_NOT_FOUND, or
+// INCONSISTENT_GROUP_PROTOCOL to JoinGroup).
+//
 // # Time
 //
 // Time is an input: Config.Now is the clock, and every timed step
@@ -47,6 +59,7 @@
 // exists; offsets.topic.num.partitions before it does). Group metadata is
 // written when a generation completes (the leader's assignment, or an empty
 // group) and when a static member is replaced; a KIP-848 group's snapshot
+// (key version 100, JSON) and a share group's (key version 101, JSON)
 // whenever its membership, subscriptions or assignments change; an offset
 // commit is answered after its batch is appended through Store with
 // acks=all (and, the broker setting flush.messages=1 on the topic, fsynced).

@@ -281,11 +281,13 @@ func (c *Coordinator) shareHeartbeat(s *groups, req ShareHeartbeat, session, int
 	}
 	m.deadline = now.Add(session)
 	m.ClientID, m.ClientHost = req.ClientID, req.ClientHost
+	bump := changed // a new member is a new group epoch
 	if req.RackID != nil && (m.RackID == nil || *m.RackID != *req.RackID) {
+		// Shown by ShareGroupDescribe, so part of the snapshot; the
+		// simple assignor does not place by rack, so no new epoch.
 		m.RackID = req.RackID
-		changed = true // shown by ShareGroupDescribe: part of the snapshot
+		changed = true
 	}
-	bump := changed
 	if req.SubscribedTopics != nil {
 		subs := slices.Clone(req.SubscribedTopics)
 		sort.Strings(subs)
