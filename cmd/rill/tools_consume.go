@@ -30,7 +30,7 @@ type consumeFlags struct {
 	// shareGroup consumes as a share group member (KIP-932); fromSet and
 	// isolationSet report --from and --isolation given, which a share
 	// group member cannot honour (the group's configs decide).
-	shareGroup             string
+	shareGroup            string
 	fromSet, isolationSet bool
 }
 
