@@ -1,12 +1,14 @@
 package main
 
-// rill config: broker and topic configs, as kafka-configs.sh shows and
-// changes them, over DescribeConfigs and IncrementalAlterConfigs (kadm):
+// rill config: broker, topic and group configs, as kafka-configs.sh shows
+// and changes them, over DescribeConfigs and IncrementalAlterConfigs (kadm):
 //
 //	rill config describe broker [ID] [--all]     (no ID: the cluster-wide default)
 //	rill config describe topic TOPIC [--all]
+//	rill config describe group GROUP [--all]     (tools_config_loggers.go)
 //	rill config alter broker [ID] --set k=v... --delete k...
 //	rill config alter topic TOPIC --set k=v... --delete k...
+//	rill config alter group GROUP --set k=v... --delete k...
 //	rill config describe|alter broker-logger ID  (run-time log levels; tools_config_loggers.go)
 //
 // Without --all, describe shows what was set dynamically (kafka-configs.sh
@@ -28,14 +30,15 @@ import (
 )
 
 func newConfigCmd() *cobra.Command {
-	c := groupCmd(&cobra.Command{Use: "config", Short: "describe or alter broker and topic configs (kafka-configs.sh)"})
+	c := groupCmd(&cobra.Command{Use: "config", Short: "describe or alter broker, topic and group configs (kafka-configs.sh)"})
 	c.AddCommand(configDescribeCmd(), configAlterCmd())
 	return c
 }
 
-// configTarget is `broker [ID]` or `topic NAME`.
+// configTarget is `broker [ID]`, `broker-logger ID`, `topic NAME` or
+// `group NAME`.
 type configTarget struct {
-	kind    string // "broker" or "topic"
+	kind    string // "broker", "broker-logger", "topic" or "group"
 	name    string // topic name, broker id, or "" for the broker default
 	brokers []int32
 }
@@ -72,8 +75,13 @@ func parseConfigTarget(args []string) (configTarget, error) {
 			return configTarget{}, usageErrorf("name one topic")
 		}
 		return configTarget{kind: "topic", name: args[1]}, nil
+	case "group", "groups":
+		if len(args) != 2 || args[1] == "" {
+			return configTarget{}, usageErrorf("name one group")
+		}
+		return configTarget{kind: "group", name: args[1]}, nil
 	}
-	return configTarget{}, usageErrorf("%q: want broker, broker-logger or topic", args[0])
+	return configTarget{}, usageErrorf("%q: want broker, broker-logger, group or topic", args[0])
 }
 
 func (t configTarget) String() string {
@@ -91,6 +99,15 @@ type configEntry struct {
 	Sensitive bool    `json:"sensitive,omitempty"`
 }
 
+// configSourceName is a config source as Kafka's admin tools print it
+// (kmsg calls source 8 GROUP_CONFIG, Kafka DYNAMIC_GROUP_CONFIG).
+func configSourceName(s kmsg.ConfigSource) string {
+	if s == kmsg.ConfigSourceGroupConfig {
+		return "DYNAMIC_GROUP_CONFIG"
+	}
+	return s.String()
+}
+
 // dynamicSource is whether a config was set at run time (what
 // kafka-configs.sh --describe shows without --all).
 func dynamicSource(s kmsg.ConfigSource) bool {
@@ -106,7 +123,7 @@ func configDescribeCmd() *cobra.Command {
 	var out outputFlag
 	var all bool
 	c := &cobra.Command{
-		Use:   "describe (broker [ID] | broker-logger ID | topic TOPIC) [--all]",
+		Use:   "describe (broker [ID] | broker-logger ID | topic TOPIC | group GROUP) [--all]",
 		Short: "show configs set dynamically, or with --all every config and its source",
 		Args:  cobra.ArbitraryArgs, // parseConfigTarget checks them
 		RunE: func(c *cobra.Command, args []string) error {
@@ -114,13 +131,13 @@ func configDescribeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if t.kind == "broker-logger" {
+			if t.kind == "broker-logger" || t.kind == "group" {
 				cl, ctx, done, err := tf.loggerClient(c.Context())
 				if err != nil {
 					return err
 				}
 				defer done()
-				entries, err := describeBrokerLoggers(ctx, cl, t)
+				entries, err := describeRawConfigs(ctx, cl, t, all)
 				if err != nil {
 					return err
 				}
@@ -163,7 +180,7 @@ func describeConfigs(ctx context.Context, adm *kadm.Client, t configTarget, all,
 		if !all && !dynamicSource(cfg.Source) {
 			continue
 		}
-		entries = append(entries, configEntry{Name: cfg.Key, Value: cfg.Value, Source: cfg.Source.String(), Sensitive: cfg.Sensitive})
+		entries = append(entries, configEntry{Name: cfg.Key, Value: cfg.Value, Source: configSourceName(cfg.Source), Sensitive: cfg.Sensitive})
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	return printConfigEntries(entries, asJSON, w)
@@ -194,7 +211,7 @@ func configAlterCmd() *cobra.Command {
 	var sets, deletes []string
 	var validate bool
 	c := &cobra.Command{
-		Use:   "alter (broker [ID] | broker-logger ID | topic TOPIC) [--set k=v]... [--delete k]...",
+		Use:   "alter (broker [ID] | broker-logger ID | topic TOPIC | group GROUP) [--set k=v]... [--delete k]...",
 		Short: "set or remove dynamic configs (IncrementalAlterConfigs)",
 		Args:  cobra.ArbitraryArgs, // parseConfigTarget checks them
 		RunE: func(c *cobra.Command, args []string) error {
@@ -206,13 +223,13 @@ func configAlterCmd() *cobra.Command {
 			if validate {
 				verb = "validated"
 			}
-			if t.kind == "broker-logger" {
+			if t.kind == "broker-logger" || t.kind == "group" {
 				cl, ctx, done, err := tf.loggerClient(c.Context())
 				if err != nil {
 					return err
 				}
 				defer done()
-				if err := alterBrokerLoggers(ctx, cl, t, sets, deletes, validate); err != nil {
+				if err := alterRawConfigs(ctx, cl, t, sets, deletes, validate); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.OutOrStdout(), "%s configs of %s\n", verb, t)

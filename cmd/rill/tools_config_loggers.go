@@ -2,9 +2,11 @@ package main
 
 // rill config describe|alter broker-logger ID: a broker's run-time log
 // levels as BROKER_LOGGER config resources (kafka-configs.sh
-// --entity-type broker-loggers). kadm has no helpers for the resource
-// type, so these send DescribeConfigs and IncrementalAlterConfigs
-// themselves; kgo routes them to the broker the resource names.
+// --entity-type broker-loggers), and rill config describe|alter group G:
+// a group's configs as GROUP config resources (--entity-type groups).
+// kadm has no helpers for these resource types, so these send
+// DescribeConfigs and IncrementalAlterConfigs themselves; kgo routes a
+// broker-logger resource to the broker it names, a group's to any broker.
 
 import (
 	"context"
@@ -15,11 +17,22 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// describeBrokerLoggers lists broker t.name's loggers and levels.
-func describeBrokerLoggers(ctx context.Context, cl *kgo.Client, t configTarget) ([]configEntry, error) {
+// rawResourceType is the config resource type of a broker-logger or
+// group target.
+func rawResourceType(t configTarget) kmsg.ConfigResourceType {
+	if t.kind == "group" {
+		return kmsg.ConfigResourceTypeGroupConfig
+	}
+	return kmsg.ConfigResourceTypeBrokerLogger
+}
+
+// describeRawConfigs lists broker t.name's loggers and levels, or group
+// t.name's configs: those set on it, or with all every one and its
+// source.
+func describeRawConfigs(ctx context.Context, cl *kgo.Client, t configTarget, all bool) ([]configEntry, error) {
 	req := kmsg.NewPtrDescribeConfigsRequest()
 	r := kmsg.NewDescribeConfigsRequestResource()
-	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, t.name
+	r.ResourceType, r.ResourceName = rawResourceType(t), t.name
 	req.Resources = append(req.Resources, r)
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
@@ -31,15 +44,18 @@ func describeBrokerLoggers(ctx context.Context, cl *kgo.Client, t configTarget) 
 			return nil, fmt.Errorf("describe configs of %s: %s", t, brokerError(err, deref(rr.ErrorMessage)))
 		}
 		for _, c := range rr.Configs {
-			entries = append(entries, configEntry{Name: c.Name, Value: c.Value, Source: c.Source.String()})
+			if t.kind == "group" && !all && !dynamicSource(c.Source) {
+				continue
+			}
+			entries = append(entries, configEntry{Name: c.Name, Value: c.Value, Source: configSourceName(c.Source)})
 		}
 	}
 	return entries, nil
 }
 
-// alterBrokerLoggers sets (--set logger=LEVEL) and resets (--delete
-// logger) broker t.name's log levels.
-func alterBrokerLoggers(ctx context.Context, cl *kgo.Client, t configTarget, sets, deletes []string, validateOnly bool) error {
+// alterRawConfigs sets (--set logger=LEVEL) and resets (--delete logger)
+// broker t.name's log levels, or sets and removes group t.name's configs.
+func alterRawConfigs(ctx context.Context, cl *kgo.Client, t configTarget, sets, deletes []string, validateOnly bool) error {
 	alters, err := configAlters(sets, deletes)
 	if err != nil {
 		return err
@@ -47,7 +63,7 @@ func alterBrokerLoggers(ctx context.Context, cl *kgo.Client, t configTarget, set
 	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	req.ValidateOnly = validateOnly
 	r := kmsg.NewIncrementalAlterConfigsRequestResource()
-	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, t.name
+	r.ResourceType, r.ResourceName = rawResourceType(t), t.name
 	for _, a := range alters {
 		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
 		c.Name, c.Value = a.Name, a.Value

@@ -27,6 +27,11 @@ type consumeFlags struct {
 	idle, session               time.Duration
 	groupID, balancer, protocol string
 	isolation, format           string
+	// shareGroup consumes as a share group member (KIP-932); fromSet and
+	// isolationSet report --from and --isolation given, which a share
+	// group member cannot honour (the group's configs decide).
+	shareGroup            string
+	fromSet, isolationSet bool
 }
 
 // newConsumeCmd: rill consume --topic T prints records of every partition
@@ -34,9 +39,15 @@ type consumeFlags struct {
 // that consumer group: --from applies only to partitions the group has no
 // offset for, and offsets are committed after the records are written out,
 // so a consumer that dies is resumed from what it had printed (at least
-// once).
+// once). With --share-group it consumes as a member of that share group
+// (KIP-932): the broker hands out records, each printed record is
+// acknowledged ACCEPT, and records held when it stops are released to the
+// group's other members. Where a share group starts and whether it reads
+// committed records only are the group's configs (share.auto.offset.reset,
+// share.isolation.level: rill config alter group G), not --from and
+// --isolation.
 func newConsumeCmd() *cobra.Command {
-	c := &cobra.Command{Use: "consume --topic T [--group G] [flags]", Short: "print records from a starting point, or as a consumer group member (--group)", Args: noArgs}
+	c := &cobra.Command{Use: "consume --topic T [--group G | --share-group G] [flags]", Short: "print records from a starting point, or as a consumer group (--group) or share group (--share-group) member", Args: noArgs}
 	fs := c.Flags()
 	var tf toolFlags
 	tf.register(fs)
@@ -52,7 +63,9 @@ func newConsumeCmd() *cobra.Command {
 	fs.StringVar(&f.protocol, "group-protocol", "classic", "with --group: classic (client-side assignment) or consumer (KIP-848, the broker assigns)")
 	fs.StringVar(&f.isolation, "isolation", "read_uncommitted", "read_uncommitted (every record) or read_committed (only committed transactions' records and non-transactional ones, up to the last stable offset)")
 	fs.StringVar(&f.format, "format", "%v\\n", "output: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp (ms), %h headers; \\n \\t")
+	fs.StringVar(&f.shareGroup, "share-group", "", "consume as a member of this share group (KIP-932), acknowledging each printed record (ACCEPT); where it starts is the group's share.auto.offset.reset config")
 	c.RunE = func(c *cobra.Command, _ []string) error {
+		f.fromSet, f.isolationSet = c.Flags().Changed("from"), c.Flags().Changed("isolation")
 		return consume(c.Context(), &tf, f, c.OutOrStdout(), c.ErrOrStderr())
 	}
 	return c
@@ -85,6 +98,9 @@ func consumeOpts(f consumeFlags) ([]kgo.Opt, error) {
 	iso, err := isolationLevel(f.isolation)
 	if err != nil {
 		return nil, usageErrorf("consume: %w", err)
+	}
+	if f.shareGroup != "" {
+		return shareConsumeOpts(f)
 	}
 	opts := []kgo.Opt{kgo.FetchIsolationLevel(iso)}
 	if f.groupID != "" {
@@ -140,6 +156,9 @@ func consume(ctx context.Context, tf *toolFlags, f consumeFlags, w, stderr io.Wr
 	opts, err := consumeOpts(f)
 	if err != nil {
 		return err
+	}
+	if f.shareGroup != "" {
+		return consumeShared(ctx, tf, f, opts, w, stderr)
 	}
 	ready := &assignment{done: make(chan struct{})}
 	if f.groupID != "" {

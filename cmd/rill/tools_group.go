@@ -18,10 +18,10 @@ import (
 // newGroupCmd: rill group list|describe|reset-offsets|delete|delete-offsets,
 // after Kafka's kafka-consumer-groups.sh.
 func newGroupCmd() *cobra.Command {
-	c := groupCmd(&cobra.Command{Use: "group", Short: "list, describe, reset offsets of or delete consumer groups, with lag per partition (kafka-consumer-groups.sh)"})
+	c := groupCmd(&cobra.Command{Use: "group", Short: "list, describe, reset offsets of or delete consumer and share groups, with lag per partition (kafka-consumer-groups.sh, kafka-share-groups.sh)"})
 	c.AddCommand(
-		groupSubCmd("list", "list", "list consumer groups", noArgs),
-		groupSubCmd("describe", "describe GROUP...", "describe groups: members, and committed offset, end offset and lag per partition", minArgs(1, "at least one group")),
+		groupSubCmd("list", "list", "list groups (classic, consumer and share) with their type", noArgs),
+		groupSubCmd("describe", "describe GROUP...", "describe groups: members, and committed offset, end offset and lag per partition (share groups: members, assignments, share-partition start offset and lag)", minArgs(1, "at least one group")),
 		groupSubCmd("reset-offsets", "reset-offsets --group G (--to-earliest|--to-latest|--to-offset N|--to-datetime T|--shift-by N) [--execute]", "move a group's committed offsets (dry run without --execute)", noArgs),
 		groupSubCmd("delete", "delete GROUP...", "delete groups", minArgs(1, "at least one group")),
 		groupSubCmd("delete-offsets", "delete-offsets --group G --topic TOPIC[:P,P...]", "delete a group's committed offsets for a topic or some of its partitions", noArgs),
@@ -90,21 +90,56 @@ func runGroup(parent context.Context, sub string, args []string, f groupRun, w, 
 		for _, failure := range failures {
 			fmt.Fprintf(errw, "rill: partial answer: %s\n", failure)
 		}
+		types := groupTypes(ctx, adm)
 		if f.out.json() {
 			list := []groupSummary{}
 			for _, g := range groups.Sorted() {
-				list = append(list, groupSummary{g.Group, g.State, g.ProtocolType, g.Coordinator})
+				list = append(list, groupSummary{g.Group, g.State, g.ProtocolType, g.Coordinator, types[g.Group]})
 			}
 			return writeJSON(w, list)
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE")
+		fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE\tTYPE")
 		for _, g := range groups.Sorted() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, g.State, g.ProtocolType)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.Group, g.State, dash(g.ProtocolType), dash(types[g.Group]))
 		}
 		return tw.Flush()
 	case "describe":
-		return describeGroups(ctx, adm, args, f.isolation == "read_committed", f.out.json(), w)
+		// Share groups (ShareGroupDescribe answers them) are described
+		// as such (tools_group_share.go), the others as before.
+		shares, rest := splitShareGroups(ctx, adm, args)
+		var classic []groupDescription
+		if len(rest) > 0 {
+			if classic, err = describeGroups(ctx, adm, rest, f.isolation == "read_committed"); err != nil {
+				return err
+			}
+		}
+		var shared []shareGroupDescription
+		if len(shares) > 0 {
+			var names []string
+			for _, g := range args {
+				if _, ok := shares[g]; ok {
+					names = append(names, g)
+				}
+			}
+			shared = describeShareGroups(ctx, adm, names, shares)
+		}
+		if f.out.json() {
+			all := []any{}
+			for _, d := range classic {
+				all = append(all, d)
+			}
+			for _, d := range shared {
+				all = append(all, d)
+			}
+			return writeJSON(w, all)
+		}
+		if len(classic) > 0 {
+			if err := printGroupDescriptions(classic, f.isolation == "read_committed", w); err != nil {
+				return err
+			}
+		}
+		return printShareGroups(shared, w)
 	case "delete-offsets":
 		return deleteOffsets(ctx, adm, f.groupID, f.topic, w)
 	case "delete":
@@ -148,20 +183,20 @@ func runGroup(parent context.Context, sub string, args []string, f groupRun, w, 
 // offset (ListOffsets with isolation level read_committed): what a
 // read_committed consumer can reach while a transaction is open; without
 // it the high watermark, as kafka-consumer-groups.sh measures.
-func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, committed, asJSON bool, w io.Writer) error {
+func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, committed bool) ([]groupDescription, error) {
 	described, err := adm.DescribeGroups(ctx, groups...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, g := range groups {
 		if d := described[g]; d.Err != nil {
-			return fmt.Errorf("describe %s: %w", g, d.Err)
+			return nil, fmt.Errorf("describe %s: %w", g, d.Err)
 		}
 	}
 	fetched := adm.FetchManyOffsets(ctx, groups...)
 	for _, g := range groups {
 		if f := fetched[g]; f.Err != nil {
-			return fmt.Errorf("offsets of %s: %w", g, f.Err)
+			return nil, fmt.Errorf("offsets of %s: %w", g, f.Err)
 		}
 	}
 	parts := described.AssignedPartitions()
@@ -172,14 +207,14 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, comm
 		// Shard errors leave partitions out; their rows then carry the
 		// error, as kadm.Lag does.
 		if starts, err = adm.ListStartOffsets(ctx, topics...); err != nil && !isShardErr(err) {
-			return err
+			return nil, err
 		}
 		listEnd := adm.ListEndOffsets
 		if committed {
 			listEnd = adm.ListCommittedOffsets
 		}
 		if ends, err = listEnd(ctx, topics...); err != nil && !isShardErr(err) {
-			return err
+			return nil, err
 		}
 	}
 	var described2 []groupDescription
@@ -189,7 +224,7 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, comm
 		lag := kadm.CalculateGroupLagWithStartOffsets(d, fetched[g].Fetched, starts, ends)
 		for _, ml := range lag.Sorted() {
 			if ml.Err != nil {
-				return fmt.Errorf("lag of %s on %s-%d: %w", g, ml.Topic, ml.Partition, ml.Err)
+				return nil, fmt.Errorf("lag of %s on %s-%d: %w", g, ml.Topic, ml.Partition, ml.Err)
 			}
 			row := groupPartitionLag{Topic: ml.Topic, Partition: ml.Partition, EndOffset: ml.End.Offset, Lag: ml.Lag}
 			if ml.Commit.At >= 0 {
@@ -202,9 +237,11 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, comm
 		}
 		described2 = append(described2, gd)
 	}
-	if asJSON {
-		return writeJSON(w, described2)
-	}
+	return described2, nil
+}
+
+// printGroupDescriptions prints describeGroups' answer as tables.
+func printGroupDescriptions(described2 []groupDescription, committed bool, w io.Writer) error {
 	endHeader := "LOG-END-OFFSET"
 	if committed {
 		endHeader = "LAST-STABLE-OFFSET"

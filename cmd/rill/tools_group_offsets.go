@@ -18,6 +18,9 @@ type groupSummary struct {
 	State        string `json:"state"`
 	ProtocolType string `json:"protocol_type"`
 	Coordinator  int32  `json:"coordinator"`
+	// Type is the group's type (classic, consumer, share, streams),
+	// absent when the broker did not say.
+	Type string `json:"type,omitempty"`
 }
 
 // groupDescription is a group of `group describe --format json`.

@@ -12,7 +12,11 @@ package handler
 // key, then the keys it overrides, such as log.retention.hours under
 // log.retention.ms) and documentation (v3+). Rill has no dynamic broker
 // configs. Broker-logger resources (this broker's node id) list the run-time
-// log levels (broker_loggers.go).
+// log levels (broker_loggers.go). Group resources (GROUP, 32; any group
+// id, existing or not) list every group config with its value: the
+// group's override (source DYNAMIC_GROUP_CONFIG) or the broker's default
+// (DEFAULT_CONFIG), with types, synonyms and documentation
+// (group_configs.go); an empty group id is INVALID_REQUEST.
 //
 // Authorization: DESCRIBE_CONFIGS on the cluster for broker (and
 // broker-logger, client-metrics) resources, else
@@ -56,6 +60,13 @@ func (b *Broker) describeConfigs(ctx context.Context, req *kmsg.DescribeConfigsR
 				break
 			}
 			rr.Configs = b.brokerConfigEntries(r.ConfigNames, req.IncludeSynonyms, req.IncludeDocumentation)
+		case kmsg.ConfigResourceTypeGroupConfig: // group_configs.go
+			if r.ResourceName == "" {
+				rr.ErrorCode = kerr.InvalidRequest.Code
+				rr.ErrorMessage = kmsg.StringPtr("Group name must not be empty")
+				break
+			}
+			rr.Configs = b.groupConfigEntries(r.ResourceName, r.ConfigNames, req.IncludeSynonyms, req.IncludeDocumentation)
 		case kmsg.ConfigResourceTypeBrokerLogger: // broker_loggers.go
 			if r.ResourceName != fmt.Sprint(b.cfg.NodeID) || b.cfg.Loggers == nil {
 				rr.ErrorCode = kerr.InvalidRequest.Code

@@ -2,12 +2,14 @@ package handler
 
 // AlterConfigs (key 33), v0-v2, and IncrementalAlterConfigs (key 44), v0-v1.
 //
-// Topic resources only: AlterConfigs replaces the topic's whole override
-// set; IncrementalAlterConfigs applies SET, DELETE, APPEND and SUBTRACT
-// (the last two on list configs: cleanup.policy). Values are validated
-// (INVALID_CONFIG); ValidateOnly changes nothing. New values apply to the
-// topic's logs at once (size and time settings from the next roll or
-// retention pass). Broker resources answer INVALID_REQUEST: dynamic broker
+// Topic and group resources: AlterConfigs replaces the resource's whole
+// override set; IncrementalAlterConfigs applies SET, DELETE, APPEND and
+// SUBTRACT (the last two on list configs: cleanup.policy; no group config
+// is a list). Values are validated (INVALID_CONFIG); ValidateOnly changes
+// nothing. New values apply to the topic's logs at once (size and time
+// settings from the next roll or retention pass). Group configs
+// (group_configs.go) are stored through the active controller and hold on
+// every broker once the request returns on this one. Broker resources answer INVALID_REQUEST: dynamic broker
 // configs are not supported. IncrementalAlterConfigs changes broker-logger
 // resources, the run-time log levels (broker_loggers.go).
 //
@@ -30,22 +32,30 @@ import (
 	"github.com/rillmq/rill/netserver/authz"
 )
 
-// alterResource applies edit to a topic resource's overrides and answers
-// the per-resource error code and message; other resource types are
-// refused, after the principal's ALTER_CONFIGS on the resource is
-// checked.
+// alterResource applies edit to a topic or group resource's overrides
+// and answers the per-resource error code and message; other resource
+// types are refused, after the principal's ALTER_CONFIGS on the resource
+// is checked.
 func (b *Broker) alterResource(ac access, typ kmsg.ConfigResourceType, name string, validateOnly bool, edit func(map[string]string) error) (int16, *string) {
 	if e := ac.configResourceDenied(authz.OpAlterConfigs, typ, name); e != nil {
 		return e.Code, nil
 	}
 	switch typ {
 	case kmsg.ConfigResourceTypeTopic:
+	case kmsg.ConfigResourceTypeGroupConfig:
+		if code, msg := b.applyGroupConfigs(name, validateOnly, edit); code != nil {
+			if msg == "" {
+				return code.Code, nil
+			}
+			return code.Code, kmsg.StringPtr(msg)
+		}
+		return 0, nil
 	case kmsg.ConfigResourceTypeBroker:
 		// Kafka answers INVALID_REQUEST for a config that cannot change
 		// at run time; in Rill none can, so say where they are set.
 		return kerr.InvalidRequest.Code, kmsg.StringPtr("broker configs cannot be updated dynamically in Rill: set them in the broker's properties file, KAFKA_ environment or --set, and restart it")
 	default:
-		return kerr.InvalidRequest.Code, kmsg.StringPtr(fmt.Sprintf("configs of resource type %v cannot be altered; only topic configs can", typ))
+		return kerr.InvalidRequest.Code, kmsg.StringPtr(fmt.Sprintf("configs of resource type %v cannot be altered; only topic and group configs can", typ))
 	}
 	if code, msg := b.applyTopicConfigs(name, validateOnly, edit); code != nil {
 		if msg == "" {
@@ -92,6 +102,9 @@ func (b *Broker) incrementalAlterConfigs(ctx context.Context, req *kmsg.Incremen
 			continue
 		}
 		rr.ErrorCode, rr.ErrorMessage = b.alterResource(ac, r.ResourceType, r.ResourceName, req.ValidateOnly, func(m map[string]string) error {
+			if r.ResourceType == kmsg.ConfigResourceTypeGroupConfig {
+				return applyGroupIncremental(m, r.Configs)
+			}
 			return b.applyIncremental(m, r.Configs)
 		})
 		resp.Resources = append(resp.Resources, rr)

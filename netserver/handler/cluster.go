@@ -58,6 +58,12 @@ type Cluster interface {
 	CreateTopic(ctx context.Context, name string, partitions int32, rf int16, configs map[string]string, assignment [][]int32) ([16]byte, error)
 	// AlterTopicConfigs replaces a topic's config overrides.
 	AlterTopicConfigs(ctx context.Context, name string, configs map[string]string) error
+	// GroupConfig is a group's config overrides as this broker has
+	// applied them (nil: none); the map is shared and must not be
+	// changed. AlterGroupConfigs replaces them (none: removes them) and
+	// returns once this broker has applied the change.
+	GroupConfig(group string) map[string]string
+	AlterGroupConfigs(ctx context.Context, group string, configs map[string]string) error
 	// WaitTopic waits until cond holds for the topic as this broker has
 	// applied it (ok false: absent).
 	WaitTopic(ctx context.Context, name string, cond func(t metadata.Topic, ok bool) bool) error

@@ -35,6 +35,8 @@
 //   - AlterClientQuotas keeps the client quotas (quotas.go) with the
 //     rules of Kafka's ClientQuotaControlManager; DescribeClientQuotas
 //     filters them as Kafka's ClientQuotasImage does, for brokers.
+//   - AlterGroupConfigs replaces a group's config overrides
+//     (groupconfigs.go); brokers validate them first.
 //
 // Every change of a partition's leader or ISR bumps its partition epoch; a
 // change of leader bumps its leader epoch.

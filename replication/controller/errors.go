@@ -73,4 +73,8 @@ var (
 	// ErrUnsupportedQuotaFilter: a DescribeClientQuotas filter naming an
 	// entity type Kafka does not know.
 	ErrUnsupportedQuotaFilter = errors.New("controller: unsupported client quota entity type")
+	// ErrInvalidGroupConfig: group configs for an empty group name, or
+	// with an empty config name (groupconfigs.go; brokers validate names
+	// and values before they ask).
+	ErrInvalidGroupConfig = errors.New("controller: invalid group config")
 )

@@ -98,6 +98,9 @@ type Record struct {
 	ClientQuota *ClientQuota `json:",omitempty"`
 	// FeatureLevel is Kafka's FeatureLevelRecord (features.go).
 	FeatureLevel *FeatureLevel `json:",omitempty"`
+	// GroupConfigs replaces a group's config overrides: Kafka's
+	// ConfigRecords on a GROUP resource (groupconfigs.go).
+	GroupConfigs *GroupConfigs `json:",omitempty"`
 }
 
 // TopicConfigs replaces a topic's config overrides.
@@ -148,6 +151,10 @@ type Image struct {
 	// Features are the finalized feature levels (features.go); a feature
 	// at level 0 is present, one never finalized absent.
 	Features map[string]int16 `json:",omitempty"`
+	// GroupConfigs are the groups' config overrides by group id
+	// (groupconfigs.go); a group without overrides is absent. Images
+	// written before them have none.
+	GroupConfigs map[string]map[string]string `json:",omitempty"`
 }
 
 // Clone is a deep copy, for deciding on records not yet committed.
@@ -168,6 +175,7 @@ func (im *Image) Clone() *Image {
 	im.cloneSecurity(c)
 	im.cloneQuotas(c)
 	c.Features = maps.Clone(im.Features)
+	im.cloneGroupConfigs(c)
 	return c
 }
 
@@ -186,6 +194,8 @@ func (im *Image) Apply(r Record) error {
 		return im.applyQuota(r.ClientQuota)
 	case r.FeatureLevel != nil:
 		return im.applyFeature(r.FeatureLevel)
+	case r.GroupConfigs != nil:
+		return im.applyGroupConfigs(r.GroupConfigs)
 	case r.RegisterBroker != nil:
 		im.Brokers[r.RegisterBroker.ID] = *r.RegisterBroker
 	case r.FenceBroker != nil, r.UnfenceBroker != nil:

@@ -302,6 +302,8 @@ func MetadataOffset(resp kmsg.Response) (uint64, bool) {
 		tags = &r.UnknownTags
 	case *kmsg.AlterClientQuotasResponse:
 		tags = &r.UnknownTags
+	case *kmsg.AlterConfigsResponse:
+		tags = &r.UnknownTags
 	default:
 		return 0, false
 	}

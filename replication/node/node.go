@@ -481,6 +481,13 @@ func (n *Node) AlterTopicConfigs(ctx context.Context, name string, configs map[s
 	})
 }
 
+// AlterGroupConfigs replaces a group's config overrides.
+func (n *Node) AlterGroupConfigs(ctx context.Context, group string, configs map[string]string) error {
+	return n.call(ctx, func(c *controller.Controller, _ time.Time) ([]controller.Record, error) {
+		return c.AlterGroupConfigs(group, configs)
+	})
+}
+
 // Import records a single broker's pre-metadata-log topic catalog (see
 // controller.Import).
 func (n *Node) Import(ctx context.Context, broker int32, topics []controller.TopicInfo, nextProducerID int64) error {
@@ -658,6 +665,8 @@ func (n *Node) logRecord(r controller.Record) {
 		n.cfg.Logger.Info("scram credential removed", "mechanism", controller.ScramMechanismName(k.Mechanism), "user", k.User)
 	case r.FeatureLevel != nil:
 		n.cfg.Logger.Info("feature finalized", "feature", r.FeatureLevel.Name, "feature_level", r.FeatureLevel.Level)
+	case r.GroupConfigs != nil:
+		n.cfg.Logger.Info("group configs set", "group", r.GroupConfigs.Group, "configs", r.GroupConfigs.Configs)
 	case r.ClientQuota != nil:
 		q := r.ClientQuota
 		if q.Remove {

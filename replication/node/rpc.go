@@ -15,7 +15,7 @@ package node
 //	grow a topic             CreatePartitions (37)          0-3
 //	move a partition         AlterPartitionReassignments (45)  0
 //	elect leaders            ElectLeaders (43)              0-2
-//	replace topic configs    AlterConfigs (33)              0-2
+//	replace topic or group configs  AlterConfigs (33)       0-2
 //	create ACLs              CreateAcls (30)                0-3
 //	delete ACLs              DeleteAcls (31)                0-3
 //	SCRAM credentials        AlterUserScramCredentials (51) 0
@@ -41,8 +41,11 @@ package node
 //     neither; a heartbeat unfences), so ShouldShutdown is never set.
 //   - CreateTopics: the controller chooses the topic id and answers it
 //     (v7); ValidateOnly is refused (INVALID_REQUEST): brokers validate.
-//   - AlterConfigs replaces a topic's overrides (Kafka's semantics);
-//     topics only.
+//   - AlterConfigs replaces a topic's or a group's (GROUP, 32)
+//     overrides (Kafka's semantics); other resource types are refused.
+//     The answer (v2, flexible) carries the metadata offset of the
+//     decision in MetadataOffsetTag: a broker waits for a group's configs
+//     by it (a topic's it waits for by the topic).
 //   - FetchSnapshot of __cluster_metadata-0 is how a broker-only node
 //     copies the image (kmsg has no message for Rill's JSON image, and
 //     Kafka's brokers fetch snapshots this way). The bytes are the whole
@@ -498,8 +501,8 @@ func (n *Node) alterConfigs(ctx context.Context, r *kmsg.AlterConfigsRequest, re
 		case err != nil:
 		case r.ValidateOnly:
 			err = errValidateOnly
-		case res.ResourceType != kmsg.ConfigResourceTypeTopic:
-			err = fmt.Errorf("%w: the controller alters topic configs only", kerr.InvalidRequest)
+		case res.ResourceType != kmsg.ConfigResourceTypeTopic && res.ResourceType != kmsg.ConfigResourceTypeGroupConfig:
+			err = fmt.Errorf("%w: the controller alters topic and group configs only", kerr.InvalidRequest)
 		default:
 			configs := map[string]string{}
 			for _, c := range res.Configs {
@@ -507,10 +510,17 @@ func (n *Node) alterConfigs(ctx context.Context, r *kmsg.AlterConfigsRequest, re
 					configs[c.Name] = *c.Value
 				}
 			}
-			err = n.AlterTopicConfigs(ctx, res.ResourceName, configs)
+			if res.ResourceType == kmsg.ConfigResourceTypeGroupConfig {
+				err = n.AlterGroupConfigs(ctx, res.ResourceName, configs)
+			} else {
+				err = n.AlterTopicConfigs(ctx, res.ResourceName, configs)
+			}
 		}
 		rr.ErrorCode, rr.ErrorMessage = code(err), message(err)
 		resp.Resources = append(resp.Resources, rr)
+	}
+	if refused == nil {
+		SetMetadataOffset(&resp.UnknownTags, n.Applied())
 	}
 	return resp
 }
@@ -756,6 +766,7 @@ var errorCodes = []struct {
 	{controller.ErrDuplicateUser, kerr.DuplicateResource},
 	{controller.ErrInvalidQuota, kerr.InvalidRequest},
 	{controller.ErrInvalidFeatureUpdate, kerr.InvalidUpdateVersion},
+	{controller.ErrInvalidGroupConfig, kerr.InvalidConfig},
 }
 
 // KafkaError is the Kafka error a broker is answered with for err (nil
