@@ -77,6 +77,11 @@ var apis = []api{
 	{68, 0, 1, withCtxWire((*Broker).consumerGroupHeartbeat)},  // ConsumerGroupHeartbeat
 	{69, 0, 1, withCtx((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
 	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions
+	{83, 0, 0, withCtx((*Broker).initializeShareGroupState)},   // InitializeShareGroupState
+	{84, 0, 0, withCtx((*Broker).readShareGroupState)},         // ReadShareGroupState
+	{85, 0, 1, withCtx((*Broker).writeShareGroupState)},        // WriteShareGroupState (v1: KIP-1226 delivery-complete count)
+	{86, 0, 0, withCtx((*Broker).deleteShareGroupState)},       // DeleteShareGroupState
+	{87, 0, 1, withCtx((*Broker).readShareGroupStateSummary)},  // ReadShareGroupStateSummary (v1: KIP-1226)
 }
 
 func init() {
