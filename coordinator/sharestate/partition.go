@@ -121,6 +121,7 @@ func (p *Partition) decideRead(k Key, leaderEpoch int32) (State, decision) {
 	to := cur.clone()
 	to.LeaderEpoch = leaderEpoch
 	to.MaxLeaderEpoch = max(to.MaxLeaderEpoch, leaderEpoch)
+	st.LeaderEpoch = leaderEpoch
 	return st, decision{write: &change{key: k, to: to}}
 }
 

@@ -16,7 +16,8 @@ type Batch struct {
 }
 
 // State is what the coordinator keeps of a share partition and Read
-// answers.
+// answers (its LeaderEpoch: the one recorded once the read is done; the
+// wire's ReadShareGroupState carries none).
 type State struct {
 	StateEpoch, LeaderEpoch int32
 	StartOffset             int64
