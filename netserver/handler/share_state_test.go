@@ -191,7 +191,9 @@ func TestShareStateAPIs(t *testing.T) {
 		initialize: func(k sharestate.Key, se int32, so int64) error {
 			return retry(func() error { return remoteShareStateInitialize(k, se, so)(ctx, peer) })
 		},
-		del: func(k sharestate.Key) error { return retry(func() error { return remoteShareStateDelete(k)(ctx, peer) }) },
+		del: func(k sharestate.Key) error {
+			return retry(func() error { return remoteShareStateDelete(k)(ctx, peer) })
+		},
 		summary: func(k sharestate.Key) (s sharestate.Summary, err error) {
 			err = retry(func() error { return remoteShareStateSummary(k, &s)(ctx, peer) })
 			return s, err
