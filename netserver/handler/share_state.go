@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -91,14 +92,19 @@ func (b *Broker) newShareStateCoordinator() *sharestate.Coordinator {
 	})
 }
 
+// shareStateTick is the share coordinator runtime's tick: it has no
+// timers of its own, so the clock only needs to run (and stop the
+// partitions when the broker closes).
+const shareStateTick = time.Second
+
 // startShareState starts the share coordinator's clock; the returned func
-// stops it.
+// stops it (and every partition).
 func (b *Broker) startShareState() func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.shareState.Run(ctx, groupTick)
+		b.shareState.Run(ctx, shareStateTick)
 	}()
 	return func() {
 		cancel()
