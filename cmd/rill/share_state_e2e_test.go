@@ -110,6 +110,13 @@ func TestShareStateE2E(t *testing.T) {
 // share coordinator until it has one, and returns that broker.
 func findShareCoordinator(ctx context.Context, t *testing.T, cl *kgo.Client, k sharestate.Key) *kgo.Broker {
 	t.Helper()
+	b, _ := findShareCoordinatorID(ctx, t, cl, k)
+	return b
+}
+
+// findShareCoordinatorID is findShareCoordinator with the node id.
+func findShareCoordinatorID(ctx context.Context, t *testing.T, cl *kgo.Client, k sharestate.Key) (*kgo.Broker, int32) {
+	t.Helper()
 	for {
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.CoordinatorType, req.CoordinatorKeys = 2, []string{k.String()}
@@ -118,7 +125,7 @@ func findShareCoordinator(ctx context.Context, t *testing.T, cl *kgo.Client, k s
 			if resp.Version < 6 {
 				t.Fatalf("FindCoordinator answered at v%d", resp.Version)
 			}
-			return cl.Broker(int(resp.Coordinators[0].NodeID))
+			return cl.Broker(int(resp.Coordinators[0].NodeID)), resp.Coordinators[0].NodeID
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("no share coordinator for %s: %+v %v", k, resp, err)
@@ -166,5 +173,94 @@ func shareRead(ctx context.Context, t *testing.T, coord *kgo.Broker, k sharestat
 			return p, p.ErrorCode
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestShareStateClusterE2E: on three nodes, __share_group_state is
+// replicated (replication factor 3, min.insync.replicas 2), a share
+// partition's state is served by its coordinator only (NOT_COORDINATOR
+// elsewhere), and when the coordinator stops another node takes over
+// with the state intact.
+func TestShareStateClusterE2E(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, "--set", "broker.heartbeat.interval.ms=200", "--set", "share.coordinator.state.topic.num.partitions=5")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(ctx)
+		return err == nil && len(m.Brokers) == 3
+	})
+	adm := c.admin(0)
+	if res, err := adm.CreateTopic(ctx, 1, 3, nil, "share-state-c"); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	var id [16]byte
+	c.waitFor("the topic's id", func() bool {
+		td, err := c.admin(0).ListTopics(ctx, "share-state-c")
+		if err != nil || td["share-state-c"].Err != nil {
+			return false
+		}
+		id = [16]byte(td["share-state-c"].ID)
+		return true
+	})
+	k := sharestate.Key{Group: "sg", TopicID: id, Partition: 0}
+
+	cl := client(t, c.addrs[0], kgo.SeedBrokers(c.addrs...))
+	findShareCoordinator(ctx, t, cl, k) // creates __share_group_state
+	c.waitFor("__share_group_state fully replicated", func() bool { return c.fullISR(sharestate.TopicName, 5, 0) })
+	rc, err := c.admin(0).DescribeTopicConfigs(ctx, sharestate.TopicName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := rc.On(sharestate.TopicName, nil); err != nil {
+		t.Fatal(err)
+	} else {
+		got := map[string]string{}
+		for _, cf := range v.Configs {
+			if cf.Value != nil {
+				got[cf.Key] = *cf.Value
+			}
+		}
+		if got["min.insync.replicas"] != "2" || got["cleanup.policy"] != "compact" {
+			t.Fatalf("__share_group_state configs: min.insync.replicas %q cleanup.policy %q", got["min.insync.replicas"], got["cleanup.policy"])
+		}
+	}
+
+	coord, leader := findShareCoordinatorID(ctx, t, cl, k)
+	if code := shareInit(ctx, t, coord, k, 1, 10); code != 0 {
+		t.Fatalf("initialize: %v", kerr.ErrorForCode(code))
+	}
+	if st, code := shareRead(ctx, t, coord, k, 2); code != 0 || st.StartOffset != 10 {
+		t.Fatalf("read: %+v %v", st, kerr.ErrorForCode(code))
+	}
+	// Another node is not the coordinator.
+	other := cl.Broker(int(leader%3 + 1))
+	req := kmsg.NewPtrReadShareGroupStateRequest()
+	req.GroupID = k.Group
+	req.Topics = []kmsg.ReadShareGroupStateRequestTopic{{TopicID: id, Partitions: []kmsg.ReadShareGroupStateRequestTopicPartition{{Partition: 0, LeaderEpoch: 2}}}}
+	if resp, err := req.RequestWith(ctx, other); err != nil || resp.Topics[0].Partitions[0].ErrorCode != kerr.NotCoordinator.Code {
+		t.Fatalf("read at node %d, not the coordinator (%d): %+v %v", leader%3+1, leader, resp, err)
+	}
+
+	// The coordinator stops: another node leads the partition and has the
+	// state (replicated with acks=all before the answers).
+	c.bs[leader-1].stop()
+	alive := (leader % 3) // index of a live node
+	cl2 := client(t, c.addrs[alive])
+	c.waitFor("a new share coordinator", func() bool {
+		fctx, fcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer fcancel()
+		r := kmsg.NewPtrFindCoordinatorRequest()
+		r.CoordinatorType, r.CoordinatorKeys = 2, []string{k.String()}
+		resp, err := r.RequestWith(fctx, cl2)
+		return err == nil && resp.Coordinators[0].ErrorCode == 0 && resp.Coordinators[0].NodeID != leader
+	})
+	coord2, leader2 := findShareCoordinatorID(ctx, t, cl2, k)
+	st, code := shareRead(ctx, t, coord2, k, 2)
+	if code != 0 || st.StateEpoch != 1 || st.StartOffset != 10 {
+		t.Fatalf("read at the new coordinator %d: %+v %v", leader2, st, kerr.ErrorForCode(code))
+	}
+	if _, code := shareRead(ctx, t, coord2, k, 1); code != kerr.FencedLeaderEpoch.Code {
+		t.Fatalf("the leader epoch recorded before the move: %v", kerr.ErrorForCode(code))
 	}
 }
