@@ -220,3 +220,34 @@ func coordinatorError(ke *kerr.Error) *kerr.Error {
 	}
 	return ke
 }
+
+// ForgetTopic removes the state of every share partition of topic id that
+// this broker coordinates, a tombstone each (Kafka's
+// maybeCleanupShareState, run when a topic is deleted). Unlike Delete it
+// does not check that the topic exists: it is for topics that no longer
+// do. It returns the first error met; the keys it could not remove stay.
+func (c *Coordinator) ForgetTopic(id [16]byte) error {
+	var keys []Key
+	for _, n := range c.rt.Partitions() {
+		c.rt.Read(n, func(p *Partition) {
+			for k := range p.keys {
+				if k.TopicID == id {
+					keys = append(keys, k)
+				}
+			}
+		})
+	}
+	var first error
+	for _, k := range keys {
+		err := c.do(k, func(p *Partition) decision {
+			if p.keys[k] == nil {
+				return decision{}
+			}
+			return decision{write: &change{key: k}}
+		})
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -286,3 +286,34 @@ func TestCorruptRecordSkipped(t *testing.T) {
 		t.Fatalf("good record lost: %+v %v", st, ok)
 	}
 }
+
+func TestForgetTopic(t *testing.T) {
+	log := &memLog{recs: map[int32][]shard.Record{}}
+	exists := true
+	var mu sync.Mutex
+	c := newTestCoordinator(t, log, func(id [16]byte, p int32) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return id != topicA || exists
+	})
+	other := Key{Group: "g", TopicID: [16]byte{9}, Partition: 0}
+	for _, k := range []Key{key("g", 0), key("g", 1), key("h", 0), other} {
+		wantErr(t, "init", c.Initialize(k, 0, 0), nil)
+	}
+	mu.Lock()
+	exists = false
+	mu.Unlock()
+	wantErr(t, "delete of a deleted topic", c.Delete(key("g", 0)), kerr.UnknownTopicOrPartition)
+	wantErr(t, "forget", c.ForgetTopic(topicA), nil)
+	mu.Lock()
+	exists = true
+	mu.Unlock()
+	for _, k := range []Key{key("g", 0), key("g", 1), key("h", 0)} {
+		if s, _ := c.ReadSummary(k, 0); s != Uninitialized {
+			t.Fatalf("%s not forgotten: %+v", k, s)
+		}
+	}
+	if s, _ := c.ReadSummary(other, 0); s.StartOffset != 0 {
+		t.Fatalf("another topic's state forgotten: %+v", s)
+	}
+}

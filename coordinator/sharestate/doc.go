@@ -54,6 +54,12 @@
 //	    the state's epochs, start offset and delivery-complete count; a key
 //	    never initialized answers start offset -1, epochs 0, count -1. No
 //	    fencing (the request's leader epoch is not checked by Kafka 4.2).
+//	ForgetTopic(topicID)
+//	    tombstones for every share partition of a deleted topic (Kafka's
+//	    maybeCleanupShareState), without the topic check.
+//
+// Write is Coordinator.Write (v0: the delivery-complete count becomes -1,
+// unknown) or Coordinator.WriteWithCount (v1, the leader's count).
 //
 // Every operation first checks the partition (INVALID_REQUEST below 0) and,
 // when the coordinator is given CoordinatorConfig.TopicPartitions, that the
