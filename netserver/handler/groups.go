@@ -272,9 +272,9 @@ func (s offsetsStore) Load(p int32, fn func(shard.Record) error) error {
 }
 
 // StartGroups starts the group, transaction and share coordinators'
-// clocks (and the transaction marker sender). Call it once, after the broker runtime
-// started (its partitions' leadership loads the groups and transactional
-// ids); Close stops them.
+// clocks (and the transaction marker sender). Call it once, after the
+// broker runtime started (its partitions' leadership loads the groups,
+// transactional ids and share partitions); Close stops them.
 func (b *Broker) StartGroups() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
