@@ -195,6 +195,9 @@ func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, erro
 		return hc, fmt.Errorf("config transaction.state.log.replication.factor %d / min.isr %d: must be in [1, 32767]", txnRF, txnISR)
 	}
 	hc.TxnStateReplicationFactor, hc.TxnStateMinISR = int16(txnRF), int16(txnISR)
+	if err := c.shareStateConfig(&hc); err != nil { // share_config.go
+		return hc, err
+	}
 	tv, err := c.int64("transaction.version", 2)
 	if err != nil {
 		return hc, err

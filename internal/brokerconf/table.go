@@ -135,6 +135,11 @@ var serverKeys = []Key{
 	key("transaction.remove.expired.transaction.cleanup.interval.ms", Int, "3600000", "How often expired transactional ids are removed.", atLeast(1)),
 	key("transaction.version", Short, "2", "The level a new cluster finalizes Kafka's transaction.version feature at: 0, 1 or 2 (KIP-890); the metadata log keeps it from then on, and UpdateFeatures (kafka-features.sh) changes it.", rill(), between(0, 2)),
 
+	// The share coordinator (KIP-932).
+	key("share.coordinator.state.topic.num.partitions", Int, "50", "Partitions of __share_group_state.", between(1, 65536)),
+	key("share.coordinator.state.topic.replication.factor", Short, "3", "Replication factor of __share_group_state (capped at the live brokers).", atLeast(1)),
+	key("share.coordinator.state.topic.min.isr", Short, "2", "min.insync.replicas of __share_group_state.", between(1, 32767)),
+
 	key("max.request.partition.size.limit", Int, "2000", "The most partitions one DescribeTopicPartitions answer holds (KIP-966); clients page through the rest.", atLeast(1)),
 
 	// Fetch sessions (KIP-227).

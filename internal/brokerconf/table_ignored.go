@@ -84,8 +84,6 @@ var ignoredKeys = []Key{
 	key("alter.config.policy.class.name", Class, "", "AlterConfigs policy class.", null(), ignored()),
 	key("zookeeper.connect", String, "", "ZooKeeper (Rill is KRaft-only).", null(), ignored()),
 	key("zookeeper.connection.timeout.ms", Int, "", "ZooKeeper connection timeout (Rill is KRaft-only).", null(), ignored()),
-	key("share.coordinator.state.topic.replication.factor", Short, "3", "Replication factor of the share-group state topic (share groups, KIP-932, are not served).", atLeast(1), ignored()),
-	key("share.coordinator.state.topic.min.isr", Short, "2", "min.insync.replicas of the share-group state topic.", atLeast(1), ignored()),
 	key("ssl.keymanager.algorithm", String, "SunX509", "Java key manager algorithm.", ignored()),
 	key("ssl.trustmanager.algorithm", String, "PKIX", "Java trust manager algorithm.", ignored()),
 	key("ssl.secure.random.implementation", String, "", "Java secure random implementation.", null(), ignored()),

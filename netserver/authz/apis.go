@@ -77,7 +77,8 @@ var requirements = []Requirement{
 	{10, "FindCoordinator", []Check{
 		{OpDescribe, ResourceGroup, ScopeEach, false, "key_type 0 (group)"},
 		{OpDescribe, ResourceTransactionalID, ScopeEach, false, "key_type 1 (transaction)"},
-	}, ""},
+		{OpClusterAction, ResourceCluster, ScopeEach, false, "key_type 2 (share, v6+)"},
+	}, "key_type 2 denied: CLUSTER_AUTHORIZATION_FAILED for each key (Kafka throws for the request, which answers every key with it)"},
 	{11, "JoinGroup", []Check{{OpRead, ResourceGroup, ScopeRequest, false, ""}}, ""},
 	{12, "Heartbeat", []Check{{OpRead, ResourceGroup, ScopeRequest, false, ""}}, ""},
 	{13, "LeaveGroup", []Check{{OpRead, ResourceGroup, ScopeRequest, false, ""}}, ""},
@@ -182,6 +183,11 @@ var requirements = []Requirement{
 		{OpDescribe, ResourceGroup, ScopeEach, false, ""},
 		{OpDescribe, ResourceTopic, ScopeEach, false, "the topics of the group's assignments: one denied fails the group's slot, with nothing else of the group"},
 	}, "Kafka's table says READ on the group; KafkaApis checks DESCRIBE on the group, then on the assigned topics"},
+	{83, "InitializeShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
+	{84, "ReadShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
+	{85, "WriteShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
+	{86, "DeleteShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
+	{87, "ReadShareGroupStateSummary", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
 }
 
 var requirementByKey = func() map[int16]*Requirement {

@@ -64,7 +64,7 @@ func TestTableAgainstKafka(t *testing.T) {
 		3:  {{OpDescribe, ResourceTopic}, {OpCreate, ResourceCluster}, {OpCreate, ResourceTopic}, {OpDescribe, ResourceCluster}},
 		8:  {{OpRead, ResourceGroup}, {OpRead, ResourceTopic}},
 		9:  {{OpDescribe, ResourceGroup}, {OpDescribe, ResourceTopic}},
-		10: {{OpDescribe, ResourceGroup}, {OpDescribe, ResourceTransactionalID}},
+		10: {{OpDescribe, ResourceGroup}, {OpDescribe, ResourceTransactionalID}, {OpClusterAction, ResourceCluster}},
 		11: {{OpRead, ResourceGroup}},
 		16: {{OpDescribe, ResourceCluster}, {OpDescribe, ResourceGroup}},
 		18: nil,
@@ -96,6 +96,11 @@ func TestTableAgainstKafka(t *testing.T) {
 		66: {{OpDescribe, ResourceTransactionalID}},
 		68: {{OpRead, ResourceGroup}},
 		69: {{OpDescribe, ResourceGroup}},
+		83: {{OpClusterAction, ResourceCluster}},
+		84: {{OpClusterAction, ResourceCluster}},
+		85: {{OpClusterAction, ResourceCluster}},
+		86: {{OpClusterAction, ResourceCluster}},
+		87: {{OpClusterAction, ResourceCluster}},
 	}
 	for key, ws := range cases {
 		r, _ := Required(key)

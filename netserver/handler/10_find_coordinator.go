@@ -4,16 +4,19 @@ package handler
 //
 // A group's coordinator (key type 0) is the leader of the group's
 // offsets-topic partition; a transactional id's (key type 1) is the leader
-// of its __transaction_state partition. Looking one up creates the
-// internal topic when it does not exist yet, as Kafka does; if that fails
-// the answer is COORDINATOR_NOT_AVAILABLE. v4+ batches keys
-// (CoordinatorKeys) and answers each. Other key types (share groups) are
+// of its __transaction_state partition; a share partition's (key type 2,
+// v6+, "group:topicId:partition": share_state_find.go) of its
+// __share_group_state partition. Looking one up creates the internal
+// topic when it does not exist yet, as Kafka does; if that fails the
+// answer is COORDINATOR_NOT_AVAILABLE. v4+ batches keys
+// (CoordinatorKeys) and answers each. Other key types are
 // INVALID_REQUEST. The coordinator is given at its address on the
 // client's listener; one without that listener is COORDINATOR_NOT_AVAILABLE.
 //
 // Authorization: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or
 // the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key,
-// before anything is looked up or created.
+// before anything is looked up or created; CLUSTER_ACTION on the cluster
+// for share keys (CLUSTER_AUTHORIZATION_FAILED: brokers ask, not clients).
 
 import (
 	"context"
@@ -62,6 +65,12 @@ func (b *Broker) findCoordinator(ctx context.Context, req *kmsg.FindCoordinatorR
 				return fail(kerr.CoordinatorNotAvailable, fmt.Sprintf("the transaction state topic %s is not available: %v", TransactionStateTopic, err))
 			}
 			topic, partition = TransactionStateTopic, b.txns.PartitionOf(key)
+		case 2:
+			p, e, msg := b.findShareCoordinator(req.Version, ac, key)
+			if e != nil {
+				return fail(e, msg)
+			}
+			topic, partition = ShareStateTopic, p
 		default:
 			return fail(kerr.InvalidRequest, "unknown coordinator key type")
 		}

@@ -21,7 +21,7 @@ var apiNotes = map[int16]string{
 	3:  "real topic IDs; auto topic creation (`auto.create.topics.enable`, `num.partitions`), asynchronous as Kafka: LEADER_NOT_AVAILABLE with no partitions until the topic exists; brokers at their advertised address on the client's listener, those without it left out",
 	8:  "appended to `__consumer_offsets` and fsynced (in a cluster on every ISR member) before the answer; generation -1 for groups without members; v10 topic IDs",
 	9:  "unknown group/partition: -1 and no error; all offsets with null topics; RequireStable (v7+: UNSTABLE_OFFSET_COMMIT while transactional offsets are pending); v8 batched groups; v9 member epochs (KIP-848); v10 topic IDs",
-	10: "the leader of the group's `__consumer_offsets` partition or the transactional id's `__transaction_state` partition; creates the internal topic on first use; v4 batched keys; the address on the client's listener (COORDINATOR_NOT_AVAILABLE if the coordinator lacks it)",
+	10: "the leader of the group's `__consumer_offsets` partition, the transactional id's `__transaction_state` partition or (key type 2, v6, CLUSTER_ACTION) the share partition's `__share_group_state` partition; creates the internal topic on first use; v4 batched keys; the address on the client's listener (COORDINATOR_NOT_AVAILABLE if the coordinator lacks it)",
 	11: "blocks until the rebalance completes; MEMBER_ID_REQUIRED (v4+); static membership (v5+); initial rebalance delay; SkipAssignment (v9)",
 	12: "REBALANCE_IN_PROGRESS asks members to rejoin",
 	13: "v3+ batch leave by member or instance id",
@@ -69,6 +69,11 @@ var apiNotes = map[int16]string{
 	76: "share groups (KIP-932): client-named members, server-side `simple` assignor (a partition shared by several members when they outnumber its topic's partitions), no revocation step; served without the `share.version` feature",
 	77: "group and assignment epochs, members with their subscriptions and assignments; all-or-nothing topic DESCRIBE as Kafka",
 	75: "KIP-966 paging (`ResponsePartitionLimit`, cursor; `max.request.partition.size.limit`), no eligible leader replicas",
+	83: "share coordinator (`__share_group_state`, one whole-state record per share partition, compacted); a new state epoch replaces the state; FENCED_STATE_EPOCH; CLUSTER_ACTION",
+	84: "FENCED_LEADER_EPOCH below the recorded leader epoch, a higher one recorded before the answer; never initialized: INVALID_REQUEST (Kafka 4.2); CLUSTER_ACTION",
+	85: "batches merged as Kafka's combiner (higher delivery count, then state, wins per offset; below the start offset dropped); FENCED_LEADER_EPOCH / FENCED_STATE_EPOCH; v1 delivery-complete count (KIP-1226); CLUSTER_ACTION",
+	86: "a tombstone per share partition; absent ones succeed; CLUSTER_ACTION",
+	87: "state and leader epochs, start offset, v1 delivery-complete count (KIP-1226); never initialized: start offset -1; CLUSTER_ACTION",
 }
 
 // kafkaNames are Kafka's names where kmsg's differ (its initialisms).
@@ -88,7 +93,7 @@ var leftOut = []struct {
 	{"64", "UnregisterBroker", "not yet"},
 	{"71, 72", "GetTelemetrySubscriptions, PushTelemetry", "no client telemetry receiver (KIP-714); Kafka also leaves both out of ApiVersions when no receiver is configured (ApiVersionsResponse `clientTelemetryEnabled`)"},
 	{"74", "ListConfigResources", "not yet"},
-	{"78, 79, 83-87, 90-92", "share groups (KIP-932)", "not yet (being built)"},
+	{"78, 79, 90-92", "share groups (KIP-932)", "not yet (being built)"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
 	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: v2 asks the leader to refuse a TV2 marker whose epoch is not above the producer's (Kafka's ProducerAppendInfo.checkProducerEpoch), a check for the log's producer state (engine/log); Rill's own coordinator sends v1"},

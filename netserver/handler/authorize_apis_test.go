@@ -304,6 +304,36 @@ func authzCases() []authzCase {
 				r.IncludeClusterAuthorizedOperations = true
 				return withVersion(r, 9)
 			}},
+		{name: "InitializeShareGroupState", key: 83, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrInitializeShareGroupStateRequest()
+			r.GroupID = "g-share"
+			r.Topics = []kmsg.InitializeShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.InitializeShareGroupStateRequestTopicPartition{{Partition: 0}}}}
+			return withVersion(r, 0)
+		}},
+		{name: "ReadShareGroupState", key: 84, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrReadShareGroupStateRequest()
+			r.GroupID = "g-share"
+			r.Topics = []kmsg.ReadShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.ReadShareGroupStateRequestTopicPartition{{Partition: 0}}}}
+			return withVersion(r, 0)
+		}},
+		{name: "WriteShareGroupState", key: 85, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrWriteShareGroupStateRequest()
+			r.GroupID = "g-share"
+			r.Topics = []kmsg.WriteShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.WriteShareGroupStateRequestTopicPartition{{Partition: 0, StartOffset: -1}}}}
+			return withVersion(r, 1)
+		}},
+		{name: "DeleteShareGroupState", key: 86, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrDeleteShareGroupStateRequest()
+			r.GroupID = "g-share"
+			r.Topics = []kmsg.DeleteShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.DeleteShareGroupStateRequestTopicPartition{{Partition: 0}}}}
+			return withVersion(r, 0)
+		}},
+		{name: "ReadShareGroupStateSummary", key: 87, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrReadShareGroupStateSummaryRequest()
+			r.GroupID = "g-share"
+			r.Topics = []kmsg.ReadShareGroupStateSummaryRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.ReadShareGroupStateSummaryRequestTopicPartition{{Partition: 0}}}}
+			return withVersion(r, 1)
+		}},
 		{name: "DescribeTopicPartitions/named", key: 75, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
 			r := kmsg.NewPtrDescribeTopicPartitionsRequest()
 			r.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "t"}}
@@ -364,6 +394,11 @@ func authzCases() []authzCase {
 			r := kmsg.NewPtrFindCoordinatorRequest()
 			r.CoordinatorType, r.CoordinatorKeys = 1, []string{"tx-desc"}
 			return withVersion(r, 4)
+		}},
+		{name: "FindCoordinator/share", key: 10, checks: []int{2}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrFindCoordinatorRequest()
+			r.CoordinatorType, r.CoordinatorKeys = 2, []string{"g-share:AQIDBAUGBwgJCgsMDQ4PEA:0"}
+			return withVersion(r, 6)
 		}},
 		{name: "JoinGroup", key: 11, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
 			r := kmsg.NewPtrJoinGroupRequest()

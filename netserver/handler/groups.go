@@ -61,7 +61,7 @@ func (b *Broker) offsetsPartitions() int32 {
 
 // isInternalTopic reports topics clients may read but not write or delete.
 func isInternalTopic(name string) bool {
-	return name == OffsetsTopic || name == TransactionStateTopic
+	return name == OffsetsTopic || name == TransactionStateTopic || name == ShareStateTopic
 }
 
 // ensureOffsetsTopic creates the offsets topic when it does not exist.
@@ -271,10 +271,10 @@ func (s offsetsStore) Load(p int32, fn func(shard.Record) error) error {
 	return internalLog{s.b, OffsetsTopic}.Load(p, fn)
 }
 
-// StartGroups starts the group and transaction coordinators' clocks (and
-// the transaction marker sender). Call it once, after the broker runtime
-// started (its partitions' leadership loads the groups and transactional
-// ids); Close stops them.
+// StartGroups starts the group, transaction and share coordinators'
+// clocks (and the transaction marker sender). Call it once, after the
+// broker runtime started (its partitions' leadership loads the groups,
+// transactional ids and share partitions); Close stops them.
 func (b *Broker) StartGroups() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -287,8 +287,10 @@ func (b *Broker) StartGroups() error {
 		b.groups.Run(ctx, groupTick)
 	}()
 	stopTxns := b.startTxns()
+	stopShareState := b.startShareState()
 	stop := b.stopGroups
 	b.stopGroups = func() {
+		stopShareState()
 		stopTxns()
 		stop()
 	}
@@ -320,6 +322,8 @@ func (b *Broker) coordinatorOf(topic string) partitionCoordinator {
 		return b.groups
 	case TransactionStateTopic:
 		return b.txns
+	case ShareStateTopic:
+		return b.shareState
 	}
 	return nil
 }

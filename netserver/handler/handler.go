@@ -29,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
+	"github.com/rillmq/rill/coordinator/sharestate"
 	"github.com/rillmq/rill/coordinator/txn"
 	"github.com/rillmq/rill/engine"
 	"github.com/rillmq/rill/engine/log"
@@ -86,6 +87,15 @@ type Config struct {
 	// transaction.state.log.min.isr (2), capped at the replication factor.
 	TxnStateReplicationFactor int16
 	TxnStateMinISR            int16
+	// ShareState configures the share coordinator (its partition count,
+	// share.coordinator.state.topic.num.partitions; the zero value means
+	// Kafka's defaults); ShareStateReplicationFactor and ShareStateMinISR
+	// are share.coordinator.state.topic.replication.factor (3, capped at
+	// the live brokers) and .min.isr (2, capped at the replication
+	// factor) when __share_group_state is created (share_state.go).
+	ShareState                  sharestate.Config
+	ShareStateReplicationFactor int16
+	ShareStateMinISR            int16
 	// TransactionVersion is the finalized transaction.version feature
 	// (0-2) ApiVersions advertises: 2 is KIP-890 part 2 (Produce v12 adds
 	// partitions, EndTxn v5 bumps the epoch, TxnOffsetCommit v5 adds the
@@ -131,6 +141,8 @@ type Broker struct {
 	stopGroups func()
 	// txns is the transaction coordinator.
 	txns *txn.Coordinator
+	// shareState is the share coordinator (share_state.go).
+	shareState *sharestate.Coordinator
 	// peers are clients to other brokers (peers.go).
 	peers peers
 	// advertised is the inter-broker listener's address; listeners are
@@ -179,6 +191,7 @@ func New(cfg Config, eng *engine.Engine, log *slog.Logger) *Broker {
 	gc.Partitions = b.offsetsPartitions
 	b.groups = group.New(gc, offsetsStore{b})
 	b.txns = b.newTxnCoordinator()
+	b.shareState = b.newShareStateCoordinator()
 	b.peers.self, b.peers.opts = cfg.NodeID, cfg.PeerClientOpts
 	b.Advertise(cfg.Host, cfg.Port)
 	byName := map[string]endpoint{}
