@@ -405,12 +405,16 @@ func (l *testLog) append(src source) {
 	l.batches = append(l.batches, LogBatch{First: first, Last: first + int64(src.intn(8))})
 }
 
-// compact drops one batch, as compaction removing every record of it.
-func (l *testLog) compact(src source) {
-	if len(l.batches) > 1 {
-		i := src.intn(len(l.batches) - 1)
-		l.batches = slices.Delete(l.batches, i, i+1)
+// compact drops one batch (not the last), as compaction removing every
+// record of it, and returns it.
+func (l *testLog) compact(src source) LogBatch {
+	if len(l.batches) < 2 {
+		return LogBatch{}
 	}
+	i := src.intn(len(l.batches) - 1)
+	b := l.batches[i]
+	l.batches = slices.Delete(l.batches, i, i+1)
+	return b
 }
 
 func (l *testLog) moveStart(o int64) {
@@ -551,15 +555,17 @@ func drive(t testing.TB, src source, ops int, trace bool) {
 			m.cfg = cfg.withDefaults()
 			desc = fmt.Sprintf("config %+v", cfg)
 		case op < 97:
+			n := len(lg.batches)
 			for range 1 + src.intn(4) {
 				lg.append(src)
 			}
-			desc = fmt.Sprintf("log append, now %v", lg.batches)
+			desc = fmt.Sprintf("log append %v", lg.batches[n:])
 		default:
-			lg.compact(src)
-			desc = fmt.Sprintf("log compacted, now %v", lg.batches)
+			desc = fmt.Sprintf("log compaction drops %v", lg.compact(src))
 		}
-		history = append(history, desc+" -> "+p.String())
+		if trace {
+			history = append(history, desc+" -> "+p.String())
+		}
 		if err := compare(p, m); err != nil {
 			fail("after %s: %v\nmodel [%d,%d)", desc, err, m.start, m.end)
 		}
