@@ -198,6 +198,9 @@ func (c *brokerConfig) handlerConfig(lc *listeners.Config) (handler.Config, erro
 	if err := c.shareStateConfig(&hc); err != nil { // share_config.go
 		return hc, err
 	}
+	if err := c.shareLeaderConfig(&hc); err != nil { // share_leader_config.go
+		return hc, err
+	}
 	tv, err := c.int64("transaction.version", 2)
 	if err != nil {
 		return hc, err

@@ -124,6 +124,12 @@ var serverKeys = []Key{
 	key("group.share.min.heartbeat.interval.ms", Int, "5000", "The shortest share.heartbeat.interval.ms a share group may set.", atLeast(1)),
 	key("group.share.max.heartbeat.interval.ms", Int, "15000", "The longest share.heartbeat.interval.ms a share group may set.", atLeast(1)),
 	key("group.share.max.size", Short, "200", "The most members a share group may have.", between(1, 1000)),
+	key("group.share.record.lock.duration.ms", Int, "30000", "How long a share group member holds records it acquired before they go back to the others; a group's share.record.lock.duration.ms overrides it.", atLeast(1)),
+	key("group.share.min.record.lock.duration.ms", Int, "15000", "The shortest share.record.lock.duration.ms a share group may set.", atLeast(1)),
+	key("group.share.max.record.lock.duration.ms", Int, "60000", "The longest share.record.lock.duration.ms a share group may set.", atLeast(1)),
+	key("group.share.delivery.count.limit", Int, "5", "Deliveries of a record to share group members after which it is archived instead of offered again; a group's share.delivery.count.limit overrides it.", between(2, 10)),
+	key("group.share.partition.max.record.locks", Int, "2000", "The most records in flight (acquired, or released and not yet redelivered) in one share partition; a group's share.partition.max.record.locks overrides it.", between(100, 10000)),
+	key("group.share.max.share.sessions", Int, "2000", "The most share sessions (ShareFetch sessions of share group members) one broker keeps.", atLeast(1)),
 
 	// Transactions.
 	key("transaction.state.log.num.partitions", Int, "50", "Partitions of __transaction_state.", between(1, 65536)),

@@ -183,11 +183,31 @@ var requirements = []Requirement{
 		{OpDescribe, ResourceGroup, ScopeEach, false, ""},
 		{OpDescribe, ResourceTopic, ScopeEach, false, "the topics of the group's assignments: one denied fails the group's slot, with nothing else of the group"},
 	}, "Kafka's table says READ on the group; KafkaApis checks DESCRIBE on the group, then on the assigned topics"},
+	{78, "ShareFetch", []Check{
+		{OpRead, ResourceGroup, ScopeRequest, false, ""},
+		{OpRead, ResourceTopic, ScopeEach, false, "the session's partitions and the acknowledged ones: TOPIC_AUTHORIZATION_FAILED per partition (AcknowledgeErrorCode for acknowledgements)"},
+	}, ""},
+	{79, "ShareAcknowledge", []Check{
+		{OpRead, ResourceGroup, ScopeRequest, false, ""},
+		{OpRead, ResourceTopic, ScopeEach, false, ""},
+	}, ""},
 	{83, "InitializeShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
 	{84, "ReadShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
 	{85, "WriteShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
 	{86, "DeleteShareGroupState", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
 	{87, "ReadShareGroupStateSummary", []Check{{OpClusterAction, ResourceCluster, ScopeRequest, false, ""}}, "denied: every partition answers CLUSTER_AUTHORIZATION_FAILED"},
+	{90, "DescribeShareGroupOffsets", []Check{
+		{OpDescribe, ResourceGroup, ScopeEach, false, ""},
+		{OpDescribe, ResourceTopic, ScopeEach, false, "TOPIC_AUTHORIZATION_FAILED per partition"},
+	}, ""},
+	{91, "AlterShareGroupOffsets", []Check{
+		{OpRead, ResourceGroup, ScopeRequest, false, ""},
+		{OpRead, ResourceTopic, ScopeEach, false, "TOPIC_AUTHORIZATION_FAILED per partition"},
+	}, ""},
+	{92, "DeleteShareGroupOffsets", []Check{
+		{OpDelete, ResourceGroup, ScopeRequest, false, ""},
+		{OpRead, ResourceTopic, ScopeEach, false, "TOPIC_AUTHORIZATION_FAILED per topic"},
+	}, ""},
 }
 
 var requirementByKey = func() map[int16]*Requirement {

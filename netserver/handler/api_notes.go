@@ -69,11 +69,16 @@ var apiNotes = map[int16]string{
 	76: "share groups (KIP-932): client-named members, server-side `simple` assignor (a partition shared by several members when they outnumber its topic's partitions), no revocation step; served without the `share.version` feature",
 	77: "group and assignment epochs, members with their subscriptions and assignments; all-or-nothing topic DESCRIBE as Kafka",
 	75: "KIP-966 paging (`ResponsePartitionLimit`, cursor; `max.request.partition.size.limit`), no eligible leader replicas",
+	78: "share sessions per member and connection (epoch 0 opens, -1 closes; a closed connection releases the member's records); acknowledgements first, written to the share coordinator before the answer; batch-optimized or record-limit acquisition (v2, KIP-1206), BatchSize pieces; IsRenewAck (v2, KIP-1222); long poll woken by produce, release and lock expiry; `docs/design/share-groups.md`",
+	79: "accept/release/reject/gap, renew with IsRenewAck (v2); written to the share coordinator before the answer; the share session's epoch advances as with ShareFetch",
 	83: "share coordinator (`__share_group_state`, one whole-state record per share partition, compacted); a new state epoch replaces the state; FENCED_STATE_EPOCH; CLUSTER_ACTION",
 	84: "FENCED_LEADER_EPOCH below the recorded leader epoch, a higher one recorded before the answer; never initialized: INVALID_REQUEST (Kafka 4.2); CLUSTER_ACTION",
 	85: "batches merged as Kafka's combiner (higher delivery count, then state, wins per offset; below the start offset dropped); FENCED_LEADER_EPOCH / FENCED_STATE_EPOCH; v1 delivery-complete count (KIP-1226); CLUSTER_ACTION",
 	86: "a tombstone per share partition; absent ones succeed; CLUSTER_ACTION",
 	87: "state and leader epochs, start offset, v1 delivery-complete count (KIP-1226); never initialized: start offset -1; CLUSTER_ACTION",
+	90: "start offset per share partition and (v1, KIP-1226) lag: records below the high watermark not yet acknowledged or archived; null topics: every topic the group has state for",
+	91: "empty share groups only (NON_EMPTY_GROUP); the share partition's state is initialized again at the offset under the next state epoch, fencing its leader",
+	92: "empty share groups only; deletes the state of every partition of the topics",
 }
 
 // kafkaNames are Kafka's names where kmsg's differ (its initialisms).
@@ -93,7 +98,6 @@ var leftOut = []struct {
 	{"64", "UnregisterBroker", "not yet"},
 	{"71, 72", "GetTelemetrySubscriptions, PushTelemetry", "no client telemetry receiver (KIP-714); Kafka also leaves both out of ApiVersions when no receiver is configured (ApiVersionsResponse `clientTelemetryEnabled`)"},
 	{"74", "ListConfigResources", "not yet"},
-	{"78, 79, 90-92", "share groups (KIP-932)", "not yet (being built)"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
 	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: v2 asks the leader to refuse a TV2 marker whose epoch is not above the producer's (Kafka's ProducerAppendInfo.checkProducerEpoch), a check for the log's producer state (engine/log); Rill's own coordinator sends v1"},

@@ -79,11 +79,16 @@ var apis = []api{
 	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions
 	{76, 1, 1, withCtxWire((*Broker).shareGroupHeartbeat)},     // ShareGroupHeartbeat (KIP-932; v0 was Kafka 4.0's early access)
 	{77, 1, 1, withCtx((*Broker).shareGroupDescribe)},          // ShareGroupDescribe
+	{78, 1, 2, withCtx((*Broker).shareFetch)},                  // ShareFetch (v2: record-limit mode KIP-1206, renew KIP-1222)
+	{79, 1, 2, withCtx((*Broker).shareAcknowledge)},            // ShareAcknowledge (v2: renew KIP-1222)
 	{83, 0, 0, withCtx((*Broker).initializeShareGroupState)},   // InitializeShareGroupState
 	{84, 0, 0, withCtx((*Broker).readShareGroupState)},         // ReadShareGroupState
 	{85, 0, 1, withCtx((*Broker).writeShareGroupState)},        // WriteShareGroupState (v1: KIP-1226 delivery-complete count)
 	{86, 0, 0, withCtx((*Broker).deleteShareGroupState)},       // DeleteShareGroupState
 	{87, 0, 1, withCtx((*Broker).readShareGroupStateSummary)},  // ReadShareGroupStateSummary (v1: KIP-1226)
+	{90, 0, 1, withCtx((*Broker).describeShareGroupOffsets)},   // DescribeShareGroupOffsets (v1: lag, KIP-1226)
+	{91, 0, 0, withCtx((*Broker).alterShareGroupOffsets)},      // AlterShareGroupOffsets
+	{92, 0, 0, withCtx((*Broker).deleteShareGroupOffsets)},     // DeleteShareGroupOffsets
 }
 
 func init() {

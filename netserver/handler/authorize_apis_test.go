@@ -647,5 +647,77 @@ func authzCases() []authzCase {
 			r.GroupIDs = []string{"g-share-desc"}
 			return withVersion(r, 1)
 		}},
+		{name: "ShareFetch", key: 78, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			r := kmsg.NewPtrShareFetchRequest()
+			r.GroupID, r.MemberID = kmsg.StringPtr("g-share-fetch"), kmsg.StringPtr(e.fresh("member"))
+			r.MaxBytes, r.MaxRecords = 1<<20, 10
+			r.Topics = []kmsg.ShareFetchRequestTopic{{TopicID: authzTopicID(t, e), Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}}}}
+			return withVersion(r, 2)
+		}},
+		{name: "ShareAcknowledge", key: 79, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			// The member's share session, opened as the super user.
+			member := e.fresh("member")
+			open := kmsg.NewPtrShareFetchRequest()
+			open.GroupID, open.MemberID = kmsg.StringPtr("g-share-ack"), kmsg.StringPtr(member)
+			open.MaxBytes, open.MaxRecords = 1<<20, 10
+			open.Topics = []kmsg.ShareFetchRequestTopic{{TopicID: authzTopicID(t, e), Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}}}}
+			if resp := sendAs[*kmsg.ShareFetchResponse](t, e.b, superUser, open, 2); resp.ErrorCode != 0 {
+				t.Fatalf("opening a share session: %v", kerr.ErrorForCode(resp.ErrorCode))
+			}
+			r := kmsg.NewPtrShareAcknowledgeRequest()
+			r.GroupID, r.MemberID, r.ShareSessionEpoch = kmsg.StringPtr("g-share-ack"), kmsg.StringPtr(member), 1
+			r.Topics = []kmsg.ShareAcknowledgeRequestTopic{{TopicID: authzTopicID(t, e), Partitions: []kmsg.ShareAcknowledgeRequestTopicPartition{{
+				Partition: 0, AcknowledgementBatches: []kmsg.ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch{{FirstOffset: 0, LastOffset: 0, AcknowledgeTypes: []int8{1}}},
+			}}}}
+			return withVersion(r, 2)
+		}},
+		{name: "DescribeShareGroupOffsets", key: 90, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			authzShareGroup(t, e, "g-share-offsets", false)
+			r := kmsg.NewPtrDescribeShareGroupOffsetsRequest()
+			r.Groups = []kmsg.DescribeShareGroupOffsetsRequestGroup{{GroupID: "g-share-offsets", Topics: []kmsg.DescribeShareGroupOffsetsRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}}}
+			return withVersion(r, 1)
+		}},
+		{name: "AlterShareGroupOffsets", key: 91, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			authzShareGroup(t, e, "g-share-alter", true)
+			r := kmsg.NewPtrAlterShareGroupOffsetsRequest()
+			r.GroupID = "g-share-alter"
+			r.Topics = []kmsg.AlterShareGroupOffsetsRequestTopic{{Topic: "t", Partitions: []kmsg.AlterShareGroupOffsetsRequestTopicPartition{{Partition: 0, StartOffset: 0}}}}
+			return withVersion(r, 0)
+		}},
+		{name: "DeleteShareGroupOffsets", key: 92, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			authzShareGroup(t, e, "g-share-delete", true)
+			r := kmsg.NewPtrDeleteShareGroupOffsetsRequest()
+			r.GroupID = "g-share-delete"
+			r.Topics = []kmsg.DeleteShareGroupOffsetsRequestTopic{{Topic: "t"}}
+			return withVersion(r, 0)
+		}},
+	}
+}
+
+// authzTopicID is topic t's id.
+func authzTopicID(t *testing.T, e *authzEnv) [16]byte {
+	tp, ok := e.b.topic("t")
+	if !ok {
+		t.Fatal("no topic t")
+	}
+	return tp.ID
+}
+
+// authzShareGroup makes a share group with a member subscribed to t, as
+// the super user, and makes it empty again when empty is set.
+func authzShareGroup(t *testing.T, e *authzEnv, group string, empty bool) {
+	member := e.fresh("member")
+	hb := kmsg.NewPtrShareGroupHeartbeatRequest()
+	hb.GroupID, hb.MemberID, hb.SubscribedTopicNames = group, member, []string{"t"}
+	resp := sendAs[*kmsg.ShareGroupHeartbeatResponse](t, e.b, superUser, hb, 1)
+	if resp.ErrorCode != 0 {
+		t.Fatalf("share group %s: %v", group, kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if empty {
+		leave := kmsg.NewPtrShareGroupHeartbeatRequest()
+		leave.GroupID, leave.MemberID, leave.MemberEpoch = group, member, -1
+		if resp := sendAs[*kmsg.ShareGroupHeartbeatResponse](t, e.b, superUser, leave, 1); resp.ErrorCode != 0 {
+			t.Fatalf("leaving share group %s: %v", group, kerr.ErrorForCode(resp.ErrorCode))
+		}
 	}
 }

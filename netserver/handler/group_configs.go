@@ -40,6 +40,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -81,6 +82,7 @@ type groupBound struct {
 // groupConfigLimits are this broker's: the consumer defaults from its
 // group coordinator settings, the rest Kafka 4.2's broker defaults.
 func (b *Broker) groupConfigLimits() groupConfigLimits {
+	sc := b.sharePartDefaults()
 	ms := func(d int64) string { return strconv.FormatInt(d, 10) }
 	consumerSession, consumerHeartbeat := b.cfg.Groups.ConsumerSessionTimeout.Milliseconds(), b.cfg.Groups.ConsumerHeartbeatInterval.Milliseconds()
 	if consumerSession <= 0 {
@@ -96,11 +98,11 @@ func (b *Broker) groupConfigLimits() groupConfigLimits {
 		defaults: map[string]string{
 			GroupConsumerSessionTimeout:       ms(consumerSession),
 			GroupConsumerHeartbeatInterval:    ms(consumerHeartbeat),
-			GroupShareSessionTimeout:          "45000",
-			GroupShareHeartbeatInterval:       "5000",
-			GroupShareRecordLockDuration:      "30000",
-			GroupShareDeliveryCountLimit:      "5",
-			GroupSharePartitionMaxRecordLocks: "2000",
+			GroupShareSessionTimeout:          ms(orMillis(b.cfg.Groups.ShareSessionTimeout, 45000)),
+			GroupShareHeartbeatInterval:       ms(orMillis(b.cfg.Groups.ShareHeartbeatInterval, 5000)),
+			GroupShareRecordLockDuration:      ms(sc.LockDuration.Milliseconds()),
+			GroupShareDeliveryCountLimit:      ms(int64(sc.DeliveryLimit)),
+			GroupSharePartitionMaxRecordLocks: ms(sc.MaxInFlight),
 			GroupShareAutoOffsetReset:         "latest",
 			GroupShareIsolationLevel:          "read_uncommitted",
 			GroupShareAcquireMode:             "batch_optimized",
@@ -112,9 +114,9 @@ func (b *Broker) groupConfigLimits() groupConfigLimits {
 		bounds: map[string][2]groupBound{
 			GroupConsumerSessionTimeout:       bound("group.consumer.min.session.timeout.ms", 45000, "group.consumer.max.session.timeout.ms", 60000),
 			GroupConsumerHeartbeatInterval:    bound("group.consumer.min.heartbeat.interval.ms", 5000, "group.consumer.max.heartbeat.interval.ms", 15000),
-			GroupShareSessionTimeout:          bound("group.share.min.session.timeout.ms", 45000, "group.share.max.session.timeout.ms", 60000),
-			GroupShareHeartbeatInterval:       bound("group.share.min.heartbeat.interval.ms", 5000, "group.share.max.heartbeat.interval.ms", 15000),
-			GroupShareRecordLockDuration:      bound("group.share.min.record.lock.duration.ms", 15000, "group.share.max.record.lock.duration.ms", 3600000),
+			GroupShareSessionTimeout:          bound("group.share.min.session.timeout.ms", orMillis(b.cfg.Groups.ShareMinSessionTimeout, 45000), "group.share.max.session.timeout.ms", orMillis(b.cfg.Groups.ShareMaxSessionTimeout, 60000)),
+			GroupShareHeartbeatInterval:       bound("group.share.min.heartbeat.interval.ms", orMillis(b.cfg.Groups.ShareMinHeartbeatInterval, 5000), "group.share.max.heartbeat.interval.ms", orMillis(b.cfg.Groups.ShareMaxHeartbeatInterval, 15000)),
+			GroupShareRecordLockDuration:      bound("group.share.min.record.lock.duration.ms", orMillis(b.cfg.Share.MinRecordLockDuration, 15000), "group.share.max.record.lock.duration.ms", orMillis(b.cfg.Share.MaxRecordLockDuration, 60000)),
 			GroupShareDeliveryCountLimit:      bound("group.share.min.delivery.count.limit", 2, "group.share.max.delivery.count.limit", 10),
 			GroupSharePartitionMaxRecordLocks: bound("group.share.min.partition.max.record.locks", 100, "group.share.max.partition.max.record.locks", 10000),
 			GroupStreamsSessionTimeout:        bound("group.streams.min.session.timeout.ms", 45000, "group.streams.max.session.timeout.ms", 60000),
@@ -395,4 +397,12 @@ func (b *Broker) groupConfigEntries(group string, names []string, synonyms, docs
 		out = append(out, c)
 	}
 	return out
+}
+
+// orMillis is d in milliseconds, or def when d is not set.
+func orMillis(d time.Duration, def int64) int64 {
+	if d <= 0 {
+		return def
+	}
+	return d.Milliseconds()
 }

@@ -334,6 +334,9 @@ func (b *Broker) coordinatorOf(topic string) partitionCoordinator {
 // it) or drops it when another broker takes over; a new leader epoch
 // while leading loads it again.
 func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
+	// Share partitions are loaded again under the new leader epoch, or
+	// by the new leader (share_partitions.go).
+	b.shares.dropPartition(kafka.TopicPartition{Topic: topic, Partition: p})
 	c := b.coordinatorOf(topic)
 	if c == nil {
 		return

@@ -38,6 +38,7 @@ import (
 	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/fetchsession"
 	"github.com/rillmq/rill/netserver/quota"
+	"github.com/rillmq/rill/netserver/sharesession"
 	"github.com/rillmq/rill/netserver/wire"
 	"github.com/rillmq/rill/replication/metadata"
 )
@@ -125,6 +126,8 @@ type Config struct {
 	// PartitionSizeLimit is max.request.partition.size.limit: the most
 	// partitions a DescribeTopicPartitions answer holds (0: 2000).
 	PartitionSizeLimit int32
+	// Share is the share-partition leader's settings (share_partitions.go).
+	Share ShareConfig
 }
 
 // Broker answers requests against one engine and the cluster metadata.
@@ -161,6 +164,12 @@ type Broker struct {
 	// autoCreate runs the topic creations Metadata starts
 	// (metadata_autocreate.go).
 	autoCreate autoCreator
+	// shares are the share partitions this broker leads, shareSessions
+	// the share sessions of their members, shareConns the connections
+	// whose end closes sessions (share_partitions.go, 78_share_fetch.go).
+	shares        *shares
+	shareSessions *sharesession.Cache
+	shareConns    shareSessionConns
 	// serving is closed by Serve: requests wait for it.
 	serving   chan struct{}
 	serveOnce sync.Once
@@ -182,9 +191,13 @@ func New(cfg Config, eng *engine.Engine, log *slog.Logger) *Broker {
 		cfg.Groups = group.DefaultConfig()
 	}
 	b := &Broker{cfg: cfg, engine: eng, log: log, watch: newFetchWatch(), serving: make(chan struct{}),
-		sessions: newFetchSessions(cfg.FetchSessions)}
+		sessions: newFetchSessions(cfg.FetchSessions), shareSessions: sharesession.New(cfg.Share.maxSessions())}
+	b.shares = newShares(b)
 	gc := cfg.Groups
 	gc.Topics = groupTopics{b}
+	gc.GroupConfig = b.groupConfig
+	gc.OnShareGroupDeleted = b.shareGroupDeleted
+	gc.OnShareMemberRemoved = b.shareMemberRemoved
 	if gc.Logger == nil {
 		gc.Logger = log
 	}

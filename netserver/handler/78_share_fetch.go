@@ -1,0 +1,491 @@
+package handler
+
+// ShareFetch (key 78), v1-v2 (KIP-932; v2 adds ShareAcquireMode, KIP-1206,
+// and IsRenewAck, KIP-1222).
+//
+// A share-group member reads the partitions of its share session and gets,
+// per partition, record batches and the offset ranges it acquired in them
+// (AcquiredRecords, with their delivery counts); the records outside those
+// ranges are not its to process. Acquired records are locked to the member
+// for the group's share.record.lock.duration.ms
+// (AcquisitionLockTimeoutMillis); acknowledgements (piggybacked here, or
+// ShareAcknowledge) accept, release or reject them.
+//
+// Sessions (package sharesession): epoch 0 opens the member's session on
+// this broker with the request's partitions (acknowledgements with it are
+// INVALID_REQUEST); a later epoch must be the one the session expects
+// (SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH), adds the
+// request's partitions and drops ForgottenTopicsData; -1 applies the
+// acknowledgements, releases what the member holds on the session's
+// partitions and closes it. A session ends with its connection too, and
+// the member's records are released.
+//
+// Order: acknowledgements first (each partition's AcknowledgeErrorCode),
+// written to the share coordinator before the answer; then, unless
+// IsRenewAck (acknowledgements only, every fetch limit 0), records are
+// acquired from the session's partitions, at most MaxRecords in all (500
+// when 0): whole batches (batch-optimized, the last batch may pass
+// MaxRecords, acquired ranges split into BatchSize pieces) or exactly
+// MaxRecords (ShareAcquireMode 1, record-limit), within MaxBytes. With
+// nothing acquired the answer waits up to MaxWaitMillis for records to
+// arrive or be released. Partitions start at a rotating index so a small
+// MaxRecords does not starve the last ones.
+//
+// Errors per partition: UNKNOWN_TOPIC_ID, TOPIC_AUTHORIZATION_FAILED
+// (READ on the topic), NOT_LEADER_OR_FOLLOWER with the leader in
+// CurrentLeader and NodeEndpoints. Top level: GROUP_AUTHORIZATION_FAILED
+// (READ on the group), INVALID_REQUEST for a missing group or member id
+// (Kafka does not check membership here: share partitions are served to
+// any member id, as Kafka's leader does).
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/rillmq/rill/coordinator/sharepart"
+	"github.com/rillmq/rill/internal/kafka"
+	"github.com/rillmq/rill/internal/metrics"
+	"github.com/rillmq/rill/netserver/authz"
+	"github.com/rillmq/rill/netserver/sharesession"
+)
+
+// defaultShareMaxRecords is Kafka's share.max.poll.records default, for a
+// request that sets none.
+const defaultShareMaxRecords = 500
+
+// shareSessionConns is the set of connections whose end closes their
+// share sessions (a watch registered once per connection).
+type shareSessionConns struct {
+	mu      sync.Mutex
+	watched map[any]struct{}
+}
+
+func (b *Broker) shareFetch(ctx context.Context, req *kmsg.ShareFetchRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ShareFetchResponse)
+	group, member := derefString(req.GroupID), derefString(req.MemberID)
+	ac := b.access(ctx)
+	resp.AcquisitionLockTimeoutMillis = int32(b.sharePartConfig(group).LockDuration / time.Millisecond)
+	fail := func(e *kerr.Error, msg string) kmsg.Response {
+		resp.ErrorCode = e.Code
+		if msg != "" {
+			resp.ErrorMessage = kmsg.StringPtr(msg)
+		}
+		return resp
+	}
+	if !ac.group(authz.OpRead, group) {
+		return fail(errGroupDenied, "")
+	}
+	if group == "" || member == "" || len(member) > 36 {
+		return fail(kerr.InvalidRequest, "a share fetch needs a group id and a member id of at most 36 characters")
+	}
+	renew := req.Version >= 2 && req.IsRenewAck
+	if renew && (req.MaxBytes != 0 || req.MinBytes != 0 || req.MaxRecords != 0 || req.MaxWaitMillis != 0) {
+		return fail(kerr.InvalidRequest, "a renew acknowledgement fetches nothing: its fetch limits must be 0")
+	}
+	var asked, forget []sharesession.Partition
+	hasAcks := false
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			asked = append(asked, sharesession.Partition{TopicID: t.TopicID, Partition: p.Partition})
+			hasAcks = hasAcks || len(p.AcknowledgementBatches) > 0
+			if renew && len(p.AcknowledgementBatches) == 0 {
+				return fail(kerr.InvalidRequest, "a renew acknowledgement carries only acknowledgements")
+			}
+		}
+	}
+	for _, t := range req.ForgottenTopicsData {
+		for _, p := range t.Partitions {
+			forget = append(forget, sharesession.Partition{TopicID: t.TopicID, Partition: p})
+		}
+	}
+	key := sharesession.Key{Group: group, Member: member}
+	out := newShareFetchAnswer(resp)
+	var session map[sharesession.Partition]struct{}
+	switch req.ShareSessionEpoch {
+	case -1:
+		parts, err := b.shareSessions.Close(key)
+		if err != nil {
+			return fail(toKerr(err), "")
+		}
+		b.shareAcks(ctx, ac, group, member, req.Topics, renew, out.ackResult)
+		b.shareRelease(group, member, parts)
+		return resp
+	case 0:
+		if hasAcks {
+			return fail(kerr.InvalidRequest, "a share session's first fetch (epoch 0) cannot acknowledge")
+		}
+		conn := connToken(ctx)
+		replaced, err := b.shareSessions.Open(key, conn, asked)
+		if replaced != nil {
+			b.shareRelease(group, member, replaced)
+		}
+		if err != nil {
+			return fail(toKerr(err), "")
+		}
+		b.watchShareConn(ctx, conn)
+		session = map[sharesession.Partition]struct{}{}
+		for _, p := range asked {
+			session[p] = struct{}{}
+		}
+	default:
+		s, err := b.shareSessions.Advance(key, req.ShareSessionEpoch, asked, forget)
+		if err != nil {
+			return fail(toKerr(err), "")
+		}
+		session = s.Partitions
+		b.shareRelease(group, member, setOf(forget))
+	}
+	b.shareAcks(ctx, ac, group, member, req.Topics, renew, out.ackResult)
+	if renew {
+		return resp
+	}
+	b.shareAcquireAll(ctx, ac, req, group, member, session, out)
+	out.endpoints(b, ListenerOf(ctx))
+	return resp
+}
+
+// shareAcquireAll acquires records from the session's partitions into
+// out, waiting up to MaxWaitMillis while nothing could be acquired.
+func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.ShareFetchRequest, group, member string, session map[sharesession.Partition]struct{}, out *shareFetchAnswer) {
+	parts := make([]sharesession.Partition, 0, len(session))
+	for p := range session {
+		parts = append(parts, p)
+	}
+	slices.SortFunc(parts, func(x, y sharesession.Partition) int {
+		if c := slices.Compare(x.TopicID[:], y.TopicID[:]); c != 0 {
+			return c
+		}
+		return int(x.Partition - y.Partition)
+	})
+	if n := len(parts); n > 1 {
+		k := int(uint32(req.ShareSessionEpoch) % uint32(n))
+		parts = append(parts[k:], parts[:k]...)
+	}
+	maxRecords := int(req.MaxRecords)
+	if maxRecords <= 0 {
+		maxRecords = defaultShareMaxRecords
+	}
+	strict := req.Version >= 2 && req.ShareAcquireMode == 1
+	batchSize := 0
+	if !strict && req.BatchSize > 0 {
+		batchSize = int(req.BatchSize)
+	}
+	budget := int(req.MaxBytes)
+	if budget <= 0 {
+		budget = int(^uint32(0) >> 1)
+	}
+	readCommitted := b.groupConfig(group)["share.isolation.level"] == "read_committed"
+	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
+	var timer *time.Timer
+	fresh := req.ShareSessionEpoch == 0 // a session opened: check cached state once
+	for {
+		var tps []kafka.TopicPartition
+		records, failed := 0, false
+		for _, p := range parts {
+			if records >= maxRecords {
+				break
+			}
+			t, ok := b.topicByID(p.TopicID)
+			if !ok {
+				out.partition(p).ErrorCode = kerr.UnknownTopicID.Code
+				failed = true
+				continue
+			}
+			if !ac.topic(authz.OpRead, t.Name) {
+				out.partition(p).ErrorCode = errTopicDenied.Code
+				failed = true
+				continue
+			}
+			tp := kafka.TopicPartition{Topic: t.Name, Partition: p.Partition}
+			if code := b.leaderHere(tp.Topic, tp.Partition); code != nil {
+				out.notLeader(b, p, tp, code)
+				failed = true
+				continue
+			}
+			tps = append(tps, tp)
+			sp, code := b.shares.get(ctx, shareKey{group, p.TopicID, p.Partition}, tp, fresh)
+			if code != nil {
+				out.partition(p).ErrorCode = code.Code
+				failed = true
+				continue
+			}
+			data, acq, code := sp.acquire(member, maxRecords-records, strict, budget, readCommitted)
+			if code != nil {
+				out.partition(p).ErrorCode = code.Code
+				failed = true
+				continue
+			}
+			if len(acq) == 0 {
+				continue
+			}
+			rp := out.partition(p)
+			rp.Records = data
+			for _, a := range splitAcquired(acq, batchSize) {
+				r := kmsg.NewShareFetchResponseTopicPartitionAcquiredRecord()
+				r.FirstOffset, r.LastOffset, r.DeliveryCount = a.First, a.Last, a.DeliveryCount
+				rp.AcquiredRecords = append(rp.AcquiredRecords, r)
+				records += int(a.Last - a.First + 1)
+			}
+			budget -= len(data)
+		}
+		fresh = false
+		if records > 0 || failed || len(tps) == 0 || !time.Now().Before(deadline) {
+			return
+		}
+		// Nothing to hand out: wait for a produce, a high-watermark move
+		// or a release on one of the partitions (fetch_watch.go). The
+		// watch is registered before the next read, so nothing is missed
+		// between this read and the wait.
+		fw := b.watch.register(tps)
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+			defer timer.Stop()
+		}
+		if b.shareReady(group, parts) {
+			b.watch.unregister(fw)
+			continue
+		}
+		parked := metrics.Park(ctx, metrics.FetchPurgatory)
+		select {
+		case <-fw.ch:
+		case <-timer.C:
+			b.watch.unregister(fw)
+			parked()
+			return
+		case <-ctx.Done():
+			b.watch.unregister(fw)
+			parked()
+			return
+		}
+		parked()
+	}
+}
+
+// shareReady reports whether a share partition of the session has
+// records to acquire now (checked after registering the watch, so a
+// change between the last read and the registration is not missed).
+func (b *Broker) shareReady(group string, parts []sharesession.Partition) bool {
+	limit := b.sharePartConfig(group).MaxInFlight
+	for _, p := range parts {
+		sp := b.shares.loaded(shareKey{group, p.TopicID, p.Partition})
+		if sp == nil {
+			continue
+		}
+		rep, code := b.replicaOf(sp.tp.Topic, sp.tp.Partition)
+		if code != nil {
+			continue
+		}
+		hw, err := rep.HighWatermark()
+		if err != nil {
+			continue
+		}
+		sp.mu.Lock()
+		ready := !sp.dropped && sp.sm.FetchOffset() < hw && sp.sm.InFlight() < limit
+		sp.mu.Unlock()
+		if ready {
+			return true
+		}
+	}
+	return false
+}
+
+// splitAcquired cuts acquired ranges into pieces of at most size records
+// (batch-optimized ShareFetch's BatchSize); size 0 keeps them.
+func splitAcquired(acq []sharepart.Acquired, size int) []sharepart.Acquired {
+	if size <= 0 {
+		return acq
+	}
+	var out []sharepart.Acquired
+	for _, a := range acq {
+		for first := a.First; first <= a.Last; first += int64(size) {
+			out = append(out, sharepart.Acquired{First: first, Last: min(first+int64(size)-1, a.Last), DeliveryCount: a.DeliveryCount})
+		}
+	}
+	return out
+}
+
+// shareAcks applies the acknowledgements of a ShareFetch or
+// ShareAcknowledge, one partition at a time, and reports each
+// partition's outcome to result.
+func (b *Broker) shareAcks(ctx context.Context, ac access, group, member string, topics []kmsg.ShareFetchRequestTopic, renew bool, result func(sharesession.Partition, *kerr.Error)) {
+	for _, t := range topics {
+		for _, p := range t.Partitions {
+			if len(p.AcknowledgementBatches) == 0 {
+				continue
+			}
+			acks := make([]shareAck, 0, len(p.AcknowledgementBatches))
+			for _, a := range p.AcknowledgementBatches {
+				acks = append(acks, shareAck{first: a.FirstOffset, last: a.LastOffset, types: ackTypes(a.AcknowledgeTypes)})
+			}
+			part := sharesession.Partition{TopicID: t.TopicID, Partition: p.Partition}
+			result(part, b.shareAckPartition(ctx, ac, group, member, part, acks, renew))
+		}
+	}
+}
+
+// shareAckPartition applies one partition's acknowledgement batches.
+func (b *Broker) shareAckPartition(ctx context.Context, ac access, group, member string, p sharesession.Partition, acks []shareAck, renew bool) *kerr.Error {
+	t, ok := b.topicByID(p.TopicID)
+	if !ok {
+		return kerr.UnknownTopicID
+	}
+	if !ac.topic(authz.OpRead, t.Name) {
+		return errTopicDenied
+	}
+	for _, a := range acks {
+		for _, typ := range a.types {
+			if typ < sharepart.AckType(0) || typ > sharepart.AckType(4) || (typ == sharepart.AckType(4) && !renew) {
+				return kerr.InvalidRequest
+			}
+		}
+	}
+	tp := kafka.TopicPartition{Topic: t.Name, Partition: p.Partition}
+	sp, code := b.shares.get(ctx, shareKey{group, p.TopicID, p.Partition}, tp, false)
+	if code != nil {
+		return code
+	}
+	return sp.acknowledge(ctx, member, acks)
+}
+
+func ackTypes(in []int8) []sharepart.AckType {
+	out := make([]sharepart.AckType, len(in))
+	for i, t := range in {
+		out[i] = sharepart.AckType(t)
+	}
+	return out
+}
+
+// shareRelease hands back what member holds on parts: its session ended
+// or stopped reading them.
+func (b *Broker) shareRelease(group, member string, parts map[sharesession.Partition]struct{}) {
+	for p := range parts {
+		if sp := b.shares.loaded(shareKey{group, p.TopicID, p.Partition}); sp != nil {
+			sp.release(member)
+		}
+	}
+}
+
+// watchShareConn closes conn's share sessions, releasing their members'
+// records, when the connection ends (Kafka's disconnect listener).
+func (b *Broker) watchShareConn(ctx context.Context, conn any) {
+	if ctx.Done() == nil {
+		return // no connection behind this context (tests)
+	}
+	w := &b.shareConns
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.watched[conn]; ok {
+		return
+	}
+	if w.watched == nil {
+		w.watched = map[any]struct{}{}
+	}
+	w.watched[conn] = struct{}{}
+	context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		delete(w.watched, conn)
+		w.mu.Unlock()
+		for _, s := range b.shareSessions.CloseConn(conn) {
+			b.shareRelease(s.Key.Group, s.Key.Member, s.Partitions)
+		}
+	})
+}
+
+// connToken identifies the connection a request came on: its context's
+// Done channel, which the transport closes when the connection ends.
+func connToken(ctx context.Context) any { return ctx.Done() }
+
+func setOf(ps []sharesession.Partition) map[sharesession.Partition]struct{} {
+	if len(ps) == 0 {
+		return nil
+	}
+	m := make(map[sharesession.Partition]struct{}, len(ps))
+	for _, p := range ps {
+		m[p] = struct{}{}
+	}
+	return m
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// shareFetchAnswer builds a ShareFetch answer: one entry per partition
+// that has records, an error or an acknowledgement outcome.
+type shareFetchAnswer struct {
+	resp    *kmsg.ShareFetchResponse
+	topics  map[[16]byte]int
+	leaders map[int32]bool
+}
+
+func newShareFetchAnswer(resp *kmsg.ShareFetchResponse) *shareFetchAnswer {
+	return &shareFetchAnswer{resp: resp, topics: map[[16]byte]int{}, leaders: map[int32]bool{}}
+}
+
+// partition is p's entry, added when it has none.
+func (a *shareFetchAnswer) partition(p sharesession.Partition) *kmsg.ShareFetchResponseTopicPartition {
+	ti, ok := a.topics[p.TopicID]
+	if !ok {
+		ti = len(a.resp.Topics)
+		a.topics[p.TopicID] = ti
+		t := kmsg.NewShareFetchResponseTopic()
+		t.TopicID = p.TopicID
+		a.resp.Topics = append(a.resp.Topics, t)
+	}
+	t := &a.resp.Topics[ti]
+	for i := range t.Partitions {
+		if t.Partitions[i].Partition == p.Partition {
+			return &t.Partitions[i]
+		}
+	}
+	sp := kmsg.NewShareFetchResponseTopicPartition()
+	sp.Partition = p.Partition
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = -1, -1
+	t.Partitions = append(t.Partitions, sp)
+	return &t.Partitions[len(t.Partitions)-1]
+}
+
+func (a *shareFetchAnswer) ackResult(p sharesession.Partition, code *kerr.Error) {
+	sp := a.partition(p)
+	if code != nil {
+		sp.AcknowledgeErrorCode = code.Code
+	}
+}
+
+// notLeader answers p with code and, when another broker leads it, the
+// leader (CurrentLeader, and its endpoint in NodeEndpoints).
+func (a *shareFetchAnswer) notLeader(b *Broker, p sharesession.Partition, tp kafka.TopicPartition, code *kerr.Error) {
+	sp := a.partition(p)
+	sp.ErrorCode = code.Code
+	if cp, ok := b.cluster.Partition(tp.Topic, tp.Partition); ok && cp.Leader >= 0 {
+		sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = cp.Leader, cp.LeaderEpoch
+		a.leaders[cp.Leader] = true
+	}
+}
+
+// endpoints fills NodeEndpoints with the leaders named in CurrentLeader.
+func (a *shareFetchAnswer) endpoints(b *Broker, listener string) {
+	for _, br := range b.cluster.Brokers() {
+		if !a.leaders[br.ID] {
+			continue
+		}
+		host, port, ok := b.address(listener, br)
+		if !ok {
+			continue
+		}
+		ne := kmsg.NewShareFetchResponseNodeEndpoint()
+		ne.NodeID, ne.Host, ne.Port = br.ID, host, port
+		if br.Rack != "" {
+			ne.Rack = kmsg.StringPtr(br.Rack)
+		}
+		a.resp.NodeEndpoints = append(a.resp.NodeEndpoints, ne)
+	}
+}
