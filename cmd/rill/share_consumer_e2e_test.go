@@ -436,6 +436,10 @@ func TestShareConsumersSplitAPartition(t *testing.T) {
 func TestShareConsumersAcrossLeaderFailover(t *testing.T) {
 	c := startCluster(t)
 	adm := c.admin(0)
+	c.waitFor("three brokers", func() bool {
+		m, err := c.admin(0).BrokerMetadata(context.Background())
+		return err == nil && len(m.Brokers) == 3
+	})
 	shareTopic(t, adm, "failover", 1, 3)
 	c.waitFor("full ISR", func() bool { return c.fullISR("failover", 1, 0) })
 	cl := client(t, c.addrs[0])
