@@ -25,8 +25,10 @@ func (p *Partition) Acquire(member string, batches []LogBatch, maxRecords int, s
 // up to maxRecords), and for new records MaxInFlight (they are taken from
 // a batch only while the window is smaller than MaxInFlight; without
 // strict the batch crossing it is taken whole). Available records of the
-// read's range that are at the delivery limit or absent from the log are
-// Archived. Batches out of order or with First > Last end the list.
+// read's range that are at the delivery limit or absent from the log (in
+// no batch, or in a Skip batch) are Archived; the window grows over Skip
+// batches (Archived) within MaxInFlight whatever maxRecords. Batches out of
+// order or with First > Last end the list.
 func (p *Partition) AcquireFrom(member string, fetchOffset int64, batches []LogBatch, maxRecords int, strict bool, now time.Time) []Acquired {
 	batches = validBatches(batches)
 	if len(batches) == 0 || maxRecords <= 0 {
@@ -114,10 +116,11 @@ func (a *acquisition) inWindow(piece run, out []run) []run {
 		}
 		seg := piece
 		seg.first = o
-		inBatch := a.cursor < len(a.batches) && a.batches[a.cursor].First <= o
+		present := false // a record to deliver, in a batch not skipped
 		switch {
-		case inBatch:
+		case a.cursor < len(a.batches) && a.batches[a.cursor].First <= o:
 			seg.last = min(piece.last, a.batches[a.cursor].Last)
+			present = !a.batches[a.cursor].Skip
 		case a.cursor < len(a.batches):
 			seg.last = min(piece.last, a.batches[a.cursor].First-1)
 		default:
@@ -127,7 +130,7 @@ func (a *acquisition) inWindow(piece run, out []run) []run {
 		switch {
 		case seg.state != StateAvailable:
 			out = append(out, seg)
-		case !inBatch || seg.count >= a.p.cfg.DeliveryLimit:
+		case !present || seg.count >= a.p.cfg.DeliveryLimit:
 			// Not a record any more, or delivered as often as allowed.
 			seg.state = StateArchived
 			a.touched = true
@@ -176,6 +179,21 @@ func (a *acquisition) grow() {
 			continue
 		}
 		n0 := max(b.First, p.end)
+		if b.Skip {
+			// Nothing to deliver: the window takes the batch as done, an
+			// empty window by moving past it.
+			switch {
+			case p.start == p.end:
+				p.start, p.end = b.Last+1, b.Last+1
+				capEnd = p.end + p.cfg.MaxInFlight
+			case n0 >= capEnd:
+				return
+			default:
+				p.appendRun(run{first: p.end, last: b.Last, state: StateArchived})
+			}
+			a.touched = true
+			continue
+		}
 		if p.start == p.end && n0 > p.end {
 			// An empty window moves to the first record: the offsets
 			// between are not records, and there is nothing to keep.

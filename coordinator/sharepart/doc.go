@@ -56,7 +56,13 @@
 // least its first batch). Offsets the read shows absent (between the read's
 // start and its first batch, and between batches: compacted or deleted)
 // are not records: Available ones in the window are Archived, and a gap the
-// window grows over is Archived. The result lists the acquired ranges in
+// window grows over is Archived. So are the offsets of batches the leader
+// marks Skip (control batches, aborted transactions under read_committed).
+// Records Acquired by a member stay so even if the read shows them absent:
+// the member acknowledges them (as GAP, when it finds them missing). Kafka
+// 4.2's throttling of records near the delivery limit (delivering them in
+// smaller batches, the last attempt alone) is not done here: a batch is
+// redelivered whole. The result lists the acquired ranges in
 // offset order with their delivery counts (one entry per run of equal
 // count), as ShareFetch's AcquiredRecords.
 //

@@ -111,7 +111,16 @@ type Persisted struct {
 
 // LogBatch is one record batch as the leader read it from the log: its
 // first and last offsets.
-type LogBatch struct{ First, Last int64 }
+type LogBatch struct {
+	First, Last int64
+	// Skip marks a batch whose records no consumer is to get (a control
+	// batch, or an aborted transaction's under read_committed, which Kafka
+	// archives on acquisition): its offsets are treated as absent from the
+	// log, so they are Archived, and an empty window moves past them.
+	// Passing such batches rather than leaving them out matters when they
+	// end the read: an omitted trailing batch would be read again forever.
+	Skip bool
+}
 
 // Acquired is a range of records handed to a member, all with the same
 // delivery count (ShareFetch's AcquiredRecords).

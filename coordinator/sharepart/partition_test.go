@@ -118,6 +118,23 @@ func TestAcquire(t *testing.T) {
 		want: []Acquired{acq(0, 4, 2)}, end: 10, fetchAfter: 5,
 		persisted: []StateBatch{sb(0, 4, StateAvailable, 2), sb(5, 9, StateAvailable, 1)},
 	}, {
+		name: "a skipped batch ending the read is archived", batches: []LogBatch{{First: 0, Last: 4}, {First: 5, Last: 5, Skip: true}}, max: 100,
+		want: []Acquired{acq(0, 4, 1)}, end: 6, fetchAfter: 6,
+		persisted: []StateBatch{sb(0, 4, StateAvailable, 1), sb(5, 5, StateArchived, 0)},
+	}, {
+		name: "an empty window moves past skipped batches", batches: []LogBatch{{First: 0, Last: 3, Skip: true}, {First: 4, Last: 5}}, max: 100,
+		want: []Acquired{acq(4, 5, 1)}, start2: 4, end: 6, fetchAfter: 6,
+		persisted: []StateBatch{sb(4, 5, StateAvailable, 1)},
+	}, {
+		name: "only skipped batches", batches: []LogBatch{{First: 2, Last: 3, Skip: true}}, max: 100,
+		start2: 4, end: 4, fetchAfter: 4,
+	}, {
+		name:    "records of skipped batches in the window are archived",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 9, StateAvailable, 1)}},
+		batches: []LogBatch{{First: 0, Last: 4, Skip: true}, {First: 5, Last: 9}}, max: 100,
+		want: []Acquired{acq(5, 9, 2)}, start2: 5, end: 10, fetchAfter: 10,
+		persisted: []StateBatch{sb(5, 9, StateAvailable, 2)},
+	}, {
 		name: "zero maxRecords acquires nothing", batches: lb(0, 9), max: 0, fetchAfter: 0,
 	}, {
 		name: "malformed batches end the list", batches: lb(0, 4, 3, 9), max: 100,
