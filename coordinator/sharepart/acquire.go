@@ -1,6 +1,9 @@
 package sharepart
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Acquire hands records to member from the log batches the leader read
 // starting at FetchOffset(): see AcquireFrom, which it is with fetchOffset
@@ -59,10 +62,11 @@ func (p *Partition) AcquireFrom(member string, fetchOffset int64, batches []LogB
 	return a.out
 }
 
-// validBatches is the longest prefix of bs that is well formed.
+// validBatches is the longest prefix of bs that is well formed (a Last of
+// MaxInt64 would leave no end offset).
 func validBatches(bs []LogBatch) []LogBatch {
 	for i := range bs {
-		if bs[i].First > bs[i].Last || (i > 0 && bs[i].First <= bs[i-1].Last) {
+		if bs[i].First > bs[i].Last || bs[i].Last == math.MaxInt64 || (i > 0 && bs[i].First <= bs[i-1].Last) {
 			return bs[:i]
 		}
 	}
@@ -172,7 +176,7 @@ func (a *acquisition) acquireSeg(seg run, out []run) []run {
 // grow acquires new records past the window's end.
 func (a *acquisition) grow() {
 	p := a.p
-	capEnd := p.start + p.cfg.MaxInFlight
+	capEnd := satAdd(p.start, p.cfg.MaxInFlight)
 	for k := range a.batches {
 		b := a.batches[k]
 		if b.Last < p.end {
@@ -185,7 +189,7 @@ func (a *acquisition) grow() {
 			switch {
 			case p.start == p.end:
 				p.start, p.end = b.Last+1, b.Last+1
-				capEnd = p.end + p.cfg.MaxInFlight
+				capEnd = satAdd(p.end, p.cfg.MaxInFlight)
 			case n0 >= capEnd:
 				return
 			default:
@@ -198,7 +202,7 @@ func (a *acquisition) grow() {
 			// An empty window moves to the first record: the offsets
 			// between are not records, and there is nothing to keep.
 			p.start, p.end = n0, n0
-			capEnd = n0 + p.cfg.MaxInFlight
+			capEnd = satAdd(n0, p.cfg.MaxInFlight)
 			a.touched = true
 		}
 		if n0 >= capEnd {
@@ -209,7 +213,7 @@ func (a *acquisition) grow() {
 			if a.budget <= 0 {
 				return
 			}
-			last = min(last, n0+a.budget-1, capEnd-1)
+			last = min(last, satAdd(n0, a.budget-1), capEnd-1)
 		} else if !a.take(k) {
 			return
 		}
@@ -224,4 +228,12 @@ func (a *acquisition) grow() {
 			return
 		}
 	}
+}
+
+// satAdd is a+b for b >= 0, at most MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

@@ -2,6 +2,7 @@ package sharepart
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -147,11 +148,13 @@ type Partition struct {
 // New restores a partition from its persisted state (a zero Persisted is a
 // partition that never delivered anything, starting at offset 0). Batches
 // below the start offset, overlapping an earlier batch, or with First >
-// Last are ignored; an Acquired or unknown state is taken as Available.
+// Last (or a Last of MaxInt64) are ignored; an Acquired or unknown state is
+// taken as Available. A negative start offset (Kafka's -1, "not
+// initialized") is the caller's to resolve first.
 func New(cfg Config, ps Persisted) *Partition {
 	p := &Partition{cfg: cfg.withDefaults(), start: ps.StartOffset, end: ps.StartOffset}
 	for _, b := range ps.Batches {
-		if b.First > b.Last || b.Last < p.end {
+		if b.First > b.Last || b.Last < p.end || b.Last == math.MaxInt64 {
 			continue
 		}
 		if b.First < p.end {

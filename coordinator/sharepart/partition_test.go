@@ -2,6 +2,7 @@ package sharepart
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -474,5 +475,23 @@ func TestLargeWindow(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("took %v", d)
+	}
+}
+
+func TestExtremeOffsets(t *testing.T) {
+	p := New(Config{MaxInFlight: math.MaxInt64}, Persisted{StartOffset: math.MaxInt64 - 10})
+	if got := p.Acquire("m", []LogBatch{{First: math.MaxInt64 - 10, Last: math.MaxInt64 - 1}}, math.MaxInt, true, t0); !reflect.DeepEqual(got, []Acquired{acq(math.MaxInt64-10, math.MaxInt64-1, 1)}) {
+		t.Fatalf("acquired %v", got)
+	}
+	mustInvariants(t, p)
+	if got := p.Acquire("m", []LogBatch{{First: math.MaxInt64, Last: math.MaxInt64}}, 10, false, t0); got != nil {
+		t.Fatalf("a batch ending at MaxInt64 acquired %v", got)
+	}
+	if err := p.Acknowledge("m", math.MinInt64, math.MaxInt64, []AckType{AckAccept}, t0); err != kerr.InvalidRequest {
+		t.Fatalf("acknowledging every offset: %v", err)
+	}
+	q := New(Config{}, Persisted{Batches: []StateBatch{sb(0, math.MaxInt64, StateAvailable, 1)}})
+	if q.EndOffset() != 0 {
+		t.Fatalf("restored a batch ending at MaxInt64: %s", q)
 	}
 }
