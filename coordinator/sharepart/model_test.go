@@ -183,7 +183,43 @@ func (m *model) release(r *mrec) {
 	}
 }
 
+// acknowledgeBatches checks and applies batches in turn against a start
+// offset that moves only at the end (as Kafka, which moves it once the
+// request's state is written), undoing everything on an error.
+func (m *model) acknowledgeBatches(member string, batches []AckBatch, now time.Time) error {
+	saved := m.clone()
+	for i, b := range batches {
+		err := error(nil)
+		if i > 0 && b.First <= batches[i-1].Last {
+			err = kerr.InvalidRequest
+		} else {
+			err = m.ack(member, b.First, b.Last, b.Types, now)
+		}
+		if err != nil {
+			*m = *saved
+			return err
+		}
+	}
+	m.advance()
+	return nil
+}
+
+func (m *model) clone() *model {
+	c := *m
+	c.recs = map[int64]*mrec{}
+	for o, r := range m.recs {
+		rc := *r
+		c.recs[o] = &rc
+	}
+	return &c
+}
+
 func (m *model) acknowledge(member string, first, last int64, types []AckType, now time.Time) error {
+	return m.acknowledgeBatches(member, []AckBatch{{First: first, Last: last, Types: types}}, now)
+}
+
+// ack checks and applies one batch, without moving the start offset.
+func (m *model) ack(member string, first, last int64, types []AckType, now time.Time) error {
 	if first > last || len(types) == 0 || len(types) > 1 && int64(len(types)) != last-first+1 {
 		return kerr.InvalidRequest
 	}
@@ -220,7 +256,6 @@ func (m *model) acknowledge(member string, first, last int64, types []AckType, n
 			r.deadline = now.Add(m.cfg.LockDuration)
 		}
 	}
-	m.advance()
 	return nil
 }
 
@@ -536,9 +571,22 @@ func drive(t testing.TB, src source, ops int, trace bool) {
 			case 1:
 				types = append(types, AckType(src.intn(7)))
 			}
-			got := p.Acknowledge(member, first, last, types, now)
-			want := m.acknowledge(member, first, last, types, now)
-			desc = fmt.Sprintf("ack %s %d-%d %v = %v", member, first, last, types, got)
+			var got, want error
+			if src.intn(4) == 0 {
+				// Several batches: this one and others around it.
+				bs := []AckBatch{{First: first, Last: last, Types: types}}
+				for range 1 + src.intn(3) {
+					f := bs[len(bs)-1].Last + int64(src.intn(5)-1)
+					bs = append(bs, AckBatch{First: f, Last: f + int64(src.intn(4)), Types: []AckType{AckType(src.intn(5))}})
+				}
+				got = p.AcknowledgeBatches(member, bs, now)
+				want = m.acknowledgeBatches(member, bs, now)
+				desc = fmt.Sprintf("ack %s %v = %v", member, bs, got)
+			} else {
+				got = p.Acknowledge(member, first, last, types, now)
+				want = m.acknowledge(member, first, last, types, now)
+				desc = fmt.Sprintf("ack %s %d-%d %v = %v", member, first, last, types, got)
+			}
 			if got != want {
 				history = append(history, desc)
 				fail("%s, model %v", desc, want)

@@ -495,3 +495,32 @@ func TestExtremeOffsets(t *testing.T) {
 		t.Fatalf("restored a batch ending at MaxInt64: %s", q)
 	}
 }
+
+func TestAcknowledgeBatches(t *testing.T) {
+	p := acquired0to9(t)
+	before := p.String()
+	for _, tc := range []struct {
+		name    string
+		batches []AckBatch
+		want    error
+	}{
+		{"overlapping", []AckBatch{{0, 2, []AckType{AckAccept}}, {2, 3, []AckType{AckAccept}}}, kerr.InvalidRequest},
+		{"out of order", []AckBatch{{3, 4, []AckType{AckAccept}}, {0, 1, []AckType{AckAccept}}}, kerr.InvalidRequest},
+		{"the second not the member's", []AckBatch{{0, 2, []AckType{AckAccept}}, {4, 5, []AckType{AckAccept}}}, kerr.InvalidRecordState},
+		{"the second malformed", []AckBatch{{0, 2, []AckType{AckAccept}}, {3, 4, []AckType{AckAccept, AckAccept, AckAccept}}}, kerr.InvalidRequest},
+	} {
+		if err := p.AcknowledgeBatches("m", tc.batches, t0); err != tc.want {
+			t.Fatalf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if p.String() != before || p.Changed() {
+			t.Fatalf("%s: a refused request changed %s to %s", tc.name, before, p)
+		}
+	}
+	if err := p.AcknowledgeBatches("m", []AckBatch{{0, 1, []AckType{AckAccept}}, {2, 4, []AckType{AckReject, AckRenew, AckAccept}}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	mustInvariants(t, p)
+	if p.StartOffset() != 3 || p.AcquiredBy("m") != 1 || !p.Changed() {
+		t.Fatalf("after the request: %s", p)
+	}
+}
