@@ -12,10 +12,13 @@
 // done; at and past EndOffset nothing was handed out yet. Every offset of
 // the window has a state and a delivery count:
 //
-//	Available    (0) may be acquired (again)
-//	Acquired     (1) handed to one member, locked until a deadline
-//	Acknowledged (2) accepted by the member: done
-//	Archived     (4) rejected, out of deliveries, or not a record: done
+//	StateAvailable    (0) may be acquired (again)
+//	StateAcquired     (1) handed to one member, locked until a deadline
+//	StateAcknowledged (2) accepted by the member: done
+//	StateArchived     (4) rejected, out of deliveries, or not a record: done
+//
+// Offsets that are not records (a gap in the log) are Archived with
+// delivery count 0, as Kafka stores GAP acknowledgements.
 //
 // States are kept as runs of equal state, count, owner and deadline, so a
 // batch acquired whole is one entry however many records it has; a run is
@@ -70,7 +73,9 @@
 //
 // Acknowledge applies one acknowledgement batch of a ShareFetch or
 // ShareAcknowledge for one member, atomically: either every offset
-// changes or none does. Offsets below StartOffset are skipped (they are
+// changes or none does; AcknowledgeBatches applies all the batches of one
+// partition in a request so (they must be in order, not overlapping), as
+// Kafka rolls back a partition's batches when one fails. Offsets below StartOffset are skipped (they are
 // done already, or the log start moved past them: Kafka ignores them too).
 // Every other offset must be in the window (else INVALID_REQUEST, Kafka's
 // "offsets past acquired records") and Acquired by the member (else
@@ -96,8 +101,10 @@
 //
 // The share-partition manager owns one Partition per (group, topic,
 // partition) it leads, restores it with New from the share coordinator's
-// ReadShareGroupState, calls Acquire for ShareFetch, Acknowledge for the
-// acknowledgements of ShareFetch and ShareAcknowledge, ReleaseMember when a
+// ReadShareGroupState, reads the log from FetchOffset when CanAcquire,
+// calls Acquire (or AcquireFrom, if it let go of its lock while reading)
+// for ShareFetch, AcknowledgeBatches for the acknowledgements of ShareFetch
+// and ShareAcknowledge, ReleaseMember when a
 // member leaves or its share session closes, Expire at NextDeadline, and
 // MoveStartOffset when the log start passes StartOffset; after each it
 // writes Persisted to the share coordinator when Changed.
