@@ -62,10 +62,16 @@
 // window grows over is Archived. So are the offsets of batches the leader
 // marks Skip (control batches, aborted transactions under read_committed).
 // Records Acquired by a member stay so even if the read shows them absent:
-// the member acknowledges them (as GAP, when it finds them missing). Kafka
-// 4.2's throttling of records near the delivery limit (delivering them in
-// smaller batches, the last attempt alone) is not done here: a batch is
-// redelivered whole. The result lists the acquired ranges in
+// the member acknowledges them (as GAP, when it finds them missing).
+//
+// As Kafka 4.2, records that keep coming back are delivered throttled, so
+// that one bad record does not take its whole batch to the delivery limit:
+// a batch holding an Available record delivered at least half the delivery
+// limit times (rounded up, at least 2) is delivered only first in a
+// response and ends it, with at most len(batch) >> (count-half+1) of its
+// records, and a record on its last delivery alone.
+//
+// The result lists the acquired ranges in
 // offset order with their delivery counts (one entry per run of equal
 // count), as ShareFetch's AcquiredRecords.
 //

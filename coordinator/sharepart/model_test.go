@@ -120,6 +120,38 @@ outer:
 			m.end = b.Last + 1
 			continue
 		}
+		if m.throttled(b) {
+			// Delivered only first, and then alone.
+			if len(gots) > 0 {
+				break
+			}
+			local, nLimit := int64(0), int64(-1)
+			from := max(2, (m.cfg.DeliveryLimit+1)/2)
+			for o := max(b.First, m.start); o <= min(b.Last, m.end-1); o++ {
+				r := m.recs[o]
+				if r.state != StateAvailable {
+					continue
+				}
+				last := m.cfg.DeliveryLimit > 2 && r.count == m.cfg.DeliveryLimit-1
+				if strict && budget <= 0 || last && local > 0 {
+					break
+				}
+				if r.count >= from && nLimit < 0 {
+					nLimit = max(1, (b.Last-b.First+1)>>uint(r.count-from+1))
+				}
+				if nLimit > 0 && local >= nLimit {
+					break
+				}
+				r.state, r.count, r.member, r.deadline = StateAcquired, r.count+1, member, deadline
+				gots = append(gots, got{o, r.count})
+				budget--
+				local++
+				if last {
+					break
+				}
+			}
+			break
+		}
 		allowed := budget > 0
 		takingNew := false
 		for o := b.First; o <= b.Last; o++ {
@@ -172,6 +204,22 @@ outer:
 		out = append(out, Acquired{First: g.o, Last: g.o, DeliveryCount: g.count})
 	}
 	return out
+}
+
+// throttled reports whether batch b holds an Available record of the
+// window delivered at least half the delivery limit (rounded up, at least
+// 2) times.
+func (m *model) throttled(b LogBatch) bool {
+	from := max(2, (m.cfg.DeliveryLimit+1)/2)
+	if b.Skip || from >= m.cfg.DeliveryLimit {
+		return false
+	}
+	for o := max(b.First, m.start); o <= min(b.Last, m.end-1); o++ {
+		if r := m.recs[o]; r.state == StateAvailable && r.count >= from && r.count < m.cfg.DeliveryLimit {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *model) release(r *mrec) {

@@ -136,6 +136,30 @@ func TestAcquire(t *testing.T) {
 		want: []Acquired{acq(5, 9, 2)}, start2: 5, end: 10, fetchAfter: 10,
 		persisted: []StateBatch{sb(5, 9, StateAvailable, 2)},
 	}, {
+		name:    "throttled: half the batch from half the delivery limit",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 7, StateAvailable, 3)}},
+		batches: lb(0, 7, 8, 15), max: 500,
+		want: []Acquired{acq(0, 3, 4)}, end: 8, fetchAfter: 4,
+		persisted: []StateBatch{sb(0, 3, StateAvailable, 4), sb(4, 7, StateAvailable, 3)},
+	}, {
+		name:    "throttled: the last delivery alone",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 7, StateAvailable, 4)}},
+		batches: lb(0, 7), max: 500,
+		want: []Acquired{acq(0, 0, 5)}, end: 8, fetchAfter: 1,
+		persisted: []StateBatch{sb(0, 0, StateAvailable, 5), sb(1, 7, StateAvailable, 4)},
+	}, {
+		name:    "throttled: a throttled batch only first in a response",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 4, StateAvailable, 1), sb(5, 9, StateAvailable, 3)}},
+		batches: lb(0, 4, 5, 9, 10, 19), max: 500,
+		want: []Acquired{acq(0, 4, 2)}, end: 10, fetchAfter: 5,
+		persisted: []StateBatch{sb(0, 4, StateAvailable, 2), sb(5, 9, StateAvailable, 3)},
+	}, {
+		name:    "throttled: records before the first throttled one count",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 2, StateAvailable, 1), sb(3, 7, StateAvailable, 3)}},
+		batches: lb(0, 7), max: 500,
+		want: []Acquired{acq(0, 2, 2), acq(3, 3, 4)}, end: 8, fetchAfter: 4,
+		persisted: []StateBatch{sb(0, 2, StateAvailable, 2), sb(3, 3, StateAvailable, 4), sb(4, 7, StateAvailable, 3)},
+	}, {
 		name: "zero maxRecords acquires nothing", batches: lb(0, 9), max: 0, fetchAfter: 0,
 	}, {
 		name: "malformed batches end the list", batches: lb(0, 4, 3, 9), max: 100,
