@@ -6,8 +6,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// Acknowledge applies one acknowledgement batch of member: types holds one
-// type for every offset of [first, last], or one per offset. It changes
+// AckBatch is one acknowledgement batch: Types holds one type for every
+// offset of [First, Last], or one per offset.
+type AckBatch struct {
+	First, Last int64
+	Types       []AckType
+}
+
+// Acknowledge applies one acknowledgement batch of member. It changes
 // every offset or none: offsets below StartOffset are skipped, and every
 // other one must be in the window and Acquired by member. The errors are
 // the *kerr.Error values themselves: kerr.InvalidRequest for a malformed
@@ -16,45 +22,84 @@ import (
 // "offsets past acquired records"), kerr.InvalidRecordState for an offset
 // of the window not Acquired by member.
 func (p *Partition) Acknowledge(member string, first, last int64, types []AckType, now time.Time) error {
+	b := AckBatch{First: first, Last: last, Types: types}
+	if err := p.checkAck(member, &b); err != nil {
+		return err
+	}
+	p.applyAck(&b, now)
+	p.advance()
+	return nil
+}
+
+// AcknowledgeBatches applies the acknowledgement batches of one partition
+// in a ShareFetch or ShareAcknowledge request all or none, as Kafka (which
+// rolls back the partition's batches when one fails): each is checked as
+// Acknowledge does, and they must be in offset order without overlapping
+// (else kerr.InvalidRequest).
+func (p *Partition) AcknowledgeBatches(member string, batches []AckBatch, now time.Time) error {
+	for i := range batches {
+		if i > 0 && batches[i].First <= batches[i-1].Last {
+			return kerr.InvalidRequest
+		}
+		if err := p.checkAck(member, &batches[i]); err != nil {
+			return err
+		}
+	}
+	for i := range batches {
+		p.applyAck(&batches[i], now)
+	}
+	p.advance()
+	return nil
+}
+
+// checkAck checks an acknowledgement batch of member against the window.
+func (p *Partition) checkAck(member string, b *AckBatch) error {
 	switch {
-	case first > last:
+	case b.First > b.Last:
 		return kerr.InvalidRequest
-	case len(types) == 0:
+	case len(b.Types) == 0:
 		return kerr.InvalidRequest
-	case len(types) > 1 && int64(len(types)) != last-first+1:
+	case len(b.Types) > 1 && int64(len(b.Types)) != b.Last-b.First+1:
 		return kerr.InvalidRequest
 	}
-	for _, t := range types {
+	for _, t := range b.Types {
 		if t < AckGap || t > AckRenew {
 			return kerr.InvalidRequest
 		}
 	}
-	if last < p.start {
+	if b.Last < p.start {
 		return nil // done already, or the log start moved past them
 	}
-	lo := max(first, p.start)
-	if last >= p.end {
+	if b.Last >= p.end {
 		return kerr.InvalidRequest
 	}
-	for i := p.find(lo); i < len(p.runs) && p.runs[i].first <= last; i++ {
+	for i := p.find(max(b.First, p.start)); i < len(p.runs) && p.runs[i].first <= b.Last; i++ {
 		if r := &p.runs[i]; r.state != StateAcquired || r.member != member {
 			return kerr.InvalidRecordState
 		}
 	}
+	return nil
+}
+
+// applyAck applies a checked acknowledgement batch; the caller advances
+// the start offset.
+func (p *Partition) applyAck(b *AckBatch, now time.Time) {
+	if b.Last < p.start {
+		return
+	}
 	deadline := now.Add(p.cfg.LockDuration)
 	typeAt := func(o int64) AckType {
-		if len(types) == 1 {
-			return types[0]
+		if len(b.Types) == 1 {
+			return b.Types[0]
 		}
-		return types[o-first]
+		return b.Types[o-b.First]
 	}
-	persist := false
-	p.apply(lo, last, func(piece run, out []run) []run {
+	p.apply(max(b.First, p.start), b.Last, func(piece run, out []run) []run {
 		for o := piece.first; o <= piece.last; {
 			seg := piece
 			seg.first = o
 			t := typeAt(o)
-			if len(types) > 1 {
+			if len(b.Types) > 1 {
 				for seg.last = o; seg.last < piece.last && typeAt(seg.last+1) == t; seg.last++ {
 				}
 			}
@@ -71,17 +116,12 @@ func (p *Partition) Acknowledge(member string, first, last int64, types []AckTyp
 			}
 			if t != AckRenew {
 				seg.member, seg.deadline = "", time.Time{}
-				persist = true
+				p.changed = true
 			}
 			out = append(out, seg)
 		}
 		return out
 	})
-	if persist {
-		p.changed = true
-	}
-	p.advance()
-	return nil
 }
 
 // ReleaseMember gives back every record member holds, because it left the

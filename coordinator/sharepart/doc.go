@@ -12,10 +12,13 @@
 // done; at and past EndOffset nothing was handed out yet. Every offset of
 // the window has a state and a delivery count:
 //
-//	Available    (0) may be acquired (again)
-//	Acquired     (1) handed to one member, locked until a deadline
-//	Acknowledged (2) accepted by the member: done
-//	Archived     (4) rejected, out of deliveries, or not a record: done
+//	StateAvailable    (0) may be acquired (again)
+//	StateAcquired     (1) handed to one member, locked until a deadline
+//	StateAcknowledged (2) accepted by the member: done
+//	StateArchived     (4) rejected, out of deliveries, or not a record: done
+//
+// Offsets that are not records (a gap in the log) are Archived with
+// delivery count 0, as Kafka stores GAP acknowledgements.
 //
 // States are kept as runs of equal state, count, owner and deadline, so a
 // batch acquired whole is one entry however many records it has; a run is
@@ -56,7 +59,19 @@
 // least its first batch). Offsets the read shows absent (between the read's
 // start and its first batch, and between batches: compacted or deleted)
 // are not records: Available ones in the window are Archived, and a gap the
-// window grows over is Archived. The result lists the acquired ranges in
+// window grows over is Archived. So are the offsets of batches the leader
+// marks Skip (control batches, aborted transactions under read_committed).
+// Records Acquired by a member stay so even if the read shows them absent:
+// the member acknowledges them (as GAP, when it finds them missing).
+//
+// As Kafka 4.2, records that keep coming back are delivered throttled, so
+// that one bad record does not take its whole batch to the delivery limit:
+// a batch holding an Available record delivered at least half the delivery
+// limit times (rounded up, at least 2) is delivered only first in a
+// response and ends it, with at most len(batch) >> (count-half+1) of its
+// records, and a record on its last delivery alone.
+//
+// The result lists the acquired ranges in
 // offset order with their delivery counts (one entry per run of equal
 // count), as ShareFetch's AcquiredRecords.
 //
@@ -64,7 +79,9 @@
 //
 // Acknowledge applies one acknowledgement batch of a ShareFetch or
 // ShareAcknowledge for one member, atomically: either every offset
-// changes or none does. Offsets below StartOffset are skipped (they are
+// changes or none does; AcknowledgeBatches applies all the batches of one
+// partition in a request so (they must be in order, not overlapping), as
+// Kafka rolls back a partition's batches when one fails. Offsets below StartOffset are skipped (they are
 // done already, or the log start moved past them: Kafka ignores them too).
 // Every other offset must be in the window (else INVALID_REQUEST, Kafka's
 // "offsets past acquired records") and Acquired by the member (else
@@ -90,8 +107,10 @@
 //
 // The share-partition manager owns one Partition per (group, topic,
 // partition) it leads, restores it with New from the share coordinator's
-// ReadShareGroupState, calls Acquire for ShareFetch, Acknowledge for the
-// acknowledgements of ShareFetch and ShareAcknowledge, ReleaseMember when a
+// ReadShareGroupState, reads the log from FetchOffset when CanAcquire,
+// calls Acquire (or AcquireFrom, if it let go of its lock while reading)
+// for ShareFetch, AcknowledgeBatches for the acknowledgements of ShareFetch
+// and ShareAcknowledge, ReleaseMember when a
 // member leaves or its share session closes, Expire at NextDeadline, and
 // MoveStartOffset when the log start passes StartOffset; after each it
 // writes Persisted to the share coordinator when Changed.

@@ -2,6 +2,7 @@ package sharepart
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -111,7 +112,16 @@ type Persisted struct {
 
 // LogBatch is one record batch as the leader read it from the log: its
 // first and last offsets.
-type LogBatch struct{ First, Last int64 }
+type LogBatch struct {
+	First, Last int64
+	// Skip marks a batch whose records no consumer is to get (a control
+	// batch, or an aborted transaction's under read_committed, which Kafka
+	// archives on acquisition): its offsets are treated as absent from the
+	// log, so they are Archived, and an empty window moves past them.
+	// Passing such batches rather than leaving them out matters when they
+	// end the read: an omitted trailing batch would be read again forever.
+	Skip bool
+}
 
 // Acquired is a range of records handed to a member, all with the same
 // delivery count (ShareFetch's AcquiredRecords).
@@ -138,11 +148,13 @@ type Partition struct {
 // New restores a partition from its persisted state (a zero Persisted is a
 // partition that never delivered anything, starting at offset 0). Batches
 // below the start offset, overlapping an earlier batch, or with First >
-// Last are ignored; an Acquired or unknown state is taken as Available.
+// Last (or a Last of MaxInt64) are ignored; an Acquired or unknown state is
+// taken as Available. A negative start offset (Kafka's -1, "not
+// initialized") is the caller's to resolve first.
 func New(cfg Config, ps Persisted) *Partition {
 	p := &Partition{cfg: cfg.withDefaults(), start: ps.StartOffset, end: ps.StartOffset}
 	for _, b := range ps.Batches {
-		if b.First > b.Last || b.Last < p.end {
+		if b.First > b.Last || b.Last < p.end || b.Last == math.MaxInt64 {
 			continue
 		}
 		if b.First < p.end {

@@ -2,6 +2,7 @@ package sharepart
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,6 +118,47 @@ func TestAcquire(t *testing.T) {
 		batches: lb(0, 4, 5, 9, 10, 19), max: 3,
 		want: []Acquired{acq(0, 4, 2)}, end: 10, fetchAfter: 5,
 		persisted: []StateBatch{sb(0, 4, StateAvailable, 2), sb(5, 9, StateAvailable, 1)},
+	}, {
+		name: "a skipped batch ending the read is archived", batches: []LogBatch{{First: 0, Last: 4}, {First: 5, Last: 5, Skip: true}}, max: 100,
+		want: []Acquired{acq(0, 4, 1)}, end: 6, fetchAfter: 6,
+		persisted: []StateBatch{sb(0, 4, StateAvailable, 1), sb(5, 5, StateArchived, 0)},
+	}, {
+		name: "an empty window moves past skipped batches", batches: []LogBatch{{First: 0, Last: 3, Skip: true}, {First: 4, Last: 5}}, max: 100,
+		want: []Acquired{acq(4, 5, 1)}, start2: 4, end: 6, fetchAfter: 6,
+		persisted: []StateBatch{sb(4, 5, StateAvailable, 1)},
+	}, {
+		name: "only skipped batches", batches: []LogBatch{{First: 2, Last: 3, Skip: true}}, max: 100,
+		start2: 4, end: 4, fetchAfter: 4,
+	}, {
+		name:    "records of skipped batches in the window are archived",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 9, StateAvailable, 1)}},
+		batches: []LogBatch{{First: 0, Last: 4, Skip: true}, {First: 5, Last: 9}}, max: 100,
+		want: []Acquired{acq(5, 9, 2)}, start2: 5, end: 10, fetchAfter: 10,
+		persisted: []StateBatch{sb(5, 9, StateAvailable, 2)},
+	}, {
+		name:    "throttled: half the batch from half the delivery limit",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 7, StateAvailable, 3)}},
+		batches: lb(0, 7, 8, 15), max: 500,
+		want: []Acquired{acq(0, 3, 4)}, end: 8, fetchAfter: 4,
+		persisted: []StateBatch{sb(0, 3, StateAvailable, 4), sb(4, 7, StateAvailable, 3)},
+	}, {
+		name:    "throttled: the last delivery alone",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 7, StateAvailable, 4)}},
+		batches: lb(0, 7), max: 500,
+		want: []Acquired{acq(0, 0, 5)}, end: 8, fetchAfter: 1,
+		persisted: []StateBatch{sb(0, 0, StateAvailable, 5), sb(1, 7, StateAvailable, 4)},
+	}, {
+		name:    "throttled: a throttled batch only first in a response",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 4, StateAvailable, 1), sb(5, 9, StateAvailable, 3)}},
+		batches: lb(0, 4, 5, 9, 10, 19), max: 500,
+		want: []Acquired{acq(0, 4, 2)}, end: 10, fetchAfter: 5,
+		persisted: []StateBatch{sb(0, 4, StateAvailable, 2), sb(5, 9, StateAvailable, 3)},
+	}, {
+		name:    "throttled: records before the first throttled one count",
+		start:   Persisted{StartOffset: 0, Batches: []StateBatch{sb(0, 2, StateAvailable, 1), sb(3, 7, StateAvailable, 3)}},
+		batches: lb(0, 7), max: 500,
+		want: []Acquired{acq(0, 2, 2), acq(3, 3, 4)}, end: 8, fetchAfter: 4,
+		persisted: []StateBatch{sb(0, 2, StateAvailable, 2), sb(3, 3, StateAvailable, 4), sb(4, 7, StateAvailable, 3)},
 	}, {
 		name: "zero maxRecords acquires nothing", batches: lb(0, 9), max: 0, fetchAfter: 0,
 	}, {
@@ -457,5 +499,52 @@ func TestLargeWindow(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("took %v", d)
+	}
+}
+
+func TestExtremeOffsets(t *testing.T) {
+	p := New(Config{MaxInFlight: math.MaxInt64}, Persisted{StartOffset: math.MaxInt64 - 10})
+	if got := p.Acquire("m", []LogBatch{{First: math.MaxInt64 - 10, Last: math.MaxInt64 - 1}}, math.MaxInt, true, t0); !reflect.DeepEqual(got, []Acquired{acq(math.MaxInt64-10, math.MaxInt64-1, 1)}) {
+		t.Fatalf("acquired %v", got)
+	}
+	mustInvariants(t, p)
+	if got := p.Acquire("m", []LogBatch{{First: math.MaxInt64, Last: math.MaxInt64}}, 10, false, t0); got != nil {
+		t.Fatalf("a batch ending at MaxInt64 acquired %v", got)
+	}
+	if err := p.Acknowledge("m", math.MinInt64, math.MaxInt64, []AckType{AckAccept}, t0); err != kerr.InvalidRequest {
+		t.Fatalf("acknowledging every offset: %v", err)
+	}
+	q := New(Config{}, Persisted{Batches: []StateBatch{sb(0, math.MaxInt64, StateAvailable, 1)}})
+	if q.EndOffset() != 0 {
+		t.Fatalf("restored a batch ending at MaxInt64: %s", q)
+	}
+}
+
+func TestAcknowledgeBatches(t *testing.T) {
+	p := acquired0to9(t)
+	before := p.String()
+	for _, tc := range []struct {
+		name    string
+		batches []AckBatch
+		want    error
+	}{
+		{"overlapping", []AckBatch{{0, 2, []AckType{AckAccept}}, {2, 3, []AckType{AckAccept}}}, kerr.InvalidRequest},
+		{"out of order", []AckBatch{{3, 4, []AckType{AckAccept}}, {0, 1, []AckType{AckAccept}}}, kerr.InvalidRequest},
+		{"the second not the member's", []AckBatch{{0, 2, []AckType{AckAccept}}, {4, 5, []AckType{AckAccept}}}, kerr.InvalidRecordState},
+		{"the second malformed", []AckBatch{{0, 2, []AckType{AckAccept}}, {3, 4, []AckType{AckAccept, AckAccept, AckAccept}}}, kerr.InvalidRequest},
+	} {
+		if err := p.AcknowledgeBatches("m", tc.batches, t0); err != tc.want {
+			t.Fatalf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if p.String() != before || p.Changed() {
+			t.Fatalf("%s: a refused request changed %s to %s", tc.name, before, p)
+		}
+	}
+	if err := p.AcknowledgeBatches("m", []AckBatch{{0, 1, []AckType{AckAccept}}, {2, 4, []AckType{AckReject, AckRenew, AckAccept}}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	mustInvariants(t, p)
+	if p.StartOffset() != 3 || p.AcquiredBy("m") != 1 || !p.Changed() {
+		t.Fatalf("after the request: %s", p)
 	}
 }

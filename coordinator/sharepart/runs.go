@@ -89,7 +89,12 @@ func (p *Partition) splice(i, j int, repl []run) {
 		j++
 	}
 	join = normalize(join)
-	p.runs = slices.Replace(p.runs, i, j, join...)
+	if len(join) == j-i {
+		// slices.Replace would move the whole tail onto itself.
+		copy(p.runs[i:j], join)
+	} else {
+		p.runs = slices.Replace(p.runs, i, j, join...)
+	}
 	clear(join)
 	p.join = join[:0]
 }

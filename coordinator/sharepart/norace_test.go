@@ -1,0 +1,5 @@
+//go:build !race
+
+package sharepart
+
+const raceEnabled = false
