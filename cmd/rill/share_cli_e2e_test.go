@@ -164,8 +164,9 @@ func TestShareCLI(t *testing.T) {
 	// A running member shows in describe with its assignment.
 	member := startShareConsumer(t, bs, "--share-group", "sg2", "--topic", "queue", "--format", `%v\n`)
 	waitUntil(t, 30*time.Second, "the member in group describe", func() bool {
-		out := rill(t, "", "group", "describe", bs, "sg2")
-		return strings.Contains(out, "Members: 1") && regexp.MustCompile(`queue:0,1`).MatchString(out)
+		// Until the member's first heartbeat the group does not exist.
+		out, _, err := rillOutErr(t, "", "group", "describe", bs, "sg2")
+		return err == nil && strings.Contains(out, "Members: 1") && regexp.MustCompile(`queue:0,1`).MatchString(out)
 	})
 	var described []shareGroupDescription
 	rillJSON(t, &described, "group", "describe", bs, "sg2")

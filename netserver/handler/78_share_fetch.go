@@ -270,7 +270,6 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 // records to acquire now (checked after registering the watch, so a
 // change between the last read and the registration is not missed).
 func (b *Broker) shareReady(group string, parts []sharesession.Partition) bool {
-	limit := b.sharePartConfig(group).MaxInFlight
 	for _, p := range parts {
 		sp := b.shares.loaded(shareKey{group, p.TopicID, p.Partition})
 		if sp == nil {
@@ -285,7 +284,7 @@ func (b *Broker) shareReady(group string, parts []sharesession.Partition) bool {
 			continue
 		}
 		sp.mu.Lock()
-		ready := !sp.dropped && sp.sm.FetchOffset() < hw && sp.sm.InFlight() < limit
+		ready := !sp.dropped && sp.sm.CanAcquire() && sp.sm.FetchOffset() < hw
 		sp.mu.Unlock()
 		if ready {
 			return true
@@ -318,9 +317,9 @@ func (b *Broker) shareAcks(ctx context.Context, ac access, group, member string,
 			if len(p.AcknowledgementBatches) == 0 {
 				continue
 			}
-			acks := make([]shareAck, 0, len(p.AcknowledgementBatches))
+			acks := make([]sharepart.AckBatch, 0, len(p.AcknowledgementBatches))
 			for _, a := range p.AcknowledgementBatches {
-				acks = append(acks, shareAck{first: a.FirstOffset, last: a.LastOffset, types: ackTypes(a.AcknowledgeTypes)})
+				acks = append(acks, sharepart.AckBatch{First: a.FirstOffset, Last: a.LastOffset, Types: ackTypes(a.AcknowledgeTypes)})
 			}
 			part := sharesession.Partition{TopicID: t.TopicID, Partition: p.Partition}
 			result(part, b.shareAckPartition(ctx, ac, group, member, part, acks, renew))
@@ -329,7 +328,7 @@ func (b *Broker) shareAcks(ctx context.Context, ac access, group, member string,
 }
 
 // shareAckPartition applies one partition's acknowledgement batches.
-func (b *Broker) shareAckPartition(ctx context.Context, ac access, group, member string, p sharesession.Partition, acks []shareAck, renew bool) *kerr.Error {
+func (b *Broker) shareAckPartition(ctx context.Context, ac access, group, member string, p sharesession.Partition, acks []sharepart.AckBatch, renew bool) *kerr.Error {
 	t, ok := b.topicByID(p.TopicID)
 	if !ok {
 		return kerr.UnknownTopicID
@@ -338,8 +337,8 @@ func (b *Broker) shareAckPartition(ctx context.Context, ac access, group, member
 		return errTopicDenied
 	}
 	for _, a := range acks {
-		for _, typ := range a.types {
-			if typ < sharepart.AckType(0) || typ > sharepart.AckType(4) || (typ == sharepart.AckType(4) && !renew) {
+		for _, typ := range a.Types {
+			if typ < sharepart.AckGap || typ > sharepart.AckRenew || (typ == sharepart.AckRenew && !renew) {
 				return kerr.InvalidRequest
 			}
 		}

@@ -606,9 +606,9 @@ func (sp *sharePart) acquire(member string, maxRecords int, strict bool, maxByte
 		sp.changedLocked()
 	}
 	sp.sm.SetConfig(b.sharePartConfig(sp.key.group))
-	from := sp.sm.FetchOffset()
+	from, can := sp.sm.FetchOffset(), sp.sm.CanAcquire()
 	sp.mu.Unlock()
-	if from >= limit {
+	if from >= limit || !can {
 		return nil, nil, nil
 	}
 	r, err := l.Read(from, max(maxBytes, 0), limit, true)
@@ -629,7 +629,7 @@ func (sp *sharePart) acquire(member string, maxRecords int, strict bool, maxByte
 			return nil, nil, kerr.KafkaStorageError
 		}
 	}
-	batches, skip, ends := logBatches(data, limit, aborted)
+	batches, ends := logBatches(data, limit, aborted)
 	if len(batches) == 0 {
 		return nil, nil, nil
 	}
@@ -639,7 +639,6 @@ func (sp *sharePart) acquire(member string, maxRecords int, strict bool, maxByte
 		return nil, nil, kerr.NotLeaderForPartition
 	}
 	acq := sp.sm.AcquireFrom(member, from, batches, maxRecords, strict, b.now())
-	acq = sp.skipAborted(member, acq, skip)
 	sp.changedLocked()
 	sp.mu.Unlock()
 	if len(acq) == 0 {
@@ -659,13 +658,11 @@ type batchEnd struct {
 }
 
 // logBatches lists the whole batches of data below limit for the share
-// partition, and every batch's position. Control batches are included, as
-// Kafka's share partition acquires them: the client finds no records at
-// their offsets and acknowledges them as gaps. The batches of aborted
-// transactions (for a read_committed group) come back apart, in skip:
-// they are acquired with the rest and archived at once (skipAborted), so
-// a read that ends in them still moves the share partition past them.
-func logBatches(data []byte, limit int64, aborted []log.AbortedTxn) (batches, skip []sharepart.LogBatch, ends []batchEnd) {
+// partition, and every batch's position. Control batches and (for a
+// read_committed group) the batches of aborted transactions are marked
+// Skip: no record of theirs is handed out, the share partition archives
+// their offsets, and a read that ends in them still moves past them.
+func logBatches(data []byte, limit int64, aborted []log.AbortedTxn) (batches []sharepart.LogBatch, ends []batchEnd) {
 	pos := 0
 	for len(data)-pos >= format.HeaderSize {
 		bt := format.Batch(data[pos:])
@@ -674,44 +671,13 @@ func logBatches(data []byte, limit int64, aborted []log.AbortedTxn) (batches, sk
 			break
 		}
 		ends = append(ends, batchEnd{first: bt.BaseOffset(), last: bt.LastOffset(), start: pos, end: pos + size})
-		lb := sharepart.LogBatch{First: bt.BaseOffset(), Last: bt.LastOffset()}
-		batches = append(batches, lb)
-		if !bt.IsControl() && abortedBatch(bt, aborted) {
-			skip = append(skip, lb)
-		}
+		batches = append(batches, sharepart.LogBatch{
+			First: bt.BaseOffset(), Last: bt.LastOffset(),
+			Skip: bt.IsControl() || abortedBatch(bt, aborted),
+		})
 		pos += size
 	}
-	return batches, skip, ends
-}
-
-// skipAborted archives the records of aborted transactions member just
-// acquired (as a gap acknowledgement) and returns the acquired ranges
-// without them. sp.mu is held.
-func (sp *sharePart) skipAborted(member string, acq []sharepart.Acquired, skip []sharepart.LogBatch) []sharepart.Acquired {
-	if len(skip) == 0 {
-		return acq
-	}
-	now := sp.s.b.now()
-	var out []sharepart.Acquired
-	for _, a := range acq {
-		cur := a.First
-		for _, s := range skip {
-			if s.Last < cur || s.First > a.Last {
-				continue
-			}
-			lo, hi := max(s.First, cur), min(s.Last, a.Last)
-			if lo > cur {
-				out = append(out, sharepart.Acquired{First: cur, Last: lo - 1, DeliveryCount: a.DeliveryCount})
-			}
-			// Cannot fail: member holds lo..hi, just acquired.
-			_ = sp.sm.Acknowledge(member, lo, hi, []sharepart.AckType{sharepart.AckGap}, now)
-			cur = hi + 1
-		}
-		if cur <= a.Last {
-			out = append(out, sharepart.Acquired{First: cur, Last: a.Last, DeliveryCount: a.DeliveryCount})
-		}
-	}
-	return out
+	return batches, ends
 }
 
 // abortedBatch reports whether bt belongs to one of the aborted
@@ -746,33 +712,24 @@ func trimBatches(data []byte, ends []batchEnd, first, last int64) []byte {
 	return data[start:end]
 }
 
-// shareAck is one acknowledgement batch of a request.
-type shareAck struct {
-	first, last int64
-	types       []sharepart.AckType
-}
-
-// acknowledge applies a partition's acknowledgement batches in order and,
-// once the share coordinator has the result, returns. A batch the state
-// machine refuses (INVALID_RECORD_STATE, INVALID_REQUEST) changes nothing
-// and ends the list: the batches before it stay applied, and are written
-// before the error is answered.
-func (sp *sharePart) acknowledge(ctx context.Context, member string, acks []shareAck) *kerr.Error {
+// acknowledge applies a partition's acknowledgement batches, all or none
+// (as Kafka: a batch the state machine refuses, INVALID_RECORD_STATE or
+// INVALID_REQUEST, fails them all), and returns once the share
+// coordinator has the result.
+func (sp *sharePart) acknowledge(ctx context.Context, member string, acks []sharepart.AckBatch) *kerr.Error {
 	sp.mu.Lock()
 	if sp.dropped {
 		sp.mu.Unlock()
 		return kerr.NotLeaderForPartition
 	}
 	before := sp.version
-	var ackErr error
-	for _, a := range acks {
-		if ackErr = sp.sm.Acknowledge(member, a.first, a.last, a.types, sp.s.b.now()); ackErr != nil {
-			break
-		}
-	}
+	ackErr := sp.sm.AcknowledgeBatches(member, acks, sp.s.b.now())
 	sp.changedLocked()
 	changed := sp.version != before
 	sp.mu.Unlock()
+	if ackErr != nil {
+		return toKerr(ackErr)
+	}
 	// Released records are offered again: wake the partition's long
 	// polls (a release may change nothing durable, see expire).
 	sp.s.b.watch.wake(sp.tp)
@@ -783,9 +740,6 @@ func (sp *sharePart) acknowledge(ctx context.Context, member string, acks []shar
 			}
 			return toKerr(err)
 		}
-	}
-	if ackErr != nil {
-		return toKerr(ackErr)
 	}
 	return nil
 }
