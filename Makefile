@@ -65,9 +65,12 @@ lint:
 # Run every fuzz target for FUZZTIME each (go test -fuzz takes one at a time).
 # Keep FUZZTIME at 10s or more: with less, replaying the seed corpus of the
 # slower targets can outlast it and go reports "context deadline exceeded".
+FUZZ_PKGS := ./fuzz ./coordinator/sharepart ./coordinator/sharestate ./engine/format ./replication/replica
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./fuzz | grep ^Fuzz); do \
-	  echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./fuzz || exit 1; \
+	@for p in $(FUZZ_PKGS); do \
+	  for t in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+	    echo "== $$p $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
 	done
 
 # Micro-benchmarks of the storage engine next to the machine's limits, in one

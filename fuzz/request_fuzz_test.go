@@ -104,6 +104,35 @@ func seedRequests(f *testing.F) {
 	descTxn.TransactionalIDs = []string{"tx"}
 	descProd := kmsg.NewPtrDescribeProducersRequest()
 	descProd.Topics = []kmsg.DescribeProducersRequestTopic{{Topic: "t", Partitions: []int32{0, 1}}}
+	// Share groups: a member joins, fetches (a zero topic id stands for
+	// topic t, FuzzRequest swaps it in), acknowledges, and the offsets.
+	shb := kmsg.NewPtrShareGroupHeartbeatRequest()
+	shb.GroupID, shb.MemberID, shb.SubscribedTopicNames = "sg", "m", []string{"t"}
+	sf := kmsg.NewPtrShareFetchRequest()
+	sf.GroupID, sf.MemberID, sf.MaxBytes, sf.MaxRecords = kmsg.StringPtr("sg"), kmsg.StringPtr("m"), 1<<20, 10
+	sf.Topics = []kmsg.ShareFetchRequestTopic{{Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}, {Partition: 1}}}}
+	sfAck := kmsg.NewPtrShareFetchRequest()
+	sfAck.GroupID, sfAck.MemberID, sfAck.ShareSessionEpoch = kmsg.StringPtr("sg"), kmsg.StringPtr("m"), 1
+	sfAck.Topics = []kmsg.ShareFetchRequestTopic{{Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0,
+		AcknowledgementBatches: []kmsg.ShareFetchRequestTopicPartitionAcknowledgementBatch{{FirstOffset: 0, LastOffset: 2, AcknowledgeTypes: []int8{1, 2, 3}}}}}}}
+	sa := kmsg.NewPtrShareAcknowledgeRequest()
+	sa.GroupID, sa.MemberID, sa.ShareSessionEpoch = kmsg.StringPtr("sg"), kmsg.StringPtr("m"), 2
+	sa.Topics = []kmsg.ShareAcknowledgeRequestTopic{{Partitions: []kmsg.ShareAcknowledgeRequestTopicPartition{{Partition: 1,
+		AcknowledgementBatches: []kmsg.ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch{{FirstOffset: 0, LastOffset: 0, AcknowledgeTypes: []int8{4}}}}}}}
+	dso := kmsg.NewPtrDescribeShareGroupOffsetsRequest()
+	dso.Groups = []kmsg.DescribeShareGroupOffsetsRequestGroup{{GroupID: "sg"}, {GroupID: "sg", Topics: []kmsg.DescribeShareGroupOffsetsRequestGroupTopic{{Topic: "t", Partitions: []int32{0, 9}}}}}
+	aso := kmsg.NewPtrAlterShareGroupOffsetsRequest()
+	aso.GroupID = "sg"
+	aso.Topics = []kmsg.AlterShareGroupOffsetsRequestTopic{{Topic: "t", Partitions: []kmsg.AlterShareGroupOffsetsRequestTopicPartition{{Partition: 0, StartOffset: 1}}}}
+	delso := kmsg.NewPtrDeleteShareGroupOffsetsRequest()
+	delso.GroupID = "sg"
+	delso.Topics = []kmsg.DeleteShareGroupOffsetsRequestTopic{{Topic: "t"}}
+	for _, s := range []struct {
+		req kmsg.Request
+		v   int16
+	}{{shb, 1}, {sf, 1}, {sf, 2}, {sfAck, 2}, {sa, 2}, {dso, 1}, {aso, 0}, {delso, 0}} {
+		f.Add(frame(s.req, s.v))
+	}
 	for _, s := range []struct {
 		req kmsg.Request
 		v   int16
@@ -135,6 +164,7 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { closeBroker() })
+	topicID := topicIDOf(f, b, "t")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := wire.Parse(data)
 		if err != nil {
@@ -143,8 +173,37 @@ func FuzzRequest(f *testing.F) {
 		if req.Msg == nil || !handler.Supports(req.Key, req.Version) {
 			return
 		}
-		if fr, ok := req.Msg.(*kmsg.FetchRequest); ok {
-			fr.MaxWaitMillis = min(fr.MaxWaitMillis, 5)
+		switch r := req.Msg.(type) {
+		case *kmsg.CreateTopicsRequest:
+			// The broker refuses more than handler.MaxTopicPartitions;
+			// below that, creating a topic of a million partitions in
+			// memory is what it should do, and too slow for a fuzz run.
+			for i := range r.Topics {
+				if n := r.Topics[i].NumPartitions; n > 64 && n <= handler.MaxTopicPartitions {
+					r.Topics[i].NumPartitions = 64
+				}
+			}
+		case *kmsg.CreatePartitionsRequest:
+			for i := range r.Topics {
+				if n := r.Topics[i].Count; n > 64 && n <= handler.MaxTopicPartitions {
+					r.Topics[i].Count = 64
+				}
+			}
+		case *kmsg.FetchRequest:
+			r.MaxWaitMillis = min(r.MaxWaitMillis, 5)
+		case *kmsg.ShareFetchRequest:
+			r.MaxWaitMillis = min(r.MaxWaitMillis, 5)
+			for i := range r.Topics {
+				if r.Topics[i].TopicID == ([16]byte{}) {
+					r.Topics[i].TopicID = topicID
+				}
+			}
+		case *kmsg.ShareAcknowledgeRequest:
+			for i := range r.Topics {
+				if r.Topics[i].TopicID == ([16]byte{}) {
+					r.Topics[i].TopicID = topicID
+				}
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -155,4 +214,20 @@ func FuzzRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// topicIDOf is a topic's id as the broker's Metadata answers it.
+func topicIDOf(f *testing.F, b *handler.Broker, topic string) [16]byte {
+	req := kmsg.NewPtrMetadataRequest()
+	req.SetVersion(12)
+	req.Topics = []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr(topic)}}
+	parsed, err := wire.Parse(frame(req, 12))
+	if err != nil {
+		f.Fatal(err)
+	}
+	resp, ok := b.Handle(context.Background(), parsed).(*kmsg.MetadataResponse)
+	if !ok || len(resp.Topics) != 1 {
+		f.Fatalf("metadata of %s: %v", topic, resp)
+	}
+	return resp.Topics[0].TopicID
 }

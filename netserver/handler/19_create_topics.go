@@ -116,6 +116,10 @@ func (b *Broker) createTopics(ctx context.Context, req *kmsg.CreateTopicsRequest
 			fail(kerr.InvalidPartitions, "number of partitions must be larger than 0")
 			continue
 		}
+		if parts > MaxTopicPartitions {
+			fail(kerr.PolicyViolation, tooManyPartitions(parts))
+			continue
+		}
 		if live := len(b.cluster.Brokers()); rf <= 0 || int(rf) > live {
 			fail(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d with %d live brokers", rf, live))
 			continue

@@ -47,6 +47,19 @@ func (b *Broker) createPartitions(ctx context.Context, req *kmsg.CreatePartition
 	return resp
 }
 
+// MaxTopicPartitions is the most partitions one topic may have. Kafka's
+// controller refuses an operation of more than 10,000 records
+// (POLICY_VIOLATION, "excessively large batch"), which bounds a topic
+// created in one request below 10,000 partitions; Rill serves 100,000
+// partitions (BENCHMARKS.md) and refuses a count past 2^20 before
+// allocating anything, so a request for a billion partitions gets an
+// error, not a broker out of memory.
+const MaxTopicPartitions = 1 << 20
+
+func tooManyPartitions(n int32) string {
+	return fmt.Sprintf("unable to perform excessively large batch operation: %d partitions, at most %d per topic", n, MaxTopicPartitions)
+}
+
 // addPartitions grows a topic through the active controller and returns
 // once this broker has applied the new count. Validation without creating
 // is answered from this broker's copy of the metadata.
@@ -57,6 +70,8 @@ func (b *Broker) addPartitions(reqCtx context.Context, rt kmsg.CreatePartitionsR
 		return kerr.UnknownTopicOrPartition, "unknown topic"
 	case rt.Count <= t.Partitions:
 		return kerr.InvalidPartitions, fmt.Sprintf("topic has %d partitions; the new count must be larger, got %d", t.Partitions, rt.Count)
+	case rt.Count > MaxTopicPartitions:
+		return kerr.PolicyViolation, tooManyPartitions(rt.Count)
 	case mutations.Record(float64(rt.Count-t.Partitions), b.now()) != nil:
 		return kerr.ThrottlingQuotaExceeded, throttlingQuotaMessage
 	case validateOnly:
