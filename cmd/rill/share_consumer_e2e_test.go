@@ -8,10 +8,15 @@ package main
 // leader failover on three nodes.
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -495,4 +500,202 @@ func TestShareConsumersAcrossLeaderFailover(t *testing.T) {
 	if t.Failed() {
 		t.Log(c.logs())
 	}
+}
+
+// shareHeartbeat joins member to group subscribed to topic (epoch 0) or,
+// with leave, takes it out (epoch -1).
+func shareHeartbeat(t *testing.T, cl *kgo.Client, group, member, topic string, leave bool) {
+	t.Helper()
+	req := kmsg.NewPtrShareGroupHeartbeatRequest()
+	req.Version = 1
+	req.GroupID, req.MemberID = group, member
+	if leave {
+		req.MemberEpoch = -1
+	} else {
+		req.SubscribedTopicNames = []string{topic}
+	}
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		t.Fatalf("share heartbeat %s/%s leave=%v: %v", group, member, leave, err)
+	}
+}
+
+func TestShareGroupOffsetsAdmin(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	cl := client(t, b.addr)
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	id := shareTopic(t, adm, "adm", 1, 1)
+	shareSetGroupConfigs(t, cl, "ga", "share.auto.offset.reset", "earliest")
+	shareProduce(t, cl, "adm", 0, 20)
+
+	startOf := func() (int64, int64, bool) {
+		t.Helper()
+		d, err := adm.DescribeShareGroupOffsets(ctx, "ga")
+		if err != nil || d["ga"].Err != nil {
+			t.Fatalf("describe share offsets: %v %v", err, d["ga"].Err)
+		}
+		o, ok := d["ga"].Offsets.Lookup("adm", 0)
+		return o.StartOffset, o.Lag, ok
+	}
+
+	shareHeartbeat(t, cl, "ga", "m1", "adm", false)
+	m1 := newShareMember(t, b.addr, "ga", "m1", id)
+	if got := m1.fetch(5*time.Second, 10); !slices.Equal(got, []acquired{{0, 9, 1}}) {
+		t.Fatalf("acquired %v", got)
+	}
+	if err := m1.ack(0, 9, ackAccept); err != nil {
+		t.Fatal(err)
+	}
+	if start, lag, ok := startOf(); !ok || start != 10 || lag != 10 {
+		t.Fatalf("after accepting 0-9: start %d lag %d (found %v), want 10 and 10", start, lag, ok)
+	}
+	at := func(o int64) kadm.Offsets {
+		os := kadm.Offsets{}
+		os.Add(kadm.Offset{Topic: "adm", Partition: 0, At: o, LeaderEpoch: -1})
+		return os
+	}
+	if _, err := adm.AlterShareGroupOffsets(ctx, "ga", at(15)); err == nil || !strings.Contains(err.Error(), kerr.NonEmptyGroup.Message) {
+		t.Fatalf("altering a group with a member: %v, want NON_EMPTY_GROUP", err)
+	}
+	shareHeartbeat(t, cl, "ga", "m1", "adm", true)
+
+	// Offsets moved forward: the next member starts at 15.
+	res, err := adm.AlterShareGroupOffsets(ctx, "ga", at(15))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perr, ok := res.Lookup("adm", 0); !ok || perr != nil {
+		t.Fatalf("alter: %v %v", perr, ok)
+	}
+	if start, _, _ := startOf(); start != 15 {
+		t.Fatalf("start offset after the alter: %d, want 15", start)
+	}
+	shareHeartbeat(t, cl, "ga", "m2", "adm", false)
+	m2 := newShareMember(t, b.addr, "ga", "m2", id)
+	if got := m2.fetch(5*time.Second, 10); !slices.Equal(got, []acquired{{15, 19, 1}}) {
+		t.Fatalf("after the alter acquired %v, want 15-19", got)
+	}
+	if err := m2.ack(15, 19, ackAccept); err != nil {
+		t.Fatal(err)
+	}
+	if start, lag, _ := startOf(); start != 20 || lag != 0 {
+		t.Fatalf("after accepting everything: start %d lag %d, want 20 and 0", start, lag)
+	}
+	shareHeartbeat(t, cl, "ga", "m2", "adm", true)
+
+	// Deleted offsets: the group starts the topic again, at earliest.
+	del, err := adm.DeleteShareGroupOffsets(ctx, "ga", "adm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if derr, ok := del.Lookup("adm"); !ok || derr != nil {
+		t.Fatalf("delete: %v %v", derr, ok)
+	}
+	if _, _, ok := startOf(); ok {
+		t.Fatal("the deleted share partition is still described")
+	}
+	shareHeartbeat(t, cl, "ga", "m3", "adm", false)
+	m3 := newShareMember(t, b.addr, "ga", "m3", id)
+	if got := m3.fetch(5*time.Second, 5); !slices.Equal(got, []acquired{{0, 4, 1}}) {
+		t.Fatalf("after deleting the offsets acquired %v, want 0-4 again", got)
+	}
+	shareHeartbeat(t, cl, "ga", "m3", "adm", true)
+
+	// Deleting the group deletes its state too: a new group of the same
+	// name starts afresh.
+	m3.cl.Close()
+	if _, err := adm.DeleteGroup(ctx, "ga"); err != nil {
+		t.Fatal(err)
+	}
+	shareHeartbeat(t, cl, "ga", "m4", "adm", false)
+	m4 := newShareMember(t, b.addr, "ga", "m4", id)
+	if got := m4.fetch(5*time.Second, 20); !slices.Equal(got, []acquired{{0, 19, 1}}) {
+		t.Fatalf("a new group of a deleted one's name acquired %v, want 0-19 on first delivery", got)
+	}
+}
+
+// A `rill consume --share-group` process SIGKILLed in the middle of what it
+// was handed: its output pipe is not read, so it blocks printing its first
+// fetch and holds the rest of it when it is killed. Its connection drops,
+// the broker releases those records at once (not after the group's 60 s
+// lock), and a second member gets every record the first did not print,
+// so each record reaches a member at least once.
+func TestShareMemberSIGKILLed(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	cl := client(t, b.addr)
+	adm := kadm.NewClient(cl)
+	shareTopic(t, adm, "killed", 1, 1)
+	shareSetGroupConfigs(t, cl, "gk", "share.auto.offset.reset", "earliest", "share.record.lock.duration.ms", "60000")
+	const n = 2000
+	pad := strings.Repeat("x", 200) // 400 KB of output: far more than a pipe holds
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "killed", Value: []byte(fmt.Sprintf("%d %s", i, pad))}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rillBin, "consume", "--bootstrap="+b.addr, "--share-group", "gk", "--topic", "killed", "--format", `%v\n`)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The member now blocks writing once the pipe is full, holding what
+	// it acquired and has not printed.
+	time.Sleep(2 * time.Second)
+	cmd.Process.Signal(syscall.SIGKILL)
+	seen := map[string]int{strings.Fields(line)[0]: 1}
+	printed := 1
+	for {
+		line, err := out.ReadString('\n')
+		if err != nil {
+			break
+		}
+		seen[strings.Fields(line)[0]]++
+		printed++
+	}
+	cmd.Wait()
+	if printed >= n {
+		t.Fatalf("the first member printed all %d records before it was killed", printed)
+	}
+
+	start := time.Now()
+	var mu sync.Mutex
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	shareConsume(ctx, t, []string{b.addr}, "gk", "killed", func(_ int, v string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[strings.Fields(v)[0]]++
+		if len(seen) == n {
+			cancel()
+		}
+	}, 0)
+	mu.Lock()
+	defer mu.Unlock()
+	missing := 0
+	for i := range n {
+		if seen[strconv.Itoa(i)] == 0 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d records reached no member (the killed one printed %d)", missing, printed)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the second member took %v: the killed member's records waited for their 60 s lock", took)
+	}
+	t.Logf("the killed member printed %d records; the second member got the rest in %v", printed, time.Since(start).Round(time.Millisecond))
 }
