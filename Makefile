@@ -6,7 +6,7 @@ LISTEN    ?= 127.0.0.1:9092
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-load bench-scale bench-profile stress chaos clients clean
+.PHONY: release build run cluster test test-short lint fuzz bench bench-compare bench-compare-replicated bench-compare-txn bench-compare-share bench-load bench-scale bench-profile stress chaos clients clean
 
 # The version stamped into binaries (rill version; the broker logs it at
 # start): the nearest tag, or the commit, marked -dirty with local changes.
@@ -101,6 +101,14 @@ bench-compare-replicated:
 TXN_COMPARE_FLAGS ?= -systems rill,kfake -runs 3 -records 500000
 bench-compare-txn:
 	cd bench/compare && $(GO) run . -txn -out results-txn $(TXN_COMPARE_FLAGS)
+
+# Plain read against a share-group read (KIP-932), Rill and kfake side by
+# side: 100,000 records of 1 KiB on 4 partitions read by one plain consumer,
+# then by 4 kgo share consumers accepting every record; medians of 3 runs.
+# Results: bench/compare/results-share/.
+SHARE_COMPARE_FLAGS ?= -systems rill,kfake -runs 3 -records 100000 -share-members 4
+bench-compare-share:
+	cd bench/compare && $(GO) run . -share -out results-share $(SHARE_COMPARE_FLAGS)
 
 # Broker-bound load: rill bench load's loader (prebuilt batches over raw
 # pipelined connections; fetches counted from batch headers) against a Rill

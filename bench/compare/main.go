@@ -295,6 +295,8 @@ func main() {
 	txn := flag.Bool("txn", false, "instead: plain vs transactional produce side by side on the Kafka systems (rill, kfake, rill-rf3)")
 	txnRecords := flag.Int("txn-records", 1000, "with -txn: each producer commits every this many records")
 	txnMillis := flag.Int("txn-ms", 100, "with -txn: or once its transaction is this old")
+	share := flag.Bool("share", false, "instead: a plain read against a share-group read (KIP-932) on the Kafka systems (rill, kfake, rill-rf3)")
+	shareMembers := flag.Int("share-members", 4, "with -share: share-group members")
 	load := flag.Bool("load", false, "instead: broker-bound load (rill bench load's loader) against rill and kfake processes, jetstream beside with its client")
 	loadSeconds := flag.Duration("load-seconds", 5*time.Second, "with -load: produce for this long per run")
 	loadRecords := flag.Int64("load-records", 3_000_000, "with -load: at most this many records per produce run (bounds kfake's heap)")
@@ -306,6 +308,13 @@ func main() {
 		lc.RecordSize, lc.Partitions, lc.ReplicationFactor = cfg.RecordSize, cfg.Partitions, 1
 		lc.Duration, lc.Records = *loadSeconds, *loadRecords
 		if err := runLoad(lc, *runs, strings.Split(*systems, ","), *out, *jsRecords); err != nil {
+			fmt.Fprintln(os.Stderr, "compare:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *share {
+		if err := runShare(cfg, *runs, *shareMembers, strings.Split(*systems, ","), *out); err != nil {
 			fmt.Fprintln(os.Stderr, "compare:", err)
 			os.Exit(1)
 		}
