@@ -40,6 +40,12 @@ func TestCLIGolden(t *testing.T) {
 		{"bad_format", []string{"cluster", "health", "--format", "yaml"}},
 		{"consume_without_topic", []string{"consume"}},
 		{"config_bad_target", []string{"config", "describe", "cluster"}},
+		{"features_help", []string{"features", "-h"}},
+		{"features_describe_help", []string{"features", "describe", "-h"}},
+		{"features_downgrade_help", []string{"features", "downgrade", "-h"}},
+		{"features_without_feature", []string{"features", "upgrade"}},
+		{"features_bad_level", []string{"features", "upgrade", "--feature", "transaction.version=high"}},
+		{"features_unsafe_upgrade", []string{"features", "upgrade", "--feature", "transaction.version=2", "--unsafe"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

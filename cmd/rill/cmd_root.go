@@ -118,6 +118,7 @@ Client tools connect to --bootstrap HOST:PORT,..., else bootstrap.servers of
 		newQuotaCmd(),
 		newConfigCmd(),
 		newClusterCmd(),
+		newFeaturesCmd(),
 		newPartitionCmd(),
 		newLogDirsCmd(),
 		newBenchCmd(),
