@@ -13,6 +13,7 @@ package handler
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -28,6 +29,11 @@ func (b *Broker) updateFeatures(ctx context.Context, req *kmsg.UpdateFeaturesReq
 		e := toKerr(err)
 		resp.ErrorCode = e.Code
 		if msg := err.Error(); msg != e.Error() {
+			// The reason, without the Go error chain's prefix: Kafka
+			// says "Invalid update version 3 for feature ...".
+			if msg = strings.TrimPrefix(msg, controller.ErrInvalidFeatureUpdate.Error()+": "); msg != "" {
+				msg = strings.ToUpper(msg[:1]) + msg[1:]
+			}
 			resp.ErrorMessage = kmsg.StringPtr(msg)
 		}
 		return resp
