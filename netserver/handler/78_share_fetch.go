@@ -170,7 +170,9 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 	if maxRecords <= 0 {
 		maxRecords = defaultShareMaxRecords
 	}
-	strict := req.Version >= 2 && req.ShareAcquireMode == 1
+	// Record-limit mode when the fetch asks for it (v2) or its group is
+	// set to it (share.acquire.mode=record_limit, for v1 clients).
+	strict := (req.Version >= 2 && req.ShareAcquireMode == 1) || b.groupConfig(group)["share.acquire.mode"] == "record_limit"
 	batchSize := 0
 	if !strict && req.BatchSize > 0 {
 		batchSize = int(req.BatchSize)

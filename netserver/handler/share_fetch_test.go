@@ -232,3 +232,49 @@ func TestShareMembersRaceOnOnePartition(t *testing.T) {
 func superCtx() context.Context {
 	return WithIdentity(context.Background(), Identity{Principal: superUser, Host: "127.0.0.1"})
 }
+
+// RENEW (KIP-1222) keeps a member's lock past its duration; without it
+// the lock lapses and another member gets the records.
+func TestShareRenewKeepsTheLock(t *testing.T) {
+	b, id := shareTestBroker(t, 2, map[string]string{"share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": "300"})
+	a := &shareTestMember{t: t, b: b, group: "g", id: "a", topicID: id, ctx: superCtx()}
+	other := &shareTestMember{t: t, b: b, group: "g", id: "other", topicID: id, ctx: superCtx()}
+	if resp := a.fetch(10, 0); len(resp.Topics) != 1 || len(resp.Topics[0].Partitions[0].AcquiredRecords) != 1 {
+		t.Fatalf("a's fetch: %+v", resp)
+	}
+	if resp := other.fetch(10, 0); len(resp.Topics) != 0 && len(resp.Topics[0].Partitions[0].AcquiredRecords) != 0 {
+		t.Fatalf("other acquired while a holds everything: %+v", resp)
+	}
+	renew := func() {
+		req := kmsg.NewPtrShareFetchRequest()
+		req.Version, req.IsRenewAck, req.MaxBytes = 2, true, 0 // every fetch limit 0
+		req.GroupID, req.MemberID, req.ShareSessionEpoch = kmsg.StringPtr("g"), kmsg.StringPtr("a"), a.epoch
+		req.Topics = []kmsg.ShareFetchRequestTopic{{TopicID: id, Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0,
+			AcknowledgementBatches: []kmsg.ShareFetchRequestTopicPartitionAcknowledgementBatch{{FirstOffset: 0, LastOffset: 1, AcknowledgeTypes: []int8{4}}}}}}}
+		resp := b.shareFetch(a.ctx, req).(*kmsg.ShareFetchResponse)
+		if resp.ErrorCode != 0 || resp.Topics[0].Partitions[0].AcknowledgeErrorCode != 0 {
+			t.Fatalf("renew: %+v", resp)
+		}
+		a.epoch++
+	}
+	// Renewed every 150 ms for 900 ms: three lock durations.
+	for range 6 {
+		time.Sleep(150 * time.Millisecond)
+		renew()
+	}
+	if resp := other.fetch(10, 0); len(resp.Topics) != 0 && len(resp.Topics[0].Partitions[0].AcquiredRecords) != 0 {
+		t.Fatalf("other acquired records a kept renewing: %+v", resp)
+	}
+	// a stops renewing: other's long poll gets them when the lock lapses.
+	start := time.Now()
+	resp := other.fetch(10, 5*time.Second)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions[0].AcquiredRecords) != 1 {
+		t.Fatalf("other after a's lock lapsed: %+v", resp)
+	}
+	if got := resp.Topics[0].Partitions[0].AcquiredRecords[0]; got.FirstOffset != 0 || got.LastOffset != 1 || got.DeliveryCount != 2 {
+		t.Fatalf("other acquired %+v, want 0-1 on their second delivery", got)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Fatalf("the lapse took %v for a 300 ms lock", waited)
+	}
+}
