@@ -26,7 +26,8 @@ package handler
 // acquired from the session's partitions, at most MaxRecords in all (500
 // when 0): whole batches (batch-optimized, the last batch may pass
 // MaxRecords, acquired ranges split into BatchSize pieces) or exactly
-// MaxRecords (ShareAcquireMode 1, record-limit), within MaxBytes. With
+// MaxRecords (record-limit: ShareAcquireMode 1, or the group config
+// share.acquire.mode=record_limit), within MaxBytes. With
 // nothing acquired the answer waits up to MaxWaitMillis for records to
 // arrive or be released. Partitions start at a rotating index so a small
 // MaxRecords does not starve the last ones.
