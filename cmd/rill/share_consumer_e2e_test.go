@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -698,4 +699,130 @@ func TestShareMemberSIGKILLed(t *testing.T) {
 		t.Fatalf("the second member took %v: the killed member's records waited for their 60 s lock", took)
 	}
 	t.Logf("the killed member printed %d records; the second member got the rest in %v", printed, time.Since(start).Round(time.Millisecond))
+}
+
+// kgo acknowledges a partition's records in the same request that forgets
+// the partition (a revoked or paused cursor): the acknowledgements apply,
+// and the records are not handed out again.
+func TestShareForgetWithAcks(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	cl := client(t, b.addr)
+	id := shareTopic(t, kadm.NewClient(cl), "forget", 1, 1)
+	shareSetGroupConfigs(t, cl, "g", "share.auto.offset.reset", "earliest")
+	shareProduce(t, cl, "forget", 0, 5)
+	a := newShareMember(t, b.addr, "g", "member-a", id)
+	if got := a.fetch(5*time.Second, 5); !slices.Equal(got, []acquired{{0, 4, 1}}) {
+		t.Fatalf("a acquired %v", got)
+	}
+	req := kmsg.NewPtrShareFetchRequest()
+	req.Version = 2
+	req.GroupID, req.MemberID, req.ShareSessionEpoch = kmsg.StringPtr("g"), kmsg.StringPtr("member-a"), a.epoch
+	req.MaxWaitMillis, req.MaxBytes, req.MaxRecords = 100, 1<<20, 5
+	rt := kmsg.NewShareFetchRequestTopic()
+	rt.TopicID = id
+	rp := kmsg.NewShareFetchRequestTopicPartition()
+	ab := kmsg.NewShareFetchRequestTopicPartitionAcknowledgementBatch()
+	ab.FirstOffset, ab.LastOffset, ab.AcknowledgeTypes = 0, 4, []int8{ackAccept}
+	rp.AcknowledgementBatches = append(rp.AcknowledgementBatches, ab)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	ft := kmsg.NewShareFetchRequestForgottenTopicsData()
+	ft.TopicID, ft.Partitions = id, []int32{0}
+	req.ForgottenTopicsData = append(req.ForgottenTopicsData, ft)
+	resp, err := req.RequestWith(context.Background(), a.cl)
+	if err != nil || resp.ErrorCode != 0 {
+		t.Fatal(err, resp.ErrorCode)
+	}
+	for _, tt := range resp.Topics {
+		for _, p := range tt.Partitions {
+			if err := kerr.ErrorForCode(p.AcknowledgeErrorCode); err != nil {
+				t.Fatalf("ack with forget: %v", err)
+			}
+		}
+	}
+	bm := newShareMember(t, b.addr, "g", "member-b", id)
+	if got := bm.fetch(time.Second, 5); len(got) != 0 {
+		t.Fatalf("accepted records delivered again: %v", got)
+	}
+}
+
+// brokerTicks is the broker process's CPU time in clock ticks.
+func brokerTicks(t *testing.T, b *broker) int64 {
+	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(s)[strings.LastIndex(string(s), ")")+2:])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+// A read_committed share group waits out its long poll while a
+// transaction is open (the records past the last stable offset cannot be
+// handed out yet) instead of reading again and again; and a session with a
+// partition that fails waits for its good partition.
+func TestShareLongPollsWait(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	cl := client(t, b.addr)
+	id := shareTopic(t, kadm.NewClient(cl), "rc", 1, 1)
+	shareSetGroupConfigs(t, cl, "g", "share.auto.offset.reset", "earliest", "share.isolation.level", "read_committed")
+	shareProduce(t, cl, "rc", 0, 1)
+	txn := client(t, b.addr, kgo.TransactionalID("tx"))
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.ProduceSync(context.Background(), &kgo.Record{Topic: "rc", Partition: 0, Value: []byte("open")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	a := newShareMember(t, b.addr, "g", "member-a", id)
+	if got := a.fetch(2*time.Second, 5); !slices.Equal(got, []acquired{{0, 0, 1}}) {
+		t.Fatalf("acquired %v, want the committed record 0 only", got)
+	}
+	before := brokerTicks(t, b)
+	start := time.Now()
+	if got := a.fetch(3*time.Second, 5, kmsg.ShareFetchRequestTopicPartitionAcknowledgementBatch{FirstOffset: 0, LastOffset: 0, AcknowledgeTypes: []int8{ackAccept}}); len(got) != 0 {
+		t.Fatalf("acquired %v past the open transaction", got)
+	}
+	if waited := time.Since(start); waited < 2*time.Second {
+		t.Fatalf("the long poll ended after %v, want MaxWait", waited)
+	}
+	if used := brokerTicks(t, b) - before; used > 50 {
+		t.Fatalf("the broker used %d CPU ticks in a 3 s idle long poll", used)
+	}
+
+	// Partition 7 of a one-partition topic fails at once; the fetch still
+	// waits for partition 0.
+	req := kmsg.NewPtrShareFetchRequest()
+	req.Version = 2
+	req.GroupID, req.MemberID, req.ShareSessionEpoch = kmsg.StringPtr("g"), kmsg.StringPtr("member-c"), 0
+	req.MaxWaitMillis, req.MaxBytes, req.MaxRecords = 2000, 1<<20, 5
+	rt := kmsg.NewShareFetchRequestTopic()
+	rt.TopicID = id
+	for _, p := range []int32{0, 7} {
+		rp := kmsg.NewShareFetchRequestTopicPartition()
+		rp.Partition = p
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	c := client(t, b.addr)
+	start = time.Now()
+	resp, err := req.RequestWith(context.Background(), c)
+	if err != nil || resp.ErrorCode != 0 {
+		t.Fatal(err, resp.ErrorCode)
+	}
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Fatalf("a failing partition ended the long poll after %v", waited)
+	}
+	found := false
+	for _, tt := range resp.Topics {
+		for _, p := range tt.Partitions {
+			if p.Partition == 7 {
+				found = p.ErrorCode == kerr.UnknownTopicOrPartition.Code
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("partition 7 not answered UNKNOWN_TOPIC_OR_PARTITION: %+v", resp.Topics)
+	}
 }

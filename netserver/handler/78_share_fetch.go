@@ -40,6 +40,7 @@ package handler
 // any member id, as Kafka's leader does).
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -83,6 +84,9 @@ func (b *Broker) shareFetch(ctx context.Context, req *kmsg.ShareFetchRequest) km
 	}
 	if group == "" || member == "" || len(member) > 36 {
 		return fail(kerr.InvalidRequest, "a share fetch needs a group id and a member id of at most 36 characters")
+	}
+	if req.Version >= 2 && req.ShareAcquireMode != 0 && req.ShareAcquireMode != 1 {
+		return fail(kerr.InvalidRequest, "ShareAcquireMode is 0 (batch-optimized) or 1 (record-limit)")
 	}
 	renew := req.Version >= 2 && req.IsRenewAck
 	if renew && (req.MaxBytes != 0 || req.MinBytes != 0 || req.MaxRecords != 0 || req.MaxWaitMillis != 0) {
@@ -138,14 +142,20 @@ func (b *Broker) shareFetch(ctx context.Context, req *kmsg.ShareFetchRequest) km
 		if err != nil {
 			return fail(toKerr(err), "")
 		}
+		// Forgotten partitions keep what the member holds there, as
+		// Kafka: kgo forgets a partition in the same request that
+		// acknowledges its records, and a paused partition's records
+		// are still the member's to finish. Their locks lapse if not.
 		session = s.Partitions
-		b.shareRelease(group, member, setOf(forget))
 	}
 	b.shareAcks(ctx, ac, group, member, req.Topics, renew, out.ackResult)
 	if renew {
+		out.ackLeaders(b)
+		out.endpoints(b, ListenerOf(ctx))
 		return resp
 	}
 	b.shareAcquireAll(ctx, ac, req, group, member, session, out)
+	out.ackLeaders(b)
 	out.endpoints(b, ListenerOf(ctx))
 	return resp
 }
@@ -161,7 +171,7 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 		if c := slices.Compare(x.TopicID[:], y.TopicID[:]); c != 0 {
 			return c
 		}
-		return int(x.Partition - y.Partition)
+		return cmp.Compare(x.Partition, y.Partition)
 	})
 	if n := len(parts); n > 1 {
 		k := int(uint32(req.ShareSessionEpoch) % uint32(n))
@@ -186,9 +196,10 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
 	var timer *time.Timer
 	fresh := req.ShareSessionEpoch == 0 // a session opened: check cached state once
+	rechecked := false
 	for {
 		var tps []kafka.TopicPartition
-		records, failed := 0, false
+		records := 0
 		for _, p := range parts {
 			if records >= maxRecords {
 				break
@@ -196,31 +207,30 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 			t, ok := b.topicByID(p.TopicID)
 			if !ok {
 				out.partition(p).ErrorCode = kerr.UnknownTopicID.Code
-				failed = true
 				continue
 			}
 			if !ac.topic(authz.OpRead, t.Name) {
 				out.partition(p).ErrorCode = errTopicDenied.Code
-				failed = true
+				continue
+			}
+			if p.Partition < 0 || p.Partition >= t.Partitions {
+				out.partition(p).ErrorCode = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
 			tp := kafka.TopicPartition{Topic: t.Name, Partition: p.Partition}
 			if code := b.leaderHere(tp.Topic, tp.Partition); code != nil {
 				out.notLeader(b, p, tp, code)
-				failed = true
 				continue
 			}
 			tps = append(tps, tp)
 			sp, code := b.shares.get(ctx, shareKey{group, p.TopicID, p.Partition}, tp, fresh)
 			if code != nil {
 				out.partition(p).ErrorCode = code.Code
-				failed = true
 				continue
 			}
 			data, acq, code := sp.acquire(member, maxRecords-records, strict, budget, readCommitted)
 			if code != nil {
 				out.partition(p).ErrorCode = code.Code
-				failed = true
 				continue
 			}
 			if len(acq) == 0 {
@@ -237,7 +247,10 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 			budget -= len(data)
 		}
 		fresh = false
-		if records > 0 || failed || len(tps) == 0 || !time.Now().Before(deadline) {
+		// A partition that failed is answered with its error but does
+		// not end the wait for the others (as Kafka's delayed share
+		// fetch); only when none is left to wait on.
+		if records > 0 || len(tps) == 0 || !time.Now().Before(deadline) {
 			return
 		}
 		// Nothing to hand out: wait for a produce, a high-watermark move
@@ -249,10 +262,14 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 			timer = time.NewTimer(time.Until(deadline))
 			defer timer.Stop()
 		}
-		if b.shareReady(group, parts) {
+		if !rechecked && b.shareReady(group, parts, readCommitted) {
+			// Something changed between the read and the watch: read
+			// again, once; if that finds nothing either, wait.
 			b.watch.unregister(fw)
+			rechecked = true
 			continue
 		}
+		rechecked = false
 		parked := metrics.Park(ctx, metrics.FetchPurgatory)
 		select {
 		case <-fw.ch:
@@ -272,7 +289,7 @@ func (b *Broker) shareAcquireAll(ctx context.Context, ac access, req *kmsg.Share
 // shareReady reports whether a share partition of the session has
 // records to acquire now (checked after registering the watch, so a
 // change between the last read and the registration is not missed).
-func (b *Broker) shareReady(group string, parts []sharesession.Partition) bool {
+func (b *Broker) shareReady(group string, parts []sharesession.Partition, readCommitted bool) bool {
 	for _, p := range parts {
 		sp := b.shares.loaded(shareKey{group, p.TopicID, p.Partition})
 		if sp == nil {
@@ -286,8 +303,12 @@ func (b *Broker) shareReady(group string, parts []sharesession.Partition) bool {
 		if err != nil {
 			continue
 		}
+		limit := hw
+		if readCommitted {
+			limit = rep.Log().LastStableOffset(hw) // what acquire reads up to
+		}
 		sp.mu.Lock()
-		ready := !sp.dropped && sp.sm.CanAcquire() && sp.sm.FetchOffset() < hw
+		ready := !sp.dropped && sp.sm.CanAcquire() && sp.sm.FetchOffset() < limit
 		sp.mu.Unlock()
 		if ready {
 			return true
@@ -459,6 +480,26 @@ func (a *shareFetchAnswer) ackResult(p sharesession.Partition, code *kerr.Error)
 	sp := a.partition(p)
 	if code != nil {
 		sp.AcknowledgeErrorCode = code.Code
+	}
+}
+
+// ackLeaders fills CurrentLeader (and NodeEndpoints, through endpoints)
+// for the partitions whose acknowledgement found another leader.
+func (a *shareFetchAnswer) ackLeaders(b *Broker) {
+	for ti := range a.resp.Topics {
+		t := &a.resp.Topics[ti]
+		for pi := range t.Partitions {
+			sp := &t.Partitions[pi]
+			if sp.AcknowledgeErrorCode != kerr.NotLeaderForPartition.Code || sp.CurrentLeader.LeaderID >= 0 {
+				continue
+			}
+			if topic, ok := b.topicByID(t.TopicID); ok {
+				if cp, ok := b.cluster.Partition(topic.Name, sp.Partition); ok && cp.Leader >= 0 {
+					sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = cp.Leader, cp.LeaderEpoch
+					a.leaders[cp.Leader] = true
+				}
+			}
+		}
 	}
 }
 

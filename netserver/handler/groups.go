@@ -336,7 +336,11 @@ func (b *Broker) coordinatorOf(topic string) partitionCoordinator {
 func (b *Broker) PartitionLeadership(topic string, p int32, leading bool) {
 	// Share partitions are loaded again under the new leader epoch, or
 	// by the new leader (share_partitions.go).
-	b.shares.dropPartition(kafka.TopicPartition{Topic: topic, Partition: p})
+	epoch := int32(-1)
+	if leading {
+		epoch = b.leaderEpoch(topic, p)
+	}
+	b.shares.dropPartition(kafka.TopicPartition{Topic: topic, Partition: p}, epoch)
 	c := b.coordinatorOf(topic)
 	if c == nil {
 		return

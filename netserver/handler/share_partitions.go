@@ -82,6 +82,10 @@ func (c ShareConfig) maxSessions() int {
 	return c.MaxShareSessions
 }
 
+// freshCheckTimeout bounds the state-epoch check of a share partition a
+// member opens a session on (shares.get).
+const freshCheckTimeout = 500 * time.Millisecond
+
 // shareWriteTimeout bounds a background write of a share partition's state.
 const shareWriteTimeout = 30 * time.Second
 
@@ -209,7 +213,11 @@ func (s *shares) get(ctx context.Context, key shareKey, tp kafka.TopicPartition,
 	case dropped:
 		return nil, kerr.NotLeaderForPartition
 	case fresh && !busy:
-		sum, err := b.shareStateSummary(ctx, key.stateKey())
+		// Bounded: a share coordinator that does not answer soon only
+		// skips the check (the next write would find a reset).
+		cctx, cancel := context.WithTimeout(ctx, freshCheckTimeout)
+		sum, err := b.shareStateSummary(cctx, key.stateKey())
+		cancel()
 		if err == nil && (sum.StateEpoch != stateEpoch || sum.StartOffset < 0) {
 			s.mu.Lock()
 			if s.parts[key] == sp {
@@ -263,11 +271,16 @@ func (s *shares) dropLocked(sp *sharePart) {
 
 // dropPartition forgets every share partition of tp: this broker stopped
 // leading it or its leader epoch changed.
-func (s *shares) dropPartition(tp kafka.TopicPartition) {
+//
+// A broker that leads the partition at leader epoch epoch keeps the share
+// partitions already loaded under that epoch: the metadata can reach a
+// request (which loads under the new epoch) before the replica manager
+// reports the leadership; epoch -1 (no longer leading) drops them all.
+func (s *shares) dropPartition(tp kafka.TopicPartition, epoch int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.byTopic[tp] {
-		if sp := s.parts[k]; sp != nil {
+		if sp := s.parts[k]; sp != nil && (epoch < 0 || sp.leaderEpoch < epoch) {
 			s.dropLocked(sp)
 		}
 	}
@@ -300,18 +313,23 @@ func (sp *sharePart) load(ctx context.Context) *kerr.Error {
 	l := rep.Log()
 	st, err := b.shareStateRead(ctx, k, sp.leaderEpoch)
 	if errors.Is(err, errShareStateUninitialized) {
-		// Never initialized (or deleted): initialize it under the state
-		// epoch the coordinator last saw, then read it as the leader.
+		// Never initialized (or deleted): initialize it under a state
+		// epoch above any the coordinator saw (so a write of a copy of
+		// deleted state still in flight is fenced), then read it as the
+		// leader. State someone initialized since the read (an offsets
+		// reset, another leader) is read, not replaced.
 		sum, serr := b.shareStateSummary(ctx, k)
 		if serr != nil {
 			return toKerr(serr)
 		}
-		start, code := b.shareStartOffset(sp.key.group, sp.tp, l.LogStartOffset())
-		if code != nil {
-			return code
-		}
-		if ierr := b.shareStateInitialize(ctx, k, max(sum.StateEpoch, 0), start); ierr != nil {
-			return toKerr(ierr)
+		if sum.StartOffset < 0 {
+			start, code := b.shareStartOffset(sp.key.group, sp.tp, l.LogStartOffset())
+			if code != nil {
+				return code
+			}
+			if ierr := b.shareStateInitialize(ctx, k, max(sum.StateEpoch, 0)+1, start); ierr != nil {
+				return toKerr(ierr)
+			}
 		}
 		st, err = b.shareStateRead(ctx, k, sp.leaderEpoch)
 	}
@@ -435,7 +453,8 @@ func (sp *sharePart) armLocked() {
 		}
 		return
 	}
-	d := time.Until(deadline)
+	// Deadlines come from the broker's clock (b.now), so the wait does.
+	d := deadline.Sub(sp.s.b.now())
 	if sp.timer == nil {
 		sp.timer = time.AfterFunc(d, sp.expire)
 		return
@@ -488,20 +507,18 @@ func (sp *sharePart) release(member string) {
 
 // persistAsync writes the current state in the background.
 func (sp *sharePart) persistAsync() {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), shareWriteTimeout)
-		defer cancel()
-		if err := sp.persist(ctx); err != nil && !errors.Is(err, errSharePartDropped) {
-			sp.s.b.log.Warn("writing share partition state failed", "group", sp.key.group, "topic", sp.tp.Topic, "partition", sp.tp.Partition, "err", err)
-		}
-	}()
+	sp.mu.Lock()
+	sp.startWriterLocked()
+	sp.mu.Unlock()
 }
 
 var errSharePartDropped = errors.New("share partition no longer led here")
 
 // persist returns once the share coordinator has the state as it is now
-// (or a later one). One write is on the wire at a time; whoever finds
-// none running writes, repeatedly, until the newest version is durable.
+// (or a later one), or ctx ends. The writes themselves run on the share
+// partition's writer goroutine (writeLoop), not on the caller's request:
+// a client that goes away mid-write does not fail the write the others
+// wait on.
 func (sp *sharePart) persist(ctx context.Context) error {
 	sp.mu.Lock()
 	want := sp.version
@@ -509,23 +526,40 @@ func (sp *sharePart) persist(ctx context.Context) error {
 		sp.mu.Unlock()
 		return nil
 	}
-	if sp.writing {
-		w := persistWaiter{version: want, done: make(chan error, 1)}
-		sp.waiters = append(sp.waiters, w)
-		sp.mu.Unlock()
-		select {
-		case err := <-w.done:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	w := persistWaiter{version: want, done: make(chan error, 1)}
+	sp.waiters = append(sp.waiters, w)
+	sp.startWriterLocked()
+	sp.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startWriterLocked starts the writer unless it runs. sp.mu is held.
+func (sp *sharePart) startWriterLocked() {
+	if sp.writing || sp.durable >= sp.version {
+		return
 	}
 	sp.writing = true
+	go sp.writeLoop()
+}
+
+// writeLoop writes the newest state, one write at a time, until the
+// share coordinator has the latest version; each write is bounded by
+// shareWriteTimeout. A failed write answers every waiter with its error
+// and ends the loop: the next change starts another. A fenced write (a
+// newer leader, offsets reset) or one of state the coordinator no longer
+// has (deleted) drops this copy; the next request loads the state again.
+func (sp *sharePart) writeLoop() {
+	sp.mu.Lock()
 	for {
 		if sp.dropped {
 			sp.finishLocked(errSharePartDropped)
 			sp.mu.Unlock()
-			return errSharePartDropped
+			return
 		}
 		v := sp.version
 		snap := sp.sm.Persisted()
@@ -536,30 +570,53 @@ func (sp *sharePart) persist(ctx context.Context) error {
 		for _, bt := range snap.Batches {
 			batches = append(batches, sharestate.Batch{First: bt.First, Last: bt.Last, State: int8(bt.State), DeliveryCount: bt.DeliveryCount})
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), shareWriteTimeout)
 		err := sp.s.b.shareStateWriteCount(ctx, sp.key.stateKey(), sp.leaderEpoch, stateEpoch, snap.StartOffset, complete, batches)
+		cancel()
 		sp.mu.Lock()
 		if err != nil {
 			sp.finishLocked(err)
 			sp.mu.Unlock()
-			if errors.Is(err, kerr.FencedLeaderEpoch) || errors.Is(err, kerr.FencedStateEpoch) {
-				// Another leader, or an offsets reset, owns the
-				// state now: forget ours.
+			if errors.Is(err, kerr.FencedLeaderEpoch) || errors.Is(err, kerr.FencedStateEpoch) || errors.Is(err, kerr.InvalidRequest) {
 				sp.s.mu.Lock()
 				if sp.s.parts[sp.key] == sp {
 					sp.s.dropLocked(sp)
 				}
 				sp.s.mu.Unlock()
+			} else {
+				sp.s.b.log.Warn("writing share partition state failed", "group", sp.key.group, "topic", sp.tp.Topic, "partition", sp.tp.Partition, "err", err)
 			}
-			return err
+			return
 		}
 		sp.durable = max(sp.durable, v)
 		sp.notifyLocked()
 		if sp.durable >= sp.version {
 			sp.writing = false
 			sp.mu.Unlock()
-			return nil
+			return
 		}
 	}
+}
+
+// persistError is the code an acknowledgement answers when its state
+// could not be written, as Kafka's share partition maps the persister's
+// errors: a fenced or vanished state (another leader, an offsets reset,
+// deleted offsets) and a dropped copy are NOT_LEADER_OR_FOLLOWER, so the
+// client finds the partition's state anew; an unreachable coordinator
+// COORDINATOR_NOT_AVAILABLE; a request that gave up waiting
+// REQUEST_TIMED_OUT; anything else UNKNOWN_SERVER_ERROR.
+func persistError(err error) *kerr.Error {
+	switch {
+	case errors.Is(err, errSharePartDropped), errors.Is(err, kerr.FencedLeaderEpoch),
+		errors.Is(err, kerr.FencedStateEpoch), errors.Is(err, kerr.InvalidRequest):
+		return kerr.NotLeaderForPartition
+	case errors.Is(err, kerr.NotCoordinator), errors.Is(err, kerr.CoordinatorNotAvailable),
+		errors.Is(err, kerr.CoordinatorLoadInProgress):
+		return kerr.CoordinatorNotAvailable
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return kerr.RequestTimedOut
+	}
+	return kerr.UnknownServerError
 }
 
 // notifyLocked answers the waiters whose version is durable.
@@ -785,10 +842,7 @@ func (sp *sharePart) acknowledge(ctx context.Context, member string, acks []shar
 	sp.s.b.watch.wake(sp.tp)
 	if changed {
 		if err := sp.persist(ctx); err != nil {
-			if errors.Is(err, errSharePartDropped) {
-				return kerr.NotLeaderForPartition
-			}
-			return toKerr(err)
+			return persistError(err)
 		}
 	}
 	return nil
