@@ -103,10 +103,11 @@ bench-compare-txn:
 	cd bench/compare && $(GO) run . -txn -out results-txn $(TXN_COMPARE_FLAGS)
 
 # Plain read against a share-group read (KIP-932), Rill and kfake side by
-# side: 100,000 records of 1 KiB on 4 partitions read by one plain consumer,
-# then by 4 kgo share consumers accepting every record; medians of 3 runs.
+# side: 200,000 records of 1 KiB on 4 partitions read by one plain consumer,
+# then by 4 kgo share consumers accepting every record; medians of 5 runs.
+# Add -share-locks 10000 for a wider in-flight window per share partition.
 # Results: bench/compare/results-share/.
-SHARE_COMPARE_FLAGS ?= -systems rill,kfake -runs 3 -records 100000 -share-members 4
+SHARE_COMPARE_FLAGS ?= -systems rill,kfake -runs 5 -records 200000 -share-members 4
 bench-compare-share:
 	cd bench/compare && $(GO) run . -share -out results-share $(SHARE_COMPARE_FLAGS)
 

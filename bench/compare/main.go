@@ -297,6 +297,7 @@ func main() {
 	txnMillis := flag.Int("txn-ms", 100, "with -txn: or once its transaction is this old")
 	share := flag.Bool("share", false, "instead: a plain read against a share-group read (KIP-932) on the Kafka systems (rill, kfake, rill-rf3)")
 	shareMembers := flag.Int("share-members", 4, "with -share: share-group members")
+	shareLocks := flag.Int("share-locks", 0, "with -share: the group's share.partition.max.record.locks (0: the broker's default, 2000)")
 	load := flag.Bool("load", false, "instead: broker-bound load (rill bench load's loader) against rill and kfake processes, jetstream beside with its client")
 	loadSeconds := flag.Duration("load-seconds", 5*time.Second, "with -load: produce for this long per run")
 	loadRecords := flag.Int64("load-records", 3_000_000, "with -load: at most this many records per produce run (bounds kfake's heap)")
@@ -314,7 +315,7 @@ func main() {
 		return
 	}
 	if *share {
-		if err := runShare(cfg, *runs, *shareMembers, strings.Split(*systems, ","), *out); err != nil {
+		if err := runShare(cfg, *runs, *shareMembers, *shareLocks, strings.Split(*systems, ","), *out); err != nil {
 			fmt.Fprintln(os.Stderr, "compare:", err)
 			os.Exit(1)
 		}

@@ -41,7 +41,10 @@ type shareOutcome struct {
 // taking turns as run does, it prints medians: what a share group's
 // per-record bookkeeping (acquisition, acknowledgement written to the
 // share coordinator) costs next to a plain read on each system.
-func runShare(cfg bench.Config, runs, members int, systems []string, out string) error {
+//
+// locks, when above 0, is the group's share.partition.max.record.locks
+// (the in-flight window of each share partition; 2000 by default).
+func runShare(cfg bench.Config, runs, members, locks int, systems []string, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -75,7 +78,7 @@ func runShare(cfg bench.Config, runs, members int, systems []string, out string)
 				return fmt.Errorf("%s consume: %w", systems[i], err)
 			}
 			outcomes[i].Consume = append(outcomes[i].Consume, res)
-			sr, err := shareRead(ctx, c, fmt.Sprintf("share-bench-%d", r), members)
+			sr, err := shareRead(ctx, c, fmt.Sprintf("share-bench-%d", r), members, locks)
 			if err != nil {
 				return fmt.Errorf("%s share read: %w", systems[i], err)
 			}
@@ -87,8 +90,12 @@ func runShare(cfg bench.Config, runs, members int, systems []string, out string)
 			}
 		}
 	}
-	fmt.Printf("\n%d records of %d B, %d partitions, %d share-group members; medians of %d runs\n\n",
-		cfg.Records, cfg.RecordSize, cfg.Partitions, members, runs)
+	window := "2000 (default)"
+	if locks > 0 {
+		window = fmt.Sprint(locks)
+	}
+	fmt.Printf("\n%d records of %d B, %d partitions, %d share-group members, share.partition.max.record.locks %s; medians of %d runs\n\n",
+		cfg.Records, cfg.RecordSize, cfg.Partitions, members, window, runs)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "system\tconsume rec/s\tshare rec/s\tshare / consume\tredelivered\t")
 	for _, o := range outcomes {
@@ -103,12 +110,12 @@ func runShare(cfg bench.Config, runs, members int, systems []string, out string)
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%d\t\n", o.System, plain, share, share/plain, redelivered)
 	}
 	tw.Flush()
-	return bench.WriteJSON(filepath.Join(out, "compare-share.json"), map[string]any{"config": cfg, "members": members, "systems": outcomes})
+	return bench.WriteJSON(filepath.Join(out, "compare-share.json"), map[string]any{"config": cfg, "members": members, "record_locks": locks, "systems": outcomes})
 }
 
 // shareRead reads cfg.Records records of cfg.Topic with members share
 // consumers of group, from the start of the topic.
-func shareRead(ctx context.Context, cfg bench.Config, group string, members int) (shareRun, error) {
+func shareRead(ctx context.Context, cfg bench.Config, group string, members, locks int) (shareRun, error) {
 	admin, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
 	if err != nil {
 		return shareRun{}, err
@@ -116,6 +123,11 @@ func shareRead(ctx context.Context, cfg bench.Config, group string, members int)
 	defer admin.Close()
 	if err := setGroupConfig(ctx, admin, group, "share.auto.offset.reset", "earliest"); err != nil {
 		return shareRun{}, err
+	}
+	if locks > 0 {
+		if err := setGroupConfig(ctx, admin, group, "share.partition.max.record.locks", fmt.Sprint(locks)); err != nil {
+			return shareRun{}, err
+		}
 	}
 	var mu sync.Mutex
 	seen := map[[2]int64]int{} // partition, offset
