@@ -57,8 +57,13 @@ func TestFeaturesCLI(t *testing.T) {
 		t.Fatalf("a new cluster: transaction.version %d at epoch %d, want 2", level, epoch)
 	}
 	out := rill(t, "", "features", "describe", bs)
-	if want := "Feature: transaction.version\tSupportedMinVersion: 0\tSupportedMaxVersion: 2\tFinalizedVersionLevel: 2\tEpoch: "; !strings.HasPrefix(out, want) {
-		t.Fatalf("features describe:\n%q\nwant it to start %q", out, want)
+	for _, want := range []string{
+		"Feature: share.version\tSupportedMinVersion: 0\tSupportedMaxVersion: 1\tFinalizedVersionLevel: 1\tEpoch: ",
+		"\nFeature: transaction.version\tSupportedMinVersion: 0\tSupportedMaxVersion: 2\tFinalizedVersionLevel: 2\tEpoch: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("features describe:\n%q\nwant a line %q", out, want)
+		}
 	}
 
 	// --dry-run validates and changes nothing.

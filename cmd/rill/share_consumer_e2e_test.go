@@ -826,3 +826,75 @@ func TestShareLongPollsWait(t *testing.T) {
 		t.Fatalf("partition 7 not answered UNKNOWN_TOPIC_OR_PARTITION: %+v", resp.Topics)
 	}
 }
+
+// share.version (KIP-932's feature) is finalized at 1 on a new cluster;
+// downgraded to 0 the share-group APIs leave ApiVersions and answer
+// UNSUPPORTED_VERSION; upgraded again they are back.
+func TestShareVersionFeature(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	ctx := context.Background()
+	state := func() (level int16, advertised bool) {
+		t.Helper()
+		av, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, client(t, b.addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range av.FinalizedFeatures {
+			if f.Name == "share.version" {
+				level = f.MaxVersionLevel
+			}
+		}
+		for _, k := range av.ApiKeys {
+			advertised = advertised || k.ApiKey == 76
+		}
+		return level, advertised
+	}
+	update := func(level int16, typ int8) {
+		t.Helper()
+		req := kmsg.NewPtrUpdateFeaturesRequest()
+		u := kmsg.NewUpdateFeaturesRequestFeatureUpdate()
+		u.Feature, u.MaxVersionLevel, u.UpgradeType = "share.version", level, typ
+		req.FeatureUpdates = append(req.FeatureUpdates, u)
+		resp, err := req.RequestWith(ctx, client(t, b.addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+			t.Fatalf("share.version to %d: %v", level, err)
+		}
+		for _, r := range resp.Results {
+			if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+				t.Fatalf("share.version to %d: %v", level, err)
+			}
+		}
+	}
+	waitState := func(level int16, advertised bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			l, a := state()
+			if l == level && a == advertised {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("share.version %d, ShareGroupHeartbeat advertised %v; want %d, %v", l, a, level, advertised)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitState(1, true)
+	update(0, 2) // safe downgrade
+	waitState(0, false)
+	cl := client(t, b.addr)
+	shareTopic(t, kadm.NewClient(cl), "gated", 1, 1)
+	hb := kmsg.NewPtrShareGroupHeartbeatRequest()
+	hb.Version, hb.GroupID, hb.MemberID, hb.SubscribedTopicNames = 1, "g", "m", []string{"gated"}
+	// A client does not send it (not advertised): kgo refuses locally.
+	if _, err := hb.RequestWith(ctx, client(t, b.addr)); err == nil {
+		t.Fatal("kgo sent a ShareGroupHeartbeat the broker does not advertise")
+	}
+	update(1, 1)
+	waitState(1, true)
+	// A new client (cl's cached the versions of share.version 0).
+	shareHeartbeat(t, client(t, b.addr), "g", "m", "gated", false)
+}

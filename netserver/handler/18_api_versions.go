@@ -7,6 +7,7 @@ package handler
 // implements them (replication/controller's SupportedFeatures), finalized
 // as the metadata has them (UpdateFeatures; level 0 is left out, as Kafka
 // removes it) with the metadata offset as FinalizedFeaturesEpoch.
+// share.version 0 leaves the share-group APIs out (shareGatedKeys).
 //
 // v5 (KIP-1242, Kafka 4.4) names the cluster and node the client believes
 // it reached: both set or neither (else INVALID_REQUEST); set, and either
@@ -46,7 +47,12 @@ func (b *Broker) apiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 			return resp
 		}
 	}
-	resp.ApiKeys = append(resp.ApiKeys, apiKeys...)
+	shareOn := b.shareGroupsEnabled()
+	for _, k := range apiKeys {
+		if shareOn || !shareGatedKeys[k.ApiKey] {
+			resp.ApiKeys = append(resp.ApiKeys, k)
+		}
+	}
 	// Features (v3+): clients read transaction.version to choose the
 	// KIP-890 part 2 flow.
 	for _, name := range slices.Sorted(maps.Keys(controller.SupportedFeatures)) {

@@ -16,8 +16,8 @@ package handler
 // assignment changed. Sessions are group.share.session.timeout.ms (the
 // group's share.session.timeout.ms when set), the interval
 // group.share.heartbeat.interval.ms (share.heartbeat.interval.ms).
-// Kafka 4.2 serves share groups when the share.version feature is 1
-// (its default); Rill serves them always, without the feature.
+// Share groups are served while the share.version feature is 1 (a new
+// cluster's level, as Kafka 4.2); at 0 this answers UNSUPPORTED_VERSION.
 // Errors: INVALID_REQUEST, GROUP_ID_NOT_FOUND (no such share group at a
 // positive or -1 epoch, or the id is a classic or consumer group),
 // UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, GROUP_MAX_SIZE_REACHED
@@ -30,6 +30,7 @@ package handler
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/coordinator/group"
@@ -39,6 +40,10 @@ import (
 
 func (b *Broker) shareGroupHeartbeat(ctx context.Context, wr *wire.Request, req *kmsg.ShareGroupHeartbeatRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ShareGroupHeartbeatResponse)
+	if !b.shareGroupsEnabled() {
+		resp.ErrorCode = kerr.UnsupportedVersion.Code
+		return resp
+	}
 	ac := b.access(ctx)
 	if !ac.group(authz.OpRead, req.GroupID) {
 		resp.ErrorCode = errGroupDenied.Code

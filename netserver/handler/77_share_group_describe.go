@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rillmq/rill/netserver/authz"
@@ -28,6 +29,11 @@ func (b *Broker) shareGroupDescribe(ctx context.Context, req *kmsg.ShareGroupDes
 	for _, id := range req.GroupIDs {
 		rg := kmsg.NewShareGroupDescribeResponseGroup()
 		rg.GroupID = id
+		if !b.shareGroupsEnabled() {
+			rg.ErrorCode = kerr.UnsupportedVersion.Code
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
 		if !ac.group(authz.OpDescribe, id) {
 			rg.ErrorCode = errGroupDenied.Code
 			resp.Groups = append(resp.Groups, rg)

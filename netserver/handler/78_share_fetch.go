@@ -79,6 +79,9 @@ func (b *Broker) shareFetch(ctx context.Context, req *kmsg.ShareFetchRequest) km
 		}
 		return resp
 	}
+	if !b.shareGroupsEnabled() {
+		return fail(kerr.UnsupportedVersion, "share groups are off (share.version 0)")
+	}
 	if !ac.group(authz.OpRead, group) {
 		return fail(errGroupDenied, "")
 	}

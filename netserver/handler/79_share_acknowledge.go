@@ -42,6 +42,9 @@ func (b *Broker) shareAcknowledge(ctx context.Context, req *kmsg.ShareAcknowledg
 		}
 		return resp
 	}
+	if !b.shareGroupsEnabled() {
+		return fail(kerr.UnsupportedVersion, "share groups are off (share.version 0)")
+	}
 	if !ac.group(authz.OpRead, group) {
 		return fail(errGroupDenied, "")
 	}

@@ -32,6 +32,11 @@ func (b *Broker) describeShareGroupOffsets(ctx context.Context, req *kmsg.Descri
 	for _, rg := range req.Groups {
 		g := kmsg.NewDescribeShareGroupOffsetsResponseGroup()
 		g.GroupID = rg.GroupID
+		if !b.shareGroupsEnabled() {
+			g.ErrorCode = kerr.UnsupportedVersion.Code
+			resp.Groups = append(resp.Groups, g)
+			continue
+		}
 		if !ac.group(authz.OpDescribe, rg.GroupID) {
 			g.ErrorCode = errGroupDenied.Code
 			resp.Groups = append(resp.Groups, g)

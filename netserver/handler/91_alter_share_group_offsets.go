@@ -30,6 +30,10 @@ import (
 func (b *Broker) alterShareGroupOffsets(ctx context.Context, req *kmsg.AlterShareGroupOffsetsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterShareGroupOffsetsResponse)
 	ac := b.access(ctx)
+	if !b.shareGroupsEnabled() {
+		resp.ErrorCode = kerr.UnsupportedVersion.Code
+		return resp
+	}
 	if !ac.group(authz.OpRead, req.GroupID) {
 		resp.ErrorCode = errGroupDenied.Code
 		return resp

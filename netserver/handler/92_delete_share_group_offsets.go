@@ -27,6 +27,10 @@ import (
 func (b *Broker) deleteShareGroupOffsets(ctx context.Context, req *kmsg.DeleteShareGroupOffsetsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DeleteShareGroupOffsetsResponse)
 	ac := b.access(ctx)
+	if !b.shareGroupsEnabled() {
+		resp.ErrorCode = kerr.UnsupportedVersion.Code
+		return resp
+	}
 	if !ac.group(authz.OpDelete, req.GroupID) {
 		resp.ErrorCode = errGroupDenied.Code
 		return resp

@@ -16,8 +16,26 @@ import (
 
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/coordinator/sharestate"
+	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/netserver/sharesession"
 )
+
+// shareGroupsEnabled reports whether share groups are on: the finalized
+// share.version feature is 1 (a cluster's controller finalizes it at 1;
+// before it has, they are on). Off, the share-group APIs are left out of
+// ApiVersions and answer UNSUPPORTED_VERSION, as Kafka's.
+func (b *Broker) shareGroupsEnabled() bool {
+	if b.cluster == nil {
+		return true
+	}
+	levels, _ := b.cluster.Features()
+	level, ok := levels[controller.FeatureShareVersion]
+	return !ok || level >= 1
+}
+
+// shareGatedKeys are the APIs share.version turns on: the share groups'
+// own (the share coordinator's 83-87 are between brokers).
+var shareGatedKeys = map[int16]bool{76: true, 77: true, 78: true, 79: true, 90: true, 91: true, 92: true}
 
 // shareGroupInfo is the share group as its coordinator, this broker,
 // knows it: NOT_COORDINATOR elsewhere, GROUP_ID_NOT_FOUND for an unknown

@@ -20,9 +20,15 @@ import (
 // TxnOffsetCommit v5) and end them with an epoch bump (EndTxn v5).
 const FeatureTransactionVersion = "transaction.version"
 
+// FeatureShareVersion is share.version (KIP-932): 1 serves share groups
+// (ShareGroupHeartbeat, ShareGroupDescribe, ShareFetch, ShareAcknowledge
+// and the share offset APIs); 0 turns them off, as Kafka 4.2.
+const FeatureShareVersion = "share.version"
+
 // SupportedFeatures are the features and the levels Rill implements.
 var SupportedFeatures = map[string]FeatureRange{
 	FeatureTransactionVersion: {Min: 0, Max: 2},
+	FeatureShareVersion:       {Min: 0, Max: 1},
 }
 
 // FeatureRange is a feature's supported levels.
