@@ -16,8 +16,8 @@ import (
 
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/coordinator/sharestate"
-	"github.com/rillmq/rill/replication/controller"
 	"github.com/rillmq/rill/netserver/sharesession"
+	"github.com/rillmq/rill/replication/controller"
 )
 
 // shareGroupsEnabled reports whether share groups are on: the finalized
