@@ -42,6 +42,7 @@ package handler
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -133,6 +134,11 @@ func (b *Broker) shareFetch(ctx context.Context, req *kmsg.ShareFetchRequest) km
 			b.shareRelease(group, member, replaced)
 		}
 		if err != nil {
+			if errors.Is(err, kerr.ShareSessionLimitReached) {
+				// As Kafka: the refusal waits out MaxWait, so a client
+				// retrying at once does not spin.
+				waitCtx(ctx, time.Duration(max(req.MaxWaitMillis, 0))*time.Millisecond)
+			}
 			return fail(toKerr(err), "")
 		}
 		b.watchShareConn(ctx, conn)
@@ -420,6 +426,16 @@ func (b *Broker) watchShareConn(ctx context.Context, conn any) {
 			b.shareRelease(s.Key.Group, s.Key.Member, s.Partitions)
 		}
 	})
+}
+
+// waitCtx returns after d or when ctx ends.
+func waitCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // connToken identifies the connection a request came on: its context's
