@@ -22,7 +22,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/coordinator/sharestate"
 	"github.com/rillmq/rill/netserver/authz"
 )
@@ -30,19 +29,7 @@ import (
 func (b *Broker) alterShareGroupOffsets(ctx context.Context, req *kmsg.AlterShareGroupOffsetsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterShareGroupOffsetsResponse)
 	ac := b.access(ctx)
-	if !b.shareGroupsEnabled() {
-		resp.ErrorCode = kerr.UnsupportedVersion.Code
-		return resp
-	}
-	if !ac.group(authz.OpRead, req.GroupID) {
-		resp.ErrorCode = errGroupDenied.Code
-		return resp
-	}
-	info, code := b.shareGroupInfo(req.GroupID)
-	if code == nil && info.State != group.Empty {
-		code = kerr.NonEmptyGroup
-	}
-	if code != nil {
+	if code := b.emptyShareGroup(ac, authz.OpRead, req.GroupID); code != nil {
 		resp.ErrorCode = code.Code
 		return resp
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/coordinator/sharestate"
 	"github.com/rillmq/rill/netserver/authz"
 )
@@ -27,19 +26,7 @@ import (
 func (b *Broker) deleteShareGroupOffsets(ctx context.Context, req *kmsg.DeleteShareGroupOffsetsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DeleteShareGroupOffsetsResponse)
 	ac := b.access(ctx)
-	if !b.shareGroupsEnabled() {
-		resp.ErrorCode = kerr.UnsupportedVersion.Code
-		return resp
-	}
-	if !ac.group(authz.OpDelete, req.GroupID) {
-		resp.ErrorCode = errGroupDenied.Code
-		return resp
-	}
-	info, code := b.shareGroupInfo(req.GroupID)
-	if code == nil && info.State != group.Empty {
-		code = kerr.NonEmptyGroup
-	}
-	if code != nil {
+	if code := b.emptyShareGroup(ac, authz.OpDelete, req.GroupID); code != nil {
 		resp.ErrorCode = code.Code
 		return resp
 	}

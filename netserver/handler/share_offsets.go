@@ -16,6 +16,7 @@ import (
 
 	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/coordinator/sharestate"
+	"github.com/rillmq/rill/netserver/authz"
 	"github.com/rillmq/rill/netserver/sharesession"
 	"github.com/rillmq/rill/replication/controller"
 )
@@ -46,6 +47,24 @@ func (b *Broker) shareGroupInfo(groupID string) (group.ShareGroupInfo, *kerr.Err
 		return info, toKerr(err)
 	}
 	return info, nil
+}
+
+// emptyShareGroup checks a change of a share group's offsets (Alter and
+// DeleteShareGroupOffsets): share groups on (UNSUPPORTED_VERSION), op on
+// the group allowed (GROUP_AUTHORIZATION_FAILED), the group a share group
+// this broker coordinates, with no members (NON_EMPTY_GROUP).
+func (b *Broker) emptyShareGroup(ac access, op authz.Operation, groupID string) *kerr.Error {
+	switch {
+	case !b.shareGroupsEnabled():
+		return kerr.UnsupportedVersion
+	case !ac.group(op, groupID):
+		return errGroupDenied
+	}
+	info, code := b.shareGroupInfo(groupID)
+	if code == nil && info.State != group.Empty {
+		code = kerr.NonEmptyGroup
+	}
+	return code
 }
 
 // partitionEnd is a partition's high watermark: this broker's replica's
