@@ -179,6 +179,30 @@ func consume(ctx context.Context, tf *toolFlags, f consumeFlags, w, stderr io.Wr
 	case <-ctx.Done():
 		return nil
 	}
+	return printPolled(ctx, cl, f, w, func(recs []*kgo.Record, printErr error) error {
+		if printErr != nil {
+			return printErr
+		}
+		if f.groupID != "" {
+			if len(recs) > 0 {
+				if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
+					// The records are delivered again to whoever owns
+					// their partition next: at least once.
+					fmt.Fprintf(stderr, "rill consume: commit failed: %v\n", err)
+				}
+			}
+			cl.AllowRebalance()
+		}
+		return nil
+	})
+}
+
+// printPolled polls cl and prints each record in f's format until f.count
+// records were printed, the consumer idled for f.idle, or ctx ended (none
+// of which is an error); after each poll's records are written out,
+// printed reports them and the write's error, and ends the loop with an
+// error of its own.
+func printPolled(ctx context.Context, cl *kgo.Client, f consumeFlags, w io.Writer, printed func(recs []*kgo.Record, printErr error) error) error {
 	out := bufio.NewWriter(w)
 	defer out.Flush()
 	layout := strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(f.format)
@@ -203,18 +227,8 @@ func consume(ctx context.Context, tf *toolFlags, f consumeFlags, w, stderr io.Wr
 			out.WriteString(formatRecord(layout, r))
 			seen++
 		}
-		if err := out.Flush(); err != nil {
+		if err := printed(recs, out.Flush()); err != nil {
 			return err
-		}
-		if f.groupID != "" {
-			if len(recs) > 0 {
-				if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
-					// The records are delivered again to whoever owns
-					// their partition next: at least once.
-					fmt.Fprintf(stderr, "rill consume: commit failed: %v\n", err)
-				}
-			}
-			cl.AllowRebalance()
 		}
 	}
 	return nil

@@ -8,12 +8,9 @@ package main
 // flushed and the member leaves, releasing what it still held.
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -47,36 +44,15 @@ func consumeShared(ctx context.Context, tf *toolFlags, f consumeFlags, opts []kg
 		return err
 	}
 	defer closeShareConsumer(cl, stderr)
-	out := bufio.NewWriter(w)
-	defer out.Flush()
-	layout := strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(f.format)
-	seen := 0
-	for f.count == 0 || seen < f.count {
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		if f.idle > 0 {
-			pollCtx, cancel = context.WithTimeout(ctx, f.idle)
-		}
-		fetches := cl.PollRecords(pollCtx, f.count-seen)
-		cancel()
-		if pollCtx.Err() != nil && fetches.NumRecords() == 0 {
-			return nil
-		}
-		if err := fetches.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		recs := fetches.Records()
-		for _, r := range recs {
-			out.WriteString(formatRecord(layout, r))
-			seen++
-		}
-		if err := out.Flush(); err != nil {
+	return printPolled(ctx, cl, f, w, func(recs []*kgo.Record, printErr error) error {
+		if printErr != nil {
 			// Not printed: released, so another member gets them.
 			cl.MarkAcks(kgo.AckRelease, recs...)
-			return err
+			return printErr
 		}
 		cl.MarkAcks(kgo.AckAccept, recs...)
-	}
-	return nil
+		return nil
+	})
 }
 
 // closeShareConsumer sends the acknowledgements still pending and leaves
