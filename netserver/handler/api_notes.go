@@ -38,7 +38,7 @@ var apiNotes = map[int16]string{
 	24: "v4+ batched transactions and verify-only (sent by partition leaders, KIP-890)",
 	25: "the group's `__consumer_offsets` partition joins the transaction",
 	26: "PrepareCommit/PrepareAbort written, then markers to every partition, answered once complete; v5 (transaction version 2): the epoch bumps at every end",
-	27: "coordinator → partition leader; COMMIT/ABORT control batches with acks=all; applies transactional offsets on `__consumer_offsets`",
+	27: "coordinator → partition leader; COMMIT/ABORT control batches with acks=all; applies transactional offsets on `__consumer_offsets`; v2 (KIP-1228) TransactionVersion per marker: a TV2 marker whose epoch is not above the producer's is INVALID_PRODUCER_EPOCH, except at that epoch with no transaction open (a resent marker: answered as written, not written again, as Kafka since KAFKA-19999); Rill's coordinator sends each transaction's version",
 	28: "pending until the transaction's marker; KIP-447 member/generation checks; v5 under transaction version 2 adds the group's partition to the transaction; v6 (KIP-1319, Kafka 4.4) topics by id (UNKNOWN_TOPIC_ID)",
 	29: "MATCH and ANY filters; DESCRIBE on the cluster; SECURITY_DISABLED without `authorizer.class.name`",
 	30: "stored in the metadata log through the controller (duplicates skipped); ALTER on the cluster",
@@ -100,7 +100,6 @@ var leftOut = []struct {
 	{"74", "ListConfigResources", "not yet"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
-	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: v2 asks the leader to refuse a TV2 marker whose epoch is not above the producer's (Kafka's ProducerAppendInfo.checkProducerEpoch), a check for the log's producer state (engine/log); Rill's own coordinator sends v1"},
 }
 
 // protocolMarkdown is the API table and the left-out list of
