@@ -246,7 +246,7 @@ type AppendOptions struct {
 	// TransactionVersion is, for a COMMIT or ABORT marker, the version
 	// of the transaction it ends (WriteTxnMarkers v2, KIP-1228; 0 when
 	// unknown). From 2 the marker's producer epoch must be above the
-	// producer's (checkProducerEpoch in producer.go).
+	// producer's (checkMarkerEpochV2 in producer.go).
 	TransactionVersion int16
 }
 
