@@ -97,6 +97,10 @@ func seedRequests(f *testing.F) {
 	markers := kmsg.NewPtrWriteTxnMarkersRequest()
 	markers.Markers = []kmsg.WriteTxnMarkersRequestMarker{{ProducerID: 1, Committed: true,
 		Topics: []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "t", Partitions: []int32{0}}}}}
+	// v2 (KIP-1228): a TV2 marker, checked against the producer's epoch.
+	markersV2 := kmsg.NewPtrWriteTxnMarkersRequest()
+	markersV2.Markers = []kmsg.WriteTxnMarkersRequestMarker{{ProducerID: 1, ProducerEpoch: 1, TransactionVersion: 2,
+		Topics: []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "t", Partitions: []int32{0, 1}}}}}
 	txnCommit := kmsg.NewPtrTxnOffsetCommitRequest()
 	txnCommit.TransactionalID, txnCommit.Group, txnCommit.Generation = "tx", "g", -1
 	txnCommit.Topics = []kmsg.TxnOffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{{Partition: 0, Offset: 3}}}}
@@ -136,7 +140,7 @@ func seedRequests(f *testing.F) {
 	for _, s := range []struct {
 		req kmsg.Request
 		v   int16
-	}{{fcTxn, 3}, {fcTxn, 4}, {initTxn, 3}, {addParts, 3}, {addParts, 4}, {addOffsets, 3}, {endTxn, 3}, {markers, 1},
+	}{{fcTxn, 3}, {fcTxn, 4}, {initTxn, 3}, {addParts, 3}, {addParts, 4}, {addOffsets, 3}, {endTxn, 3}, {markers, 1}, {markersV2, 2},
 		{txnCommit, 3}, {descTxn, 0}, {kmsg.NewPtrListTransactionsRequest(), 1}, {descProd, 0}} {
 		f.Add(frame(s.req, s.v))
 	}
@@ -146,7 +150,7 @@ func seedRequests(f *testing.F) {
 	}{{fc, 1}, {fc, 4}, {join, 3}, {join, 5}, {join, 9}, {sync, 3}, {sync, 5}, {hb, 3}, {leave, 1}, {leave, 4},
 		{commit, 2}, {commit, 8}, {fetchOffsets, 5}, {fetchOffsets, 8}, {describe, 4}, {kmsg.NewPtrListGroupsRequest(), 4},
 		{delGroups, 2}, {delOffsets, 0},
-		{produce, 3}, {produce, 9}, {fetch, 4}, {fetch, 12}, {meta, 1}, {meta, 12}, {lo, 1}, {lo, 7},
+		{produce, 3}, {produce, 6}, {produce, 7}, {produce, 9}, // zstd: refused below v7 {fetch, 4}, {fetch, 12}, {meta, 1}, {meta, 12}, {lo, 1}, {lo, 7},
 		{ct, 2}, {ct, 5}, {dc, 3}, {kmsg.NewPtrApiVersionsRequest(), 3}, {kmsg.NewPtrInitProducerIDRequest(), 4}} {
 		f.Add(frame(s.req, s.v))
 	}

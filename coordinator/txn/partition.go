@@ -111,6 +111,11 @@ type Markers struct {
 	ProducerEpoch   int16
 	Commit          bool
 	Partitions      []kafka.TopicPartition
+	// Version is the transaction's version (Metadata.ClientVersion), sent
+	// with the markers (WriteTxnMarkers v2, KIP-1228): under TV2 their
+	// epoch is the bumped one, and leaders refuse one not above the
+	// producer's.
+	Version Version
 }
 
 // Partition is the transaction coordinator's state for one partition of
@@ -211,6 +216,7 @@ func markersOf(m *Metadata) Markers {
 		ProducerEpoch:   m.ProducerEpoch,
 		Commit:          m.State == PrepareCommit,
 		Partitions:      append([]kafka.TopicPartition(nil), m.Partitions...),
+		Version:         m.ClientVersion,
 	}
 }
 

@@ -11,9 +11,12 @@
 // keeps each producer's recent batches (idempotence), its open transaction
 // and the coordinator epoch of its last marker, as Kafka's
 // ProducerStateManager; snapshots of it are written at rolls and clean
-// shutdown. An ABORT marker adds the aborted transaction to its segment's
-// .txnindex (Kafka's TransactionIndex format), which AbortedTransactions
-// reads for read_committed fetches; LastStableOffset gives Kafka's LSO.
+// shutdown. A COMMIT or ABORT marker the leader appends for a transaction
+// of version 2 (AppendOptions.TransactionVersion) must carry an epoch
+// above the producer's, as Kafka's checkProducerEpoch (KIP-1228). An
+// ABORT marker adds the aborted transaction to its segment's .txnindex
+// (Kafka's TransactionIndex format), which AbortedTransactions reads for
+// read_committed fetches; LastStableOffset gives Kafka's LSO.
 // docs/design/log-transactions.md says when each of these files is synced.
 //
 // Gaps: a compacted log has offsets no batch holds, where the cleaner

@@ -243,6 +243,11 @@ type AppendOptions struct {
 	// Verify makes a transactional data batch that would open a
 	// transaction require Guard.
 	Verify bool
+	// TransactionVersion is, for a COMMIT or ABORT marker, the version
+	// of the transaction it ends (WriteTxnMarkers v2, KIP-1228; 0 when
+	// unknown). From 2 the marker's producer epoch must be above the
+	// producer's (checkMarkerEpochV2 in producer.go).
+	TransactionVersion int16
 }
 
 // AppendResult describes an appended batch.
@@ -252,7 +257,9 @@ type AppendResult struct {
 	LogAppendTime int64 // -1 unless the topic uses LogAppendTime
 	// Duplicate is true when an idempotent producer retried a batch that
 	// is already in the log: nothing was written and the offsets are the
-	// original batch's.
+	// original batch's. For a transaction version 2 marker retried after
+	// its transaction ended, both are the log's last offset (at or after
+	// the first marker), so waiting for them waits for that marker.
 	Duplicate bool
 }
 
@@ -309,7 +316,12 @@ func (l *Log) Append(batch []byte, opts AppendOptions) (AppendResult, error) {
 		}
 	}
 	if opts.AssignOffsets && b.ProducerID() >= 0 {
-		dup, err := l.mu.producers.check(b, ctrl)
+		dup, err := l.mu.producers.check(b, ctrl, opts.TransactionVersion)
+		if errors.Is(err, errMarkerRetry) {
+			l.mu.Unlock()
+			res.BaseOffset, res.LastOffset, res.Duplicate = leo-1, leo-1, true
+			return res, nil
+		}
 		if err != nil {
 			l.mu.Unlock()
 			return res, err

@@ -28,6 +28,14 @@ var (
 	ErrInvalidTxnState = errors.New("log: non-transactional batch from a producer with an open transaction")
 )
 
+// errMarkerRetry is check's verdict on a transaction version 2 marker at
+// the producer's epoch when the producer has no open transaction: the
+// coordinator sending again a marker this log already has (a lost answer,
+// or a new coordinator resending from its log), which Kafka answers as
+// written (IdempotentTransactionMarkerException). Append writes nothing
+// and reports a duplicate.
+var errMarkerRetry = errors.New("log: transaction marker already written")
+
 // noSequence is Kafka's NO_SEQUENCE: batches written by a coordinator
 // (transaction markers, transactional offset commits) carry it and skip the
 // sequence checks.
@@ -108,14 +116,21 @@ func newProducerState() *producerState {
 func (ps *producerState) txnCount() int { return len(ps.ongoing) + len(ps.unreplicated) }
 
 // check validates a batch of a producer (id >= 0) on the leader against the
-// state. ctrl is the decoded marker of a control batch (nil otherwise). It
+// state. ctrl is the decoded marker of a control batch (nil otherwise), tv
+// the transaction version of a COMMIT or ABORT marker (AppendOptions). It
 // returns the earlier batch when this one is a retry of it (the caller
-// answers with that batch's offsets and writes nothing).
-func (ps *producerState) check(b format.Batch, ctrl *format.ControlRecord) (*batchMeta, error) {
+// answers with that batch's offsets and writes nothing), and
+// errMarkerRetry for a marker already written.
+func (ps *producerState) check(b format.Batch, ctrl *format.ControlRecord, tv int16) (*batchMeta, error) {
 	pid, epoch, first := b.ProducerID(), b.ProducerEpoch(), b.BaseSequence()
 	e := ps.byID[pid]
 	if e == nil {
 		return nil, nil // unknown (new or expired) producer: accept any sequence, as Kafka does since KIP-360
+	}
+	if b.IsControl() && ctrl != nil && isEndTxn(ctrl) && tv >= 2 {
+		if err := checkMarkerEpochV2(pid, epoch, e); err != nil {
+			return nil, err
+		}
 	}
 	if epoch < e.Epoch {
 		return nil, fmt.Errorf("%w: producer %d epoch %d < %d", ErrInvalidProducerEpoch, pid, epoch, e.Epoch)
@@ -151,6 +166,25 @@ func (ps *producerState) check(b format.Batch, ctrl *format.ControlRecord) (*bat
 		return nil, fmt.Errorf("%w: producer %d, transaction open since offset %d", ErrInvalidTxnState, pid, e.TxnFirstOffset)
 	}
 	return nil, nil
+}
+
+// checkMarkerEpochV2 is the producer epoch check of a transaction version 2
+// marker, as Kafka's ProducerAppendInfo.checkProducerEpoch (KIP-1228): a TV2
+// coordinator bumps the epoch when it ends a transaction, so the marker's
+// epoch is above that of every batch of the transaction, and a marker at or
+// below the producer's epoch belongs to an earlier transaction (a late or
+// duplicated one): INVALID_PRODUCER_EPOCH. One exception, as Kafka's since
+// KAFKA-19999: at the producer's epoch with no transaction open, it is a
+// retry of the marker that ended it (errMarkerRetry). Like Kafka it runs
+// before the coordinator epoch check.
+func checkMarkerEpochV2(pid int64, epoch int16, e *producerEntry) error {
+	if epoch > e.Epoch {
+		return nil
+	}
+	if epoch == e.Epoch && e.TxnFirstOffset < 0 {
+		return errMarkerRetry
+	}
+	return fmt.Errorf("%w: producer %d transaction version 2 marker epoch %d <= %d", ErrInvalidProducerEpoch, pid, epoch, e.Epoch)
 }
 
 func isEndTxn(c *format.ControlRecord) bool {

@@ -504,6 +504,101 @@ func TestMarkerFencing(t *testing.T) {
 	}
 }
 
+// A transaction version 2 marker (KIP-1228) must carry an epoch above the
+// producer's: the coordinator bumped it to end the transaction. One at the
+// producer's epoch with no transaction open is a retry of the marker that
+// ended it, answered as written without writing again; with a transaction
+// open it is a late marker of the previous transaction and is refused, as
+// is any older one. Legacy markers keep the >= rule.
+func TestMarkerEpochTV2(t *testing.T) {
+	e := newEnv(t, vfs.NewMemFS())
+	l := e.open(false, 0, 0)
+	defer l.Close(true)
+	app := func(b []byte, tv int16) (AppendResult, error) {
+		return l.Append(b, AppendOptions{AssignOffsets: true, TransactionVersion: tv})
+	}
+	mustApp := func(b []byte, tv int16) AppendResult {
+		t.Helper()
+		r, err := app(b, tv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	refused := func(what string, b []byte, tv int16) {
+		t.Helper()
+		leo := l.LogEndOffset()
+		if _, err := app(b, tv); !errors.Is(err, ErrInvalidProducerEpoch) {
+			t.Fatalf("%s: %v, want ErrInvalidProducerEpoch", what, err)
+		}
+		if l.LogEndOffset() != leo {
+			t.Fatalf("%s: written", what)
+		}
+	}
+
+	first := mustApp(txnData(1, 2, 0, 2), 0).BaseOffset
+	refused("TV2 marker at the data's epoch", format.ControlBatch(1, 2, false, 5, 1), 2)
+	refused("TV2 marker below the data's epoch", format.ControlBatch(1, 1, true, 5, 1), 2)
+	if got := producerByID(l, 1); got.TxnStartOffset != first || got.Epoch != 2 {
+		t.Fatalf("refused markers changed the producer: %+v", got)
+	}
+	// The bumped epoch ends the transaction.
+	end := mustApp(format.ControlBatch(1, 3, false, 5, 1), 2)
+	if end.Duplicate || end.BaseOffset != first+2 {
+		t.Fatalf("TV2 marker: %+v", end)
+	}
+	if got := l.AbortedTransactions(0, 100); len(got) != 1 || got[0].FirstOffset != first || got[0].LastOffset != end.BaseOffset {
+		t.Fatalf("aborted %+v", got)
+	}
+	// Sent again: answered as written, at the log's last offset, and the
+	// log is unchanged.
+	leo := l.LogEndOffset()
+	for _, ce := range []int32{5, 4} { // like Kafka, before the coordinator epoch check
+		r := mustApp(format.ControlBatch(1, 3, true, ce, 1), 2)
+		if !r.Duplicate || r.BaseOffset != leo-1 || r.LastOffset != leo-1 || l.LogEndOffset() != leo {
+			t.Fatalf("retried marker (coordinator epoch %d): %+v, LEO %d -> %d", ce, r, leo, l.LogEndOffset())
+		}
+	}
+	if got := producerByID(l, 1); got.Epoch != 3 || got.CoordinatorEpoch != 5 || got.TxnStartOffset != -1 {
+		t.Fatalf("after the retry: %+v", got)
+	}
+	// The next transaction runs at the bumped epoch; a late marker of the
+	// previous one (epoch 3) must not end it.
+	next := mustApp(txnData(1, 3, 0, 1), 0).BaseOffset
+	refused("late TV2 marker", format.ControlBatch(1, 3, true, 5, 1), 2)
+	if got := l.LastStableOffset(l.LogEndOffset()); got != next {
+		t.Fatalf("LSO %d, want %d (transaction still open)", got, next)
+	}
+	mustApp(format.ControlBatch(1, 4, true, 5, 1), 2)
+	if got := l.LastStableOffset(l.LogEndOffset()); got != l.LogEndOffset() {
+		t.Fatalf("LSO %d after the commit, want %d", got, l.LogEndOffset())
+	}
+	// The legacy rule for markers without a version (v0-1) or TV0/1:
+	// the data's epoch is accepted.
+	for _, tv := range []int16{0, 1} {
+		pid := int64(10 + tv)
+		mustApp(txnData(pid, 7, 0, 1), 0)
+		if r := mustApp(format.ControlBatch(pid, 7, true, 1, 1), tv); r.Duplicate {
+			t.Fatalf("TV%d marker: %+v", tv, r)
+		}
+		refused("legacy marker below the epoch", format.ControlBatch(pid, 6, true, 1, 1), tv)
+	}
+	// A producer the log does not know: any epoch.
+	if r := mustApp(format.ControlBatch(99, 0, false, 0, 1), 2); r.Duplicate {
+		t.Fatalf("unknown producer: %+v", r)
+	}
+	// Followers copy what the leader wrote, unchecked.
+	f := newEnv(t, vfs.NewMemFS()).open(false, 0, 0)
+	defer f.Close(true)
+	for _, b := range [][]byte{txnData(1, 2, 0, 1), format.ControlBatch(1, 2, true, 5, 1)} {
+		b = append([]byte(nil), b...)
+		format.Batch(b).SetBaseOffset(f.LogEndOffset())
+		if _, err := f.Append(b, AppendOptions{TransactionVersion: 2}); err != nil {
+			t.Fatalf("follower: %v", err)
+		}
+	}
+}
+
 // Batches a coordinator writes carry a producer id but no sequence: they
 // skip duplicate and sequence checks (two of the same size are not
 // duplicates), but not the epoch check.

@@ -8,7 +8,8 @@ package handler
 // the ids back.
 //
 // Each partition's records must be exactly one RecordBatch v2 (Kafka's rule
-// since v3). The engine validates it (length, magic, CRC-32C, record
+// since v3); below v7 a zstd one is UNSUPPORTED_COMPRESSION_TYPE (KIP-110,
+// compression.go). The engine validates it (length, magic, CRC-32C, record
 // framing, offset deltas, max.message.bytes), assigns offsets in place and
 // appends it as received: compressed batches stay compressed. acks must be
 // 0, 1 or -1 (INVALID_REQUIRED_ACKS); 1 answers after the leader's append
@@ -100,6 +101,9 @@ func (b *Broker) produce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Res
 				l, code := b.partitionLog(name, t, topicOK, rp.Partition)
 				if code != nil {
 					return code
+				}
+				if zstdRefused(req.Version, rp.Records) {
+					return kerr.UnsupportedCompressionType // compression.go
 				}
 				batch, err := format.Parse(rp.Records)
 				if err != nil {

@@ -13,7 +13,9 @@ package handler
 // (v3+) and PartitionMaxBytes each partition; the first partition with data
 // gets at least one whole batch even when that is larger (KIP-74). Data is
 // returned from the batch holding FetchOffset (clients skip the records
-// before it) and may end in a partial batch, as Kafka's does.
+// before it) and may end in a partial batch, as Kafka's does. Batches go
+// out as stored, zstd ones too at every version: Kafka 4 no longer answers
+// UNSUPPORTED_COMPRESSION_TYPE below v10 (compression.go).
 //
 // Sessions (v7+, KIP-227; fetch_session.go and package fetchsession): a
 // full request with epoch 0 gets a new session when the cache

@@ -15,8 +15,8 @@ import (
 
 // apiNotes is each served key's behaviour in a line.
 var apiNotes = map[int16]string{
-	0:  "one RecordBatch v2 per partition; acks 0/1/-1 (in a cluster -1 waits for the ISR, `min.insync.replicas`: NOT_ENOUGH_REPLICAS); idempotent dedupe (last 5 batches per producer); LogAppendTime; transactional batches, the first of a transaction verified with the coordinator (KIP-890 part 1: INVALID_TXN_STATE), or from v12 under transaction version 2 added to the transaction by the leader (KIP-890 part 2); v13 topics by id (KIP-516: UNKNOWN_TOPIC_ID)",
-	1:  "long poll (MaxWait/MinBytes), MaxBytes and PartitionMaxBytes, KIP-74 first batch; incremental fetch sessions (KIP-227, below); topic IDs v13+; consumers read below the high watermark (read_committed: below the last stable offset, with the aborted transactions of the range); follower fetches (replica id, v15 ReplicaState) with DivergingEpoch (v12+); v17-v18 only add KRaft voters' tagged fields, ignored as by Kafka's brokers",
+	0:  "one RecordBatch v2 per partition, below v7 not zstd-compressed (UNSUPPORTED_COMPRESSION_TYPE, KIP-110, as Kafka's ProduceRequest.validateRecords); acks 0/1/-1 (in a cluster -1 waits for the ISR, `min.insync.replicas`: NOT_ENOUGH_REPLICAS); idempotent dedupe (last 5 batches per producer); LogAppendTime; transactional batches, the first of a transaction verified with the coordinator (KIP-890 part 1: INVALID_TXN_STATE), or from v12 under transaction version 2 added to the transaction by the leader (KIP-890 part 2); v13 topics by id (KIP-516: UNKNOWN_TOPIC_ID)",
+	1:  "long poll (MaxWait/MinBytes), MaxBytes and PartitionMaxBytes, KIP-74 first batch; incremental fetch sessions (KIP-227, below); topic IDs v13+; consumers read below the high watermark (read_committed: below the last stable offset, with the aborted transactions of the range); follower fetches (replica id, v15 ReplicaState) with DivergingEpoch (v12+); v17-v18 only add KRaft voters' tagged fields, ignored as by Kafka's brokers; batches as stored, zstd at every version: Kafka 4 dropped 2.1-3.9's UNSUPPORTED_COMPRESSION_TYPE below v10 for `compression.type=zstd` topics (KAFKA-18269)",
 	2:  "earliest (-2), latest (-1, the high watermark; the last stable offset for read_committed), max timestamp (-3), earliest local (-4), by timestamp; no tiered storage: latest tiered (-5, v9+) and earliest pending upload (-6, v11+) answer -1 as Kafka without remote storage; a timestamp below its version UNSUPPORTED_VERSION, a duplicated partition INVALID_REQUEST; leader epochs checked in a cluster",
 	3:  "real topic IDs; auto topic creation (`auto.create.topics.enable`, `num.partitions`), asynchronous as Kafka: LEADER_NOT_AVAILABLE with no partitions until the topic exists; brokers at their advertised address on the client's listener, those without it left out",
 	8:  "appended to `__consumer_offsets` and fsynced (in a cluster on every ISR member) before the answer; generation -1 for groups without members; v10 topic IDs",
@@ -38,7 +38,7 @@ var apiNotes = map[int16]string{
 	24: "v4+ batched transactions and verify-only (sent by partition leaders, KIP-890)",
 	25: "the group's `__consumer_offsets` partition joins the transaction",
 	26: "PrepareCommit/PrepareAbort written, then markers to every partition, answered once complete; v5 (transaction version 2): the epoch bumps at every end",
-	27: "coordinator → partition leader; COMMIT/ABORT control batches with acks=all; applies transactional offsets on `__consumer_offsets`",
+	27: "coordinator → partition leader; COMMIT/ABORT control batches with acks=all; applies transactional offsets on `__consumer_offsets`; v2 (KIP-1228) TransactionVersion per marker: a TV2 marker whose epoch is not above the producer's is INVALID_PRODUCER_EPOCH, except at that epoch with no transaction open (a resent marker: answered as written, not written again, as Kafka since KAFKA-19999); Rill's coordinator sends each transaction's version",
 	28: "pending until the transaction's marker; KIP-447 member/generation checks; v5 under transaction version 2 adds the group's partition to the transaction; v6 (KIP-1319, Kafka 4.4) topics by id (UNKNOWN_TOPIC_ID)",
 	29: "MATCH and ANY filters; DESCRIBE on the cluster; SECURITY_DISABLED without `authorizer.class.name`",
 	30: "stored in the metadata log through the controller (duplicates skipped); ALTER on the cluster",
@@ -100,7 +100,6 @@ var leftOut = []struct {
 	{"74", "ListConfigResources", "not yet"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
-	{"27 v2", "WriteTxnMarkers v2 (TransactionVersion per marker, KIP-1228)", "not yet: v2 asks the leader to refuse a TV2 marker whose epoch is not above the producer's (Kafka's ProducerAppendInfo.checkProducerEpoch), a check for the log's producer state (engine/log); Rill's own coordinator sends v1"},
 }
 
 // protocolMarkdown is the API table and the left-out list of

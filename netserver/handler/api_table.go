@@ -48,7 +48,7 @@ var apis = []api{
 	{24, 0, 5, withCtx((*Broker).addPartitionsToTxn)},          // AddPartitionsToTxn
 	{25, 0, 4, withCtx((*Broker).addOffsetsToTxn)},             // AddOffsetsToTxn
 	{26, 0, 5, withCtx((*Broker).endTxn)},                      // EndTxn (v5: transaction version 2)
-	{27, 0, 1, withCtx((*Broker).writeTxnMarkers)},             // WriteTxnMarkers
+	{27, 0, 2, withCtx((*Broker).writeTxnMarkers)},             // WriteTxnMarkers
 	{28, 0, 6, withCtx((*Broker).txnOffsetCommit)},             // TxnOffsetCommit
 	{29, 0, 3, withCtx((*Broker).describeACLs)},                // DescribeAcls
 	{30, 0, 3, withCtx((*Broker).createACLs)},                  // CreateAcls

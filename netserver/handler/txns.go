@@ -213,7 +213,7 @@ func (w markerWriter) WriteMarkers(ctx context.Context, mk txn.Markers, coordina
 			var codes map[kafka.TopicPartition]*kerr.Error
 			var err error
 			if leader == w.b.cfg.NodeID {
-				codes = w.b.appendMarkers(mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch, tps, markerTimeout(ctx))
+				codes = w.b.appendMarkers(mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch, int16(mk.Version), tps, markerTimeout(ctx))
 			} else {
 				codes, err = w.send(ctx, leader, mk, coordinatorEpoch, tps)
 			}
@@ -251,6 +251,9 @@ func (w markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, co
 	req := kmsg.NewPtrWriteTxnMarkersRequest()
 	m := kmsg.NewWriteTxnMarkersRequestMarker()
 	m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch = mk.ProducerID, mk.ProducerEpoch, mk.Commit, coordinatorEpoch
+	// v2 carries it (KIP-1228); a leader serving only v0-1 gets v1 and
+	// checks the marker's epoch as for any legacy marker.
+	m.TransactionVersion = int8(mk.Version)
 	byTopic := map[string]int{}
 	for _, tp := range tps {
 		i, ok := byTopic[tp.Topic]
@@ -286,8 +289,13 @@ func (w markerWriter) send(ctx context.Context, leader int32, mk txn.Markers, co
 }
 
 // appendMarkers appends the markers in parallel and returns each
-// partition's outcome (nil: written and replicated).
-func (b *Broker) appendMarkers(pid int64, epoch int16, commit bool, coordinatorEpoch int32, tps []kafka.TopicPartition, timeout time.Duration) map[kafka.TopicPartition]*kerr.Error {
+// partition's outcome (nil: written and replicated). tv is the version of
+// the transaction they end (WriteTxnMarkers v2; 0 when unknown): from 2 a
+// marker whose epoch is not above the producer's is refused
+// (INVALID_PRODUCER_EPOCH), and one at that epoch for a transaction
+// already ended is answered as written (Kafka's
+// IdempotentTransactionMarkerException).
+func (b *Broker) appendMarkers(pid int64, epoch int16, commit bool, coordinatorEpoch int32, tv int16, tps []kafka.TopicPartition, timeout time.Duration) map[kafka.TopicPartition]*kerr.Error {
 	out := make(map[kafka.TopicPartition]*kerr.Error, len(tps))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -295,7 +303,7 @@ func (b *Broker) appendMarkers(pid int64, epoch int16, commit bool, coordinatorE
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := b.appendMarker(pid, epoch, commit, coordinatorEpoch, tp, timeout)
+			e := b.appendMarker(pid, epoch, commit, coordinatorEpoch, tv, tp, timeout)
 			mu.Lock()
 			out[tp] = e
 			mu.Unlock()
@@ -305,7 +313,7 @@ func (b *Broker) appendMarkers(pid int64, epoch int16, commit bool, coordinatorE
 	return out
 }
 
-func (b *Broker) appendMarker(pid int64, epoch int16, commit bool, coordinatorEpoch int32, tp kafka.TopicPartition, timeout time.Duration) *kerr.Error {
+func (b *Broker) appendMarker(pid int64, epoch int16, commit bool, coordinatorEpoch int32, tv int16, tp kafka.TopicPartition, timeout time.Duration) *kerr.Error {
 	if _, ok := b.topic(tp.Topic); !ok {
 		return kerr.UnknownTopicOrPartition
 	}
@@ -317,15 +325,20 @@ func (b *Broker) appendMarker(pid int64, epoch int16, commit bool, coordinatorEp
 		return code
 	}
 	batch := format.ControlBatch(pid, epoch, commit, coordinatorEpoch, time.Now().UnixMilli())
-	_, wait, err := rep.Append(batch, true, timeout)
+	res, wait, err := rep.AppendMarker(batch, timeout, tv)
 	if err != nil {
 		return toKerr(err)
 	}
-	b.watch.wake(tp)
+	if !res.Duplicate {
+		b.watch.wake(tp)
+	}
 	if err := <-wait; err != nil {
 		return toKerr(err)
 	}
 	if tp.Topic == OffsetsTopic {
+		// Also for a TV2 retry the log answered as a duplicate: the
+		// producer has no transaction open there, so this ends nothing
+		// unless the first attempt's call below failed.
 		if err := b.groups.CompleteTransaction(tp.Partition, pid, commit); err != nil {
 			// The marker is in the log: a reload of the partition applies
 			// it; until then the coordinator's view lags.

@@ -194,6 +194,16 @@ func (p *Partition) AppendVerified(batch []byte, acksAll bool, timeout time.Dura
 	return p.appendAs(batch, acksAll, timeout, log.AppendOptions{Verify: true, Guard: guard})
 }
 
+// AppendMarker appends a COMMIT or ABORT marker a transaction coordinator
+// sent, as Append does with acks=all. tv is the version of the transaction
+// it ends (WriteTxnMarkers v2, 0 when the request has none): from 2 the log
+// refuses a marker whose producer epoch is not above the producer's, and
+// answers one at that epoch after the transaction ended as a duplicate
+// (log.AppendOptions.TransactionVersion).
+func (p *Partition) AppendMarker(batch []byte, timeout time.Duration, tv int16) (log.AppendResult, <-chan error, error) {
+	return p.appendAs(batch, true, timeout, log.AppendOptions{TransactionVersion: tv})
+}
+
 func (p *Partition) appendAs(batch []byte, acksAll bool, timeout time.Duration, opts log.AppendOptions) (log.AppendResult, <-chan error, error) {
 	batch, err := recompress(p.log.Config(), batch)
 	if err != nil {
