@@ -278,3 +278,39 @@ func TestShareRenewKeepsTheLock(t *testing.T) {
 		t.Fatalf("the lapse took %v for a 300 ms lock", waited)
 	}
 }
+
+// A share partition nobody uses, with nothing in flight and its state
+// written, leaves memory; the next fetch loads it again from the share
+// coordinator, where the acknowledgements are.
+func TestShareIdlePartitionEvicted(t *testing.T) {
+	b, id := shareTestBroker(t, 4, map[string]string{"share.auto.offset.reset": "earliest"})
+	b.shares.idleAfter = 100 * time.Millisecond
+	m := &shareTestMember{t: t, b: b, group: "g", id: "m", topicID: id, ctx: superCtx()}
+	resp := m.fetch(2, 0)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions[0].AcquiredRecords) == 0 {
+		t.Fatalf("fetch: %+v", resp)
+	}
+	// Held records keep it loaded past the idle time.
+	time.Sleep(300 * time.Millisecond)
+	if b.shares.loaded(shareKey{"g", id, 0}) == nil {
+		t.Fatal("a share partition with acquired records was evicted")
+	}
+	if r := m.ack(0, 1, 1); r.ErrorCode != 0 || r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("ack: %+v", r)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.shares.loaded(shareKey{"g", id, 0}) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("an idle share partition stayed loaded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Loaded again from the coordinator: 0-1 were accepted.
+	resp = m.fetch(10, 0)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions[0].AcquiredRecords) != 1 {
+		t.Fatalf("fetch after the eviction: %+v", resp)
+	}
+	if a := resp.Topics[0].Partitions[0].AcquiredRecords[0]; a.FirstOffset != 2 || a.LastOffset != 3 || a.DeliveryCount != 1 {
+		t.Fatalf("after the eviction acquired %+v, want 2-3 once", a)
+	}
+}

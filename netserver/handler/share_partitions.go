@@ -70,10 +70,20 @@ type shares struct {
 	// partition for leadership changes.
 	parts   map[shareKey]*sharePart
 	byTopic map[kafka.TopicPartition]map[shareKey]struct{}
+	// idleAfter is how long a share partition with nothing in flight
+	// stays loaded unused (shareIdleEviction; tests shorten it).
+	idleAfter time.Duration
 }
 
+// shareIdleEviction is how long a loaded share partition with nothing
+// acquired and its state written stays in memory without a request: a
+// group that stopped reading a partition (or was deleted, its state gone
+// from the share coordinator) does not keep it loaded for good. The next
+// request loads it again from the share coordinator.
+const shareIdleEviction = 10 * time.Minute
+
 func newShares(b *Broker) *shares {
-	return &shares{b: b, parts: map[shareKey]*sharePart{}, byTopic: map[kafka.TopicPartition]map[shareKey]struct{}{}}
+	return &shares{b: b, parts: map[shareKey]*sharePart{}, byTopic: map[kafka.TopicPartition]map[shareKey]struct{}{}, idleAfter: shareIdleEviction}
 }
 
 // sharePart is one share partition. mu guards everything below it; it is
@@ -89,6 +99,9 @@ type sharePart struct {
 	// recordBytes is the partition's bytes per record at the last read
 	// (readForAcquire's first chunk).
 	recordBytes atomic.Int64
+	// lastUsed is when a request last got sp (Unix nanoseconds of the
+	// broker's clock), for idle eviction (touch, evictIfIdle).
+	lastUsed atomic.Int64
 
 	mu         sync.Mutex
 	loadErr    *kerr.Error
@@ -96,6 +109,7 @@ type sharePart struct {
 	stateEpoch int32
 	dropped    bool
 	timer      *time.Timer
+	idle       *time.Timer
 	// version counts changes to persist; durable is the version the
 	// share coordinator has. writing is set while a write is on the wire.
 	version, durable uint64
@@ -155,6 +169,7 @@ func (s *shares) get(ctx context.Context, key shareKey, tp kafka.TopicPartition,
 			s.mu.Unlock()
 			return nil, code
 		}
+		sp.touch()
 		return sp, nil
 	}
 	select {
@@ -189,6 +204,7 @@ func (s *shares) get(ctx context.Context, key shareKey, tp kafka.TopicPartition,
 			return s.get(ctx, key, tp, false)
 		}
 	}
+	sp.touch()
 	return sp, nil
 }
 
@@ -224,11 +240,64 @@ func (s *shares) dropLocked(sp *sharePart) {
 		}
 	}
 	sp.mu.Lock()
+	sp.markDroppedLocked()
+	sp.mu.Unlock()
+}
+
+// markDroppedLocked stops sp's timers: it is no longer in shares. sp.mu
+// is held.
+func (sp *sharePart) markDroppedLocked() {
 	sp.dropped = true
 	if sp.timer != nil {
 		sp.timer.Stop()
 	}
-	sp.mu.Unlock()
+	if sp.idle != nil {
+		sp.idle.Stop()
+	}
+}
+
+// touch notes a request on sp and arms its idle eviction.
+func (sp *sharePart) touch() {
+	sp.lastUsed.Store(sp.s.b.now().UnixNano())
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.idle == nil && !sp.dropped {
+		sp.idle = time.AfterFunc(sp.s.idleAfter, sp.evictIfIdle)
+	}
+}
+
+// evictIfIdle drops sp when no request used it for idleAfter and it holds
+// nothing the share coordinator lacks: no acquired record, every change
+// written. Otherwise it looks again later.
+func (sp *sharePart) evictIfIdle() {
+	s := sp.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.dropped || s.parts[sp.key] != sp {
+		return
+	}
+	unused := s.b.now().Sub(time.Unix(0, sp.lastUsed.Load()))
+	_, acquired := sp.sm.NextDeadline()
+	switch {
+	case unused < s.idleAfter:
+		sp.idle.Reset(s.idleAfter - unused)
+		return
+	case acquired || sp.writing || sp.durable < sp.version:
+		sp.idle.Reset(s.idleAfter)
+		return
+	}
+	// Both locks held: no request can acquire from sp between the check
+	// and the drop.
+	delete(s.parts, sp.key)
+	if set := s.byTopic[sp.tp]; set != nil {
+		delete(set, sp.key)
+		if len(set) == 0 {
+			delete(s.byTopic, sp.tp)
+		}
+	}
+	sp.markDroppedLocked()
 }
 
 // dropPartition forgets every share partition of tp: this broker stopped
