@@ -110,6 +110,10 @@ func (a *adminListener) attach(eng *engine.Engine, h *handler.Broker, srv server
 			s := h.FetchSessionStats()
 			return prom.FetchSessionStats{Sessions: s.Sessions, Partitions: s.Partitions, Evictions: s.Evictions}
 		},
+		Shares: func() prom.ShareStats {
+			s := h.ShareStats()
+			return prom.ShareStats{Sessions: s.Sessions, Partitions: s.Partitions, InFlight: s.InFlight}
+		},
 	})); err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}

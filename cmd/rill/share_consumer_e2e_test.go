@@ -898,3 +898,27 @@ func TestShareVersionFeature(t *testing.T) {
 	// A new client (cl's cached the versions of share.version 0).
 	shareHeartbeat(t, client(t, b.addr), "g", "m", "gated", false)
 }
+
+// The admin listener's share metrics: a member's session, its share
+// partition and the records it holds.
+func TestShareMetrics(t *testing.T) {
+	b := startBroker(t, t.TempDir(), adminOnAnyPort...)
+	base := adminURL(t, b)
+	cl := client(t, b.addr)
+	id := shareTopic(t, kadm.NewClient(cl), "metered", 1, 1)
+	shareSetGroupConfigs(t, cl, "g", "share.auto.offset.reset", "earliest")
+	shareProduce(t, cl, "metered", 0, 3)
+	a := newShareMember(t, b.addr, "g", "a", id)
+	if got := a.fetch(5*time.Second, 10); !slices.Equal(got, []acquired{{0, 2, 1}}) {
+		t.Fatalf("acquired %v", got)
+	}
+	waitScrape(t, base, "share metrics", func(m map[string]float64) bool {
+		return m["rill_share_sessions"] == 1 && m["rill_share_partitions"] == 1 && m["rill_share_in_flight_records"] == 3
+	}, b.log)
+	if err := a.ack(0, 2, ackAccept); err != nil {
+		t.Fatal(err)
+	}
+	waitScrape(t, base, "no records in flight after the acknowledgement", func(m map[string]float64) bool {
+		return m["rill_share_in_flight_records"] == 0
+	}, b.log)
+}

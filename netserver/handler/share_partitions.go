@@ -499,3 +499,30 @@ func (sp *sharePart) acknowledge(ctx context.Context, member string, acks []shar
 	}
 	return nil
 }
+
+// ShareStats are the share sessions and loaded share partitions of this
+// broker and the records in their in-flight windows, for metrics.
+type ShareStats struct {
+	Sessions, Partitions int
+	InFlight             int64
+}
+
+// ShareStats reads them (each share partition's lock taken in turn).
+func (b *Broker) ShareStats() ShareStats {
+	st := ShareStats{Sessions: b.shareSessions.Len()}
+	b.shares.mu.Lock()
+	parts := make([]*sharePart, 0, len(b.shares.parts))
+	for _, sp := range b.shares.parts {
+		parts = append(parts, sp)
+	}
+	b.shares.mu.Unlock()
+	for _, sp := range parts {
+		sp.mu.Lock()
+		if sp.sm != nil && !sp.dropped {
+			st.Partitions++
+			st.InFlight += sp.sm.InFlight()
+		}
+		sp.mu.Unlock()
+	}
+	return st
+}

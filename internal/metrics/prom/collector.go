@@ -26,6 +26,15 @@ type Sources struct {
 	// FetchSessions is the incremental fetch session cache's size
 	// (KIP-227).
 	FetchSessions func() FetchSessionStats
+	// Shares is the share-partition leader's size (KIP-932).
+	Shares func() ShareStats
+}
+
+// ShareStats are the share sessions and the share partitions loaded on
+// this broker, and the records in their in-flight windows.
+type ShareStats struct {
+	Sessions, Partitions int
+	InFlight             int64
 }
 
 // FetchSessionStats is the fetch session cache's size and evictions.
@@ -83,13 +92,16 @@ var (
 	descFetchSessions   = desc("rill_fetch_sessions", "Incremental fetch sessions cached (KIP-227).")
 	descFetchSessParts  = desc("rill_fetch_session_partitions", "Partitions in the cached fetch sessions.")
 	descFetchSessEvict  = desc("rill_fetch_session_evictions_total", "Fetch sessions evicted to make room for new ones.")
+	descShareSessions   = desc("rill_share_sessions", "Share sessions of share-group members on this broker (KIP-932).")
+	descSharePartitions = desc("rill_share_partitions", "Share partitions (share group, topic partition) this broker leads and has loaded.")
+	descShareInFlight   = desc("rill_share_in_flight_records", "Records in the in-flight windows of the loaded share partitions (acquired, or released and not yet redelivered).")
 )
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUnderReplicated, descUnderMinISR, descOffline, descLeaders, descReplicas, descActive,
 		descReady, descBrokers, descApplied, descControllerOff, descLag, descLogSize, descSegments, descGroupLag, descConnections,
-		descFetchSessions, descFetchSessParts, descFetchSessEvict} {
+		descFetchSessions, descFetchSessParts, descFetchSessEvict, descShareSessions, descSharePartitions, descShareInFlight} {
 		ch <- d
 	}
 }
@@ -150,6 +162,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descFetchSessions, float64(fs.Sessions))
 		gauge(descFetchSessParts, float64(fs.Partitions))
 		ch <- prometheus.MustNewConstMetric(descFetchSessEvict, prometheus.CounterValue, float64(fs.Evictions))
+	}
+	if c.src.Shares != nil {
+		ss := c.src.Shares()
+		gauge(descShareSessions, float64(ss.Sessions))
+		gauge(descSharePartitions, float64(ss.Partitions))
+		gauge(descShareInFlight, float64(ss.InFlight))
 	}
 }
 
