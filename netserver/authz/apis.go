@@ -175,6 +175,7 @@ var requirements = []Requirement{
 	{75, "DescribeTopicPartitions", []Check{
 		{OpDescribe, ResourceTopic, ScopeEach, false, "named topics; when all topics are asked for, unauthorized ones are left out (ScopeList)"},
 	}, "topic_authorized_operations is AuthorizedOperations on each answered topic"},
+	{74, "ListConfigResources", []Check{{OpDescribeConfigs, ResourceCluster, ScopeRequest, false, ""}}, ""},
 	{76, "ShareGroupHeartbeat", []Check{
 		{OpRead, ResourceGroup, ScopeRequest, false, ""},
 		{OpDescribe, ResourceTopic, ScopeEach, false, "subscribed_topic_names is set: one denied topic fails the whole request"},

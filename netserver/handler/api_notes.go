@@ -68,6 +68,7 @@ var apiNotes = map[int16]string{
 	69: "epochs, current and target assignment per member",
 	76: "share groups (KIP-932): client-named members, server-side `simple` assignor (a partition shared by several members when they outnumber its topic's partitions), no revocation step; on while the `share.version` feature is 1",
 	77: "group and assignment epochs, members with their subscriptions and assignments; all-or-nothing topic DESCRIBE as Kafka",
+	74: "v1 (KIP-1142): topics, brokers, broker loggers and groups with config overrides by type; no client-metrics resources (no telemetry receiver); a type outside the version's set UNSUPPORTED_VERSION",
 	75: "KIP-966 paging (`ResponsePartitionLimit`, cursor; `max.request.partition.size.limit`), no eligible leader replicas",
 	78: "share sessions per member and connection (epoch 0 opens, -1 closes; a closed connection releases the member's records); acknowledgements first, written to the share coordinator before the answer; batch-optimized or record-limit acquisition (v2, KIP-1206), BatchSize pieces; IsRenewAck (v2, KIP-1222); long poll woken by produce, release and lock expiry; `docs/design/share-groups.md`",
 	79: "accept/release/reject/gap, renew with IsRenewAck (v2); written to the share coordinator before the answer; the share session's epoch advances as with ShareFetch",
@@ -97,7 +98,6 @@ var leftOut = []struct {
 	{"38-41", "Create/Renew/Expire/DescribeDelegationToken", "no delegation tokens: SASL authenticates with PLAIN, SCRAM or OAUTHBEARER only"},
 	{"64", "UnregisterBroker", "not yet"},
 	{"71, 72", "GetTelemetrySubscriptions, PushTelemetry", "no client telemetry receiver (KIP-714); Kafka also leaves both out of ApiVersions when no receiver is configured (ApiVersionsResponse `clientTelemetryEnabled`)"},
-	{"74", "ListConfigResources", "not yet"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
 }

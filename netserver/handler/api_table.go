@@ -76,6 +76,7 @@ var apis = []api{
 	{66, 0, 2, withCtx((*Broker).listTransactions)},            // ListTransactions
 	{68, 0, 1, withCtxWire((*Broker).consumerGroupHeartbeat)},  // ConsumerGroupHeartbeat
 	{69, 0, 1, withCtx((*Broker).consumerGroupDescribe)},       // ConsumerGroupDescribe
+	{74, 0, 1, withCtx((*Broker).listConfigResources)},         // ListConfigResources (KIP-1142; v0 ListClientMetricsResources)
 	{75, 0, 0, withCtx((*Broker).describeTopicPartitions)},     // DescribeTopicPartitions
 	{76, 1, 1, withCtxWire((*Broker).shareGroupHeartbeat)},     // ShareGroupHeartbeat (KIP-932; v0 was Kafka 4.0's early access)
 	{77, 1, 1, withCtx((*Broker).shareGroupDescribe)},          // ShareGroupDescribe

@@ -631,6 +631,9 @@ func authzCases() []authzCase {
 			r.Groups = []string{"g-848"}
 			return withVersion(r, 0)
 		}},
+		{name: "ListConfigResources", key: 74, checks: []int{0}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
+			return withVersion(kmsg.NewPtrListConfigResourcesRequest(), 1)
+		}},
 		{name: "ShareGroupHeartbeat", key: 76, checks: []int{0, 1}, build: func(t *testing.T, e *authzEnv) kmsg.Request {
 			r := kmsg.NewPtrShareGroupHeartbeatRequest()
 			r.GroupID, r.MemberID, r.SubscribedTopicNames = "g-share", e.fresh("member"), []string{"t"}

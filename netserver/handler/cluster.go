@@ -64,6 +64,8 @@ type Cluster interface {
 	// returns once this broker has applied the change.
 	GroupConfig(group string) map[string]string
 	AlterGroupConfigs(ctx context.Context, group string, configs map[string]string) error
+	// GroupConfigGroups are the groups with config overrides, sorted.
+	GroupConfigGroups() []string
 	// WaitTopic waits until cond holds for the topic as this broker has
 	// applied it (ok false: absent).
 	WaitTopic(ctx context.Context, name string, cond func(t metadata.Topic, ok bool) bool) error

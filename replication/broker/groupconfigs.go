@@ -26,6 +26,16 @@ func (r *Runtime) GroupConfig(group string) map[string]string {
 	return out
 }
 
+// GroupConfigGroups are the groups with config overrides in the image this
+// broker has applied, sorted.
+func (r *Runtime) GroupConfigGroups() []string {
+	var out []string
+	r.source.View(func(im *controller.Image) {
+		out = slices.Sorted(maps.Keys(im.GroupConfigs))
+	})
+	return out
+}
+
 // AlterGroupConfigs replaces a group's config overrides (none: removes
 // them) through the active controller and returns once this broker has
 // applied the change (or ctx ends: the change is committed either way).
