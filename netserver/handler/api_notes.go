@@ -96,7 +96,7 @@ var leftOut = []struct {
 }{
 	{"34", "AlterReplicaLogDirs", "one log directory per broker (JBOD is not supported: `log.dirs` takes one), so there is no other directory to move a replica to"},
 	{"38-41", "Create/Renew/Expire/DescribeDelegationToken", "no delegation tokens: SASL authenticates with PLAIN, SCRAM or OAUTHBEARER only"},
-	{"64", "UnregisterBroker", "not yet"},
+	{"64", "UnregisterBroker", "not yet: a broker's registration stays in the metadata until it registers again; removing a dead broker (Kafka takes it out of every ISR and its registration out of the image, kafka-cluster.sh unregister) is not built"},
 	{"71, 72", "GetTelemetrySubscriptions, PushTelemetry", "no client telemetry receiver (KIP-714); Kafka also leaves both out of ApiVersions when no receiver is configured (ApiVersionsResponse `clientTelemetryEnabled`)"},
 	{"80, 81", "AddRaftVoter, RemoveRaftVoter", "the controller quorum is static (`controller.quorum.voters`; KIP-853's dynamic quorum is not supported, `docs/design/replication.md`)"},
 	{"88, 89", "StreamsGroupHeartbeat, StreamsGroupDescribe", "not yet: no streams groups (KIP-1071)"},
