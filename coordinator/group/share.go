@@ -222,8 +222,10 @@ func (c *Coordinator) shareHeartbeat(s *groups, req ShareHeartbeat, session, int
 		return fail(kerr.GroupIDNotFound, fmt.Sprintf("share group %s not found", req.Group))
 	case g.state == Dead:
 		return fail(kerr.CoordinatorNotAvailable, "the group is being deleted")
-	case g.share == nil && !(req.MemberEpoch == 0 && g.blank()):
-		if g.blank() {
+	case g.share == nil && !(req.MemberEpoch == 0 && g.blank() && !s.txn.open(g.id)):
+		// An id with pending transactional offsets is a classic group's
+		// (Kafka makes one on TxnOffsetCommit).
+		if g.blank() && !s.txn.open(g.id) {
 			return fail(kerr.GroupIDNotFound, fmt.Sprintf("share group %s not found", req.Group))
 		}
 		return fail(kerr.GroupIDNotFound, fmt.Sprintf("group %s is not a share group", req.Group))
@@ -254,7 +256,9 @@ func (c *Coordinator) shareHeartbeat(s *groups, req ShareHeartbeat, session, int
 		return persist(ShareHeartbeatResult{MemberID: req.MemberID, MemberEpoch: -1, HeartbeatInterval: interval})
 	}
 	changed := false
-	full := req.MemberEpoch == 0
+	// As Kafka: the assignment goes back on a join, on a full request
+	// (the subscription sent), and when it changed.
+	full := req.MemberEpoch == 0 || req.SubscribedTopics != nil
 	switch {
 	case m == nil && req.MemberEpoch != 0:
 		return fail(kerr.UnknownMemberID, fmt.Sprintf("member %s is not in share group %s", req.MemberID, req.Group))

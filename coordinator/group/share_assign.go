@@ -1,15 +1,21 @@
 package group
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // The "simple" assignor of share groups (KIP-932), as Kafka's
 // SimpleAssignor behaves: records of a share partition are handed out to
 // any member that fetches it, so a partition may go to several members.
-// Each topic is assigned on its own among the members subscribed to it:
+// The partitions of the topics that the same members subscribe to are
+// assigned together, as one pool among those members (with every member
+// subscribed to the same topics, the usual case, that is every partition
+// of the group, as Kafka's homogeneous assignment builder does):
 //
-//   - with no more members than partitions, every partition goes to one
-//     member, and members get the partitions in counts that differ by at
-//     most one;
+//   - with no more members than partitions in the pool, every partition
+//     goes to one member, and members get partitions in counts that differ
+//     by at most one;
 //   - with more members than partitions, every partition is shared by
 //     ceil(members/partitions) members, and every member gets at least
 //     one partition.
@@ -41,14 +47,35 @@ func assignShare(in shareAssignInput) map[string]partitionSet {
 			byTopic[t] = append(byTopic[t], m)
 		}
 	}
+	// Pools: the partitions of the topics with the same subscribers, in
+	// topic id and partition order.
+	type pool struct {
+		members []string
+		parts   []idPartition
+	}
+	pools := map[string]*pool{}
+	var order []string
 	for _, t := range sortedIDs(keysOf(in.partitions)) {
-		members := byTopic[t]
 		n := in.partitions[t]
-		if len(members) == 0 || n <= 0 {
+		if len(byTopic[t]) == 0 || n <= 0 {
 			continue
 		}
+		members := byTopic[t]
 		sort.Strings(members)
-		assignShareTopic(t, n, dedupe(members), in.previous, out)
+		members = dedupe(members)
+		key := strings.Join(members, "\x00")
+		pl := pools[key]
+		if pl == nil {
+			pl = &pool{members: members}
+			pools[key] = pl
+			order = append(order, key)
+		}
+		for p := range n {
+			pl.parts = append(pl.parts, idPartition{t, p})
+		}
+	}
+	for _, key := range order {
+		assignSharePool(pools[key].parts, pools[key].members, in.previous, out)
 	}
 	return out
 }
@@ -63,10 +90,10 @@ func dedupe(sorted []string) []string {
 	return out
 }
 
-// assignShareTopic assigns the n partitions of topic t among members
-// (sorted), adding to out.
-func assignShareTopic(t [16]byte, n int32, members []string, previous map[string]partitionSet, out map[string]partitionSet) {
-	parts := int(n)
+// assignSharePool assigns the partitions of a pool among members (sorted),
+// adding to out.
+func assignSharePool(pool []idPartition, members []string, previous map[string]partitionSet, out map[string]partitionSet) {
+	parts := len(pool)
 	sharing := (len(members) + parts - 1) / parts // members per partition
 	slots := sharing * parts
 	// Every member takes base partitions, extra of them one more.
@@ -84,13 +111,13 @@ func assignShareTopic(t [16]byte, n int32, members []string, previous map[string
 	give := func(p int, m string) {
 		holders[p] = append(holders[p], m)
 		load[m]++
-		out[m][idPartition{t, int32(p)}] = true
+		out[m][pool[p]] = true
 	}
 	// Keep what members had, up to base each, so that members with
 	// nothing (new ones) still find partitions free.
 	for _, m := range members {
 		for p := 0; p < parts && load[m] < base; p++ {
-			if previous[m][idPartition{t, int32(p)}] && len(holders[p]) < sharing {
+			if previous[m][pool[p]] && len(holders[p]) < sharing {
 				give(p, m)
 			}
 		}
@@ -106,7 +133,7 @@ func assignShareTopic(t [16]byte, n int32, members []string, previous map[string
 					continue
 				}
 				if best == "" || load[m] < load[best] ||
-					(load[m] == load[best] && previous[m][idPartition{t, int32(p)}] && !previous[best][idPartition{t, int32(p)}]) {
+					(load[m] == load[best] && previous[m][pool[p]] && !previous[best][pool[p]]) {
 					best = m
 				}
 			}

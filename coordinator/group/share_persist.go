@@ -38,6 +38,11 @@ type shareMemberSnapshot struct {
 	shareMember
 	AssignedTopics map[string][]int32 `json:",omitempty"`
 	TargetTopics   map[string][]int32 `json:",omitempty"`
+	// TargetIsAssigned stands for TargetTopics when the target is what
+	// the member has (every member once it heartbeats after a change):
+	// the snapshot, rewritten at each member's move, does not carry every
+	// assignment twice.
+	TargetIsAssigned bool `json:",omitempty"`
 	// Sessions are not stored: they restart on load.
 }
 
@@ -49,11 +54,13 @@ func shareGroupRecord(g *group) []Record {
 		snap.StateTopics = append(snap.StateTopics, hex.EncodeToString(id[:]))
 	}
 	for _, m := range sg.sortedMembers() {
-		snap.Members = append(snap.Members, shareMemberSnapshot{
-			shareMember:    *m,
-			AssignedTopics: encodeSet(m.Assigned),
-			TargetTopics:   encodeSet(sg.target[m.ID]),
-		})
+		ms := shareMemberSnapshot{shareMember: *m, AssignedTopics: encodeSet(m.Assigned)}
+		if target := sg.target[m.ID]; target.equal(m.Assigned) {
+			ms.TargetIsAssigned = true
+		} else {
+			ms.TargetTopics = encodeSet(target)
+		}
+		snap.Members = append(snap.Members, ms)
 	}
 	v, err := json.Marshal(snap)
 	if err != nil {
@@ -79,6 +86,9 @@ func restoreShare(g *group, snap *shareSnapshot, now time.Time, sessionTimeout t
 		m.deadline = now.Add(sessionTimeout)
 		sg.members[m.ID] = &m
 		sg.target[m.ID] = decodeSet(ms.TargetTopics)
+		if ms.TargetIsAssigned {
+			sg.target[m.ID] = decodeSet(ms.AssignedTopics)
+		}
 	}
 	g.share = sg
 	g.protocolType = "share"

@@ -295,9 +295,15 @@ func TestShareTopicChangesBumpEpoch(t *testing.T) {
 	if r.MemberEpoch != 5 {
 		t.Fatalf("subscription change: %+v", r)
 	}
+	// The same subscription sent again is a full request (as Kafka's):
+	// the same epoch, the assignment answered; with none sent, nothing.
 	r = mustBeat(t, f.shareBeat("sg", a, "later"))
-	if r.MemberEpoch != 5 || r.Assignment != nil {
+	if r.MemberEpoch != 5 || r.Assignment == nil {
 		t.Fatalf("same subscription: %+v", r)
+	}
+	r = mustBeat(t, f.shareBeat("sg", a))
+	if r.MemberEpoch != 5 || r.Assignment != nil {
+		t.Fatalf("no subscription sent: %+v", r)
 	}
 }
 
@@ -485,5 +491,47 @@ func TestShareGroupConfigAndSize(t *testing.T) {
 	mustBeat(t, f.shareBeat("sg", &shareClient{id: "b"}, "t"))
 	if r := f.shareBeat("sg", &shareClient{id: "c"}, "t"); !errors.Is(r.Err, kerr.GroupMaxSizeReached) {
 		t.Fatalf("third member: %+v", r)
+	}
+}
+
+func TestShareAssignBalancesAcrossTopics(t *testing.T) {
+	in := shareAssignInput{members: []string{"a", "b"}, subscribed: map[string][][16]byte{}, partitions: map[[16]byte]int32{}}
+	for i := byte(1); i <= 5; i++ {
+		id := [16]byte{i}
+		in.partitions[id] = 3
+		in.subscribed["a"] = append(in.subscribed["a"], id)
+		in.subscribed["b"] = append(in.subscribed["b"], id)
+	}
+	out := assignShare(in)
+	if d := len(out["a"]) - len(out["b"]); d > 1 || d < -1 || len(out["a"])+len(out["b"]) != 15 {
+		t.Fatalf("15 partitions, 2 members: a has %d, b has %d", len(out["a"]), len(out["b"]))
+	}
+}
+
+func TestShareAssignNoSharingWhenPartitionsSuffice(t *testing.T) {
+	in := shareAssignInput{members: []string{"a", "b", "c"}, subscribed: map[string][][16]byte{}, partitions: map[[16]byte]int32{}}
+	for i := byte(1); i <= 2; i++ {
+		id := [16]byte{i}
+		in.partitions[id] = 2
+		for _, m := range in.members {
+			in.subscribed[m] = append(in.subscribed[m], id)
+		}
+	}
+	out := assignShare(in)
+	if n := len(out["a"]) + len(out["b"]) + len(out["c"]); n != 4 {
+		t.Fatalf("4 partitions, 3 members: %d assignments (a=%d b=%d c=%d)", n, len(out["a"]), len(out["b"]), len(out["c"]))
+	}
+	for _, m := range in.members {
+		if len(out[m]) == 0 {
+			t.Fatalf("member %s has nothing: %v", m, out)
+		}
+	}
+}
+
+func TestShareNotOnIDWithPendingTxnOffsets(t *testing.T) {
+	f := newShareFixture(t, fakeTopics{"t": {Name: "t", ID: topicID(1), Partitions: 1}}, nil)
+	f.txnCommit(f.c, "sg", 7, map[kafka.TopicPartition]int64{{Topic: "t", Partition: 0}: 42})
+	if r := f.shareBeat("sg", &shareClient{id: "a"}, "t"); r.Err == nil {
+		t.Fatal("share group took an id with pending transactional offsets")
 	}
 }

@@ -4,10 +4,13 @@ package handler
 //
 // Deletes empty groups with their offsets (tombstones in the offsets
 // topic). A group with members is NON_EMPTY_GROUP; an unknown one
-// GROUP_ID_NOT_FOUND. Deleting a share group also deletes its
-// share-partition state (group.Config.OnShareGroupDeleted, once the
-// group's tombstone is written). Authorization: DELETE on each group, else it
-// answers GROUP_AUTHORIZATION_FAILED.
+// GROUP_ID_NOT_FOUND. Deleting an empty share group deletes its
+// share-partition state first, as Kafka's coordinator does: a failure
+// there answers the group with the error and leaves the group (a retry
+// deletes both), so no state outlives its group to be found by a new
+// group of the same name. (group.Config.OnShareGroupDeleted deletes it
+// again once the tombstone is written, a no-op then.) Authorization:
+// DELETE on each group, else it answers GROUP_AUTHORIZATION_FAILED.
 
 import (
 	"context"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rillmq/rill/coordinator/group"
 	"github.com/rillmq/rill/netserver/authz"
 )
 
@@ -28,7 +32,15 @@ func (b *Broker) deleteGroups(ctx context.Context, req *kmsg.DeleteGroupsRequest
 			resp.Groups = append(resp.Groups, rg)
 			continue
 		}
-		err := b.groups.Delete(id)
+		var err error
+		if info, code := b.shareGroupInfo(id); code == nil && info.State == group.Empty {
+			if code := b.deleteShareGroupStates(ctx, id, info.StateTopics); code != nil {
+				err = code
+			}
+		}
+		if err == nil {
+			err = b.groups.Delete(id)
+		}
 		rg.Group, rg.ErrorCode = id, errorCode(err)
 		if err != nil && req.Version >= 3 {
 			rg.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("group %s: %v", id, err))

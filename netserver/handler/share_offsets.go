@@ -126,15 +126,26 @@ const shareGroupDeleteTimeout = 30 * time.Second
 func (b *Broker) shareGroupDeleted(groupID string, topicIDs [][16]byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), shareGroupDeleteTimeout)
 	defer cancel()
+	if code := b.deleteShareGroupStates(ctx, groupID, topicIDs); code != nil {
+		b.log.Warn("deleting a deleted share group's state failed", "group", groupID, "err", code)
+	}
+}
+
+// deleteShareGroupStates deletes group's share-partition state on every
+// partition of the topics (those that still exist) and returns the first
+// error.
+func (b *Broker) deleteShareGroupStates(ctx context.Context, groupID string, topicIDs [][16]byte) *kerr.Error {
+	var first *kerr.Error
 	for _, id := range topicIDs {
 		t, ok := b.topicByID(id)
 		if !ok {
 			continue
 		}
-		if code := b.deleteShareTopicState(ctx, groupID, id, t.Partitions); code != nil {
-			b.log.Warn("deleting a deleted share group's state failed", "group", groupID, "topic", t.Name, "err", code)
+		if code := b.deleteShareTopicState(ctx, groupID, id, t.Partitions); code != nil && first == nil {
+			first = code
 		}
 	}
+	return first
 }
 
 // shareMemberRemoved closes a member's share session here when its group

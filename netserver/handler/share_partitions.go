@@ -73,6 +73,9 @@ type shares struct {
 	// idleAfter is how long a share partition with nothing in flight
 	// stays loaded unused (shareIdleEviction; tests shorten it).
 	idleAfter time.Duration
+	// lastStateEpoch is the state epoch of share partitions no longer
+	// loaded (removeLocked): one per share partition this broker led.
+	lastStateEpoch map[shareKey]int32
 }
 
 // shareIdleEviction is how long a loaded share partition with nothing
@@ -83,7 +86,8 @@ type shares struct {
 const shareIdleEviction = 10 * time.Minute
 
 func newShares(b *Broker) *shares {
-	return &shares{b: b, parts: map[shareKey]*sharePart{}, byTopic: map[kafka.TopicPartition]map[shareKey]struct{}{}, idleAfter: shareIdleEviction}
+	return &shares{b: b, parts: map[shareKey]*sharePart{}, byTopic: map[kafka.TopicPartition]map[shareKey]struct{}{},
+		idleAfter: shareIdleEviction, lastStateEpoch: map[shareKey]int32{}}
 }
 
 // sharePart is one share partition. mu guards everything below it; it is
@@ -232,6 +236,19 @@ func (s *shares) loaded(key shareKey) *sharePart {
 // dropLocked forgets sp: its timer stops and writers waiting on it learn
 // it is gone. s.mu is held.
 func (s *shares) dropLocked(sp *sharePart) {
+	sp.mu.Lock()
+	sp.markDroppedLocked()
+	epoch := sp.stateEpoch
+	sp.mu.Unlock()
+	s.removeLocked(sp, epoch)
+}
+
+// removeLocked takes sp out of shares and remembers its state epoch: a
+// share partition initialized again here (its state deleted) takes a
+// state epoch above it, so a write of sp still on the wire is fenced even
+// though the deletion took the coordinator's record of the epochs with it.
+// s.mu is held.
+func (s *shares) removeLocked(sp *sharePart, stateEpoch int32) {
 	delete(s.parts, sp.key)
 	if set := s.byTopic[sp.tp]; set != nil {
 		delete(set, sp.key)
@@ -239,9 +256,9 @@ func (s *shares) dropLocked(sp *sharePart) {
 			delete(s.byTopic, sp.tp)
 		}
 	}
-	sp.mu.Lock()
-	sp.markDroppedLocked()
-	sp.mu.Unlock()
+	if stateEpoch > s.lastStateEpoch[sp.key] {
+		s.lastStateEpoch[sp.key] = stateEpoch
+	}
 }
 
 // markDroppedLocked stops sp's timers: it is no longer in shares. sp.mu
@@ -290,14 +307,8 @@ func (sp *sharePart) evictIfIdle() {
 	}
 	// Both locks held: no request can acquire from sp between the check
 	// and the drop.
-	delete(s.parts, sp.key)
-	if set := s.byTopic[sp.tp]; set != nil {
-		delete(set, sp.key)
-		if len(set) == 0 {
-			delete(s.byTopic, sp.tp)
-		}
-	}
 	sp.markDroppedLocked()
+	s.removeLocked(sp, sp.stateEpoch)
 }
 
 // dropPartition forgets every share partition of tp: this broker stopped
@@ -345,9 +356,10 @@ func (sp *sharePart) load(ctx context.Context) *kerr.Error {
 	st, err := b.shareStateRead(ctx, k, sp.leaderEpoch)
 	if errors.Is(err, errShareStateUninitialized) {
 		// Never initialized (or deleted): initialize it under a state
-		// epoch above any the coordinator saw (so a write of a copy of
-		// deleted state still in flight is fenced), then read it as the
-		// leader. State someone initialized since the read (an offsets
+		// epoch above any the coordinator has and any a copy this broker
+		// dropped had (so a write of a copy of deleted state still in
+		// flight is fenced: the deletion took the coordinator's epochs),
+		// then read it as the leader. State someone initialized since the read (an offsets
 		// reset, another leader) is read, not replaced.
 		sum, serr := b.shareStateSummary(ctx, k)
 		if serr != nil {
@@ -358,7 +370,10 @@ func (sp *sharePart) load(ctx context.Context) *kerr.Error {
 			if code != nil {
 				return code
 			}
-			if ierr := b.shareStateInitialize(ctx, k, max(sum.StateEpoch, 0)+1, start); ierr != nil {
+			sp.s.mu.Lock()
+			last := sp.s.lastStateEpoch[sp.key]
+			sp.s.mu.Unlock()
+			if ierr := b.shareStateInitialize(ctx, k, max(sum.StateEpoch, last, 0)+1, start); ierr != nil {
 				return toKerr(ierr)
 			}
 		}
