@@ -106,6 +106,27 @@ func (r *replay) get(id string) *loaded {
 	return l
 }
 
+// decodeSnapshot decodes a record of a group kept as one JSON snapshot
+// (KIP-848 consumer groups, share groups): the group and its snapshot, nil
+// for a tombstone. ok is false, and the record counted bad, when its key
+// or value does not decode.
+func decodeSnapshot[T any](r *replay, rec Record) (group string, snap *T, ok bool) {
+	var k kmsg.GroupMetadataKey
+	if k.ReadFrom(rec.Key) != nil {
+		r.bad++
+		return "", nil, false
+	}
+	if rec.Value == nil {
+		return k.Group, nil, true
+	}
+	snap = new(T)
+	if json.Unmarshal(rec.Value, snap) != nil {
+		r.bad++
+		return "", nil, false
+	}
+	return k.Group, snap, true
+}
+
 // Replay applies one record of the partition while it loads. Records that
 // do not decode are counted and skipped. An offset commit of a
 // transactional batch is pending for its producer, and an end-transaction
@@ -177,43 +198,26 @@ func (s *groups) Replay(rec Record) {
 		l := r.get(k.Group)
 		l.meta, l.metaSeq = v, r.seq
 	case consumerGroupKeyVersion:
-		var k kmsg.GroupMetadataKey
-		if k.ReadFrom(rec.Key) != nil {
-			r.bad++
-			return
-		}
-		if rec.Value == nil {
-			if l := r.state[k.Group]; l != nil {
+		// A tombstone drops the snapshot and leaves its sequence number.
+		switch group, snap, ok := decodeSnapshot[consumerSnapshot](r, rec); {
+		case ok && snap == nil:
+			if l := r.state[group]; l != nil {
 				l.consumer = nil
 			}
-			return
+		case ok:
+			l := r.get(group)
+			l.consumer, l.consumerSeq = snap, r.seq
 		}
-		snap := new(consumerSnapshot)
-		if json.Unmarshal(rec.Value, snap) != nil {
-			r.bad++
-			return
-		}
-		l := r.get(k.Group)
-		l.consumer, l.consumerSeq = snap, r.seq
 	case shareGroupKeyVersion:
-		var k kmsg.GroupMetadataKey
-		if k.ReadFrom(rec.Key) != nil {
-			r.bad++
-			return
-		}
-		if rec.Value == nil {
-			if l := r.state[k.Group]; l != nil {
+		switch group, snap, ok := decodeSnapshot[shareSnapshot](r, rec); {
+		case ok && snap == nil:
+			if l := r.state[group]; l != nil {
 				l.share = nil
 			}
-			return
+		case ok:
+			l := r.get(group)
+			l.share, l.shareSeq = snap, r.seq
 		}
-		snap := new(shareSnapshot)
-		if json.Unmarshal(rec.Value, snap) != nil {
-			r.bad++
-			return
-		}
-		l := r.get(k.Group)
-		l.share, l.shareSeq = snap, r.seq
 	default:
 		r.bad++
 	}
